@@ -1,0 +1,60 @@
+"""The small protocols every backend implements.
+
+A mailer hands over one message and returns its ids; a table source reads the roster and the
+responses; a report sink writes rows where the librarian can read them. The rest of pdmail
+speaks only to these, so a new footing (Gmail, Sheets, SMTP) is one module in this package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.message import EmailMessage
+from types import TracebackType
+from typing import Protocol
+
+from ..models import SendResult, Table
+
+
+class Mailer(Protocol):
+    """Sends messages for one run.
+
+    Used as a context manager: ``__enter__`` opens what the run needs (one SMTP connection, an
+    API session) and ``__exit__`` closes it, so a whole run shares one connection.
+
+    ``send`` raises :class:`pdmail.errors.DeliveryError` with ``definite=True`` when the message
+    certainly did not leave, and ``definite=False`` when the outcome cannot be known. It must
+    never retry a send whose outcome is unknown.
+    """
+
+    name: str
+
+    def __enter__(self) -> Mailer: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def send(self, message: EmailMessage, *, thread_id: str | None = None) -> SendResult:
+        """Hand ``message`` over; ``thread_id`` is the first message's thread for a reply."""
+        ...
+
+
+class TableSource(Protocol):
+    """Reads the roster and the form responses."""
+
+    def read_roster(self) -> Table: ...
+
+    def read_responses(self) -> Table | None:
+        """The responses, or None when there are none yet (no export has been saved)."""
+        ...
+
+
+class ReportSink(Protocol):
+    """Writes a table (status, needs, digest) where the librarian reads it."""
+
+    def write_table(self, name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+        """Replace the table ``name`` with ``rows``; return where it went, for messages."""
+        ...

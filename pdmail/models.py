@@ -1,0 +1,119 @@
+"""Frozen records that flow through pdmail: teachers, responses, needs, messages, ledger rows."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """One roster row. ``email`` is already trimmed and lower-cased (the roster's key).
+
+    ``fields`` holds every column of the row under a normalised name (``"First Name"`` becomes
+    ``first_name``), including any extra column the school adds; templates see all of them.
+    """
+
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    team: str = ""
+    active: bool = True
+    fields: Mapping[str, str] = field(default_factory=dict)
+    row: int = 0
+
+    @property
+    def display_name(self) -> str:
+        """"First Last", or the address when the roster has no name."""
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows read from a file or a sheet tab, as text.
+
+    ``origin`` names where they came from for messages (a path, or ``sheet 'Roster'``);
+    ``rows`` pairs each row with the number a person sees in a spreadsheet (the header is row 1).
+    """
+
+    origin: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[int, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with one row that was reported and skipped, never guessed."""
+
+    origin: str
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.origin}, row {self.row}"
+        if self.column:
+            where += f", column '{self.column}'"
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Response:
+    """One form submission, with its answers by configured role and by original header."""
+
+    email: str
+    submitted: datetime
+    units: str
+    help: str
+    format: str
+    answers: Mapping[str, str]
+    origin: str
+    row: int
+    cycle: str = ""
+
+
+class State(str, enum.Enum):
+    """Where a message stands in the ledger."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class MessageKey:
+    """What makes a message unique: one campaign, cycle, recipient and kind."""
+
+    campaign: str
+    cycle: str
+    recipient: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a mailer returns for a message it handed over."""
+
+    message_id: str
+    thread_id: str
+    provider_id: str = ""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One row of the ledger."""
+
+    key: MessageKey
+    state: State
+    message_id: str
+    thread_id: str
+    provider_id: str
+    subject: str
+    error: str
+    attempts: int
+    created: datetime
+    updated: datetime
