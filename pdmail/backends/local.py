@@ -1,0 +1,68 @@
+"""Local files: the roster and responses as CSV/XLSX, reports as CSV in the state folder."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import BackendError
+from ..models import Table
+from ..tables import read_table
+
+# A cell starting with one of these is run as a formula by Excel and LibreOffice when the CSV
+# is opened; a leading apostrophe keeps a teacher's answer text (OWASP's CSV-injection advice).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: str) -> str:
+    """``value`` as a CSV cell that a spreadsheet program shows as text, never runs."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+class LocalSource:
+    """Reads the roster and the responses export from files."""
+
+    def __init__(
+        self,
+        roster: Path,
+        responses: Path,
+        *,
+        roster_sheet: str | None = None,
+        responses_sheet: str | None = None,
+    ) -> None:
+        self.roster = roster
+        self.responses = responses
+        self.roster_sheet = roster_sheet
+        self.responses_sheet = responses_sheet
+
+    def read_roster(self) -> Table:
+        return read_table(self.roster, sheet=self.roster_sheet)
+
+    def read_responses(self) -> Table | None:
+        if not self.responses.exists():
+            return None
+        return read_table(self.responses, sheet=self.responses_sheet)
+
+
+class CsvSink:
+    """Writes each table as ``<name>.csv`` in a folder, replacing it atomically."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def write_table(self, name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+        target = self.folder / f"{name}.csv"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+            with os.fdopen(fd, "w", newline="", encoding="utf-8-sig") as out:
+                writer = csv.writer(out)
+                writer.writerow(header)
+                writer.writerows([[csv_safe(str(c)) for c in row] for row in rows])
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise BackendError(f"{target}: cannot write ({exc.strerror or exc})") from None
+        return str(target)

@@ -1,0 +1,75 @@
+"""The outbox mailer: every message becomes an ``.eml`` file that any mail program opens.
+
+The default footing: nothing leaves the machine, so a librarian can look at a whole month
+before pointing pdmail at a real mail server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+from types import TracebackType
+
+from ..errors import DeliveryError
+from ..models import SendResult
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
+_PDMAIL_ID = re.compile(r"^<pdmail\.[^.]+\.(?P<cycle>[^.]+)\.(?P<kind>[^.]+)\.")
+
+
+class OutboxMailer:
+    """Writes each message to ``folder/<cycle>/<kind>-<recipient>.eml`` atomically.
+
+    The file appears complete or not at all (written aside, then renamed), so a message either
+    was handed over or certainly was not.
+    """
+
+    name = "outbox"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __enter__(self) -> OutboxMailer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    def path_for(self, message: EmailMessage) -> Path:
+        """Where ``message`` is written: its cycle and kind come from pdmail's Message-ID."""
+        m = _PDMAIL_ID.match(str(message.get("Message-ID", "")))
+        cycle, kind = (m.group("cycle"), m.group("kind")) if m else ("misc", "message")
+        to = _UNSAFE.sub("_", str(message["To"].addresses[0].addr_spec))
+        return self.folder / _UNSAFE.sub("_", cycle) / f"{_UNSAFE.sub('_', kind)}-{to}.eml"
+
+    def send(self, message: EmailMessage, *, thread_id: str | None = None) -> SendResult:
+        target = self.path_for(message)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(message.as_bytes(policy=SMTP))
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise DeliveryError(
+                f"outbox {self.folder}: cannot write {target.name} ({exc.strerror or exc})",
+                definite=True,
+                hint="check that the outbox folder (mail.outbox) is writable and the disk not full",
+            ) from None
+        mid = str(message["Message-ID"])
+        return SendResult(message_id=mid, thread_id=thread_id or mid, provider_id=str(target))

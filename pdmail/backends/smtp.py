@@ -1,0 +1,412 @@
+"""Send mail through an SMTP server, one connection per run.
+
+:class:`SmtpMailer` opens one connection in ``__enter__`` (implicit TLS, STARTTLS or plain, then
+an optional login), hands every message of the run over on it, and says QUIT in ``__exit__``.
+A refusal becomes a :class:`~pdmail.errors.DeliveryError` with ``definite=True``; a connection
+lost once the message data may have gone out becomes ``definite=False`` and is never retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import logging
+import smtplib
+import ssl
+from email.generator import BytesGenerator
+from email.message import EmailMessage
+from email.policy import SMTPUTF8, EmailPolicy
+from email.utils import getaddresses
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from ..errors import BackendError, ConfigError, DeliveryError
+from ..models import SendResult
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+__all__ = ["SECURITY_MODES", "SmtpMailer"]
+
+log = logging.getLogger(__name__)
+
+SECURITY_MODES = ("ssl", "starttls", "none")
+
+# 421 means "service not available, closing the channel": a server that timed out an idle
+# connection often says it to the next command, so at MAIL FROM it means "reconnect".
+_CLOSING = 421
+
+_HINT_CONNECT = (
+    "check mail.smtp.host, mail.smtp.port and mail.smtp.security "
+    "(port 465 usually takes security: ssl, port 587 security: starttls)"
+)
+_HINT_TLS = (
+    "check mail.smtp.security and mail.smtp.port (port 465 usually takes security: ssl, "
+    "port 587 security: starttls), and that mail.smtp.host is the name on the server's "
+    "certificate"
+)
+_HINT_AUTH = (
+    "check mail.smtp.username and the password in the environment variable that "
+    "mail.smtp.password_env names"
+)
+_HINT_UNKNOWN = (
+    "the server may or may not have accepted it; pdmail records it as unknown and will not "
+    "resend it on its own. Check the recipient's mailbox or the server's log first"
+)
+
+
+class _Connection(smtplib.SMTP):
+    """An ``smtplib.SMTP`` that remembers whether DATA was issued for the current message.
+
+    That flag is the line between "certainly not sent, safe to retry" and "may have been sent".
+    """
+
+    data_started = False
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        self.data_started = True
+        return super().data(msg)
+
+
+class _SslConnection(_Connection, smtplib.SMTP_SSL):
+    """:class:`_Connection` over implicit TLS (``smtplib.SMTP_SSL``)."""
+
+
+class SmtpMailer:
+    """A :class:`~pdmail.backends.base.Mailer` that speaks SMTP to ``host:port``.
+
+    ``security`` is ``"ssl"`` (implicit TLS, usually port 465), ``"starttls"`` (plain connect,
+    then STARTTLS, usually port 587; refused if the server does not offer it, never downgraded
+    to plaintext) or ``"none"`` (plaintext, for a relay on localhost). ``username`` (with
+    ``password``) logs in after TLS is up. ``ssl_context`` replaces the default context, which
+    verifies the certificate against the system's trusted roots and the host name.
+
+    Raises :class:`~pdmail.errors.ConfigError` for an unknown ``security`` or a bad port.
+    """
+
+    name = "smtp"
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        security: str = "starttls",
+        username: str = "",
+        password: str = "",
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+    ) -> None:
+        if security not in SECURITY_MODES:
+            raise ConfigError(
+                f"mail.smtp.security must be one of {', '.join(SECURITY_MODES)}; got {security!r}",
+                hint="use ssl for port 465, starttls for port 587, none only for a local relay",
+            )
+        if not 0 < port < 65536:
+            raise ConfigError(f"mail.smtp.port must be between 1 and 65535; got {port}")
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self._password = password
+        self.timeout = timeout
+        self._ssl_context = ssl_context
+        self.local_hostname = local_hostname
+        self._conn: _Connection | None = None
+        self._entered = False
+
+    @property
+    def where(self) -> str:
+        """``SMTP host:port``, the prefix of every message this mailer raises."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"SMTP {host}:{self.port}"
+
+    def __repr__(self) -> str:
+        # Spelled out so that the password never shows up in a log or a traceback.
+        return (
+            f"SmtpMailer(host={self.host!r}, port={self.port}, security={self.security!r}, "
+            f"username={self.username!r})"
+        )
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def __enter__(self) -> SmtpMailer:
+        """Open the run's connection (connect, EHLO, STARTTLS, login) and return self.
+
+        Raises :class:`~pdmail.errors.BackendError` naming ``SMTP host:port`` and what failed
+        (could not connect, TLS, STARTTLS not offered, authentication failed) with a hint.
+        """
+        if self._entered:
+            raise BackendError(f"{self.where}: the connection is already open")
+        self._conn = self._open()
+        self._entered = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Say QUIT and close the connection; a server that is already gone is not an error."""
+        self._entered = False
+        self._drop(polite=True)
+
+    def send(self, message: EmailMessage, *, thread_id: str | None = None) -> SendResult:
+        """Hand ``message`` to the server on the run's connection.
+
+        The envelope sender comes from the message's Sender or From header, the recipients from
+        To, Cc and Bcc (Bcc is not transmitted). Returns the message's Message-ID as
+        ``message_id`` and ``thread_id`` (or the Message-ID when None) as ``thread_id``.
+
+        A connection the server dropped since the last message is reopened once, before any
+        of this message went out. Raises :class:`~pdmail.errors.DeliveryError` with
+        ``definite=True`` when the server refused the sender, a recipient or the data (nothing
+        was delivered; the connection stays usable), and ``definite=False`` when the connection
+        was lost or timed out once the data may have been sent. Raises
+        :class:`~pdmail.errors.BackendError` when called outside ``with``.
+        """
+        if not self._entered:
+            raise BackendError(
+                f"{self.where}: send() was called outside 'with SmtpMailer(...)'",
+                hint="open the connection with a with-block first",
+            )
+        sender, recipients = _envelope(message)
+        shown = ", ".join(recipients) or "(no recipient)"
+        message_id = str(message.get("Message-ID", "")).strip()
+        problem = ""
+        if not message_id:
+            problem = "has no Message-ID header"
+        elif not sender:
+            problem = "has no From address"
+        elif not recipients:
+            problem = "has no To, Cc or Bcc recipient"
+        if problem:
+            raise DeliveryError(f"{self.where}: message to {shown} {problem}", definite=True)
+
+        for attempt in (1, 2):
+            conn = self._conn or self._reopen(shown)
+            conn.data_started = False
+            try:
+                data, options = _flatten(conn, message, [sender, *recipients])
+                refused = conn.sendmail(sender, recipients, data, options)
+            except (smtplib.SMTPException, OSError) as exc:
+                if attempt == 1 and not conn.data_started and _connection_gone(exc):
+                    log.info(
+                        "%s: connection lost before sending (%s); reconnecting", self.where, exc
+                    )
+                    self._drop()
+                    continue
+                raise self._delivery_error(exc, conn.data_started, shown) from exc
+            if refused:
+                # The server took the message for the other recipients, so raising would invite
+                # a resend to them; the refused ones are only worth a warning.
+                log.warning(
+                    "%s: message %s accepted, but these recipients were refused: %s",
+                    self.where,
+                    message_id,
+                    self._scrub(_refusals(refused)),
+                )
+            return SendResult(message_id=message_id, thread_id=thread_id or message_id)
+        # Unreachable: the second attempt either returns or raises.
+        raise AssertionError("SmtpMailer.send fell through its retry loop")
+
+    def _reopen(self, shown: str) -> _Connection:
+        """A new connection after the server dropped the last one, or a definite DeliveryError."""
+        try:
+            self._conn = self._open()
+        except BackendError as exc:
+            raise DeliveryError(
+                f"{self.where}: message to {shown} not sent: reconnecting failed: "
+                f"{exc.message.removeprefix(self.where + ': ')}",
+                definite=True,
+                hint=exc.hint,
+            ) from exc
+        return self._conn
+
+    def _delivery_error(self, exc: OSError, data_started: bool, shown: str) -> DeliveryError:
+        """Classify a failed send, leaving the connection reset for the next message or closed."""
+        if data_started and not isinstance(exc, smtplib.SMTPDataError):
+            # The data may have reached the server and been accepted before the line went dead.
+            self._drop()
+            return DeliveryError(
+                self._scrub(
+                    f"{self.where}: connection lost while sending the message to {shown} "
+                    f"({_describe(exc)})"
+                ),
+                definite=False,
+                hint=_HINT_UNKNOWN,
+            )
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            text = f"recipient refused: {_refusals(exc.recipients) or shown}"
+        elif isinstance(exc, smtplib.SMTPSenderRefused):
+            text = f"sender {_text(exc.sender)} refused for message to {shown} ({_describe(exc)})"
+        elif isinstance(exc, smtplib.SMTPDataError):
+            # An error reply to DATA or to the end of the data: the server did not take it.
+            text = f"message to {shown} rejected ({_describe(exc)})"
+        else:
+            text = f"message to {shown} not sent ({_describe(exc)})"
+        if _connection_gone(exc):
+            self._drop()
+        else:
+            self._reset()
+        return DeliveryError(self._scrub(f"{self.where}: {text}"), definite=True)
+
+    # -- connection ------------------------------------------------------------------------
+
+    def _open(self) -> _Connection:
+        """A connected, greeted, secured and logged-in connection, or BackendError."""
+        step = "could not connect"
+        with contextlib.ExitStack() as cleanup:
+            try:
+                # Host and port go to the constructor because smtplib checks the certificate
+                # against the host it was constructed with, not the one given to connect().
+                conn: _Connection
+                if self.security == "ssl":
+                    conn = _SslConnection(
+                        self.host,
+                        self.port,
+                        local_hostname=self.local_hostname,
+                        timeout=self.timeout,
+                        context=self._context(),
+                    )
+                else:
+                    conn = _Connection(
+                        self.host,
+                        self.port,
+                        local_hostname=self.local_hostname,
+                        timeout=self.timeout,
+                    )
+                cleanup.callback(_close, conn)
+                step = "EHLO failed"
+                conn.ehlo_or_helo_if_needed()
+                if self.security == "starttls":
+                    if not conn.has_extn("starttls"):
+                        raise BackendError(
+                            f"{self.where}: the server does not offer STARTTLS; "
+                            "refusing to send in plaintext",
+                            hint=_HINT_TLS,
+                        )
+                    step = "STARTTLS failed"
+                    conn.starttls(context=self._context())
+                    step = "EHLO after STARTTLS failed"
+                    conn.ehlo_or_helo_if_needed()
+                if self.username:
+                    step = "authentication failed"
+                    if not conn.has_extn("auth"):
+                        raise BackendError(
+                            f"{self.where}: the server does not offer AUTH, so pdmail cannot "
+                            f"log in as {self.username}",
+                            hint="many servers offer AUTH only over TLS: check "
+                            "mail.smtp.security; leave mail.smtp.username empty for a relay "
+                            "that needs no login",
+                        )
+                    conn.login(self.username, self._password)
+            except ssl.SSLCertVerificationError as exc:
+                raise self._failure("TLS certificate not trusted", exc, _HINT_TLS) from exc
+            except ssl.SSLError as exc:
+                raise self._failure(f"{step}: TLS error", exc, _HINT_TLS) from exc
+            except (smtplib.SMTPException, OSError) as exc:
+                hint = _HINT_AUTH if step == "authentication failed" else _HINT_CONNECT
+                raise self._failure(step, exc, hint) from exc
+            cleanup.pop_all()
+            return conn
+
+    def _context(self) -> ssl.SSLContext:
+        # smtplib's own default context checks neither the certificate nor the host name.
+        return self._ssl_context or ssl.create_default_context()
+
+    def _failure(self, step: str, exc: BaseException, hint: str) -> BackendError:
+        return BackendError(self._scrub(f"{self.where}: {step} ({_describe(exc)})"), hint=hint)
+
+    def _reset(self) -> None:
+        """Clear a failed transaction so the next message starts clean; drop if that fails."""
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            code, _ = conn.rset()
+        except (smtplib.SMTPException, OSError):
+            code = 0
+        if code != 250:
+            self._drop()
+
+    def _drop(self, *, polite: bool = False) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        if polite:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                conn.quit()
+        _close(conn)
+
+    def _scrub(self, text: str) -> str:
+        # A server may echo what it was sent; the password must not reach a log or a screen.
+        return text.replace(self._password, "***") if self._password else text
+
+
+def _close(conn: smtplib.SMTP) -> None:
+    with contextlib.suppress(OSError):
+        conn.close()
+
+
+def _envelope(message: EmailMessage) -> tuple[str, list[str]]:
+    """The envelope sender (Sender, else From) and recipients (To, Cc, Bcc), as send_message."""
+    field = "Sender" if "Sender" in message else "From"
+    senders = [addr for _, addr in getaddresses([str(v) for v in message.get_all(field, [])])]
+    fields = [str(v) for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])]
+    return (senders[0] if senders else ""), [addr for _, addr in getaddresses(fields) if addr]
+
+
+def _flatten(
+    conn: smtplib.SMTP, message: EmailMessage, addresses: list[str]
+) -> tuple[bytes, list[str]]:
+    """The bytes to send (CRLF, no Bcc) and the MAIL FROM options they need.
+
+    This is ``SMTP.send_message`` without its one flaw: it serialises with ``mangle_from_``
+    on, so a body line starting with "From " would reach the teacher as ">From "
+    (CPython issue 89462).
+    """
+    policy = message.policy
+    options: list[str] = []
+    if not all(addr.isascii() for addr in addresses):
+        if not conn.has_extn("smtputf8"):
+            raise smtplib.SMTPNotSupportedError(
+                "an address is not ASCII and the server does not offer SMTPUTF8"
+            )
+        policy = policy.clone(utf8=True) if isinstance(policy, EmailPolicy) else SMTPUTF8
+        options = ["SMTPUTF8", "BODY=8BITMIME"]
+    visible = copy.copy(message)
+    del visible["Bcc"]
+    with io.BytesIO() as buffer:
+        BytesGenerator(buffer, mangle_from_=False, policy=policy).flatten(visible, linesep="\r\n")
+        return buffer.getvalue(), options
+
+
+def _connection_gone(exc: OSError) -> bool:
+    """True when ``exc`` says the connection itself is gone rather than a command refused."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code == _CLOSING
+    return isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(
+        exc, smtplib.SMTPException
+    )
+
+
+def _refusals(refused: dict[str, tuple[int, bytes]]) -> str:
+    return ", ".join(f"{addr} ({_reply(code, text)})" for addr, (code, text) in refused.items())
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    return f"{code} {' '.join(_text(text).split())}".strip()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _reply(exc.smtp_code, exc.smtp_error)
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,493 @@
+"""The ``pdmail`` command: thin click commands over the library.
+
+Each command parses its options, builds a :class:`~pdmail.workspace.Workspace`, calls one
+library function and prints the result (or ``--json``). Errors are shown in one place,
+:class:`PdmailGroup`, as a clean message and exit code; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__, cycles
+from .config import default_config_path, load_config
+from .cycles import Cycle
+from .delivery import DeliveryReport
+from .errors import PdmailError
+from .jsonout import dumps
+from .models import MessageKey
+from .timestamps import parse_date
+from .workspace import Workspace
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PdmailGroup(click.Group):
+    """Shows a :class:`PdmailError` as ``Error: ...`` with its hint and exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PdmailError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.secho(f"Error: {exc.message}", fg="red", err=True)
+            if exc.hint:
+                click.echo(f"Hint: {exc.hint}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.secho(f"Internal error: {type(exc).__name__}: {exc}", fg="red", err=True)
+            click.echo("This is a bug in pdmail; run again with --debug for details.", err=True)
+            ctx.exit(70)
+
+
+@click.group(cls=PdmailGroup)
+@click.version_option(__version__, prog_name="pdmail")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Monthly library check-ins: request, collect, remind, digest.
+
+    Start with 'pdmail demo' to see a whole month, or 'pdmail init' to set up a folder.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+# -- shared options -------------------------------------------------------------------------
+
+
+def _parse_today(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def config_option(f: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Config file (default: $PDMAIL_CONFIG or ./pdmail.yaml).",
+    )(f)
+
+
+def cycle_options(f: F) -> F:
+    """--config, --cycle, --today and --json, as every cycle command takes them."""
+    f = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(f)
+    f = click.option(
+        "--today",
+        callback=_parse_today,
+        metavar="YYYY-MM-DD",
+        help="Act as if today were this date (rehearse or replay a month).",
+    )(f)
+    f = click.option(
+        "--cycle", "cycle_name", metavar="YYYY-MM", help="The cycle (default: the current one)."
+    )(f)
+    return config_option(f)
+
+
+def send_options(f: F) -> F:
+    f = click.option(
+        "--resend",
+        is_flag=True,
+        help="Send again messages whose outcome is unknown (check the mailbox first).",
+    )(f)
+    f = click.option(
+        "--only", multiple=True, metavar="EMAIL", help="Only these teachers (repeatable)."
+    )(f)
+    f = click.option(
+        "--limit", type=click.IntRange(min=1), help="Send at most N messages in this run."
+    )(f)
+    return click.option(
+        "--dry-run", is_flag=True, help="Show what would be sent; send and record nothing."
+    )(f)
+
+
+@contextmanager
+def workspace(config_path: Path | None, today: date | None) -> Iterator[Workspace]:
+    """A workspace whose clock reads ``today`` (at the current time of day) when given."""
+    config = load_config(config_path)
+    clock = None
+    if today is not None:
+
+        def clock() -> datetime:
+            now = datetime.now(config.timezone)
+            return now.replace(year=today.year, month=today.month, day=today.day)
+
+    with Workspace(config, clock=clock) as ws:
+        yield ws
+
+
+def _today(ws: Workspace) -> date:
+    return ws.now().date()
+
+
+def _cycle(ws: Workspace, name: str | None) -> Cycle:
+    return cycles.resolve(ws.config, name, _today(ws))
+
+
+@contextmanager
+def progressbar(length: int, label: str, quiet: bool) -> Iterator[Callable[[MessageKey], None]]:
+    """A progress bar on stderr (none for --json or when nothing is to be sent)."""
+    if quiet or length == 0:
+        yield lambda key: None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+        yield lambda key: bar.update(1)
+
+
+def _echo_report(report: DeliveryReport, what: str) -> None:
+    counts = {r: report.count(r) for r in (
+        "sent", "would-send", "already-sent", "held", "failed", "unknown", "skipped-unknown")}  # fmt: skip
+    if report.dry_run:
+        click.echo(f"Dry run: {counts['would-send']} {what} would be sent; nothing was sent.")
+        for r in report.recipients("would-send"):
+            click.echo(f"  would send to {r}")
+    else:
+        click.echo(f"Sent {counts['sent']} {what} for {report.cycle}.")
+    if counts["already-sent"]:
+        click.echo(f"  {counts['already-sent']} already sent earlier (not sent again).")
+    if counts["held"]:
+        click.echo(f"  {counts['held']} left for a later run (--limit or the run stopped).")
+    for o in report.outcomes:
+        if o.result == "failed":
+            click.secho(f"  FAILED {o.recipient}: {o.detail}", fg="red", err=True)
+        elif o.result in ("unknown", "skipped-unknown"):
+            click.secho(f"  UNKNOWN {o.recipient} ({o.kind}): {o.detail}", fg="yellow", err=True)
+    if counts["unknown"] or counts["skipped-unknown"]:
+        click.echo(
+            "  Messages with an unknown outcome are never resent on their own: check the "
+            "mailbox, then pass --resend to send them again.",
+            err=True,
+        )
+    if report.stopped:
+        click.secho(f"  Stopped: {report.stopped}", fg="red", err=True)
+    if report.note:
+        click.echo(f"  {report.note}")
+
+
+def _finish(report_ok: bool) -> None:
+    if not report_ok:
+        raise click.exceptions.Exit(1)
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--force", is_flag=True, help="Replace files that already exist.")
+def init(folder: Path, force: bool) -> None:
+    """Set up FOLDER (default: here) with pdmail.yaml, a sample roster.csv and templates."""
+    from .scaffold import scaffold
+
+    written = scaffold(folder, force=force)
+    for path in written:
+        click.echo(f"  wrote {path}")
+    click.echo(
+        "\nNext:\n"
+        f"  1. Edit {folder / 'pdmail.yaml'}: school, librarian, form.url and form.prefill.\n"
+        f"  2. Replace {folder / 'roster.csv'} with your teachers (keep the Email column).\n"
+        "  3. pdmail preview     # see the request as a teacher will\n"
+        "  4. pdmail send --dry-run, then pdmail send   # mail goes to the outbox folder until\n"
+        "     you set mail.kind to smtp or gmail\n"
+        "  5. Add 'pdmail run' to cron to do the rest each day (see the README)."
+    )
+
+
+@main.command()
+@cycle_options
+@click.option("--teacher", "teachers", multiple=True, metavar="EMAIL", help="Preview for these.")
+@click.option(
+    "--kind",
+    type=click.Choice(["request", "reminder"]),
+    default="request",
+    show_default=True,
+    help="Which message to preview.",
+)
+@click.option("--html", "show_html", is_flag=True, help="Print the HTML part too.")
+def preview(
+    config_path: Path | None,
+    cycle_name: str | None,
+    today: date | None,
+    as_json: bool,
+    teachers: tuple[str, ...],
+    kind: str,
+    show_html: bool,
+) -> None:
+    """Render the request (or reminder) for one or more teachers without sending anything."""
+    from .preview import preview_messages
+
+    with workspace(config_path, today) as ws:
+        previews = preview_messages(ws, _cycle(ws, cycle_name), teachers, kind)
+        if as_json:
+            click.echo(dumps(previews))
+            return
+        for p in previews:
+            click.echo(f"To: {p.to}\nSubject: {p.subject}\n")
+            click.echo(p.text)
+            if show_html:
+                click.echo("--- HTML ---")
+                click.echo(p.html)
+            click.echo("=" * 72)
+
+
+@main.command()
+@cycle_options
+@send_options
+def send(
+    config_path: Path | None,
+    cycle_name: str | None,
+    today: date | None,
+    as_json: bool,
+    dry_run: bool,
+    limit: int | None,
+    only: tuple[str, ...],
+    resend: bool,
+) -> None:
+    """Send this cycle's request to every active teacher who has not had one."""
+    from .steps import plan_requests, send_requests
+
+    with workspace(config_path, today) as ws:
+        cycle = _cycle(ws, cycle_name)
+        todo = len(plan_requests(ws, cycle, only).items)
+        with progressbar(min(todo, limit or todo), "Sending", as_json or dry_run) as step:
+            report = send_requests(
+                ws, cycle, dry_run=dry_run, limit=limit, only=only, resend=resend, progress=step
+            )
+        click.echo(dumps(report)) if as_json else _echo_report(report, "requests")
+        _finish(report.ok)
+
+
+@main.command()
+@cycle_options
+def collect(
+    config_path: Path | None, cycle_name: str | None, today: date | None, as_json: bool
+) -> None:
+    """Read the responses and show who answered, who has not, and unknown senders."""
+    with workspace(config_path, today) as ws:
+        cycle = _cycle(ws, cycle_name)
+        c = ws.collect(cycle)
+        problems = [*ws.roster.problems, *c.problems]
+        if as_json:
+            click.echo(
+                dumps(
+                    {
+                        "cycle": cycle.name,
+                        "rate": c.rate,
+                        "answered": [
+                            {"email": t.email, "name": t.display_name, "team": t.team,
+                             "submitted": r.submitted, "units": r.units, "help": r.help,
+                             "format": r.format}
+                            for t, r in c.answered
+                        ],  # fmt: skip
+                        "not_answered": [t.email for t in c.not_answered],
+                        "strangers": [
+                            {"email": r.email, "submitted": r.submitted, "row": r.row}
+                            for r in c.strangers
+                        ],
+                        "superseded": len(c.superseded),
+                        "outside_cycle": c.outside,
+                        "problems": [str(p) for p in problems],
+                    }
+                )
+            )
+            return
+        total = len(c.answered) + len(c.not_answered)
+        click.echo(f"{cycle.name}: {len(c.answered)} of {total} teachers answered.")
+        for t, r in c.answered:
+            click.echo(f"  answered  {t.display_name} <{t.email}>  {r.submitted:%Y-%m-%d %H:%M}")
+        for t in c.not_answered:
+            click.echo(f"  waiting   {t.display_name} <{t.email}>")
+        for r in c.strangers:
+            click.echo(f"  not on the roster: {r.email or '(no address)'} ({r.origin}, row {r.row})")
+        if c.superseded:
+            click.echo(f"  {len(c.superseded)} earlier submission(s) superseded by later ones.")
+        if c.outside:
+            click.echo(f"  {c.outside} submission(s) belong to other cycles.")
+        for p in problems:
+            click.secho(f"  skipped: {p}", fg="yellow", err=True)
+
+
+@main.command()
+@cycle_options
+@send_options
+def remind(
+    config_path: Path | None,
+    cycle_name: str | None,
+    today: date | None,
+    as_json: bool,
+    dry_run: bool,
+    limit: int | None,
+    only: tuple[str, ...],
+    resend: bool,
+) -> None:
+    """Send the reminder due today to teachers who have not answered, in the request's thread."""
+    from .steps import send_reminders
+
+    with workspace(config_path, today) as ws:
+        cycle = _cycle(ws, cycle_name)
+        report = send_reminders(
+            ws, cycle, _today(ws), dry_run=dry_run, limit=limit, only=only, resend=resend
+        )
+        click.echo(dumps(report)) if as_json else _echo_report(report, "reminders")
+        _finish(report.ok)
+
+
+@main.command()
+@cycle_options
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for digest.html and digest.md (default: digest.out/<cycle>).",
+)
+@click.option("--send", "send_it", is_flag=True, help="Also mail it to the librarian (once).")
+@click.option("--dry-run", is_flag=True, help="With --send: show, but do not send.")
+@click.option("--resend", is_flag=True, help="With --send: send again if the outcome is unknown.")
+def digest(
+    config_path: Path | None,
+    cycle_name: str | None,
+    today: date | None,
+    as_json: bool,
+    out: Path | None,
+    send_it: bool,
+    dry_run: bool,
+    resend: bool,
+) -> None:
+    """Compile the digest to digest.html and digest.md; with --send, mail it to the librarian."""
+    from .publish import compile_digest, render_digest, send_digest, write_digest
+
+    with workspace(config_path, today) as ws:
+        cycle = _cycle(ws, cycle_name)
+        model = compile_digest(ws, cycle)
+        rendered = render_digest(ws, cycle, model)
+        paths = write_digest(rendered, out or ws.config.digest_out / cycle.name)
+        report = send_digest(ws, cycle, rendered, dry_run=dry_run, resend=resend) if send_it else None
+        if as_json:
+            click.echo(dumps({"digest": model, "files": paths, "mail": report}))
+        else:
+            click.echo(f"{rendered.subject}")
+            for p in paths:
+                click.echo(f"  wrote {p}")
+            if report is not None:
+                _echo_report(report, "digest")
+        _finish(report is None or report.ok)
+
+
+@main.command()
+@cycle_options
+def status(
+    config_path: Path | None, cycle_name: str | None, today: date | None, as_json: bool
+) -> None:
+    """Show the cycle: counts, a per-teacher table, and messages that need attention."""
+    from .status import cycle_status
+
+    with workspace(config_path, today) as ws:
+        st = cycle_status(ws, _cycle(ws, cycle_name))
+        if as_json:
+            click.echo(dumps(st))
+            return
+        c = st.cycle
+        click.echo(
+            f"{c.name}: sent {c.send}, due {c.due}, reminders "
+            f"{', '.join(str(d) for d in c.reminders) or 'none'}, digest {c.digest}"
+        )
+        click.echo(
+            f"Active {st.count('active')} · requested {st.count('sent')} · reminded "
+            f"{st.count('reminded')} · answered {st.count('answered')} · digest "
+            f"{st.digest or 'not yet'}"
+        )
+        width = max([len(t.email) for t in st.teachers] + [5])
+        click.echo(f"\n{'Email':<{width}}  {'Team':<14} {'Request':<8} {'Rem.':>4}  Answered")
+        for t in st.teachers:
+            flag = "" if t.active else "  (inactive)"
+            click.echo(
+                f"{t.email:<{width}}  {t.team[:14]:<14} {t.request or '-':<8} {t.reminders:>4}"
+                f"  {t.answered or '-'}{flag}"
+            )
+        if st.attention:
+            click.secho("\nNeeds attention:", fg="yellow")
+            for e in st.attention:
+                click.echo(f"  {e.state.value:<8} {e.key.kind:<11} {e.key.recipient}: {e.error}")
+        if st.strangers:
+            click.echo(f"\n{st.strangers} answer(s) from addresses not on the roster.")
+        for p in st.problems:
+            click.secho(f"skipped: {p}", fg="yellow", err=True)
+
+
+@main.command()
+@config_option
+@click.option("--today", callback=_parse_today, metavar="YYYY-MM-DD", help="Act as if today.")
+@click.option("--dry-run", is_flag=True, help="Show what is due; send and record nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bool) -> None:
+    """Do whatever is due today (requests, reminders, digest). For cron, once a day."""
+    from .tick import tick
+
+    with workspace(config_path, today) as ws:
+        report = tick(ws, _today(ws), dry_run=dry_run)
+        if as_json:
+            click.echo(dumps(report))
+        else:
+            click.echo(f"pdmail run for {report.today}:")
+            if not report.steps:
+                click.echo("  nothing was due.")
+            for name, step in report.steps:
+                click.echo(f"- {name}")
+                _echo_report(step, "messages")
+            for note in report.notes:
+                click.echo(f"  {note}")
+            for f in report.files:
+                click.echo(f"  wrote {f}")
+        _finish(report.ok)
+
+
+@main.command()
+@config_option
+@click.option("--at", "at_time", metavar="HH:MM", help="Time of day (default: calendar.run_at).")
+def schedule(config_path: Path | None, at_time: str | None) -> None:
+    """Keep running, and do 'pdmail run' once a day at the configured time (Ctrl-C stops)."""
+    from .scheduler import run_forever
+
+    path = config_path or default_config_path()
+    load_config(path)  # fail now, not at the first tick, on a broken config
+    try:
+        run_forever(path, at=at_time, log=click.echo)
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+
+
+@main.command()
+@click.argument(
+    "folder", type=click.Path(file_okay=False, path_type=Path), default="pdmail-demo"
+)
+@click.option("--force", is_flag=True, help="Replace an earlier demo in FOLDER.")
+@click.option("--today", callback=_parse_today, metavar="YYYY-MM-DD", help="Rehearse this month.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def demo(folder: Path, force: bool, today: date | None, as_json: bool) -> None:
+    """Rehearse a whole month in FOLDER with sample teachers and answers, no account needed."""
+    from .demo import run_demo
+
+    result = run_demo(folder, today=today or date.today(), force=force, log=None if as_json else click.echo)
+    if as_json:
+        click.echo(dumps(result))
+        return
+    click.echo(f"\nThe month is done. Look at:\n  outbox:  {result.outbox}\n  digest:  {result.digest}")
+    click.echo(f"  status:  pdmail status --config {result.config} --today {result.last_day}")

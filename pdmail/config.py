@@ -1,0 +1,561 @@
+"""The config file: loaded once, checked key by key, frozen.
+
+Every error names the file and the key (``pdmail.yaml: calendar.send_day: expected a whole number
+from 1 to 28, got 'first'``). Unknown keys are errors too, with the closest known key as a hint,
+because a misspelt key silently ignored is a month sent on the wrong day.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from .errors import ConfigError
+
+CONFIG_ENV = "PDMAIL_CONFIG"
+DEFAULT_CONFIG = "pdmail.yaml"
+GOOGLE_ENDPOINT_ENV = "PDMAIL_GOOGLE_ENDPOINT"
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_ENTRY = re.compile(r"^entry\.\d+$")
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+@dataclass(frozen=True)
+class Librarian:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Sources:
+    kind: str  # local | google
+    roster: Path | None
+    responses: Path | None
+    roster_sheet: str | None
+    responses_sheet: str | None
+
+
+@dataclass(frozen=True)
+class RosterColumns:
+    """Which roster header holds each known field (matched trimmed, case-insensitively)."""
+
+    email: str = "Email"
+    first_name: str = "First Name"
+    last_name: str = "Last Name"
+    team: str = "Team"
+    active: str = "Active"
+
+
+@dataclass(frozen=True)
+class GoogleEndpoints:
+    sheets: str = "https://sheets.googleapis.com"
+    gmail: str = "https://gmail.googleapis.com"
+    forms: str = "https://forms.googleapis.com"
+    oauth: str = "https://oauth2.googleapis.com"
+
+
+@dataclass(frozen=True)
+class Google:
+    spreadsheet_id: str = ""
+    roster_tab: str = "Roster"
+    responses_tab: str = "Form Responses 1"
+    status_tab: str = "pdmail status"
+    digest_tab: str = "pdmail digest"
+    endpoints: GoogleEndpoints = field(default_factory=GoogleEndpoints)
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str
+    port: int
+    security: str  # ssl | starttls | none
+    username: str
+    password_env: str
+    timeout: float
+
+    def password(self) -> str:
+        """The password from the environment variable the config names ("" if none is named)."""
+        if not self.password_env:
+            return ""
+        value = os.environ.get(self.password_env)
+        if value is None:
+            raise ConfigError(
+                f"mail.smtp.password_env: the environment variable {self.password_env} is not set",
+                hint=f"export {self.password_env}=... in the environment that runs pdmail "
+                "(for cron, in the crontab or a file it sources)",
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class Mail:
+    kind: str  # outbox | smtp | gmail
+    outbox: Path
+    sender_name: str
+    reply_to: str
+    smtp: Smtp | None
+
+
+@dataclass(frozen=True)
+class FormColumns:
+    """Response headers for each role, matched trimmed and case-insensitively."""
+
+    timestamp: str = "Timestamp"
+    email: str = "Email Address"
+    units: str = "What units of study are coming up?"
+    help: str = "How can the library help?"
+    format: str = "Preferred format"
+    cycle: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    url: str
+    prefill: Mapping[str, str]
+    columns: FormColumns
+    timestamp_format: str | None
+
+
+@dataclass(frozen=True)
+class Calendar:
+    send_day: int = 1
+    due_after_days: int = 7
+    reminders_after_days: tuple[int, ...] = (4, 8)
+    digest_after_days: int = 10
+    months: tuple[int, ...] = tuple(range(1, 13))
+    skip: tuple[tuple[date, date], ...] = ()
+    school_days_only: bool = True
+    run_at: str = "07:30"
+
+    def is_school_day(self, day: date) -> bool:
+        """False on weekends (when ``school_days_only``) and on every skipped date."""
+        if self.school_days_only and day.weekday() >= 5:
+            return False
+        return not any(start <= day <= end for start, end in self.skip)
+
+    def next_school_day(self, day: date) -> date:
+        """``day`` itself if pdmail may send on it, else the first day after that is."""
+        for _ in range(400):
+            if self.is_school_day(day):
+                return day
+            day += timedelta(days=1)
+        raise ConfigError("calendar.skip: no school day in the next 400 days; check the ranges")
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    use_defaults: bool = True
+    topics: tuple[Topic, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """A checked config. Paths are absolute, resolved against the config file's folder."""
+
+    path: Path
+    school: str
+    timezone: ZoneInfo
+    librarian: Librarian
+    campaign: str
+    sources: Sources
+    roster_columns: RosterColumns
+    google: Google
+    mail: Mail
+    form: Form
+    calendar: Calendar
+    templates: Path | None
+    state: Path
+    digest_out: Path
+    taxonomy: Taxonomy
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+
+def default_config_path() -> Path:
+    """``$PDMAIL_CONFIG`` if set, else ``pdmail.yaml`` in the current folder."""
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and check the config file at ``path`` (default: :func:`default_config_path`)."""
+    cfg_path = Path(path) if path is not None else default_config_path()
+    try:
+        text = cfg_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{cfg_path}: no such config file",
+            hint="run 'pdmail init' to create one, or pass --config / set PDMAIL_CONFIG",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{cfg_path}: cannot read the config file ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{cfg_path}{where}: not valid YAML ({problem})") from None
+    return parse_config(data if data is not None else {}, cfg_path.resolve())
+
+
+def parse_config(data: Any, path: Path) -> Config:
+    """Check a config already parsed from YAML; ``path`` is used for messages and relative paths."""
+    r = _Reader(path)
+    root = r.mapping(data, "")
+    r.known(
+        root,
+        "",
+        {
+            "school", "timezone", "librarian", "campaign", "sources", "roster", "google",
+            "mail", "form", "calendar", "templates", "state", "digest", "taxonomy",
+        },
+    )  # fmt: skip
+    school = r.text(root, "school", "", required=True)
+    tz_name = r.text(root, "timezone", "", required=True)
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise r.error("timezone", f"unknown time zone {tz_name!r}", "e.g. America/Chicago") from None
+
+    lib = r.mapping(root.get("librarian"), "librarian", required=True)
+    r.known(lib, "librarian", {"name", "email"})
+    librarian = Librarian(
+        name=r.text(lib, "name", "librarian", required=True),
+        email=r.email(lib, "email", "librarian"),
+    )
+    campaign = r.text(root, "campaign", "") or "monthly-update"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", campaign):
+        raise r.error("campaign", f"{campaign!r} is not a simple name", "e.g. monthly-update")
+
+    src = r.mapping(root.get("sources"), "sources", required=True)
+    r.known(src, "sources", {"kind", "roster", "responses", "roster_sheet", "responses_sheet"})
+    kind = r.choice(src, "kind", "sources", ("local", "google"), "local")
+    sources = Sources(
+        kind=kind,
+        roster=r.path(src, "roster", "sources", required=kind == "local"),
+        responses=r.path(src, "responses", "sources", required=kind == "local"),
+        roster_sheet=r.text(src, "roster_sheet", "sources") or None,
+        responses_sheet=r.text(src, "responses_sheet", "sources") or None,
+    )
+
+    roster = r.mapping(root.get("roster"), "roster")
+    r.known(roster, "roster", {"columns"})
+    rcols = r.mapping(roster.get("columns"), "roster.columns")
+    r.known(rcols, "roster.columns", set(RosterColumns.__dataclass_fields__))
+    roster_columns = RosterColumns(
+        **{k: r.text(rcols, k, "roster.columns", required=True) for k in rcols}
+    )
+
+    google = _google(r, root)
+    if kind == "google" and not google.spreadsheet_id:
+        raise r.error("google.spreadsheet_id", "is required when sources.kind is google")
+
+    mail = _mail(r, root, librarian)
+    form = _form(r, root)
+    calendar = _calendar(r, root)
+    digest = r.mapping(root.get("digest"), "digest")
+    r.known(digest, "digest", {"out"})
+    taxonomy = _taxonomy(r, root)
+    return Config(
+        path=path,
+        school=school,
+        timezone=tz,
+        librarian=librarian,
+        campaign=campaign,
+        sources=sources,
+        roster_columns=roster_columns,
+        google=google,
+        mail=mail,
+        form=form,
+        calendar=calendar,
+        templates=r.path(root, "templates", ""),
+        state=r.path(root, "state", "") or path.parent / ".pdmail",
+        digest_out=r.path(digest, "out", "digest") or path.parent / "digest",
+        taxonomy=taxonomy,
+    )
+
+
+def _google(r: _Reader, root: Mapping[str, Any]) -> Google:
+    g = r.mapping(root.get("google"), "google")
+    fields = set(Google.__dataclass_fields__)
+    r.known(g, "google", fields)
+    ep = r.mapping(g.get("endpoints"), "google.endpoints")
+    r.known(ep, "google.endpoints", set(GoogleEndpoints.__dataclass_fields__))
+    endpoint_all = os.environ.get(GOOGLE_ENDPOINT_ENV, "").rstrip("/")
+    defaults = GoogleEndpoints()
+    endpoints = GoogleEndpoints(
+        **{
+            name: endpoint_all
+            or (r.text(ep, name, "google.endpoints") or getattr(defaults, name)).rstrip("/")
+            for name in GoogleEndpoints.__dataclass_fields__
+        }
+    )
+    values = {k: r.text(g, k, "google") for k in fields - {"endpoints"} if k in g}
+    return Google(**values, endpoints=endpoints)
+
+
+def _mail(r: _Reader, root: Mapping[str, Any], librarian: Librarian) -> Mail:
+    m = r.mapping(root.get("mail"), "mail")
+    r.known(m, "mail", {"kind", "outbox", "sender_name", "reply_to", "smtp"})
+    kind = r.choice(m, "kind", "mail", ("outbox", "smtp", "gmail"), "outbox")
+    smtp = None
+    if kind == "smtp" or "smtp" in m:
+        s = r.mapping(m.get("smtp"), "mail.smtp", required=kind == "smtp")
+        r.known(s, "mail.smtp", {"host", "port", "security", "username", "password_env", "timeout"})
+        security = r.choice(s, "security", "mail.smtp", ("starttls", "ssl", "none"), "starttls")
+        default_port = {"ssl": 465, "starttls": 587, "none": 25}[security]
+        smtp = Smtp(
+            host=r.text(s, "host", "mail.smtp", required=kind == "smtp"),
+            port=r.integer(s, "port", "mail.smtp", default_port, 1, 65535),
+            security=security,
+            username=r.text(s, "username", "mail.smtp"),
+            password_env=r.text(s, "password_env", "mail.smtp"),
+            timeout=float(r.integer(s, "timeout", "mail.smtp", 30, 1, 600)),
+        )
+        if smtp.username and not smtp.password_env:
+            raise r.error(
+                "mail.smtp.password_env",
+                "is required with a username (the password itself never goes in the file)",
+                "e.g. password_env: PDMAIL_SMTP_PASSWORD",
+            )
+    reply_to = r.text(m, "reply_to", "mail")
+    if reply_to:
+        r.email(m, "reply_to", "mail")
+    return Mail(
+        kind=kind,
+        outbox=r.path(m, "outbox", "mail") or r.base / "outbox",
+        sender_name=r.text(m, "sender_name", "mail") or librarian.name,
+        reply_to=reply_to,
+        smtp=smtp,
+    )
+
+
+def _form(r: _Reader, root: Mapping[str, Any]) -> Form:
+    f = r.mapping(root.get("form"), "form", required=True)
+    r.known(f, "form", {"url", "prefill", "columns", "timestamp_format"})
+    url = r.text(f, "url", "form", required=True)
+    if not url.startswith(("https://", "http://")):
+        raise r.error("form.url", f"{url!r} is not a web address", "paste the form's link")
+    prefill_raw = r.mapping(f.get("prefill"), "form.prefill")
+    prefill: dict[str, str] = {}
+    for name, entry in prefill_raw.items():
+        value = r.text(prefill_raw, name, "form.prefill", required=True)
+        if not _ENTRY.match(value):
+            raise r.error(
+                f"form.prefill.{name}",
+                f"{value!r} is not an entry number",
+                "copy it from the form's 'Get pre-filled link', e.g. entry.1234567890",
+            )
+        prefill[str(name)] = value
+    cols = r.mapping(f.get("columns"), "form.columns")
+    r.known(cols, "form.columns", set(FormColumns.__dataclass_fields__))
+    columns = FormColumns(
+        **{k: r.text(cols, k, "form.columns", required=k != "cycle") for k in cols}
+    )
+    return Form(
+        url=url,
+        prefill=prefill,
+        columns=columns,
+        timestamp_format=r.text(f, "timestamp_format", "form") or None,
+    )
+
+
+def _calendar(r: _Reader, root: Mapping[str, Any]) -> Calendar:
+    c = r.mapping(root.get("calendar"), "calendar")
+    r.known(c, "calendar", set(Calendar.__dataclass_fields__))
+    d = Calendar()
+    reminders = tuple(
+        r.integer_list(c, "reminders_after_days", "calendar", list(d.reminders_after_days), 1, 27)
+    )
+    if list(reminders) != sorted(set(reminders)):
+        raise r.error("calendar.reminders_after_days", "must be increasing, without repeats")
+    digest_after = r.integer(c, "digest_after_days", "calendar", d.digest_after_days, 1, 27)
+    if reminders and reminders[-1] >= digest_after:
+        raise r.error(
+            "calendar.reminders_after_days",
+            f"the last reminder (day {reminders[-1]}) must come before the digest "
+            f"(calendar.digest_after_days: {digest_after})",
+        )
+    run_at = r.text(c, "run_at", "calendar") or d.run_at
+    if not _TIME.match(run_at):
+        raise r.error("calendar.run_at", f"{run_at!r} is not a time of day", "e.g. '07:30'")
+    return Calendar(
+        send_day=r.integer(c, "send_day", "calendar", d.send_day, 1, 28),
+        due_after_days=r.integer(c, "due_after_days", "calendar", d.due_after_days, 1, 27),
+        reminders_after_days=reminders,
+        digest_after_days=digest_after,
+        months=tuple(r.integer_list(c, "months", "calendar", list(d.months), 1, 12)),
+        skip=tuple(_skip_ranges(r, c.get("skip"))),
+        school_days_only=r.boolean(c, "school_days_only", "calendar", d.school_days_only),
+        run_at=run_at,
+    )
+
+
+def _skip_ranges(r: _Reader, value: Any) -> list[tuple[date, date]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise r.error("calendar.skip", "expected a list of dates or date ranges")
+    out = []
+    for i, item in enumerate(value):
+        key = f"calendar.skip[{i}]"
+        if isinstance(item, date):
+            out.append((item, item))
+            continue
+        parts = str(item).split("..")
+        try:
+            start = date.fromisoformat(parts[0].strip())
+            end = date.fromisoformat(parts[-1].strip())
+        except ValueError:
+            raise r.error(
+                key, f"{item!r} is not a date or range", "e.g. 2026-11-26 or 2026-12-21..2027-01-01"
+            ) from None
+        if len(parts) > 2 or end < start:
+            raise r.error(key, f"{item!r}: a range is FIRST..LAST with FIRST not after LAST")
+        out.append((start, end))
+    return out
+
+
+def _taxonomy(r: _Reader, root: Mapping[str, Any]) -> Taxonomy:
+    t = r.mapping(root.get("taxonomy"), "taxonomy")
+    r.known(t, "taxonomy", {"use_defaults", "topics"})
+    raw = t.get("topics") or []
+    if not isinstance(raw, list):
+        raise r.error("taxonomy.topics", "expected a list of topics with name and keywords")
+    topics = []
+    for i, item in enumerate(raw):
+        key = f"taxonomy.topics[{i}]"
+        entry = r.mapping(item, key, required=True)
+        r.known(entry, key, {"name", "keywords"})
+        keywords = entry.get("keywords")
+        if not isinstance(keywords, list) or not keywords:
+            raise r.error(f"{key}.keywords", "expected a non-empty list of words or phrases")
+        topics.append(
+            Topic(
+                name=r.text(entry, "name", key, required=True),
+                keywords=tuple(str(k).strip() for k in keywords if str(k).strip()),
+            )
+        )
+    return Taxonomy(
+        use_defaults=r.boolean(t, "use_defaults", "taxonomy", True), topics=tuple(topics)
+    )
+
+
+class _Reader:
+    """Typed reads from the YAML tree, each error naming the file and the dotted key."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.base = file.parent
+
+    def error(self, key: str, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(f"{self.file.name}: {key}: {message}", hint=hint)
+
+    @staticmethod
+    def _key(parent: str, key: str) -> str:
+        return f"{parent}.{key}" if parent else key
+
+    def known(self, m: Mapping[str, Any], parent: str, allowed: set[str]) -> None:
+        for key in m:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                hint = f"did you mean '{self._key(parent, close[0])}'?" if close else None
+                raise self.error(self._key(parent, str(key)), "is not a known key", hint)
+
+    def mapping(self, value: Any, key: str, *, required: bool = False) -> Mapping[str, Any]:
+        if value is None:
+            if required:
+                raise self.error(key or "(top level)", "is required")
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.error(key or "(top level)", f"expected a mapping, got {_show(value)}")
+        return value
+
+    def text(self, m: Mapping[str, Any], name: str, parent: str, *, required: bool = False) -> str:
+        value = m.get(name)
+        key = self._key(parent, name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                raise self.error(key, "is required")
+            return ""
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise self.error(key, f"expected text, got {_show(value)}")
+        return str(value).strip()
+
+    def email(self, m: Mapping[str, Any], name: str, parent: str) -> str:
+        value = self.text(m, name, parent, required=True)
+        if not _EMAIL.match(value):
+            raise self.error(self._key(parent, name), f"{value!r} is not an email address")
+        return value
+
+    def choice(
+        self, m: Mapping[str, Any], name: str, parent: str, options: Sequence[str], default: str
+    ) -> str:
+        value = self.text(m, name, parent) or default
+        if value not in options:
+            raise self.error(
+                self._key(parent, name), f"{value!r} is not one of: {', '.join(options)}"
+            )
+        return value
+
+    def integer(
+        self, m: Mapping[str, Any], name: str, parent: str, default: int, low: int, high: int
+    ) -> int:
+        value = m.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.error(
+                self._key(parent, name),
+                f"expected a whole number from {low} to {high}, got {_show(value)}",
+            )
+        return value
+
+    def integer_list(
+        self, m: Mapping[str, Any], name: str, parent: str, default: list[int], low: int, high: int
+    ) -> list[int]:
+        value = m.get(name, default)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.error(self._key(parent, name), f"expected a list, got {_show(value)}")
+        return [self.integer({name: v}, name, parent, 0, low, high) for v in value]
+
+    def boolean(self, m: Mapping[str, Any], name: str, parent: str, default: bool) -> bool:
+        value = m.get(name, default)
+        if not isinstance(value, bool):
+            raise self.error(
+                self._key(parent, name), f"expected true or false, got {_show(value)}"
+            )
+        return value
+
+    def path(
+        self, m: Mapping[str, Any], name: str, parent: str, *, required: bool = False
+    ) -> Path | None:
+        value = self.text(m, name, parent, required=required)
+        if not value:
+            return None
+        p = Path(os.path.expanduser(value))
+        return p if p.is_absolute() else self.base / p
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (Mapping, list)):
+        return "a mapping" if isinstance(value, Mapping) else "a list"
+    return repr(value)

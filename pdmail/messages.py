@@ -1,0 +1,124 @@
+"""Rendering the teacher messages: the request and its reminders, as replies in one thread."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from .cycles import Cycle
+from .delivery import Outgoing
+from .errors import TemplateError
+from .mail import address, compose, header_safe, message_id
+from .models import LedgerEntry, MessageKey, Teacher
+from .templates import Fields, prefilled_link
+from .workspace import Workspace
+
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+_DAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+
+REQUEST = "request"
+
+
+def reminder_kind(number: int) -> str:
+    """The ledger kind of the ``number``-th reminder: ``reminder-1``, ``reminder-2``, ..."""
+    return f"reminder-{number}"
+
+
+def long_date(day: date) -> str:
+    """``Friday, December 11`` (English, whatever the machine's locale)."""
+    return f"{_DAYS[day.weekday()]}, {_MONTHS[day.month - 1]} {day.day}"
+
+
+def cycle_context(cycle: Cycle) -> dict[str, Any]:
+    """What templates see as ``cycle``."""
+    year, month = (int(p) for p in cycle.name.split("-"))
+    return {
+        "name": cycle.name,
+        "month": f"{_MONTHS[month - 1]} {year}",
+        "month_name": _MONTHS[month - 1],
+        "send": cycle.send,
+        "due": cycle.due,
+        "due_text": long_date(cycle.due),
+        "digest": cycle.digest,
+        "reminders": cycle.reminders,
+    }
+
+
+def base_context(ws: Workspace, cycle: Cycle) -> dict[str, Any]:
+    """The context every template shares: school, librarian, campaign, cycle."""
+    cfg = ws.config
+    return {
+        "school": cfg.school,
+        "campaign": cfg.campaign,
+        "librarian": {"name": cfg.librarian.name, "email": cfg.librarian.email},
+        "cycle": cycle_context(cycle),
+    }
+
+
+def teacher_context(ws: Workspace, cycle: Cycle, teacher: Teacher) -> dict[str, Any]:
+    return {
+        **base_context(ws, cycle),
+        "teacher": Fields(teacher),
+        "form_link": prefilled_link(ws.config.form, teacher, cycle.name),
+    }
+
+
+def _key(ws: Workspace, cycle: Cycle, recipient: str, kind: str) -> MessageKey:
+    return MessageKey(ws.config.campaign, cycle.name, recipient, kind)
+
+
+def _domain(ws: Workspace) -> str:
+    return ws.config.librarian.email.rpartition("@")[2]
+
+
+def _sender(ws: Workspace) -> Any:
+    return address(ws.config.mail.sender_name, ws.config.librarian.email)
+
+
+def build_request(ws: Workspace, cycle: Cycle, teacher: Teacher) -> Outgoing:
+    """The cycle's request to ``teacher``, rendered from request.{subject,txt,html}.j2."""
+    ctx = teacher_context(ws, cycle, teacher)
+    subject = header_safe(ws.templates.render("request.subject.j2", ctx))
+    if not subject:
+        raise TemplateError(f"{ws.templates.where('request.subject.j2')}: the subject is empty")
+    key = _key(ws, cycle, teacher.email, REQUEST)
+    msg = compose(
+        sender=_sender(ws),
+        to=address(teacher.display_name, teacher.email),
+        subject=subject,
+        text=ws.templates.render("request.txt.j2", ctx),
+        html=ws.templates.render("request.html.j2", ctx),
+        message_id=message_id(key, _domain(ws)),
+        date=ws.now(),
+        reply_to=ws.config.mail.reply_to,
+    )
+    return Outgoing(key, msg)
+
+
+def build_reminder(
+    ws: Workspace, cycle: Cycle, teacher: Teacher, number: int, request: LedgerEntry
+) -> Outgoing:
+    """Reminder ``number`` to ``teacher``: a reply in the request's thread, same subject."""
+    ctx = {
+        **teacher_context(ws, cycle, teacher),
+        "reminder_number": number,
+        "reminders_left": len(cycle.reminders) - number,
+    }
+    subject = request.subject
+    if not subject.lower().startswith("re:"):
+        subject = f"Re: {subject}"
+    key = _key(ws, cycle, teacher.email, reminder_kind(number))
+    msg = compose(
+        sender=_sender(ws),
+        to=address(teacher.display_name, teacher.email),
+        subject=subject,
+        text=ws.templates.render("reminder.txt.j2", ctx),
+        html=ws.templates.render("reminder.html.j2", ctx),
+        message_id=message_id(key, _domain(ws)),
+        date=ws.now(),
+        reply_to=ws.config.mail.reply_to,
+        in_reply_to=request.message_id,
+    )
+    return Outgoing(key, msg, thread_id=request.thread_id or request.message_id)

@@ -1,0 +1,139 @@
+"""The roster: teachers keyed by email, read from any table (CSV, XLSX, a sheet tab).
+
+Rows that cannot be used on their own (no valid address, an unreadable active flag) are
+reported as problems and skipped, never guessed. A duplicated address is an error for the whole
+roster: which of the two rows is right is the librarian's call, not pdmail's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .config import RosterColumns
+from .errors import InputError
+from .models import Problem, Table, Teacher
+from .tables import column_index, require_column
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+_TRUE = {"yes", "y", "true", "1", "x", "active", "✓"}
+_FALSE = {"no", "n", "false", "0", "inactive", "left", "on leave"}
+
+
+def normalize_email(text: str) -> str:
+    """The roster key of an address: trimmed and lower-cased (``" Ann@X.org "`` -> ann@x.org)."""
+    return text.strip().lower()
+
+
+def is_valid_email(text: str) -> bool:
+    """True for a plain ``local@domain.tld`` address with nothing else around it."""
+    return bool(_EMAIL.match(text))
+
+
+def field_name(header: str) -> str:
+    """A header as a template field name: ``"First Name"`` -> ``first_name``, ``"Room #"`` ->
+    ``room``; one that starts with a digit gets a ``col_`` prefix."""
+    name = re.sub(r"[^0-9a-z]+", "_", header.strip().lower()).strip("_")
+    if name and name[0].isdigit():
+        name = "col_" + name
+    return name
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The usable teachers (in roster order) and the rows that were skipped, with why."""
+
+    origin: str
+    teachers: tuple[Teacher, ...]
+    problems: tuple[Problem, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_email", {t.email: t for t in self.teachers})
+
+    def get(self, email: str) -> Teacher | None:
+        """The teacher with this address (compared trimmed and case-insensitively)."""
+        by_email: dict[str, Teacher] = getattr(self, "_by_email")  # noqa: B009
+        return by_email.get(normalize_email(email))
+
+    @property
+    def active(self) -> tuple[Teacher, ...]:
+        return tuple(t for t in self.teachers if t.active)
+
+    def __iter__(self) -> Iterator[Teacher]:
+        return iter(self.teachers)
+
+    def __len__(self) -> int:
+        return len(self.teachers)
+
+
+def parse_roster(table: Table, columns: RosterColumns) -> Roster:
+    """Read ``table`` as a roster. Raises :class:`InputError` for a missing email column or a
+    duplicated address; rows with other problems are skipped and listed in ``problems``."""
+    email_col = require_column(table, columns.email, key="roster.columns.email")
+    known = {
+        "first_name": column_index(table, columns.first_name),
+        "last_name": column_index(table, columns.last_name),
+        "team": column_index(table, columns.team),
+        "active": column_index(table, columns.active),
+    }
+    names = [field_name(h) for h in table.header]
+    teachers: list[Teacher] = []
+    problems: list[Problem] = []
+    first_row: dict[str, int] = {}
+    duplicates: list[str] = []
+    for row_number, cells in table.rows:
+        raw = cells[email_col]
+        email = normalize_email(raw)
+        header = table.header[email_col]
+        if not email:
+            problems.append(Problem(table.origin, row_number, header, "no email address"))
+            continue
+        if not is_valid_email(email):
+            problems.append(
+                Problem(table.origin, row_number, header, f"{raw!r} is not a valid email address")
+            )
+            continue
+        if email in first_row:
+            duplicates.append(f"{email} (rows {first_row[email]} and {row_number})")
+            continue
+        first_row[email] = row_number
+
+        def cell(role: str, cells: tuple[str, ...] = cells) -> str:
+            index = known[role]
+            return cells[index] if index is not None else ""
+
+        flag = cell("active").strip().lower()
+        if flag and flag not in _TRUE | _FALSE:
+            column = table.header[known["active"] or 0]
+            problems.append(
+                Problem(
+                    table.origin,
+                    row_number,
+                    column,
+                    f"{cell('active')!r} is not yes or no; the row is skipped",
+                )
+            )
+            continue
+        fields = {name: value for name, value in zip(names, cells) if name}
+        fields["email"] = email
+        teachers.append(
+            Teacher(
+                email=email,
+                first_name=cell("first_name"),
+                last_name=cell("last_name"),
+                team=cell("team"),
+                active=flag not in _FALSE,
+                fields=fields,
+                row=row_number,
+            )
+        )
+    if duplicates:
+        raise InputError(
+            f"{table.origin}: the same address appears more than once: {'; '.join(duplicates)}",
+            hint="keep one row per teacher (addresses are compared ignoring case and spaces)",
+        )
+    return Roster(table.origin, tuple(teachers), tuple(problems))

@@ -1,0 +1,169 @@
+"""The cycle's sending steps: requests to every active teacher, reminders to those who have not
+answered. Each is safe to run any number of times: the ledger decides what is still owed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from .cycles import Cycle
+from .delivery import DeliveryReport, Outgoing, Progress, deliver
+from .errors import InputError
+from .messages import REQUEST, build_reminder, build_request, reminder_kind
+from .models import LedgerEntry, State
+from .roster import normalize_email
+from .workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Who a step will write to, and who it leaves out and why."""
+
+    items: tuple[Outgoing, ...]
+    left_out: tuple[tuple[str, str], ...]  # (email, reason)
+
+
+def _only(ws: Workspace, only: Sequence[str]) -> set[str] | None:
+    if not only:
+        return None
+    wanted = {normalize_email(e) for e in only}
+    missing = sorted(e for e in wanted if ws.roster.get(e) is None)
+    if missing:
+        raise InputError(
+            f"--only: not on the roster ({ws.roster.origin}): {', '.join(missing)}",
+            hint="check the spelling against the roster's Email column",
+        )
+    return wanted
+
+
+def plan_requests(ws: Workspace, cycle: Cycle, only: Sequence[str] = ()) -> Plan:
+    """Render the request for every active teacher (or those in ``only``) who has not answered.
+
+    Every message is rendered here, before anything is sent, so a template or roster field
+    error stops the step with nothing sent.
+    """
+    wanted = _only(ws, only)
+    collection = ws.collect(cycle)
+    answered = {t.email for t, _ in collection.answered}
+    items: list[Outgoing] = []
+    left_out: list[tuple[str, str]] = []
+    for teacher in ws.roster.teachers:
+        if wanted is not None and teacher.email not in wanted:
+            continue
+        if not teacher.active:
+            left_out.append((teacher.email, "inactive on the roster"))
+        elif teacher.email in answered:
+            left_out.append((teacher.email, "already answered this cycle"))
+        else:
+            items.append(build_request(ws, cycle, teacher))
+    return Plan(tuple(items), tuple(left_out))
+
+
+def send_requests(
+    ws: Workspace,
+    cycle: Cycle,
+    *,
+    dry_run: bool = False,
+    limit: int | None = None,
+    only: Sequence[str] = (),
+    resend: bool = False,
+    progress: Progress | None = None,
+) -> DeliveryReport:
+    """Send this cycle's request to every active teacher who has not had one."""
+    plan = plan_requests(ws, cycle, only)
+    return deliver(
+        ws,
+        plan.items,
+        cycle=cycle.name,
+        kind=REQUEST,
+        dry_run=dry_run,
+        limit=limit,
+        resend=resend,
+        progress=progress,
+    )
+
+
+def plan_reminders(
+    ws: Workspace, cycle: Cycle, today: date, only: Sequence[str] = ()
+) -> tuple[int, Plan]:
+    """The reminder number due on ``today`` and the reminders it owes.
+
+    Reminder *n* is due once the calendar's *n*-th reminder day has come. A teacher gets it
+    when they have not answered, their request went out (so there is a thread to reply in) on
+    an earlier day, and no reminder numbered *n* or later was recorded for them. A missed
+    reminder day is not made up with two messages: only the latest due reminder goes.
+    """
+    number = cycle.reminders_due(today)
+    if number == 0 or today >= cycle.digest:
+        return number if today < cycle.digest else 0, Plan((), ())
+    wanted = _only(ws, only)
+    collection = ws.collect(cycle)
+    entries = ws.ledger.entries(ws.config.campaign, cycle.name)
+    requests = {e.key.recipient: e for e in entries if e.key.kind == REQUEST}
+    reminded: dict[str, int] = {}
+    for e in entries:
+        if e.key.kind.startswith("reminder-") and e.state is not State.FAILED:
+            n = int(e.key.kind.split("-", 1)[1])
+            reminded[e.key.recipient] = max(reminded.get(e.key.recipient, 0), n)
+    items: list[Outgoing] = []
+    left_out: list[tuple[str, str]] = []
+    tz = ws.config.timezone
+    for teacher in collection.not_answered:
+        if wanted is not None and teacher.email not in wanted:
+            continue
+        request = requests.get(teacher.email)
+        reason = _no_reminder(request, reminded.get(teacher.email, 0), number, today, tz)
+        if reason:
+            left_out.append((teacher.email, reason))
+            continue
+        assert request is not None  # _no_reminder said there is one
+        items.append(build_reminder(ws, cycle, teacher, number, request))
+    return number, Plan(tuple(items), tuple(left_out))
+
+
+def _no_reminder(
+    request: LedgerEntry | None, reminded: int, number: int, today: date, tz: ZoneInfo
+) -> str:
+    if request is None or request.state is not State.SENT:
+        return "no request was sent to them this cycle"
+    if request.updated.astimezone(tz).date() >= today:
+        return "their request went out today"
+    if reminded >= number:
+        return f"reminder {reminded} already recorded"
+    return ""
+
+
+def send_reminders(
+    ws: Workspace,
+    cycle: Cycle,
+    today: date,
+    *,
+    dry_run: bool = False,
+    limit: int | None = None,
+    only: Sequence[str] = (),
+    resend: bool = False,
+    progress: Progress | None = None,
+) -> DeliveryReport:
+    """Send the reminder due on ``today`` to teachers who have not answered."""
+    number, plan = plan_reminders(ws, cycle, today, only)
+    report = deliver(
+        ws,
+        plan.items,
+        cycle=cycle.name,
+        kind=reminder_kind(number) if number else "reminder",
+        dry_run=dry_run,
+        limit=limit,
+        resend=resend,
+        progress=progress,
+    )
+    if number == 0:
+        first = cycle.reminders[0] if cycle.reminders else None
+        if today >= cycle.digest:
+            report.note = f"the reminder days of {cycle.name} are over (digest day {cycle.digest})"
+        elif first:
+            report.note = f"no reminder is due before {first.isoformat()}"
+        else:
+            report.note = "the calendar has no reminder days"
+    return report

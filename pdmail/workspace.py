@@ -1,0 +1,112 @@
+"""The workspace: one config and everything a run builds from it, each piece loaded lazily."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+from .backends import Mailer, ReportSink, TableSource, make_mailer, make_sink, make_source
+from .config import Config, load_config
+from .cycles import Cycle
+from .ledger import Ledger
+from .models import Problem, Response
+from .responses import Collection, match, parse_responses
+from .roster import Roster, parse_roster
+from .templates import Templates
+
+LEDGER_FILE = "ledger.sqlite3"
+
+
+class Workspace:
+    """What every cycle step works on: config, roster, responses, ledger, templates, mailer.
+
+    Backends and the clock can be passed in (a script's own mailer, a fixed clock in tests);
+    by default they come from the config. Use as a context manager to close the ledger.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        source: TableSource | None = None,
+        mailer_factory: Callable[[Config], Mailer] | None = None,
+        sink: ReportSink | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.config = config
+        self._source = source
+        self._mailer_factory = mailer_factory or make_mailer
+        self._sink = sink
+        self._clock = clock
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
+        """A workspace for the config file at ``path`` (default: ``$PDMAIL_CONFIG`` or
+        ``pdmail.yaml``)."""
+        return cls(load_config(path))
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if "ledger" in self.__dict__:
+            self.ledger.close()
+            del self.__dict__["ledger"]
+
+    def now(self) -> datetime:
+        """The current time in the school's time zone (or the injected clock's)."""
+        now = self._clock() if self._clock else datetime.now(self.config.timezone)
+        return now.astimezone(self.config.timezone)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(self.ledger_path)
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.config.state / LEDGER_FILE
+
+    @cached_property
+    def templates(self) -> Templates:
+        folder = self.config.templates
+        return Templates(folder if folder is not None and folder.is_dir() else None)
+
+    @cached_property
+    def source(self) -> TableSource:
+        return self._source or make_source(self.config)
+
+    @cached_property
+    def sink(self) -> ReportSink:
+        return self._sink or make_sink(self.config)
+
+    def mailer(self) -> Mailer:
+        """A new mailer for one run (open it with ``with``)."""
+        return self._mailer_factory(self.config)
+
+    @cached_property
+    def roster(self) -> Roster:
+        return parse_roster(self.source.read_roster(), self.config.roster_columns)
+
+    @cached_property
+    def responses(self) -> tuple[list[Response], list[Problem]]:
+        table = self.source.read_responses()
+        if table is None:
+            return [], []
+        return parse_responses(table, self.config.form, self.config.timezone)
+
+    def collect(self, cycle: Cycle) -> Collection:
+        """The cycle's responses matched to the roster."""
+        responses, problems = self.responses
+        return match(self.roster, responses, cycle, problems)
+
+    def forget_inputs(self) -> None:
+        """Read the roster and responses again on next use (a long-lived process calls this
+        before each tick, since the files or sheet change between days)."""
+        for name in ("roster", "responses"):
+            self.__dict__.pop(name, None)

@@ -1,0 +1,468 @@
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from pdmail.errors import InputError
+from pdmail.models import Table
+from pdmail.tables import column_index, read_table, require_column
+
+Rows = tuple[tuple[int, tuple[str, ...]], ...]
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _xlsx(path: Path, sheets: dict[str, Sequence[Sequence[object]]]) -> Path:
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        worksheet = workbook.create_sheet(title)
+        for row in rows:
+            worksheet.append(list(row))
+    workbook.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "header", "rows"),
+    [
+        pytest.param(
+            "bom.csv",
+            "\ufeffEmail,Name\na@x.org,Ann\n".encode(),
+            ("Email", "Name"),
+            ((2, ("a@x.org", "Ann")),),
+            id="utf8-bom",
+        ),
+        pytest.param(
+            "windows.csv",
+            "Email,Name\r\nb@x.org,Ren\u00e9e\r\n".encode("cp1252"),
+            ("Email", "Name"),
+            ((2, ("b@x.org", "Ren\u00e9e")),),
+            id="cp1252",
+        ),
+        pytest.param(
+            "utf16.txt",
+            "Email\tName\r\nc@x.org,x\tZo\u00eb\r\n".encode("utf-16"),
+            ("Email", "Name"),
+            ((2, ("c@x.org,x", "Zo\u00eb")),),
+            id="excel-unicode-text",
+        ),
+        pytest.param(
+            "quoted.csv",
+            b'Email,Notes,Units\na@x.org,"line one\nline two, with comma",3\nb@x.org,plain,4\n',
+            ("Email", "Notes", "Units"),
+            (
+                (2, ("a@x.org", "line one\nline two, with comma", "3")),
+                (3, ("b@x.org", "plain", "4")),
+            ),
+            id="quoted-multiline",
+        ),
+        pytest.param(
+            "semi.csv",
+            b"Email;Name;Units\na@x.org;Ann;1,5\n",
+            ("Email", "Name", "Units"),
+            ((2, ("a@x.org", "Ann", "1,5")),),
+            id="semicolon",
+        ),
+        pytest.param(
+            "tabbed.tsv",
+            b"Email\tName\na@x.org\tAnn, Lee\n",
+            ("Email", "Name"),
+            ((2, ("a@x.org", "Ann, Lee")),),
+            id="tsv",
+        ),
+        pytest.param(
+            "tabbed.txt",
+            b"Email\tName\ta;b\na@x.org\tAnn\tx\n",
+            ("Email", "Name", "a;b"),
+            ((2, ("a@x.org", "Ann", "x")),),
+            id="txt-sniffed-tab",
+        ),
+        pytest.param(
+            "blank.csv",
+            b"\n,,\nEmail,Name\n\na@x.org,Ann\n  ,  \nb@x.org,Bo\n\n",
+            ("Email", "Name"),
+            ((5, ("a@x.org", "Ann")), (7, ("b@x.org", "Bo"))),
+            id="blank-rows-keep-numbers",
+        ),
+        pytest.param(
+            "short.csv",
+            b"Email,Name,Team\na@x.org\nb@x.org,Bo\n",
+            ("Email", "Name", "Team"),
+            ((2, ("a@x.org", "", "")), (3, ("b@x.org", "Bo", ""))),
+            id="short-rows-padded",
+        ),
+        pytest.param(
+            "spaces.csv",
+            b"  Email , Name\n  a@x.org  ,  Ann Lee \n",
+            ("Email", "Name"),
+            ((2, ("a@x.org", "Ann Lee")),),
+            id="cells-stripped",
+        ),
+        pytest.param(
+            "gap.csv",
+            b"Email,,Name,,\na@x.org,note,Ann,,\n",
+            ("Email", "", "Name"),
+            ((2, ("a@x.org", "note", "Ann")),),
+            id="unnamed-middle-column-and-trailing-commas",
+        ),
+        pytest.param(
+            "UPPER.CSV",
+            b"Email\na@x.org\n",
+            ("Email",),
+            ((2, ("a@x.org",)),),
+            id="suffix-case",
+        ),
+    ],
+)
+def test_read_text_tables(
+    tmp_path: Path, name: str, data: bytes, header: tuple[str, ...], rows: Rows
+) -> None:
+    path = _write(tmp_path / name, data)
+    table = read_table(path)
+    assert table == Table(origin=str(path), header=header, rows=rows)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        pytest.param(
+            "long.csv",
+            b"Email,Name\na@x.org,Ann\nb@x.org,Bo,stray\n",
+            r"long\.csv, row 3: the row has more cells than the header",
+            id="too-long-row",
+        ),
+        pytest.param(
+            "dup.csv",
+            b"Email,Name,Team, email \n",
+            r"dup\.csv: columns A \(1\) and D \(4\) are both named 'email'",
+            id="duplicate-header",
+        ),
+        pytest.param(
+            "dupspace.csv",
+            b"First  Name,Email,first name\n",
+            r"columns A \(1\) and C \(3\)",
+            id="duplicate-header-whitespace",
+        ),
+        pytest.param(
+            "empty.csv", b"", r"empty\.csv: the file is empty; expected a header row", id="empty"
+        ),
+        pytest.param(
+            "blank.csv",
+            b"\n , \n\n",
+            r"blank\.csv: the file is empty; expected a header row",
+            id="only-blank-rows",
+        ),
+        pytest.param(
+            "bytes.csv",
+            b"Email\n\x81\x8d\x8f\x90\x9d\n",
+            r"bytes\.csv: the file is neither UTF-8 nor Windows-1252",
+            id="undecodable",
+        ),
+        pytest.param(
+            "roster.pdf", b"%PDF", r"roster\.pdf: unsupported file type '\.pdf'", id="pdf"
+        ),
+        pytest.param("roster", b"Email\n", r"unsupported file type '\(none\)'", id="no-suffix"),
+        pytest.param("old.xls", b"Email\n", r"\.csv, \.txt, \.tsv, \.xlsx, \.xlsm", id="xls"),
+    ],
+)
+def test_read_text_errors(tmp_path: Path, name: str, data: bytes, message: str) -> None:
+    path = _write(tmp_path / name, data)
+    with pytest.raises(InputError, match=message) as caught:
+        read_table(path)
+    assert str(path) in caught.value.message
+
+
+def test_too_long_row_ignores_empty_extra_cells(tmp_path: Path) -> None:
+    path = _write(tmp_path / "r.csv", b"Email,Name\na@x.org,Ann,, \n")
+    assert read_table(path).rows == ((2, ("a@x.org", "Ann")),)
+
+
+def test_too_long_row_names_the_stray_cell(tmp_path: Path) -> None:
+    path = _write(tmp_path / "r.csv", b"Email,Name\na@x.org,Ann,,oops\n")
+    with pytest.raises(InputError, match=r"row 2.*D \(4\) holds 'oops'"):
+        read_table(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "roster.csv"
+    with pytest.raises(InputError) as caught:
+        read_table(path)
+    assert caught.value.message == f"{path}: no such file"
+    assert caught.value.hint
+
+
+@pytest.mark.parametrize("name", ["roster.csv", "responses.xlsx"])
+def test_missing_file_of_either_kind(tmp_path: Path, name: str) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        read_table(tmp_path / name)
+
+
+def test_directory_instead_of_file(tmp_path: Path) -> None:
+    folder = tmp_path / "looks.csv"
+    folder.mkdir()
+    with pytest.raises(InputError, match=r"looks\.csv: cannot read the file"):
+        read_table(folder)
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32" or (hasattr(os, "geteuid") and os.geteuid() == 0),
+    reason="file permissions do not stop this user",
+)
+def test_permission_denied(tmp_path: Path) -> None:
+    path = _write(tmp_path / "locked.csv", b"Email\n")
+    path.chmod(0)
+    try:
+        with pytest.raises(InputError, match=r"locked\.csv: cannot read the file"):
+            read_table(path)
+    finally:
+        path.chmod(0o600)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        pytest.param("random.xlsx", os.urandom(256), id="random-bytes"),
+        pytest.param("text.xlsm", b"Email,Name\n", id="csv-named-xlsm"),
+        pytest.param("empty.xlsx", b"", id="empty"),
+    ],
+)
+def test_corrupt_workbook(tmp_path: Path, name: str, data: bytes) -> None:
+    path = _write(tmp_path / name, data)
+    with pytest.raises(InputError, match="cannot read the workbook") as caught:
+        read_table(path)
+    assert str(path) in caught.value.message
+    assert caught.value.hint
+
+
+def test_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "archive.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "not a workbook")
+    with pytest.raises(InputError, match=r"archive\.xlsx: cannot read the workbook"):
+        read_table(path)
+
+
+def test_xlsx_values_become_text(tmp_path: Path) -> None:
+    path = _xlsx(
+        tmp_path / "values.xlsx",
+        {
+            "Form Responses 1": [
+                ["Timestamp", " Email ", "Units", "Ratio", "Done", "Start", "At", "Note"],
+                [
+                    datetime(2026, 12, 3, 8, 14, 22),
+                    "  a@x.org ",
+                    7,
+                    0.25,
+                    True,
+                    date(2026, 1, 2),
+                    time(9, 5, 0),
+                    None,
+                ],
+                [datetime(2026, 12, 4), "b@x.org", 7.0, 1.5, False, None, None, "x"],
+            ]
+        },
+    )
+    table = read_table(path)
+    assert table.origin == str(path)
+    assert table.header == ("Timestamp", "Email", "Units", "Ratio", "Done", "Start", "At", "Note")
+    assert table.rows == (
+        (
+            2,
+            ("2026-12-03 08:14:22", "a@x.org", "7", "0.25", "TRUE", "2026-01-02", "09:05:00", ""),
+        ),
+        (3, ("2026-12-04 00:00:00", "b@x.org", "7", "1.5", "FALSE", "", "", "x")),
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "number_format", "expected"),
+    [
+        (42, "General", "42"),
+        (-3, "General", "-3"),
+        (7.0, "General", "7"),
+        (1e15, "General", "1000000000000000"),
+        (0.1, "General", "0.1"),
+        (2.5e-07, "General", "2.5e-07"),
+        (True, "General", "TRUE"),
+        (False, "General", "FALSE"),
+        ("  padded  ", "General", "padded"),
+        (datetime(2026, 12, 3, 8, 14, 22), "yyyy-mm-dd h:mm:ss", "2026-12-03 08:14:22"),
+        (datetime(2026, 12, 3, 8, 14, 22, 600000), "yyyy-mm-dd h:mm:ss", "2026-12-03 08:14:23"),
+        (datetime(2026, 12, 3), "yyyy-mm-dd", "2026-12-03"),
+        (datetime(2026, 12, 3), "DD/MM/YYYY", "2026-12-03"),
+        (datetime(2026, 12, 3), "m/d/yyyy h:mm", "2026-12-03 00:00:00"),
+        (datetime(2026, 12, 3, 8, 0), "yyyy-mm-dd", "2026-12-03 08:00:00"),
+        (time(23, 59, 59), "h:mm:ss", "23:59:59"),
+    ],
+)
+def test_xlsx_cell_conversion(
+    tmp_path: Path, value: object, number_format: str, expected: str
+) -> None:
+    workbook = Workbook()
+    worksheet = workbook.active
+    worksheet["A1"] = "Value"
+    worksheet["A2"] = value
+    worksheet["A2"].number_format = number_format
+    path = tmp_path / "cell.xlsx"
+    workbook.save(path)
+    assert read_table(path).rows == ((2, (expected,)),)
+
+
+def test_xlsx_row_numbers_count_blank_rows_and_offset_header(tmp_path: Path) -> None:
+    workbook = Workbook()
+    worksheet = workbook.active
+    worksheet["B3"] = "Email"
+    worksheet["C3"] = "Name"
+    worksheet["B4"] = "a@x.org"
+    worksheet["C4"] = "Ann"
+    worksheet["B7"] = "b@x.org"
+    worksheet["C5"] = "   "
+    path = tmp_path / "offset.xlsx"
+    workbook.save(path)
+    table = read_table(path)
+    # Column A stays (unnamed) so positions keep matching the sheet's letters.
+    assert table.header == ("", "Email", "Name")
+    assert table.rows == ((4, ("", "a@x.org", "Ann")), (7, ("", "b@x.org", "")))
+
+
+def test_xlsx_stray_cell_right_of_header(tmp_path: Path) -> None:
+    path = _xlsx(tmp_path / "stray.xlsx", {"S": [["Email", "Name"], ["a@x.org", "Ann", "stray"]]})
+    with pytest.raises(InputError, match=r"stray\.xlsx, row 2: the row has more cells"):
+        read_table(path)
+
+
+def test_xlsx_duplicate_header(tmp_path: Path) -> None:
+    path = _xlsx(tmp_path / "dup.xlsx", {"S": [["Email", "Name", "EMAIL"]]})
+    with pytest.raises(InputError, match=r"columns A \(1\) and C \(3\) are both named 'EMAIL'"):
+        read_table(path)
+
+
+def test_xlsx_empty_sheet(tmp_path: Path) -> None:
+    path = _xlsx(tmp_path / "blank.xlsx", {"Empty": []})
+    with pytest.raises(InputError, match=r"blank\.xlsx: the file is empty; expected a header row"):
+        read_table(path)
+
+
+def test_xlsx_first_sheet_by_default_and_named_sheet(tmp_path: Path) -> None:
+    path = _xlsx(
+        tmp_path / "two.xlsm",
+        {
+            "Roster": [["Email"], ["first@x.org"]],
+            "Form Responses 1": [["Email"], [None], ["second@x.org"]],
+        },
+    )
+    assert read_table(path).rows == ((2, ("first@x.org",)),)
+    assert read_table(path, sheet="Form Responses 1").rows == ((3, ("second@x.org",)),)
+    assert read_table(path, sheet="form responses 1").rows == ((3, ("second@x.org",)),)
+
+
+def test_xlsx_missing_sheet_lists_the_sheets(tmp_path: Path) -> None:
+    path = _xlsx(tmp_path / "two.xlsx", {"Roster": [["Email"]], "Responses": [["Email"]]})
+    with pytest.raises(InputError) as caught:
+        read_table(path, sheet="Answers")
+    message = caught.value.message
+    assert str(path) in message
+    assert "'Answers'" in message
+    assert "'Roster', 'Responses'" in message
+
+
+def test_sheet_name_with_a_csv_file(tmp_path: Path) -> None:
+    path = _write(tmp_path / "roster.csv", b"Email\n")
+    with pytest.raises(InputError, match="has no sheets"):
+        read_table(path, sheet="Roster")
+
+
+HEADERS = ("Timestamp", "Email Address", "", "First  Name", "Units Completed")
+TABLE = Table(origin="responses.csv", header=HEADERS, rows=())
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Timestamp", 0),
+        ("timestamp", 0),
+        ("  TIMESTAMP  ", 0),
+        ("email address", 1),
+        ("Email   Address", 1),
+        ("first name", 3),
+        ("First\tName", 3),
+        ("Units Completed", 4),
+        ("Units", None),
+        ("", None),
+        ("   ", None),
+        ("Name", None),
+    ],
+)
+def test_column_index(name: str, expected: int | None) -> None:
+    assert column_index(TABLE, name) == expected
+
+
+def test_require_column_found() -> None:
+    assert require_column(TABLE, "units completed", key="form.columns.units") == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "guess"),
+    [
+        ("Email Adress", "form.columns.email", "Email Address"),
+        ("Email", "form.columns.email", "Email Address"),
+        ("Units completd", "form.columns.units", "Units Completed"),
+        ("Help wanted", "form.columns.help", None),
+    ],
+)
+def test_require_column_missing(name: str, key: str, guess: str | None) -> None:
+    with pytest.raises(InputError) as caught:
+        require_column(TABLE, name, key=key)
+    error = caught.value
+    assert error.message == (
+        f"responses.csv: no column '{name}' (config key {key}); the columns are: "
+        "'Timestamp', 'Email Address', 'First  Name', 'Units Completed'"
+    )
+    assert error.hint is not None
+    assert key in error.hint
+    if guess is None:
+        assert "Did you mean" not in error.hint
+    else:
+        assert f"Did you mean '{guess}'?" in error.hint
+
+
+def test_require_column_on_a_read_file(tmp_path: Path) -> None:
+    path = _write(tmp_path / "roster.csv", b"Timestamp,Email\n")
+    table = read_table(path)
+    with pytest.raises(InputError) as caught:
+        require_column(table, "Email Address", key="form.columns.email")
+    assert caught.value.message == (
+        f"{path}: no column 'Email Address' (config key form.columns.email); "
+        "the columns are: 'Timestamp', 'Email'"
+    )
+    assert "Did you mean 'Email'?" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["locked.csv", "locked.xlsx"])
+def test_permission_denied_reported_for_either_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # Simulated, because a test run as root can read any file whatever its mode.
+    import openpyxl
+
+    def refuse(*args: object, **kwargs: object) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(openpyxl, "load_workbook", refuse)
+    path = tmp_path / name
+    with pytest.raises(InputError) as caught:
+        read_table(path)
+    assert caught.value.message == f"{path}: cannot read the file: Permission denied"
