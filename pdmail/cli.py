@@ -7,7 +7,6 @@ library function and prints the result (or ``--json``). Errors are shown in one 
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -154,8 +153,8 @@ def progressbar(length: int, label: str, quiet: bool) -> Iterator[Callable[[Mess
 
 
 def _echo_report(report: DeliveryReport, what: str) -> None:
-    counts = {r: report.count(r) for r in (
-        "sent", "would-send", "already-sent", "held", "failed", "unknown", "skipped-unknown")}  # fmt: skip
+    results = ("sent", "would-send", "already-sent", "held", "failed", "unknown")
+    counts = {r: report.count(r) for r in (*results, "skipped-unknown")}
     if report.dry_run:
         click.echo(f"Dry run: {counts['would-send']} {what} would be sent; nothing was sent.")
         for r in report.recipients("would-send"):
@@ -293,11 +292,17 @@ def collect(
                         "cycle": cycle.name,
                         "rate": c.rate,
                         "answered": [
-                            {"email": t.email, "name": t.display_name, "team": t.team,
-                             "submitted": r.submitted, "units": r.units, "help": r.help,
-                             "format": r.format}
+                            {
+                                "email": t.email,
+                                "name": t.display_name,
+                                "team": t.team,
+                                "submitted": r.submitted,
+                                "units": r.units,
+                                "help": r.help,
+                                "format": r.format,
+                            }
                             for t, r in c.answered
-                        ],  # fmt: skip
+                        ],
                         "not_answered": [t.email for t in c.not_answered],
                         "strangers": [
                             {"email": r.email, "submitted": r.submitted, "row": r.row}
@@ -317,7 +322,9 @@ def collect(
         for t in c.not_answered:
             click.echo(f"  waiting   {t.display_name} <{t.email}>")
         for r in c.strangers:
-            click.echo(f"  not on the roster: {r.email or '(no address)'} ({r.origin}, row {r.row})")
+            click.echo(
+                f"  not on the roster: {r.email or '(no address)'} ({r.origin}, row {r.row})"
+            )
         if c.superseded:
             click.echo(f"  {len(c.superseded)} earlier submission(s) superseded by later ones.")
         if c.outside:
@@ -379,7 +386,9 @@ def digest(
         model = compile_digest(ws, cycle)
         rendered = render_digest(ws, cycle, model)
         paths = write_digest(rendered, out or ws.config.digest_out / cycle.name)
-        report = send_digest(ws, cycle, rendered, dry_run=dry_run, resend=resend) if send_it else None
+        report = (
+            send_digest(ws, cycle, rendered, dry_run=dry_run, resend=resend) if send_it else None
+        )
         if as_json:
             click.echo(dumps({"digest": model, "files": paths, "mail": report}))
         else:
@@ -475,9 +484,7 @@ def schedule(config_path: Path | None, at_time: str | None) -> None:
 
 
 @main.command()
-@click.argument(
-    "folder", type=click.Path(file_okay=False, path_type=Path), default="pdmail-demo"
-)
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default="pdmail-demo")
 @click.option("--force", is_flag=True, help="Replace an earlier demo in FOLDER.")
 @click.option("--today", callback=_parse_today, metavar="YYYY-MM-DD", help="Rehearse this month.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
@@ -485,9 +492,13 @@ def demo(folder: Path, force: bool, today: date | None, as_json: bool) -> None:
     """Rehearse a whole month in FOLDER with sample teachers and answers, no account needed."""
     from .demo import run_demo
 
-    result = run_demo(folder, today=today or date.today(), force=force, log=None if as_json else click.echo)
+    result = run_demo(
+        folder, today=today or date.today(), force=force, log=None if as_json else click.echo
+    )
     if as_json:
         click.echo(dumps(result))
         return
-    click.echo(f"\nThe month is done. Look at:\n  outbox:  {result.outbox}\n  digest:  {result.digest}")
+    click.echo(
+        f"\nThe month is done. Look at:\n  outbox:  {result.outbox}\n  digest:  {result.digest}"
+    )
     click.echo(f"  status:  pdmail status --config {result.config} --today {result.last_day}")

@@ -233,7 +233,9 @@ def parse_config(data: Any, path: Path) -> Config:
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise r.error("timezone", f"unknown time zone {tz_name!r}", "e.g. America/Chicago") from None
+        raise r.error(
+            "timezone", f"unknown time zone {tz_name!r}", "e.g. America/Chicago"
+        ) from None
 
     lib = r.mapping(root.get("librarian"), "librarian", required=True)
     r.known(lib, "librarian", {"name", "email"})
@@ -356,7 +358,7 @@ def _form(r: _Reader, root: Mapping[str, Any]) -> Form:
         raise r.error("form.url", f"{url!r} is not a web address", "paste the form's link")
     prefill_raw = r.mapping(f.get("prefill"), "form.prefill")
     prefill: dict[str, str] = {}
-    for name, entry in prefill_raw.items():
+    for name, _entry in prefill_raw.items():
         value = r.text(prefill_raw, name, "form.prefill", required=True)
         if not _ENTRY.match(value):
             raise r.error(
@@ -540,9 +542,7 @@ class _Reader:
     def boolean(self, m: Mapping[str, Any], name: str, parent: str, default: bool) -> bool:
         value = m.get(name, default)
         if not isinstance(value, bool):
-            raise self.error(
-                self._key(parent, name), f"expected true or false, got {_show(value)}"
-            )
+            raise self.error(self._key(parent, name), f"expected true or false, got {_show(value)}")
         return value
 
     def path(

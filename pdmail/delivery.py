@@ -136,7 +136,9 @@ def _blocked(entry: LedgerEntry | None, resend: bool) -> tuple[str, str] | None:
 def _send_one(ws: Workspace, mailer: Mailer, item: Outgoing, resend: bool) -> Outcome:
     ledger = ws.ledger
     key = item.key
-    claim = ledger.claim(key, str(item.message["Message-ID"]), item.subject, ws.now(), resend=resend)
+    claim = ledger.claim(
+        key, str(item.message["Message-ID"]), item.subject, ws.now(), resend=resend
+    )
     if not claim.granted:
         # Another process took it between our look and our claim.
         blocked = _blocked(claim.existing, resend) or ("skipped-unknown", "claimed by another run")

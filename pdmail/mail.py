@@ -15,8 +15,8 @@ from .models import MessageKey
 # long one into RFC 2047 encoded-words; mail clients then no longer see the id and the reply
 # leaves the thread. Parsed as message ids, they fold like Message-ID does.
 _HEADERS = HeaderRegistry()
-_HEADERS.map_to_type("in-reply-to", MessageIDHeader)
-_HEADERS.map_to_type("references", MessageIDHeader)
+_HEADERS.map_to_type("in-reply-to", MessageIDHeader)  # type: ignore[arg-type]
+_HEADERS.map_to_type("references", MessageIDHeader)  # type: ignore[arg-type]
 POLICY = default.clone(header_factory=_HEADERS)
 
 

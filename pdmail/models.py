@@ -26,7 +26,7 @@ class Teacher:
 
     @property
     def display_name(self) -> str:
-        """"First Last", or the address when the roster has no name."""
+        """ "First Last", or the address when the roster has no name."""
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email
 

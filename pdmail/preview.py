@@ -63,8 +63,8 @@ def preview_messages(
             Preview(
                 to=str(msg["To"]),
                 subject=str(msg["Subject"]),
-                text=text_part.get_content() if text_part else "",  # type: ignore[attr-defined]
-                html=html_part.get_content() if html_part else "",  # type: ignore[attr-defined]
+                text=text_part.get_content() if text_part else "",
+                html=html_part.get_content() if html_part else "",
             )
         )
     return out

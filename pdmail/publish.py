@@ -66,7 +66,9 @@ def write_digest(rendered: RenderedDigest, out: Path) -> list[Path]:
                 f.write(body)
             os.replace(tmp, target)
         except OSError as exc:
-            raise BackendError(f"{target}: cannot write the digest ({exc.strerror or exc})") from None
+            raise BackendError(
+                f"{target}: cannot write the digest ({exc.strerror or exc})"
+            ) from None
         written.append(target)
     return written
 

@@ -23,9 +23,7 @@ from .timestamps import parse_timestamp
 _CYCLE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-def parse_responses(
-    table: Table, form: Form, tz: ZoneInfo
-) -> tuple[list[Response], list[Problem]]:
+def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Response], list[Problem]]:
     """Every submission in ``table`` as a :class:`Response`, and the rows that were skipped.
 
     A configured column missing from the header raises :class:`pdmail.errors.InputError`
@@ -36,7 +34,9 @@ def parse_responses(
         role: require_column(table, getattr(cols, role), key=f"form.columns.{role}")
         for role in ("timestamp", "email", "units", "help", "format")
     }
-    cycle_index = require_column(table, cols.cycle, key="form.columns.cycle") if cols.cycle else None
+    cycle_index = (
+        require_column(table, cols.cycle, key="form.columns.cycle") if cols.cycle else None
+    )
     responses: list[Response] = []
     problems: list[Problem] = []
     for row_number, cells in table.rows:
@@ -56,7 +56,7 @@ def parse_responses(
                 units=cells[index["units"]],
                 help=cells[index["help"]],
                 format=cells[index["format"]],
-                answers={h: c for h, c in zip(table.header, cells) if h},
+                answers={h: c for h, c in zip(table.header, cells, strict=False) if h},
                 origin=table.origin,
                 row=row_number,
                 cycle=cycle_answer if _CYCLE.match(cycle_answer) else "",

@@ -118,7 +118,7 @@ def parse_roster(table: Table, columns: RosterColumns) -> Roster:
                 )
             )
             continue
-        fields = {name: value for name, value in zip(names, cells) if name}
+        fields = {name: value for name, value in zip(names, cells, strict=False) if name}
         fields["email"] = email
         teachers.append(
             Teacher(

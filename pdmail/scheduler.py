@@ -41,13 +41,14 @@ def install(
     config = load_config(config_path)
     when = at or config.calendar.run_at
     try:
-        return (
+        job: schedule_lib.Job = (
             scheduler.every()
             .day.at(when, config.timezone.key)
             .do(daily_job, config_path=config_path, log=log)
         )
     except schedule_lib.ScheduleValueError as exc:
         raise PdmailError(f"--at: {when!r}: {exc}", hint="use HH:MM, e.g. 07:30") from None
+    return job
 
 
 def run_forever(

@@ -165,8 +165,10 @@ def normalize_format(answer: str) -> str:
     return answer.strip()
 
 
-_NOTHING = {"", "n/a", "na", "none", "no", "nothing", "-", "nope", "not now", "nothing yet",
-            "nothing right now", "not at this time", "all good", "no thanks", "nothing for now"}  # fmt: skip
+_NOTHING = {
+    "", "n/a", "na", "none", "no", "nothing", "-", "nope", "not now", "nothing yet",
+    "nothing right now", "not at this time", "all good", "no thanks", "nothing for now",
+}  # fmt: skip
 
 
 def is_request(text: str) -> bool:

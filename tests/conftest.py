@@ -1,0 +1,158 @@
+"""Shared fixtures: a real working folder (config, roster, responses) in ``tmp_path``.
+
+Everything is real: files on disk, the SQLite ledger, the outbox mailer writing ``.eml``
+files. Tests change the files to set up a case and read the outbox and ledger to check it.
+"""
+
+from __future__ import annotations
+
+import csv
+import email
+import email.policy
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pdmail.config import Config, load_config
+from pdmail.workspace import Workspace
+
+ROSTER_HEADER = ["Email", "First Name", "Last Name", "Team", "Active"]
+ROSTER_ROWS = [
+    ["ann@school.example.org", "Ann", "Lee", "Grade 6", "yes"],
+    ["raj@school.example.org", "Raj", "Patel", "Grade 6", "yes"],
+    ["maria@school.example.org", "María", "Gómez", "Grade 7", "yes"],
+    ["sam@school.example.org", "Sam", "Haddad", "Related Arts", ""],
+    ["old@school.example.org", "Old", "Timer", "Grade 7", "no"],
+]
+RESPONSE_HEADER = [
+    "Timestamp",
+    "Email Address",
+    "What units of study are coming up?",
+    "How can the library help?",
+    "Preferred format",
+]
+
+BASE_CONFIG: dict[str, Any] = {
+    "school": "Test School",
+    "timezone": "America/Chicago",
+    "librarian": {"name": "Lib Rarian", "email": "librarian@school.example.org"},
+    "sources": {"kind": "local", "roster": "roster.csv", "responses": "responses.csv"},
+    "mail": {"kind": "outbox", "outbox": "outbox"},
+    "form": {
+        "url": "https://docs.google.com/forms/d/e/FORMID/viewform",
+        "prefill": {"email": "entry.111", "first_name": "entry.222", "cycle": "entry.333"},
+        "columns": {
+            "timestamp": "Timestamp",
+            "email": "Email Address",
+            "units": "What units of study are coming up?",
+            "help": "How can the library help?",
+            "format": "Preferred format",
+        },
+    },
+    # December 2026: the 1st is a Tuesday. Send Tue 1, reminders Mon 7 (1+4 = Sat 5 moved to
+    # Mon 7) and Wed 9, due Tue 8, digest Fri 11.
+    "calendar": {
+        "send_day": 1,
+        "due_after_days": 7,
+        "reminders_after_days": [4, 8],
+        "digest_after_days": 10,
+        "skip": ["2026-12-21..2027-01-01"],
+    },
+    "state": ".pdmail",
+}
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass
+class Project:
+    """A working folder on disk, with helpers to change it and to read what pdmail did."""
+
+    folder: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.folder / "pdmail.yaml"
+
+    @property
+    def outbox(self) -> Path:
+        return self.folder / "outbox"
+
+    @property
+    def responses_path(self) -> Path:
+        return self.folder / "responses.csv"
+
+    def write_config(self, extra: dict[str, Any] | None = None) -> Path:
+        data = deep_merge(BASE_CONFIG, extra or {})
+        self.config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        return self.config_path
+
+    def write_roster(self, rows: Iterable[Sequence[str]] = ROSTER_ROWS,
+                     header: Sequence[str] = ROSTER_HEADER) -> None:  # fmt: skip
+        write_csv(self.folder / "roster.csv", header, rows)
+
+    def write_responses(
+        self, rows: Iterable[Sequence[str]], header: Sequence[str] = RESPONSE_HEADER
+    ) -> None:
+        write_csv(self.responses_path, header, rows)
+
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    def workspace(self, day: date, at: time = time(7, 30)) -> Workspace:
+        """A workspace whose clock reads ``day`` at ``at``, school time."""
+        config = self.config()
+        return Workspace(config, clock=lambda: datetime.combine(day, at, config.timezone))
+
+    def sent(self) -> list[EmailMessage]:
+        """Every message in the outbox, parsed, sorted by file name."""
+        return [read_eml(p) for p in sorted(self.outbox.rglob("*.eml"))]
+
+    def sent_to(self, kind: str) -> list[str]:
+        """The recipients of the outbox messages of ``kind`` (request, reminder-1, digest)."""
+        out = []
+        for p in sorted(self.outbox.rglob(f"{kind}-*.eml")):
+            out.append(str(read_eml(p)["To"].addresses[0].addr_spec))
+        return out
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def read_eml(path: Path) -> EmailMessage:
+    msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def answer(email_addr: str, when: str, units: str = "Unit", help_text: str = "Help with "
+           "citations", fmt: str = "Small group") -> list[str]:  # fmt: skip
+    """One response row; ``when`` as the Sheets export writes it, e.g. ``12/3/2026 8:14:22``."""
+    return [when, email_addr, units, help_text, fmt]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A ready folder: config, the five-teacher roster, no responses yet."""
+    p = Project(tmp_path)
+    p.write_config()
+    p.write_roster()
+    return p
