@@ -587,3 +587,99 @@ def test_closed_port_raises_backend_error_naming_host_and_port() -> None:
     text = str(caught.value)
     assert f"SMTP {HOST}:{port}: could not connect" in text
     assert "mail.smtp.host" in text  # the hint
+
+
+# -- the monthly cycle through the command line, over SMTP ---------------------------------
+
+
+def _smtp_project(tmp_path: Path, server: Server) -> Path:
+    from conftest import Project
+
+    project = Project(tmp_path)
+    project.write_config(
+        {
+            "mail": {
+                "kind": "smtp",
+                "smtp": {
+                    "host": HOST,
+                    "port": server.port,
+                    "security": "none",
+                    "username": USER,
+                    "password_env": "PDMAIL_TEST_SMTP_PASSWORD",
+                    "timeout": 5,
+                },
+            }
+        }
+    )
+    project.write_roster()
+    return project.config_path
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_send_and_remind_over_smtp_use_one_connection_and_never_resend(
+    start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from pdmail.cli import main
+
+    server = start_server(
+        authenticator=auth_handler(USER, PASSWORD, []),
+        auth_require_tls=False,
+        auth_required=True,
+    )
+    config = _smtp_project(tmp_path, server)
+    monkeypatch.setenv("PDMAIL_TEST_SMTP_PASSWORD", PASSWORD)
+    server.handler.refuse_rcpt.add("raj@school.example.org")
+    run = CliRunner().invoke
+
+    first = run(main, ["send", "--config", str(config), "--today", "2026-12-01"])
+    assert first.exit_code == 1, first.output  # one recipient was refused
+    assert "raj@school.example.org" in first.output and "550" in first.output
+    assert PASSWORD not in first.output
+    assert server.handler.connections == 1
+    got = sorted(r.rcpt_tos[0] for r in server.handler.received)
+    assert got == ["ann@school.example.org", "maria@school.example.org", "sam@school.example.org"]
+
+    # The refusal is final for that run only: the next run retries raj and nobody else.
+    server.handler.refuse_rcpt.clear()
+    second = run(main, ["send", "--config", str(config), "--today", "2026-12-01"])
+    assert second.exit_code == 0, second.output
+    assert [r.rcpt_tos[0] for r in server.handler.received[3:]] == ["raj@school.example.org"]
+
+    third = run(main, ["send", "--config", str(config), "--today", "2026-12-02"])
+    assert third.exit_code == 0 and len(server.handler.received) == 4
+    assert server.handler.connections == 2  # the third run had nothing to send: no connection
+
+    reminders = run(main, ["remind", "--config", str(config), "--today", "2026-12-07"])
+    assert reminders.exit_code == 0, reminders.output
+    replies = [
+        email.message_from_bytes(r.content, policy=email.policy.default)
+        for r in server.handler.received[4:]
+    ]
+    assert len(replies) == 4
+    assert all(str(m["Subject"]).startswith("Re: ") for m in replies)
+    assert all(str(m["In-Reply-To"]).startswith("<pdmail.") for m in replies)
+
+
+def test_a_missing_password_variable_stops_before_any_connection(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from pdmail.cli import main
+
+    config = _smtp_project(tmp_path, server)
+    monkeypatch.delenv("PDMAIL_TEST_SMTP_PASSWORD", raising=False)
+    result = CliRunner().invoke(main, ["send", "--config", str(config), "--today", "2026-12-01"])
+    assert result.exit_code == 2
+    assert "PDMAIL_TEST_SMTP_PASSWORD" in result.output and "Traceback" not in result.output
+    assert server.handler.connections == 0
+    assert not (tmp_path / ".pdmail" / "ledger.sqlite3").exists() or _ledger_rows(tmp_path) == 0
+
+
+def _ledger_rows(folder: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(folder / ".pdmail" / "ledger.sqlite3") as db:
+        return int(db.execute("SELECT count(*) FROM messages").fetchone()[0])
