@@ -182,6 +182,21 @@ def _echo_report(report: DeliveryReport, what: str) -> None:
         click.echo(f"  {report.note}")
 
 
+def _echo_problems(ws: Workspace) -> None:
+    """Report the roster and response rows this run read and skipped (file, row, column).
+
+    Only what the run already read is reported (the cached inputs), so this never reads a
+    file the step itself did not need.
+    """
+    read = vars(ws)
+    problems = [
+        *(read["roster"].problems if "roster" in read else ()),
+        *(read["responses"][1] if "responses" in read else ()),
+    ]
+    for p in problems:
+        click.secho(f"  skipped: {p}", fg="yellow", err=True)
+
+
 def _finish(report_ok: bool) -> None:
     if not report_ok:
         raise click.exceptions.Exit(1)
@@ -272,6 +287,7 @@ def send(
                 ws, cycle, dry_run=dry_run, limit=limit, only=only, resend=resend, progress=step
             )
         click.echo(dumps(report)) if as_json else _echo_report(report, "requests")
+        _echo_problems(ws)
         _finish(report.ok)
 
 
@@ -355,6 +371,7 @@ def remind(
             ws, cycle, _today(ws), dry_run=dry_run, limit=limit, only=only, resend=resend
         )
         click.echo(dumps(report)) if as_json else _echo_report(report, "reminders")
+        _echo_problems(ws)
         _finish(report.ok)
 
 
@@ -379,13 +396,15 @@ def digest(
     resend: bool,
 ) -> None:
     """Compile the digest to digest.html and digest.md; with --send, mail it to the librarian."""
+    from .digest import digest_rows
     from .publish import compile_digest, render_digest, send_digest, write_digest
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
         model = compile_digest(ws, cycle)
         rendered = render_digest(ws, cycle, model)
-        paths = write_digest(rendered, out or ws.config.digest_out / cycle.name)
+        paths: list[Any] = list(write_digest(rendered, out or ws.config.digest_out / cycle.name))
+        paths.append(ws.sink.write_table("digest", *digest_rows(model)))
         report = (
             send_digest(ws, cycle, rendered, dry_run=dry_run, resend=resend) if send_it else None
         )
@@ -465,6 +484,7 @@ def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bo
                 click.echo(f"  {note}")
             for f in report.files:
                 click.echo(f"  wrote {f}")
+        _echo_problems(ws)
         _finish(report.ok)
 
 

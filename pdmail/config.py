@@ -71,7 +71,14 @@ class Google:
     responses_tab: str = "Form Responses 1"
     status_tab: str = "pdmail status"
     digest_tab: str = "pdmail digest"
+    client_secret_file: Path | None = None
+    token_file: Path | None = None
+    service_account_file: Path | None = None
+    delegated_user: str = ""
     endpoints: GoogleEndpoints = field(default_factory=GoogleEndpoints)
+
+
+_GOOGLE_PATHS = ("client_secret_file", "token_file", "service_account_file")
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,14 @@ class Mail:
     sender_name: str
     reply_to: str
     smtp: Smtp | None
+    per_minute: int  # 0: no pacing
+    daily_cap: int  # 0: no cap
+
+
+# What the providers allow: Gmail API projects about 60 sends a minute per user and Workspace
+# 2,000 messages a day; Microsoft 365 30 a minute and 10,000 recipients a day. The defaults
+# stay below both; an outbox folder has no limits.
+_PACE = {"gmail": (60, 1500), "smtp": (30, 1500), "outbox": (0, 0)}
 
 
 @dataclass(frozen=True)
@@ -310,13 +325,20 @@ def _google(r: _Reader, root: Mapping[str, Any]) -> Google:
             for name in GoogleEndpoints.__dataclass_fields__
         }
     )
-    values = {k: r.text(g, k, "google") for k in fields - {"endpoints"} if k in g}
+    values: dict[str, Any] = {
+        k: r.text(g, k, "google") for k in fields - {"endpoints", *_GOOGLE_PATHS} if k in g
+    }
+    values.update({k: r.path(g, k, "google") for k in _GOOGLE_PATHS})
+    if values.get("delegated_user"):
+        r.email(g, "delegated_user", "google")
     return Google(**values, endpoints=endpoints)
 
 
 def _mail(r: _Reader, root: Mapping[str, Any], librarian: Librarian) -> Mail:
     m = r.mapping(root.get("mail"), "mail")
-    r.known(m, "mail", {"kind", "outbox", "sender_name", "reply_to", "smtp"})
+    r.known(
+        m, "mail", {"kind", "outbox", "sender_name", "reply_to", "smtp", "per_minute", "daily_cap"}
+    )
     kind = r.choice(m, "kind", "mail", ("outbox", "smtp", "gmail"), "outbox")
     smtp = None
     if kind == "smtp" or "smtp" in m:
@@ -341,12 +363,15 @@ def _mail(r: _Reader, root: Mapping[str, Any], librarian: Librarian) -> Mail:
     reply_to = r.text(m, "reply_to", "mail")
     if reply_to:
         r.email(m, "reply_to", "mail")
+    per_minute, daily_cap = _PACE[kind]
     return Mail(
         kind=kind,
         outbox=r.path(m, "outbox", "mail") or r.base / "outbox",
         sender_name=r.text(m, "sender_name", "mail") or librarian.name,
         reply_to=reply_to,
         smtp=smtp,
+        per_minute=r.integer(m, "per_minute", "mail", per_minute, 0, 6000),
+        daily_cap=r.integer(m, "daily_cap", "mail", daily_cap, 0, 100000),
     )
 
 

@@ -204,3 +204,18 @@ def build_digest(
         ),
         problems=tuple(str(p) for p in collection.problems),
     )
+
+
+def digest_rows(digest: Digest) -> tuple[list[str], list[list[str]]]:
+    """The digest's needs as a header and rows (one per need and topic), for a sheet tab or
+    a CSV file; an untagged need appears once, under ``(no topic)``."""
+    header = ["Cycle", "Topic", "Suggested session", "Teacher", "Email", "Team",
+              "Preferred format", "Request", "Need id"]  # fmt: skip
+    rows: list[list[str]] = []
+    groups = [(g.topic, g.suggestion, g.needs) for g in digest.topics]
+    groups.append(("(no topic)", "", digest.untagged))
+    for topic, suggestion, needs in groups:
+        for n in needs:
+            rows.append([digest.cycle, topic, suggestion, n.teacher, n.email, n.team, n.format,
+                         n.text, n.id])  # fmt: skip
+    return header, rows

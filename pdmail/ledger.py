@@ -70,7 +70,7 @@ class Ledger:
                 )
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise BackendError(
                 f"{path}: cannot open the ledger ({exc})",
                 hint="check the state folder's permissions and that the file is a pdmail ledger",

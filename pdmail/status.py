@@ -19,6 +19,7 @@ class TeacherStatus:
     request: str  # the request's ledger state, or "" when none was recorded
     reminders: int
     answered: str  # submission time (ISO), or ""
+    last_update: str  # the latest ledger change for this teacher (ISO, school time), or ""
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,12 @@ def cycle_status(ws: Workspace, cycle: Cycle) -> CycleStatus:
         )
         response = collection.response_for(t.email)
         answered = response.submitted.isoformat(timespec="minutes") if response else ""
+        last = max((e.updated for e in mine), default=None)
+        last_update = (
+            last.astimezone(ws.config.timezone).isoformat(timespec="minutes") if last else ""
+        )
         rows.append(TeacherStatus(t.email, t.display_name, t.team, t.active, request,
-                                  reminders, answered))  # fmt: skip
+                                  reminders, answered, last_update))  # fmt: skip
     attention = tuple(e for e in entries if e.state is not State.SENT)
     digest = next((e.state.value for e in entries if e.key.kind == "digest"), "")
     return CycleStatus(
@@ -75,10 +80,11 @@ def cycle_status(ws: Workspace, cycle: Cycle) -> CycleStatus:
 
 def status_rows(status: CycleStatus) -> tuple[list[str], list[list[str]]]:
     """The status as a header and rows, for a CSV file or a sheet tab."""
-    header = ["Email", "Name", "Team", "Active", "Request", "Reminders", "Answered"]
+    header = ["Email", "Name", "Team", "Active", "Request", "Reminders", "Answered",
+              "Last update"]  # fmt: skip
     rows = [
         [t.email, t.name, t.team, "yes" if t.active else "no", t.request or "-",
-         str(t.reminders), t.answered or "-"]
+         str(t.reminders), t.answered or "-", t.last_update or "-"]
         for t in status.teachers
     ]  # fmt: skip
     return header, rows

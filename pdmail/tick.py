@@ -10,6 +10,7 @@ from datetime import date
 from . import cycles
 from .cycles import Cycle
 from .delivery import DeliveryReport, Progress
+from .digest import digest_rows
 from .messages import REQUEST
 from .models import MessageKey, State
 from .publish import DIGEST, compile_digest, render_digest, send_digest, write_digest
@@ -83,4 +84,5 @@ def _digest_if_due(
     if not dry_run:
         out = ws.config.digest_out / cycle.name
         report.files.extend(str(p) for p in write_digest(rendered, out))
+        report.files.append(ws.sink.write_table("digest", *digest_rows(rendered.digest)))
     report.steps.append((f"{cycle.name} digest", send_digest(ws, cycle, rendered, dry_run=dry_run)))

@@ -83,7 +83,7 @@ class Workspace:
 
     @cached_property
     def sink(self) -> ReportSink:
-        return self._sink or make_sink(self.config)
+        return self._sink or make_sink(self.config, self.source)
 
     def mailer(self) -> Mailer:
         """A new mailer for one run (open it with ``with``)."""

@@ -52,14 +52,20 @@ def make_source(config: Config) -> TableSource:
             roster_sheet=src.roster_sheet,
             responses_sheet=src.responses_sheet,
         )
-    raise ConfigError(
-        f"sources.kind: {config.sources.kind!r} is not available in this version of pdmail",
-        hint="use sources.kind: local",
-    )
+    from .google_auth import load_credentials, scopes_for
+    from .sheets import open_book
+
+    return open_book(config, load_credentials(config, scopes_for(config)))
 
 
-def make_sink(config: Config) -> ReportSink:
-    """Where status tables go: CSV files in the state folder."""
+def make_sink(config: Config, source: TableSource) -> ReportSink:
+    """Where status and digest tables go: the spreadsheet's tabs when the roster lives in a
+    Sheet (the same object, so its one metadata read serves both), else CSV files in the
+    state folder."""
+    from .sheets import SheetsBook
+
+    if isinstance(source, SheetsBook):
+        return source
     from .local import CsvSink
 
     return CsvSink(config.state)

@@ -1,0 +1,262 @@
+"""Google credentials: the librarian's OAuth token, or a Workspace service account.
+
+Scopes are the least the config needs: ``spreadsheets`` when the roster lives in a Sheet,
+``gmail.send`` when mail goes through Gmail, ``forms.body.readonly`` only for ``form-fields``.
+Token files are written owner-only (0600, in a 0700 folder) and their contents never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..errors import BackendError, ConfigError
+
+SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
+GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.send"
+FORMS_SCOPE = "https://www.googleapis.com/auth/forms.body.readonly"
+GOOGLE_OAUTH = "https://oauth2.googleapis.com"
+GOOGLE_ACCOUNTS = "https://accounts.google.com"
+
+
+def scopes_for(config: Config, *, forms: bool = False) -> list[str]:
+    """The scopes this config needs, and no more."""
+    scopes = []
+    if config.sources.kind == "google":
+        scopes.append(SHEETS_SCOPE)
+    if config.mail.kind == "gmail":
+        scopes.append(GMAIL_SCOPE)
+    if forms:
+        scopes.append(FORMS_SCOPE)
+    return scopes
+
+
+def token_path(config: Config) -> Path:
+    """Where the OAuth token is kept: ``google.token_file``, else the per-user config folder
+    (e.g. ``~/.config/pdmail/google-token-librarian_school.org.json``)."""
+    if config.google.token_file is not None:
+        return config.google.token_file
+    import platformdirs
+
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", config.librarian.email.replace("@", "_"))
+    return platformdirs.user_config_path("pdmail") / f"google-token-{slug}.json"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (the folder too, when made)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
+def loose_permissions(path: Path) -> str:
+    """A sentence when ``path`` can be read by others than its owner, else ``""``."""
+    if os.name != "posix":
+        return ""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        return f"{path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
+    return ""
+
+
+def _oauth_base(config: Config) -> str:
+    return config.google.endpoints.oauth.rstrip("/")
+
+
+def _redirect_token_uri(info: dict[str, Any], config: Config) -> dict[str, Any]:
+    # The token endpoint is written into token and key files; a configured endpoint (a loopback
+    # server, an emulator) must win over it, or a refresh would leave for the real Google.
+    base = _oauth_base(config)
+    if base != GOOGLE_OAUTH:
+        info = {**info, "token_uri": f"{base}/token"}
+    return info
+
+
+def load_credentials(config: Config, scopes: Sequence[str]) -> Any:
+    """Credentials for ``scopes``: the service account when ``google.service_account_file``
+    is set, else the OAuth token saved by ``pdmail auth`` (refreshed when expired)."""
+    if config.google.service_account_file is not None:
+        return _service_account(config, scopes)
+    path = token_path(config)
+    if not path.exists():
+        raise ConfigError(
+            f"no Google authorization for {config.librarian.email} ({path} does not exist)",
+            hint="run 'pdmail auth' once on this machine",
+        )
+    from google.oauth2.credentials import Credentials
+
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        creds = Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
+            _redirect_token_uri(info, config), scopes=list(scopes)
+        )
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"{path}: not a usable Google token ({type(exc).__name__})",
+            hint="run 'pdmail auth' again to replace it",
+        ) from None
+    missing = sorted(set(scopes) - set(info.get("scopes") or scopes))
+    if missing:
+        raise ConfigError(
+            f"{path}: the saved authorization lacks the scope(s) {', '.join(missing)}",
+            hint="run 'pdmail auth' again so Google asks for them",
+        )
+    if not creds.valid:
+        refresh(creds, path, config)
+    return creds
+
+
+def refresh(creds: Any, path: Path, config: Config) -> None:
+    """Refresh an expired OAuth token and save it; a dead refresh token is explained."""
+    from google.auth.exceptions import RefreshError, TransportError
+    from google.auth.transport.requests import Request
+
+    try:
+        creds.refresh(Request())
+    except RefreshError as exc:
+        raise BackendError(
+            f"Google OAuth: the saved authorization for {config.librarian.email} was refused "
+            f"({_first_line(exc)})",
+            hint="run 'pdmail auth' again. If this happens about a week after each 'pdmail "
+            "auth', the OAuth app is in 'Testing' status, whose refresh tokens expire after "
+            "7 days: set it to 'In production' in the Google Cloud console",
+        ) from None
+    except TransportError as exc:
+        raise BackendError(f"Google OAuth: no answer from the token endpoint ({exc})") from None
+    save_token(creds, path)
+
+
+def save_token(creds: Any, path: Path, *, authorized: datetime | None = None) -> None:
+    """Save OAuth credentials owner-only, keeping when they were first authorized."""
+    info = json.loads(creds.to_json())
+    previous = {}
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = {}
+    when = authorized or previous.get("pdmail_authorized")
+    info["pdmail_authorized"] = (
+        when.isoformat() if isinstance(when, datetime) else when or _utcnow().isoformat()
+    )
+    write_private(path, json.dumps(info, indent=2))
+
+
+def authorized_at(path: Path) -> datetime | None:
+    """When ``pdmail auth`` made the token at ``path`` (None if unknown)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get("pdmail_authorized")
+        return datetime.fromisoformat(value) if value else None
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _service_account(config: Config, scopes: Sequence[str]) -> Any:
+    from google.oauth2 import service_account
+
+    path = config.google.service_account_file
+    assert path is not None
+    subject = config.google.delegated_user or config.librarian.email
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+            _redirect_token_uri(info, config), scopes=list(scopes), subject=subject
+        )
+    except FileNotFoundError:
+        raise ConfigError(f"google.service_account_file: {path} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"google.service_account_file: {path} is not a service account key "
+            f"({_first_line(exc)})",
+            hint="download a JSON key for the service account from the Google Cloud console",
+        ) from None
+
+
+def client_config(config: Config, client_secret_file: Path) -> dict[str, Any]:
+    """The OAuth client (downloaded from the console) with configured endpoints applied."""
+    try:
+        data = json.loads(client_secret_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{client_secret_file}: no such OAuth client file",
+            hint="create an OAuth client of type 'Desktop app' in the Google Cloud console "
+            "and download its JSON (see the README, Google Workspace)",
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{client_secret_file}: not an OAuth client file ({exc})") from None
+    kind = "installed" if "installed" in data else "web" if "web" in data else ""
+    if not kind:
+        raise ConfigError(
+            f"{client_secret_file}: not an OAuth client file (no 'installed' section)",
+            hint="the client must be of type 'Desktop app'",
+        )
+    base = _oauth_base(config)
+    if base != GOOGLE_OAUTH:
+        data[kind] = {
+            **data[kind],
+            "token_uri": f"{base}/token",
+            "auth_uri": f"{base}/o/oauth2/auth",
+        }
+    return dict(data)
+
+
+def authorize(
+    config: Config,
+    client_secret_file: Path,
+    *,
+    forms: bool = False,
+    open_browser: bool = True,
+    port: int = 0,
+) -> Path:
+    """Run Google's desktop OAuth flow and save the token owner-only; return its path.
+
+    With ``open_browser=False`` the address to open is printed instead (for a machine with no
+    browser: forward ``port`` over SSH, or authorize on another machine and copy the token).
+    """
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    scopes = scopes_for(config, forms=forms)
+    if not scopes:
+        raise ConfigError(
+            "nothing to authorize: neither sources.kind is google nor mail.kind is gmail",
+            hint="set them in the config first (pass --forms to authorize form-fields alone)",
+        )
+    flow = InstalledAppFlow.from_client_config(client_config(config, client_secret_file), scopes)
+    try:
+        creds = flow.run_local_server(
+            host="localhost",
+            port=port,
+            open_browser=open_browser,
+            authorization_prompt_message="Open this address in a browser to let pdmail "
+            "send and read on your behalf:\n{url}",
+            success_message="pdmail is authorized. You can close this tab.",
+            login_hint=config.librarian.email,
+        )
+    except Exception as exc:  # oauthlib raises its own families; all mean "not authorized"
+        raise BackendError(f"Google OAuth: authorization failed ({_first_line(exc)})") from None
+    path = token_path(config)
+    save_token(creds, path, authorized=_utcnow())
+    return path
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

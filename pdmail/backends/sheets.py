@@ -1,0 +1,176 @@
+"""The roster and responses from a Google Sheet; status and digest tabs written back.
+
+A constant number of Sheets calls whatever the roster size: one metadata read and one
+``values:batchGet`` for both tabs; each report tab is one ``values:batchUpdate`` (plus one
+``addSheet`` the first time). Writes are ``RAW``, so an answer that starts with ``=`` stays
+text and never becomes a formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gspread
+from gspread.exceptions import APIError
+from gspread.utils import rowcol_to_a1
+
+from ..config import Config
+from ..errors import BackendError, InputError
+from ..models import Table
+from ..tables import table_from_rows
+from .google_http import RetryPolicy, SheetsHTTPClient, configure, describe_api_error
+
+API = "Google Sheets API"
+
+
+def a1_tab(title: str) -> str:
+    """A tab title as an A1 range (quoted, inner quotes doubled): ``'Form Responses 1'``."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+class SheetsBook:
+    """One spreadsheet: reads the roster and responses tabs, writes report tabs.
+
+    ``tabs`` maps the report names pdmail writes (``status``, ``digest``) to tab titles.
+    gspread's ``Spreadsheet`` object fetches the metadata again for every tab lookup, so this
+    class uses gspread's transport calls directly and keeps the one metadata answer it read.
+    """
+
+    def __init__(
+        self,
+        client: gspread.Client,
+        spreadsheet_id: str,
+        *,
+        roster_tab: str,
+        responses_tab: str,
+        tabs: dict[str, str],
+    ) -> None:
+        self.http = client.http_client
+        self.spreadsheet_id = spreadsheet_id
+        self.roster_tab = roster_tab
+        self.responses_tab = responses_tab
+        self.tabs = tabs
+        self._grid: dict[str, tuple[int, int]] | None = None  # title -> (rows, columns)
+        self._values: dict[str, list[list[str]]] | None = None
+
+    @property
+    def calls(self) -> int:
+        """Sheets requests made so far, retries included."""
+        return int(getattr(self.http, "calls", 0))
+
+    def grid(self) -> dict[str, tuple[int, int]]:
+        """Every tab's title and grid size, from one metadata read."""
+        if self._grid is None:
+            try:
+                meta = self.http.fetch_sheet_metadata(self.spreadsheet_id)
+            except APIError as exc:
+                if exc.response.status_code == 404:
+                    raise BackendError(
+                        f"{API}: spreadsheet {self.spreadsheet_id} was not found (404)",
+                        hint="check google.spreadsheet_id, and that the sheet is shared with "
+                        "the account pdmail is authorized as",
+                    ) from None
+                raise describe_api_error(API, exc, "opening the spreadsheet") from None
+            self._grid = {}
+            for sheet in meta.get("sheets", []):
+                props = sheet.get("properties", {})
+                size = props.get("gridProperties", {})
+                self._grid[props.get("title", "")] = (
+                    int(size.get("rowCount", 0)),
+                    int(size.get("columnCount", 0)),
+                )
+        return self._grid
+
+    def _read(self) -> dict[str, list[list[str]]]:
+        if self._values is None:
+            titles = self.grid()
+            for tab, key in ((self.roster_tab, "google.roster_tab"),
+                             (self.responses_tab, "google.responses_tab")):  # fmt: skip
+                if tab not in titles:
+                    hint = (
+                        "responses land in the tab the Form is linked to (in the Form: "
+                        "Responses, Link to Sheets)"
+                        if key == "google.responses_tab"
+                        else "name the tab that holds the teachers"
+                    )
+                    raise InputError(
+                        f"spreadsheet {self.spreadsheet_id}: no tab named {tab!r} "
+                        f"(config key {key}); the tabs are: {', '.join(sorted(titles))}",
+                        hint=hint,
+                    )
+            try:
+                answer = self.http.values_batch_get(
+                    self.spreadsheet_id,
+                    [a1_tab(self.roster_tab), a1_tab(self.responses_tab)],
+                    params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"},
+                )
+            except APIError as exc:
+                raise describe_api_error(API, exc, "reading the roster and responses") from None
+            ranges = [r.get("values", []) for r in answer.get("valueRanges", [])]
+            ranges += [[]] * (2 - len(ranges))
+            self._values = {self.roster_tab: _strings(ranges[0])}
+            self._values[self.responses_tab] = _strings(ranges[1])
+        return self._values
+
+    def read_roster(self) -> Table:
+        return table_from_rows(f"sheet '{self.roster_tab}'", self._read()[self.roster_tab])
+
+    def read_responses(self) -> Table | None:
+        rows = self._read()[self.responses_tab]
+        if not any(any(c.strip() for c in row) for row in rows):
+            return None
+        return table_from_rows(f"sheet '{self.responses_tab}'", rows)
+
+    def write_table(self, name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+        """Replace tab ``tabs[name]`` with ``header`` and ``rows`` in one RAW value write
+        (and one ``addSheet`` the first time). Rows below the new data, up to the tab's size,
+        are blanked in the same write, so a shorter table leaves nothing stale behind."""
+        title = self.tabs.get(name, name)
+        data = [list(header), *[[str(c) for c in row] for row in rows]]
+        width = max(len(r) for r in data)
+        grid = self.grid()
+        if title not in grid:
+            size = (max(len(data), 100), max(width, 8))
+            body = {"requests": [{"addSheet": {"properties": {
+                "title": title,
+                "gridProperties": {"rowCount": size[0], "columnCount": size[1]},
+            }}}]}  # fmt: skip
+            try:
+                self.http.batch_update(self.spreadsheet_id, body)
+            except APIError as exc:
+                raise describe_api_error(API, exc, f"adding the tab {title!r}") from None
+            grid[title] = size
+        rows_in_grid, cols_in_grid = grid[title]
+        height = max(len(data), rows_in_grid)
+        width = max(width, min(cols_in_grid, 26))
+        padded = [r + [""] * (width - len(r)) for r in data]
+        padded += [[""] * width for _ in range(height - len(padded))]
+        grid[title] = (height, max(width, cols_in_grid))
+        target = f"{a1_tab(title)}!A1:{rowcol_to_a1(height, width)}"
+        try:
+            self.http.values_batch_update(
+                self.spreadsheet_id,
+                {"valueInputOption": "RAW", "data": [{"range": target, "values": padded}]},
+            )
+        except APIError as exc:
+            raise describe_api_error(API, exc, f"writing the tab {title!r}") from None
+        return f"sheet tab '{title}'"
+
+
+def _strings(rows: list[list[Any]]) -> list[list[str]]:
+    return [["" if c is None else str(c) for c in row] for row in rows]
+
+
+def open_book(config: Config, credentials: Any, *, policy: RetryPolicy | None = None) -> SheetsBook:
+    """A :class:`SheetsBook` for ``config``'s spreadsheet, through pdmail's transport."""
+    client = gspread.Client(auth=credentials, http_client=SheetsHTTPClient)
+    configure(client, config.google.endpoints.sheets, policy or RetryPolicy(), timeout=60.0)
+    g = config.google
+    return SheetsBook(
+        client,
+        g.spreadsheet_id,
+        roster_tab=g.roster_tab,
+        responses_tab=g.responses_tab,
+        tabs={"status": g.status_tab, "digest": g.digest_tab},
+    )
