@@ -1,0 +1,664 @@
+"""Nothing is sent twice: requests, reminders and the digest under the ledger's rules.
+
+Real folders, the real SQLite ledger and the real outbox mailer. Failures come from small
+mailers that wrap the outbox one; the crash is a real child process killed mid-run.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import date, datetime, time
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+
+import pytest
+from conftest import Project, answer, read_eml
+
+import pdmail
+from pdmail import cycles
+from pdmail.backends.outbox import OutboxMailer
+from pdmail.cycles import Cycle
+from pdmail.delivery import DeliveryReport
+from pdmail.errors import BackendError, DeliveryError
+from pdmail.ledger import INTERRUPTED
+from pdmail.mail import message_id
+from pdmail.messages import REQUEST, build_reminder, build_request
+from pdmail.models import MessageKey, SendResult, Teacher
+from pdmail.publish import compile_digest, render_digest, send_digest
+from pdmail.steps import send_reminders, send_requests
+from pdmail.workspace import Workspace
+
+ANN = "ann@school.example.org"
+RAJ = "raj@school.example.org"
+MARIA = "maria@school.example.org"
+SAM = "sam@school.example.org"
+ACTIVE = [ANN, RAJ, MARIA, SAM]  # roster order; old@ is inactive
+
+SEND = date(2026, 12, 1)
+REMIND_1 = date(2026, 12, 7)
+REMIND_2 = date(2026, 12, 9)
+DIGEST_DAY = date(2026, 12, 11)
+LONG_LIBRARIAN = "librarian@lincolnmiddle.springfieldpublicschools.example.org"
+
+
+class OutboxWrapper:
+    """A mailer that hands messages to the real OutboxMailer, except where told to raise."""
+
+    name = "wrapper"
+
+    def __init__(self, outbox: Path, fail: dict[str, Exception] | None = None) -> None:
+        self.inner = OutboxMailer(outbox)
+        self.fail = fail or {}
+        self.attempted: list[str] = []
+        self.sent: list[str] = []
+        self.entered = 0
+        self.exited = 0
+
+    def __enter__(self) -> OutboxWrapper:
+        self.entered += 1
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.exited += 1
+
+    def send(self, message: EmailMessage, *, thread_id: str | None = None) -> SendResult:
+        to = str(message["To"].addresses[0].addr_spec)
+        self.attempted.append(to)
+        if to in self.fail:
+            raise self.fail[to]
+        result = self.inner.send(message, thread_id=thread_id)
+        self.sent.append(to)
+        return result
+
+
+def workspace(project: Project, day: date, mailer: OutboxWrapper | None = None) -> Workspace:
+    """A workspace on ``day`` at 7:30 school time, with ``mailer`` if given (else the outbox)."""
+    config = project.config()
+    factory = None if mailer is None else (lambda cfg: mailer)
+    return Workspace(
+        config,
+        mailer_factory=factory,
+        clock=lambda: datetime.combine(day, time(7, 30), config.timezone),
+    )
+
+
+def december(project: Project) -> Cycle:
+    return cycles.cycle(project.config(), "2026-12")
+
+
+def ledger_rows(project: Project, kind: str = REQUEST) -> dict[str, tuple[str, int, str]]:
+    """``{recipient: (state, attempts, error)}`` read straight from the SQLite file."""
+    path = project.config().state / "ledger.sqlite3"
+    if not path.exists():
+        return {}
+    with sqlite3.connect(str(path)) as db:
+        rows = db.execute(
+            "SELECT recipient, state, attempts, error FROM messages WHERE kind=?", (kind,)
+        ).fetchall()
+    return {r: (s, a, e) for r, s, a, e in rows}
+
+
+def eml_files(project: Project, pattern: str = "*.eml") -> dict[str, tuple[int, int]]:
+    """``{file name: (inode, mtime_ns)}`` of the outbox files; a rewrite changes the inode."""
+    out = {}
+    for p in sorted(project.outbox.rglob(pattern)):
+        st = p.stat()
+        out[p.name] = (st.st_ino, st.st_mtime_ns)
+    return out
+
+
+def eml(project: Project, kind: str, recipient: str) -> Path:
+    return project.outbox / "2026-12" / f"{kind}-{recipient}.eml"
+
+
+def results(report: DeliveryReport) -> dict[str, str]:
+    return {o.recipient: o.result for o in report.outcomes}
+
+
+def teacher(ws: Workspace, email: str) -> Teacher:
+    found = ws.roster.get(email)
+    assert found is not None, email
+    return found
+
+
+def request_id(ws: Workspace, cycle: Cycle, email: str) -> str:
+    return str(build_request(ws, cycle, teacher(ws, email)).message["Message-ID"])
+
+
+# --- requests: once and only once ------------------------------------------------------------
+
+
+def test_second_request_run_the_same_day_sends_nothing(project: Project) -> None:
+    with workspace(project, SEND) as ws:
+        first = send_requests(ws, december(project))
+    before = eml_files(project)
+
+    with workspace(project, SEND) as ws:
+        second = send_requests(ws, december(project))
+
+    assert results(first) == dict.fromkeys(ACTIVE, "sent")
+    assert first.ok
+    assert results(second) == dict.fromkeys(ACTIVE, "already-sent")
+    assert second.count("sent") == 0
+    assert second.ok
+    assert len(before) == 4
+    assert eml_files(project) == before  # same files, none rewritten
+    assert project.sent_to(REQUEST) == sorted(ACTIVE)
+    assert ledger_rows(project) == {r: ("sent", 1, "") for r in ACTIVE}
+
+
+# --- a process killed between "pending" and "sent" -------------------------------------------
+
+CHILD = textwrap.dedent(
+    """
+    import os
+    import sys
+    from datetime import datetime
+
+    from pdmail import cycles
+    from pdmail.backends.outbox import OutboxMailer
+    from pdmail.config import load_config
+    from pdmail.steps import send_requests
+    from pdmail.workspace import Workspace
+
+    config = load_config(sys.argv[1])
+
+
+    class DiesAfterSecond:
+        name = "dies-after-second"
+
+        def __init__(self, inner):
+            self.inner = inner
+            self.handed = 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+        def send(self, message, *, thread_id=None):
+            result = self.inner.send(message, thread_id=thread_id)
+            self.handed += 1
+            if self.handed == 2:
+                os._exit(9)  # killed: the message is out, its ledger row still pending
+            return result
+
+
+    ws = Workspace(
+        config,
+        mailer_factory=lambda cfg: DiesAfterSecond(OutboxMailer(cfg.mail.outbox)),
+        clock=lambda: datetime(2026, 12, 1, 7, 30, tzinfo=config.timezone),
+    )
+    send_requests(ws, cycles.cycle(config, "2026-12"))
+    sys.exit(0)
+    """
+)
+
+
+@pytest.fixture
+def crashed(project: Project, tmp_path: Path) -> Project:
+    """The project after a request run whose process died right after handing over message 2."""
+    script = tmp_path / "child.py"
+    script.write_text(CHILD, encoding="utf-8")
+    root = str(Path(pdmail.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": root}
+    proc = subprocess.run(
+        [sys.executable, str(script), str(project.config_path)],
+        env=env,
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 9, proc.stderr
+    return project
+
+
+def test_crashed_run_left_message_two_out_and_pending(crashed: Project) -> None:
+    assert sorted(eml_files(crashed)) == [f"request-{ANN}.eml", f"request-{RAJ}.eml"]
+    assert ledger_rows(crashed) == {ANN: ("sent", 1, ""), RAJ: ("pending", 1, "")}
+
+
+def test_rerun_after_crash_sends_the_rest_and_never_resends(crashed: Project) -> None:
+    before = eml_files(crashed)
+    mailer = OutboxWrapper(crashed.outbox)
+
+    with workspace(crashed, SEND, mailer) as ws:
+        report = send_requests(ws, december(crashed))
+
+    assert results(report) == {
+        ANN: "already-sent",
+        RAJ: "skipped-unknown",
+        MARIA: "sent",
+        SAM: "sent",
+    }
+    assert report.outcomes[1].detail == INTERRUPTED
+    assert mailer.attempted == [MARIA, SAM]
+    assert ledger_rows(crashed) == {
+        ANN: ("sent", 1, ""),
+        RAJ: ("unknown", 1, INTERRUPTED),
+        MARIA: ("sent", 1, ""),
+        SAM: ("sent", 1, ""),
+    }
+    after = eml_files(crashed)
+    assert sorted(after) == sorted(f"request-{r}.eml" for r in ACTIVE)
+    # Message 1 and 2 were written once, by the crashed run, and not touched since.
+    assert after[f"request-{ANN}.eml"] == before[f"request-{ANN}.eml"]
+    assert after[f"request-{RAJ}.eml"] == before[f"request-{RAJ}.eml"]
+
+    # A third run the next day still leaves the unknown one alone.
+    quiet = OutboxWrapper(crashed.outbox)
+    with workspace(crashed, date(2026, 12, 2), quiet) as ws:
+        third = send_requests(ws, december(crashed))
+    assert quiet.attempted == []
+    assert quiet.entered == 0  # no mailer opened when nothing is owed
+    assert results(third)[RAJ] == "skipped-unknown"
+    assert eml_files(crashed) == after
+
+
+def test_resend_after_crash_reuses_the_same_message_id(crashed: Project) -> None:
+    first_id = str(read_eml(eml(crashed, REQUEST, RAJ))["Message-ID"])
+    with workspace(crashed, SEND) as ws:
+        send_requests(ws, december(crashed))
+    settled = eml_files(crashed)
+
+    mailer = OutboxWrapper(crashed.outbox)
+    with workspace(crashed, date(2026, 12, 2), mailer) as ws:
+        report = send_requests(ws, december(crashed), resend=True)
+
+    assert mailer.attempted == [RAJ]
+    assert results(report) == {
+        ANN: "already-sent",
+        RAJ: "sent",
+        MARIA: "already-sent",
+        SAM: "already-sent",
+    }
+    assert str(read_eml(eml(crashed, REQUEST, RAJ))["Message-ID"]) == first_id
+    assert first_id.startswith("<pdmail.monthly-update.2026-12.request.")
+    assert ledger_rows(crashed)[RAJ] == ("sent", 2, "")
+    after = eml_files(crashed)
+    assert after[f"request-{RAJ}.eml"] != settled[f"request-{RAJ}.eml"]  # written again
+    for other in (ANN, MARIA, SAM):
+        assert after[f"request-{other}.eml"] == settled[f"request-{other}.eml"]
+
+
+def test_dry_run_after_crash_reports_but_settles_nothing(crashed: Project) -> None:
+    with workspace(crashed, SEND) as ws:
+        report = send_requests(ws, december(crashed), dry_run=True)
+
+    assert results(report) == {
+        ANN: "already-sent",
+        RAJ: "skipped-unknown",
+        MARIA: "would-send",
+        SAM: "would-send",
+    }
+    assert ledger_rows(crashed) == {ANN: ("sent", 1, ""), RAJ: ("pending", 1, "")}
+    assert len(eml_files(crashed)) == 2
+
+
+# --- mailer failures -------------------------------------------------------------------------
+
+
+def test_definite_failure_is_failed_and_retried_next_run(project: Project) -> None:
+    refusal = DeliveryError("550 5.1.1 mailbox unavailable", definite=True)
+    mailer = OutboxWrapper(project.outbox, fail={RAJ: refusal})
+
+    with workspace(project, SEND, mailer) as ws:
+        first = send_requests(ws, december(project))
+
+    assert results(first) == {ANN: "sent", RAJ: "failed", MARIA: "sent", SAM: "sent"}
+    assert first.outcomes[1].detail == "550 5.1.1 mailbox unavailable"
+    assert first.ok is False
+    assert first.stopped == ""
+    assert ledger_rows(project)[RAJ] == ("failed", 1, "550 5.1.1 mailbox unavailable")
+    assert project.sent_to(REQUEST) == sorted([ANN, MARIA, SAM])
+    assert (mailer.entered, mailer.exited) == (1, 1)
+
+    retry = OutboxWrapper(project.outbox)
+    with workspace(project, date(2026, 12, 2), retry) as ws:
+        second = send_requests(ws, december(project))
+
+    assert retry.attempted == [RAJ]
+    assert results(second) == {
+        ANN: "already-sent",
+        RAJ: "sent",
+        MARIA: "already-sent",
+        SAM: "already-sent",
+    }
+    assert second.ok
+    assert ledger_rows(project)[RAJ] == ("sent", 2, "")
+    assert project.sent_to(REQUEST) == sorted(ACTIVE)
+
+
+def test_indefinite_failure_is_unknown_and_not_resent(project: Project) -> None:
+    dropped = DeliveryError("connection dropped after DATA", definite=False)
+    mailer = OutboxWrapper(project.outbox, fail={RAJ: dropped})
+
+    with workspace(project, SEND, mailer) as ws:
+        first = send_requests(ws, december(project))
+
+    assert results(first) == {ANN: "sent", RAJ: "unknown", MARIA: "sent", SAM: "sent"}
+    assert first.ok is False
+    assert first.stopped == ""
+    assert ledger_rows(project)[RAJ] == ("unknown", 1, "connection dropped after DATA")
+
+    again = OutboxWrapper(project.outbox)
+    with workspace(project, date(2026, 12, 2), again) as ws:
+        second = send_requests(ws, december(project))
+
+    assert again.attempted == []
+    assert results(second)[RAJ] == "skipped-unknown"
+    assert second.outcomes[1].detail == "connection dropped after DATA"
+    assert ledger_rows(project)[RAJ] == ("unknown", 1, "connection dropped after DATA")
+    assert project.sent_to(REQUEST) == sorted([ANN, MARIA, SAM])
+
+
+def test_unclassified_mailer_crash_is_unknown_and_raised(project: Project) -> None:
+    mailer = OutboxWrapper(project.outbox, fail={RAJ: RuntimeError("socket exploded")})
+
+    with workspace(project, SEND, mailer) as ws, pytest.raises(BackendError) as info:
+        send_requests(ws, december(project))
+
+    assert RAJ in info.value.message
+    assert "RuntimeError: socket exploded" in info.value.message
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert not isinstance(info.value, DeliveryError)
+    assert mailer.attempted == [ANN, RAJ]  # nothing after it was tried
+    assert (mailer.entered, mailer.exited) == (1, 1)
+    assert ledger_rows(project) == {
+        ANN: ("sent", 1, ""),
+        RAJ: ("unknown", 1, "RuntimeError: socket exploded"),
+    }
+    assert project.sent_to(REQUEST) == [ANN]
+
+    with workspace(project, SEND) as ws:
+        rerun = send_requests(ws, december(project))
+    assert results(rerun) == {
+        ANN: "already-sent",
+        RAJ: "skipped-unknown",
+        MARIA: "sent",
+        SAM: "sent",
+    }
+    assert project.sent_to(REQUEST) == sorted([ANN, MARIA, SAM])
+
+
+def test_backend_error_stops_the_run_and_holds_the_rest(project: Project) -> None:
+    mailer = OutboxWrapper(project.outbox, fail={RAJ: BackendError("connection lost")})
+
+    with workspace(project, SEND, mailer) as ws:
+        report = send_requests(ws, december(project))
+
+    assert [(o.recipient, o.result, o.detail) for o in report.outcomes] == [
+        (ANN, "sent", ""),
+        (RAJ, "unknown", "stopped: connection lost"),
+        (MARIA, "held", "the run stopped"),
+        (SAM, "held", "the run stopped"),
+    ]
+    assert report.stopped == "stopped: connection lost"
+    assert report.ok is False
+    assert mailer.attempted == [ANN, RAJ]
+    assert ledger_rows(project) == {
+        ANN: ("sent", 1, ""),
+        RAJ: ("unknown", 1, "connection lost"),
+    }  # the held ones have no row at all
+    assert project.sent_to(REQUEST) == [ANN]
+
+
+# --- dry run and limit -----------------------------------------------------------------------
+
+
+def test_dry_run_writes_nothing(project: Project) -> None:
+    mailer = OutboxWrapper(project.outbox)
+
+    with workspace(project, SEND, mailer) as ws:
+        report = send_requests(ws, december(project), dry_run=True)
+
+    assert results(report) == dict.fromkeys(ACTIVE, "would-send")
+    assert report.dry_run is True
+    assert mailer.entered == 0
+    assert mailer.attempted == []
+    assert ledger_rows(project) == {}
+    ledger_file = project.config().state / "ledger.sqlite3"
+    if ledger_file.exists():
+        with sqlite3.connect(str(ledger_file)) as db:
+            assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 0
+    assert not project.outbox.exists() or list(project.outbox.rglob("*")) == []
+
+
+def test_limit_holds_the_rest_for_the_next_run(project: Project) -> None:
+    with workspace(project, SEND) as ws:
+        first = send_requests(ws, december(project), limit=2)
+
+    # Held ones are decided before anything is handed over, so they come first in the report.
+    assert sorted((o.recipient, o.result, o.detail) for o in first.outcomes) == sorted(
+        [
+            (ANN, "sent", ""),
+            (RAJ, "sent", ""),
+            (MARIA, "held", "over --limit 2"),
+            (SAM, "held", "over --limit 2"),
+        ]
+    )
+    assert first.ok
+    assert project.sent_to(REQUEST) == [ANN, RAJ]
+    assert sorted(ledger_rows(project)) == [ANN, RAJ]
+
+    with workspace(project, SEND) as ws:
+        second = send_requests(ws, december(project), limit=2)
+
+    assert results(second) == {
+        ANN: "already-sent",
+        RAJ: "already-sent",
+        MARIA: "sent",
+        SAM: "sent",
+    }
+    assert project.sent_to(REQUEST) == sorted(ACTIVE)
+    assert ledger_rows(project) == {r: ("sent", 1, "") for r in ACTIVE}
+
+
+# --- Message-IDs -----------------------------------------------------------------------------
+
+
+def test_message_ids_are_deterministic_and_hide_the_address(project: Project) -> None:
+    cycle = december(project)
+    with workspace(project, SEND) as one, workspace(project, date(2026, 12, 5)) as two:
+        ann_one = request_id(one, cycle, ANN)
+        ann_two = request_id(two, cycle, ANN)
+        raj = request_id(one, cycle, RAJ)
+        ann_jan = request_id(one, cycles.cycle(one.config, "2027-01"), ANN)
+
+    assert ann_one == ann_two
+    assert len({ann_one, raj, ann_jan}) == 3
+    base = MessageKey("monthly-update", "2026-12", ANN, REQUEST)
+    assert message_id(base, "school.example.org") == ann_one
+    variants = [
+        MessageKey("monthly-update", "2026-12", ANN, "reminder-1"),
+        MessageKey("monthly-update", "2026-11", ANN, REQUEST),
+        MessageKey("monthly-update", "2026-12", RAJ, REQUEST),
+        MessageKey("other-campaign", "2026-12", ANN, REQUEST),
+    ]
+    ids = {message_id(k, "school.example.org") for k in [base, *variants]}
+    assert len(ids) == 5
+    for mid in [ann_one, raj, ann_jan, *ids]:
+        local = mid.strip("<>").rpartition("@")[0]
+        assert "ann" not in local
+        assert "raj" not in local
+        assert ANN not in mid and RAJ not in mid
+    assert ann_one.startswith("<pdmail.monthly-update.2026-12.request.")
+    assert ann_one.endswith("@school.example.org>")
+
+    # The id that went out and the one the ledger holds are the same.
+    with workspace(project, SEND) as ws:
+        send_requests(ws, cycle)
+        sent = ws.ledger.get(base)
+    assert sent is not None
+    assert sent.message_id == ann_one
+    assert str(read_eml(eml(project, REQUEST, ANN))["Message-ID"]) == ann_one
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+def _raw_header(path: Path, name: str) -> bytes:
+    """The header ``name`` exactly as written (unfolded), from the raw .eml bytes."""
+    head = path.read_bytes().split(b"\r\n\r\n", 1)[0]
+    head = head.replace(b"\r\n ", b" ").replace(b"\r\n\t", b" ")
+    values = [
+        line.split(b":", 1)[1].strip()
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(name.lower().encode() + b":")
+    ]
+    assert len(values) == 1, f"{name}: {values}"
+    return values[0]
+
+
+def test_reminders_reply_in_the_request_thread(project: Project) -> None:
+    project.write_config({"librarian": {"name": "Lib Rarian", "email": LONG_LIBRARIAN}})
+    cycle = december(project)
+    with workspace(project, SEND) as ws:
+        send_requests(ws, cycle)
+    with workspace(project, REMIND_1) as ws:
+        report = send_reminders(ws, cycle, REMIND_1)
+
+    assert report.kind == "reminder-1"
+    assert results(report) == dict.fromkeys(ACTIVE, "sent")
+    for teacher in ACTIVE:
+        request = read_eml(eml(project, REQUEST, teacher))
+        reminder_path = eml(project, "reminder-1", teacher)
+        reminder = read_eml(reminder_path)
+        request_id = str(request["Message-ID"])
+        assert request_id.endswith("@lincolnmiddle.springfieldpublicschools.example.org>")
+        assert len(request_id) > 78  # long enough that a careless fold would encode it
+        assert str(reminder["In-Reply-To"]) == request_id
+        assert str(reminder["References"]) == request_id
+        assert str(reminder["Message-ID"]) != request_id
+        assert str(reminder["Subject"]) == "Re: " + str(request["Subject"])
+        for header in ("In-Reply-To", "References"):
+            raw = _raw_header(reminder_path, header)
+            assert b"=?" not in raw
+            assert raw == request_id.encode("ascii")
+
+
+def test_reminders_once_per_day_and_only_to_who_has_not_answered(project: Project) -> None:
+    cycle = december(project)
+    with workspace(project, SEND) as ws:
+        send_requests(ws, cycle)
+    project.write_responses([answer(RAJ, "12/2/2026 9:00:00")])
+
+    with workspace(project, REMIND_1) as ws:
+        first = send_reminders(ws, cycle, REMIND_1)
+    files = eml_files(project, "reminder-1-*.eml")
+    with workspace(project, REMIND_1) as ws:
+        second = send_reminders(ws, cycle, REMIND_1)
+
+    assert results(first) == {ANN: "sent", MARIA: "sent", SAM: "sent"}
+    assert project.sent_to("reminder-1") == sorted([ANN, MARIA, SAM])
+    assert second.count("sent") == 0
+    assert second.outcomes == []
+    assert eml_files(project, "reminder-1-*.eml") == files
+    assert sorted(ledger_rows(project, "reminder-1")) == sorted([ANN, MARIA, SAM])
+
+    # The second reminder day: reminder 2, again once, again not to Raj.
+    with workspace(project, REMIND_2) as ws:
+        third = send_reminders(ws, cycle, REMIND_2)
+    with workspace(project, REMIND_2) as ws:
+        fourth = send_reminders(ws, cycle, REMIND_2)
+    assert third.kind == "reminder-2"
+    assert results(third) == {ANN: "sent", MARIA: "sent", SAM: "sent"}
+    assert fourth.count("sent") == 0
+    assert project.sent_to("reminder-2") == sorted([ANN, MARIA, SAM])
+    assert project.sent_to("reminder-1") == sorted([ANN, MARIA, SAM])
+
+
+def test_no_reminder_on_the_day_the_request_went_out(project: Project) -> None:
+    cycle = december(project)
+    with workspace(project, SEND) as ws:
+        send_requests(ws, cycle, limit=3)  # Sam's request is held
+    with workspace(project, REMIND_1) as ws:
+        late = send_requests(ws, cycle)
+        reminders = send_reminders(ws, cycle, REMIND_1)
+
+    assert results(late)[SAM] == "sent"
+    assert results(reminders) == {ANN: "sent", RAJ: "sent", MARIA: "sent"}
+    assert project.sent_to("reminder-1") == sorted([ANN, RAJ, MARIA])
+
+    with workspace(project, REMIND_2) as ws:
+        later = send_reminders(ws, cycle, REMIND_2)
+    assert results(later) == dict.fromkeys(ACTIVE, "sent")
+    assert project.sent_to("reminder-2") == sorted(ACTIVE)
+
+
+def test_reminder_failure_definite_is_retried_indefinite_is_not(project: Project) -> None:
+    cycle = december(project)
+    with workspace(project, SEND) as ws:
+        send_requests(ws, cycle)
+    mailer = OutboxWrapper(
+        project.outbox,
+        fail={
+            ANN: DeliveryError("452 try later", definite=True),
+            RAJ: DeliveryError("timeout after DATA", definite=False),
+        },
+    )
+    with workspace(project, REMIND_1, mailer) as ws:
+        first = send_reminders(ws, cycle, REMIND_1)
+    retry = OutboxWrapper(project.outbox)
+    with workspace(project, REMIND_1, retry) as ws:
+        second = send_reminders(ws, cycle, REMIND_1)
+
+    assert results(first) == {ANN: "failed", RAJ: "unknown", MARIA: "sent", SAM: "sent"}
+    assert retry.attempted == [ANN]
+    assert results(second) == {ANN: "sent"}
+    assert project.sent_to("reminder-1") == sorted([ANN, MARIA, SAM])
+    rows = ledger_rows(project, "reminder-1")
+    assert rows[ANN] == ("sent", 2, "")
+    assert rows[RAJ] == ("unknown", 1, "timeout after DATA")
+
+
+def test_reminder_reuses_the_request_thread_id(project: Project) -> None:
+    cycle = december(project)
+    with workspace(project, SEND) as ws:
+        send_requests(ws, cycle)
+    with workspace(project, REMIND_1) as ws:
+        request = ws.ledger.get(MessageKey("monthly-update", "2026-12", ANN, REQUEST))
+        assert request is not None
+        outgoing = build_reminder(ws, cycle, teacher(ws, ANN), 1, request)
+
+    assert outgoing.thread_id == request.thread_id == request.message_id
+    assert str(outgoing.message["In-Reply-To"]) == request.message_id
+
+
+# --- digest ----------------------------------------------------------------------------------
+
+
+def test_digest_is_sent_once(project: Project) -> None:
+    cycle = december(project)
+    with workspace(project, SEND) as ws:
+        send_requests(ws, cycle)
+    project.write_responses([answer(RAJ, "12/2/2026 9:00:00")])
+
+    reports = []
+    for _ in range(2):
+        with workspace(project, DIGEST_DAY) as ws:
+            rendered = render_digest(ws, cycle, compile_digest(ws, cycle))
+            reports.append(send_digest(ws, cycle, rendered))
+
+    first, second = reports
+    assert [(o.recipient, o.kind, o.result) for o in first.outcomes] == [
+        ("librarian@school.example.org", "digest", "sent")
+    ]
+    assert [(o.recipient, o.kind, o.result) for o in second.outcomes] == [
+        ("librarian@school.example.org", "digest", "already-sent")
+    ]
+    assert len(list(project.outbox.rglob("digest-*.eml"))) == 1
+    assert project.sent_to("digest") == ["librarian@school.example.org"]
+    assert ledger_rows(project, "digest") == {"librarian@school.example.org": ("sent", 1, "")}
