@@ -8,13 +8,16 @@ whose outcome cannot be known is recorded as unknown and never resent without ``
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
 from email.message import EmailMessage
 
 from .backends import Mailer
 from .errors import BackendError, DeliveryError, PdmailError
 from .models import LedgerEntry, MessageKey, State
+from .runlock import RunLock
 from .workspace import Workspace
 
 Progress = Callable[[MessageKey], None]
@@ -87,10 +90,23 @@ def deliver(
     go out on a later run. ``resend`` allows messages whose outcome is unknown to go again
     (with the same Message-ID, so a mail system can recognise a duplicate).
     """
-    report = DeliveryReport(cycle=cycle, kind=kind, dry_run=dry_run)
+    if dry_run:
+        return _deliver(ws, items, DeliveryReport(cycle, kind, True), limit, resend, progress)
+    with RunLock(ws.config.state):
+        ws.ledger.settle_interrupted(ws.config.campaign, ws.now())
+        return _deliver(ws, items, DeliveryReport(cycle, kind, False), limit, resend, progress)
+
+
+def _deliver(
+    ws: Workspace,
+    items: Sequence[Outgoing],
+    report: DeliveryReport,
+    limit: int | None,
+    resend: bool,
+    progress: Progress | None,
+) -> DeliveryReport:
     ledger = ws.ledger
-    if not dry_run:
-        ledger.settle_interrupted(ws.config.campaign, ws.now())
+    dry_run = report.dry_run
     to_send: list[Outgoing] = []
     for item in items:
         entry = ledger.get(item.key)
@@ -107,9 +123,22 @@ def deliver(
             to_send.append(item)
     if not to_send:
         return report
+    cap = ws.config.mail.daily_cap
+    window_start = ws.now() - timedelta(days=1)
+    counted = ledger.sent_since(window_start) if cap else []
+    if cap and len(counted) >= cap:
+        _hold_for_cap(report, to_send, cap, counted, ws.config.timezone)
+        return report
+    pacer = _Pacer(ws.config.mail.per_minute, ws.monotonic, ws.sleep)
     with ws.mailer() as mailer:
         for n, item in enumerate(to_send):
+            if cap and len(counted) >= cap:
+                _hold_for_cap(report, to_send[n:], cap, counted, ws.config.timezone)
+                break
+            pacer.wait()
             outcome = _send_one(ws, mailer, item, resend)
+            if outcome.result in ("sent", "unknown"):
+                counted.append(ws.now())
             report.outcomes.append(outcome)
             if progress:
                 progress(item.key)
@@ -121,6 +150,48 @@ def deliver(
                     )
                 break
     return report
+
+
+class _Pacer:
+    """At most ``per_minute`` sends in any sixty seconds (0: no limit), sleeping as needed."""
+
+    def __init__(
+        self, per_minute: int, monotonic: Callable[[], float], sleep: Callable[[float], None]
+    ) -> None:
+        self.per_minute = per_minute
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.starts: deque[float] = deque()
+
+    def wait(self) -> None:
+        if not self.per_minute:
+            return
+        now = self.monotonic()
+        while self.starts and now - self.starts[0] >= 60.0:
+            self.starts.popleft()
+        if len(self.starts) >= self.per_minute:
+            self.sleep(60.0 - (now - self.starts[0]))
+            now = self.monotonic()
+            self.starts.popleft()
+        self.starts.append(now)
+
+
+def _hold_for_cap(
+    report: DeliveryReport,
+    rest: Sequence[Outgoing],
+    cap: int,
+    counted: list[datetime],
+    tz: tzinfo,
+) -> None:
+    for item in rest:
+        report.outcomes.append(
+            Outcome(item.key.recipient, item.key.kind, "held", f"daily cap of {cap}")
+        )
+    resume = min(counted) + timedelta(days=1)
+    report.note = (
+        f"the daily cap of {cap} messages (mail.daily_cap) is reached; {len(rest)} left will "
+        f"go on the next run after {resume.astimezone(tz):%Y-%m-%d %H:%M}"
+    )
 
 
 def _blocked(entry: LedgerEntry | None, resend: bool) -> tuple[str, str] | None:

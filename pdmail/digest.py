@@ -187,8 +187,9 @@ def build_digest(
         school=school,
         cycle=cycle,
         generated=generated,
-        asked=len(collection.answered) + len(collection.not_answered),
-        answered=len(collection.answered),
+        # Inactive teachers were not asked: their answers are listed but not counted.
+        asked=sum(t.active for t, _ in collection.answered) + len(collection.not_answered),
+        answered=sum(t.active for t, _ in collection.answered),
         teams=tuple(
             TeamSummary(team, asked, got, tuple(units.get(team, ())))
             for team, (asked, got) in sorted(teams.items())

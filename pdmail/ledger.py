@@ -60,14 +60,15 @@ class Ledger:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
+                self._db.close()
                 raise BackendError(
                     f"{path}: the ledger was written by a newer pdmail (schema {version})",
                     hint="upgrade pdmail; the ledger is never downgraded",
                 )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as exc:
@@ -118,6 +119,16 @@ class Ledger:
             args += (cycle,)
         rows = self._db.execute(sql + " ORDER BY created, recipient, kind", args).fetchall()
         return [_entry(r) for r in rows]
+
+    def sent_since(self, since: datetime) -> list[datetime]:
+        """When each message that may have left since ``since`` was recorded (sent, unknown or
+        pending, every campaign), oldest first: what counts against a daily sending cap."""
+        rows = self._db.execute(
+            "SELECT updated FROM messages WHERE state IN (?, ?, ?) AND updated >= ?"
+            " ORDER BY updated",
+            (State.SENT.value, State.UNKNOWN.value, State.PENDING.value, _stamp(since)),
+        ).fetchall()
+        return [datetime.fromisoformat(str(r[0])) for r in rows]
 
     def claim(
         self, key: MessageKey, message_id: str, subject: str, now: datetime, *, resend: bool = False

@@ -98,8 +98,9 @@ class Collection:
     @property
     def rate(self) -> float:
         """Answered teachers over active teachers asked (0.0 for an empty roster)."""
-        total = len(self.answered) + len(self.not_answered)
-        return len(self.answered) / total if total else 0.0
+        answered = sum(t.active for t, _ in self.answered)
+        total = answered + len(self.not_answered)
+        return answered / total if total else 0.0
 
 
 def match(

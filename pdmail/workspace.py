@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
@@ -23,7 +24,8 @@ LEDGER_FILE = "ledger.sqlite3"
 class Workspace:
     """What every cycle step works on: config, roster, responses, ledger, templates, mailer.
 
-    Backends and the clock can be passed in (a script's own mailer, a fixed clock in tests);
+    Backends, the clock and the pacing timer can be passed in (a script's own mailer, a fixed
+    clock in tests);
     by default they come from the config. Use as a context manager to close the ledger.
     """
 
@@ -35,12 +37,16 @@ class Workspace:
         mailer_factory: Callable[[Config], Mailer] | None = None,
         sink: ReportSink | None = None,
         clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self._source = source
         self._mailer_factory = mailer_factory or make_mailer
         self._sink = sink
         self._clock = clock
+        self.sleep = sleep
+        self.monotonic = monotonic
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None) -> Workspace:

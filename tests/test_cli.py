@@ -8,15 +8,16 @@ Fri 11) and then reads the outbox, the digest files and the SQLite ledger.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, time, timezone
 from pathlib import Path
 
 import pytest
 import schedule as schedule_lib
 from click.testing import CliRunner, Result
+from conftest import ROSTER_ROWS, Project, answer, read_eml
 
 import pdmail
-from conftest import ROSTER_ROWS, Project, answer, read_eml
 from pdmail.cli import main
 from pdmail.config import load_config
 from pdmail.errors import ConfigError, InputError, PdmailError, TemplateError
@@ -63,7 +64,7 @@ def test_every_command_has_help(name: str) -> None:
     assert command.get_short_help_str().strip(), f"'pdmail {name}' has no help text"
     result = CliRunner().invoke(main, [name, "--help"])
     assert result.exit_code == 0, result.output
-    assert f"Usage: main {name}" in result.output or f"{name} [OPTIONS]" in result.output
+    assert f"{name} [OPTIONS]" in result.output
     first_line = (command.help or "").strip().splitlines()[0]
     assert first_line[:30] in " ".join(result.output.split())
 
@@ -162,7 +163,9 @@ def test_preview_html(project: Project) -> None:
 
 
 def test_preview_reminder_has_a_reply_subject(project: Project) -> None:
-    result = invoke(project, "preview", "--kind", "reminder", "--teacher", "maria@school.example.org")
+    result = invoke(
+        project, "preview", "--kind", "reminder", "--teacher", "maria@school.example.org"
+    )
     assert result.exit_code == 0
     assert "Subject: Re: December 2026 library update" in result.stdout
     assert "gentle reminder" in result.stdout
@@ -202,9 +205,7 @@ def test_send_mails_every_active_teacher_once(project: Project) -> None:
     assert sorted(project.sent_to("request")) == ACTIVE
     entries = ledger_entries(project)
     assert sorted(e.key.recipient for e in entries) == ACTIVE
-    assert {(e.key.cycle, e.key.kind, e.state) for e in entries} == {
-        (CYCLE, "request", State.SENT)
-    }
+    assert {(e.key.cycle, e.key.kind, e.state) for e in entries} == {(CYCLE, "request", State.SENT)}
     for path in emls(project):
         msg = read_eml(path)
         assert msg["From"].addresses[0].addr_spec == "librarian@school.example.org"
@@ -507,8 +508,8 @@ def test_run_does_what_is_due_each_day(project: Project) -> None:
     assert project.sent_to("digest") == ["librarian@school.example.org"]
     assert (project.folder / "digest" / CYCLE / "digest.html").exists()
     assert (project.folder / "digest" / CYCLE / "digest.md").exists()
-    assert project.sent_to("request") == sorted(project.sent_to("request"))  # no new requests
-    assert len(project.sent_to("request")) == 4
+    assert sorted(project.sent_to("request")) == ACTIVE  # no request went out again
+    assert len(emls(project)) == 5
 
     after = invoke(project, "run", today="2026-12-11")
     assert after.exit_code == 0
@@ -673,9 +674,9 @@ def _broken_template(project: Project) -> list[str]:
     ids=["config", "input", "template"],
 )
 def test_debug_lets_the_error_through(
-    project: Project, setup: object, error: type[PdmailError]
+    project: Project, setup: Callable[[Project], list[str]], error: type[PdmailError]
 ) -> None:
-    args = setup(project)  # type: ignore[operator]
+    args = setup(project)
     argv = [*args, "--config", str(project.config_path), "--today", "2026-12-01"]
 
     plain = CliRunner().invoke(main, argv)
