@@ -52,7 +52,7 @@ class PdmailGroup(click.Group):
             ctx.exit(70)
 
 
-@click.group(cls=PdmailGroup)
+@click.group(name="pdmail", cls=PdmailGroup)
 @click.version_option(__version__, prog_name="pdmail")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 @click.pass_context

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from .config import Config
-from .errors import ConfigError, PdmailError
+from .errors import ConfigError, UsageError
 
 _NAME = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -39,9 +39,7 @@ def parse_cycle_name(text: str) -> tuple[int, int]:
     """``"2026-12"`` -> ``(2026, 12)``; a clear error for anything else."""
     m = _NAME.match(text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise PdmailError(
-            f"--cycle: {text!r} is not a cycle name", hint="use YYYY-MM, e.g. 2026-12"
-        )
+        raise UsageError(f"--cycle: {text!r} is not a cycle name", hint="use YYYY-MM, e.g. 2026-12")
     return int(m.group(1)), int(m.group(2))
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import cycles
 from .config import load_config
-from .errors import PdmailError
+from .errors import UsageError
 from .scaffold import scaffold
 from .tick import tick
 from .workspace import Workspace
@@ -90,12 +90,12 @@ class DemoResult:
 def _prepare(folder: Path, force: bool) -> None:
     if folder.exists() and any(folder.iterdir()):
         if not (folder / MARKER).exists():
-            raise PdmailError(
+            raise UsageError(
                 f"{folder}: the folder is not empty and holds no earlier demo",
                 hint="choose a new folder for the demo",
             )
         if not force:
-            raise PdmailError(
+            raise UsageError(
                 f"{folder}: an earlier demo is there",
                 hint="pass --force to replace it, or choose another folder",
             )

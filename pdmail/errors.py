@@ -32,6 +32,12 @@ class ConfigError(PdmailError):
     exit_code = 2
 
 
+class UsageError(PdmailError):
+    """A command-line value or a folder the command cannot use as given."""
+
+    exit_code = 2
+
+
 class InputError(PdmailError):
     """A roster or responses file (or tab) cannot be used as it is."""
 

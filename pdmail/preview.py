@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from .cycles import Cycle
 from .errors import InputError
@@ -42,7 +41,7 @@ def preview_messages(
     for teacher in chosen:
         item = build_request(ws, cycle, teacher)
         if kind == "reminder":
-            now = datetime.now(ws.config.timezone)
+            now = ws.now()
             request = LedgerEntry(
                 key=MessageKey(ws.config.campaign, cycle.name, teacher.email, REQUEST),
                 state=State.SENT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .errors import PdmailError
+from .errors import PdmailError, UsageError
 from .resources import builtin_templates, example_config
 
 SAMPLE_ROSTER = """\
@@ -30,7 +30,7 @@ def scaffold(folder: Path, *, force: bool = False, roster: str = SAMPLE_ROSTER) 
     ]
     existing = [str(target) for target, _ in plan if target.exists()]
     if existing and not force:
-        raise PdmailError(
+        raise UsageError(
             f"{folder}: would overwrite {', '.join(existing)}",
             hint="choose an empty folder, or pass --force to replace these files",
         )

@@ -56,8 +56,9 @@ def tick(
             (f"{current.name} requests",
              send_requests(ws, current, dry_run=dry_run, progress=progress))
         )  # fmt: skip
-    elif today < current.send:
-        report.notes.append(f"{current.name}: requests go out on {current.send}")
+    elif today >= current.due:
+        upcoming = cycles.cycle(ws.config, cycles.shift(current.name, 1))
+        report.notes.append(f"{upcoming.name}: requests go out on {upcoming.send}")
     if current.reminders_due(today) and today < current.digest:
         reminders = send_reminders(ws, current, today, dry_run=dry_run, progress=progress)
         report.steps.append((f"{current.name} {reminders.kind}", reminders))

@@ -36,7 +36,7 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
     Topic(
         "Google Workspace",
         (
-            "google", "docs", "slides", "sheets", "drive", "gmail", "classroom", "jamboard",
+            "google", "docs", "slides", "sheets", "drive", "gmail", "google classroom", "jamboard",
             "google sites", "google forms", "workspace", "shared drive",
         ),
     ),

@@ -19,6 +19,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def csv_safe(value: str) -> str:
     """``value`` as a CSV cell that a spreadsheet program shows as text, never runs."""
+    if value == "-":  # a placeholder, not a formula
+        return value
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
