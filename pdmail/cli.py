@@ -20,7 +20,7 @@ from . import __version__, cycles
 from .config import default_config_path, load_config
 from .cycles import Cycle
 from .delivery import DeliveryReport
-from .errors import PdmailError
+from .errors import PdmailError, UsageError
 from .jsonout import dumps
 from .models import MessageKey
 from .timestamps import parse_date
@@ -522,3 +522,88 @@ def demo(folder: Path, force: bool, today: date | None, as_json: bool) -> None:
         f"\nThe month is done. Look at:\n  outbox:  {result.outbox}\n  digest:  {result.digest}"
     )
     click.echo(f"  status:  pdmail status --config {result.config} --today {result.last_day}")
+
+
+@main.command()
+@config_option
+@click.option(
+    "--client-secret",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The OAuth client JSON (default: google.client_secret_file).",
+)
+@click.option("--no-browser", is_flag=True, help="Print the address instead of opening it.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Local port (0: any).")
+@click.option("--forms", is_flag=True, help="Also allow reading the form (for form-fields).")
+def auth(
+    config_path: Path | None, client_secret: Path | None, no_browser: bool, port: int, forms: bool
+) -> None:
+    """Authorize pdmail with Google once (Sheets and/or Gmail, as the config needs)."""
+    from .backends.google_auth import authorize, scopes_for
+
+    config = load_config(config_path)
+    if config.google.service_account_file is not None:
+        click.echo(
+            "This config uses a service account (google.service_account_file); it needs no "
+            "'pdmail auth'. Run 'pdmail doctor' to check it."
+        )
+        return
+    secret = client_secret or config.google.client_secret_file
+    if secret is None:
+        raise UsageError(
+            "no OAuth client: pass --client-secret or set google.client_secret_file",
+            hint="create an OAuth client of type 'Desktop app' in the Google Cloud console",
+        )
+    if no_browser:
+        click.echo(
+            "On a machine without a browser: forward the port first, e.g. "
+            "ssh -L PORT:localhost:PORT this-machine, then open the address below."
+        )
+    path = authorize(config, secret, forms=forms, open_browser=not no_browser, port=port)
+    click.echo(f"Authorized for: {', '.join(scopes_for(config, forms=forms))}")
+    click.echo(f"Saved the token to {path} (readable by you only). Next: pdmail doctor")
+
+
+@main.command()
+@config_option
+@click.option("--no-connect", is_flag=True, help="Do not open the mail server connection.")
+@click.option("--today", callback=_parse_today, metavar="YYYY-MM-DD", help="Act as if today.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def doctor(config_path: Path | None, no_connect: bool, today: date | None, as_json: bool) -> None:
+    """Check the config, credentials, sheet, templates and mail, and say how to fix them."""
+    from .doctor import FAIL, diagnose, summary
+
+    checks = diagnose(config_path, today=today, connect=not no_connect)
+    if as_json:
+        click.echo(dumps(summary(checks)))
+    else:
+        marks = {"ok": ("ok  ", "green"), "warn": ("warn", "yellow"), "fail": ("FAIL", "red"),
+                 "skip": ("skip", None)}  # fmt: skip
+        for c in checks:
+            mark, colour = marks[c.status]
+            click.secho(f"[{mark}] {c.name}: {c.detail}", fg=colour)
+            if c.fix and c.status != "ok":
+                click.echo(f"       fix: {c.fix}")
+            elif c.fix:
+                click.echo(f"       note: {c.fix}")
+    _finish(all(c.status != FAIL for c in checks))
+
+
+@main.command("form-fields")
+@config_option
+@click.argument("form", required=True)
+def form_fields(config_path: Path | None, form: str) -> None:
+    """Read FORM's questions (its id or edit address) and print the form: block to paste."""
+    from .backends.google_auth import FORMS_SCOPE, load_credentials
+    from .forms import config_block, fetch_form, form_id_from
+
+    config = load_config(config_path)
+    info = fetch_form(config, load_credentials(config, [FORMS_SCOPE]), form_id_from(form))
+    click.echo(f"# {info.title}: {len(info.questions)} questions. Paste into pdmail.yaml and")
+    click.echo("# check each guessed role; the comments name each question.")
+    if info.linked_sheet_id:
+        click.echo(f"# Responses go to spreadsheet {info.linked_sheet_id} (google.spreadsheet_id)")
+    else:
+        click.echo(
+            "# The form is not linked to a sheet yet: in the form, Responses > Link to Sheets"
+        )
+    click.echo(config_block(info), nl=False)

@@ -11,10 +11,12 @@ import json
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..config import Config
 from ..errors import BackendError, ConfigError
@@ -105,6 +107,12 @@ def load_credentials(config: Config, scopes: Sequence[str]) -> Any:
         creds = Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
             _redirect_token_uri(info, config), scopes=list(scopes)
         )
+        if _oauth_base(config) != GOOGLE_OAUTH:
+            # from_authorized_user_info ignores the info's token_uri (always Google's), so a
+            # configured endpoint is set on the credentials themselves (the copy drops expiry).
+            expiry = creds.expiry
+            creds = creds.with_token_uri(f"{_oauth_base(config)}/token")
+            creds.expiry = expiry
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"{path}: not a usable Google token ({type(exc).__name__})",
@@ -238,20 +246,40 @@ def authorize(
         )
     flow = InstalledAppFlow.from_client_config(client_config(config, client_secret_file), scopes)
     try:
-        creds = flow.run_local_server(
-            host="localhost",
-            port=port,
-            open_browser=open_browser,
-            authorization_prompt_message="Open this address in a browser to let pdmail "
-            "send and read on your behalf:\n{url}",
-            success_message="pdmail is authorized. You can close this tab.",
-            login_hint=config.librarian.email,
-        )
+        with _loopback_http_allowed(_oauth_base(config)):
+            creds = flow.run_local_server(
+                host="localhost",
+                port=port,
+                open_browser=open_browser,
+                authorization_prompt_message="Open this address in a browser to let pdmail "
+                "send and read on your behalf:\n{url}",
+                success_message="pdmail is authorized. You can close this tab.",
+                login_hint=config.librarian.email,
+            )
     except Exception as exc:  # oauthlib raises its own families; all mean "not authorized"
         raise BackendError(f"Google OAuth: authorization failed ({_first_line(exc)})") from None
     path = token_path(config)
     save_token(creds, path, authorized=_utcnow())
     return path
+
+
+@contextmanager
+def _loopback_http_allowed(base: str) -> Iterator[None]:
+    # oauthlib refuses a token endpoint without TLS. A configured endpoint on this machine (an
+    # emulator, a test server) has none; anything else keeps the refusal.
+    host = urlsplit(base).hostname or ""
+    if not base.startswith("http://") or host not in ("127.0.0.1", "localhost", "::1"):
+        yield
+        return
+    before = os.environ.get("OAUTHLIB_INSECURE_TRANSPORT")
+    os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
+        else:
+            os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = before
 
 
 def _utcnow() -> datetime:

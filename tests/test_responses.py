@@ -1,0 +1,284 @@
+"""Responses: a real export file matched to the roster and to December 2026's window.
+
+December's window opens 2026-12-01 00:00 and closes 2027-01-04 00:00 (January's send day,
+after the winter break), school time, America/Chicago.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import RESPONSE_HEADER, Project, answer
+
+from pdmail import cycles
+from pdmail.errors import InputError
+from pdmail.responses import Collection
+
+CHICAGO = ZoneInfo("America/Chicago")
+ANN = "ann@school.example.org"
+RAJ = "raj@school.example.org"
+ACTIVE = ["ann@school.example.org", "raj@school.example.org", "maria@school.example.org",
+          "sam@school.example.org"]  # fmt: skip
+
+
+def collect(
+    project: Project,
+    rows: Sequence[Sequence[str]],
+    header: Sequence[str] = RESPONSE_HEADER,
+    cycle: str = "2026-12",
+) -> Collection:
+    project.write_responses(rows, header)
+    with project.workspace(date(2026, 12, 15)) as ws:
+        return ws.collect(cycles.cycle(ws.config, cycle))
+
+
+def answered(collection: Collection) -> list[str]:
+    return [t.email for t, _ in collection.answered]
+
+
+def not_answered(collection: Collection) -> list[str]:
+    return [t.email for t in collection.not_answered]
+
+
+@pytest.mark.parametrize(
+    ("when", "counts"),
+    [
+        ("12/1/2026 0:30:00", True),  # local midnight-thirty: just inside
+        ("11/30/2026 23:59:00", False),  # a minute before the window opens
+        ("12/1/2026 0:00:00", True),  # the window includes its opening moment
+        ("12/1/2026 0:00", True),
+        ("12/1/26 0:30:00", True),  # Microsoft Forms' two-digit year
+        ("1/3/2027 23:59:59", True),  # the last second before January's send day
+        ("1/4/2027 0:00:00", False),  # January's window
+        ("2026-12-01T05:59:00Z", False),  # 23:59 in Chicago on 11-30
+        ("2026-12-01T06:00:00Z", True),  # midnight in Chicago
+        ("2026/12/01 12:30:00 AM GMT-6", True),
+        ("2026/11/30 11:30:00 PM GMT-6", False),
+        ("2026/12/01 1:30:00 AM GMT-5", True),  # 00:30 Chicago, given in Eastern time
+        ("2026/12/01 12:30:00 AM GMT-5", False),  # 23:30 Chicago the day before
+    ],
+)
+def test_timestamps_are_read_in_the_config_time_zone(
+    project: Project, when: str, counts: bool
+) -> None:
+    c = collect(project, [answer(ANN, when)])
+    assert (answered(c), c.outside) == (([ANN], 0) if counts else ([], 1))
+    assert (ANN in not_answered(c)) is not counts
+
+
+def test_a_local_timestamp_is_school_time(project: Project) -> None:
+    c = collect(project, [answer(ANN, "12/1/2026 0:30:00")])
+    assert c.answered[0][1].submitted == datetime(2026, 12, 1, 0, 30, tzinfo=CHICAGO)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "when", "counts"),
+    [
+        ("%d/%m/%Y %H:%M:%S", "01/12/2026 00:30:00", True),  # day first, as set in the config
+        ("%d/%m/%Y %H:%M:%S", "30/11/2026 23:59:00", False),
+        ("%d.%m.%Y %H:%M", "01.12.2026 00:30", True),
+    ],
+)
+def test_a_configured_timestamp_format(project: Project, fmt: str, when: str, counts: bool) -> None:
+    project.write_config({"form": {"timestamp_format": fmt}})
+    c = collect(project, [answer(ANN, when)])
+    assert (answered(c) == [ANN]) is counts
+    assert c.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("rows", "help_text", "superseded"),
+    [
+        pytest.param(
+            [answer(" ANN@School.example.org ", "12/3/2026 9:00:00", help_text="first"),
+             answer("ann@school.example.org", "12/5/2026 9:00:00", help_text="second")],
+            "second", ["first"], id="later row, later time",
+        ),
+        pytest.param(
+            [answer("ann@school.example.org", "12/5/2026 9:00:00", help_text="second"),
+             answer("Ann@school.example.org", "12/3/2026 9:00:00", help_text="first")],
+            "second", ["first"], id="rows out of order: the later time wins",
+        ),
+        pytest.param(
+            [answer("ann@school.example.org", "12/2/2026 9:00:00", help_text="one"),
+             answer("ANN@SCHOOL.EXAMPLE.ORG", "12/3/2026 9:00:00", help_text="two"),
+             answer("  ann@school.example.org", "12/4/2026 9:00:00", help_text="three")],
+            "three", ["one", "two"], id="three submissions",
+        ),
+        pytest.param(
+            [answer("ann@school.example.org", "11/25/2026 9:00:00", help_text="november"),
+             answer("ann@school.example.org", "12/3/2026 9:00:00", help_text="december")],
+            "december", [], id="an answer for another cycle supersedes nothing",
+        ),
+    ],
+)  # fmt: skip
+def test_a_later_submission_supersedes_an_earlier_one(
+    project: Project, rows: list[list[str]], help_text: str, superseded: list[str]
+) -> None:
+    c = collect(project, rows)
+    assert answered(c) == [ANN]
+    response = c.response_for(" Ann@School.Example.Org ")
+    assert response is not None and response.help == help_text
+    assert response.email == ANN
+    assert [r.help for r in c.superseded] == superseded
+
+
+def test_submissions_outside_the_window_are_counted_not_answered(project: Project) -> None:
+    c = collect(
+        project,
+        [
+            answer(RAJ, "11/20/2026 9:00:00"),
+            answer(ANN, "12/3/2026 9:00:00"),
+            answer(RAJ, "1/10/2027 9:00:00"),
+            answer("stranger@else.example.org", "1/10/2027 9:00:00"),
+        ],
+    )
+    assert c.outside == 3
+    assert answered(c) == [ANN]
+    assert RAJ in not_answered(c)
+    assert c.strangers == ()
+
+
+@pytest.mark.parametrize(
+    ("when", "cycle_cell", "counts"),
+    [
+        ("12/3/2026 9:00:00", "2026-12", True),
+        ("12/3/2026 9:00:00", "2026-11", False),  # a late answer to November's link
+        ("1/5/2027 9:00:00", "2026-12", True),  # a late answer to December's link
+        ("11/30/2026 9:00:00", "2026-12", True),  # an early one
+        ("12/3/2026 9:00:00", "", True),  # no prefilled value: the timestamp decides
+        ("12/3/2026 9:00:00", "next month", True),  # not a cycle name: the timestamp decides
+        ("1/5/2027 9:00:00", "2026-13", False),
+        ("1/5/2027 9:00:00", " 2026-12 ", True),
+    ],
+)
+def test_a_prefilled_cycle_column_overrides_the_timestamp(
+    project: Project, when: str, cycle_cell: str, counts: bool
+) -> None:
+    project.write_config({"form": {"columns": {"cycle": "Cycle (leave as is)"}}})
+    c = collect(
+        project,
+        [[*answer(ANN, when), cycle_cell]],
+        header=[*RESPONSE_HEADER, "cycle (LEAVE AS IS)"],
+    )
+    assert (answered(c), c.outside) == (([ANN], 0) if counts else ([], 1))
+
+
+def test_strangers_are_listed(project: Project) -> None:
+    c = collect(
+        project,
+        [
+            answer("Visitor@Else.example.org", "12/2/2026 9:00:00", help_text="first"),
+            answer(ANN, "12/3/2026 9:00:00"),
+            answer("visitor@else.example.org", "12/4/2026 9:00:00", help_text="again"),
+            answer("", "12/5/2026 9:00:00", help_text="no address"),
+        ],
+    )
+    assert answered(c) == [ANN]
+    assert [(r.email, r.help, r.row) for r in c.strangers] == [
+        ("visitor@else.example.org", "again", 4),
+        ("", "no address", 5),
+    ]
+    assert [r.help for r in c.superseded] == ["first"]
+    assert not_answered(c) == ACTIVE[1:]
+
+
+def test_headers_are_matched_trimmed_and_ignoring_case(project: Project) -> None:
+    header = ["  timestamp ", "EMAIL ADDRESS", "what units of study are coming up? ",
+              "How can the LIBRARY help?", "preferred   format", "Extra question"]  # fmt: skip
+    c = collect(
+        project,
+        [["12/3/2026 9:00:00", ANN, "Poetry", "Podcasts", "Small group", "extra"]],
+        header=header,
+    )
+    response = c.response_for(ANN)
+    assert response is not None
+    assert (response.units, response.help, response.format) == ("Poetry", "Podcasts", "Small group")
+    assert response.answers["Extra question"] == "extra"
+    assert response.row == 2
+
+
+@pytest.mark.parametrize(
+    ("role", "header"),
+    [
+        ("timestamp", "Timestamp"),
+        ("email", "Email Address"),
+        ("units", "What units of study are coming up?"),
+        ("help", "How can the library help?"),
+        ("format", "Preferred format"),
+    ],
+)
+def test_a_missing_column_names_its_config_key(project: Project, role: str, header: str) -> None:
+    index = RESPONSE_HEADER.index(header)
+    kept = [h for h in RESPONSE_HEADER if h != header]
+    row = answer(ANN, "12/3/2026 9:00:00")
+    with pytest.raises(InputError) as exc:
+        collect(project, [row[:index] + row[index + 1 :]], header=kept)
+    assert f"no column '{header}'" in exc.value.message
+    assert f"form.columns.{role}" in exc.value.message
+
+
+def test_a_configured_cycle_column_that_is_missing_is_an_error(project: Project) -> None:
+    project.write_config({"form": {"columns": {"cycle": "Cycle"}}})
+    with pytest.raises(InputError) as exc:
+        collect(project, [answer(ANN, "12/3/2026 9:00:00")])
+    assert "form.columns.cycle" in exc.value.message
+
+
+@pytest.mark.parametrize(
+    "stamp", ["yesterday", "", "13/45/2026 8:00:00", "12/3/2026 25:00:00", "2/30/2027 8:00:00"]
+)
+def test_an_unparseable_timestamp_is_a_problem_and_the_row_is_skipped(
+    project: Project, stamp: str
+) -> None:
+    c = collect(project, [answer(RAJ, "12/3/2026 9:00:00"), answer(ANN, stamp)])
+    assert answered(c) == [RAJ]
+    assert ANN in not_answered(c)
+    [problem] = c.problems
+    assert (problem.row, problem.column) == (3, "Timestamp")
+    assert repr(stamp.strip()) in problem.message or "empty" in problem.message
+    assert c.outside == 0
+
+
+@pytest.mark.parametrize(
+    ("rows", "not_answered_expected"),
+    [
+        ([], ACTIVE),
+        ([answer("old@school.example.org", "12/3/2026 9:00:00")], ACTIVE),
+        ([answer(ANN, "12/3/2026 9:00:00")], ACTIVE[1:]),
+    ],
+)
+def test_inactive_teachers_are_never_counted_as_not_answered(
+    project: Project, rows: list[list[str]], not_answered_expected: list[str]
+) -> None:
+    c = collect(project, rows)
+    assert not_answered(c) == not_answered_expected
+    assert "old@school.example.org" not in not_answered(c)
+
+
+@pytest.mark.parametrize(
+    ("rows", "rate"),
+    [
+        ([], 0.0),
+        ([answer(ANN, "12/3/2026 9:00:00")], 0.25),
+        ([answer(ANN, "12/3/2026 9:00:00"), answer(RAJ, "12/4/2026 9:00:00")], 0.5),
+        ([answer(ANN, "12/3/2026 9:00:00"), answer(ANN, "12/4/2026 9:00:00")], 0.25),
+        ([answer("stranger@else.example.org", "12/3/2026 9:00:00")], 0.0),
+        # An inactive teacher was not asked: their answer neither raises nor dilutes the rate.
+        ([answer("old@school.example.org", "12/3/2026 9:00:00")], 0.0),
+        ([answer(ANN, "12/3/2026 9:00:00"), answer("old@school.example.org", "12/3/2026")], 0.25),
+    ],
+)
+def test_rate_is_answered_over_active_teachers(
+    project: Project, rows: list[list[str]], rate: float
+) -> None:
+    assert collect(project, rows).rate == rate
+
+
+def test_no_export_yet_means_nobody_answered(project: Project) -> None:
+    with project.workspace(date(2026, 12, 15)) as ws:
+        c = ws.collect(cycles.cycle(ws.config, "2026-12"))
+    assert (answered(c), not_answered(c), c.outside, c.problems) == ([], ACTIVE, 0, ())

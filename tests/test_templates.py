@@ -1,0 +1,242 @@
+"""Templates: strict fields with clear errors, the school's own copies over the defaults,
+escaping for HTML and Markdown, and the prefilled form link."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from conftest import ROSTER_HEADER, ROSTER_ROWS, Project
+
+from pdmail import cycles
+from pdmail.config import Form
+from pdmail.errors import ConfigError, TemplateError
+from pdmail.messages import build_request, teacher_context
+from pdmail.models import Teacher
+from pdmail.templates import Templates, md_escape, prefilled_link
+from pdmail.tick import tick
+
+DAY = date(2026, 12, 1)
+
+
+def own_templates(project: Project, files: dict[str, str]) -> Path:
+    folder = project.folder / "my-templates"
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    project.write_config({"templates": "my-templates"})
+    return folder
+
+
+def request_for(project: Project, email: str = "ann@school.example.org") -> EmailMessage:
+    with project.workspace(DAY) as ws:
+        cycle = cycles.cycle(ws.config, "2026-12")
+        teacher = ws.roster.get(email)
+        assert teacher is not None
+        return build_request(ws, cycle, teacher).message
+
+
+def part(msg: EmailMessage, subtype: str) -> str:
+    body = msg.get_body((subtype,))
+    assert body is not None
+    return str(body.get_content())  # type: ignore[attr-defined]
+
+
+# --- strict fields and errors ---------------------------------------------------------------
+
+
+def test_an_unknown_roster_field_names_the_file_line_and_fields(project: Project) -> None:
+    folder = own_templates(
+        project, {"request.txt.j2": "Hi {{ teacher.first_name }},\n\nRoom: {{ teacher.room }}\n"}
+    )
+    with pytest.raises(TemplateError) as exc:
+        request_for(project)
+    message = exc.value.message
+    assert str(folder / "request.txt.j2") in message
+    assert "line 3" in message
+    assert "the roster has no field 'room'" in message
+    assert "first_name" in message and "team" in message  # the fields there are
+
+
+def test_a_template_error_stops_the_tick_before_anything_is_sent(project: Project) -> None:
+    own_templates(project, {"request.html.j2": "{{ teacher.room_number }}"})
+    with project.workspace(DAY) as ws, pytest.raises(TemplateError) as exc:
+        tick(ws, DAY)
+    assert "the roster has no field 'room_number'" in exc.value.message
+    assert not project.outbox.exists()
+
+
+def test_an_extra_roster_column_is_a_field(project: Project) -> None:
+    project.write_roster([[*r, "B12"] for r in ROSTER_ROWS], [*ROSTER_HEADER, "Room #"])
+    own_templates(project, {"request.txt.j2": "Room {{ teacher.room }}\n"})
+    assert part(request_for(project), "plain") == "Room B12\n"
+
+
+def test_an_unknown_context_name_is_an_error_too(project: Project) -> None:
+    folder = own_templates(project, {"request.subject.j2": "{{ cycle.mnth }} update"})
+    with pytest.raises(TemplateError) as exc:
+        request_for(project)
+    assert str(folder / "request.subject.j2") in exc.value.message
+    assert "mnth" in exc.value.message
+
+
+def test_a_syntax_error_names_the_file_and_line(project: Project) -> None:
+    folder = own_templates(project, {"request.txt.j2": "Hi\n{% if teacher.team %}\nno end\n"})
+    with pytest.raises(TemplateError) as exc:
+        request_for(project)
+    assert str(folder / "request.txt.j2") in exc.value.message
+    assert "line" in exc.value.message
+
+
+def test_a_missing_template_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError) as exc:
+        Templates(tmp_path).render("nope.txt.j2", {})
+    assert "'nope.txt.j2' not found" in exc.value.message
+
+
+# --- the school's own templates -------------------------------------------------------------
+
+
+def test_the_schools_template_overrides_one_default(project: Project) -> None:
+    folder = own_templates(project, {"request.subject.j2": "Our own: {{ cycle.month }}\n"})
+    msg = request_for(project)
+    assert msg["Subject"] == "Our own: December 2026"
+    # The other templates still come from pdmail's defaults.
+    assert "library check-in" in part(msg, "plain")
+    assert "library check-in" in part(msg, "html")
+    templates = Templates(folder)
+    assert templates.where("request.subject.j2") == str(folder / "request.subject.j2")
+    assert templates.where("request.txt.j2") != str(folder / "request.txt.j2")
+    assert Path(templates.where("request.txt.j2")).is_file()
+
+
+# --- escaping -------------------------------------------------------------------------------
+
+HOSTILE_NAME = '<b>Ann</b> & "Co"'
+
+
+def test_html_autoescapes_teacher_values_and_text_does_not(project: Project) -> None:
+    rows = [[r[0], HOSTILE_NAME, *r[2:]] if r[1] == "Ann" else r for r in ROSTER_ROWS]
+    project.write_roster(rows)
+    msg = request_for(project)
+    assert "Hi &lt;b&gt;Ann&lt;/b&gt; &amp; &#34;Co&#34;," in part(msg, "html")
+    assert "<b>Ann" not in part(msg, "html")
+    assert f"Hi {HOSTILE_NAME}," in part(msg, "plain")
+
+
+@pytest.mark.parametrize(
+    ("name", "escaped"), [("x.html.j2", True), ("x.txt.j2", False), ("x.md.j2", False)]
+)
+def test_autoescape_by_file_name(tmp_path: Path, name: str, escaped: bool) -> None:
+    (tmp_path / name).write_text("{{ v }}", encoding="utf-8")
+    out = Templates(tmp_path).render(name, {"v": "<i>a</i> & b"})
+    assert out == ("&lt;i&gt;a&lt;/i&gt; &amp; b" if escaped else "<i>a</i> & b")
+
+
+@pytest.mark.parametrize(
+    ("value", "markdown"),
+    [
+        ("plain text", "plain text"),
+        ("a*b*c", r"a\*b\*c"),
+        ("_under_", r"\_under\_"),
+        ("`code`", r"\`code\`"),
+        ("[link](http://evil.example)", r"\[link\](http://evil.example)"),
+        ("![img](http://evil.example/x.png)", r"!\[img\](http://evil.example/x.png)"),
+        ("a|b", r"a\|b"),
+        ("~~gone~~", r"\~\~gone\~\~"),
+        ("back\\slash", r"back\\slash"),
+        ("<script>x</script>", "&lt;script>x&lt;/script>"),
+        ("Q&A", "Q&amp;A"),
+        ("&lt;", "&amp;lt;"),
+        ("line one\nline two\r\n\n- item", "line one line two - item"),
+        ("  padded  ", "padded"),
+        (42, "42"),
+    ],
+)
+def test_md_escape(value: object, markdown: str) -> None:
+    assert md_escape(value) == markdown
+
+
+def test_md_filter_in_a_template(tmp_path: Path) -> None:
+    (tmp_path / "x.md.j2").write_text("- {{ v|md }}\n", encoding="utf-8")
+    assert Templates(tmp_path).render("x.md.j2", {"v": "*bold*\n# h"}) == "- \\*bold\\* # h\n"
+
+
+# --- the prefilled form link ----------------------------------------------------------------
+
+ANN = Teacher("ann@school.example.org", "Ann", "Lee", "Grade 6",
+              fields={"email": "ann@school.example.org", "room": "B 12"})  # fmt: skip
+MARIA = Teacher("maria@school.example.org", "María José", "Gómez", "Grade 7")
+AMP = Teacher("amp@school.example.org", "Ann & Co=1", "", "")
+FORM_URL = "https://docs.google.com/forms/d/e/FORMID/viewform"
+PREFILL = {"email": "entry.111", "first_name": "entry.222", "cycle": "entry.333"}
+
+
+@pytest.mark.parametrize(
+    ("url", "prefill", "teacher", "expected"),
+    [
+        (
+            FORM_URL, PREFILL, ANN,
+            FORM_URL + "?usp=pp_url&entry.111=ann%40school.example.org&entry.222=Ann"
+            "&entry.333=2026-12",
+        ),
+        (
+            FORM_URL, PREFILL, MARIA,
+            FORM_URL + "?usp=pp_url&entry.111=maria%40school.example.org"
+            "&entry.222=Mar%C3%ADa+Jos%C3%A9&entry.333=2026-12",
+        ),
+        (
+            FORM_URL, {"first_name": "entry.222"}, AMP,
+            FORM_URL + "?usp=pp_url&entry.222=Ann+%26+Co%3D1",
+        ),
+        (
+            FORM_URL + "?hl=en&usp=sf_link", {"cycle": "entry.333"}, ANN,
+            FORM_URL + "?hl=en&usp=pp_url&entry.333=2026-12",
+        ),
+        (
+            FORM_URL + "?usp=header", {"room": "entry.444", "team": "entry.555"}, ANN,
+            FORM_URL + "?usp=pp_url&entry.444=B+12&entry.555=Grade+6",
+        ),
+        (FORM_URL, {}, ANN, FORM_URL + "?usp=pp_url"),
+    ],
+)  # fmt: skip
+def test_prefilled_link(
+    project: Project, url: str, prefill: dict[str, str], teacher: Teacher, expected: str
+) -> None:
+    form: Form = replace(project.config().form, url=url, prefill=prefill)
+    link = prefilled_link(form, teacher, "2026-12")
+    assert link == expected
+    # Decoded, the values are the teacher's own.
+    values = dict(parse_qsl(urlsplit(link).query))
+    assert values["usp"] == "pp_url"
+    if "first_name" in prefill:
+        assert values[prefill["first_name"]] == teacher.first_name
+
+
+def test_an_unknown_prefill_field_is_a_config_error(project: Project) -> None:
+    form = replace(project.config().form, prefill={"email": "entry.1", "homeroom": "entry.2"})
+    with pytest.raises(ConfigError) as exc:
+        prefilled_link(form, ANN, "2026-12")
+    assert "form.prefill.homeroom" in exc.value.message
+    assert exc.value.hint is not None and "room" in exc.value.hint
+
+
+def test_the_request_carries_the_prefilled_link(project: Project) -> None:
+    msg = request_for(project, "maria@school.example.org")
+    with project.workspace(DAY) as ws:
+        teacher = ws.roster.get("maria@school.example.org")
+        assert teacher is not None
+        link = teacher_context(ws, cycles.cycle(ws.config, "2026-12"), teacher)["form_link"]
+    assert link.startswith(FORM_URL + "?usp=pp_url&")
+    assert sorted(parse_qsl(urlsplit(link).query)) == [
+        ("entry.111", "maria@school.example.org"),
+        ("entry.222", "María"),
+        ("entry.333", "2026-12"),
+        ("usp", "pp_url"),
+    ]
+    assert link in part(msg, "plain")
+    assert f'href="{link.replace("&", "&amp;")}"' in part(msg, "html")
