@@ -43,6 +43,19 @@ def field_name(header: str) -> str:
     return name
 
 
+def _field_names(header: tuple[str, ...]) -> list[str]:
+    # "Room #" and "Room" both read as room: the second becomes room_2 rather than one
+    # silently hiding the other.
+    names: list[str] = []
+    for h in header:
+        name = base = field_name(h)
+        n = 2
+        while name and name in names:
+            name, n = f"{base}_{n}", n + 1
+        names.append(name)
+    return names
+
+
 @dataclass(frozen=True)
 class Roster:
     """The usable teachers (in roster order) and the rows that were skipped, with why."""
@@ -80,7 +93,7 @@ def parse_roster(table: Table, columns: RosterColumns) -> Roster:
         "team": column_index(table, columns.team),
         "active": column_index(table, columns.active),
     }
-    names = [field_name(h) for h in table.header]
+    names = _field_names(table.header)
     teachers: list[Teacher] = []
     problems: list[Problem] = []
     first_row: dict[str, int] = {}

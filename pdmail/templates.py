@@ -137,7 +137,7 @@ def prefilled_link(form: Form, teacher: Teacher, cycle_name: str) -> str:
     """The form's address with this teacher's answers filled in (``usp=pp_url&entry.N=...``)."""
     fields = Fields(teacher)
     parts = urlsplit(form.url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "usp"]
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "usp"]
     query.append(("usp", "pp_url"))
     for name, entry in form.prefill.items():
         if name == "cycle":

@@ -36,8 +36,9 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
     Topic(
         "Google Workspace",
         (
-            "google", "docs", "slides", "sheets", "drive", "gmail", "google classroom", "jamboard",
-            "google sites", "google forms", "workspace", "shared drive",
+            "google", "google docs", "google slides", "google sheets", "google drive", "gmail",
+            "google classroom", "jamboard", "google sites", "google forms", "workspace",
+            "shared drive",
         ),
     ),
     Topic(
@@ -52,7 +53,7 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "Podcasting and video",
         (
             "podcast", "video", "audio", "recording", "record", "green screen", "imovie",
-            "wevideo", "screencast", "screencastify", "flip", "youtube", "film", "editing",
+            "wevideo", "screencast", "screencastify", "flip", "youtube", "film", "video editing",
             "animation",
         ),
     ),
@@ -147,7 +148,7 @@ def _contains(words: Sequence[str], phrase: Sequence[str]) -> bool:
 
 FORMATS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("one-on-one", ("one on one", "one-on-one", "1:1", "1-on-1", "individual", "just me")),
-    ("small group", ("small group", "group", "after school", "after-school", "class")),
+    ("small group", ("small group", "group", "after school", "after-school")),
     ("team meeting", ("team meeting", "team", "department", "grade level", "plc")),
     ("written guide", ("guide", "written", "handout", "email", "tutorial", "video guide")),
 )
@@ -160,7 +161,8 @@ def normalize_format(answer: str) -> str:
     if not text:
         return ""
     for name, cues in FORMATS:
-        if text == name or any(cue in text for cue in cues):
+        # Whole words only: "STEAM lab" is no team meeting.
+        if any(re.search(rf"(?<!\w){re.escape(cue)}(?!\w)", text) for cue in cues):
             return name
     return answer.strip()
 

@@ -33,6 +33,13 @@ def make_mailer(config: Config) -> Mailer:
             password=smtp.password(),
             timeout=smtp.timeout,
         )
+    if kind == "gmail":
+        from .gmail import GmailMailer
+        from .google_auth import load_credentials, scopes_for
+
+        return GmailMailer(
+            load_credentials(config, scopes_for(config)), base_url=config.google.endpoints.gmail
+        )
     raise ConfigError(
         f"mail.kind: {kind!r} is not available in this version of pdmail",
         hint="use mail.kind: outbox or smtp",

@@ -52,6 +52,7 @@ class SheetsBook:
         self.responses_tab = responses_tab
         self.tabs = tabs
         self._grid: dict[str, tuple[int, int]] | None = None  # title -> (rows, columns)
+        self._ids: dict[str, int] = {}  # title -> sheetId, to grow a report tab's grid
         self._values: dict[str, list[list[str]]] | None = None
 
     @property
@@ -76,6 +77,7 @@ class SheetsBook:
             for sheet in meta.get("sheets", []):
                 props = sheet.get("properties", {})
                 size = props.get("gridProperties", {})
+                self._ids[props.get("title", "")] = int(props.get("sheetId", 0))
                 self._grid[props.get("title", "")] = (
                     int(size.get("rowCount", 0)),
                     int(size.get("columnCount", 0)),
@@ -137,11 +139,27 @@ class SheetsBook:
                 "gridProperties": {"rowCount": size[0], "columnCount": size[1]},
             }}}]}  # fmt: skip
             try:
-                self.http.batch_update(self.spreadsheet_id, body)
+                reply = self.http.batch_update(self.spreadsheet_id, body)
             except APIError as exc:
                 raise describe_api_error(API, exc, f"adding the tab {title!r}") from None
             grid[title] = size
+            added = (reply.get("replies") or [{}])[0].get("addSheet", {}).get("properties", {})
+            self._ids[title] = int(added.get("sheetId", 0))
         rows_in_grid, cols_in_grid = grid[title]
+        if len(data) > rows_in_grid or width > cols_in_grid:
+            # A value write past the grid is refused (400 "exceeds grid limits"): a table that
+            # outgrew its tab (more teachers, more needs) first grows the grid, in one call.
+            rows_in_grid, cols_in_grid = max(len(data), rows_in_grid), max(width, cols_in_grid)
+            body = {"requests": [{"updateSheetProperties": {
+                "properties": {"sheetId": self._ids[title], "gridProperties": {
+                    "rowCount": rows_in_grid, "columnCount": cols_in_grid}},
+                "fields": "gridProperties.rowCount,gridProperties.columnCount",
+            }}]}  # fmt: skip
+            try:
+                self.http.batch_update(self.spreadsheet_id, body)
+            except APIError as exc:
+                raise describe_api_error(API, exc, f"growing the tab {title!r}") from None
+            grid[title] = (rows_in_grid, cols_in_grid)
         height = max(len(data), rows_in_grid)
         width = max(width, min(cols_in_grid, 26))
         padded = [r + [""] * (width - len(r)) for r in data]

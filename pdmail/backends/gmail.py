@@ -1,0 +1,496 @@
+"""Send mail through the Gmail API (``users.messages.send``), one API session per run.
+
+:class:`GmailMailer` builds the Gmail service once in ``__enter__`` from the discovery document
+that ships inside googleapiclient (no network), pointed at a configurable base URL, and hands
+each message over as one ``messages.send`` call.
+
+The transport is :class:`NoResendHttp`, not googleapiclient's default httplib2: httplib2 sends
+a request again by itself, POSTs included, when the connection drops after the request went
+out (it takes that for a stale keep-alive connection), and Gmail may already have stored the
+message, so the teacher would get it twice. :class:`NoResendHttp` sends every request at most
+once and leaves what happens after an ambiguous failure to pdmail's ledger.
+
+What a failure means for the message:
+
+* 429, or 403 with a rate-limit reason: Gmail refused it before accepting it. Wait (honouring
+  ``Retry-After``) and try again, up to ``policy.attempts`` tries; then a definite
+  :class:`~pdmail.errors.DeliveryError`.
+* The daily sending limit (``dailyLimitExceeded``, or a "Daily" / ``quotaExceeded`` 403/429):
+  a plain :class:`~pdmail.errors.BackendError`, so the run stops; nothing more goes today.
+* Any other 4xx (400 invalid message, 401, 403 forbidden or scope, 404): a definite
+  :class:`~pdmail.errors.DeliveryError` with a hint.
+* 5xx, a timeout, or a connection lost once the request may have gone out: the message may
+  have been stored, so :class:`~pdmail.errors.DeliveryError` with ``definite=False``; never
+  tried again.
+* A connection that could not be opened (refused, no route, connect timeout, untrusted
+  certificate): nothing was sent, so ``definite=True``.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import importlib.resources
+import json
+import logging
+import re
+import ssl
+from collections.abc import Iterator, Mapping
+from email.message import EmailMessage
+from email.utils import getaddresses
+from types import TracebackType
+from typing import Any
+
+import httplib2  # type: ignore[import-untyped]
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from ..errors import BackendError, DeliveryError
+from ..models import SendResult
+from .google_http import ApiFailure, RetryPolicy, parse_failure, retry_after
+
+__all__ = ["GMAIL_ROOT", "GmailMailer", "NoResendHttp", "TransportFailure", "discovery_document"]
+
+log = logging.getLogger(__name__)
+
+GMAIL_ROOT = "https://gmail.googleapis.com"
+API = "Gmail API"
+_DISCOVERY = "discovery_cache/documents/gmail.v1.json"
+# Gmail thread ids are short hex strings (the emulator's look like ``thr_AbC-12``). A value
+# with "<", "@" or "." is a Message-ID, which pdmail uses as the thread of mail sent through
+# another footing; Gmail would refuse it as a threadId, and threads by In-Reply-To anyway.
+_THREAD_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_RATE_LIMITED = (429, 403)
+_DAILY_REASONS = frozenset({"dailyLimitExceeded", "quotaExceeded"})
+
+_HINT_RATE = (
+    "Gmail's per-minute sending quota (about 60 messages a minute per user) was exceeded and "
+    "pdmail gave up waiting; the message is recorded as failed and goes out on the next run. "
+    "Lower mail.per_minute in the config to stay under it"
+)
+_HINT_DAILY = (
+    "Gmail's daily sending limit is reached (about 2,000 messages a day on Google Workspace, "
+    "500 on consumer Gmail or a trial): nothing more can go today. Run again tomorrow; pdmail "
+    "continues where it stopped. Lower mail.daily_cap to stay under the limit"
+)
+_HINT_AUTH = (
+    "Google refused the saved authorization: run 'pdmail auth' again (the token may have been "
+    "revoked, or have expired if the OAuth app is in 'Testing' status)"
+)
+_HINT_SCOPE = (
+    "the account may not send through the Gmail API: check that the authorization includes "
+    "the gmail.send scope ('pdmail doctor' shows it; run 'pdmail auth' again to grant it) and, "
+    "with a service account, its domain-wide delegation for google.delegated_user"
+)
+_HINT_REJECTED = (
+    "Gmail rejected the message itself, so it was not sent: check the teacher's address in "
+    "the roster and the templates (pdmail preview shows the message)"
+)
+_HINT_NOT_FOUND = (
+    "Gmail did not find the mailbox or the thread: check librarian.email (and "
+    "google.delegated_user) and google.endpoints.gmail"
+)
+_HINT_UNKNOWN = (
+    "Gmail may or may not have stored and sent it; pdmail records it as unknown and will not "
+    "resend it on its own. Look in the Sent folder of the sending account, then pass "
+    "--resend if it is not there"
+)
+_HINT_NETWORK = (
+    "nothing was sent; check the network and google.endpoints.gmail (or "
+    "PDMAIL_GOOGLE_ENDPOINT), then run again"
+)
+
+
+# -- the transport ---------------------------------------------------------------------------
+
+
+class TransportFailure(Exception):
+    """An HTTP exchange that ended without an answer.
+
+    ``sent`` is False only when the request certainly never left this machine (the connection
+    could not be opened); ``timed_out`` says whether a time limit ended it. Deliberately not an
+    ``OSError``: googleapiclient would take an ``OSError`` for a transient socket error.
+    """
+
+    def __init__(self, detail: str, *, sent: bool, timed_out: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.sent = sent
+        self.timed_out = timed_out
+
+
+class NoResendHttp:
+    """An httplib2-shaped transport that sends each request exactly once.
+
+    googleapiclient accepts any object with httplib2's ``request(uri, method, body, headers,
+    redirections, connection_type) -> (response, content)``. This one is a thin adapter over
+    ``google.auth.transport.requests.AuthorizedSession`` with urllib3's retries turned off
+    (``HTTPAdapter(max_retries=0)``), so a request whose connection drops is never sent again.
+    The session still refreshes an expired token before a request, and after a 401 (which
+    means the request was refused, so sending it again is safe).
+
+    ``trust_env=False`` ignores proxy settings in the environment (for tests against a
+    loopback server); the default keeps proxies working. ``calls`` counts the HTTP requests.
+    """
+
+    def __init__(self, credentials: Any, *, timeout: float = 60.0, trust_env: bool = True) -> None:
+        from google.auth.transport.requests import AuthorizedSession
+
+        self.credentials = credentials
+        self.timeout = timeout
+        self.calls = 0
+        # The last error answer of the current request, even one the session acted on itself
+        # (a 401 it answered with a token refresh that then failed).
+        self.last_failure: ApiFailure | None = None
+        self.session: Any = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+        self.session.trust_env = trust_env
+        adapter = HTTPAdapter(max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def request(
+        self,
+        uri: str,
+        method: str = "GET",
+        body: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        redirections: int = 5,
+        connection_type: Any = None,
+    ) -> tuple[Any, bytes]:
+        """Send one request; return ``(httplib2.Response, content)`` as httplib2 would.
+
+        Raises :class:`TransportFailure` when no answer came back; never sends twice.
+        """
+        self.calls += 1
+        self.last_failure = None
+        method = method.upper()
+        try:
+            response = self.session.request(
+                method,
+                uri,
+                data=body,
+                headers=dict(headers or {}),
+                timeout=self.timeout,
+                hooks={"response": self._remember},
+                # A POST is never replayed as the GET that requests makes of a redirect.
+                allow_redirects=method in ("GET", "HEAD") and redirections > 0,
+            )
+        except requests.exceptions.ConnectTimeout as exc:
+            raise TransportFailure(
+                f"could not connect within {self.timeout:g} s ({_first_line(exc)})",
+                sent=False,
+                timed_out=True,
+            ) from exc
+        except requests.exceptions.Timeout as exc:
+            raise TransportFailure(
+                f"no answer within {self.timeout:g} s", sent=True, timed_out=True
+            ) from exc
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ) as exc:
+            raise TransportFailure(f"bad address {uri!r} ({exc})", sent=False) from exc
+        except requests.exceptions.ConnectionError as exc:
+            never = _never_connected(exc)
+            what = "could not connect" if never else "connection lost before an answer"
+            raise TransportFailure(f"{what} ({_reason(exc)})", sent=not never) from exc
+        except requests.exceptions.RequestException as exc:
+            raise TransportFailure(
+                f"the answer could not be read ({_first_line(exc)})", sent=True
+            ) from exc
+        info = {k.lower(): v for k, v in response.headers.items()}
+        # requests has already undone any gzip; say so, as httplib2 does.
+        info.pop("content-encoding", None)
+        info["status"] = str(response.status_code)
+        return httplib2.Response(info), response.content
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if response.status_code >= 400:
+            self.last_failure = parse_failure(response.status_code, response.content)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, the exceptions in its args (requests wraps urllib3's), causes and contexts."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend(a for a in current.args if isinstance(a, BaseException))
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when the connection was never made, so the request cannot have been sent."""
+    return any(
+        isinstance(e, (NewConnectionError, ConnectTimeoutError, ssl.SSLCertVerificationError))
+        for e in _chain(exc)
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost useful words of a requests error (not its long wrapper text)."""
+    for e in _chain(exc):
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return f"TLS certificate not trusted: {e.verify_message or e}"
+        if isinstance(e, ConnectionRefusedError):
+            return "connection refused"
+        if type(e).__name__ == "RemoteDisconnected":
+            return "the server closed the connection without answering"
+        if isinstance(e, ConnectionResetError):
+            return "connection reset by the server"
+    return _first_line(exc)
+
+
+# -- the discovery document ----------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_document() -> str:
+    path = importlib.resources.files("googleapiclient") / _DISCOVERY
+    return path.read_text(encoding="utf-8")
+
+
+def discovery_document(base_url: str = GMAIL_ROOT) -> dict[str, Any]:
+    """The Gmail v1 discovery document shipped in googleapiclient, pointed at ``base_url``.
+
+    Setting ``rootUrl`` (and ``mtlsRootUrl``) redirects every call, which ``client_options``
+    does not do for all of them.
+    """
+    doc: dict[str, Any] = copy.deepcopy(json.loads(_shipped_document()))
+    root = base_url.rstrip("/") + "/"
+    doc["rootUrl"] = doc["mtlsRootUrl"] = root
+    return doc
+
+
+# -- the mailer ------------------------------------------------------------------------------
+
+
+class GmailMailer:
+    """A :class:`~pdmail.backends.base.Mailer` that sends through the Gmail API as ``me``.
+
+    ``credentials`` are google-auth credentials with the ``gmail.send`` scope; ``base_url``
+    replaces ``https://gmail.googleapis.com`` (an emulator, a loopback test server);
+    ``policy`` bounds the waits after a rate-limit answer; ``timeout`` is each request's time
+    limit in seconds. ``trust_env=False`` ignores proxy settings (for tests).
+    """
+
+    name = "gmail"
+
+    def __init__(
+        self,
+        credentials: Any,
+        *,
+        base_url: str = GMAIL_ROOT,
+        policy: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        trust_env: bool = True,
+    ) -> None:
+        self.credentials = credentials
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self.timeout = timeout
+        self.trust_env = trust_env
+        self.http: NoResendHttp | None = None
+        self._service: Any = None
+
+    def __repr__(self) -> str:
+        # Spelled out so that credentials never show up in a log or a traceback.
+        return f"GmailMailer(base_url={self.base_url!r}, timeout={self.timeout!r})"
+
+    def __enter__(self) -> GmailMailer:
+        """Build the Gmail service for the run (no network: the discovery document ships)."""
+        if self._service is not None:
+            raise BackendError(f"{API}: the mailer is already open")
+        from googleapiclient.discovery import build_from_document
+
+        http = NoResendHttp(self.credentials, timeout=self.timeout, trust_env=self.trust_env)
+        try:
+            self._service = build_from_document(discovery_document(self.base_url), http=http)
+        except Exception:
+            http.close()
+            raise
+        self.http = http
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._service = None
+        http, self.http = self.http, None
+        if http is not None:
+            http.close()
+
+    def send(self, message: EmailMessage, *, thread_id: str | None = None) -> SendResult:
+        """Hand ``message`` to Gmail with one ``messages.send`` call (more only after a
+        rate-limit refusal); a Gmail ``thread_id`` files it in that thread.
+
+        Returns the Message-ID, Gmail's threadId and Gmail's message id. Raises
+        :class:`~pdmail.errors.DeliveryError` (``definite`` as the module docstring lists),
+        or :class:`~pdmail.errors.BackendError` when the daily sending limit is reached or
+        when called outside ``with``.
+        """
+        if self._service is None:
+            raise BackendError(
+                f"{API}: send() was called outside 'with GmailMailer(...)'",
+                hint="open the mailer with a with-block first",
+            )
+        shown = _recipients(message) or "(no recipient)"
+        message_id = str(message.get("Message-ID", "")).strip()
+        if not message_id:
+            raise DeliveryError(
+                f"{API}: message to {shown} has no Message-ID header", definite=True
+            )
+        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        body: dict[str, str] = {"raw": base64.urlsafe_b64encode(data).decode("ascii")}
+        if thread_id and _THREAD_ID.fullmatch(thread_id):
+            body["threadId"] = thread_id
+        from googleapiclient.errors import HttpError
+
+        last = self.policy.attempts - 1
+        for attempt in range(self.policy.attempts):
+            request = self._service.users().messages().send(userId="me", body=body)
+            try:
+                answer = request.execute(num_retries=0)
+            except HttpError as exc:
+                failure = parse_failure(int(exc.resp.status), exc.content or b"")
+                if _daily_limit(failure):
+                    raise BackendError(
+                        f"{API}: message to {shown} not sent: {_status(failure)}", hint=_HINT_DAILY
+                    ) from None
+                if failure.code in _RATE_LIMITED and failure.retryable:
+                    if attempt < last:
+                        wait = retry_after(exc.resp)
+                        log.info(
+                            "%s: %s; waiting before try %d", API, _status(failure), attempt + 2
+                        )
+                        self.policy.wait(attempt, wait)
+                        continue
+                    tries = f"{attempt + 1} time{'s' * (attempt > 0)}"
+                    raise DeliveryError(
+                        f"{API}: message to {shown} not sent: {_status(failure)} (tried {tries})",
+                        definite=True,
+                        hint=_HINT_RATE,
+                    ) from None
+                raise _http_error(failure, shown) from None
+            except TransportFailure as exc:
+                if not exc.sent:
+                    raise DeliveryError(
+                        f"{API}: message to {shown} not sent: {exc.detail}",
+                        definite=True,
+                        hint=_HINT_NETWORK,
+                    ) from None
+                raise DeliveryError(
+                    f"{API}: outcome of the message to {shown} unknown: {exc.detail}",
+                    definite=False,
+                    hint=_HINT_UNKNOWN,
+                ) from None
+            except json.JSONDecodeError:
+                # A 2xx whose body is not Gmail's JSON: something answered, but not Gmail.
+                raise DeliveryError(
+                    f"{API}: outcome of the message to {shown} unknown: the answer was not "
+                    "JSON (is google.endpoints.gmail the Gmail API?)",
+                    definite=False,
+                    hint=_HINT_UNKNOWN,
+                ) from None
+            except Exception as exc:
+                refused = _auth_error(exc, shown, self.http.last_failure if self.http else None)
+                if refused is None:
+                    raise
+                raise refused from None
+            return _result(answer, message_id, thread_id)
+        raise AssertionError("GmailMailer.send fell through its retry loop")
+
+
+def _recipients(message: EmailMessage) -> str:
+    fields = [str(v) for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])]
+    return ", ".join(addr for _, addr in getaddresses(fields) if addr)
+
+
+def _status(failure: ApiFailure) -> str:
+    """``429 rateLimitExceeded: User-rate limit exceeded.``: the status, reason and words."""
+    reason = failure.reasons[0] if failure.reasons else failure.status
+    text = f"{failure.code} {reason}".strip()
+    return f"{text}: {failure.message}" if failure.message else text
+
+
+def _daily_limit(failure: ApiFailure) -> bool:
+    """The daily sending cap: no amount of waiting in this run will help."""
+    if failure.code not in _RATE_LIMITED:
+        return False
+    return bool(_DAILY_REASONS & set(failure.reasons)) or "daily" in failure.message.lower()
+
+
+def _http_error(failure: ApiFailure, shown: str) -> DeliveryError:
+    code = failure.code
+    if 400 <= code < 500:
+        hint = {400: _HINT_REJECTED, 401: _HINT_AUTH, 403: _HINT_SCOPE, 404: _HINT_NOT_FOUND}.get(
+            code, "Gmail refused the message, so it was not sent"
+        )
+        return DeliveryError(
+            f"{API}: message to {shown} not sent: {_status(failure)}", definite=True, hint=hint
+        )
+    # 5xx (or anything else odd): Gmail may have stored the message before failing.
+    return DeliveryError(
+        f"{API}: outcome of the message to {shown} unknown: {_status(failure)}",
+        definite=False,
+        hint=_HINT_UNKNOWN,
+    )
+
+
+def _auth_error(exc: Exception, shown: str, answer: ApiFailure | None) -> DeliveryError | None:
+    """google-auth failing to get a token: nothing was sent to Gmail, or Gmail refused it
+    (``answer``, a 401) and the token could not be refreshed."""
+    from google.auth.exceptions import RefreshError, TransportError
+
+    refused = f"{_status(answer)}; " if answer is not None else ""
+    if isinstance(exc, RefreshError):
+        return DeliveryError(
+            f"{API}: message to {shown} not sent: {refused}the authorization could not be "
+            f"refreshed ({_first_line(exc)})",
+            definite=True,
+            hint=_HINT_AUTH,
+        )
+    if isinstance(exc, TransportError):
+        return DeliveryError(
+            f"{API}: message to {shown} not sent: {refused}no answer from the token endpoint "
+            f"({_first_line(exc)})",
+            definite=True,
+            hint=_HINT_NETWORK,
+        )
+    return None
+
+
+def _result(answer: Any, message_id: str, thread_id: str | None) -> SendResult:
+    """The ids from Gmail's answer; an answer without them still means "sent"."""
+    fields = answer if isinstance(answer, dict) else {}
+    provider_id = str(fields.get("id") or "")
+    gmail_thread = str(fields.get("threadId") or "")
+    if not gmail_thread:
+        log.warning("%s: the answer for %s carries no threadId", API, message_id)
+    return SendResult(
+        message_id=message_id,
+        thread_id=gmail_thread or thread_id or message_id,
+        provider_id=provider_id,
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
