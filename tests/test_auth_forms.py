@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -142,24 +142,40 @@ FORM = {
     "responderUri": "https://docs.google.com/forms/d/e/1FAIpQLSd_responder/viewform",
     "linkedSheetId": "1sheet-linked-id",
     "items": [
-        {"itemId": "a1", "title": "Your email",
-         "questionItem": {"question": {"questionId": "7f37e8d2", "textQuestion": {}}}},
-        {"itemId": "a2", "title": "First name",
-         "questionItem": {"question": {"questionId": "0000beef", "textQuestion": {}}}},
+        {
+            "itemId": "a1",
+            "title": "Your email",
+            "questionItem": {"question": {"questionId": "7f37e8d2", "textQuestion": {}}},
+        },
+        {
+            "itemId": "a2",
+            "title": "First name",
+            "questionItem": {"question": {"questionId": "0000beef", "textQuestion": {}}},
+        },
         {"itemId": "a3", "title": "About this month", "textItem": {}},
-        {"itemId": "a4", "title": "What units of study are coming up?",
-         "questionItem": {"question": {"questionId": "1a2b3c4d",
-                                       "textQuestion": {"paragraph": True}}}},
-        {"itemId": "a5", "title": "How can the library help?",
-         "questionItem": {"question": {"questionId": "00000010", "textQuestion": {}}}},
-        {"itemId": "a6", "title": "Preferred format",
-         "questionItem": {"question": {"questionId": "00000011", "choiceQuestion": {}}}},
+        {
+            "itemId": "a4",
+            "title": "What units of study are coming up?",
+            "questionItem": {
+                "question": {"questionId": "1a2b3c4d", "textQuestion": {"paragraph": True}}
+            },
+        },
+        {
+            "itemId": "a5",
+            "title": "How can the library help?",
+            "questionItem": {"question": {"questionId": "00000010", "textQuestion": {}}},
+        },
+        {
+            "itemId": "a6",
+            "title": "Preferred format",
+            "questionItem": {"question": {"questionId": "00000011", "choiceQuestion": {}}},
+        },
     ],
-}  # fmt: skip
+}
 
 
 class _Forms(BaseHTTPRequestHandler):
-    seen: list[tuple[str, str]] = []
+    seen: ClassVar[list[tuple[str, str]]] = []
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -169,8 +185,15 @@ class _Forms(BaseHTTPRequestHandler):
         if self.path.startswith(f"/v1/forms/{FORM['formId']}"):
             body, status = json.dumps(FORM).encode(), 200
         else:
-            body = json.dumps({"error": {"code": 404, "message": "Requested entity was not "
-                               "found.", "status": "NOT_FOUND"}}).encode()  # fmt: skip
+            body = json.dumps(
+                {
+                    "error": {
+                        "code": 404,
+                        "message": "Requested entity was not found.",
+                        "status": "NOT_FOUND",
+                    }
+                }
+            ).encode()
             status = 404
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -192,23 +215,33 @@ def forms_api() -> Iterator[str]:
 
 def _forms_token(project: Project) -> None:
     token = {
-        "token": "forms-access", "refresh_token": "r", "client_id": "c", "client_secret": "s",
+        "token": "forms-access",
+        "refresh_token": "r",
+        "client_id": "c",
+        "client_secret": "s",
         "token_uri": "https://oauth2.googleapis.com/token",
-        "scopes": [google_auth.FORMS_SCOPE], "expiry": "2999-01-01T00:00:00Z",
-    }  # fmt: skip
+        "scopes": [google_auth.FORMS_SCOPE],
+        "expiry": "2999-01-01T00:00:00Z",
+    }
     google_auth.write_private(project.folder / "token.json", json.dumps(token))
 
 
 def test_form_fields_prints_entry_numbers_from_question_ids(
     project: Project, forms_api: str
 ) -> None:
-    project.write_config({"google": {"token_file": "token.json", "endpoints": {"forms": forms_api}}})
+    project.write_config(
+        {"google": {"token_file": "token.json", "endpoints": {"forms": forms_api}}}
+    )
     _forms_token(project)
     result = CliRunner().invoke(
         main,
-        ["form-fields", "--config", str(project.config_path),
-         f"https://docs.google.com/forms/d/{FORM['formId']}/edit"],
-    )  # fmt: skip
+        [
+            "form-fields",
+            "--config",
+            str(project.config_path),
+            f"https://docs.google.com/forms/d/{FORM['formId']}/edit",
+        ],
+    )
     assert result.exit_code == 0, result.output
     out = result.output
     assert "email: entry.2134370514" in out  # 0x7f37e8d2, the example in Google's notes
@@ -223,7 +256,9 @@ def test_form_fields_prints_entry_numbers_from_question_ids(
 
 
 def test_form_fields_reports_an_unknown_form_with_status(project: Project, forms_api: str) -> None:
-    project.write_config({"google": {"token_file": "token.json", "endpoints": {"forms": forms_api}}})
+    project.write_config(
+        {"google": {"token_file": "token.json", "endpoints": {"forms": forms_api}}}
+    )
     _forms_token(project)
     result = CliRunner().invoke(main, ["form-fields", "--config", str(project.config_path), "nope"])
     assert result.exit_code == 5
@@ -232,9 +267,17 @@ def test_form_fields_reports_an_unknown_form_with_status(project: Project, forms
 
 
 def test_form_fields_needs_the_forms_scope(project: Project, forms_api: str) -> None:
-    project.write_config({"google": {"token_file": "token.json", "endpoints": {"forms": forms_api}}})
-    token = {"token": "t", "refresh_token": "r", "client_id": "c", "client_secret": "s",
-             "scopes": [google_auth.SHEETS_SCOPE], "expiry": "2999-01-01T00:00:00Z"}  # fmt: skip
+    project.write_config(
+        {"google": {"token_file": "token.json", "endpoints": {"forms": forms_api}}}
+    )
+    token = {
+        "token": "t",
+        "refresh_token": "r",
+        "client_id": "c",
+        "client_secret": "s",
+        "scopes": [google_auth.SHEETS_SCOPE],
+        "expiry": "2999-01-01T00:00:00Z",
+    }
     google_auth.write_private(project.folder / "token.json", json.dumps(token))
     result = CliRunner().invoke(main, ["form-fields", "--config", str(project.config_path), "x"])
     assert result.exit_code == 2
@@ -245,10 +288,13 @@ def test_form_fields_needs_the_forms_scope(project: Project, forms_api: str) -> 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("https://docs.google.com/forms/d/1AbCdEfGhIjKlMnOpQrStUvWxYz/edit", "1AbCdEfGhIjKlMnOpQrStUvWxYz"),
+        (
+            "https://docs.google.com/forms/d/1AbCdEfGhIjKlMnOpQrStUvWxYz/edit",
+            "1AbCdEfGhIjKlMnOpQrStUvWxYz",
+        ),
         ("1AbCdEfGhIjKlMnOpQrStUvWxYz", "1AbCdEfGhIjKlMnOpQrStUvWxYz"),
     ],
-)  # fmt: skip
+)
 def test_form_id_from_addresses(value: str, expected: str) -> None:
     assert form_id_from(value) == expected
 
@@ -270,4 +316,4 @@ def test_config_block_without_an_email_question_uses_googles_column() -> None:
     form = dict(FORM, items=FORM["items"][1:])
     block = config_block(parse_form(form))
     assert "email: Email Address" in block
-    assert block.startswith("form:\n  url: \"https://docs.google.com/forms/d/e/")
+    assert block.startswith('form:\n  url: "https://docs.google.com/forms/d/e/')

@@ -32,10 +32,17 @@ class FakeOAuth:
                     self.send_error(404)
                     return
                 # The user said yes: back to the app's loopback redirect with a code.
-                target = query["redirect_uri"] + "?" + urlencode(
-                    {"code": "the-code", "state": query.get("state", ""),
-                     "scope": query.get("scope", "")}
-                )  # fmt: skip
+                target = (
+                    query["redirect_uri"]
+                    + "?"
+                    + urlencode(
+                        {
+                            "code": "the-code",
+                            "state": query.get("state", ""),
+                            "scope": query.get("scope", ""),
+                        }
+                    )
+                )
                 self.send_response(302)
                 self.send_header("Location", target)
                 self.end_headers()
@@ -45,8 +52,13 @@ class FakeOAuth:
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 fake.token_requests.append(form)
                 if form.get("grant_type") == "refresh_token" and fake.refuse_refresh:
-                    self._json(400, {"error": "invalid_grant",
-                                     "error_description": "Token has been expired or revoked."})  # fmt: skip
+                    self._json(
+                        400,
+                        {
+                            "error": "invalid_grant",
+                            "error_description": "Token has been expired or revoked.",
+                        },
+                    )
                     return
                 fake.issued += 1
                 answer = {
