@@ -136,14 +136,14 @@ def _deliver(
                 _hold_for_cap(report, to_send[n:], cap, counted, ws.config.timezone)
                 break
             pacer.wait()
-            outcome = _send_one(ws, mailer, item, resend)
+            outcome, stop = _send_one(ws, mailer, item, resend)
             if outcome.result in ("sent", "unknown"):
                 counted.append(ws.now())
             report.outcomes.append(outcome)
             if progress:
                 progress(item.key)
-            if outcome.result == "unknown" and outcome.detail.startswith("stopped:"):
-                report.stopped = outcome.detail
+            if stop:
+                report.stopped = stop
                 for rest in to_send[n + 1 :]:
                     report.outcomes.append(
                         Outcome(rest.key.recipient, rest.key.kind, "held", "the run stopped")
@@ -204,7 +204,9 @@ def _blocked(entry: LedgerEntry | None, resend: bool) -> tuple[str, str] | None:
     return ("skipped-unknown", entry.error or "outcome unknown; pass --resend to send it again")
 
 
-def _send_one(ws: Workspace, mailer: Mailer, item: Outgoing, resend: bool) -> Outcome:
+def _send_one(ws: Workspace, mailer: Mailer, item: Outgoing, resend: bool) -> tuple[Outcome, str]:
+    """Claim, hand over and record one message; the second value, when not empty, is why the
+    run must stop here."""
     ledger = ws.ledger
     key = item.key
     claim = ledger.claim(
@@ -213,18 +215,22 @@ def _send_one(ws: Workspace, mailer: Mailer, item: Outgoing, resend: bool) -> Ou
     if not claim.granted:
         # Another process took it between our look and our claim.
         blocked = _blocked(claim.existing, resend) or ("skipped-unknown", "claimed by another run")
-        return Outcome(key.recipient, key.kind, *blocked)
+        return Outcome(key.recipient, key.kind, *blocked), ""
     try:
         result = mailer.send(item.message, thread_id=item.thread_id)
     except DeliveryError as exc:
+        if exc.stop:
+            ledger.mark_failed(key, exc.message, ws.now())
+            return Outcome(key.recipient, key.kind, "held", exc.message), exc.message
         if exc.definite:
             ledger.mark_failed(key, exc.message, ws.now())
-            return Outcome(key.recipient, key.kind, "failed", exc.message)
+            return Outcome(key.recipient, key.kind, "failed", exc.message), ""
         ledger.mark_unknown(key, exc.message, ws.now())
-        return Outcome(key.recipient, key.kind, "unknown", exc.message)
+        return Outcome(key.recipient, key.kind, "unknown", exc.message), ""
     except PdmailError as exc:
+        # Not about this message (a lost connection, a login refused): it may have left.
         ledger.mark_unknown(key, exc.message, ws.now())
-        return Outcome(key.recipient, key.kind, "unknown", f"stopped: {exc.message}")
+        return Outcome(key.recipient, key.kind, "unknown", exc.message), exc.message
     except Exception as exc:
         # The mailer broke in a way it did not classify: the message may have left.
         msg = f"{type(exc).__name__}: {exc}"
@@ -234,4 +240,4 @@ def _send_one(ws: Workspace, mailer: Mailer, item: Outgoing, resend: bool) -> Ou
             hint="the message is recorded as unknown; check the mailbox, then pdmail status",
         ) from exc
     ledger.mark_sent(key, result, ws.now())
-    return Outcome(key.recipient, key.kind, "sent")
+    return Outcome(key.recipient, key.kind, "sent"), ""

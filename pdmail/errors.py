@@ -63,8 +63,15 @@ class DeliveryError(BackendError):
     accepting it), so trying again later is safe. When False the outcome cannot be known (the
     connection dropped after the data went out, a 5xx after the fact): the ledger records it as
     unknown and pdmail never resends it on its own.
+
+    ``stop`` (with ``definite``) says no further message can go in this run either, as when a
+    provider's daily limit is reached: this one is recorded as failed, to go on a later run,
+    and the run ends.
     """
 
-    def __init__(self, message: str, *, definite: bool, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, definite: bool, stop: bool = False, hint: str | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.definite = definite
+        self.stop = stop and definite

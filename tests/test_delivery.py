@@ -401,11 +401,11 @@ def test_backend_error_stops_the_run_and_holds_the_rest(project: Project) -> Non
 
     assert [(o.recipient, o.result, o.detail) for o in report.outcomes] == [
         (ANN, "sent", ""),
-        (RAJ, "unknown", "stopped: connection lost"),
+        (RAJ, "unknown", "connection lost"),
         (MARIA, "held", "the run stopped"),
         (SAM, "held", "the run stopped"),
     ]
-    assert report.stopped == "stopped: connection lost"
+    assert report.stopped == "connection lost"
     assert report.ok is False
     assert mailer.attempted == [ANN, RAJ]
     assert ledger_rows(project) == {

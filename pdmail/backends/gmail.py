@@ -72,8 +72,8 @@ _HINT_RATE = (
 )
 _HINT_DAILY = (
     "Gmail's daily sending limit is reached (about 2,000 messages a day on Google Workspace, "
-    "500 on consumer Gmail or a trial): nothing more can go today. Run again tomorrow; pdmail "
-    "continues where it stopped. Lower mail.daily_cap to stay under the limit"
+    "500 on consumer Gmail or a trial): this message was not sent, and nothing more can go "
+    "today. Run again tomorrow; lower mail.daily_cap to stay under the limit"
 )
 _HINT_AUTH = (
     "Google refused the saved authorization: run 'pdmail auth' again (the token may have been "
@@ -372,8 +372,11 @@ class GmailMailer:
             except HttpError as exc:
                 failure = parse_failure(int(exc.resp.status), exc.content or b"")
                 if _daily_limit(failure):
-                    raise BackendError(
-                        f"{API}: message to {shown} not sent: {_status(failure)}", hint=_HINT_DAILY
+                    raise DeliveryError(
+                        f"{API}: message to {shown} not sent: {_status(failure)}",
+                        definite=True,
+                        stop=True,
+                        hint=_HINT_DAILY,
                     ) from None
                 if failure.code in _RATE_LIMITED and failure.retryable:
                     if attempt < last:
