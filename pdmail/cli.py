@@ -7,6 +7,7 @@ library function and prints the result (or ``--json``). Errors are shown in one 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,6 +45,10 @@ class PdmailGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # The reader went away (pdmail ... | head): nothing more to say to it.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open until exit
+            ctx.exit(0)
         except Exception as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -607,3 +612,61 @@ def form_fields(config_path: Path | None, form: str) -> None:
             "# The form is not linked to a sheet yet: in the form, Responses > Link to Sheets"
         )
     click.echo(config_block(info), nl=False)
+
+
+@main.group()
+def needs() -> None:
+    """List the needs that carry over, and mark them scheduled or done."""
+
+
+@needs.command("list")
+@config_option
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(["open", "scheduled", "done"]),
+    help="Only needs with this status (repeatable; default: open and scheduled).",
+)
+@click.option("--all", "show_all", is_flag=True, help="Every need, done ones included.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def needs_list(
+    config_path: Path | None, statuses: tuple[str, ...], show_all: bool, as_json: bool
+) -> None:
+    """Show the needs, oldest open ones first, with their ids."""
+    from .needs_cli import list_needs
+
+    with workspace(config_path, None) as ws:
+        wanted = set(statuses) or ({"open", "scheduled", "done"} if show_all else
+                                   {"open", "scheduled"})  # fmt: skip
+        records, problems = list_needs(ws)
+        shown = [r for r in records if r.status in wanted]
+        if as_json:
+            click.echo(dumps({"needs": shown, "problems": problems}))
+            return
+        if not shown:
+            click.echo("No needs with that status.")
+        for r in shown:
+            note = f" ({r.note})" if r.note else ""
+            click.echo(f"{r.id}  {r.status:<9} {r.cycle}  {r.teacher} ({r.team}){note}")
+            click.echo(f"            {' '.join(r.text.split())[:100]}")
+        for p in problems:
+            click.secho(f"skipped: {p}", fg="yellow", err=True)
+
+
+@needs.command("set")
+@config_option
+@click.argument("ids", nargs=-1, required=True)
+@click.option(
+    "--status", required=True, type=click.Choice(["open", "scheduled", "done"]), help="New status."
+)
+@click.option("--note", default=None, help="A note to keep with it (e.g. the session's date).")
+def needs_set(
+    config_path: Path | None, ids: tuple[str, ...], status: str, note: str | None
+) -> None:
+    """Mark needs IDS as open, scheduled or done (the ids are in the digest and needs table)."""
+    from .needs_cli import set_needs
+
+    with workspace(config_path, None) as ws:
+        changed, where = set_needs(ws, ids, status, note)
+        click.echo(f"{len(changed)} need(s) now {status}; the needs table is updated ({where}).")

@@ -54,6 +54,7 @@ class RosterColumns:
     last_name: str = "Last Name"
     team: str = "Team"
     active: str = "Active"
+    new: str = "New to district"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Google:
     responses_tab: str = "Form Responses 1"
     status_tab: str = "pdmail status"
     digest_tab: str = "pdmail digest"
+    needs_tab: str = "pdmail needs"
     client_secret_file: Path | None = None
     token_file: Path | None = None
     service_account_file: Path | None = None
@@ -151,6 +153,7 @@ class Calendar:
     skip: tuple[tuple[date, date], ...] = ()
     school_days_only: bool = True
     run_at: str = "07:30"
+    year_starts: int = 8
 
     def is_school_day(self, day: date) -> bool:
         """False on weekends (when ``school_days_only``) and on every skipped date."""
@@ -167,10 +170,45 @@ class Calendar:
         raise ConfigError("calendar.skip: no school day in the next 400 days; check the ranges")
 
 
+STAGES = ("learning", "implementation", "standard")
+
+
 @dataclass(frozen=True)
 class Topic:
+    """A topic of the taxonomy. ``stage`` says who does the work on it: ``learning`` (a pilot:
+    the integration specialists), ``implementation`` (a roll-out: shared, the specialists
+    preparing the librarian), ``standard`` (what every teacher uses: the librarian).
+    ``owners`` (specialist addresses) lead it whatever the stage."""
+
     name: str
     keywords: tuple[str, ...]
+    stage: str = "standard"
+    owners: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Specialist:
+    """A technology integration specialist who gets their own slice of the digest."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """When needs on one topic become a group session rather than one-on-one help."""
+
+    team_meeting_min: int = 3
+    small_group_min: int = 3
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    out: Path
+    needs_file: Path
+    trend_cycles: int
+    sessions: Sessions
+    specialists: tuple[Specialist, ...]
 
 
 @dataclass(frozen=True)
@@ -196,8 +234,12 @@ class Config:
     calendar: Calendar
     templates: Path | None
     state: Path
-    digest_out: Path
+    digest: DigestSettings
     taxonomy: Taxonomy
+
+    @property
+    def digest_out(self) -> Path:
+        return self.digest.out
 
     @property
     def folder(self) -> Path:
@@ -288,9 +330,8 @@ def parse_config(data: Any, path: Path) -> Config:
     mail = _mail(r, root, librarian)
     form = _form(r, root)
     calendar = _calendar(r, root)
-    digest = r.mapping(root.get("digest"), "digest")
-    r.known(digest, "digest", {"out"})
-    taxonomy = _taxonomy(r, root)
+    digest = _digest(r, root, path)
+    taxonomy = _taxonomy(r, root, {sp.email for sp in digest.specialists})
     return Config(
         path=path,
         school=school,
@@ -305,7 +346,7 @@ def parse_config(data: Any, path: Path) -> Config:
         calendar=calendar,
         templates=r.path(root, "templates", ""),
         state=r.path(root, "state", "") or path.parent / ".pdmail",
-        digest_out=r.path(digest, "out", "digest") or path.parent / "digest",
+        digest=digest,
         taxonomy=taxonomy,
     )
 
@@ -433,6 +474,7 @@ def _calendar(r: _Reader, root: Mapping[str, Any]) -> Calendar:
         skip=tuple(_skip_ranges(r, c.get("skip"))),
         school_days_only=r.boolean(c, "school_days_only", "calendar", d.school_days_only),
         run_at=run_at,
+        year_starts=r.integer(c, "year_starts", "calendar", d.year_starts, 1, 12),
     )
 
 
@@ -461,7 +503,40 @@ def _skip_ranges(r: _Reader, value: Any) -> list[tuple[date, date]]:
     return out
 
 
-def _taxonomy(r: _Reader, root: Mapping[str, Any]) -> Taxonomy:
+def _digest(r: _Reader, root: Mapping[str, Any], path: Path) -> DigestSettings:
+    d = r.mapping(root.get("digest"), "digest")
+    r.known(d, "digest", {"out", "needs_file", "trend_cycles", "sessions", "specialists"})
+    sess = r.mapping(d.get("sessions"), "digest.sessions")
+    r.known(sess, "digest.sessions", {"team_meeting_min", "small_group_min"})
+    defaults = Sessions()
+    raw = d.get("specialists") or []
+    if not isinstance(raw, list):
+        raise r.error("digest.specialists", "expected a list of people with name and email")
+    specialists = []
+    for i, item in enumerate(raw):
+        key = f"digest.specialists[{i}]"
+        entry = r.mapping(item, key, required=True)
+        r.known(entry, key, {"name", "email"})
+        specialists.append(
+            Specialist(r.text(entry, "name", key, required=True), r.email(entry, "email", key))
+        )
+    return DigestSettings(
+        out=r.path(d, "out", "digest") or path.parent / "digest",
+        needs_file=r.path(d, "needs_file", "digest") or path.parent / "needs.csv",
+        trend_cycles=r.integer(d, "trend_cycles", "digest", 6, 1, 24),
+        sessions=Sessions(
+            team_meeting_min=r.integer(
+                sess, "team_meeting_min", "digest.sessions", defaults.team_meeting_min, 1, 100
+            ),
+            small_group_min=r.integer(
+                sess, "small_group_min", "digest.sessions", defaults.small_group_min, 1, 100
+            ),
+        ),
+        specialists=tuple(specialists),
+    )
+
+
+def _taxonomy(r: _Reader, root: Mapping[str, Any], specialists: set[str]) -> Taxonomy:
     t = r.mapping(root.get("taxonomy"), "taxonomy")
     r.known(t, "taxonomy", {"use_defaults", "topics"})
     raw = t.get("topics") or []
@@ -471,14 +546,26 @@ def _taxonomy(r: _Reader, root: Mapping[str, Any]) -> Taxonomy:
     for i, item in enumerate(raw):
         key = f"taxonomy.topics[{i}]"
         entry = r.mapping(item, key, required=True)
-        r.known(entry, key, {"name", "keywords"})
+        r.known(entry, key, {"name", "keywords", "stage", "owners"})
         keywords = entry.get("keywords")
         if not isinstance(keywords, list) or not keywords:
             raise r.error(f"{key}.keywords", "expected a non-empty list of words or phrases")
+        owners = entry.get("owners") or []
+        if not isinstance(owners, list):
+            raise r.error(f"{key}.owners", "expected a list of specialists' addresses")
+        for owner in owners:
+            if str(owner).strip().lower() not in {s.lower() for s in specialists}:
+                raise r.error(
+                    f"{key}.owners",
+                    f"{owner!r} is not one of digest.specialists",
+                    "list the person under digest.specialists (name and email) first",
+                )
         topics.append(
             Topic(
                 name=r.text(entry, "name", key, required=True),
                 keywords=tuple(str(k).strip() for k in keywords if str(k).strip()),
+                stage=r.choice(entry, "stage", key, STAGES, "standard"),
+                owners=tuple(str(o).strip().lower() for o in owners),
             )
         )
     return Taxonomy(

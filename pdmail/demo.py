@@ -15,8 +15,9 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from . import cycles
-from .config import load_config
+from .config import Config, load_config
 from .errors import UsageError
+from .needs_cli import list_needs, set_needs
 from .scaffold import scaffold
 from .tick import tick
 from .workspace import Workspace
@@ -24,19 +25,32 @@ from .workspace import Workspace
 MARKER = ".pdmail-demo"
 
 ROSTER = """\
-Email,First Name,Last Name,Team,Subject,Building,Active
-ann.lee@lincoln.example.org,Ann,Lee,Grade 6,English,Main,yes
-raj.patel@lincoln.example.org,Raj,Patel,Grade 6,Science,Main,yes
-lucy.chen@lincoln.example.org,Lucy,Chen,Grade 6,Math,Main,yes
-maria.gomez@lincoln.example.org,María,Gómez,Grade 7,Social Studies,Main,yes
-tom.baker@lincoln.example.org,Tom,Baker,Grade 7,Science,Main,yes
-nia.okafor@lincoln.example.org,Nia,Okafor,Grade 7,English,Main,yes
-dave.kim@lincoln.example.org,Dave,Kim,Grade 7,Math,Main,yes
-zoe.martin@lincoln.example.org,Zoë,Martin,Grade 8,English,Main,yes
-omar.farouk@lincoln.example.org,Omar,Farouk,Grade 8,History,Main,yes
-sam.haddad@lincoln.example.org,Sam,Haddad,Related Arts,Art,Annex,yes
-ellen.wu@lincoln.example.org,Ellen,Wu,Related Arts,Music,Annex,yes
-greg.stone@lincoln.example.org,Greg,Stone,Grade 8,Math,Main,no
+Email,First Name,Last Name,Team,Subject,Building,Active,New to district
+ann.lee@lincoln.example.org,Ann,Lee,Grade 6,English,Main,yes,
+raj.patel@lincoln.example.org,Raj,Patel,Grade 6,Science,Main,yes,
+lucy.chen@lincoln.example.org,Lucy,Chen,Grade 6,Math,Main,yes,yes
+maria.gomez@lincoln.example.org,María,Gómez,Grade 7,Social Studies,Main,yes,
+tom.baker@lincoln.example.org,Tom,Baker,Grade 7,Science,Main,yes,
+nia.okafor@lincoln.example.org,Nia,Okafor,Grade 7,English,Main,yes,
+dave.kim@lincoln.example.org,Dave,Kim,Grade 7,Math,Main,yes,
+zoe.martin@lincoln.example.org,Zoë,Martin,Grade 8,English,Main,yes,
+omar.farouk@lincoln.example.org,Omar,Farouk,Grade 8,History,Main,yes,
+sam.haddad@lincoln.example.org,Sam,Haddad,Related Arts,Art,Annex,yes,
+ellen.wu@lincoln.example.org,Ellen,Wu,Related Arts,Music,Annex,yes,yes
+greg.stone@lincoln.example.org,Greg,Stone,Grade 8,Math,Main,no,
+"""
+
+# The demo school has a technology integration specialist who runs the iPad pilot (learning
+# work) and prepares the librarian for the Moodle roll-out (implementation work).
+DEMO_SETTINGS = """
+  specialists:
+    - name: Pat Jones
+      email: pat.jones@district.example.org
+"""
+DEMO_TOPIC = """    - name: 1:1 iPad pilot
+      keywords: [ipad, ipads, ipad pilot]
+      stage: learning
+      owners: [pat.jones@district.example.org]
 """
 
 HEADER = [
@@ -74,6 +88,40 @@ LATE = [
 ]  # fmt: skip
 
 
+# Two earlier months, played quickly so the digest has history: needs that carry over, a
+# teacher asking again, trends and a year of units.
+BEFORE = [
+    [
+        (0, 10, "ann.lee@lincoln.example.org", "Narrative writing",
+         "A book talk on realistic fiction", "Small group"),
+        (1, 9, "tom.baker@lincoln.example.org", "Cells", "Set up my Moodle course page",
+         "Team meeting"),
+        (1, 13, "maria.gomez@lincoln.example.org", "Ancient Rome",
+         "Research databases for the Rome project", "Small group"),
+        (2, 8, "omar.farouk@lincoln.example.org", "World War I", "MLA citation mini-lesson",
+         "Small group"),
+        (2, 11, "sam.haddad@lincoln.example.org", "Printmaking",
+         "The art room printer jams", "One-on-one"),
+        (3, 14, "dave.kim@lincoln.example.org", "Integers", "n/a", ""),
+    ],
+    [
+        (0, 9, "ann.lee@lincoln.example.org", "Poetry", "Podcasting our poetry readings",
+         "Small group"),
+        (0, 15, "raj.patel@lincoln.example.org", "Energy", "Science apps for the iPad pilot",
+         "Small group"),
+        (1, 10, "tom.baker@lincoln.example.org", "Genetics", "Moodle quiz question bank",
+         "Team meeting"),
+        (1, 12, "nia.okafor@lincoln.example.org", "Short stories", "Moodle gradebook setup",
+         "Team meeting"),
+        (2, 9, "maria.gomez@lincoln.example.org", "Medieval Europe",
+         "Citation help for the medieval project", "Small group"),
+        (2, 16, "zoe.martin@lincoln.example.org", "Memoir", "Digital citizenship lesson",
+         "Team meeting"),
+        (3, 8, "omar.farouk@lincoln.example.org", "Treaty of Versailles", "Nothing right now", ""),
+    ],
+]  # fmt: skip
+
+
 @dataclass
 class DemoResult:
     """Where the demo's files are, and what each simulated day did."""
@@ -104,8 +152,10 @@ def _prepare(folder: Path, force: bool) -> None:
     (folder / MARKER).write_text("made by pdmail demo; --force may replace this folder\n")
 
 
-def _append_answers(path: Path, answers: list[tuple[int, int, str, str, str, str]],
-                    send: date) -> None:  # fmt: skip
+Answer = tuple[int, int, str, str, str, str]
+
+
+def _append_answers(path: Path, answers: list[Answer], send: date) -> None:
     new = not path.exists()
     with path.open("a", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -118,6 +168,61 @@ def _append_answers(path: Path, answers: list[tuple[int, int, str, str, str, str
             w.writerow([stamp, email, units, help_text, fmt])
 
 
+def _demo_config(folder: Path) -> None:
+    path = folder / "pdmail.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("digest:\n  out: digest\n", "digest:\n  out: digest\n" + DEMO_SETTINGS, 1)
+    text = text.replace("  topics:\n", "  topics:\n" + DEMO_TOPIC, 1)
+    path.write_text(text, encoding="utf-8")
+
+
+def _play(
+    config: Config,
+    cycle: cycles.Cycle,
+    answers: list[list[Answer]],
+    responses: Path,
+    say: Callable[[str], None],
+) -> list[tuple[date, int, str]]:
+    """Tick every step day of ``cycle``, adding ``answers[i]`` before step ``i + 1``; the
+    digest day is run twice to show that nothing goes out twice."""
+    days = [cycle.send, *cycle.reminders, cycle.digest, cycle.digest]
+    played = []
+    for n, day in enumerate(days):
+        if 0 < n <= len(answers) and answers[n - 1]:
+            _append_answers(responses, answers[n - 1], cycle.send)
+            say(f"  ... {len(answers[n - 1])} answers arrive")
+
+        def clock(day: date = day) -> datetime:
+            return datetime.combine(day, time(7, 30), tzinfo=config.timezone)
+
+        with Workspace(config, clock=clock) as ws:
+            report = tick(ws, day)
+        what = ", ".join(
+            f"{step}: {r.count('sent')} sent" for step, r in report.steps if r.count("sent")
+        )
+        if n == len(days) - 1:
+            what = f"run again: {report.sent} sent (nothing is sent twice)"
+        played.append((day, report.sent, what or "nothing due"))
+        say(f"  {day:%a %Y-%m-%d}  {what or 'nothing due'}")
+    return played
+
+
+def _librarian_marks(
+    config: Config, cycle: str, day: date, marks: dict[str, tuple[str, str]]
+) -> int:
+    """Mark ``cycle``'s needs of the teachers in ``marks`` (by address) as the librarian
+    would after that month's sessions."""
+    with Workspace(config, clock=lambda: datetime.combine(day, time(16, 0), config.timezone)) as ws:
+        records, _ = list_needs(ws)
+        done = 0
+        for r in records:
+            if r.email in marks and r.status == "open" and r.cycle == cycle:
+                status, note = marks[r.email]
+                set_needs(ws, [r.id], status, note)
+                done += 1
+    return done
+
+
 def run_demo(
     folder: Path,
     *,
@@ -126,10 +231,11 @@ def run_demo(
     log: Callable[[str], None] | None = print,
 ) -> DemoResult:
     """Set up ``folder`` and play the cycle of ``today``'s month (or the next month the
-    campaign runs) from its send day to its digest day."""
+    campaign runs), after two earlier months played quickly so its digest has history."""
     say = log or (lambda _: None)
     _prepare(folder, force)
     scaffold(folder, roster=ROSTER)
+    _demo_config(folder)
     config = load_config(folder / "pdmail.yaml")
     name = f"{today.year:04d}-{today.month:02d}"
     for _ in range(12):
@@ -137,8 +243,13 @@ def run_demo(
             break
         name = cycles.shift(name, 1)
     cycle = cycles.cycle(config, name)
+    earlier: list[cycles.Cycle] = []
+    back = name
+    while len(earlier) < len(BEFORE):
+        back = cycles.shift(back, -1)
+        if cycles.cycle(config, back).runs:
+            earlier.insert(0, cycles.cycle(config, back))
     responses = folder / "responses.csv"
-    days = [cycle.send, *cycle.reminders, cycle.digest, cycle.digest]
     result = DemoResult(
         folder=folder,
         config=folder / "pdmail.yaml",
@@ -147,23 +258,20 @@ def run_demo(
         cycle=cycle.name,
         last_day=cycle.digest,
     )
-    say(f"pdmail demo: {config.school}, cycle {cycle.name}, in {folder}")
-    for n, day in enumerate(days):
-        if n == 1:
-            _append_answers(responses, EARLY, cycle.send)
-            say(f"  ... {len(EARLY)} answers arrive (one from outside the roster)")
-        if n == 2:
-            _append_answers(responses, LATE, cycle.send)
-            say(f"  ... {len(LATE)} more answers arrive")
-
-        def clock(day: date = day) -> datetime:
-            return datetime.combine(day, time(7, 30), tzinfo=config.timezone)
-
-        with Workspace(config, clock=clock) as ws:
-            report = tick(ws, day)
-        what = ", ".join(f"{name}: {r.count('sent')} sent" for name, r in report.steps)
-        if n == len(days) - 1:
-            what = f"run again: {report.sent} sent (nothing is sent twice)"
-        result.days.append((day, report.sent, what or "nothing due"))
-        say(f"  {day:%a %Y-%m-%d}  {what or 'nothing due'}")
+    say(f"pdmail demo: {config.school}, in {folder}")
+    marks = [
+        {"tom.baker@lincoln.example.org": ("done", "Showed him at the Grade 7 meeting"),
+         "sam.haddad@lincoln.example.org": ("done", "New toner and driver"),
+         "omar.farouk@lincoln.example.org": ("scheduled", "Library visit, 2nd period")},
+        {"ann.lee@lincoln.example.org": ("scheduled", "Recording studio booked"),
+         "tom.baker@lincoln.example.org": ("done", "")},
+    ]  # fmt: skip
+    for past, answers, mark in zip(earlier, BEFORE, marks, strict=True):
+        say(f"{past.name}, played quickly so this month's digest has history:")
+        with_quiet = _play(config, past, [answers], responses, lambda _: None)
+        sent = sum(n for _, n, _ in with_quiet)
+        marked = _librarian_marks(config, past.name, past.digest, mark)
+        say(f"  {sent} messages; the librarian then marks {marked} needs scheduled or done")
+    say(f"{cycle.name}, day by day:")
+    result.days = _play(config, cycle, [EARLY, LATE], responses, say)
     return result

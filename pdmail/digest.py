@@ -1,27 +1,31 @@
-"""The digest: what the month's answers come to, for the librarian to act on.
+"""The digest: the month's answers turned into a plan the librarian can act on.
 
-:func:`build_digest` is a pure function from the roster, the cycle's collection and the
-taxonomy to a :class:`Digest`; rendering and delivery are separate, so scripts can use the
-model directly (``pdmail digest --json``).
+:func:`build_digest` is a pure function of the roster, the cycle's matched responses, the
+needs kept so far, earlier cycles and the settings; it returns a :class:`Digest` that the
+templates render and ``pdmail digest --json`` prints. Rendering and delivery live elsewhere.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 
+from .config import Sessions, Specialist
+from .cycles import shift
+from .needs import NeedRecord
+from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
 from .responses import Collection
 from .roster import Roster
 from .topics import Tagger, is_request, normalize_format
-
-NO_TEAM = "(no team)"
+from .trends import Trends, YearView, build_trends, build_year
 
 
 @dataclass(frozen=True)
 class Need:
-    """One request for help pulled out of a response."""
+    """One request for help, with where it stands."""
 
     id: str
     cycle: str
@@ -31,7 +35,11 @@ class Need:
     text: str
     topics: tuple[str, ...]
     format: str
-    submitted: datetime
+    submitted: datetime | None = None
+    status: str = "open"
+    note: str = ""
+    first_seen: date | None = None
+    age: int = 0  # cycles since the need was first asked (0: this cycle)
 
 
 @dataclass(frozen=True)
@@ -50,13 +58,16 @@ class TeamSummary:
 
 @dataclass(frozen=True)
 class TopicGroup:
-    """The needs that share a topic, with who asked and how they want help."""
+    """The needs that share a topic, with who asked, how they want help, and who leads."""
 
     topic: str
     needs: tuple[Need, ...]
     teams: tuple[str, ...]
     formats: tuple[tuple[str, int], ...]
     suggestion: str
+    stage: str = "standard"
+    lead: str = ""
+    support: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,18 @@ class Stranger:
 
 
 @dataclass(frozen=True)
+class FirstHand:
+    """A teacher to reach first: new to the district, or asking again for help not yet given."""
+
+    email: str
+    name: str
+    team: str
+    reason: str
+    answered: bool
+    needs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Digest:
     school: str
     cycle: str
@@ -91,6 +114,16 @@ class Digest:
     non_responders: tuple[Person, ...]
     strangers: tuple[Stranger, ...]
     problems: tuple[str, ...]
+    proposals: tuple[Proposal, ...] = ()
+    first_hand: tuple[FirstHand, ...] = ()
+    carried_over: tuple[Need, ...] = ()
+    done: int = 0  # needs marked done this school year
+    total_needs: int = 0  # needs asked this school year
+    trends: Trends | None = None
+    year: YearView | None = None
+    leads: tuple[str, ...] = ()  # everyone who leads or supports a proposal
+    audience: str = ""  # "" for the librarian, else the specialist's name
+    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -98,11 +131,12 @@ class Digest:
 
     @property
     def needs(self) -> tuple[Need, ...]:
-        """Every need once (a need with several topics appears in several groups)."""
+        """This cycle's needs, each once (a need with several topics is in several groups)."""
         seen: dict[str, Need] = {}
         for group in self.topics:
             for need in group.needs:
-                seen.setdefault(need.id, need)
+                if need.cycle == self.cycle:
+                    seen.setdefault(need.id, need)
         for need in self.untagged:
             seen.setdefault(need.id, need)
         return tuple(sorted(seen.values(), key=lambda n: (n.team, n.teacher, n.id)))
@@ -113,36 +147,14 @@ def need_id(campaign: str, cycle: str, email: str) -> str:
     return hashlib.sha256(f"{campaign}\x1f{cycle}\x1f{email}".encode()).hexdigest()[:10]
 
 
-def suggest(needs: tuple[Need, ...], topic: str) -> str:
-    """A first proposal for a topic: a team meeting when three or more teachers of one team
-    ask, a small group when three or more ask across teams, one-on-one otherwise."""
-    by_team = Counter(n.team for n in needs)
-    team, most = by_team.most_common(1)[0]
-    if most >= 3 and team != NO_TEAM:
-        return f"{team} team meeting: {topic} ({most} teachers)"
-    if len(needs) >= 3:
-        teams = len(by_team)
-        return f"Small group: {topic} ({len(needs)} teachers from {teams} team{'s' * (teams > 1)})"
-    names = ", ".join(n.teacher for n in needs)
-    return f"One-on-one: {topic} ({names})"
-
-
-def build_digest(
-    roster: Roster,
-    collection: Collection,
-    tagger: Tagger,
-    *,
-    school: str,
-    campaign: str,
-    generated: datetime,
-) -> Digest:
-    """Compile the digest of ``collection`` (pure: no I/O, ``generated`` is given)."""
+def current_needs(collection: Collection, tagger: Tagger, campaign: str) -> list[Need]:
+    """The needs in a cycle's answers (answers asking for nothing are left out)."""
     cycle = collection.cycle.name
-    needs: list[Need] = []
+    out = []
     for teacher, response in collection.answered:
         if not is_request(response.help):
             continue
-        needs.append(
+        out.append(
             Need(
                 id=need_id(campaign, cycle, teacher.email),
                 cycle=cycle,
@@ -155,48 +167,131 @@ def build_digest(
                 submitted=response.submitted,
             )
         )
-    groups = []
+    return out
+
+
+def as_records(needs: Sequence[Need], campaign: str) -> list[NeedRecord]:
+    """Needs as the needs store keeps them (status left to the store)."""
+    return [
+        NeedRecord(n.id, campaign, n.cycle, n.email, n.teacher, n.team, n.text, n.topics, n.format)
+        for n in needs
+    ]
+
+
+def _cycle_gap(later: str, earlier: str) -> int:
+    ly, lm = (int(p) for p in later.split("-"))
+    ey, em = (int(p) for p in earlier.split("-"))
+    return (ly - ey) * 12 + (lm - em)
+
+
+def _school_year(cycle: str, year_starts: int) -> str:
+    y, m = (int(p) for p in cycle.split("-"))
+    start = y if m >= year_starts else y - 1
+    return f"{start:04d}-{year_starts:02d}"
+
+
+def build_digest(
+    roster: Roster,
+    collection: Collection,
+    tagger: Tagger,
+    *,
+    school: str,
+    campaign: str,
+    generated: datetime,
+    needs: Sequence[NeedRecord] = (),
+    history: Sequence[Collection] = (),
+    asked: Mapping[str, int] | None = None,
+    sessions: Sessions = Sessions(),  # noqa: B008 - frozen
+    specialists: Sequence[Specialist] = (),
+    librarian: str = "the librarian",
+    year_starts: int = 8,
+    trend_cycles: int = 6,
+) -> Digest:
+    """Compile the digest of ``collection`` (pure: no I/O; ``generated`` is given).
+
+    ``needs`` is the needs store (every cycle, with statuses); ``history`` the earlier
+    cycles' collections, oldest first, for trends and the year view; ``asked`` the number of
+    requests sent per cycle, from the ledger.
+    """
+    cycle = collection.cycle.name
+    status = {r.id: r for r in needs}
+    fresh = []
+    for n in current_needs(collection, tagger, campaign):
+        kept = status.get(n.id)
+        fresh.append(
+            replace(n, status=kept.status, note=kept.note, first_seen=kept.first_seen)
+            if kept
+            else n
+        )
+    carried = [
+        Need(r.id, r.cycle, r.email, r.teacher, r.team, r.text, r.topics, r.format,
+             status=r.status, note=r.note, first_seen=r.first_seen, age=_cycle_gap(cycle, r.cycle))
+        for r in needs
+        if r.cycle < cycle and r.status != "done"
+    ]  # fmt: skip
+    carried.sort(key=lambda n: (-n.age, n.team, n.teacher))
+    live = [n for n in (*fresh, *carried) if n.status == "open"]
+
+    groups, proposals, leads = [], [], []
     for topic in tagger.topics:
-        members = tuple(n for n in needs if topic.name in n.topics)
+        members = tuple(n for n in (*fresh, *carried) if topic.name in n.topics)
         if not members:
             continue
-        formats = Counter(n.format for n in members if n.format)
+        lead = ownership(topic, specialists, librarian)
+        asks = [Ask(n.id, n.email, n.teacher, n.team, n.format)
+                for n in live if topic.name in n.topics]  # fmt: skip
+        made = propose(topic, asks, sessions, lead)
+        proposals.extend(made)
+        for who in (lead.lead, lead.support.removeprefix("prepared by ")):
+            if who and who not in leads:
+                leads.append(who)
         groups.append(
             TopicGroup(
                 topic=topic.name,
                 needs=members,
                 teams=tuple(sorted({n.team for n in members})),
-                formats=tuple(formats.most_common()),
-                suggestion=suggest(members, topic.name),
+                formats=tuple(Counter(n.format for n in members if n.format).most_common()),
+                suggestion=rank(made)[0].title if made else "all scheduled or done",
+                stage=topic.stage,
+                lead=lead.lead,
+                support=lead.support,
             )
         )
     groups.sort(key=lambda g: -len(g.needs))  # stable: ties keep taxonomy order
-    answered = {t.email for t, _ in collection.answered}
+
+    answered_active = {t.email for t, _ in collection.answered if t.active}
     teams: dict[str, list[int]] = {}
     units: dict[str, list[tuple[str, str]]] = {}
     for teacher in roster.active:
-        team = teacher.team or NO_TEAM
-        counts = teams.setdefault(team, [0, 0])
+        counts = teams.setdefault(teacher.team or NO_TEAM, [0, 0])
         counts[0] += 1
-        counts[1] += teacher.email in answered
+        counts[1] += teacher.email in answered_active
     for teacher, response in collection.answered:
         if response.units.strip() and is_request(response.units):
-            team = teacher.team or NO_TEAM
-            units.setdefault(team, []).append((teacher.display_name, response.units.strip()))
+            units.setdefault(teacher.team or NO_TEAM, []).append(
+                (teacher.display_name, response.units.strip())
+            )
+
+    year_key = _school_year(cycle, year_starts)
+    this_year = [r for r in needs if _school_year(r.cycle, year_starts) == year_key]
+    this_year_ids = {r.id for r in this_year} | {n.id for n in fresh}
+    past = [c for c in history if c.cycle.name < cycle]
+    trend_span = [*past[-(trend_cycles - 1) :], collection] if trend_cycles > 1 else [collection]
+    in_year = [c for c in past if _school_year(c.cycle.name, year_starts) == year_key]
     return Digest(
         school=school,
         cycle=cycle,
         generated=generated,
         # Inactive teachers were not asked: their answers are listed but not counted.
-        asked=sum(t.active for t, _ in collection.answered) + len(collection.not_answered),
-        answered=sum(t.active for t, _ in collection.answered),
+        asked=len(answered_active) + len(collection.not_answered),
+        answered=len(answered_active),
         teams=tuple(
-            TeamSummary(team, asked, got, tuple(units.get(team, ())))
-            for team, (asked, got) in sorted(teams.items())
+            TeamSummary(team, n_asked, got, tuple(units.get(team, ())))
+            for team, (n_asked, got) in sorted(teams.items())
         ),
         topics=tuple(groups),
-        untagged=tuple(n for n in needs if not n.topics),
-        formats=tuple(Counter(n.format for n in needs if n.format).most_common()),
+        untagged=tuple(n for n in fresh if not n.topics),
+        formats=tuple(Counter(n.format for n in fresh if n.format).most_common()),
         non_responders=tuple(
             Person(t.email, t.display_name, t.team or NO_TEAM) for t in collection.not_answered
         ),
@@ -204,19 +299,73 @@ def build_digest(
             Stranger(r.email, r.submitted, r.units, r.help, r.row) for r in collection.strangers
         ),
         problems=tuple(str(p) for p in collection.problems),
+        proposals=tuple(rank(proposals)),
+        first_hand=first_hand(roster, collection, fresh, needs),
+        carried_over=tuple(carried),
+        done=sum(1 for r in this_year if r.status == "done"),
+        total_needs=len(this_year_ids),
+        trends=build_trends(trend_span, tagger.tag, asked or {}),
+        year=build_year([*in_year, collection]),
+        leads=tuple(leads),
+    )
+
+
+def first_hand(
+    roster: Roster, collection: Collection, fresh: Sequence[Need], needs: Sequence[NeedRecord]
+) -> tuple[FirstHand, ...]:
+    """Teachers new to the district, then anyone asking two cycles running for help that was
+    not given (their previous cycle's need is not done)."""
+    answered = {t.email for t, _ in collection.answered}
+    asks = {n.email: n for n in fresh}
+    out = []
+    for t in roster.active:
+        if t.new:
+            need = asks.get(t.email)
+            out.append(FirstHand(t.email, t.display_name, t.team or NO_TEAM,
+                                 "new to the district", t.email in answered,
+                                 (need.text,) if need else ()))  # fmt: skip
+    previous = shift(collection.cycle.name, -1)
+    unmet = {r.email: r for r in needs if r.cycle == previous and r.status != "done"}
+    new_ones = {f.email for f in out}
+    for n in fresh:
+        before = unmet.get(n.email)
+        if before is None or n.email in new_ones:
+            continue
+        topics = ", ".join(n.topics or before.topics) or "help"
+        out.append(FirstHand(n.email, n.teacher, n.team,
+                             f"asked in {previous} and again now ({topics})", True,
+                             (before.text, n.text)))  # fmt: skip
+    return tuple(out)
+
+
+def for_specialist(digest: Digest, specialist: Specialist) -> Digest:
+    """The part of ``digest`` a specialist leads or supports: their proposals, the topics
+    behind them and the open needs on those topics. Everything else is left out."""
+    email = specialist.email.lower()
+    mine = tuple(p for p in digest.proposals if email in p.specialists)
+    topics = {p.topic for p in mine}
+    return replace(
+        digest,
+        proposals=mine,
+        topics=tuple(g for g in digest.topics if g.topic in topics),
+        untagged=(),
+        non_responders=(),
+        strangers=(),
+        problems=(),
+        first_hand=(),
+        carried_over=tuple(n for n in digest.carried_over if topics & set(n.topics)),
+        year=None,
+        audience=specialist.name,
     )
 
 
 def digest_rows(digest: Digest) -> tuple[list[str], list[list[str]]]:
-    """The digest's needs as a header and rows (one per need and topic), for a sheet tab or
-    a CSV file; an untagged need appears once, under ``(no topic)``."""
-    header = ["Cycle", "Topic", "Suggested session", "Teacher", "Email", "Team",
-              "Preferred format", "Request", "Need id"]  # fmt: skip
-    rows: list[list[str]] = []
-    groups = [(g.topic, g.suggestion, g.needs) for g in digest.topics]
-    groups.append(("(no topic)", "", digest.untagged))
-    for topic, suggestion, needs in groups:
-        for n in needs:
-            rows.append([digest.cycle, topic, suggestion, n.teacher, n.email, n.team, n.format,
-                         n.text, n.id])  # fmt: skip
+    """The digest's proposals as a header and rows, for a sheet tab or a CSV file."""
+    header = ["Cycle", "Session", "Kind", "Topic", "Stage", "Lead", "Support", "Teachers",
+              "Teams", "Need ids"]  # fmt: skip
+    rows = [
+        [digest.cycle, p.title, p.kind, p.topic, p.stage, p.lead, p.support,
+         ", ".join(p.teachers), ", ".join(p.teams), " ".join(p.need_ids)]
+        for p in digest.proposals
+    ]  # fmt: skip
     return header, rows

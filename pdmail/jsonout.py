@@ -10,13 +10,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+# Properties scripts read as if they were fields: a digest's needs and rate, a trend's
+# sparkline, a proposal's size.
+_DERIVED = ("rate", "display_name", "needs", "percent", "spark", "rate_spark", "size", "total")
+
 
 def plain(value: Any) -> Any:
     """``value`` as JSON-ready data: dataclasses become objects (with their properties that
     callers read, like ``rate``), dates ISO strings, tuples lists."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        for name in ("rate", "display_name"):
+        for name in _DERIVED:
             if hasattr(type(value), name) and isinstance(getattr(type(value), name), property):
                 out[name] = plain(getattr(value, name))
         return out

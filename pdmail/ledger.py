@@ -19,8 +19,10 @@ from pathlib import Path
 
 from .errors import BackendError
 from .models import LedgerEntry, MessageKey, SendResult, State
+from .needs import SCHEMA as NEEDS_SCHEMA
+from .needs import NeedStore
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the needs table
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -69,7 +71,7 @@ class Ledger:
                 )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + NEEDS_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as exc:
             raise BackendError(
@@ -79,6 +81,11 @@ class Ledger:
 
     def close(self) -> None:
         self._db.close()
+
+    @property
+    def needs(self) -> NeedStore:
+        """The needs that carry over, kept in the same file."""
+        return NeedStore(self._db, str(self.path))
 
     def __enter__(self) -> Ledger:
         return self

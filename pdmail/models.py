@@ -23,6 +23,7 @@ class Teacher:
     active: bool = True
     fields: Mapping[str, str] = field(default_factory=dict)
     row: int = 0
+    new: bool = False  # new to the district: offered a hand first in the digest
 
     @property
     def display_name(self) -> str:

@@ -1,19 +1,24 @@
-"""Rendering the digest to files and mailing it to the librarian, once per cycle."""
+"""Compiling the digest from everything pdmail knows, rendering it, and mailing it: the full
+digest to the librarian, and to each integration specialist only their part, once per cycle."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import cycles
 from .cycles import Cycle
 from .delivery import DeliveryReport, Outgoing, deliver
-from .digest import Digest, build_digest
+from .digest import Digest, as_records, build_digest, current_needs, for_specialist
 from .errors import BackendError
 from .mail import address, compose, header_safe, message_id
-from .messages import base_context
-from .models import MessageKey
+from .messages import REQUEST, base_context
+from .models import MessageKey, State
+from .needs import NeedRecord, merge, needs_rows, read_edits
+from .responses import Collection
 from .topics import Tagger
 from .workspace import Workspace
 
@@ -29,20 +34,90 @@ class RenderedDigest:
     text: str
 
 
-def compile_digest(ws: Workspace, cycle: Cycle) -> Digest:
-    """The digest model of ``cycle`` as it stands now."""
-    return build_digest(
-        ws.roster,
-        ws.collect(cycle),
-        Tagger.from_taxonomy(ws.config.taxonomy),
-        school=ws.config.school,
-        campaign=ws.config.campaign,
-        generated=ws.now(),
+def history(ws: Workspace, cycle: Cycle) -> list[Collection]:
+    """The earlier cycles the digest looks back on (trends, the year view), oldest first:
+    the last ``digest.trend_cycles`` and every cycle since the school year began."""
+    cfg = ws.config
+    start_of_year = f"{cycle.send.year - (cycle.send.month < cfg.calendar.year_starts):04d}-" \
+        f"{cfg.calendar.year_starts:02d}"  # fmt: skip
+    first = min(cycles.shift(cycle.name, -(cfg.digest.trend_cycles - 1)), start_of_year)
+    out = []
+    name = first
+    while name < cycle.name:
+        earlier = cycles.cycle(cfg, name)
+        if earlier.runs:
+            out.append(ws.collect(earlier))
+        name = cycles.shift(name, 1)
+    return out
+
+
+def requests_sent(ws: Workspace) -> dict[str, int]:
+    """How many requests went out in each cycle (the trend's "asked")."""
+    counts = Counter(
+        e.key.cycle
+        for e in ws.ledger.entries(ws.config.campaign)
+        if e.key.kind == REQUEST and e.state is State.SENT
     )
+    return dict(counts)
+
+
+def sync_needs(
+    ws: Workspace, fresh: list[NeedRecord], *, persist: bool = True
+) -> tuple[list[NeedRecord], list[str]]:
+    """Apply the librarian's edits (needs.csv or the needs tab), add ``fresh`` needs as open,
+    and write the table back; return every need and the rows that could not be read.
+
+    Without ``persist`` nothing is written: the result is what would be kept.
+    """
+    store = ws.ledger.needs
+    campaign = ws.config.campaign
+    today = ws.now().date()
+    table = ws.sink.read_table("needs")
+    edits, problems = read_edits(table) if table is not None else ({}, [])
+    if not persist:
+        merged = merge(store.all(campaign), fresh, today)
+        return [
+            replace(r, status=edits[r.id][0], note=edits[r.id][1]) if r.id in edits else r
+            for r in merged
+        ], [str(p) for p in problems]
+    store.set_status(edits)
+    store.upsert(fresh, today)
+    records = store.all(campaign)
+    ws.sink.write_table("needs", *needs_rows(records))
+    return records, [str(p) for p in problems]
+
+
+def compile_digest(ws: Workspace, cycle: Cycle, *, persist: bool = True) -> Digest:
+    """The digest of ``cycle`` as it stands now, with the needs kept in step."""
+    cfg = ws.config
+    tagger = Tagger.from_taxonomy(cfg.taxonomy)
+    collection = ws.collect(cycle)
+    fresh = as_records(current_needs(collection, tagger, cfg.campaign), cfg.campaign)
+    needs, problems = sync_needs(ws, fresh, persist=persist)
+    digest = build_digest(
+        ws.roster,
+        collection,
+        tagger,
+        school=cfg.school,
+        campaign=cfg.campaign,
+        generated=ws.now(),
+        needs=needs,
+        history=history(ws, cycle),
+        asked=requests_sent(ws),
+        sessions=cfg.digest.sessions,
+        specialists=cfg.digest.specialists,
+        librarian=cfg.librarian.name,
+        year_starts=cfg.calendar.year_starts,
+        trend_cycles=cfg.digest.trend_cycles,
+    )
+    if problems:
+        digest = replace(digest, problems=(*digest.problems, *problems))
+    return digest
 
 
 def render_digest(ws: Workspace, cycle: Cycle, digest: Digest) -> RenderedDigest:
-    """The digest rendered by digest.{subject,html,md,txt}.j2."""
+    """The digest rendered by digest.{subject,html,md,txt}.j2 (a specialist's slice too:
+    ``digest.audience`` names them, and the templates leave out the librarian's parts)."""
     ctx = {**base_context(ws, cycle), "digest": digest}
     render = ws.templates.render
     return RenderedDigest(
@@ -73,6 +148,24 @@ def write_digest(rendered: RenderedDigest, out: Path) -> list[Path]:
     return written
 
 
+def _message(
+    ws: Workspace, cycle: Cycle, rendered: RenderedDigest, name: str, email: str
+) -> Outgoing:
+    cfg = ws.config
+    key = MessageKey(cfg.campaign, cycle.name, email.lower(), DIGEST)
+    msg = compose(
+        sender=address(cfg.mail.sender_name, cfg.librarian.email),
+        to=address(name, email),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=message_id(key, cfg.librarian.email.rpartition("@")[2]),
+        date=ws.now(),
+        reply_to=cfg.mail.reply_to,
+    )
+    return Outgoing(key, msg)
+
+
 def send_digest(
     ws: Workspace,
     cycle: Cycle,
@@ -81,18 +174,13 @@ def send_digest(
     dry_run: bool = False,
     resend: bool = False,
 ) -> DeliveryReport:
-    """Mail the digest (HTML and text) to the librarian, at most once per cycle."""
+    """Mail the digest (HTML and text) to the librarian, and each specialist's part to them,
+    at most once per cycle each. A specialist with nothing to lead this month gets nothing."""
     cfg = ws.config
-    key = MessageKey(cfg.campaign, cycle.name, cfg.librarian.email.lower(), DIGEST)
-    msg = compose(
-        sender=address(cfg.mail.sender_name, cfg.librarian.email),
-        to=address(cfg.librarian.name, cfg.librarian.email),
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=message_id(key, cfg.librarian.email.rpartition("@")[2]),
-        date=ws.now(),
-    )
-    return deliver(
-        ws, [Outgoing(key, msg)], cycle=cycle.name, kind=DIGEST, dry_run=dry_run, resend=resend
-    )
+    items = [_message(ws, cycle, rendered, cfg.librarian.name, cfg.librarian.email)]
+    for specialist in cfg.digest.specialists:
+        part = for_specialist(rendered.digest, specialist)
+        if part.proposals:
+            mine = render_digest(ws, cycle, part)
+            items.append(_message(ws, cycle, mine, specialist.name, specialist.email))
+    return deliver(ws, items, cycle=cycle.name, kind=DIGEST, dry_run=dry_run, resend=resend)

@@ -92,6 +92,7 @@ def parse_roster(table: Table, columns: RosterColumns) -> Roster:
         "last_name": column_index(table, columns.last_name),
         "team": column_index(table, columns.team),
         "active": column_index(table, columns.active),
+        "new": column_index(table, columns.new),
     }
     names = _field_names(table.header)
     teachers: list[Teacher] = []
@@ -120,14 +121,23 @@ def parse_roster(table: Table, columns: RosterColumns) -> Roster:
             return cells[index] if index is not None else ""
 
         flag = cell("active").strip().lower()
-        if flag and flag not in _TRUE | _FALSE:
-            column = table.header[known["active"] or 0]
+        new_flag = cell("new").strip().lower()
+        unreadable = next(
+            (
+                role
+                for role, v in (("active", flag), ("new", new_flag))
+                if v and v not in _TRUE | _FALSE
+            ),
+            None,
+        )
+        if unreadable:
+            column = table.header[known[unreadable] or 0]
             problems.append(
                 Problem(
                     table.origin,
                     row_number,
                     column,
-                    f"{cell('active')!r} is not yes or no; the row is skipped",
+                    f"{cell(unreadable)!r} is not yes or no; the row is skipped",
                 )
             )
             continue
@@ -140,6 +150,7 @@ def parse_roster(table: Table, columns: RosterColumns) -> Roster:
                 last_name=cell("last_name"),
                 team=cell("team"),
                 active=flag not in _FALSE,
+                new=new_flag in _TRUE,
                 fields=fields,
                 row=row_number,
             )

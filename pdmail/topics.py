@@ -8,8 +8,6 @@ topics; one that matches none is kept as untagged, never dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 from .config import Taxonomy, Topic
 
@@ -31,7 +29,8 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "Moodle / LMS",
-        ("moodle", "lms", "canvas", "schoology", "course page", "online quiz", "quiz", "gradebook"),
+        ("moodle", "lms", "canvas", "schoology", "course page", "online quiz", "quiz"),
+        stage="implementation",
     ),
     Topic(
         "Google Workspace",
@@ -42,11 +41,23 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         ),
     ),
     Topic(
+        "Interactive boards",
+        (
+            "smartboard", "smart board", "interactive board", "interactive whiteboard",
+            "promethean", "activpanel", "clevertouch", "whiteboard",
+        ),
+    ),
+    Topic(
+        "Online gradebook",
+        ("gradebook", "grade book", "grades", "powerschool", "infinite campus", "skyward",
+         "report card"),
+    ),
+    Topic(
         "Devices and printers",
         (
             "printer", "print", "projector", "chromebook", "ipad", "laptop", "device", "tablet",
-            "smartboard", "smart board", "interactive board", "promethean", "document camera",
-            "doc cam", "wifi", "login", "password", "headphones", "speaker", "scanner",
+            "document camera", "doc cam", "wifi", "login", "password", "headphones", "speaker",
+            "scanner",
         ),
     ),
     Topic(
@@ -106,12 +117,23 @@ def stems(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower())]
 
 
-@dataclass(frozen=True)
 class Tagger:
-    """Tags text with the topics whose keywords it contains, in taxonomy order."""
+    """Tags text with the topics whose keywords it contains, in taxonomy order.
 
-    topics: tuple[Topic, ...]
-    _phrases: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]
+    Phrases are indexed by their first stem, so a text is scanned once whatever the size of
+    the taxonomy; the digest tags a school year of answers for 10,000 teachers this way.
+    """
+
+    def __init__(self, topics: tuple[Topic, ...]) -> None:
+        self.topics = topics
+        self.by_name = {t.name: t for t in topics}
+        self._order = {t.name: i for i, t in enumerate(topics)}
+        self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for topic in topics:
+            for keyword in topic.keywords:
+                phrase = tuple(stems(keyword))
+                if phrase:
+                    self._index.setdefault(phrase[0], []).append((phrase, topic.name))
 
     @classmethod
     def from_taxonomy(cls, taxonomy: Taxonomy) -> Tagger:
@@ -121,29 +143,17 @@ class Tagger:
         if taxonomy.use_defaults:
             topics.update((t.name.lower(), t) for t in DEFAULT_TOPICS)
         topics.update((t.name.lower(), t) for t in taxonomy.topics)
-        ordered = tuple(topics.values())
-        phrases = tuple(
-            (t.name, tuple(tuple(stems(k)) for k in t.keywords if stems(k))) for t in ordered
-        )
-        return cls(ordered, phrases)
+        return cls(tuple(topics.values()))
 
     def tag(self, text: str) -> tuple[str, ...]:
-        """The names of the topics ``text`` mentions."""
+        """The names of the topics ``text`` mentions, in taxonomy order."""
         words = stems(text)
-        found = []
-        for name, phrases in self._phrases:
-            if any(_contains(words, phrase) for phrase in phrases):
-                found.append(name)
-        return tuple(found)
-
-
-def _contains(words: Sequence[str], phrase: Sequence[str]) -> bool:
-    n = len(phrase)
-    first = phrase[0]
-    return any(
-        words[i] == first and tuple(words[i : i + n]) == tuple(phrase)
-        for i in range(len(words) - n + 1)
-    )
+        found: set[str] = set()
+        for i, word in enumerate(words):
+            for phrase, name in self._index.get(word, ()):
+                if name not in found and tuple(words[i : i + len(phrase)]) == phrase:
+                    found.add(name)
+        return tuple(sorted(found, key=self._order.__getitem__))
 
 
 FORMATS: tuple[tuple[str, tuple[str, ...]], ...] = (

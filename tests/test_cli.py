@@ -558,8 +558,20 @@ def test_demo_runs_a_month_and_guards_its_folder(tmp_path: Path) -> None:
     digest = folder / "digest" / CYCLE / "digest.html"
     assert f"outbox:  {outbox}" in result.stdout
     assert f"digest:  {digest}" in result.stdout
-    assert digest.is_file() and len(list(outbox.rglob("request-*.eml"))) == 11
-    assert len(list(outbox.rglob("digest-*.eml"))) == 1
+    # Two earlier months are played first, so the digest has history to show.
+    assert digest.is_file() and len(list((outbox / "2026-12").glob("request-*.eml"))) == 11
+    assert sorted(p.parent.name for p in outbox.rglob("request-*.eml")) == sorted(
+        ["2026-10"] * 11 + ["2026-11"] * 11 + ["2026-12"] * 11
+    )
+    # The librarian's digest, and the integration specialist's part of it.
+    assert sorted(p.name for p in (outbox / "2026-12").glob("digest-*.eml")) == [
+        "digest-librarian@lincoln.example.org.eml",
+        "digest-pat.jones@district.example.org.eml",
+    ]
+    html = digest.read_text(encoding="utf-8")
+    for section in ("Sessions to offer", "Teachers to reach first", "Carried over", "Trends",
+                    "The year so far"):  # fmt: skip
+        assert section in html
 
     again = CliRunner().invoke(main, ["demo", str(folder), "--today", "2026-12-01"])
     assert again.exit_code != 0

@@ -158,11 +158,21 @@ def test_untagged_needs_are_listed_not_dropped(project: Project) -> None:
     [
         (["ann", "raj", "kim"], "Grade 6 team meeting: Databases (3 teachers)"),
         (["ann", "raj", "kim", "maria"], "Grade 6 team meeting: Databases (3 teachers)"),
-        (["ann", "raj", "maria"], "Small group: Databases (3 teachers from 2 teams)"),
-        (["ann", "maria", "sam", "lu"], "Small group: Databases (4 teachers from 3 teams)"),
+        (
+            ["ann", "raj", "maria"],
+            "After-school or online class: Databases (3 teachers from 2 teams)",
+        ),
+        (
+            ["ann", "maria", "sam", "lu"],
+            "After-school or online class: Databases (4 teachers from 3 teams)",
+        ),
         # Three teachers without a team are not a team.
-        (["sam", "noor", "ben"], "Small group: Databases (3 teachers from 1 team)"),
-        (["ann", "maria"], "One-on-one: Databases (Ann Lee, María Gómez)"),
+        (
+            ["sam", "noor", "ben"],
+            "After-school or online class: Databases (3 teachers from 1 team)",
+        ),
+        # Below both thresholds each teacher gets one-on-one help; the first is shown.
+        (["ann", "maria"], "One-on-one: Databases (Ann Lee)"),
         (["raj"], "One-on-one: Databases (Raj Patel)"),
     ],
 )

@@ -75,4 +75,4 @@ def make_sink(config: Config, source: TableSource) -> ReportSink:
         return source
     from .local import CsvSink
 
-    return CsvSink(config.state)
+    return CsvSink(config.state, {"needs": config.digest.needs_file})

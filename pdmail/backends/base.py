@@ -53,8 +53,13 @@ class TableSource(Protocol):
 
 
 class ReportSink(Protocol):
-    """Writes a table (status, needs, digest) where the librarian reads it."""
+    """Writes a table (status, needs, digest) where the librarian reads it, and reads back
+    one the librarian edits (the needs, whose status and note they change)."""
 
     def write_table(self, name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         """Replace the table ``name`` with ``rows``; return where it went, for messages."""
+        ...
+
+    def read_table(self, name: str) -> Table | None:
+        """The table ``name`` as it is now (edits included), or None if it does not exist."""
         ...

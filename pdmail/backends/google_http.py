@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from google.auth.exceptions import GoogleAuthError
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient, ParamsType
 from requests import Response
@@ -155,6 +156,17 @@ class SheetsHTTPClient(HTTPClient):
                 raise BackendError(
                     f"Google Sheets API: {method.upper()} {_path(url)}: no answer ({exc})",
                     hint=f"check the network; pdmail tried {attempt + 1} time{'s' * (attempt > 0)}",
+                ) from None
+            except GoogleAuthError as exc:
+                # google-auth refreshes the token inside the request (expired mid-run, or a
+                # 401); when that fails, no request can succeed until 'pdmail auth' is run.
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                raise BackendError(
+                    f"Google Sheets API: {method.upper()} {_path(url)}: the saved authorization "
+                    f"could not be refreshed ({reason})",
+                    hint="run 'pdmail auth' again. If this happens about a week after each "
+                    "'pdmail auth', the OAuth app is in 'Testing' status, whose refresh tokens "
+                    "expire after 7 days",
                 ) from None
             if response.ok:
                 return response

@@ -50,16 +50,25 @@ class LocalSource:
 
 
 class CsvSink:
-    """Writes each table as ``<name>.csv`` in a folder, replacing it atomically."""
+    """Writes each table as ``<name>.csv`` in a folder (or at the path ``paths`` gives for
+    it), replacing it atomically."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, paths: dict[str, Path] | None = None) -> None:
         self.folder = folder
+        self.paths = paths or {}
+
+    def path(self, name: str) -> Path:
+        return self.paths.get(name, self.folder / f"{name}.csv")
+
+    def read_table(self, name: str) -> Table | None:
+        target = self.path(name)
+        return read_table(target) if target.exists() else None
 
     def write_table(self, name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-        target = self.folder / f"{name}.csv"
+        target = self.path(name)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
             with os.fdopen(fd, "w", newline="", encoding="utf-8-sig") as out:
                 writer = csv.writer(out)
                 writer.writerow(header)

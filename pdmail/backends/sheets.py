@@ -101,19 +101,29 @@ class SheetsBook:
                         f"(config key {key}); the tabs are: {', '.join(sorted(titles))}",
                         hint=hint,
                     )
+            # The tabs pdmail writes and the librarian edits (the needs) come in the same call.
+            tabs = [self.roster_tab, self.responses_tab]
+            tabs += [t for t in self.tabs.values() if t in titles and t not in tabs]
             try:
                 answer = self.http.values_batch_get(
                     self.spreadsheet_id,
-                    [a1_tab(self.roster_tab), a1_tab(self.responses_tab)],
+                    [a1_tab(t) for t in tabs],
                     params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"},
                 )
             except APIError as exc:
                 raise describe_api_error(API, exc, "reading the roster and responses") from None
             ranges = [r.get("values", []) for r in answer.get("valueRanges", [])]
-            ranges += [[]] * (2 - len(ranges))
-            self._values = {self.roster_tab: _strings(ranges[0])}
-            self._values[self.responses_tab] = _strings(ranges[1])
+            ranges += [[]] * (len(tabs) - len(ranges))
+            self._values = {tab: _strings(values) for tab, values in zip(tabs, ranges, strict=True)}
         return self._values
+
+    def read_table(self, name: str) -> Table | None:
+        """A tab pdmail wrote and the librarian may have edited (the needs), or None."""
+        title = self.tabs.get(name, name)
+        rows = self._read().get(title)
+        if not rows or not any(any(c.strip() for c in row) for row in rows):
+            return None
+        return table_from_rows(f"sheet '{title}'", rows)
 
     def read_roster(self) -> Table:
         return table_from_rows(f"sheet '{self.roster_tab}'", self._read()[self.roster_tab])
@@ -150,13 +160,13 @@ class SheetsBook:
             # A value write past the grid is refused (400 "exceeds grid limits"): a table that
             # outgrew its tab (more teachers, more needs) first grows the grid, in one call.
             rows_in_grid, cols_in_grid = max(len(data), rows_in_grid), max(width, cols_in_grid)
-            body = {"requests": [{"updateSheetProperties": {
+            resize: dict[str, Any] = {"requests": [{"updateSheetProperties": {
                 "properties": {"sheetId": self._ids[title], "gridProperties": {
                     "rowCount": rows_in_grid, "columnCount": cols_in_grid}},
                 "fields": "gridProperties.rowCount,gridProperties.columnCount",
             }}]}  # fmt: skip
             try:
-                self.http.batch_update(self.spreadsheet_id, body)
+                self.http.batch_update(self.spreadsheet_id, resize)
             except APIError as exc:
                 raise describe_api_error(API, exc, f"growing the tab {title!r}") from None
             grid[title] = (rows_in_grid, cols_in_grid)
@@ -190,5 +200,5 @@ def open_book(config: Config, credentials: Any, *, policy: RetryPolicy | None = 
         g.spreadsheet_id,
         roster_tab=g.roster_tab,
         responses_tab=g.responses_tab,
-        tabs={"status": g.status_tab, "digest": g.digest_tab},
+        tabs={"status": g.status_tab, "digest": g.digest_tab, "needs": g.needs_tab},
     )
