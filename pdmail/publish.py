@@ -41,12 +41,16 @@ def history(ws: Workspace, cycle: Cycle) -> list[Collection]:
     start_of_year = f"{cycle.send.year - (cycle.send.month < cfg.calendar.year_starts):04d}-" \
         f"{cfg.calendar.year_starts:02d}"  # fmt: skip
     first = min(cycles.shift(cycle.name, -(cfg.digest.trend_cycles - 1)), start_of_year)
+    sent = requests_sent(ws)
     out = []
     name = first
     while name < cycle.name:
         earlier = cycles.cycle(cfg, name)
         if earlier.runs:
-            out.append(ws.collect(earlier))
+            collected = ws.collect(earlier)
+            # Months before pdmail was in use (nothing sent, nothing answered) are not history.
+            if out or sent.get(name) or collected.answered:
+                out.append(collected)
         name = cycles.shift(name, 1)
     return out
 
