@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from .config import Sessions, Specialist
@@ -123,7 +123,6 @@ class Digest:
     year: YearView | None = None
     leads: tuple[str, ...] = ()  # everyone who leads or supports a proposal
     audience: str = ""  # "" for the librarian, else the specialist's name
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:

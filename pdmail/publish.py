@@ -42,7 +42,7 @@ def history(ws: Workspace, cycle: Cycle) -> list[Collection]:
         f"{cfg.calendar.year_starts:02d}"  # fmt: skip
     first = min(cycles.shift(cycle.name, -(cfg.digest.trend_cycles - 1)), start_of_year)
     sent = requests_sent(ws)
-    out = []
+    out: list[Collection] = []
     name = first
     while name < cycle.name:
         earlier = cycles.cycle(cfg, name)
