@@ -229,7 +229,8 @@ def build_digest(
         if r.cycle < cycle and r.status != "done"
     ]  # fmt: skip
     carried.sort(key=lambda n: (-n.age, n.team, n.teacher))
-    live = [n for n in (*fresh, *carried) if n.status == "open"]
+    # Newest first, as propose() expects: a teacher's latest open need decides their format.
+    live = [n for n in (*fresh, *sorted(carried, key=lambda n: n.age)) if n.status == "open"]
 
     groups, proposals, leads = [], [], []
     for topic in tagger.topics:

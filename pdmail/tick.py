@@ -81,7 +81,7 @@ def _digest_if_due(
     if not any(e.key.kind == REQUEST for e in ws.ledger.entries(ws.config.campaign, cycle.name)):
         report.notes.append(f"{cycle.name}: no requests were sent, so no digest")
         return
-    rendered = render_digest(ws, cycle, compile_digest(ws, cycle))
+    rendered = render_digest(ws, cycle, compile_digest(ws, cycle, persist=not dry_run))
     if not dry_run:
         out = ws.config.digest_out / cycle.name
         report.files.extend(str(p) for p in write_digest(rendered, out))

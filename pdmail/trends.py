@@ -19,7 +19,7 @@ _BLOCKS = "▁▂▃▄▅▆▇█"
 
 
 def sparkline(counts: Sequence[int]) -> str:
-    """``[0, 2, 5, 3]`` -> ``·▃█▅``: one block per value scaled to the largest, ``·`` for 0."""
+    """``[0, 2, 5, 3]`` -> ``·▄█▅``: one block per value scaled to the largest, ``·`` for 0."""
     top = max(counts, default=0)
     if top <= 0:
         return "·" * len(counts)

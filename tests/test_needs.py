@@ -1,0 +1,448 @@
+"""Needs that carry over: the store in the ledger file, the table the librarian edits, and
+``pdmail needs list|set`` on a real project folder after a digest."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import Project, answer
+
+from pdmail import cycles
+from pdmail.cli import main
+from pdmail.digest import need_id
+from pdmail.errors import InputError
+from pdmail.ledger import Ledger
+from pdmail.models import Table
+from pdmail.needs import HEADER, NeedRecord, merge, needs_rows, read_edits
+from pdmail.publish import compile_digest
+from pdmail.tick import tick
+
+CAMPAIGN = "monthly-update"
+D1, D2 = date(2026, 12, 11), date(2026, 12, 20)
+
+
+def record(ident: str, cycle: str = "2026-12", **kw: object) -> NeedRecord:
+    values: dict[str, object] = {
+        "campaign": CAMPAIGN,
+        "email": f"{ident}@school.example.org",
+        "teacher": ident.capitalize(),
+        "team": "Grade 6",
+        "text": f"help for {ident}",
+        "topics": ("Databases",),
+        "format": "small group",
+    }
+    values.update(kw)
+    return NeedRecord(id=ident, cycle=cycle, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger(tmp_path / "state" / "ledger.sqlite3") as led:
+        yield led
+
+
+# -- the store ---------------------------------------------------------------------------------
+
+
+def test_upsert_inserts_open_with_first_seen(ledger: Ledger) -> None:
+    ledger.needs.upsert(
+        [record("ann", topics=("Moodle / LMS", "Databases")), record("raj", topics=())], D1
+    )
+    got = ledger.needs.all(CAMPAIGN)
+    assert [(r.id, r.status, r.note, r.first_seen, r.topics) for r in got] == [
+        ("ann", "open", "", D1, ("Moodle / LMS", "Databases")),
+        ("raj", "open", "", D1, ()),
+    ]
+    assert got[0] == record("ann", topics=("Moodle / LMS", "Databases"), first_seen=D1)
+    assert all(r.is_open for r in got)
+
+
+def test_a_second_upsert_keeps_status_note_and_first_seen(ledger: Ledger, tmp_path: Path) -> None:
+    store = ledger.needs
+    store.upsert([record("ann")], D1)
+    assert store.set_status({"ann": ("scheduled", "Jan 5")}) == ["ann"]
+    store.upsert(
+        [record("ann", text="help with Moodle quizzes", format="team meeting", team="Grade 7")],
+        D2,
+    )
+    [r] = store.all(CAMPAIGN)
+    assert (r.text, r.format, r.team) == ("help with Moodle quizzes", "team meeting", "Grade 7")
+    assert (r.status, r.note, r.first_seen) == ("scheduled", "Jan 5", D1)
+    # It is on disk, not only in this connection.
+    ledger.close()
+    with Ledger(tmp_path / "state" / "ledger.sqlite3") as again:
+        [r2] = again.needs.all(CAMPAIGN)
+        assert r2 == r
+
+
+def test_all_is_per_campaign_and_ordered(ledger: Ledger) -> None:
+    ledger.needs.upsert(
+        [
+            record("zed", "2026-12", team="Grade 6"),
+            record("amy", "2026-12", team="Grade 7"),
+            record("bob", "2026-11", team="Grade 8"),
+            record("other", "2026-10", campaign="another-campaign"),
+        ],
+        D1,
+    )
+    assert [r.id for r in ledger.needs.all(CAMPAIGN)] == ["bob", "zed", "amy"]
+    assert [r.id for r in ledger.needs.all("another-campaign")] == ["other"]
+
+
+@pytest.mark.parametrize(
+    ("edits", "changed", "after"),
+    [
+        ({"ann": ("done", "")}, ["ann"], {"ann": ("done", ""), "raj": ("scheduled", "Jan 5")}),
+        ({"raj": ("scheduled", "Jan 5")}, [], {"ann": ("open", ""), "raj": ("scheduled", "Jan 5")}),
+        ({"raj": ("scheduled", "Jan 6")}, ["raj"],
+         {"ann": ("open", ""), "raj": ("scheduled", "Jan 6")}),
+        ({"ann": ("open", ""), "raj": ("done", "Jan 5")}, ["raj"],
+         {"ann": ("open", ""), "raj": ("done", "Jan 5")}),
+        ({"nobody": ("done", "")}, [], {"ann": ("open", ""), "raj": ("scheduled", "Jan 5")}),
+        ({}, [], {"ann": ("open", ""), "raj": ("scheduled", "Jan 5")}),
+    ],
+)  # fmt: skip
+def test_set_status_returns_only_changed_ids(
+    ledger: Ledger,
+    edits: dict[str, tuple[str, str]],
+    changed: list[str],
+    after: dict[str, tuple[str, str]],
+) -> None:
+    store = ledger.needs
+    store.upsert([record("ann"), record("raj")], D1)
+    store.set_status({"raj": ("scheduled", "Jan 5")})
+    assert store.set_status(edits) == changed
+    assert {r.id: (r.status, r.note) for r in store.all(CAMPAIGN)} == after
+    assert store.unknown_ids(["ann", "zz", "nobody"]) == ["nobody", "zz"]
+
+
+# -- the librarian's table ---------------------------------------------------------------------
+
+
+def table(*rows: Sequence[str], header: Sequence[str] = ("Need id", "Status", "Note")) -> Table:
+    return Table("needs.csv", tuple(header), tuple((i + 2, tuple(r)) for i, r in enumerate(rows)))
+
+
+@pytest.mark.parametrize(
+    ("row", "edit"),
+    [
+        (("a1", "open", ""), ("open", "")),
+        (("a1", "DONE", "met"), ("done", "met")),
+        (("a1", " Scheduled ", " Jan 5 "), ("scheduled", "Jan 5")),
+        (("'a1", "done", ""), ("done", "")),  # a guarded id reads back as the id
+        (("a1", "done", "'=x"), ("done", "=x")),  # pdmail's formula guard comes off
+        (("a1", "done", "'+1"), ("done", "+1")),
+        (("a1", "done", "'-"), ("done", "-")),
+        (("a1", "done", "'@home"), ("done", "@home")),
+        (("a1", "done", "'quoted'"), ("done", "'quoted'")),  # the librarian's own apostrophe
+    ],
+)
+def test_read_edits_row(row: tuple[str, str, str], edit: tuple[str, str]) -> None:
+    edits, problems = read_edits(table(row))
+    assert (edits, problems) == ({"a1": edit}, [])
+
+
+@pytest.mark.parametrize("status", ["finished", "closed", "", "open?"])
+def test_read_edits_unknown_status_is_a_problem_and_the_row_is_left(status: str) -> None:
+    edits, problems = read_edits(table(("a1", "done", ""), ("b2", status, "x"), ("c3", "open", "")))
+    assert edits == {"a1": ("done", ""), "c3": ("open", "")}
+    assert [str(p) for p in problems] == [
+        f"needs.csv, row 3, column 'Status': {status!r} is not open, scheduled or done"
+    ]
+
+
+def test_read_edits_skips_rows_without_an_id_and_reads_any_header_case() -> None:
+    t = table(("", "done", ""), ("a1", "done", "n"), header=("need ID", "STATUS", "note"))
+    assert read_edits(t) == ({"a1": ("done", "n")}, [])
+
+
+def test_read_edits_without_a_note_column() -> None:
+    t = table(("a1", "scheduled"), header=("Need id", "Status"))
+    assert read_edits(t) == ({"a1": ("scheduled", "")}, [])
+
+
+@pytest.mark.parametrize(
+    ("header", "missing"),
+    [(("Id", "Status", "Note"), "Need id"), (("Need id", "State", "Note"), "Status")],
+)
+def test_read_edits_missing_column(header: tuple[str, ...], missing: str) -> None:
+    with pytest.raises(InputError) as info:
+        read_edits(table(("a1", "done", ""), header=header))
+    assert info.value.message == (
+        f"needs.csv: no column '{missing}'; the needs table must keep its header"
+    )
+    assert info.value.hint and "Need id, Status, Note" in info.value.hint
+
+
+def test_needs_rows_order_and_cells() -> None:
+    records = [
+        record("d1", "2026-12", status="done", team="Grade 6"),
+        record("o1", "2026-10", team="Grade 6"),
+        record("s1", "2026-11", status="scheduled", note="Jan 5"),
+        record("o2", "2026-12", team="Grade 7", teacher="Zed"),
+        record("o3", "2026-12", team="Grade 7", teacher="Amy"),
+        record("o4", "2026-12", team="Grade 6"),
+        record("s2", "2026-12", status="scheduled"),
+        record("d2", "2026-11", status="done"),
+    ]
+    header, rows = needs_rows(records)
+    assert header == HEADER
+    # Open before scheduled before done; within each, the newest cycle first, then team, name.
+    assert [r[0] for r in rows] == ["o4", "o3", "o2", "o1", "s2", "s1", "d1", "d2"]
+    one = record("x", topics=("Moodle / LMS", "Databases"), note="=1", first_seen=D1)
+    assert needs_rows([one])[1] == [
+        ["x", "open", "=1", "2026-12", "X", "x@school.example.org", "Grade 6",
+         "Moodle / LMS; Databases", "small group", "help for x", "2026-12-11"],
+    ]  # fmt: skip
+    assert needs_rows([record("y")])[1][0][-1] == ""  # no first_seen yet
+
+
+def test_merge_is_the_store_after_an_upsert(ledger: Ledger) -> None:
+    store = ledger.needs
+    store.upsert([record("ann"), record("old", "2026-11")], D1)
+    store.set_status({"ann": ("scheduled", "Jan 5")})
+    current = [record("ann", text="new text"), record("new")]
+    merged = merge(store.all(CAMPAIGN), current, D2)
+    assert [(r.id, r.text, r.status, r.note, r.first_seen) for r in merged] == [
+        ("old", "help for old", "open", "", D1),
+        ("ann", "new text", "scheduled", "Jan 5", D1),
+        ("new", "help for new", "open", "", D2),
+    ]
+    # The same as what the store holds after the real upsert.
+    store.upsert(current, D2)
+    assert sorted(store.all(CAMPAIGN), key=lambda r: r.id) == sorted(merged, key=lambda r: r.id)
+
+
+# -- pdmail needs, on a project after a digest -------------------------------------------------
+
+ANN, RAJ, MARIA = "ann@school.example.org", "raj@school.example.org", "maria@school.example.org"
+
+
+def nid(email: str, cycle: str = "2026-12") -> str:
+    return need_id(CAMPAIGN, cycle, email)
+
+
+def invoke(project: Project, *args: str, today: str | None = None) -> Result:
+    argv = [*args, "--config", str(project.config_path)]
+    if today is not None:
+        argv += ["--today", today]
+    result = CliRunner().invoke(main, argv)
+    assert "Traceback" not in result.output
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"pdmail raised {result.exception!r}\n{result.output}")
+    return result
+
+
+def send_and_answer(project: Project) -> None:
+    assert invoke(project, "send", today="2026-12-01").exit_code == 0
+    project.write_responses(
+        [
+            answer(ANN, "12/2/2026 9:00:00", help_text="Moodle quiz settings", fmt="Team meeting"),
+            answer(RAJ, "12/3/2026 9:00:00", help_text="Research and MLA citations"),
+            answer(MARIA, "12/4/2026 9:00:00", help_text="Podcast recording", fmt="1:1"),
+        ]
+    )
+
+
+def december(project: Project) -> None:
+    send_and_answer(project)
+    assert invoke(project, "digest", today="2026-12-11").exit_code == 0
+
+
+def needs_csv(project: Project) -> list[dict[str, str]]:
+    with (project.folder / "needs.csv").open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def edit_needs_csv(project: Project, changes: dict[str, dict[str, str]]) -> None:
+    rows = needs_csv(project)
+    for row in rows:
+        row.update(changes.get(row["Need id"], {}))
+    with (project.folder / "needs.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=HEADER)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def listed(project: Project, *args: str) -> dict[str, tuple[str, str]]:
+    result = invoke(project, "needs", "list", "--json", *args)
+    assert result.exit_code == 0, result.output
+    return {n["id"]: (n["status"], n["note"]) for n in json.loads(result.stdout)["needs"]}
+
+
+def digest_json(project: Project, *args: str, today: str) -> dict[str, object]:
+    result = invoke(project, "digest", "--json", *args, today=today)
+    assert result.exit_code == 0, result.output
+    data: dict[str, object] = json.loads(result.stdout)["digest"]
+    return data
+
+
+def proposed_ids(digest: dict[str, object]) -> set[str]:
+    return {i for p in digest["proposals"] for i in p["need_ids"]}  # type: ignore[attr-defined]
+
+
+def test_the_digest_writes_the_needs_table(project: Project) -> None:
+    december(project)
+    rows = needs_csv(project)
+    assert list(rows[0]) == HEADER
+    assert [(r["Need id"], r["Status"], r["Teacher"], r["Team"], r["Preferred format"],
+             r["Cycle"], r["First seen"]) for r in rows] == [
+        (nid(ANN), "open", "Ann Lee", "Grade 6", "team meeting", "2026-12", "2026-12-11"),
+        (nid(RAJ), "open", "Raj Patel", "Grade 6", "small group", "2026-12", "2026-12-11"),
+        (nid(MARIA), "open", "María Gómez", "Grade 7", "one-on-one", "2026-12", "2026-12-11"),
+    ]  # fmt: skip
+    assert listed(project) == {nid(ANN): ("open", ""), nid(RAJ): ("open", ""),
+                               nid(MARIA): ("open", "")}  # fmt: skip
+
+
+def test_a_hand_edit_of_needs_csv_is_picked_up_everywhere(project: Project) -> None:
+    december(project)
+    edit_needs_csv(project, {nid(ANN): {"Status": "Done", "Note": "Visited Grade 6 on 12/15"}})
+
+    # pdmail needs list: done needs are left out unless asked for.
+    plain = invoke(project, "needs", "list")
+    assert plain.exit_code == 0
+    assert nid(ANN) not in plain.stdout
+    assert f"{nid(RAJ)}  open      2026-12  Raj Patel (Grade 6)" in plain.stdout
+    assert listed(project, "--all")[nid(ANN)] == ("done", "Visited Grade 6 on 12/15")
+    assert set(listed(project, "--status", "done")) == {nid(ANN)}
+
+    # The same month's digest again: Ann's need is no longer offered, and the table keeps
+    # the edit.
+    again = digest_json(project, today="2026-12-11")
+    assert proposed_ids(again) == {nid(RAJ), nid(MARIA)}
+    statuses = {n["id"]: n["status"] for n in again["needs"]}  # type: ignore[attr-defined]
+    assert statuses == {nid(ANN): "done", nid(RAJ): "open", nid(MARIA): "open"}
+    rows = {r["Need id"]: (r["Status"], r["Note"]) for r in needs_csv(project)}
+    assert rows[nid(ANN)] == ("done", "Visited Grade 6 on 12/15")
+
+    # Next month: the two open needs carry over; the done one does not.
+    january = digest_json(project, "--cycle", "2027-01", today="2027-01-15")
+    carried = january["carried_over"]
+    assert [(n["id"], n["age"], n["status"]) for n in carried] == [  # type: ignore[attr-defined]
+        (nid(RAJ), 1, "open"),
+        (nid(MARIA), 1, "open"),
+    ]
+    assert proposed_ids(january) == {nid(RAJ), nid(MARIA)}
+    assert (january["done"], january["total_needs"]) == (1, 3)
+
+
+def test_needs_set_changes_the_status_and_rewrites_the_table(project: Project) -> None:
+    december(project)
+    result = invoke(project, "needs", "set", nid(RAJ), "--status", "scheduled",
+                    "--note", "=Jan 5, room 12")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    where = project.folder / "needs.csv"
+    assert result.stdout.strip() == (
+        f"1 need(s) now scheduled; the needs table is updated ({where})."
+    )
+    raw = where.read_text(encoding="utf-8-sig")
+    assert "'=Jan 5, room 12" in raw  # the formula guard in the file ...
+    rows = {r["Need id"]: (r["Status"], r["Note"]) for r in needs_csv(project)}
+    assert rows[nid(RAJ)] == ("scheduled", "'=Jan 5, room 12")
+    # ... and read back as the note itself.
+    assert listed(project)[nid(RAJ)] == ("scheduled", "=Jan 5, room 12")
+    assert list(listed(project, "--status", "scheduled")) == [nid(RAJ)]
+    # Scheduled is still carried over, but not offered again.
+    january = digest_json(project, "--cycle", "2027-01", today="2027-01-15")
+    assert [n["id"] for n in january["carried_over"]] == [nid(ANN), nid(RAJ), nid(MARIA)]  # type: ignore[attr-defined]
+    assert proposed_ids(january) == {nid(ANN), nid(MARIA)}
+
+    # Setting it again changes nothing; several ids at once; the note is kept without --note.
+    again = invoke(project, "needs", "set", nid(RAJ), "--status", "scheduled")
+    assert again.stdout.startswith("0 need(s) now scheduled")
+    both = invoke(project, "needs", "set", nid(RAJ), nid(ANN), "--status", "done")
+    assert both.stdout.startswith("2 need(s) now done")
+    assert listed(project, "--all") == {
+        nid(ANN): ("done", ""),
+        nid(RAJ): ("done", "=Jan 5, room 12"),
+        nid(MARIA): ("open", ""),
+    }
+
+
+def test_needs_set_unknown_id(project: Project) -> None:
+    december(project)
+    before = (project.folder / "needs.csv").read_bytes()
+    result = invoke(project, "needs", "set", nid(RAJ), "0000000000", "--status", "done")
+    assert result.exit_code == 2
+    assert "Error: no need with the id 0000000000" in result.stderr
+    assert "pdmail needs list --all" in result.stderr
+    # Nothing changed, not even the known id given with it.
+    assert (project.folder / "needs.csv").read_bytes() == before
+    assert listed(project)[nid(RAJ)] == ("open", "")
+
+
+def test_needs_list_reports_an_unreadable_status_and_keeps_the_need(project: Project) -> None:
+    december(project)
+    edit_needs_csv(project, {nid(ANN): {"Status": "finished"}, nid(RAJ): {"Status": "done"}})
+    result = invoke(project, "needs", "list", "--json")
+    data = json.loads(result.stdout)
+    assert {n["id"]: n["status"] for n in data["needs"]} == {nid(ANN): "open", nid(MARIA): "open"}
+    [problem] = data["problems"]
+    assert problem.endswith("row 2, column 'Status': 'finished' is not open, scheduled or done")
+    plain = invoke(project, "needs", "list")
+    assert "skipped:" in plain.stderr and "'finished'" in plain.stderr
+
+
+def test_needs_list_json_parses(project: Project) -> None:
+    december(project)
+    result = invoke(project, "needs", "list", "--json")
+    data = json.loads(result.stdout)
+    assert data["problems"] == []
+    [first, *_] = data["needs"]
+    assert set(first) >= {"id", "status", "note", "cycle", "teacher", "team", "email", "text",
+                          "topics", "format", "first_seen"}  # fmt: skip
+    assert (first["id"], first["topics"], first["first_seen"]) == (
+        nid(ANN),
+        ["Moodle / LMS"],
+        "2026-12-11",
+    )
+
+
+def test_needs_list_before_any_digest(project: Project) -> None:
+    result = invoke(project, "needs", "list")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "No needs with that status."
+
+
+# -- dry runs ----------------------------------------------------------------------------------
+
+
+def test_a_dry_run_of_compile_digest_writes_nothing(project: Project) -> None:
+    send_and_answer(project)
+    with project.workspace(date(2026, 12, 11)) as ws:
+        digest = compile_digest(ws, cycles.cycle(ws.config, "2026-12"), persist=False)
+        assert {n.id for n in digest.needs} == {nid(ANN), nid(RAJ), nid(MARIA)}
+        proposed = {i for p in digest.proposals for i in p.need_ids}
+        assert proposed == {nid(ANN), nid(RAJ), nid(MARIA)}
+        assert ws.ledger.needs.all(CAMPAIGN) == []
+    assert not (project.folder / "needs.csv").exists()
+
+
+def test_a_dry_run_applies_the_tables_edits_without_keeping_them(project: Project) -> None:
+    december(project)
+    edit_needs_csv(project, {nid(ANN): {"Status": "done", "Note": "met"}})
+    before = (project.folder / "needs.csv").read_bytes()
+    with project.workspace(date(2026, 12, 11)) as ws:
+        digest = compile_digest(ws, cycles.cycle(ws.config, "2026-12"), persist=False)
+        assert {n.id: n.status for n in digest.needs}[nid(ANN)] == "done"
+        assert nid(ANN) not in {i for p in digest.proposals for i in p.need_ids}
+        assert {r.id: r.status for r in ws.ledger.needs.all(CAMPAIGN)}[nid(ANN)] == "open"
+    assert (project.folder / "needs.csv").read_bytes() == before
+
+
+def test_a_dry_run_tick_on_the_digest_day_records_no_needs(project: Project) -> None:
+    send_and_answer(project)
+    with project.workspace(date(2026, 12, 11)) as ws:
+        report = tick(ws, date(2026, 12, 11), dry_run=True)
+        assert [(n, [o.result for o in r.outcomes]) for n, r in report.steps] == [
+            ("2026-12 digest", ["would-send"])
+        ]
+        assert ws.ledger.needs.all(CAMPAIGN) == []
+    assert not (project.folder / "needs.csv").exists()
