@@ -406,7 +406,7 @@ def digest(
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
-        model = compile_digest(ws, cycle)
+        model = compile_digest(ws, cycle, persist=not dry_run)
         rendered = render_digest(ws, cycle, model)
         paths: list[Any] = list(write_digest(rendered, out or ws.config.digest_out / cycle.name))
         paths.append(ws.sink.write_table("digest", *digest_rows(model)))

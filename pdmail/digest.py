@@ -242,8 +242,8 @@ def build_digest(
                 for n in live if topic.name in n.topics]  # fmt: skip
         made = propose(topic, asks, sessions, lead)
         proposals.extend(made)
-        for who in (lead.lead, lead.support.removeprefix("prepared by ")):
-            if who and who not in leads:
+        for who in lead.people:
+            if who not in leads:
                 leads.append(who)
         groups.append(
             TopicGroup(
@@ -327,9 +327,10 @@ def first_hand(
     previous = shift(collection.cycle.name, -1)
     unmet = {r.email: r for r in needs if r.cycle == previous and r.status != "done"}
     new_ones = {f.email for f in out}
+    active = {t.email for t in roster.active}
     for n in fresh:
         before = unmet.get(n.email)
-        if before is None or n.email in new_ones:
+        if before is None or n.email in new_ones or n.email not in active:
             continue
         topics = ", ".join(n.topics or before.topics) or "help"
         out.append(FirstHand(n.email, n.teacher, n.team,

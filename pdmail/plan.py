@@ -46,6 +46,7 @@ class Lead:
     lead: str
     support: str
     specialists: tuple[str, ...]  # addresses of the specialists who lead or support
+    people: tuple[str, ...] = ()  # everyone involved, by name, the lead first
 
 
 @dataclass(frozen=True)
@@ -77,14 +78,22 @@ def ownership(topic: Topic, specialists: Sequence[Specialist], librarian: str) -
 
     owners = [s for s in specialists if s.email.lower() in topic.owners]
     if owners:
-        support = librarian if topic.stage != "learning" else ""
-        return Lead(names(owners), support, tuple(s.email.lower() for s in owners))
+        helper = (librarian,) if topic.stage != "learning" else ()
+        return Lead(
+            names(owners),
+            helper[0] if helper else "",
+            tuple(s.email.lower() for s in owners),
+            (*(s.name for s in owners), *helper),
+        )
     everyone = tuple(s.email.lower() for s in specialists)
+    all_names = tuple(s.name for s in specialists)
     if topic.stage == "learning" and specialists:
-        return Lead(names(specialists), "", everyone)
+        return Lead(names(specialists), "", everyone, all_names)
     if topic.stage == "implementation" and specialists:
-        return Lead(librarian, f"prepared by {names(specialists)}", everyone)
-    return Lead(librarian, "", ())
+        return Lead(
+            librarian, f"prepared by {names(specialists)}", everyone, (librarian, *all_names)
+        )
+    return Lead(librarian, "", (), (librarian,))
 
 
 def plural(n: int, word: str) -> str:
@@ -131,24 +140,35 @@ def propose(topic: Topic, asks: Sequence[Ask], sessions: Sessions, lead: Lead) -
     for team in sorted(by_team):
         members = by_team[team]
         if team != NO_TEAM and len(members) >= sessions.team_meeting_min:
-            add(TEAM_MEETING, f"{team} team meeting: {topic.name} "
-                f"({plural(len(members), 'teacher')})", members)  # fmt: skip
+            add(
+                TEAM_MEETING,
+                f"{team} team meeting: {topic.name} ({plural(len(members), 'teacher')})",
+                members,
+            )
         else:
             rest.extend(members)
     if len(rest) >= sessions.small_group_min:
         teams = len({a.team for a in rest})
-        add(SMALL_GROUP, f"After-school or online class: {topic.name} "
-            f"({plural(len(rest), 'teacher')} from {plural(teams, 'team')})", rest)  # fmt: skip
+        add(
+            SMALL_GROUP,
+            f"After-school or online class: {topic.name} "
+            f"({plural(len(rest), 'teacher')} from {plural(teams, 'team')})",
+            rest,
+        )
     else:
         alone.extend(rest)
     if guide:
-        add(WRITTEN_GUIDE, f"Written guide: {topic.name} (for {plural(len(guide), 'teacher')})",
-            guide)  # fmt: skip
+        add(
+            WRITTEN_GUIDE,
+            f"Written guide: {topic.name} (for {plural(len(guide), 'teacher')})",
+            guide,
+        )
     for ask in sorted(alone, key=lambda a: (a.team, a.teacher)):
         add(ONE_ON_ONE, f"One-on-one: {topic.name} ({ask.teacher})", [ask])
     return out
 
 
 def rank(proposals: Sequence[Proposal]) -> list[Proposal]:
-    """Group sessions first (largest first), then guides, then one-on-one help."""
+    """Team meetings first (the visit that serves a whole team), then after-school classes,
+    then guides, then one-on-one help; within each kind, the largest first."""
     return sorted(proposals, key=lambda p: (KIND_ORDER[p.kind], -p.size))

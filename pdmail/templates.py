@@ -86,6 +86,8 @@ class Templates:
             lstrip_blocks=True,
         )
         self.env.filters["md"] = md_escape
+        # Half up, as people expect (5 of 8 is 63%), and the same everywhere in the digest.
+        self.env.filters["percent"] = lambda rate: int(float(rate) * 100 + 0.5)
         self.env.filters["plural"] = lambda n, word, many=None: (
             word if n == 1 else (many or word + "s")
         )

@@ -270,6 +270,6 @@ def test_rendered_subject_and_text(project: Project) -> None:
     with project.workspace(date(2026, 12, 11)) as ws:
         rendered = render_digest(ws, cycles.cycle(ws.config, "2026-12"), digest)
     assert "\n" not in rendered.subject and rendered.subject
-    assert "Answered: 5 of 8 teachers (62%)" in rendered.text
+    assert "Answered: 5 of 8 teachers (63%)" in rendered.text  # half up, like the trends
     assert "Grade 6 team meeting: Research and citation (3 teachers)" in rendered.text
-    assert "**Answered:** 5 of 8 teachers (62%)" in rendered.markdown
+    assert "**Answered:** 5 of 8 teachers (63%)" in rendered.markdown

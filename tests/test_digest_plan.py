@@ -420,7 +420,8 @@ def test_who_leads_each_proposal(led: Digest) -> None:
         ("1:1 iPad pilot", "learning", "Pat Jones", "", (PAT_ADDR,)),
     ]  # fmt: skip
     assert [p.teachers for p in led.proposals[-2:]] == [("Ann Lee",), ("Kim Ng",)]
-    assert led.leads == ("Lib Rarian", "Pat Jones and Lee Ray", "Pat Jones")
+    # Everyone who leads or supports, once each, in the order they first appear.
+    assert led.leads == ("Lib Rarian", "Pat Jones", "Lee Ray")
     ipad = next(g for g in led.topics if g.topic == "1:1 iPad pilot")
     assert (ipad.stage, ipad.lead, ipad.support) == ("learning", "Pat Jones", "")
 

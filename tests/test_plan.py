@@ -375,7 +375,33 @@ def test_ownership(
     stage: str, owners: tuple[str, ...], specialists: tuple[Specialist, ...], expected: Lead
 ) -> None:
     topic = Topic("T", ("t",), stage=stage, owners=owners)
-    assert ownership(topic, specialists, LIB) == expected
+    got = ownership(topic, specialists, LIB)
+    assert (got.lead, got.support, got.specialists) == (
+        expected.lead,
+        expected.support,
+        expected.specialists,
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage", "owners", "specialists", "people"),
+    [
+        ("standard", (), (PAT, LEE), (LIB,)),
+        ("learning", (), (PAT, LEE), ("Pat Jones", "Lee Ray")),
+        ("implementation", (), (PAT,), (LIB, "Pat Jones")),
+        ("standard", (PAT_ADDR,), (PAT, LEE), ("Pat Jones", LIB)),
+        ("learning", (PAT_ADDR,), (PAT, LEE), ("Pat Jones",)),
+        ("learning", (), (), (LIB,)),
+    ],
+)
+def test_everyone_involved_is_named_once_lead_first(
+    stage: str,
+    owners: tuple[str, ...],
+    specialists: tuple[Specialist, ...],
+    people: tuple[str, ...],
+) -> None:
+    topic = Topic("T", ("t",), stage=stage, owners=owners)
+    assert ownership(topic, specialists, LIB).people == people
 
 
 def test_propose_carries_the_lead_and_stage() -> None:
