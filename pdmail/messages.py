@@ -78,24 +78,41 @@ def _sender(ws: Workspace) -> Any:
     return address(ws.config.mail.sender_name, ws.config.librarian.email)
 
 
+def _to_teacher(
+    ws: Workspace,
+    cycle: Cycle,
+    teacher: Teacher,
+    kind: str,
+    template: str,
+    subject: str,
+    ctx: dict[str, Any],
+    reply_to: LedgerEntry | None = None,
+) -> Outgoing:
+    """A message of ``kind`` to ``teacher`` from ``template``.{txt,html}.j2; with ``reply_to``,
+    a reply in that message's thread."""
+    key = _key(ws, cycle, teacher.email, kind)
+    msg = compose(
+        sender=_sender(ws),
+        to=address(teacher.display_name, teacher.email),
+        subject=subject,
+        text=ws.templates.render(f"{template}.txt.j2", ctx),
+        html=ws.templates.render(f"{template}.html.j2", ctx),
+        message_id=message_id(key, _domain(ws)),
+        date=ws.now(),
+        reply_to=ws.config.mail.reply_to,
+        in_reply_to=reply_to.message_id if reply_to else "",
+    )
+    thread = (reply_to.thread_id or reply_to.message_id) if reply_to else None
+    return Outgoing(key, msg, thread_id=thread)
+
+
 def build_request(ws: Workspace, cycle: Cycle, teacher: Teacher) -> Outgoing:
     """The cycle's request to ``teacher``, rendered from request.{subject,txt,html}.j2."""
     ctx = teacher_context(ws, cycle, teacher)
     subject = header_safe(ws.templates.render("request.subject.j2", ctx))
     if not subject:
         raise TemplateError(f"{ws.templates.where('request.subject.j2')}: the subject is empty")
-    key = _key(ws, cycle, teacher.email, REQUEST)
-    msg = compose(
-        sender=_sender(ws),
-        to=address(teacher.display_name, teacher.email),
-        subject=subject,
-        text=ws.templates.render("request.txt.j2", ctx),
-        html=ws.templates.render("request.html.j2", ctx),
-        message_id=message_id(key, _domain(ws)),
-        date=ws.now(),
-        reply_to=ws.config.mail.reply_to,
-    )
-    return Outgoing(key, msg)
+    return _to_teacher(ws, cycle, teacher, REQUEST, "request", subject, ctx)
 
 
 def build_reminder(
@@ -110,16 +127,5 @@ def build_reminder(
     subject = request.subject
     if not subject.lower().startswith("re:"):
         subject = f"Re: {subject}"
-    key = _key(ws, cycle, teacher.email, reminder_kind(number))
-    msg = compose(
-        sender=_sender(ws),
-        to=address(teacher.display_name, teacher.email),
-        subject=subject,
-        text=ws.templates.render("reminder.txt.j2", ctx),
-        html=ws.templates.render("reminder.html.j2", ctx),
-        message_id=message_id(key, _domain(ws)),
-        date=ws.now(),
-        reply_to=ws.config.mail.reply_to,
-        in_reply_to=request.message_id,
-    )
-    return Outgoing(key, msg, thread_id=request.thread_id or request.message_id)
+    kind = reminder_kind(number)
+    return _to_teacher(ws, cycle, teacher, kind, "reminder", subject, ctx, reply_to=request)
