@@ -18,8 +18,12 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner, Result
 
+from pdmail.cli import main
 from pdmail.config import Config, load_config
+from pdmail.ledger import Ledger
+from pdmail.models import LedgerEntry
 from pdmail.workspace import Workspace
 
 ROSTER_HEADER = ["Email", "First Name", "Last Name", "Team", "Active"]
@@ -147,6 +151,27 @@ def answer(email_addr: str, when: str, units: str = "Unit", help_text: str = "He
            "citations", fmt: str = "Small group") -> list[str]:  # fmt: skip
     """One response row; ``when`` as the Sheets export writes it, e.g. ``12/3/2026 8:14:22``."""
     return [when, email_addr, units, help_text, fmt]
+
+
+def run_cli(project: Project, *args: str, today: str | None = None) -> Result:
+    """Run ``pdmail ARGS --config <project> [--today TODAY]``; never lets a traceback by."""
+    argv = [*args, "--config", str(project.config_path)]
+    if today is not None:
+        argv += ["--today", today]
+    result = CliRunner().invoke(main, argv)
+    assert "Traceback" not in result.output
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"pdmail raised {result.exception!r}\n{result.output}")
+    return result
+
+
+def ledger_entries(project: Project, campaign: str = "monthly-update") -> list[LedgerEntry]:
+    """Every ledger entry of ``campaign`` in the project (none if there is no ledger yet)."""
+    path = project.folder / ".pdmail" / "ledger.sqlite3"
+    if not path.exists():
+        return []
+    with Ledger(path) as ledger:
+        return ledger.entries(campaign)
 
 
 @pytest.fixture

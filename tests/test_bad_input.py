@@ -20,13 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import ROSTER_HEADER, ROSTER_ROWS, Project, answer, read_eml
+from click.testing import Result
+from conftest import ROSTER_HEADER, ROSTER_ROWS, Project, answer, ledger_entries, read_eml, run_cli
 
-from pdmail.cli import main
 from pdmail.errors import ConfigError, InputError, TemplateError
-from pdmail.ledger import Ledger
-from pdmail.models import LedgerEntry
 from pdmail.resources import builtin_templates
 
 CAMPAIGN = "monthly-update"
@@ -34,20 +31,7 @@ ACTIVE = sorted(row[0] for row in ROSTER_ROWS if row[4] != "no")  # the 4 active
 
 
 def invoke(project: Project, command: str, today: str = "2026-12-01") -> Result:
-    argv = [command, "--config", str(project.config_path), "--today", today]
-    result = CliRunner().invoke(main, argv)
-    assert "Traceback" not in result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"pdmail raised {result.exception!r}\n{result.output}")
-    return result
-
-
-def ledger_entries(project: Project) -> list[LedgerEntry]:
-    path = project.folder / ".pdmail" / "ledger.sqlite3"
-    if not path.exists():
-        return []
-    with Ledger(path) as ledger:
-        return ledger.entries(CAMPAIGN)
+    return run_cli(project, command, today=today)
 
 
 def assert_nothing_sent(project: Project) -> None:

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 import schedule as schedule_lib
 from click.testing import CliRunner, Result
-from conftest import ROSTER_ROWS, Project, answer, read_eml
+from conftest import ROSTER_ROWS, Project, answer, ledger_entries, read_eml, run_cli
 
 import pdmail
 from pdmail.cli import main
 from pdmail.config import load_config
 from pdmail.errors import ConfigError, InputError, PdmailError, TemplateError
 from pdmail.ledger import Ledger
-from pdmail.models import LedgerEntry, MessageKey, State
+from pdmail.models import MessageKey, State
 from pdmail.resources import builtin_templates, example_config
 from pdmail.scheduler import daily_job, install, run_forever
 
@@ -32,23 +32,7 @@ ACTIVE = sorted(row[0] for row in ROSTER_ROWS if row[4] != "no")  # the 4 active
 
 
 def invoke(project: Project, *args: str, today: str | None = "2026-12-01") -> Result:
-    """Run ``pdmail ARGS --config <project> [--today TODAY]``; never lets a traceback by."""
-    argv = [*args, "--config", str(project.config_path)]
-    if today is not None:
-        argv += ["--today", today]
-    result = CliRunner().invoke(main, argv)
-    assert "Traceback" not in result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"pdmail raised {result.exception!r}\n{result.output}")
-    return result
-
-
-def ledger_entries(project: Project) -> list[LedgerEntry]:
-    path = project.folder / ".pdmail" / "ledger.sqlite3"
-    if not path.exists():
-        return []
-    with Ledger(path) as ledger:
-        return ledger.entries(CAMPAIGN)
+    return run_cli(project, *args, today=today)
 
 
 def emls(project: Project) -> list[Path]:

@@ -10,11 +10,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import Project, answer
+from click.testing import Result
+from conftest import Project, answer, run_cli
 
 from pdmail import cycles
-from pdmail.cli import main
 from pdmail.digest import need_id
 from pdmail.errors import InputError
 from pdmail.ledger import Ledger
@@ -229,14 +228,7 @@ def nid(email: str, cycle: str = "2026-12") -> str:
 
 
 def invoke(project: Project, *args: str, today: str | None = None) -> Result:
-    argv = [*args, "--config", str(project.config_path)]
-    if today is not None:
-        argv += ["--today", today]
-    result = CliRunner().invoke(main, argv)
-    assert "Traceback" not in result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"pdmail raised {result.exception!r}\n{result.output}")
-    return result
+    return run_cli(project, *args, today=today)
 
 
 def send_and_answer(project: Project) -> None:
