@@ -36,7 +36,6 @@ import email.policy
 import itertools
 import json
 import socket
-import sys
 import threading
 import time
 import traceback
@@ -44,10 +43,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import getaddresses
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from fakes.loopback import KeepAliveHandler, LoopbackServer
 
 __all__ = ["FakeGmail", "RecordedRequest", "StoredMessage"]
 
@@ -178,60 +178,16 @@ def _json_reply(status: int, payload: Any, headers: Iterable[tuple[str, str]] = 
 # The server
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
+    thread_name = "fake-gmail-connection"
 
     def __init__(self, fake: FakeGmail) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.fake = fake
-        self._conn_lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._conn_threads: list[threading.Thread] = []
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(
-            target=self.process_request_thread,
-            args=(request, client_address),
-            name="fake-gmail-connection",
-            daemon=True,
-        )
-        with self._conn_lock:
-            self._open.add(request)
-            self._conn_threads = [t for t in self._conn_threads if t.is_alive()]
-            self._conn_threads.append(thread)
-        thread.start()
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._conn_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up (timeouts, dropped-connection tests) is expected traffic.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-    def close_connections(self, timeout: float) -> None:
-        with self._conn_lock:
-            sockets, threads = list(self._open), list(self._conn_threads)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        for thread in threads:
-            thread.join(timeout)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like the real front end
+class _Handler(KeepAliveHandler):
     server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def version_string(self) -> str:
-        return "ESF"
 
     def do_GET(self) -> None:
         self._handle()
