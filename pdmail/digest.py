@@ -205,17 +205,19 @@ def build_digest(
     librarian: str = "the librarian",
     year_starts: int = 8,
     trend_cycles: int = 6,
+    current: Sequence[Need] | None = None,
 ) -> Digest:
     """Compile the digest of ``collection`` (pure: no I/O; ``generated`` is given).
 
     ``needs`` is the needs store (every cycle, with statuses); ``history`` the earlier
     cycles' collections, oldest first, for trends and the year view; ``asked`` the number of
-    requests sent per cycle, from the ledger.
+    requests sent per cycle, from the ledger; ``current`` the cycle's needs if the caller has
+    already tagged them (:func:`current_needs`).
     """
     cycle = collection.cycle.name
     status = {r.id: r for r in needs}
     fresh = []
-    for n in current_needs(collection, tagger, campaign):
+    for n in current if current is not None else current_needs(collection, tagger, campaign):
         kept = status.get(n.id)
         fresh.append(
             replace(n, status=kept.status, note=kept.note, first_seen=kept.first_seen)

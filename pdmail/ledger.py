@@ -127,6 +127,15 @@ class Ledger:
         rows = self._db.execute(sql + " ORDER BY created, recipient, kind", args).fetchall()
         return [_entry(r) for r in rows]
 
+    def count_sent(self, campaign: str, kind: str) -> dict[str, int]:
+        """How many messages of ``kind`` were sent in each cycle of ``campaign``."""
+        rows = self._db.execute(
+            "SELECT cycle, COUNT(*) FROM messages WHERE campaign=? AND kind=? AND state=?"
+            " GROUP BY cycle",
+            (campaign, kind, State.SENT.value),
+        ).fetchall()
+        return {str(cycle): int(n) for cycle, n in rows}
+
     def sent_since(self, since: datetime) -> list[datetime]:
         """When each message that may have left since ``since`` was recorded (sent, unknown or
         pending, every campaign), oldest first: what counts against a daily sending cap."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from .digest import Digest, as_records, build_digest, current_needs, for_special
 from .errors import BackendError
 from .mail import address, compose, header_safe, message_id
 from .messages import REQUEST, base_context
-from .models import MessageKey, State
+from .models import MessageKey
 from .needs import NeedRecord, merge, needs_rows, read_edits
 from .responses import Collection
 from .topics import Tagger
@@ -34,14 +33,14 @@ class RenderedDigest:
     text: str
 
 
-def history(ws: Workspace, cycle: Cycle) -> list[Collection]:
+def history(ws: Workspace, cycle: Cycle, sent: dict[str, int] | None = None) -> list[Collection]:
     """The earlier cycles the digest looks back on (trends, the year view), oldest first:
     the last ``digest.trend_cycles`` and every cycle since the school year began."""
     cfg = ws.config
     start_of_year = f"{cycle.send.year - (cycle.send.month < cfg.calendar.year_starts):04d}-" \
         f"{cfg.calendar.year_starts:02d}"  # fmt: skip
     first = min(cycles.shift(cycle.name, -(cfg.digest.trend_cycles - 1)), start_of_year)
-    sent = requests_sent(ws)
+    sent = requests_sent(ws) if sent is None else sent
     out: list[Collection] = []
     name = first
     while name < cycle.name:
@@ -57,12 +56,7 @@ def history(ws: Workspace, cycle: Cycle) -> list[Collection]:
 
 def requests_sent(ws: Workspace) -> dict[str, int]:
     """How many requests went out in each cycle (the trend's "asked")."""
-    counts = Counter(
-        e.key.cycle
-        for e in ws.ledger.entries(ws.config.campaign)
-        if e.key.kind == REQUEST and e.state is State.SENT
-    )
-    return dict(counts)
+    return ws.ledger.count_sent(ws.config.campaign, REQUEST)
 
 
 def sync_needs(
@@ -96,8 +90,10 @@ def compile_digest(ws: Workspace, cycle: Cycle, *, persist: bool = True) -> Dige
     cfg = ws.config
     tagger = Tagger.from_taxonomy(cfg.taxonomy)
     collection = ws.collect(cycle)
-    fresh = as_records(current_needs(collection, tagger, cfg.campaign), cfg.campaign)
+    month = current_needs(collection, tagger, cfg.campaign)
+    fresh = as_records(month, cfg.campaign)
     needs, problems = sync_needs(ws, fresh, persist=persist)
+    sent = requests_sent(ws)
     digest = build_digest(
         ws.roster,
         collection,
@@ -106,23 +102,31 @@ def compile_digest(ws: Workspace, cycle: Cycle, *, persist: bool = True) -> Dige
         campaign=cfg.campaign,
         generated=ws.now(),
         needs=needs,
-        history=history(ws, cycle),
-        asked=requests_sent(ws),
+        history=history(ws, cycle, sent),
+        asked=sent,
         sessions=cfg.digest.sessions,
         specialists=cfg.digest.specialists,
         librarian=cfg.librarian.name,
         year_starts=cfg.calendar.year_starts,
         trend_cycles=cfg.digest.trend_cycles,
+        current=month,
     )
     if problems:
         digest = replace(digest, problems=(*digest.problems, *problems))
     return digest
 
 
+def needs_table(ws: Workspace) -> str:
+    """Where the librarian finds (and edits) every need, for the digest to point to."""
+    if ws.config.sources.kind == "google":
+        return f"the '{ws.config.google.needs_tab}' tab"
+    return ws.config.digest.needs_file.name
+
+
 def render_digest(ws: Workspace, cycle: Cycle, digest: Digest) -> RenderedDigest:
     """The digest rendered by digest.{subject,html,md,txt}.j2 (a specialist's slice too:
     ``digest.audience`` names them, and the templates leave out the librarian's parts)."""
-    ctx = {**base_context(ws, cycle), "digest": digest}
+    ctx = {**base_context(ws, cycle), "digest": digest, "needs_table": needs_table(ws)}
     render = ws.templates.render
     return RenderedDigest(
         digest=digest,

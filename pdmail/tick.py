@@ -78,7 +78,7 @@ def _digest_if_due(
     entry = ws.ledger.get(key)
     if entry is not None and entry.state is not State.FAILED:
         return
-    if not any(e.key.kind == REQUEST for e in ws.ledger.entries(ws.config.campaign, cycle.name)):
+    if not ws.ledger.count_sent(ws.config.campaign, REQUEST).get(cycle.name):
         report.notes.append(f"{cycle.name}: no requests were sent, so no digest")
         return
     rendered = render_digest(ws, cycle, compile_digest(ws, cycle, persist=not dry_run))

@@ -128,6 +128,7 @@ class Tagger:
         self.topics = topics
         self.by_name = {t.name: t for t in topics}
         self._order = {t.name: i for i, t in enumerate(topics)}
+        self._seen: dict[str, tuple[str, ...]] = {}
         self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         for topic in topics:
             for keyword in topic.keywords:
@@ -146,7 +147,14 @@ class Tagger:
         return cls(tuple(topics.values()))
 
     def tag(self, text: str) -> tuple[str, ...]:
-        """The names of the topics ``text`` mentions, in taxonomy order."""
+        """The names of the topics ``text`` mentions, in taxonomy order (remembered per text:
+        the digest sees the same answers in its trends as in its month)."""
+        cached = self._seen.get(text)
+        if cached is None:
+            cached = self._seen[text] = self._tag(text)
+        return cached
+
+    def _tag(self, text: str) -> tuple[str, ...]:
         words = stems(text)
         found: set[str] = set()
         for i, word in enumerate(words):
@@ -164,15 +172,21 @@ FORMATS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+# Whole words only: "STEAM lab" is no team meeting.
+_FORMAT_PATTERNS = tuple(
+    (name, re.compile("|".join(rf"(?<!\w){re.escape(c)}(?!\w)" for c in cues)))
+    for name, cues in FORMATS
+)
+
+
 def normalize_format(answer: str) -> str:
     """A preferred-format answer as one of pdmail's formats, or the answer itself, trimmed
     (``"Visit our team meeting"`` -> ``team meeting``; blank -> ``""``)."""
     text = " ".join(answer.lower().split())
     if not text:
         return ""
-    for name, cues in FORMATS:
-        # Whole words only: "STEAM lab" is no team meeting.
-        if any(re.search(rf"(?<!\w){re.escape(cue)}(?!\w)", text) for cue in cues):
+    for name, pattern in _FORMAT_PATTERNS:
+        if pattern.search(text):
             return name
     return answer.strip()
 

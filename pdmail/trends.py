@@ -123,15 +123,15 @@ class YearView:
 
 def build_year(collections: Sequence[Collection]) -> YearView:
     """The units of study by team and cycle, from ``collections`` (oldest first)."""
-    teams: dict[str, list[list[str]]] = {}
+    # dict keys keep the order units were first named and drop repeats in constant time.
+    teams: dict[str, list[dict[str, None]]] = {}
     for i, c in enumerate(collections):
         for teacher, response in c.answered:
             units = response.units.strip()
             if not units or not is_request(units):
                 continue
-            cells = teams.setdefault(teacher.team or NO_TEAM, [[] for _ in collections])
-            if units not in cells[i]:
-                cells[i].append(units)
+            cells = teams.setdefault(teacher.team or NO_TEAM, [{} for _ in collections])
+            cells[i][units] = None
     return YearView(
         cycles=tuple(c.cycle.name for c in collections),
         rows=tuple(

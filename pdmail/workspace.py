@@ -107,12 +107,16 @@ class Workspace:
         return parse_responses(table, self.config.form, self.config.timezone)
 
     def collect(self, cycle: Cycle) -> Collection:
-        """The cycle's responses matched to the roster."""
-        responses, problems = self.responses
-        return match(self.roster, responses, cycle, problems)
+        """The cycle's responses matched to the roster (matched once per cycle: the inputs
+        are read once too, until :meth:`forget_inputs`)."""
+        cache: dict[str, Collection] = self.__dict__.setdefault("_collections", {})
+        if cycle.name not in cache:
+            responses, problems = self.responses
+            cache[cycle.name] = match(self.roster, responses, cycle, problems)
+        return cache[cycle.name]
 
     def forget_inputs(self) -> None:
         """Read the roster and responses again on next use (a long-lived process calls this
         before each tick, since the files or sheet change between days)."""
-        for name in ("roster", "responses"):
+        for name in ("roster", "responses", "_collections"):
             self.__dict__.pop(name, None)

@@ -100,9 +100,15 @@ def resp(who: str, day: int, help_text: str, fmt: str = "", units: str = "") -> 
 
 
 def need(
-    who: str, cycle: str, text: str, topics: tuple[str, ...], fmt: str = "", status: str = "open",
-    note: str = "", team: str | None = None,
-) -> NeedRecord:  # fmt: skip
+    who: str,
+    cycle: str,
+    text: str,
+    topics: tuple[str, ...],
+    fmt: str = "",
+    status: str = "open",
+    note: str = "",
+    team: str | None = None,
+) -> NeedRecord:
     teacher = ROSTER.get(addr(who))
     assert teacher is not None
     return NeedRecord(
@@ -166,11 +172,18 @@ STORE = [
     need("noor", "2026-07", "Databases for summer reading", ("Databases",), "one-on-one"),
     need("maria", "2026-06", "A summer reading list", ("Books and collection",), status="done"),
     need("kim", "2026-10", "The printer jams", ("Devices and printers",), status="done"),
-    need("ben", "2026-10", "Set up my Moodle course page", ("Moodle / LMS",), "team meeting",
-         status="scheduled", note="Jan 5"),
+    need(
+        "ben",
+        "2026-10",
+        "Set up my Moodle course page",
+        ("Moodle / LMS",),
+        "team meeting",
+        status="scheduled",
+        note="Jan 5",
+    ),
     need("raj", "2026-11", "Citations help", ("Research and citation",), "small group"),
     need("ann", "2026-11", "Podcast help", ("Podcasting and video",), status="done"),
-]  # fmt: skip
+]
 
 
 @pytest.fixture(scope="module")
@@ -253,30 +266,47 @@ def test_first_hand(plan: Digest) -> None:
         FirstHand(addr("ben"), "Ben Ode", NO_TEAM, "new to the district", False, ()),
         # Raj's November need is still open and he asks again; Ann's November need is done,
         # and Kim's last need was in October.
-        FirstHand(addr("raj"), "Raj Patel", "Grade 6",
-                  "asked in 2026-11 and again now (Research and citation)", True,
-                  ("Citations help", "MLA works cited")),
-    ]  # fmt: skip
+        FirstHand(
+            addr("raj"),
+            "Raj Patel",
+            "Grade 6",
+            "asked in 2026-11 and again now (Research and citation)",
+            True,
+            ("Citations help", "MLA works cited"),
+        ),
+    ]
 
 
 @pytest.mark.parametrize(
     ("before", "now", "reason"),
     [
-        (("2026-11", "open", ("Databases",)), "EBSCO",
-         "asked in 2026-11 and again now (Databases)"),
-        (("2026-11", "scheduled", ("Databases",)), "EBSCO",
-         "asked in 2026-11 and again now (Databases)"),
+        (
+            ("2026-11", "open", ("Databases",)),
+            "EBSCO",
+            "asked in 2026-11 and again now (Databases)",
+        ),
+        (
+            ("2026-11", "scheduled", ("Databases",)),
+            "EBSCO",
+            "asked in 2026-11 and again now (Databases)",
+        ),
         (("2026-11", "done", ("Databases",)), "EBSCO", None),
         (("2026-10", "open", ("Databases",)), "EBSCO", None),  # not the previous cycle
         # Now untagged: the earlier need's topics; neither tagged: "help".
-        (("2026-11", "open", ("Databases",)), "Cover my lunch duty",
-         "asked in 2026-11 and again now (Databases)"),
+        (
+            ("2026-11", "open", ("Databases",)),
+            "Cover my lunch duty",
+            "asked in 2026-11 and again now (Databases)",
+        ),
         (("2026-11", "open", ()), "Cover my lunch duty", "asked in 2026-11 and again now (help)"),
         # Now on another topic: this cycle's topics.
-        (("2026-11", "open", ("Databases",)), "Podcast",
-         "asked in 2026-11 and again now (Podcasting and video)"),
+        (
+            ("2026-11", "open", ("Databases",)),
+            "Podcast",
+            "asked in 2026-11 and again now (Podcasting and video)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_first_hand_asking_again(
     before: tuple[str, str, tuple[str, ...]], now: str, reason: str | None
 ) -> None:
@@ -412,13 +442,18 @@ def test_who_leads_each_proposal(led: Digest) -> None:
     assert [(p.topic, p.stage, p.lead, p.support, p.specialists) for p in led.proposals] == [
         # All one-on-one: in taxonomy order (the config's topic comes after the defaults).
         ("Research and citation", "standard", "Lib Rarian", "", ()),
-        ("Moodle / LMS", "implementation", "Lib Rarian", "prepared by Pat Jones and Lee Ray",
-         (PAT_ADDR, LEE_ADDR)),
+        (
+            "Moodle / LMS",
+            "implementation",
+            "Lib Rarian",
+            "prepared by Pat Jones and Lee Ray",
+            (PAT_ADDR, LEE_ADDR),
+        ),
         ("Google Workspace", "standard", "Lib Rarian", "", ()),
         ("Devices and printers", "standard", "Lib Rarian", "", ()),
         ("1:1 iPad pilot", "learning", "Pat Jones", "", (PAT_ADDR,)),
         ("1:1 iPad pilot", "learning", "Pat Jones", "", (PAT_ADDR,)),
-    ]  # fmt: skip
+    ]
     assert [p.teachers for p in led.proposals[-2:]] == [("Ann Lee",), ("Kim Ng",)]
     # Everyone who leads or supports, once each, in the order they first appear.
     assert led.leads == ("Lib Rarian", "Pat Jones", "Lee Ray")
@@ -453,16 +488,33 @@ def test_for_specialist_keeps_only_their_part(
 
 def test_digest_rows(led: Digest) -> None:
     header, rows = digest_rows(led)
-    assert header == ["Cycle", "Session", "Kind", "Topic", "Stage", "Lead", "Support",
-                      "Teachers", "Teams", "Need ids"]  # fmt: skip
+    assert header == [
+        "Cycle",
+        "Session",
+        "Kind",
+        "Topic",
+        "Stage",
+        "Lead",
+        "Support",
+        "Teachers",
+        "Teams",
+        "Need ids",
+    ]
     assert len(rows) == len(led.proposals) == 6
     assert [r[1] for r in rows] == [p.title for p in led.proposals]
     moodle = next(r for r in rows if r[3] == "Moodle / LMS")
     assert moodle == [
-        CYCLE, "One-on-one: Moodle / LMS (Raj Patel)", "one-on-one", "Moodle / LMS",
-        "implementation", "Lib Rarian", "prepared by Pat Jones and Lee Ray", "Raj Patel",
-        "Grade 6", need_id(CAMPAIGN, CYCLE, addr("raj")),
-    ]  # fmt: skip
+        CYCLE,
+        "One-on-one: Moodle / LMS (Raj Patel)",
+        "one-on-one",
+        "Moodle / LMS",
+        "implementation",
+        "Lib Rarian",
+        "prepared by Pat Jones and Lee Ray",
+        "Raj Patel",
+        "Grade 6",
+        need_id(CAMPAIGN, CYCLE, addr("raj")),
+    ]
     assert digest_rows(replace(led, proposals=())) == (header, [])
 
 
@@ -498,8 +550,9 @@ LIBRARIAN, PAT_MAIL = "librarian@school.example.org", "pat.jones@district.exampl
 
 
 def invoke(project: Project, *args: str, today: str) -> Result:
-    result = CliRunner().invoke(main, [*args, "--config", str(project.config_path),
-                                       "--today", today])  # fmt: skip
+    result = CliRunner().invoke(
+        main, [*args, "--config", str(project.config_path), "--today", today]
+    )
     assert "Traceback" not in result.output
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"pdmail raised {result.exception!r}\n{result.output}")
@@ -513,14 +566,25 @@ def month(project: Project) -> Project:
     assert invoke(project, "send", today="2026-12-01").exit_code == 0
     project.write_responses(
         [
-            answer(ANN, "12/2/2026 9:00:00", help_text="Science apps for the iPad pilot",
-                   fmt="Small group"),
-            answer(RAJ, "12/3/2026 9:00:00",
-                   help_text='<script>alert("x")</script> Moodle <img src="http://e/x.png">'),
-            answer(MARIA, "12/4/2026 9:00:00", help_text="<style>p{}</style>MLA citations",
-                   fmt="Written guide"),
+            answer(
+                ANN,
+                "12/2/2026 9:00:00",
+                help_text="Science apps for the iPad pilot",
+                fmt="Small group",
+            ),
+            answer(
+                RAJ,
+                "12/3/2026 9:00:00",
+                help_text='<script>alert("x")</script> Moodle <img src="http://e/x.png">',
+            ),
+            answer(
+                MARIA,
+                "12/4/2026 9:00:00",
+                help_text="<style>p{}</style>MLA citations",
+                fmt="Written guide",
+            ),
         ]
-    )  # fmt: skip
+    )
     return project
 
 
@@ -558,8 +622,17 @@ def test_digest_json_has_the_plan(month: Project) -> None:
     result = invoke(month, "digest", "--json", today="2026-12-11")
     assert result.exit_code == 0, result.output
     digest = json.loads(result.stdout)["digest"]
-    assert {"proposals", "needs", "carried_over", "trends", "year", "first_hand", "done",
-            "total_needs", "leads"} <= set(digest)  # fmt: skip
+    assert {
+        "proposals",
+        "needs",
+        "carried_over",
+        "trends",
+        "year",
+        "first_hand",
+        "done",
+        "total_needs",
+        "leads",
+    } <= set(digest)
     ipad = next(p for p in digest["proposals"] if p["topic"] == "1:1 iPad pilot")
     assert (ipad["lead"], ipad["support"], ipad["stage"], ipad["kind"], ipad["size"]) == (
         "Pat Jones",
@@ -621,3 +694,47 @@ def test_a_specialist_with_nothing_to_lead_gets_no_mail(month: Project) -> None:
     result = invoke(month, "digest", "--send", today="2026-12-11")
     assert result.exit_code == 0
     assert month.sent_to("digest") == [LIBRARIAN]
+
+
+def test_long_lists_in_the_mailed_digest_show_their_first_entries_and_say_where_the_rest_is(
+    project: Project,
+) -> None:
+    """A large school's digest must stay a readable message, not megabytes of HTML."""
+    from pdmail import cycles as cycle_dates
+    from pdmail.digest import build_digest as build_full
+    from pdmail.needs import NeedRecord
+    from pdmail.publish import render_digest
+    from pdmail.topics import Tagger as FullTagger
+
+    old = [
+        NeedRecord(
+            f"id{i:03d}",
+            CAMPAIGN,
+            "2026-11",
+            f"t{i}@school.example.org",
+            f"Teacher {i}",
+            "Grade 6",
+            f"Moodle help number {i}",
+            ("Moodle / LMS",),
+            "small group",
+            first_seen=date(2026, 11, 11),
+        )
+        for i in range(40)
+    ]
+    with project.workspace(date(2026, 12, 11)) as ws:
+        cycle = cycle_dates.cycle(ws.config, "2026-12")
+        digest = build_full(
+            ws.roster,
+            ws.collect(cycle),
+            FullTagger.from_taxonomy(ws.config.taxonomy),
+            school="Test School",
+            campaign=CAMPAIGN,
+            generated=GENERATED,
+            needs=old,
+        )
+        rendered = render_digest(ws, cycle, digest)
+    assert len(digest.carried_over) == 40
+    assert "and 28 more in needs.csv" in rendered.html
+    assert "and 28 more in needs.csv" in rendered.text
+    assert rendered.html.count("Moodle help number") == 12 + 12  # carried over, and by topic
+    assert rendered.markdown.count("Moodle help number") == 40 + 40  # the file keeps them all
