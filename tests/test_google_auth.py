@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 
 import platformdirs
 import pytest
-from conftest import BASE_CONFIG, deep_merge
+from conftest import BASE_CONFIG, Project, deep_merge
 
 from pdmail.backends.google_auth import (
     FORMS_SCOPE,
@@ -445,3 +445,42 @@ def test_a_service_account_key_that_is_not_one_never_shows_its_contents(tmp_path
 
     assert "google.service_account_file" in error.value.message
     assert "SECRET-KEY" not in str(error.value)
+
+
+def test_a_refresh_keeps_every_granted_scope(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that needs only Sheets must not save back a token that lost its forms scope."""
+    from fakes.oauth_server import FakeOAuth
+
+    with FakeOAuth(scope=f"{SHEETS_SCOPE} {FORMS_SCOPE}") as oauth:
+        project.write_config(
+            {
+                "sources": {"kind": "google"},
+                "google": {
+                    "spreadsheet_id": "sid",
+                    "token_file": "token.json",
+                    "endpoints": {"oauth": oauth.base_url},
+                },
+            }
+        )
+        token = project.folder / "token.json"
+        write_private(
+            token,
+            json.dumps(
+                {
+                    "token": "old",
+                    "refresh_token": "refresh-secret",
+                    "client_id": "c",
+                    "client_secret": "s",
+                    "token_uri": "https://oauth2.googleapis.com/token",
+                    "scopes": [SHEETS_SCOPE, FORMS_SCOPE],
+                    "expiry": "2000-01-01T00:00:00Z",
+                }
+            ),
+        )
+        load_credentials(project.config(), [SHEETS_SCOPE])
+        assert [r["grant_type"] for r in oauth.token_requests] == ["refresh_token"]
+    saved = json.loads(token.read_text())
+    assert saved["token"] == "access-1"
+    assert sorted(saved["scopes"]) == sorted([SHEETS_SCOPE, FORMS_SCOPE])

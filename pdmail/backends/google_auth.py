@@ -104,8 +104,11 @@ def load_credentials(config: Config, scopes: Sequence[str]) -> Any:
 
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
+        # Everything the token was granted, not only what this run needs: the refreshed token
+        # is saved back, and a narrower list there would cost a scope (forms, say) for good.
+        granted = info.get("scopes") or list(scopes)
         creds = Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
-            _redirect_token_uri(info, config), scopes=list(scopes)
+            _redirect_token_uri(info, config), scopes=granted
         )
         if _oauth_base(config) != GOOGLE_OAUTH:
             # from_authorized_user_info ignores the info's token_uri (always Google's), so a
