@@ -43,11 +43,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import getaddresses
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from fakes.loopback import KeepAliveHandler, LoopbackServer
+from fakes.loopback import KeepAliveHandler, LoopbackFake, LoopbackServer
 
 __all__ = ["FakeGmail", "RecordedRequest", "StoredMessage"]
 
@@ -219,7 +218,7 @@ class _Handler(KeepAliveHandler):
             self.wfile.flush()
 
 
-class FakeGmail:
+class FakeGmail(LoopbackFake):
     """A loopback Gmail v1 server for ``messages.send`` and ``messages.get(format=raw)``.
 
     ``token``: when given, only ``Authorization: Bearer <token>`` is accepted; otherwise any
@@ -235,56 +234,7 @@ class FakeGmail:
         self._faults: list[_Fault] = []
         self._ids = itertools.count(0x18C2F0A1B2C3D000)
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> FakeGmail:
-        if self._server is not None:
-            raise RuntimeError("FakeGmail is already running")
-        self._stopping.clear()
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-gmail",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, cut open connections (and pending delays), and join the threads."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.close_connections(timeout=5)
-        server.server_close()
-        if thread is not None:
-            thread.join(5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeGmail:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeGmail is not running; use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__("FakeGmail", lambda: _Server(self))
 
     # -- state and instrumentation -------------------------------------------------------------
 

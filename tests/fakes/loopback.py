@@ -7,8 +7,12 @@ import contextlib
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound="LoopbackFake")
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -72,3 +76,66 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return "ESF"  # the real front end's Server header
+
+
+class LoopbackFake:
+    """The life of a fake: ``with Fake() as fake:`` serves on 127.0.0.1 from a daemon thread
+    until the block ends, then cuts open connections (and pending delays) and joins.
+
+    A subclass passes ``make_server`` (builds its :class:`LoopbackServer` for ``self``) and
+    its name, used in thread names and messages.
+    """
+
+    def __init__(self, name: str, make_server: Callable[[], LoopbackServer]) -> None:
+        self._name = name
+        self._make_server = make_server
+        self._stopping = threading.Event()
+        self._server: LoopbackServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self: F) -> F:
+        """Bind 127.0.0.1 on a free port and serve from a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError(f"{self._name} is already running")
+        self._stopping.clear()
+        self._server = self._make_server()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=self._name,
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, cut open connections (and pending delays), and join the threads."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.close_connections(timeout=5)
+        server.server_close()
+        if thread is not None:
+            thread.join(5)
+        self._server = self._thread = None
+
+    def __enter__(self: F) -> F:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``, to put where Google's address was."""
+        if self._server is None:
+            raise RuntimeError(f"{self._name} is not running; use it as a context manager")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"

@@ -44,7 +44,6 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -53,7 +52,7 @@ from google.oauth2.credentials import Credentials
 from gspread.http_client import HTTPClient, ParamsType
 from requests import Response
 
-from fakes.loopback import KeepAliveHandler, LoopbackServer
+from fakes.loopback import KeepAliveHandler, LoopbackFake, LoopbackServer
 
 __all__ = [
     "DRIVE_ROOT",
@@ -831,7 +830,7 @@ class _Handler(KeepAliveHandler):
             self.wfile.flush()
 
 
-class FakeSheets:
+class FakeSheets(LoopbackFake):
     """A loopback Google Sheets v4 server. Use as ``with FakeSheets() as fake: ...``.
 
     ``token``: when given, only ``Authorization: Bearer <token>`` is accepted; otherwise any
@@ -848,58 +847,7 @@ class FakeSheets:
         self._faults: list[_Fault] = []
         self._random = random.Random(seed)
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> FakeSheets:
-        """Bind 127.0.0.1 on a free port and serve from a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeSheets is already running")
-        self._stopping.clear()
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-sheets",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, cut open connections (and pending delays), and join the threads."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.close_connections(timeout=5)
-        server.server_close()
-        if thread is not None:
-            thread.join(5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeSheets:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``, to put where ``https://sheets.googleapis.com`` was."""
-        if self._server is None:
-            raise RuntimeError("FakeSheets is not running; use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__("FakeSheets", lambda: _Server(self))
 
     # -- state helpers -------------------------------------------------------------------------
 
