@@ -610,24 +610,136 @@ def test_a_dropped_connection_on_a_value_write_is_retried(
     assert fake.values(SID, STATUS_TAB) == [["Email"], [ANN]]
 
 
-def test_a_dropped_connection_on_add_sheet_is_not_retried(
+def test_a_dropped_connection_on_add_sheet_looks_before_adding_again(
     project: Project, fake: FakeSheets, sleeps: Sleeps
 ) -> None:
-    # The tab may have been added before the line dropped: adding it again would fail with
-    # "already exists" at best, so pdmail stops and says so.
+    # The tab was added before the line dropped: a second addSheet would be refused ("already
+    # exists"), so pdmail reads the metadata again, finds the tab, and writes into it.
     config = google_config(project, fake.base_url)
     book = book_for(config, sleeps)
     book.read_roster()
+    fake.reset_requests()
     fake.fail_next(drop=True, after_apply=True, match=lambda line: line == ADD_TAB)
 
-    with pytest.raises(BackendError) as error:
-        book.write_table("status", ["Email"], [[ANN]])
+    assert book.write_table("status", ["Email"], [[ANN]]) == f"sheet tab '{STATUS_TAB}'"
 
-    assert "Google Sheets API" in error.value.message and "no answer" in error.value.message
-    assert fake.count("POST", f"{SID}:batchUpdate") == 1
-    assert fake.count("POST", "values:batchUpdate") == 0
-    assert sleeps == []
+    assert lines(fake) == [ADD_TAB, READ[0], WRITE]
+    assert [r.status for r in fake.requests] == [None, 200, 200]
     assert fake.tab_titles(SID).count(STATUS_TAB) == 1
+    assert fake.values(SID, STATUS_TAB) == [["Email"], [ANN]]
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_5xx_after_add_sheet_did_its_work_uses_the_tab_it_made(
+    project: Project, fake: FakeSheets, sleeps: Sleeps, status: int
+) -> None:
+    config = google_config(project, fake.base_url)
+    fake.fail_next(status, after_apply=True, match=lambda line: line == ADD_TAB)
+
+    book_for(config, sleeps).write_table("status", ["Email"], [[ANN]])
+
+    assert lines(fake) == [READ[0], ADD_TAB, READ[0], WRITE]
+    assert [r.status for r in fake.requests] == [200, status, 200, 200]
+    assert fake.tab_titles(SID).count(STATUS_TAB) == 1
+    assert fake.values(SID, STATUS_TAB) == [["Email"], [ANN]]
+
+
+def test_a_5xx_before_add_sheet_did_anything_adds_it_once_the_sheet_says_it_is_missing(
+    project: Project, fake: FakeSheets, sleeps: Sleeps
+) -> None:
+    config = google_config(project, fake.base_url)
+    fake.fail_next(503, match=lambda line: line == ADD_TAB)
+
+    book_for(config, sleeps).write_table("status", ["Email"], [[ANN]])
+
+    assert lines(fake) == [READ[0], ADD_TAB, READ[0], ADD_TAB, WRITE]
+    assert [r.status for r in fake.requests] == [200, 503, 200, 200, 200]
+    assert fake.tab_titles(SID).count(STATUS_TAB) == 1
+    assert len(sleeps) == 1
+
+
+def test_add_sheet_failing_every_time_stops_after_the_policy_attempts(
+    project: Project, fake: FakeSheets, sleeps: Sleeps
+) -> None:
+    config = google_config(project, fake.base_url)
+    fake.fail_next(500, count=50, match=lambda line: line == ADD_TAB)
+
+    with pytest.raises(BackendError) as error:
+        book_for(config, sleeps, attempts=3).write_table("status", ["Email"], [[ANN]])
+
+    # Every try is preceded by a look at the metadata; nothing was written.
+    assert lines(fake) == [READ[0], ADD_TAB, READ[0], ADD_TAB, READ[0], ADD_TAB, READ[0]]
+    assert "Google Sheets API" in error.value.message and "500" in error.value.message
+    assert f"adding the tab '{STATUS_TAB}'" in error.value.message
+    assert STATUS_TAB not in fake.tab_titles(SID) and fake.writes == []
+    fake.clear_faults()
+
+
+def test_add_sheet_after_a_429_is_simply_tried_again(
+    project: Project, fake: FakeSheets, sleeps: Sleeps
+) -> None:
+    # A 429 says the request was turned away before anything was done.
+    config = google_config(project, fake.base_url)
+    fake.fail_next(429, match=lambda line: line == ADD_TAB)
+
+    book_for(config, sleeps).write_table("status", ["Email"], [[ANN]])
+
+    assert lines(fake) == [READ[0], ADD_TAB, ADD_TAB, WRITE]
+    assert fake.tab_titles(SID).count(STATUS_TAB) == 1
+
+
+def test_a_tab_added_by_someone_else_since_the_metadata_read_is_used(
+    project: Project, fake: FakeSheets, sleeps: Sleeps
+) -> None:
+    config = google_config(project, fake.base_url)
+    book = book_for(config, sleeps)
+    book.read_roster()
+    fake.add_tab(SID, STATUS_TAB.upper())  # the librarian, in another window
+    fake.reset_requests()
+
+    book.write_table("status", ["Email"], [[ANN]])
+
+    assert lines(fake) == [ADD_TAB, READ[0], WRITE]
+    assert fake.requests[0].status == 400  # Sheets' own "already exists" refusal
+    assert fake.tab_titles(SID) == [ROSTER_TAB, RESPONSES_TAB, STATUS_TAB.upper()]
+    assert fake.values(SID, STATUS_TAB.upper()) == [["Email"], [ANN]]
+
+
+@pytest.mark.parametrize("existing", [STATUS_TAB.upper(), STATUS_TAB.title(), STATUS_TAB])
+def test_report_tabs_match_whatever_their_case(
+    project: Project, fake: FakeSheets, sleeps: Sleeps, existing: str
+) -> None:
+    fake.add_tab(SID, existing, [["old"]])
+    config = google_config(project, fake.base_url)
+
+    where = book_for(config, sleeps).write_table("status", ["Email"], [[ANN]])
+
+    assert where == f"sheet tab '{existing}'"
+    assert lines(fake) == [READ[0], WRITE]  # no addSheet, which Sheets would refuse
+    assert fake.tab_titles(SID) == [ROSTER_TAB, RESPONSES_TAB, existing]
+    assert fake.values(SID, existing) == [["Email"], [ANN]]
+
+
+def test_roster_responses_and_needs_tabs_match_whatever_their_case(
+    project: Project, fake: FakeSheets, sleeps: Sleeps
+) -> None:
+    fake.add_tab(SID, "PDMAIL NEEDS", [["Need id", "Status", "Note"], ["n1", "done", ""]])
+    fake.set_values(SID, RESPONSES_TAB, responses(answer(ANN, "12/2/2026 8:14:22")))
+    config = google_config(
+        project, fake.base_url, roster_tab="roster", responses_tab="form responses 1"
+    )
+
+    book = book_for(config, sleeps)
+
+    assert len(book.read_roster().rows) == len(ROSTER_ROWS)
+    assert book.read_roster().origin == f"sheet '{ROSTER_TAB}'"
+    responses_table = book.read_responses()
+    assert responses_table is not None and len(responses_table.rows) == 1
+    needs = book.read_table("needs")
+    assert needs is not None and needs.origin == "sheet 'PDMAIL NEEDS'"
+    assert needs.rows == ((2, ("n1", "done", "")),)
+    assert lines(fake) == READ
 
 
 # -- endpoints -----------------------------------------------------------------------------

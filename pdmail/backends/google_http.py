@@ -3,7 +3,8 @@
 gspread's default client never retries and its ``BackOffHTTPClient`` (6.2.1) never gives up,
 so pdmail brings its own: 408, 429, 5xx and rate-limit 403s are tried again with exponential
 backoff and jitter, honouring ``Retry-After``, a fixed number of times, then reported with the
-API and status. Only requests that are safe to repeat are retried after a lost connection.
+API and status. Only requests that are safe to repeat are retried after a lost connection or
+a 5xx (either may come after the change was made); others only after a 429 or rate limit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from google.auth.exceptions import GoogleAuthError
 from gspread.exceptions import APIError
@@ -24,6 +26,12 @@ from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import Timeout
 
 from ..errors import BackendError
+
+
+class NoAnswer(BackendError):
+    """A request went out and no answer came back (connection lost, timed out): whether a
+    write was applied is unknown. Raised only for writes that are not safe to repeat."""
+
 
 GOOGLE_SHEETS = "https://sheets.googleapis.com"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -50,6 +58,13 @@ class ApiFailure:
         return self.code == 403 and (
             self.status == "RESOURCE_EXHAUSTED" or bool(RATE_LIMIT_REASONS & set(self.reasons))
         )
+
+    @property
+    def refused(self) -> bool:
+        """True when the answer says the request was turned away before anything was done
+        (408, 429, a rate-limit 403), so even a write that is not safe to repeat may be tried
+        again. A 5xx says no such thing: the change may have been made before the failure."""
+        return self.retryable and self.code < 500
 
 
 def parse_failure(code: int, body: bytes | str) -> ApiFailure:
@@ -132,9 +147,10 @@ class SheetsHTTPClient(HTTPClient):
         headers: Any = None,
     ) -> Response:
         url = self._rewrite(endpoint)
-        # A write that may have been applied before the line dropped is only repeated when
-        # repeating it cannot change the outcome: reads, and value writes of fixed ranges.
-        repeatable = method.lower() == "get" or url.endswith("/values:batchUpdate")
+        # A write that may have been applied before the line dropped or a 5xx came back is only
+        # repeated when repeating it cannot change the outcome (see repeatable()); any other
+        # write is tried again only after an answer that says it was turned away (429).
+        again = repeatable(method, url, json)
         last = self.policy.attempts - 1
         for attempt in range(self.policy.attempts):
             self.calls += 1
@@ -150,10 +166,10 @@ class SheetsHTTPClient(HTTPClient):
                     timeout=self.timeout,
                 )
             except (RequestsConnectionError, Timeout) as exc:
-                if repeatable and attempt < last:
+                if again and attempt < last:
                     self.policy.wait(attempt, None)
                     continue
-                raise BackendError(
+                raise NoAnswer(
                     f"Google Sheets API: {method.upper()} {_path(url)}: no answer ({exc})",
                     hint=f"check the network; pdmail tried {attempt + 1} time{'s' * (attempt > 0)}",
                 ) from None
@@ -171,7 +187,7 @@ class SheetsHTTPClient(HTTPClient):
             if response.ok:
                 return response
             failure = parse_failure(response.status_code, response.content)
-            if failure.retryable and attempt < last:
+            if (failure.refused or (again and failure.retryable)) and attempt < last:
                 self.policy.wait(attempt, retry_after(response.headers))
                 continue
             raise APIError(response)
@@ -181,6 +197,29 @@ class SheetsHTTPClient(HTTPClient):
         if endpoint.startswith(GOOGLE_SHEETS + "/"):
             return self.base_url.rstrip("/") + endpoint[len(GOOGLE_SHEETS) :]
         return endpoint
+
+
+def repeatable(method: str, url: str, body: Mapping[str, Any] | None = None) -> bool:
+    """Whether sending this Sheets request twice leaves the spreadsheet as sending it once:
+    reads, value writes and clears of fixed ranges, and ``:batchUpdate`` calls made only of
+    ``updateSheetProperties`` (which set absolute values). ``addSheet`` is not: a second one
+    fails ("already exists") or, untitled, adds a second tab; an append adds a second row."""
+    verb = method.upper()
+    if verb in ("GET", "PUT"):
+        return True
+    path = urlsplit(url).path
+    if path.endswith(("/values:batchUpdate", "/values:batchClear", ":clear")):
+        return True
+    if path.endswith(":batchUpdate") and isinstance(body, Mapping):
+        requests = body.get("requests")
+        return (
+            isinstance(requests, list)
+            and bool(requests)
+            and all(
+                isinstance(r, Mapping) and set(r) == {"updateSheetProperties"} for r in requests
+            )
+        )
+    return False
 
 
 def configure(client: Any, base_url: str, policy: RetryPolicy, timeout: float) -> None:

@@ -19,7 +19,14 @@ from ..config import Config
 from ..errors import BackendError, InputError
 from ..models import Table
 from ..tables import table_from_rows
-from .google_http import RetryPolicy, SheetsHTTPClient, configure, describe_api_error
+from .google_http import (
+    NoAnswer,
+    RetryPolicy,
+    SheetsHTTPClient,
+    configure,
+    describe_api_error,
+    parse_failure,
+)
 
 API = "Google Sheets API"
 
@@ -33,6 +40,8 @@ class SheetsBook:
     """One spreadsheet: reads the roster and responses tabs, writes report tabs.
 
     ``tabs`` maps the report names pdmail writes (``status``, ``digest``) to tab titles.
+    Titles match whatever their case, as in Sheets itself, which refuses two tabs whose names
+    differ only in case: ``status`` finds a tab named ``Status``.
     gspread's ``Spreadsheet`` object fetches the metadata again for every tab lookup, so this
     class uses gspread's transport calls directly and keeps the one metadata answer it read.
     """
@@ -84,12 +93,21 @@ class SheetsBook:
                 )
         return self._grid
 
+    def title(self, wanted: str) -> str | None:
+        """The spreadsheet's own spelling of the tab ``wanted`` (matched ignoring case), or
+        None when there is no such tab."""
+        grid = self.grid()
+        if wanted in grid:
+            return wanted
+        folded = wanted.casefold()
+        return next((t for t in grid if t.casefold() == folded), None)
+
     def _read(self) -> dict[str, list[list[str]]]:
         if self._values is None:
             titles = self.grid()
             for tab, key in ((self.roster_tab, "google.roster_tab"),
                              (self.responses_tab, "google.responses_tab")):  # fmt: skip
-                if tab not in titles:
+                if self.title(tab) is None:
                     hint = (
                         "responses land in the tab the Form is linked to (in the Form: "
                         "Responses, Link to Sheets)"
@@ -102,8 +120,9 @@ class SheetsBook:
                         hint=hint,
                     )
             # The tabs pdmail writes and the librarian edits (the needs) come in the same call.
-            tabs = [self.roster_tab, self.responses_tab]
-            tabs += [t for t in self.tabs.values() if t in titles and t not in tabs]
+            tabs = [str(self.title(self.roster_tab)), str(self.title(self.responses_tab))]
+            reports = (self.title(t) for t in self.tabs.values())
+            tabs += [t for t in reports if t is not None and t not in tabs]
             try:
                 answer = self.http.values_batch_get(
                     self.spreadsheet_id,
@@ -119,42 +138,33 @@ class SheetsBook:
 
     def read_table(self, name: str) -> Table | None:
         """A tab pdmail wrote and the librarian may have edited (the needs), or None."""
-        title = self.tabs.get(name, name)
+        wanted = self.tabs.get(name, name)
+        title = self.title(wanted) or wanted
         rows = self._read().get(title)
         if not rows or not any(any(c.strip() for c in row) for row in rows):
             return None
         return table_from_rows(f"sheet '{title}'", rows)
 
     def read_roster(self) -> Table:
-        return table_from_rows(f"sheet '{self.roster_tab}'", self._read()[self.roster_tab])
+        title = str(self.title(self.roster_tab))
+        return table_from_rows(f"sheet '{title}'", self._read()[title])
 
     def read_responses(self) -> Table | None:
-        rows = self._read()[self.responses_tab]
+        title = str(self.title(self.responses_tab))
+        rows = self._read()[title]
         if not any(any(c.strip() for c in row) for row in rows):
             return None
-        return table_from_rows(f"sheet '{self.responses_tab}'", rows)
+        return table_from_rows(f"sheet '{title}'", rows)
 
     def write_table(self, name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         """Replace tab ``tabs[name]`` with ``header`` and ``rows`` in one RAW value write
         (and one ``addSheet`` the first time). Rows below the new data, up to the tab's size,
         are blanked in the same write, so a shorter table leaves nothing stale behind."""
-        title = self.tabs.get(name, name)
+        wanted = self.tabs.get(name, name)
         data = [list(header), *[[str(c) for c in row] for row in rows]]
         width = max(len(r) for r in data)
+        title = self.title(wanted) or self._add_tab(wanted, (max(len(data), 100), max(width, 8)))
         grid = self.grid()
-        if title not in grid:
-            size = (max(len(data), 100), max(width, 8))
-            body = {"requests": [{"addSheet": {"properties": {
-                "title": title,
-                "gridProperties": {"rowCount": size[0], "columnCount": size[1]},
-            }}}]}  # fmt: skip
-            try:
-                reply = self.http.batch_update(self.spreadsheet_id, body)
-            except APIError as exc:
-                raise describe_api_error(API, exc, f"adding the tab {title!r}") from None
-            grid[title] = size
-            added = (reply.get("replies") or [{}])[0].get("addSheet", {}).get("properties", {})
-            self._ids[title] = int(added.get("sheetId", 0))
         rows_in_grid, cols_in_grid = grid[title]
         if len(data) > rows_in_grid or width > cols_in_grid:
             # A value write past the grid is refused (400 "exceeds grid limits"): a table that
@@ -184,6 +194,44 @@ class SheetsBook:
         except APIError as exc:
             raise describe_api_error(API, exc, f"writing the tab {title!r}") from None
         return f"sheet tab '{title}'"
+
+    def _add_tab(self, title: str, size: tuple[int, int]) -> str:
+        """Add the tab ``title`` with a grid of ``size``; return the title it now has.
+
+        ``addSheet`` cannot be repeated blindly: after a 5xx or a lost answer the tab may
+        exist already, and a second ``addSheet`` is refused ("already exists"). So after
+        such a failure, and after that refusal (another run or the librarian added the tab
+        since the metadata was read), the metadata is read again: a tab found there is used;
+        only a tab still missing is added again, within the retry policy's attempts.
+        """
+        body = {"requests": [{"addSheet": {"properties": {
+            "title": title,
+            "gridProperties": {"rowCount": size[0], "columnCount": size[1]},
+        }}}]}  # fmt: skip
+        policy: RetryPolicy = getattr(self.http, "policy", RetryPolicy())
+        for attempt in range(policy.attempts):
+            try:
+                reply = self.http.batch_update(self.spreadsheet_id, body)
+            except APIError as exc:
+                failure = parse_failure(exc.response.status_code, exc.response.content)
+                taken = failure.code == 400 and "already exists" in failure.message
+                error: BackendError = describe_api_error(API, exc, f"adding the tab {title!r}")
+                if failure.code < 500 and not taken:
+                    raise error from None
+            except NoAnswer as exc:
+                error = exc
+            else:
+                self.grid()[title] = size
+                added = (reply.get("replies") or [{}])[0].get("addSheet", {}).get("properties", {})
+                self._ids[title] = int(added.get("sheetId", 0))
+                return title
+            self._grid = None  # look again: the tab may be there now
+            found = self.title(title)
+            if found is not None:
+                return found
+            if attempt < policy.attempts - 1:
+                policy.wait(attempt, None)
+        raise error
 
 
 def _strings(rows: list[list[Any]]) -> list[list[str]]:
