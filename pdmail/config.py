@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from .errors import ConfigError
+from .timestamps import date_order
+from .yamlfile import YamlProblem, load_yaml, read_text_file
 
 CONFIG_ENV = "PDMAIL_CONFIG"
 DEFAULT_CONFIG = "pdmail.yaml"
@@ -115,6 +115,7 @@ class Mail:
     smtp: Smtp | None
     per_minute: int  # 0: no pacing
     daily_cap: int  # 0: no cap
+    lock_wait: int = 300  # seconds a run waits for another run on the same state folder
 
 
 # What the providers allow: Gmail API projects about 60 sends a minute per user and Workspace
@@ -141,6 +142,9 @@ class Form:
     prefill: Mapping[str, str]
     columns: FormColumns
     timestamp_format: str | None
+    # How dates whose year is not first are read: auto (the column decides, or a Google
+    # Sheet's locale), dmy, mdy or ymd. See pdmail.timestamps.read_column.
+    date_order: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -252,25 +256,55 @@ def default_config_path() -> Path:
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Read and check the config file at ``path`` (default: :func:`default_config_path`)."""
+    """Read and check the config file at ``path`` (default: :func:`default_config_path`).
+
+    Raises :class:`ConfigError` naming the file for a file that is missing, a folder, not
+    text, not valid YAML (the line and what is wrong with it in plain words), a key set twice
+    (both lines), empty, or not a mapping of settings; then for any key :func:`parse_config`
+    refuses.
+    """
     cfg_path = Path(path) if path is not None else default_config_path()
     try:
-        text = cfg_path.read_text(encoding="utf-8")
+        text = read_text_file(cfg_path)
     except FileNotFoundError:
         raise ConfigError(
             f"{cfg_path}: no such config file",
             hint="run 'pdmail init' to create one, or pass --config / set PDMAIL_CONFIG",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{cfg_path}: cannot read the config file ({exc})") from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{cfg_path}: is a folder, not a config file",
+            hint="pass --config with the path of the pdmail.yaml file itself",
+        ) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{cfg_path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} on line {line}, "
+            f"byte offset {exc.start})",
+            hint="save the file again as UTF-8 text (in Notepad: Save As, Encoding UTF-8)",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{cfg_path}: cannot read the config file ({exc.strerror or exc})"
+        ) from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{cfg_path}{where}: not valid YAML ({problem})") from None
-    return parse_config(data if data is not None else {}, cfg_path.resolve())
+        data = load_yaml(text)
+    except YamlProblem as exc:
+        where = f", line {exc.line}" if exc.line else ""
+        column = f" (column {exc.column})" if exc.column else ""
+        raise ConfigError(f"{cfg_path}{where}: {exc.message}{column}", hint=exc.hint) from None
+    if data is None:
+        raise ConfigError(
+            f"{cfg_path}: the config file is empty",
+            hint="run 'pdmail init' in a new folder for a complete example to copy from",
+        )
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"{cfg_path}: the config file holds {_show(data)}, not settings "
+            "('key: value' lines such as 'school: ...')",
+            hint="run 'pdmail init' in a new folder for a complete example to copy from",
+        )
+    return parse_config(data, cfg_path.resolve())
 
 
 def parse_config(data: Any, path: Path) -> Config:
@@ -344,11 +378,29 @@ def parse_config(data: Any, path: Path) -> Config:
         mail=mail,
         form=form,
         calendar=calendar,
-        templates=r.path(root, "templates", ""),
+        templates=_templates_folder(r, root),
         state=r.path(root, "state", "") or path.parent / ".pdmail",
         digest=digest,
         taxonomy=taxonomy,
     )
+
+
+def _templates_folder(r: _Reader, root: Mapping[str, Any]) -> Path | None:
+    # A folder that is not there must not quietly mean "the defaults": the school's own
+    # wording (or its signature, its form link text) would go missing from every message.
+    folder = r.path(root, "templates", "")
+    if folder is None:
+        return None
+    if not folder.exists():
+        raise r.error(
+            "templates",
+            f"the folder {folder} does not exist",
+            "create it (pdmail init writes the default templates into a new folder), correct "
+            "the path, or remove the 'templates' key to use pdmail's own templates",
+        )
+    if not folder.is_dir():
+        raise r.error("templates", f"{folder} is a file, not a folder of templates")
+    return folder
 
 
 def _google(r: _Reader, root: Mapping[str, Any]) -> Google:
@@ -378,8 +430,11 @@ def _google(r: _Reader, root: Mapping[str, Any]) -> Google:
 def _mail(r: _Reader, root: Mapping[str, Any], librarian: Librarian) -> Mail:
     m = r.mapping(root.get("mail"), "mail")
     r.known(
-        m, "mail", {"kind", "outbox", "sender_name", "reply_to", "smtp", "per_minute", "daily_cap"}
-    )
+        m,
+        "mail",
+        {"kind", "outbox", "sender_name", "reply_to", "smtp", "per_minute", "daily_cap",
+         "lock_wait"},
+    )  # fmt: skip
     kind = r.choice(m, "kind", "mail", ("outbox", "smtp", "gmail"), "outbox")
     smtp = None
     if kind == "smtp" or "smtp" in m:
@@ -413,12 +468,13 @@ def _mail(r: _Reader, root: Mapping[str, Any], librarian: Librarian) -> Mail:
         smtp=smtp,
         per_minute=r.integer(m, "per_minute", "mail", per_minute, 0, 6000),
         daily_cap=r.integer(m, "daily_cap", "mail", daily_cap, 0, 100000),
+        lock_wait=r.integer(m, "lock_wait", "mail", 300, 0, 86400),
     )
 
 
 def _form(r: _Reader, root: Mapping[str, Any]) -> Form:
     f = r.mapping(root.get("form"), "form", required=True)
-    r.known(f, "form", {"url", "prefill", "columns", "timestamp_format"})
+    r.known(f, "form", {"url", "prefill", "columns", "timestamp_format", "date_order"})
     url = r.text(f, "url", "form", required=True)
     if not url.startswith(("https://", "http://")):
         raise r.error("form.url", f"{url!r} is not a web address", "paste the form's link")
@@ -438,11 +494,30 @@ def _form(r: _Reader, root: Mapping[str, Any]) -> Form:
     columns = FormColumns(
         **{k: r.text(cols, k, "form.columns", required=k != "cycle") for k in cols}
     )
+    timestamp_format = r.text(f, "timestamp_format", "form") or None
+    order_text = r.text(f, "date_order", "form") or "auto"
+    try:
+        order = date_order(order_text)
+    except ValueError:
+        raise r.error(
+            "form.date_order",
+            f"{order_text!r} is not one of: auto, day-first, month-first, year-first "
+            "(or dmy, mdy, ymd)",
+            "day-first when the export writes 3 December as 03/12/2026, month-first when "
+            "it writes 12/03/2026",
+        ) from None
+    if timestamp_format and order != "auto":
+        raise r.error(
+            "form.date_order",
+            "cannot be set together with form.timestamp_format, which already fixes the order",
+            "keep one of the two",
+        )
     return Form(
         url=url,
         prefill=prefill,
         columns=columns,
-        timestamp_format=r.text(f, "timestamp_format", "form") or None,
+        timestamp_format=timestamp_format,
+        date_order=order,
     )
 
 
