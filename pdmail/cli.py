@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +25,7 @@ from .errors import PdmailError, UsageError
 from .jsonout import dumps
 from .models import MessageKey
 from .timestamps import parse_date
+from .wording import count, day, plural
 from .workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -157,16 +158,27 @@ def progressbar(length: int, label: str, quiet: bool) -> Iterator[Callable[[Mess
         yield lambda key: bar.update(1)
 
 
-def _echo_report(report: DeliveryReport, what: str) -> None:
+def _echo_report(report: DeliveryReport, what: str = "", tz: tzinfo | None = None) -> None:
+    """Print ``report``; ``what`` is the singular noun of its messages (default: from its
+    kind), ``tz`` the school's zone for the days things were sent."""
+    what = what or _noun(report.kind)
     results = ("sent", "would-send", "already-sent", "held", "failed", "unknown")
     counts = {r: report.count(r) for r in (*results, "skipped-unknown")}
+    # A rerun with nothing left to do says why instead of "Sent 0".
+    idle = not report.dry_run and all(o.result == "already-sent" for o in report.outcomes)
     if report.dry_run:
-        click.echo(f"Dry run: {counts['would-send']} {what} would be sent; nothing was sent.")
+        n = counts["would-send"]
+        click.echo(f"Dry run: {count(n, what)} would be sent; nothing was sent.")
         for r in report.recipients("would-send"):
             click.echo(f"  would send to {r}")
+    elif idle and report.outcomes:
+        click.echo(_all_sent_before(report, what, tz))
+    elif idle:
+        why = report.note or "nothing is due"
+        click.echo(f"No {plural(0, what)} to send for {report.cycle}: {why}.")
     else:
-        click.echo(f"Sent {counts['sent']} {what} for {report.cycle}.")
-    if counts["already-sent"]:
+        click.echo(f"Sent {count(counts['sent'], what)} for {report.cycle}.")
+    if counts["already-sent"] and not idle:
         click.echo(f"  {counts['already-sent']} already sent earlier (not sent again).")
     if counts["held"]:
         click.echo(f"  {counts['held']} left for a later run (--limit or the run stopped).")
@@ -183,8 +195,26 @@ def _echo_report(report: DeliveryReport, what: str) -> None:
         )
     if report.stopped:
         click.secho(f"  Stopped: {report.stopped}", fg="red", err=True)
-    if report.note:
+    if report.note and not (idle and not report.outcomes):
         click.echo(f"  {report.note}")
+
+
+def _noun(kind: str) -> str:
+    """The word for a ledger kind's messages: request, reminder, digest."""
+    return kind.split("-", 1)[0] if kind.startswith(("request", "reminder", "digest")) else (
+        "message")  # fmt: skip
+
+
+def _all_sent_before(report: DeliveryReport, what: str, tz: tzinfo | None) -> str:
+    """ "All 42 requests for 2026-12 were already sent on 2026-12-01; nothing to do." """
+    days = sorted({day(o.at.astimezone(tz)) for o in report.outcomes if o.at is not None})
+    when = "" if not days else f" on {days[0]}" if len(days) == 1 else (
+        f" between {days[0]} and {days[-1]}")  # fmt: skip
+    n = len(report.outcomes)
+    if n == 1:
+        to = report.outcomes[0].recipient
+        return f"The {what} for {report.cycle} to {to} was already sent{when}; nothing to do."
+    return f"All {count(n, what)} for {report.cycle} were already sent{when}; nothing to do."
 
 
 def _echo_problems(ws: Workspace) -> None:
@@ -212,13 +242,24 @@ def _finish(report_ok: bool) -> None:
 
 @main.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
-@click.option("--force", is_flag=True, help="Replace files that already exist.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace files that already exist with the defaults; each one that differs is first "
+    "kept beside it as FILE.bak-YYYY-MM-DDTHHMMSS (an older backup is never overwritten).",
+)
 def init(folder: Path, force: bool) -> None:
-    """Set up FOLDER (default: here) with pdmail.yaml, a sample roster.csv and templates."""
+    """Set up FOLDER (default: here) with pdmail.yaml, a sample roster.csv and templates.
+
+    Existing files are never overwritten without --force, and never lost with it: each one
+    you changed is kept as a .bak- copy first.
+    """
     from .scaffold import scaffold
 
-    written = scaffold(folder, force=force)
-    for path in written:
+    done = scaffold(folder, force=force)
+    for original, backup in done.backups:
+        click.echo(f"  kept your {original} as {backup}")
+    for path in done.written:
         click.echo(f"  wrote {path}")
     click.echo(
         "\nNext:\n"
@@ -291,7 +332,7 @@ def send(
             report = send_requests(
                 ws, cycle, dry_run=dry_run, limit=limit, only=only, resend=resend, progress=step
             )
-        click.echo(dumps(report)) if as_json else _echo_report(report, "requests")
+        click.echo(dumps(report)) if as_json else _echo_report(report, "request", ws.config.timezone)
         _echo_problems(ws)
         _finish(report.ok)
 
@@ -375,7 +416,7 @@ def remind(
         report = send_reminders(
             ws, cycle, _today(ws), dry_run=dry_run, limit=limit, only=only, resend=resend
         )
-        click.echo(dumps(report)) if as_json else _echo_report(report, "reminders")
+        click.echo(dumps(report)) if as_json else _echo_report(report, "reminder", ws.config.timezone)
         _echo_problems(ws)
         _finish(report.ok)
 
@@ -420,7 +461,7 @@ def digest(
             for p in paths:
                 click.echo(f"  wrote {p}")
             if report is not None:
-                _echo_report(report, "digest")
+                _echo_report(report, "digest", ws.config.timezone)
         _finish(report is None or report.ok)
 
 
@@ -430,37 +471,15 @@ def status(
     config_path: Path | None, cycle_name: str | None, today: date | None, as_json: bool
 ) -> None:
     """Show the cycle: counts, a per-teacher table, and messages that need attention."""
-    from .status import cycle_status
+    from .status import cycle_status, status_lines
 
     with workspace(config_path, today) as ws:
         st = cycle_status(ws, _cycle(ws, cycle_name))
         if as_json:
             click.echo(dumps(st))
             return
-        c = st.cycle
-        click.echo(
-            f"{c.name}: sent {c.send}, due {c.due}, reminders "
-            f"{', '.join(str(d) for d in c.reminders) or 'none'}, digest {c.digest}"
-        )
-        click.echo(
-            f"Active {st.count('active')} · requested {st.count('sent')} · reminded "
-            f"{st.count('reminded')} · answered {st.count('answered')} · digest "
-            f"{st.digest or 'not yet'}"
-        )
-        width = max([len(t.email) for t in st.teachers] + [5])
-        click.echo(f"\n{'Email':<{width}}  {'Team':<14} {'Request':<8} {'Rem.':>4}  Answered")
-        for t in st.teachers:
-            flag = "" if t.active else "  (inactive)"
-            click.echo(
-                f"{t.email:<{width}}  {t.team[:14]:<14} {t.request or '-':<8} {t.reminders:>4}"
-                f"  {t.answered or '-'}{flag}"
-            )
-        if st.attention:
-            click.secho("\nNeeds attention:", fg="yellow")
-            for e in st.attention:
-                click.echo(f"  {e.state.value:<8} {e.key.kind:<11} {e.key.recipient}: {e.error}")
-        if st.strangers:
-            click.echo(f"\n{st.strangers} answer(s) from addresses not on the roster.")
+        for line in status_lines(st):
+            click.echo(line)
         for p in st.problems:
             click.secho(f"skipped: {p}", fg="yellow", err=True)
 
@@ -484,7 +503,7 @@ def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bo
                 click.echo("  nothing was due.")
             for name, step in report.steps:
                 click.echo(f"- {name}")
-                _echo_report(step, "messages")
+                _echo_report(step, tz=ws.config.timezone)
             for note in report.notes:
                 click.echo(f"  {note}")
             for f in report.files:
