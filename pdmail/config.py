@@ -506,12 +506,6 @@ def _form(r: _Reader, root: Mapping[str, Any]) -> Form:
             "day-first when the export writes 3 December as 03/12/2026, month-first when "
             "it writes 12/03/2026",
         ) from None
-    if timestamp_format and order != "auto":
-        raise r.error(
-            "form.date_order",
-            "cannot be set together with form.timestamp_format, which already fixes the order",
-            "keep one of the two",
-        )
     return Form(
         url=url,
         prefill=prefill,

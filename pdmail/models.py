@@ -43,6 +43,7 @@ class Table:
     origin: str
     header: tuple[str, ...]
     rows: tuple[tuple[int, tuple[str, ...]], ...]
+    locale: str = ""  # a Google Sheet's locale (en_GB, de_DE): how its dates are written
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,23 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Ambiguity:
+    """A timestamp whose day and month could be either way round, with nothing to settle it:
+    ``text`` (in column ``column``) was read ``order`` (``mdy``/``dmy``); read the other way
+    it is ``other``."""
+
+    text: str
+    column: str
+    order: str
+    other: datetime
+
+
+@dataclass(frozen=True)
 class Response:
-    """One form submission, with its answers by configured role and by original header."""
+    """One form submission, with its answers by configured role and by original header.
+
+    ``ambiguity`` is set when the submission time depends on a guessed date order.
+    """
 
     email: str
     submitted: datetime
@@ -74,6 +90,7 @@ class Response:
     origin: str
     row: int
     cycle: str = ""
+    ambiguity: Ambiguity | None = None
 
 
 class State(str, enum.Enum):
@@ -118,3 +135,5 @@ class LedgerEntry:
     attempts: int
     created: datetime
     updated: datetime
+    cause: str = ""  # for an unknown outcome: what is known, in words
+    mailer: str = ""  # the mailer that handed it over (outbox, smtp, gmail)

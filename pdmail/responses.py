@@ -9,16 +9,19 @@ timestamp cannot be read is reported, never guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from .config import Form
 from .cycles import Cycle
-from .models import Problem, Response, Table, Teacher
+from .errors import InputError
+from .models import Ambiguity, Problem, Response, Table, Teacher
+from .names import address_in, clean_cell, probable_teacher
 from .roster import Roster, normalize_email
 from .tables import require_column
-from .timestamps import parse_timestamp
+from .timestamps import OrderConflict, order_name, read_column
 
 _CYCLE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -26,8 +29,19 @@ _CYCLE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Response], list[Problem]]:
     """Every submission in ``table`` as a :class:`Response`, and the rows that were skipped.
 
-    A configured column missing from the header raises :class:`pdmail.errors.InputError`
-    naming it and the config key, before anything else happens.
+    The timestamps are read as one column (:func:`pdmail.timestamps.read_column`): with
+    ``form.timestamp_format`` or ``form.date_order`` when the config sets them, else with the
+    order the table's locale (a Google Sheet's) or the column itself settles. A response whose
+    time depends on a guessed order carries an :class:`~pdmail.models.Ambiguity`, which
+    :func:`match` turns into an error when the guess decides the cycle.
+
+    The email cell may hold a bare address, ``Name <address>`` or ``mailto:address``; the
+    address in it (lower-cased) becomes ``Response.email``. A cell with no address (a name) is
+    kept as written, tidied, and never matches a roster address.
+
+    Raises :class:`pdmail.errors.InputError` naming the column and its config key when a
+    configured column is missing from the header, and naming rows when the column writes
+    dates both day first and month first.
     """
     cols = form.columns
     index = {
@@ -37,21 +51,42 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
     cycle_index = (
         require_column(table, cols.cycle, key="form.columns.cycle") if cols.cycle else None
     )
+    column = table.header[index["timestamp"]]
+    stamps = [cells[index["timestamp"]] for _, cells in table.rows]
+    try:
+        times = read_column(
+            stamps, tz, order=form.date_order, fmt=form.timestamp_format, locale=table.locale
+        )
+    except OrderConflict as exc:
+        rows = [number for number, _ in table.rows]
+        raise InputError(
+            f"{table.origin}, column '{column}': row {rows[exc.day_first]} has a date that can "
+            f"only be day first ({stamps[exc.day_first].strip()!r}) and row "
+            f"{rows[exc.month_first]} one that can only be month first "
+            f"({stamps[exc.month_first].strip()!r}), so no order reads them all",
+            hint="Correct the row that was typed the other way round, or set form.date_order "
+            "(day-first or month-first) and the rows that do not fit are listed and skipped.",
+        ) from None
     responses: list[Response] = []
     problems: list[Problem] = []
-    for row_number, cells in table.rows:
-        stamp = cells[index["timestamp"]]
-        try:
-            submitted = parse_timestamp(stamp, tz, fmt=form.timestamp_format)
-        except ValueError as exc:
-            problems.append(
-                Problem(table.origin, row_number, table.header[index["timestamp"]], str(exc))
-            )
+    for (row_number, cells), submitted, other in zip(
+        table.rows, times.times, times.alternatives, strict=True
+    ):
+        if isinstance(submitted, ValueError):
+            message = str(submitted)
+            if times.basis and times.order and "date_order" not in message:
+                message += f" (dates are read {order_name(times.order)}: {times.basis})"
+            problems.append(Problem(table.origin, row_number, column, message))
             continue
+        ambiguity = None
+        if other is not None:
+            stamp = cells[index["timestamp"]].strip()
+            ambiguity = Ambiguity(stamp, column, times.order, other)
         cycle_answer = cells[cycle_index].strip() if cycle_index is not None else ""
+        email_cell = cells[index["email"]]
         responses.append(
             Response(
-                email=normalize_email(cells[index["email"]]),
+                email=address_in(email_cell) or clean_cell(email_cell),
                 submitted=submitted,
                 units=cells[index["units"]],
                 help=cells[index["help"]],
@@ -60,6 +95,7 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
                 origin=table.origin,
                 row=row_number,
                 cycle=cycle_answer if _CYCLE.match(cycle_answer) else "",
+                ambiguity=ambiguity,
             )
         )
     return responses, problems
@@ -79,8 +115,10 @@ class Collection:
 
     ``answered`` holds the latest response of each roster teacher (a later submission
     supersedes an earlier one, listed in ``superseded``); ``not_answered`` lists the active
-    teachers with none; ``strangers`` are answers from addresses not on the roster;
-    ``outside`` counts submissions that belong to other cycles.
+    teachers with none; ``strangers`` are answers from addresses not on the roster (or
+    from a name typed where the address belongs), each with the roster teacher it most
+    likely is in ``probable`` when exactly one fits (:meth:`probably`); ``outside`` counts
+    submissions that belong to other cycles.
     """
 
     cycle: Cycle
@@ -90,6 +128,13 @@ class Collection:
     strangers: tuple[Response, ...]
     outside: int
     problems: tuple[Problem, ...]
+    probable: Mapping[tuple[str, int], Teacher] = field(default_factory=dict)
+
+    def probably(self, response: Response) -> Teacher | None:
+        """The roster teacher an unmatched ``response`` most likely came from, if one fits.
+
+        A suggestion to show, never a match: the answer stays unmatched."""
+        return self.probable.get((response.origin, response.row))
 
     def response_for(self, email: str) -> Response | None:
         key = normalize_email(email)
@@ -109,7 +154,15 @@ def match(
     cycle: Cycle,
     problems: Sequence[Problem] = (),
 ) -> Collection:
-    """Match ``responses`` to ``roster`` for ``cycle``."""
+    """Match ``responses`` to ``roster`` for ``cycle``.
+
+    Raises :class:`pdmail.errors.InputError` when a response's date could be read day first
+    or month first, nothing settles which, and the two readings disagree on whether it
+    belongs to ``cycle``: the message names the rows and the config key that settles it.
+    """
+    undecided = [r for r in responses if _order_decides(r, cycle)]
+    if undecided:
+        raise _undecided(undecided, cycle)
     latest: dict[str, Response] = {}
     superseded: list[Response] = []
     strangers: dict[str, Response] = {}
@@ -120,7 +173,7 @@ def match(
             continue
         teacher = roster.get(response.email)
         if teacher is None:
-            key = response.email or f"(no address, row {response.row})"
+            key = normalize_email(response.email) or f"(no address, row {response.row})"
             if key in strangers:
                 superseded.append(strangers[key])
             strangers[key] = response
@@ -138,4 +191,41 @@ def match(
         strangers=tuple(strangers.values()),
         outside=outside,
         problems=tuple(problems),
+        probable={
+            (r.origin, r.row): teacher
+            for r in strangers.values()
+            if (teacher := probable_teacher(roster.teachers, r.email)) is not None
+        },
+    )
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def _order_decides(response: Response, cycle: Cycle) -> bool:
+    if response.cycle or response.ambiguity is None:
+        return False
+    other = cycle.opens <= response.ambiguity.other < cycle.closes
+    return other != in_cycle(response, cycle)
+
+
+def _undecided(responses: Sequence[Response], cycle: Cycle) -> InputError:
+    first = responses[0]
+    assert first.ambiguity is not None
+    ambiguity = first.ambiguity
+    other_order = "dmy" if ambiguity.order == "mdy" else "mdy"
+    rows = ", ".join(str(r.row) for r in responses[:10])
+    if len(responses) > 10:
+        rows += f" and {len(responses) - 10} more"
+    inside = first.submitted if in_cycle(first, cycle) else ambiguity.other
+    readings = {ambiguity.order: first.submitted, other_order: ambiguity.other}
+    return InputError(
+        f"{first.origin}, row {first.row}, column '{ambiguity.column}': "
+        f"{ambiguity.text!r} is {_day(readings['mdy'])} read month first but "
+        f"{_day(readings['dmy'])} read day first, and only {_day(inside)} falls in cycle "
+        f"{cycle.name}; no date in the column settles the order "
+        f"(rows that depend on it: {rows})",
+        hint="Set form.date_order in the config to day-first (03/12/2026 is 3 December) or "
+        "month-first (12/03/2026 is 3 December), as the export writes dates.",
     )

@@ -3,29 +3,67 @@
 The accepted forms are matched with patterns rather than ``strptime`` so that parsing does not
 depend on the machine's locale (``%p`` only knows the locale's AM/PM words) and so one pattern
 covers the one- and two-digit fields every export mixes.
+
+``03/12/2026`` is 3 December in most of the world and 12 March in the United States. A single
+value cannot say which; a column can (a ``25/11/2026`` anywhere settles it), and so can the
+config (``form.date_order``) or a Google Sheet's locale. :func:`read_column` weighs those and
+never quietly picks an order the column contradicts.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-__all__ = ["parse_date", "parse_timestamp"]
+__all__ = [
+    "DATE_ORDERS",
+    "ColumnTimes",
+    "OrderConflict",
+    "date_order",
+    "locale_order",
+    "order_name",
+    "parse_date",
+    "parse_timestamp",
+    "read_column",
+]
 
 _EXAMPLES = (
-    "'12/3/2026 8:14:22', '12/3/26 8:14:22 AM', '2026/12/03 8:14:22 AM GMT-5', "
-    "'2026-12-03 08:14:22', '2026-12-03T08:14:22Z' or '2026-12-03'"
+    "'12/3/2026 8:14:22', '3.12.2026 08:14', '12/3/26 8:14:22 AM', "
+    "'2026/12/03 8:14:22 AM GMT-5', '2026-12-03 08:14:22', '2026-12-03T08:14:22Z' or '2026-12-03'"
 )
+
+#: The spellings ``form.date_order`` accepts, and the order each one means.
+DATE_ORDERS = {
+    "auto": "auto",
+    "day-first": "dmy",
+    "dmy": "dmy",
+    "month-first": "mdy",
+    "mdy": "mdy",
+    "year-first": "ymd",
+    "ymd": "ymd",
+}
+_ORDER_NAMES = {"dmy": "day first", "mdy": "month first", "ymd": "year first"}
+_SETTING = {"dmy": "day-first", "mdy": "month-first", "ymd": "year-first"}
+
+# Where dates are written month first (CLDR's short date patterns): the United States and the
+# places that follow its conventions. Every other region writes them day first, except the
+# year-first languages, whose Sheets dates start with a four-digit year and so never need a
+# rule (a two-digit or year-last date from them is left to the column).
+_MONTH_FIRST_REGIONS = frozenset({"US", "PH", "PR", "GU", "AS", "VI", "UM", "MP"})
+_YEAR_FIRST_LANGUAGES = frozenset({"ja", "zh", "ko", "hu", "lt", "mn", "sv", "eu", "si"})
+_UNSURE_REGIONS = frozenset({"CA"})  # Canada writes both; its Sheets locales vary too
 
 _TIMESTAMP = re.compile(
     r"""
     (?:
-        (?P<year>\d{4})(?P<sep>[-/])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})
-      | (?P<us_month>\d{1,2})/(?P<us_day>\d{1,2})/(?P<us_year>\d{4}|\d{2})
+        (?P<year>\d{4})(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})\.?
+      | (?P<p1>\d{1,2})(?P<sep2>[-/.])(?P<p2>\d{1,2})(?P=sep2)(?P<p3>\d{4}|\d{2})\.?
     )
     (?:
-        (?:T|\s+)
+        (?:T|,?\s+)
         (?P<hour>\d{1,2}):(?P<minute>\d{2})
         (?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?
         (?:\s*(?P<ampm>[AaPp])\.?[Mm]\.?)?
@@ -44,13 +82,16 @@ _TIMESTAMP = re.compile(
 _DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
-def parse_timestamp(text: str, tz: ZoneInfo, *, fmt: str | None = None) -> datetime:
+def parse_timestamp(
+    text: str, tz: ZoneInfo, *, fmt: str | None = None, order: str = "mdy"
+) -> datetime:
     """Return the moment ``text`` names, as an aware datetime.
 
     With ``fmt`` (a ``strptime`` format from the config) only that format is tried. Otherwise
-    these forms are accepted, month first wherever slashes separate the date:
+    these forms are accepted:
 
-    * Google Sheets: ``12/3/2026 8:14:22``, ``12/3/2026 8:14``
+    * Google Sheets: ``12/3/2026 8:14:22``, ``03/12/2026 08:14`` (en_GB), ``3.12.2026 08:14``
+      (de_DE), ``03-12-2026 08:14:22`` (nl_NL), ``12/3/2026, 8:14:22 AM``
     * Google Forms CSV download: ``2026/12/03 8:14:22 AM GMT-5``; a ``GMT``/``UTC`` offset
       (``GMT+1``, ``GMT+05:30``) is honoured, a bare abbreviation (``EST``, ``CET``) is
       ignored because abbreviations are ambiguous
@@ -59,33 +100,219 @@ def parse_timestamp(text: str, tz: ZoneInfo, *, fmt: str | None = None) -> datet
       ``12/3/2026 8:14:22 AM``
     * a date alone, ``2026-12-03`` or ``12/3/2026``, meaning midnight
 
+    ``order`` says how a date whose year is not written first is read: ``"mdy"`` (the
+    default, ``12/3/2026`` is 3 December), ``"dmy"`` (``3/12/2026`` is 3 December) or
+    ``"ymd"`` (only two-digit dates such as ``26/12/03``; a date ending in a four-digit year
+    is refused). Any spelling in :data:`DATE_ORDERS` except ``auto`` is accepted; to weigh a
+    whole column, use :func:`read_column`. A date that starts with a four-digit year is always
+    year, month, day.
+
     A time without an explicit offset is taken as local time in ``tz`` (a time that does not
     exist or occurs twice at a DST change gets zoneinfo's ``fold=0`` reading); an explicit
     offset is kept as it is, not converted to ``tz``.
 
     Raises ValueError, naming the text and the accepted forms, when it cannot be read.
     """
-    stripped = text.strip()
+    order = _fixed_order(order)
+    stripped = _clean(text)
     if fmt is not None:
         return _with_format(stripped, tz, fmt)
-    if not stripped:
-        raise ValueError(f"the timestamp is empty; expected a form like {_EXAMPLES}")
-    match = _TIMESTAMP.fullmatch(stripped)
-    if match is None:
-        raise ValueError(
-            f"cannot read {stripped!r} as a date and time; expected a form like {_EXAMPLES}"
-        )
+    match = _match(stripped)
     try:
-        moment = _build(match)
+        moment = _build(match, order)
     except ValueError as exc:
         message = f"{stripped!r} is not a real date and time ({exc})"
-        if match["us_month"] is not None:
+        if match["p1"] is not None:
             message += (
-                "; dates with slashes are read month first, so for day-first dates set "
-                "form.timestamp_format in the config (for example '%d/%m/%Y %H:%M:%S')"
+                f"; dates like this are being read {_ORDER_NAMES[order]}; if the export writes "
+                "them otherwise, set form.date_order in the config (day-first, month-first "
+                "or year-first)"
             )
         raise ValueError(message) from exc
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+
+
+def date_order(text: str) -> str:
+    """The order a ``form.date_order`` value means: ``auto``, ``dmy``, ``mdy`` or ``ymd``.
+
+    Spellings are compared trimmed, ignoring case, with ``_`` or a space read as ``-``.
+    Raises ValueError listing the accepted spellings for anything else.
+    """
+    key = "-".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
+    if key in DATE_ORDERS:
+        return DATE_ORDERS[key]
+    raise ValueError(
+        f"{text!r} is not a date order; use auto, day-first (dmy), month-first (mdy) "
+        "or year-first (ymd)"
+    )
+
+
+def order_name(order: str) -> str:
+    """``"day first"``, ``"month first"`` or ``"year first"`` for ``dmy``/``mdy``/``ymd``."""
+    return _ORDER_NAMES[_fixed_order(order)]
+
+
+def locale_order(locale: str) -> str | None:
+    """How a spreadsheet in ``locale`` (``en_GB``, ``de-DE``, ``en_US``) writes a date whose
+    year comes last: ``"mdy"`` or ``"dmy"``; None when the locale does not say (empty, a
+    year-first language, or a region that writes both)."""
+    parts = locale.strip().replace("-", "_").split("_")
+    language = parts[0].lower()
+    region = next((p.upper() for p in parts[1:] if len(p) == 2 and p.isalpha()), "")
+    if not language or language in _YEAR_FIRST_LANGUAGES or region in _UNSURE_REGIONS:
+        return None
+    if region in _MONTH_FIRST_REGIONS:
+        return "mdy"
+    if not region and language == "en":  # a bare "en" is Google's US English
+        return "mdy"
+    return "dmy"
+
+
+class OrderConflict(ValueError):
+    """A column holds dates that can only be day first and dates that can only be month
+    first. ``day_first`` and ``month_first`` are the positions of one of each."""
+
+    def __init__(self, day_first: int, month_first: int, values: Sequence[str]) -> None:
+        self.day_first = day_first
+        self.month_first = month_first
+        super().__init__(
+            f"dates are written both day first ({values[day_first].strip()!r}) and month first "
+            f"({values[month_first].strip()!r})"
+        )
+
+
+@dataclass(frozen=True)
+class ColumnTimes:
+    """A column of timestamps read with one order for all its dates.
+
+    ``times[i]`` is the moment ``values[i]`` names, or the ValueError saying why it cannot be
+    read. ``order`` is the order used for dates whose year is not first (``dmy``, ``mdy`` or
+    ``ymd``); ``basis`` says what decided it (``"form.date_order"``, ``"the spreadsheet's
+    locale en_GB"``, ``"'25/11/2026 9:00' can only be day first"``) and is ``""`` when
+    nothing did and the order was guessed. For a guessed order, ``alternatives[i]`` is the
+    moment under the other order when that differs (else None), so a caller can tell whether
+    the guess matters.
+    """
+
+    order: str
+    basis: str
+    times: tuple[datetime | ValueError, ...]
+    alternatives: tuple[datetime | None, ...]
+
+    @property
+    def guessed(self) -> bool:
+        return not self.basis
+
+
+def read_column(
+    values: Sequence[str],
+    tz: ZoneInfo,
+    *,
+    order: str = "auto",
+    fmt: str | None = None,
+    locale: str = "",
+) -> ColumnTimes:
+    """Read every timestamp of one column with the same date order.
+
+    The order comes from, first to last: ``fmt`` (a ``strptime`` format), ``order`` when it is
+    not ``auto``, ``locale`` (a Google Sheet's locale, see :func:`locale_order`), and else the
+    column itself: a date that is a real date only day first (``25/11/2026``) or only month
+    first (``11/25/2026``) decides for the whole column. When no value decides, dates are read
+    month first and each one's day-first reading is kept in ``alternatives``.
+
+    Raises :class:`OrderConflict` when the order comes from the column and the column holds
+    dates of both kinds.
+    """
+    wanted = date_order(order)
+    if fmt is not None:
+        times = tuple(_attempt(lambda v: parse_timestamp(v, tz, fmt=fmt), v) for v in values)
+        return ColumnTimes("", f"form.timestamp_format {fmt!r}", times, (None,) * len(values))
+    basis = ""
+    if wanted != "auto":
+        basis = "form.date_order"
+    elif (from_locale := locale_order(locale)) is not None:
+        wanted, basis = from_locale, f"the spreadsheet's locale {locale}"
+    else:
+        wanted, basis = _from_column(values)
+    times = tuple(_attempt(lambda v: parse_timestamp(v, tz, order=wanted), v) for v in values)
+    if basis:
+        return ColumnTimes(wanted, basis, times, (None,) * len(values))
+    other = "dmy" if wanted == "mdy" else "mdy"
+    alternatives: list[datetime | None] = []
+    for value, moment in zip(values, times, strict=True):
+        alternative = None
+        if isinstance(moment, datetime):
+            try:
+                alternative = parse_timestamp(value, tz, order=other)
+            except ValueError:
+                alternative = None
+            if alternative == moment:
+                alternative = None
+        alternatives.append(alternative)
+    return ColumnTimes(wanted, basis, times, tuple(alternatives))
+
+
+def _from_column(values: Sequence[str]) -> tuple[str, str]:
+    """The order the column's own values settle (and which value settles it), else
+    ``("mdy", "")``."""
+    only: dict[str, int] = {}
+    for index, value in enumerate(values):
+        try:
+            match = _match(_clean(value))
+        except ValueError:
+            continue
+        if match["p1"] is None:
+            continue
+        fits = [o for o in ("dmy", "mdy") if _fits(match, o)]
+        if len(fits) == 1:
+            only.setdefault(fits[0], index)
+    if "dmy" in only and "mdy" in only:
+        raise OrderConflict(only["dmy"], only["mdy"], values)
+    for found, index in only.items():
+        return found, f"{values[index].strip()!r} can only be {_ORDER_NAMES[found]}"
+    return "mdy", ""
+
+
+def _fits(match: re.Match[str], order: str) -> bool:
+    try:
+        _build(match, order)
+    except ValueError:
+        return False
+    return True
+
+
+def _attempt(read: Callable[[str], datetime], value: str) -> datetime | ValueError:
+    try:
+        return read(value)
+    except ValueError as exc:
+        return exc
+
+
+def _fixed_order(order: str) -> str:
+    found = date_order(order)
+    if found == "auto":
+        raise ValueError("a single timestamp needs a fixed date order (dmy, mdy or ymd)")
+    return found
+
+
+# Spreadsheets and web forms pad cells with no-break and zero-width spaces that str.strip()
+# (for the zero-width ones) does not remove.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.translate(_INVISIBLE).split())
+
+
+def _match(text: str) -> re.Match[str]:
+    if not text:
+        raise ValueError(f"the timestamp is empty; expected a form like {_EXAMPLES}")
+    match = _TIMESTAMP.fullmatch(text)
+    if match is None:
+        raise ValueError(
+            f"cannot read {text!r} as a date and time; expected a form like {_EXAMPLES}"
+        )
+    return match
 
 
 def parse_date(text: str) -> date:
@@ -115,12 +342,21 @@ def _with_format(text: str, tz: ZoneInfo, fmt: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
 
-def _build(match: re.Match[str]) -> datetime:
+def _build(match: re.Match[str], order: str) -> datetime:
     if match["year"] is not None:
         year, month, day = int(match["year"]), int(match["month"]), int(match["day"])
     else:
-        year, month, day = int(match["us_year"]), int(match["us_month"]), int(match["us_day"])
-        if len(match["us_year"]) == 2:
+        first, second, last = match["p1"], match["p2"], match["p3"]
+        if order == "ymd":
+            if len(last) == 4:
+                raise ValueError("the year is written last, but dates are set to be year first")
+            year_text, month, day = first, int(second), int(last)
+        elif order == "dmy":
+            year_text, month, day = last, int(second), int(first)
+        else:
+            year_text, month, day = last, int(first), int(second)
+        year = int(year_text)
+        if len(year_text) <= 2:
             # Form exports are all from this century; strptime's %y would put 69-99 in 1900s.
             year += 2000
     if match["hour"] is None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import csv
 import email
 import email.policy
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,8 @@ BASE_CONFIG: dict[str, Any] = {
             "help": "How can the library help?",
             "format": "Preferred format",
         },
+        # The fixtures write dates as a US Google Sheet does (12/3/2026 is 3 December).
+        "date_order": "month-first",
     },
     # December 2026: the 1st is a Tuesday. Send Tue 1, reminders Mon 7 (1+4 = Sat 5 moved to
     # Mon 7) and Wed 9, due Tue 8, digest Fri 11.
@@ -70,6 +73,12 @@ BASE_CONFIG: dict[str, Any] = {
     },
     "state": ".pdmail",
 }
+
+
+# The tests play 2026-2027 on injected clocks, whatever the real date. pdmail refuses an export
+# saved before a cycle's requests went out (it cannot hold their answers), so an export a test
+# writes counts as downloaded after every request the tests send, unless the test says when.
+FRESH = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -110,9 +119,16 @@ class Project:
         write_csv(self.folder / "roster.csv", header, rows)
 
     def write_responses(
-        self, rows: Iterable[Sequence[str]], header: Sequence[str] = RESPONSE_HEADER
+        self,
+        rows: Iterable[Sequence[str]],
+        header: Sequence[str] = RESPONSE_HEADER,
+        *,
+        saved: datetime | None = None,
     ) -> None:
+        """Write the export, its modification time ``saved`` (default :data:`FRESH`)."""
         write_csv(self.responses_path, header, rows)
+        stamp = (saved or FRESH).timestamp()
+        os.utime(self.responses_path, (stamp, stamp))
 
     def config(self) -> Config:
         return load_config(self.config_path)
