@@ -3,7 +3,12 @@
 Every message of a run is rendered before the first one goes out, so a template error or a
 bad roster field stops the run with nothing sent. Then each message is claimed in the ledger,
 handed over, and recorded. A refusal is recorded as failed (tried again next run); a failure
-whose outcome cannot be known is recorded as unknown and never resent without ``resend``.
+whose outcome cannot be known is recorded as unknown, with what is known about it, and never
+resent without ``resend``.
+
+A provider's sending limit, or a passing condition that keeps coming (two timeouts in a row,
+three messages in a row turned away for the rate limit), stops the run: the message that met
+it and the rest are held for a later run, with no ledger row of their own.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from email.message import EmailMessage
 
 from .backends import Mailer
 from .errors import BackendError, DeliveryError, PdmailError
+from .ledger import INTERRUPTED, Claim
 from .models import LedgerEntry, MessageKey, State
 from .runlock import RunLock
 from .workspace import Workspace
@@ -46,6 +52,10 @@ class Outcome:
     # earlier run's unknown outcome, not resent) | held (over the limit, or the run stopped)
     result: str
     detail: str = ""
+    at: datetime | None = None  # for already-sent: when the ledger recorded it as sent
+    # For an unknown outcome: what is known, in words, and how to find the message.
+    cause: str = ""
+    find: str = ""
 
 
 @dataclass
@@ -92,7 +102,7 @@ def deliver(
     """
     if dry_run:
         return _deliver(ws, items, DeliveryReport(cycle, kind, True), limit, resend, progress)
-    with RunLock(ws.config.state):
+    with RunLock(ws.config.state, wait=ws.config.mail.lock_wait):
         ws.ledger.settle_interrupted(ws.config.campaign, ws.now())
         return _deliver(ws, items, DeliveryReport(cycle, kind, False), limit, resend, progress)
 
@@ -109,10 +119,9 @@ def _deliver(
     dry_run = report.dry_run
     to_send: list[Outgoing] = []
     for item in items:
-        entry = ledger.get(item.key)
-        blocked = _blocked(entry, resend)
-        if blocked:
-            report.outcomes.append(Outcome(item.key.recipient, item.key.kind, *blocked))
+        skipped = _skipped(ledger.get(item.key), resend, item.key)
+        if skipped:
+            report.outcomes.append(skipped)
         elif limit is not None and len(to_send) >= limit:
             report.outcomes.append(
                 Outcome(item.key.recipient, item.key.kind, "held", f"over --limit {limit}")
@@ -130,26 +139,79 @@ def _deliver(
         _hold_for_cap(report, to_send, cap, counted, ws.config.timezone)
         return report
     pacer = _Pacer(ws.config.mail.per_minute, ws.monotonic, ws.sleep)
+    streak = _Streak()
     with ws.mailer() as mailer:
         for n, item in enumerate(to_send):
             if cap and len(counted) >= cap:
                 _hold_for_cap(report, to_send[n:], cap, counted, ws.config.timezone)
                 break
             pacer.wait()
-            outcome, stop = _send_one(ws, mailer, item, resend)
+            outcome, error = _send_one(ws, mailer, item, resend)
             if outcome.result in ("sent", "unknown"):
                 counted.append(ws.now())
             report.outcomes.append(outcome)
             if progress:
                 progress(item.key)
+            stop = _stop_reason(error, streak)
             if stop:
+                rest = to_send[n + 1 :]
                 report.stopped = stop
-                for rest in to_send[n + 1 :]:
+                for later in rest:
                     report.outcomes.append(
-                        Outcome(rest.key.recipient, rest.key.kind, "held", "the run stopped")
+                        Outcome(later.key.recipient, later.key.kind, "held", "the run stopped")
                     )
+                held = report.count("held")
+                if held:
+                    report.note = _resume_note(held, error, ws.config.timezone)
                 break
     return report
+
+
+# Consecutive messages that met the same passing condition before the run gives up on it:
+# a server that timed out twice is hung, and one that turned three messages away for its
+# rate limit in a row, each after waiting, will not take more in this run.
+STREAK_LIMITS = {"timeout": 2, "throttled": 3}
+
+
+class _Streak:
+    """How many messages in a row met the same passing condition."""
+
+    def __init__(self) -> None:
+        self.kind = ""
+        self.count = 0
+
+    def add(self, kind: str) -> int:
+        self.count = self.count + 1 if kind and kind == self.kind else int(bool(kind))
+        self.kind = kind
+        return self.count
+
+
+def _stop_reason(error: PdmailError | None, streak: _Streak) -> str:
+    """Why the run must stop after this message's ``error`` ("" to go on)."""
+    if error is None:
+        streak.add("")
+        return ""
+    if not isinstance(error, DeliveryError):
+        # Not about this message (a lost connection, a login refused): stop.
+        return error.message
+    if error.stop:
+        return error.message
+    count = streak.add(error.transient)
+    limit = STREAK_LIMITS.get(error.transient, 0)
+    if limit and count >= limit:
+        what = "timed out" if error.transient == "timeout" else "was turned away (rate limit)"
+        return f"{count} messages in a row {what}; the last: {error.message}"
+    return ""
+
+
+def _resume_note(held: int, error: PdmailError | None, tz: tzinfo) -> str:
+    left = f"{held} message{'s' * (held != 1)} left"
+    resume = error.resume_after if isinstance(error, DeliveryError) else None
+    if resume is not None:
+        return f"{left} will go on the next run after {resume.astimezone(tz):%Y-%m-%d %H:%M}"
+    if isinstance(error, DeliveryError) and error.stop:
+        return f"{left} will go on the next run once the sending limit resets (usually tomorrow)"
+    return f"{left} will go on the next run"
 
 
 class _Pacer:
@@ -194,50 +256,135 @@ def _hold_for_cap(
     )
 
 
-def _blocked(entry: LedgerEntry | None, resend: bool) -> tuple[str, str] | None:
+def _blocked(
+    entry: LedgerEntry | None, resend: bool
+) -> tuple[str, str] | tuple[str, str, datetime] | None:
     if entry is None or entry.state is State.FAILED:
         return None
     if entry.state is State.SENT:
-        return ("already-sent", entry.updated.isoformat(timespec="minutes"))
+        return ("already-sent", entry.updated.isoformat(timespec="minutes"), entry.updated)
     if resend:
         return None
     return ("skipped-unknown", entry.error or "outcome unknown; pass --resend to send it again")
 
 
-def _send_one(ws: Workspace, mailer: Mailer, item: Outgoing, resend: bool) -> tuple[Outcome, str]:
-    """Claim, hand over and record one message; the second value, when not empty, is why the
-    run must stop here."""
+def _skipped(entry: LedgerEntry | None, resend: bool, key: MessageKey) -> Outcome | None:
+    """The outcome of a message the ledger does not let go now, or None if it may go."""
+    blocked = _blocked(entry, resend)
+    if blocked is None:
+        return None
+    outcome = Outcome(key.recipient, key.kind, *blocked)
+    if entry is not None and outcome.result == "skipped-unknown":
+        outcome.cause = cause_of(entry)
+        outcome.find = how_to_find(entry.mailer, entry.message_id)
+    return outcome
+
+
+# What is known when the mailer gave no words of its own for an unknown outcome.
+CAUSE_MAILER_ERROR = "the mailer failed while handing the message over, so it may have left"
+CAUSE_UNEXPECTED = (
+    "the mailer failed in a way pdmail does not recognise while handing the message over, "
+    "so it may have left"
+)
+CAUSE_UNKNOWN = "the mailer could not tell whether the server accepted it"
+
+
+def cause_of(entry: LedgerEntry) -> str:
+    """What is known about ``entry``'s unknown (or interrupted) outcome, in words."""
+    if entry.cause:
+        return entry.cause
+    if entry.state is State.PENDING or entry.error == INTERRUPTED:
+        return INTERRUPTED
+    return CAUSE_UNKNOWN
+
+
+def how_to_find(mailer: str, message_id: str) -> str:
+    """Where to look for a message whose outcome is unknown, and how to search for it."""
+    bare = message_id.strip().strip("<>")
+    if mailer == "gmail":
+        return f"search the sending account's Gmail (Sent) for rfc822msgid:{bare}"
+    if mailer == "outbox":
+        return f"look in the outbox folder for the file with Message-ID {message_id}"
+    return (
+        f"search the sending mailbox's Sent folder (or the mail server's log) for the "
+        f"Message-ID {message_id}"
+    )
+
+
+def explain(entry: LedgerEntry) -> str:
+    """One line on an unsettled ``entry``: what is known, what the mailer said, where to look."""
+    cause = cause_of(entry)
+    said = entry.error if entry.error and entry.error != cause else ""
+    text = f"{cause} ({said})" if said else cause
+    return f"{text}; {how_to_find(entry.mailer, entry.message_id)}"
+
+
+def unsettled(ws: Workspace) -> list[LedgerEntry]:
+    """The campaign's messages (every cycle and kind) whose outcome is not known: unknown ones,
+    and pending ones left by a run that stopped (not those of a run sending right now)."""
+    entries = ws.ledger.unsettled(ws.config.campaign)
+    if any(e.state is State.PENDING for e in entries) and RunLock.holder(ws.config.state):
+        entries = [e for e in entries if e.state is not State.PENDING]
+    return entries
+
+
+def _send_one(
+    ws: Workspace, mailer: Mailer, item: Outgoing, resend: bool
+) -> tuple[Outcome, PdmailError | None]:
+    """Claim, hand over and record one message; the second value is the error it met, if any
+    (the caller decides whether the run goes on)."""
     ledger = ws.ledger
     key = item.key
-    claim = ledger.claim(
-        key, str(item.message["Message-ID"]), item.subject, ws.now(), resend=resend
-    )
+    message_id = str(item.message["Message-ID"])
+    name = str(getattr(mailer, "name", "") or "")
+    claim = ledger.claim(key, message_id, item.subject, ws.now(), resend=resend, mailer=name)
     if not claim.granted:
         # Another process took it between our look and our claim.
-        blocked = _blocked(claim.existing, resend) or ("skipped-unknown", "claimed by another run")
-        return Outcome(key.recipient, key.kind, *blocked), ""
+        skipped = _skipped(claim.existing, resend, key)
+        return skipped or Outcome(key.recipient, key.kind, "skipped-unknown",
+                                  "claimed by another run"), None  # fmt: skip
     try:
         result = mailer.send(item.message, thread_id=item.thread_id)
     except DeliveryError as exc:
-        if exc.stop:
-            ledger.mark_failed(key, exc.message, ws.now())
-            return Outcome(key.recipient, key.kind, "held", exc.message), exc.message
-        if exc.definite:
-            ledger.mark_failed(key, exc.message, ws.now())
-            return Outcome(key.recipient, key.kind, "failed", exc.message), ""
-        ledger.mark_unknown(key, exc.message, ws.now())
-        return Outcome(key.recipient, key.kind, "unknown", exc.message), ""
+        return _record_failure(ws, key, claim, exc, message_id, name), exc
     except PdmailError as exc:
         # Not about this message (a lost connection, a login refused): it may have left.
-        ledger.mark_unknown(key, exc.message, ws.now())
-        return Outcome(key.recipient, key.kind, "unknown", exc.message), exc.message
+        ledger.mark_unknown(key, exc.message, ws.now(), cause=CAUSE_MAILER_ERROR)
+        return _unknown(key, CAUSE_MAILER_ERROR, exc.message, name, message_id), exc
     except Exception as exc:
         # The mailer broke in a way it did not classify: the message may have left.
         msg = f"{type(exc).__name__}: {exc}"
-        ledger.mark_unknown(key, msg, ws.now())
+        ledger.mark_unknown(key, msg, ws.now(), cause=CAUSE_UNEXPECTED)
         raise BackendError(
             f"{mailer.__class__.__name__} failed unexpectedly for {key.recipient} ({msg})",
             hint="the message is recorded as unknown; check the mailbox, then pdmail status",
         ) from exc
     ledger.mark_sent(key, result, ws.now())
-    return Outcome(key.recipient, key.kind, "sent"), ""
+    return Outcome(key.recipient, key.kind, "sent"), None
+
+
+def _record_failure(
+    ws: Workspace, key: MessageKey, claim: Claim, exc: DeliveryError, message_id: str, name: str
+) -> Outcome:
+    if exc.definite and (exc.stop or exc.transient):
+        # Not refused for a reason of its own and certainly not sent: it simply waits for a
+        # later run, so the ledger is left as it was before this claim.
+        ws.ledger.release(key, claim)
+        return Outcome(key.recipient, key.kind, "held", exc.message)
+    if exc.definite:
+        ws.ledger.mark_failed(key, exc.message, ws.now())
+        return Outcome(key.recipient, key.kind, "failed", exc.message)
+    cause = exc.cause or CAUSE_UNKNOWN
+    ws.ledger.mark_unknown(key, exc.message, ws.now(), cause=cause)
+    return _unknown(key, cause, exc.message, name, message_id)
+
+
+def _unknown(key: MessageKey, cause: str, detail: str, mailer: str, message_id: str) -> Outcome:
+    return Outcome(
+        key.recipient,
+        key.kind,
+        "unknown",
+        detail,
+        cause=cause,
+        find=how_to_find(mailer, message_id),
+    )

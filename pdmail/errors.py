@@ -8,6 +8,8 @@ what to do next. The command line turns these into a clean message and a non-zer
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class PdmailError(Exception):
     """Base class for every error pdmail raises on purpose.
@@ -62,16 +64,30 @@ class DeliveryError(BackendError):
     ``definite`` is True when the message certainly did not leave (the server refused it before
     accepting it), so trying again later is safe. When False the outcome cannot be known (the
     connection dropped after the data went out, a 5xx after the fact): the ledger records it as
-    unknown and pdmail never resends it on its own.
+    unknown and pdmail never resends it on its own. ``cause`` then says in words what is known
+    ("the connection dropped after the message was handed over").
 
-    ``stop`` (with ``definite``) says no further message can go in this run either, as when a
-    provider's daily limit is reached: this one is recorded as failed, to go on a later run,
-    and the run ends.
+    ``stop`` says no further message can go in this run either, as when a provider's sending
+    limit is reached: a message that certainly did not leave is held for a later run (neither
+    failed nor unknown), and the run ends. ``resume_after`` is when the provider said sending
+    may resume, when it said. ``transient`` names a passing condition ("timeout",
+    "throttled"): several in a row stop the run too.
     """
 
     def __init__(
-        self, message: str, *, definite: bool, stop: bool = False, hint: str | None = None
+        self,
+        message: str,
+        *,
+        definite: bool,
+        stop: bool = False,
+        hint: str | None = None,
+        cause: str = "",
+        transient: str = "",
+        resume_after: datetime | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.definite = definite
-        self.stop = stop and definite
+        self.stop = stop
+        self.cause = cause
+        self.transient = transient
+        self.resume_after = resume_after

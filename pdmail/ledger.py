@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,7 +22,10 @@ from .models import LedgerEntry, MessageKey, SendResult, State
 from .needs import SCHEMA as NEEDS_SCHEMA
 from .needs import NeedStore
 
-SCHEMA_VERSION = 2  # 2: the needs table
+SCHEMA_VERSION = 3  # 2: the needs table; 3: messages.cause and messages.mailer
+
+# How long a connection waits for another one's write lock before giving up (seconds).
+BUSY_TIMEOUT = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -39,11 +42,31 @@ CREATE TABLE IF NOT EXISTS messages (
     attempts    INTEGER NOT NULL DEFAULT 1,
     created     TEXT NOT NULL,
     updated     TEXT NOT NULL,
+    cause       TEXT NOT NULL DEFAULT '',
+    mailer      TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (campaign, cycle, recipient, kind)
 );
 """
 
-INTERRUPTED = "interrupted: the run stopped after handing the message over and before recording"
+# Columns added after the first release, and how to add them to an older file.
+_MIGRATIONS = {
+    3: (
+        "ALTER TABLE messages ADD COLUMN cause TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE messages ADD COLUMN mailer TEXT NOT NULL DEFAULT ''",
+    ),
+}
+
+_COLUMNS = (
+    "campaign, cycle, recipient, kind, state, message_id, thread_id, provider_id, subject,"
+    " error, attempts, created, updated, cause, mailer"
+)
+
+INTERRUPTED = "pdmail stopped before it could record whether the server accepted it"
+
+_LOCKED_HINT = (
+    "another pdmail process (or a program that opened the ledger file) is writing to it; "
+    "wait for it to finish and run again. Nothing was changed by this one"
+)
 
 
 @dataclass(frozen=True)
@@ -55,29 +78,86 @@ class Claim:
 
 
 class Ledger:
-    """A ledger in one SQLite file. Every write is committed before the method returns."""
+    """A ledger in one SQLite file. Every write is committed before the method returns.
 
-    def __init__(self, path: Path) -> None:
+    ``busy_timeout`` is how long (seconds) an operation waits while another process holds the
+    file's write lock; past it, :class:`~pdmail.errors.BackendError` says the ledger is busy.
+    """
+
+    def __init__(self, path: Path, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            self._db = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise self._error("cannot open the ledger", exc) from None
+        try:
+            # The connect timeout already sets SQLite's busy handler; said again so that it
+            # holds whatever the sqlite3 module's default becomes.
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                self._db.close()
                 raise BackendError(
                     f"{path}: the ledger was written by a newer pdmail (schema {version})",
                     hint="upgrade pdmail; the ledger is never downgraded",
                 )
-            self._db.execute("PRAGMA journal_mode=WAL")
+            if str(self._db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA + NEEDS_SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except (sqlite3.Error, OSError) as exc:
-            raise BackendError(
-                f"{path}: cannot open the ledger ({exc})",
+            if version < SCHEMA_VERSION:
+                self._upgrade()
+        except BaseException as exc:
+            self._db.close()
+            if isinstance(exc, (sqlite3.Error, OSError)):
+                raise self._error("cannot open the ledger", exc) from None
+            raise
+
+    def _upgrade(self) -> None:
+        # Only a file older than this pdmail is written to on open, so opening an up-to-date
+        # ledger never needs the write lock another run may be holding.
+        statements = [s for s in (_SCHEMA + NEEDS_SCHEMA).split(";") if s.strip()]
+        with closing(self._db.cursor()) as cur:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in statements:
+                    cur.execute(statement)
+                have = {str(r[1]) for r in cur.execute("PRAGMA table_info(messages)")}
+                for version in sorted(_MIGRATIONS):
+                    for statement in _MIGRATIONS[version]:
+                        column = statement.split("ADD COLUMN ", 1)[1].split()[0]
+                        if column not in have:
+                            cur.execute(statement)
+                cur.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def _error(self, action: str, exc: BaseException) -> BackendError:
+        """``exc`` as pdmail's error: a busy ledger says who to wait for, never "permissions"."""
+        text = str(exc)
+        if isinstance(exc, sqlite3.OperationalError) and (
+            "locked" in text.lower() or "busy" in text.lower()
+        ):
+            return BackendError(
+                f"{self.path}: {action}: the ledger is busy; another process has held it for "
+                f"more than {self.busy_timeout:g} s ({text})",
+                hint=_LOCKED_HINT,
+            )
+        if action == "cannot open the ledger":
+            return BackendError(
+                f"{self.path}: {action} ({text})",
                 hint="check the state folder's permissions and that the file is a pdmail ledger",
-            ) from None
+            )
+        return BackendError(f"{self.path}: {action} ({text})")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        try:
+            yield self._db
+        except sqlite3.Error as exc:
+            raise self._error("ledger read failed", exc) from None
 
     def close(self) -> None:
         self._db.close()
@@ -107,63 +187,88 @@ class Ledger:
                     raise
                 cur.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise BackendError(f"{self.path}: ledger write failed ({exc})") from None
+            raise self._error("ledger write failed", exc) from None
 
     def get(self, key: MessageKey) -> LedgerEntry | None:
         """The entry for ``key``, if any."""
-        row = self._db.execute(
-            "SELECT * FROM messages WHERE campaign=? AND cycle=? AND recipient=? AND kind=?",
-            (key.campaign, key.cycle, key.recipient, key.kind),
-        ).fetchone()
+        with self._read() as db:
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE campaign=? AND cycle=? AND recipient=?"
+                " AND kind=?",
+                _key(key),
+            ).fetchone()
         return _entry(row) if row else None
 
     def entries(self, campaign: str, cycle: str | None = None) -> list[LedgerEntry]:
         """Every entry of ``campaign`` (and ``cycle``), oldest first."""
-        sql = "SELECT * FROM messages WHERE campaign=?"
+        sql = f"SELECT {_COLUMNS} FROM messages WHERE campaign=?"
         args: tuple[str, ...] = (campaign,)
         if cycle is not None:
             sql += " AND cycle=?"
             args += (cycle,)
-        rows = self._db.execute(sql + " ORDER BY created, recipient, kind", args).fetchall()
+        with self._read() as db:
+            rows = db.execute(sql + " ORDER BY created, recipient, kind", args).fetchall()
+        return [_entry(r) for r in rows]
+
+    def unsettled(self, campaign: str) -> list[LedgerEntry]:
+        """The entries of ``campaign`` (every cycle and kind) whose outcome is not known yet:
+        unknown, or pending (in flight, or left by a run that stopped), oldest first."""
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE campaign=? AND state IN (?, ?)"
+                " ORDER BY created, recipient, kind",
+                (campaign, State.UNKNOWN.value, State.PENDING.value),
+            ).fetchall()
         return [_entry(r) for r in rows]
 
     def count_sent(self, campaign: str, kind: str) -> dict[str, int]:
         """How many messages of ``kind`` were sent in each cycle of ``campaign``."""
-        rows = self._db.execute(
-            "SELECT cycle, COUNT(*) FROM messages WHERE campaign=? AND kind=? AND state=?"
-            " GROUP BY cycle",
-            (campaign, kind, State.SENT.value),
-        ).fetchall()
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT cycle, COUNT(*) FROM messages WHERE campaign=? AND kind=? AND state=?"
+                " GROUP BY cycle",
+                (campaign, kind, State.SENT.value),
+            ).fetchall()
         return {str(cycle): int(n) for cycle, n in rows}
 
     def sent_since(self, since: datetime) -> list[datetime]:
         """When each message that may have left since ``since`` was recorded (sent, unknown or
         pending, every campaign), oldest first: what counts against a daily sending cap."""
-        rows = self._db.execute(
-            "SELECT updated FROM messages WHERE state IN (?, ?, ?) AND updated >= ?"
-            " ORDER BY updated",
-            (State.SENT.value, State.UNKNOWN.value, State.PENDING.value, _stamp(since)),
-        ).fetchall()
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT updated FROM messages WHERE state IN (?, ?, ?) AND updated >= ?"
+                " ORDER BY updated",
+                (State.SENT.value, State.UNKNOWN.value, State.PENDING.value, _stamp(since)),
+            ).fetchall()
         return [datetime.fromisoformat(str(r[0])) for r in rows]
 
     def claim(
-        self, key: MessageKey, message_id: str, subject: str, now: datetime, *, resend: bool = False
+        self,
+        key: MessageKey,
+        message_id: str,
+        subject: str,
+        now: datetime,
+        *,
+        resend: bool = False,
+        mailer: str = "",
     ) -> Claim:
         """Record ``key`` as pending if it may be sent now; say whether it may.
 
         Sent: never granted. Unknown or pending: granted only with ``resend``. Failed: granted.
+        ``mailer`` names the mailer that will hand it over (for finding it later).
         """
         stamp = _stamp(now)
         with self._write() as cur:
             row = cur.execute(
-                "SELECT * FROM messages WHERE campaign=? AND cycle=? AND recipient=? AND kind=?",
-                (key.campaign, key.cycle, key.recipient, key.kind),
+                f"SELECT {_COLUMNS} FROM messages WHERE campaign=? AND cycle=? AND recipient=?"
+                " AND kind=?",
+                _key(key),
             ).fetchone()
             if row is None:
                 cur.execute(
                     "INSERT INTO messages (campaign, cycle, recipient, kind, state, message_id,"
-                    " subject, created, updated) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (*_key(key), State.PENDING.value, message_id, subject, stamp, stamp),
+                    " subject, created, updated, mailer) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (*_key(key), State.PENDING.value, message_id, subject, stamp, stamp, mailer),
                 )
                 return Claim(True, None)
             existing = _entry(row)
@@ -173,40 +278,116 @@ class Ledger:
             if not retry:
                 return Claim(False, existing)
             cur.execute(
-                "UPDATE messages SET state=?, message_id=?, subject=?, error='',"
-                " attempts=attempts+1, updated=? WHERE campaign=? AND cycle=? AND recipient=?"
-                " AND kind=?",
-                (State.PENDING.value, message_id, subject, stamp, *_key(key)),
+                "UPDATE messages SET state=?, message_id=?, subject=?, error='', cause='',"
+                " mailer=?, attempts=attempts+1, updated=? WHERE campaign=? AND cycle=?"
+                " AND recipient=? AND kind=?",
+                (State.PENDING.value, message_id, subject, mailer, stamp, *_key(key)),
             )
             return Claim(True, existing)
+
+    def release(self, key: MessageKey, claim: Claim) -> None:
+        """Undo a granted ``claim`` whose message certainly did not leave and was not refused
+        either (the run stopped first): the entry is as it was before, or gone if it is new.
+
+        Such a message is neither failed (tried again run after run for a reason of its own)
+        nor unknown: it simply goes on a later run.
+        """
+        before = claim.existing
+        with self._write() as cur:
+            if before is None:
+                cur.execute(
+                    "DELETE FROM messages WHERE campaign=? AND cycle=? AND recipient=? AND kind=?"
+                    " AND state=?",
+                    (*_key(key), State.PENDING.value),
+                )
+                return
+            cur.execute(
+                "UPDATE messages SET state=?, message_id=?, subject=?, error=?, cause=?,"
+                " mailer=?, attempts=?, updated=? WHERE campaign=? AND cycle=? AND recipient=?"
+                " AND kind=? AND state=?",
+                (
+                    before.state.value,
+                    before.message_id,
+                    before.subject,
+                    before.error,
+                    before.cause,
+                    before.mailer,
+                    before.attempts,
+                    _stamp(before.updated),
+                    *_key(key),
+                    State.PENDING.value,
+                ),
+            )
 
     def mark_sent(self, key: MessageKey, result: SendResult, now: datetime) -> None:
         """Record that the mailer took the message, with the ids it returned."""
         self._update(
             key,
-            "state=?, message_id=?, thread_id=?, provider_id=?, error='', updated=?",
+            "state=?, message_id=?, thread_id=?, provider_id=?, error='', cause='', updated=?",
             (State.SENT.value, result.message_id, result.thread_id, result.provider_id),
             now,
         )
 
     def mark_failed(self, key: MessageKey, error: str, now: datetime) -> None:
         """Record that the message certainly did not leave; it may be tried again."""
-        self._update(key, "state=?, error=?, updated=?", (State.FAILED.value, error), now)
+        self._update(key, "state=?, error=?, cause='', updated=?", (State.FAILED.value, error), now)
 
-    def mark_unknown(self, key: MessageKey, error: str, now: datetime) -> None:
-        """Record that the message may or may not have left; it is not resent on its own."""
-        self._update(key, "state=?, error=?, updated=?", (State.UNKNOWN.value, error), now)
+    def mark_unknown(self, key: MessageKey, error: str, now: datetime, *, cause: str = "") -> None:
+        """Record that the message may or may not have left; it is not resent on its own.
+
+        ``error`` is what the mailer reported; ``cause`` says in words what is known (for
+        example that the connection dropped after the message was handed over).
+        """
+        self._update(
+            key, "state=?, error=?, cause=?, updated=?", (State.UNKNOWN.value, error, cause), now
+        )
+
+    def resolve(self, key: MessageKey, *, sent: bool, note: str, now: datetime) -> LedgerEntry:
+        """Settle an unknown (or interrupted) outcome that the librarian has checked: ``sent``
+        records it as sent (never resent); otherwise as failed, so the next run sends it.
+
+        Raises :class:`~pdmail.errors.BackendError` when ``key`` has no unsettled entry.
+        """
+        state = State.SENT if sent else State.FAILED
+        with self._write() as cur:
+            row = cur.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE campaign=? AND cycle=? AND recipient=?"
+                " AND kind=?",
+                _key(key),
+            ).fetchone()
+            entry = _entry(row) if row else None
+            if entry is None or entry.state not in (State.UNKNOWN, State.PENDING):
+                what = "no entry" if entry is None else f"its outcome is {entry.state.value}"
+                raise BackendError(
+                    f"{self.path}: {key.recipient} ({key.kind}, {key.cycle}): {what}, so there "
+                    "is nothing to resolve",
+                    hint="pdmail status lists the messages whose outcome is unknown",
+                )
+            cur.execute(
+                "UPDATE messages SET state=?, error=?, cause='', updated=? WHERE campaign=?"
+                " AND cycle=? AND recipient=? AND kind=?",
+                (state.value, note, _stamp(now), *_key(key)),
+            )
+        return replace(entry, state=state, error=note, cause="", updated=now)
 
     def settle_interrupted(self, campaign: str, now: datetime) -> list[LedgerEntry]:
         """Turn pending rows left by a run that stopped into unknown ones; return them."""
         with self._write() as cur:
             rows = cur.execute(
-                "SELECT * FROM messages WHERE campaign=? AND state=?",
+                f"SELECT {_COLUMNS} FROM messages WHERE campaign=? AND state=?",
                 (campaign, State.PENDING.value),
             ).fetchall()
             cur.execute(
-                "UPDATE messages SET state=?, error=?, updated=? WHERE campaign=? AND state=?",
-                (State.UNKNOWN.value, INTERRUPTED, _stamp(now), campaign, State.PENDING.value),
+                "UPDATE messages SET state=?, error=?, cause=?, updated=? WHERE campaign=?"
+                " AND state=?",
+                (
+                    State.UNKNOWN.value,
+                    INTERRUPTED,
+                    INTERRUPTED,
+                    _stamp(now),
+                    campaign,
+                    State.PENDING.value,
+                ),
             )
         return [_entry(r) for r in rows]
 
@@ -230,7 +411,8 @@ def _stamp(now: datetime) -> str:
 
 
 def _entry(row: tuple[object, ...]) -> LedgerEntry:
-    (campaign, cycle, recipient, kind, state, mid, tid, pid, subject, error, attempts, c, u) = row
+    (campaign, cycle, recipient, kind, state, mid, tid, pid, subject, error, attempts, c, u,
+     cause, mailer) = row  # fmt: skip
     return LedgerEntry(
         key=MessageKey(str(campaign), str(cycle), str(recipient), str(kind)),
         state=State(state),
@@ -242,4 +424,6 @@ def _entry(row: tuple[object, ...]) -> LedgerEntry:
         attempts=int(str(attempts)),
         created=datetime.fromisoformat(str(c)),
         updated=datetime.fromisoformat(str(u)),
+        cause=str(cause),
+        mailer=str(mailer),
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -17,14 +19,59 @@ from typing import IO
 from .errors import BackendError
 
 LOCK_FILE = "run.lock"
+# How long a run waits for another one on the same state folder before giving up (seconds).
+DEFAULT_WAIT = 300.0
+_POLL = 0.2
+
+
+def _to_stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 class RunLock:
-    """Held for the length of a sending run; a second one fails at once with who holds it."""
+    """Held for the length of a sending run.
 
-    def __init__(self, folder: Path) -> None:
+    A second run on the same folder waits up to ``wait`` seconds for the first to finish,
+    telling ``notify`` once (by default, a line on stderr) who it is waiting for; past that it
+    raises :class:`~pdmail.errors.BackendError` naming the holder. ``wait=0`` fails at once.
+    ``clock`` and ``sleep`` are for tests.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        wait: float = DEFAULT_WAIT,
+        notify: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.path = folder / LOCK_FILE
+        self.wait = max(0.0, wait)
+        self.notify = notify or _to_stderr
+        self.clock = clock
+        self.sleep = sleep
+        self.waited = 0.0
         self._file: IO[str] | None = None
+
+    @staticmethod
+    def holder(folder: Path) -> str | None:
+        """Who holds the lock on ``folder`` right now ("pid N"), or None when nobody does.
+
+        Takes and drops the lock to find out, so it never blocks.
+        """
+        path = folder / LOCK_FILE
+        try:
+            f = path.open("a+", encoding="utf-8")
+        except OSError:
+            return None
+        with f:
+            try:
+                _lock(f)
+            except OSError:
+                return _read_holder(f)
+            _unlock(f)
+        return None
 
     def __enter__(self) -> RunLock:
         try:
@@ -32,20 +79,34 @@ class RunLock:
             f = self.path.open("a+", encoding="utf-8")
         except OSError as exc:
             raise BackendError(f"{self.path}: cannot open the run lock ({exc})") from None
-        try:
-            _lock(f)
-        except OSError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
-            f.close()
-            raise BackendError(
-                f"{self.path.parent}: another pdmail run is sending from this state folder "
-                f"({holder})",
-                hint="wait for it to finish and run again; nothing was sent by this run",
-            ) from None
+        start = self.clock()
+        told = False
+        while True:
+            try:
+                _lock(f)
+                break
+            except OSError:
+                holder = _read_holder(f)
+                waited = self.clock() - start
+                # Waiting for a lock this very process holds would only wait out the clock.
+                if waited >= self.wait or holder == f"pid {os.getpid()}":
+                    f.close()
+                    self.waited = waited
+                    raise BackendError(
+                        f"{self.path.parent}: another pdmail run is sending from this state "
+                        f"folder ({holder})"
+                        + (f"; waited {waited:.0f} s for it" if self.wait else ""),
+                        hint="wait for it to finish and run again (mail.lock_wait sets how long "
+                        "a run waits); nothing was sent by this run",
+                    ) from None
+                if not told:
+                    self.notify(f"waiting for another pdmail run ({holder}) to finish …")
+                    told = True
+                self.sleep(min(_POLL, self.wait - waited))
+        self.waited = self.clock() - start
         f.seek(0)
         f.truncate()
-        f.write(f"process {os.getpid()}\n")
+        f.write(f"pid {os.getpid()}\n")
         f.flush()
         self._file = f
         return self
@@ -60,6 +121,13 @@ class RunLock:
             _unlock(self._file)
             self._file.close()
             self._file = None
+
+
+def _read_holder(f: IO[str]) -> str:
+    f.seek(0)
+    text = f.read().strip()
+    # Older pdmail wrote "process N".
+    return text.replace("process ", "pid ", 1) if text else "another process"
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only

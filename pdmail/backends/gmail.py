@@ -13,15 +13,18 @@ once and leaves what happens after an ambiguous failure to pdmail's ledger.
 What a failure means for the message:
 
 * 429, or 403 with a rate-limit reason: Gmail refused it before accepting it. Wait (honouring
-  ``Retry-After``) and try again, up to ``policy.attempts`` tries; then a definite
-  :class:`~pdmail.errors.DeliveryError`.
-* The daily sending limit (``dailyLimitExceeded``, or a "Daily" / ``quotaExceeded`` 403/429):
-  a plain :class:`~pdmail.errors.BackendError`, so the run stops; nothing more goes today.
+  ``Retry-After``) and try again, up to ``policy.attempts`` tries (two while the message
+  before also gave up on it); then a definite :class:`~pdmail.errors.DeliveryError` with
+  ``transient="throttled"``: held for the next run, and three in a row stop the run.
+* The sending limit (``dailyLimitExceeded``, a "Daily" / ``quotaExceeded`` answer, "Mail
+  sending" in the words, or a time to retry beyond what a run waits for): a definite
+  :class:`~pdmail.errors.DeliveryError` with ``stop=True`` and, when Gmail said, when sending
+  may resume; the run stops at once, without waiting.
 * Any other 4xx (400 invalid message, 401, 403 forbidden or scope, 404): a definite
   :class:`~pdmail.errors.DeliveryError` with a hint.
 * 5xx, a timeout, or a connection lost once the request may have gone out: the message may
-  have been stored, so :class:`~pdmail.errors.DeliveryError` with ``definite=False``; never
-  tried again.
+  have been stored, so :class:`~pdmail.errors.DeliveryError` with ``definite=False`` (and a
+  ``cause`` saying which); never tried again.
 * A connection that could not be opened (refused, no route, connect timeout, untrusted
   certificate): nothing was sent, so ``definite=True``.
 """
@@ -37,6 +40,7 @@ import logging
 import re
 import ssl
 from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import getaddresses
 from types import TracebackType
@@ -64,14 +68,19 @@ _DISCOVERY = "discovery_cache/documents/gmail.v1.json"
 _THREAD_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _RATE_LIMITED = (429, 403)
 _DAILY_REASONS = frozenset({"dailyLimitExceeded", "quotaExceeded"})
+# Words Gmail uses when the account's mail-sending limit (not the per-minute API quota) is
+# reached: "User-rate limit exceeded. Retry after 2026-12-01T18:00:00.000Z (Mail sending)",
+# "Mail sending limit exceeded", "Daily Limit Exceeded".
+_SENDING_LIMIT_WORDS = ("mail sending", "sending limit", "daily")
+_RETRY_AT = re.compile(r"retry after (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)", re.I)
 
 _HINT_RATE = (
     "Gmail's per-minute sending quota (about 60 messages a minute per user) was exceeded and "
-    "pdmail gave up waiting; the message is recorded as failed and goes out on the next run. "
+    "pdmail gave up waiting; the message was not sent and goes out on the next run. "
     "Lower mail.per_minute in the config to stay under it"
 )
 _HINT_DAILY = (
-    "Gmail's daily sending limit is reached (about 2,000 messages a day on Google Workspace, "
+    "Gmail's sending limit is reached (about 2,000 messages a day on Google Workspace, "
     "500 on consumer Gmail or a trial): this message was not sent, and nothing more can go "
     "today. Run again tomorrow; lower mail.daily_cap to stay under the limit"
 )
@@ -307,6 +316,8 @@ class GmailMailer:
         self.trust_env = trust_env
         self.http: NoResendHttp | None = None
         self._service: Any = None
+        # The message before gave up on the rate limit: the next one waits less for it.
+        self._throttled = False
 
     def __repr__(self) -> str:
         # Spelled out so that credentials never show up in a log or a traceback.
@@ -364,33 +375,39 @@ class GmailMailer:
             body["threadId"] = thread_id
         from googleapiclient.errors import HttpError
 
-        last = self.policy.attempts - 1
-        for attempt in range(self.policy.attempts):
+        attempts = min(2, self.policy.attempts) if self._throttled else self.policy.attempts
+        self._throttled = False
+        last = attempts - 1
+        for attempt in range(attempts):
             request = self._service.users().messages().send(userId="me", body=body)
             try:
                 answer = request.execute(num_retries=0)
             except HttpError as exc:
                 failure = parse_failure(int(exc.resp.status), exc.content or b"")
-                if _daily_limit(failure):
+                wait = retry_after(exc.resp)
+                resume = _resume_at(failure, wait)
+                if _daily_limit(failure) or _sending_limit(failure, resume, self.policy):
                     raise DeliveryError(
                         f"{API}: message to {shown} not sent: {_status(failure)}",
                         definite=True,
                         stop=True,
                         hint=_HINT_DAILY,
+                        resume_after=resume,
                     ) from None
                 if failure.code in _RATE_LIMITED and failure.retryable:
                     if attempt < last:
-                        wait = retry_after(exc.resp)
                         log.info(
                             "%s: %s; waiting before try %d", API, _status(failure), attempt + 2
                         )
                         self.policy.wait(attempt, wait)
                         continue
                     tries = f"{attempt + 1} time{'s' * (attempt > 0)}"
+                    self._throttled = True
                     raise DeliveryError(
                         f"{API}: message to {shown} not sent: {_status(failure)} (tried {tries})",
                         definite=True,
                         hint=_HINT_RATE,
+                        transient="throttled",
                     ) from None
                 raise _http_error(failure, shown) from None
             except TransportFailure as exc:
@@ -399,11 +416,21 @@ class GmailMailer:
                         f"{API}: message to {shown} not sent: {exc.detail}",
                         definite=True,
                         hint=_HINT_NETWORK,
+                        transient="timeout" if exc.timed_out else "",
                     ) from None
+                if exc.timed_out:
+                    cause = (
+                        f"Gmail did not answer within {self.timeout:g} s after receiving the "
+                        "message"
+                    )
+                else:
+                    cause = "the connection to Gmail dropped after the message was handed over"
                 raise DeliveryError(
                     f"{API}: outcome of the message to {shown} unknown: {exc.detail}",
                     definite=False,
                     hint=_HINT_UNKNOWN,
+                    cause=cause,
+                    transient="timeout" if exc.timed_out else "",
                 ) from None
             except json.JSONDecodeError:
                 # A 2xx whose body is not Gmail's JSON: something answered, but not Gmail.
@@ -412,6 +439,7 @@ class GmailMailer:
                     "JSON (is google.endpoints.gmail the Gmail API?)",
                     definite=False,
                     hint=_HINT_UNKNOWN,
+                    cause="something that is not Gmail answered after receiving the message",
                 ) from None
             except Exception as exc:
                 refused = _auth_error(exc, shown, self.http.last_failure if self.http else None)
@@ -438,7 +466,35 @@ def _daily_limit(failure: ApiFailure) -> bool:
     """The daily sending cap: no amount of waiting in this run will help."""
     if failure.code not in _RATE_LIMITED:
         return False
-    return bool(_DAILY_REASONS & set(failure.reasons)) or "daily" in failure.message.lower()
+    words = failure.message.lower()
+    if "per minute" in words:
+        return False  # the API's per-minute quota, which waiting does help
+    return bool(_DAILY_REASONS & set(failure.reasons)) or any(
+        w in words for w in _SENDING_LIMIT_WORDS
+    )
+
+
+def _resume_at(failure: ApiFailure, wait: float | None) -> datetime | None:
+    """When Gmail said sending may resume: the "Retry after <time>" in its words, or the
+    Retry-After header."""
+    found = _RETRY_AT.search(failure.message)
+    if found:
+        try:
+            return datetime.fromisoformat(found.group(1).replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    if wait is not None:
+        return datetime.now(timezone.utc) + timedelta(seconds=wait)
+    return None
+
+
+def _sending_limit(failure: ApiFailure, resume: datetime | None, policy: RetryPolicy) -> bool:
+    """A rate-limit answer whose time to retry is further off than this run would wait: the
+    account's sending limit, for all purposes of this run."""
+    if failure.code not in _RATE_LIMITED or resume is None:
+        return False
+    longest = timedelta(seconds=policy.cap * 4)  # RetryPolicy.wait honours hints up to this
+    return resume - datetime.now(timezone.utc) > longest
 
 
 def _http_error(failure: ApiFailure, shown: str) -> DeliveryError:
@@ -455,6 +511,7 @@ def _http_error(failure: ApiFailure, shown: str) -> DeliveryError:
         f"{API}: outcome of the message to {shown} unknown: {_status(failure)}",
         definite=False,
         hint=_HINT_UNKNOWN,
+        cause=f"Gmail answered {code} after receiving the message",
     )
 
 

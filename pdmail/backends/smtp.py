@@ -4,6 +4,8 @@
 an optional login), hands every message of the run over on it, and says QUIT in ``__exit__``.
 A refusal becomes a :class:`~pdmail.errors.DeliveryError` with ``definite=True``; a connection
 lost once the message data may have gone out becomes ``definite=False`` and is never retried.
+A server that stops answering (no reply within ``timeout``) is a ``transient="timeout"``
+error: definite before the data went out, unknown after; the run stops after two in a row.
 """
 
 from __future__ import annotations
@@ -193,7 +195,14 @@ class SmtpMailer:
                 data, options = _flatten(conn, message, [sender, *recipients])
                 refused = conn.sendmail(sender, recipients, data, options)
             except (smtplib.SMTPException, OSError) as exc:
-                if attempt == 1 and not conn.data_started and _connection_gone(exc):
+                # A server that stopped answering is not one that dropped an idle connection:
+                # connecting again would only wait out another timeout.
+                if (
+                    attempt == 1
+                    and not conn.data_started
+                    and _connection_gone(exc)
+                    and not _timed_out(exc)
+                ):
                     log.info(
                         "%s: connection lost before sending (%s); reconnecting", self.where, exc
                     )
@@ -223,21 +232,42 @@ class SmtpMailer:
                 f"{exc.message.removeprefix(self.where + ': ')}",
                 definite=True,
                 hint=exc.hint,
+                transient="timeout" if _timed_out(exc) else "",
             ) from exc
         return self._conn
 
     def _delivery_error(self, exc: OSError, data_started: bool, shown: str) -> DeliveryError:
         """Classify a failed send, leaving the connection reset for the next message or closed."""
+        timed_out = _timed_out(exc)
         if data_started and not isinstance(exc, smtplib.SMTPDataError):
             # The data may have reached the server and been accepted before the line went dead.
             self._drop()
+            if timed_out:
+                what = f"no answer within {self.timeout:g} s after sending the message to {shown}"
+                cause = "the server stopped answering after the message was handed over"
+            else:
+                what = f"connection lost while sending the message to {shown}"
+                cause = "the connection dropped after the message was handed over"
             return DeliveryError(
-                self._scrub(
-                    f"{self.where}: connection lost while sending the message to {shown} "
-                    f"({_describe(exc)})"
-                ),
+                self._scrub(f"{self.where}: {what} ({_describe(exc)})"),
                 definite=False,
                 hint=_HINT_UNKNOWN,
+                cause=cause,
+                transient="timeout" if timed_out else "",
+            )
+        if timed_out:
+            # Nothing of the message went out; the server is slow or hung, so the connection
+            # is not worth keeping.
+            self._drop()
+            return DeliveryError(
+                self._scrub(
+                    f"{self.where}: message to {shown} not sent: no answer within "
+                    f"{self.timeout:g} s ({_describe(exc)})"
+                ),
+                definite=True,
+                hint="the server stopped answering before the message went out; it goes on "
+                "the next run",
+                transient="timeout",
             )
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
             text = f"recipient refused: {_refusals(exc.recipients) or shown}"
@@ -383,6 +413,19 @@ def _flatten(
     with io.BytesIO() as buffer:
         BytesGenerator(buffer, mangle_from_=False, policy=policy).flatten(visible, linesep="\r\n")
         return buffer.getvalue(), options
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it wraps: smtplib turns a read timeout into
+    SMTPServerDisconnected) is a socket timeout."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TimeoutError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _connection_gone(exc: OSError) -> bool:
