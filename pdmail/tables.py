@@ -8,9 +8,7 @@ the file unusable is raised as :class:`~pdmail.errors.InputError` naming the fil
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -18,6 +16,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from .delimited import DELIMITERS, open_error, read_delimited
+from .delimited import column_label as _column
 from .errors import InputError
 from .models import Table
 
@@ -26,7 +26,6 @@ __all__ = ["column_index", "read_table", "require_column", "table_from_rows"]
 _TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _SUPPORTED = ", ".join(_TEXT_SUFFIXES + _EXCEL_SUFFIXES)
-_DELIMITERS = (",", ";", "\t")
 
 
 def read_table(path: Path, *, sheet: str | None = None) -> Table:
@@ -57,7 +56,7 @@ def read_table(path: Path, *, sheet: str | None = None) -> Table:
                 f"{path}: a sheet name ({sheet!r}) was given, but a {suffix} file has no sheets",
                 hint="Remove the sheet setting, or point at the .xlsx workbook instead.",
             )
-        rows = _read_text(path, prefer_tab=suffix == ".tsv")
+        rows = read_delimited(path, prefer_tab=suffix == ".tsv")
     return table_from_rows(str(path), rows)
 
 
@@ -138,16 +137,6 @@ def _closest(name: str, headers: Sequence[str]) -> str | None:
     return None
 
 
-def _column(index: int) -> str:
-    """Name a 0-based column the way a spreadsheet shows it: ``B (2)``."""
-    letters = ""
-    number = index + 1
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return f"{letters} ({index + 1})"
-
-
 def _make_header(origin: str, cells: list[str]) -> tuple[str, ...]:
     # Trailing unnamed columns are only the edge of the sheet (a trailing comma, a formatted
     # but empty column); cutting them keeps the header to the columns that exist.
@@ -181,69 +170,6 @@ def _fit_row(origin: str, number: int, cells: list[str], width: int) -> tuple[st
     return tuple(cells) + ("",) * (width - len(cells))
 
 
-def _open_error(path: Path, exc: OSError) -> InputError:
-    if isinstance(exc, FileNotFoundError):
-        return InputError(
-            f"{path}: no such file",
-            hint="Check the file name and folder in the config, or export the file again.",
-        )
-    reason = exc.strerror or str(exc)
-    return InputError(f"{path}: cannot read the file: {reason}")
-
-
-def _read_text(path: Path, *, prefer_tab: bool) -> list[list[str]]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _open_error(path, exc) from exc
-    text = _decode(path, data)
-    delimiter = _sniff(text, prefer_tab=prefer_tab)
-    try:
-        # newline="" leaves line endings to the csv module, so a quoted cell may hold them.
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise InputError(f"{path}: cannot read the file as delimited text: {exc}") from exc
-
-
-def _decode(path: Path, data: bytes) -> str:
-    # Excel's "Unicode Text" export is UTF-16 with a byte order mark; nothing else starts so.
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: the file is not valid UTF-16 text: {exc}") from exc
-    try:
-        # utf-8-sig drops the byte order mark Excel writes in front of "CSV UTF-8" files.
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        # Excel on Windows saves plain "CSV" in the system code page, which for the schools
-        # this serves is Windows-1252; a file that is not UTF-8 is almost always that.
-        return data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path}: the file is neither UTF-8 nor Windows-1252 text",
-            hint="Save it again from the spreadsheet as 'CSV UTF-8'.",
-        ) from exc
-
-
-def _sniff(text: str, *, prefer_tab: bool) -> str:
-    """Pick the delimiter that splits the first non-empty row into the most cells."""
-    order = ("\t", ",", ";") if prefer_tab else _DELIMITERS
-    best, best_width = order[0], 0
-    for delimiter in order:
-        try:
-            reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-            # A row of nothing but separators is empty whichever separator the file uses.
-            first = next((row for row in reader if any(c.strip(" ,;\t") for c in row)), [])
-        except csv.Error:
-            continue
-        if len(first) > best_width:
-            best, best_width = delimiter, len(first)
-    return best
-
-
 def _read_excel(path: Path, sheet: str | None) -> list[list[str]]:
     # openpyxl is imported here so that reading CSV files does not pay for loading it.
     from openpyxl import load_workbook
@@ -251,7 +177,7 @@ def _read_excel(path: Path, sheet: str | None) -> list[list[str]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except OSError as exc:
-        raise _open_error(path, exc) from exc
+        raise open_error(path, exc) from exc
     except Exception as exc:
         # A damaged or mislabelled workbook surfaces from openpyxl as whatever its zip or XML
         # layer tripped on (BadZipFile, InvalidFileException, KeyError, ParseError, ...).
@@ -267,7 +193,7 @@ def _read_excel(path: Path, sheet: str | None) -> list[list[str]]:
                 for row in worksheet.iter_rows(min_row=1, values_only=False)
             ]
         except OSError as exc:
-            raise _open_error(path, exc) from exc
+            raise open_error(path, exc) from exc
         except Exception as exc:
             # Sheets are parsed lazily, so damage inside one shows up only here.
             raise _corrupt(path, exc) from exc
@@ -280,12 +206,29 @@ def _corrupt(path: Path, exc: Exception) -> InputError:
     detail = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     detail = detail or type(exc).__name__
     if isinstance(exc, zipfile.BadZipFile):
-        detail = "it is not an Excel workbook (not a zip archive)"
+        detail = _what_it_is(path) or "it is not an Excel workbook (not a zip archive)"
     return InputError(
         f"{path}: cannot read the workbook: {detail}",
         hint="Open it in Excel or Google Sheets and save it again as .xlsx "
         "(an old .xls or a password-protected file cannot be read).",
     )
+
+
+def _what_it_is(path: Path) -> str:
+    """What a file that is not a workbook looks like instead, or ``""``."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return ""
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "it is an old Excel 97-2003 (.xls) or a password-protected workbook"
+    if not head:
+        return "the file is empty"
+    sample = head.decode("utf-8-sig", errors="replace")
+    if any(sep in sample for sep in DELIMITERS) and "\x00" not in sample:
+        return f"it is a text (CSV) file with an {path.suffix} name; rename it to .csv"
+    return ""
 
 
 def _pick_sheet(path: Path, workbook: Any, sheet: str | None) -> Any:

@@ -210,7 +210,7 @@ def test_missing_file_of_either_kind(tmp_path: Path, name: str) -> None:
 def test_directory_instead_of_file(tmp_path: Path) -> None:
     folder = tmp_path / "looks.csv"
     folder.mkdir()
-    with pytest.raises(InputError, match=r"looks\.csv: cannot read the file"):
+    with pytest.raises(InputError, match=r"looks\.csv: is a folder, not a file"):
         read_table(folder)
 
 
@@ -466,3 +466,165 @@ def test_permission_denied_reported_for_either_kind(
     with pytest.raises(InputError) as caught:
         read_table(path)
     assert caught.value.message == f"{path}: cannot read the file: Permission denied"
+
+
+# -- encodings: read right when they can be told, refused naming the byte when not --------------
+
+_NAMES = "Email,Name\r\nann@x.org,Zo\u00eb\r\nraj@x.org,Ren\u00e9e \u2013 Fran\u00e7ois\r\n"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(_NAMES.encode("utf-8"), id="utf-8"),
+        pytest.param(b"\xef\xbb\xbf" + _NAMES.encode("utf-8"), id="utf-8-bom"),
+        pytest.param(_NAMES.encode("utf-16"), id="utf-16-bom"),
+        pytest.param(_NAMES.encode("utf-16-le"), id="utf-16-le-no-bom"),
+        pytest.param(_NAMES.encode("utf-16-be"), id="utf-16-be-no-bom"),
+        pytest.param(_NAMES.encode("cp1252"), id="cp1252"),
+    ],
+)
+def test_every_encoding_excel_saves_reads_the_same(tmp_path: Path, data: bytes) -> None:
+    table = read_table(_write(tmp_path / "r.csv", data))
+    assert table.rows == (
+        (2, ("ann@x.org", "Zo\u00eb")),
+        (3, ("raj@x.org", "Ren\u00e9e \u2013 Fran\u00e7ois")),
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(
+            "Email,Name\nann@x.org,Zo\u00eb\n".encode() + b"raj@x.org,Ren\xe9e\n",
+            r"mixes UTF-8 with another encoding; the first byte that is not UTF-8 is 0xe9 at "
+            r"byte offset 39, line 3",
+            id="utf-8-and-cp1252-mixed",
+        ),
+        pytest.param(
+            b"Email,Name\nann@x.org,A\x00nn\n",
+            r"NUL \(zero\) byte at byte offset 22, line 2",
+            id="nul-byte",
+        ),
+        pytest.param(b"PK\x03\x04rest", r"Excel workbook .*not \.csv text", id="xlsx-named-csv"),
+        pytest.param(
+            b"\xd0\xcf\x11\xe0\xa1\xb1", r"old Excel 97-2003 workbook", id="xls-named-csv"
+        ),
+        pytest.param(b"%PDF-1.7\n", r"a PDF document", id="pdf-named-csv"),
+        pytest.param(
+            b"Email\n\x81\x8d\n",
+            r"neither UTF-8 nor Windows-1252 text \(byte 0x81 at byte "
+            r"offset 6, line 2\)",
+            id="undefined-cp1252-byte",
+        ),
+    ],
+)
+def test_undecidable_bytes_are_named(tmp_path: Path, data: bytes, message: str) -> None:
+    path = _write(tmp_path / "r.csv", data)
+    with pytest.raises(InputError, match=message) as caught:
+        read_table(path)
+    assert caught.value.message.startswith(f"{path}: ")
+    assert caught.value.hint
+
+
+def test_a_csv_named_xlsx_says_so(tmp_path: Path) -> None:
+    path = _write(tmp_path / "roster.xlsx", b"Email,Name\nann@x.org,Ann\n")
+    with pytest.raises(InputError, match=r"a text \(CSV\) file with an \.xlsx name"):
+        read_table(path)
+
+
+# -- a stray quote that swallows the rows after it ---------------------------------------------
+
+_HEADER = "Email,First Name,Last Name,Team,Active\n"
+_ROWS = [f"t{i}@school.org,T{i},Last{i},Grade {6 + i % 3},yes\n" for i in range(30)]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "what"),
+    [
+        pytest.param(
+            _HEADER + _ROWS[0] + 'ann@x.org,Ann,"Lee,Grade 6,yes\n' + "".join(_ROWS[1:]),
+            "row 3, column 'Last Name'",
+            "line 3 opens a cell that is never closed, so the rest of the file (lines 4 to 32)",
+            id="runs-to-the-end",
+        ),
+        pytest.param(
+            _HEADER + _ROWS[0] + 'ann@x.org,Ann,"Lee,Grade 6,yes\n' + "".join(_ROWS[1:10])
+            + 'bob@x.org,Bob,"Smith, Jr",Grade 6,yes\n' + "".join(_ROWS[10:]),
+            "row 3, column 'Last Name'",
+            "line 3 opens a cell that runs on over 11 lines and swallows what look like 9 more "
+            "rows (lines 4 to 12)",
+            id="closed-by-a-later-quote",
+        ),
+        pytest.param(
+            _HEADER + '"ann@x.org,Ann,Lee,Grade 6,yes\n' + "".join(_ROWS),
+            "row 2, column 'Email'",
+            "never closed",
+            id="at-the-start-of-a-line",
+        ),
+        pytest.param(
+            _HEADER.replace(",", ";") + 'ann@x.org;Ann;Lee;"Grade 6;yes\n'
+            + "".join(r.replace(",", ";") for r in _ROWS),
+            "row 2, column 'Team'",
+            "never closed",
+            id="semicolon-delimited",
+        ),
+        pytest.param(
+            'Email,"First Name,Last Name,Team,Active\n' + "".join(_ROWS),
+            "row 1, column B (2)",
+            "never closed",
+            id="in-the-header",
+        ),
+        pytest.param(
+            _HEADER + "".join(_ROWS) + 'zed@x.org,Zed,"Zed,Grade 6,yes',
+            "row 32, column 'Last Name'",
+            "never closed",
+            id="on-the-last-line-without-a-newline",
+        ),
+        pytest.param(
+            "\n\n" + _HEADER + "".join(_ROWS[:3]) + "\n" + 'ann@x.org,Ann,"Lee,Grade 6,yes\n'
+            + "".join(_ROWS[3:]),
+            "row 8, column 'Last Name'",
+            "line 8 opens",
+            id="after-blank-lines",
+        ),
+    ],
+)  # fmt: skip
+def test_a_stray_quote_is_reported_where_it_starts(
+    tmp_path: Path, text: str, where: str, what: str
+) -> None:
+    path = _write(tmp_path / "roster.csv", text.encode())
+    with pytest.raises(InputError) as caught:
+        read_table(path)
+    assert caught.value.message.startswith(f"{path}, {where}: a quotation mark on ")
+    assert what in caught.value.message
+    assert "stray" in (caught.value.hint or "")
+
+
+_ANSWER = (
+    "Fractions, decimals, percents, ratios, rates\n"
+    "Geometry, area, volume, nets, surface area\n"
+    "Write to ann@school.org, or raj@school.org, or me, any day, any time"
+)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 12])
+def test_answers_typed_over_several_lines_are_read_as_they_are(tmp_path: Path, rows: int) -> None:
+    header = "Timestamp,Email Address,Units,Help,Format\n"
+    body = "".join(
+        f'12/{i + 1}/2026 9:00:00,t{i}@x.org,"{_ANSWER}","He said ""hi""\nthen left",Small group\n'
+        for i in range(rows)
+    )
+    table = read_table(_write(tmp_path / "responses.csv", (header + body).encode()))
+    assert len(table.rows) == rows
+    assert table.rows[-1][1][2] == _ANSWER
+    assert table.rows[-1][1][3] == 'He said "hi"\nthen left'
+    # Row numbers count records, as a spreadsheet shows them, not lines.
+    assert [number for number, _ in table.rows] == list(range(2, rows + 2))
+
+
+def test_an_answer_longer_than_the_csv_module_allows_is_read(tmp_path: Path) -> None:
+    long = "x" * 300_000
+    text = f'Timestamp,Email Address,Help\n12/1/2026 9:00:00,a@x.org,"{long}"\n'
+    table = read_table(_write(tmp_path / "responses.csv", text.encode()))
+    assert table.rows[0][1][2] == long
