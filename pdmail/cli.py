@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, tzinfo
 from pathlib import Path
@@ -17,15 +17,15 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__, cycles
+from . import __version__
 from .config import default_config_path, load_config
 from .cycles import Cycle
-from .delivery import DeliveryReport
+from .delivery import DeliveryReport, Outcome
 from .errors import PdmailError, UsageError
 from .jsonout import dumps
 from .models import MessageKey
 from .timestamps import parse_date
-from .wording import count, day, plural
+from .wording import count, day, local_time, plural
 from .workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -145,13 +145,25 @@ def _today(ws: Workspace) -> date:
 
 
 def _cycle(ws: Workspace, name: str | None) -> Cycle:
-    return cycles.resolve(ws.config, name, _today(ws))
+    """The cycle named (or the current one) as it really runs: late, when its requests went
+    out after their due date."""
+    from .opening import resolve
+
+    return resolve(ws, name, _today(ws))
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 @contextmanager
 def progressbar(length: int, label: str, quiet: bool) -> Iterator[Callable[[MessageKey], None]]:
-    """A progress bar on stderr (none for --json or when nothing is to be sent)."""
-    if quiet or length == 0:
+    """A progress bar on stderr when stderr is a terminal; none for --json, for cron logs
+    and pipes, or when nothing is to be sent."""
+    if quiet or length == 0 or not _is_terminal(sys.stderr):
         yield lambda key: None
         return
     with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
@@ -186,7 +198,8 @@ def _echo_report(report: DeliveryReport, what: str = "", tz: tzinfo | None = Non
         if o.result == "failed":
             click.secho(f"  FAILED {o.recipient}: {o.detail}", fg="red", err=True)
         elif o.result in ("unknown", "skipped-unknown"):
-            click.secho(f"  UNKNOWN {o.recipient} ({o.kind}): {o.detail}", fg="yellow", err=True)
+            click.secho(f"  UNKNOWN {o.recipient} ({o.kind}): {_unknown_text(o)}", fg="yellow",
+                        err=True)  # fmt: skip
     if counts["unknown"] or counts["skipped-unknown"]:
         click.echo(
             "  Messages with an unknown outcome are never resent on their own: check the "
@@ -197,6 +210,43 @@ def _echo_report(report: DeliveryReport, what: str = "", tz: tzinfo | None = Non
         click.secho(f"  Stopped: {report.stopped}", fg="red", err=True)
     if report.note and not (idle and not report.outcomes):
         click.echo(f"  {report.note}")
+
+
+def _unknown_text(o: Outcome) -> str:
+    """What is known about an unknown outcome, what the mailer said, and where to look."""
+    said = o.detail if o.detail and o.detail != o.cause else ""
+    text = f"{o.cause} ({said})" if o.cause and said else o.cause or said
+    return f"{text}; {o.find}" if o.find else text
+
+
+def _unsettled(ws: Workspace, shown: Sequence[DeliveryReport] = (), *, quiet: bool = False) -> bool:
+    """Say which of the campaign's messages (any cycle, any kind) still have an unknown
+    outcome, beyond those ``shown`` above; True when there are any, so the command exits 1."""
+    from .delivery import explain, unsettled
+
+    entries = unsettled(ws)
+    if quiet or not entries:
+        return bool(entries)
+    seen = {(r.cycle, o.recipient, o.kind) for r in shown for o in r.outcomes
+            if o.result in ("unknown", "skipped-unknown")}  # fmt: skip
+    rest = [e for e in entries if (e.key.cycle, e.key.recipient, e.key.kind) not in seen]
+    if rest:
+        n = len(rest)
+        click.secho(
+            f"{count(n, 'message')} {plural(n, 'has', 'have')} an unknown outcome:",
+            fg="yellow",
+            err=True,
+        )
+        for e in rest:
+            click.secho(f"  UNKNOWN {e.key.recipient} ({e.key.kind}, {e.key.cycle}): {explain(e)}",
+                        fg="yellow", err=True)  # fmt: skip
+    click.echo(
+        "  Until each is settled pdmail exits 1: if the message is there, record it with "
+        "'pdmail resolve EMAIL --kind KIND --cycle CYCLE --sent'; if not, send it again with "
+        "--resend (or 'pdmail resolve ... --not-sent' and the next run sends it).",
+        err=True,
+    )
+    return True
 
 
 def _noun(kind: str) -> str:
@@ -230,6 +280,17 @@ def _echo_problems(ws: Workspace) -> None:
     ]
     for p in problems:
         click.secho(f"  skipped: {p}", fg="yellow", err=True)
+
+
+def _fail_with(errors: Sequence[PdmailError]) -> None:
+    """Show what failed after the command had acted, below the report of what it did (which
+    stays the record of what was sent), and exit with the first failure's code."""
+    for exc in errors:
+        click.secho(f"Error: {exc.message}", fg="red", err=True)
+        if exc.hint:
+            click.echo(f"Hint: {exc.hint}", err=True)
+    if errors:
+        raise click.exceptions.Exit(errors[0].exit_code)
 
 
 def _finish(report_ok: bool) -> None:
@@ -312,6 +373,12 @@ def preview(
 @main.command()
 @cycle_options
 @send_options
+@click.option(
+    "--late",
+    is_flag=True,
+    help="Once the due date has passed: send anyway, with a due date counted from today "
+    "(without a request sent yet, the cycle's reminders and digest move to match).",
+)
 def send(
     config_path: Path | None,
     cycle_name: str | None,
@@ -321,20 +388,44 @@ def send(
     limit: int | None,
     only: tuple[str, ...],
     resend: bool,
+    late: bool,
 ) -> None:
-    """Send this cycle's request to every active teacher who has not had one."""
+    """Send this cycle's request to every active teacher who has not had one.
+
+    After the cycle's due date it refuses (exit 2) unless --late, rather than ask for an
+    answer by a day already gone.
+    """
+    from .opening import first_request_day, for_sending
     from .steps import plan_requests, send_requests
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
+        opens_late = first_request_day(ws, cycle.name) is None
+        cycle = for_sending(ws, cycle, _today(ws), late=late)
         todo = len(plan_requests(ws, cycle, only).items)
         with progressbar(min(todo, limit or todo), "Sending", as_json or dry_run) as step:
             report = send_requests(
                 ws, cycle, dry_run=dry_run, limit=limit, only=only, resend=resend, progress=step
             )
-        click.echo(dumps(report)) if as_json else _echo_report(report, "request", ws.config.timezone)
+        if as_json:
+            click.echo(dumps(report))
+        else:
+            _echo_report(report, "request", ws.config.timezone)
+            if cycle.late:
+                _echo_late(cycle, opens_late and not dry_run and report.count("sent") > 0)
         _echo_problems(ws)
-        _finish(report.ok)
+        unknown = _unsettled(ws, [report], quiet=as_json)
+        _finish(report.ok and not unknown)
+
+
+def _echo_late(cycle: Cycle, opened: bool) -> None:
+    from .messages import long_date
+    from .opening import describe_late
+
+    if opened:
+        click.echo(f"  {describe_late(cycle)}")
+    else:
+        click.echo(f"  These requests ask for an answer by {long_date(cycle.due)} ({cycle.due}).")
 
 
 @main.command()
@@ -342,9 +433,17 @@ def send(
 def collect(
     config_path: Path | None, cycle_name: str | None, today: date | None, as_json: bool
 ) -> None:
-    """Read the responses and show who answered, who has not, and unknown senders."""
+    """Read the responses and show who answered, who has not, and unknown senders.
+
+    Once the cycle's requests went out, a missing export, or one saved before they went out,
+    is an error (exit 3): it would show every teacher as not having answered.
+    """
+    from .freshness import require_answers
+    from .status import unmatched, unmatched_line
+
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
+        require_answers(ws, cycle, "nothing is listed")
         c = ws.collect(cycle)
         problems = [*ws.roster.problems, *c.problems]
         if as_json:
@@ -367,7 +466,12 @@ def collect(
                         ],
                         "not_answered": [t.email for t in c.not_answered],
                         "strangers": [
-                            {"email": r.email, "submitted": r.submitted, "row": r.row}
+                            {
+                                "email": r.email,
+                                "submitted": r.submitted,
+                                "row": r.row,
+                                "probably": getattr(c.probably(r), "email", None),
+                            }
                             for r in c.strangers
                         ],
                         "superseded": len(c.superseded),
@@ -378,19 +482,25 @@ def collect(
             )
             return
         total = len(c.answered) + len(c.not_answered)
-        click.echo(f"{cycle.name}: {len(c.answered)} of {total} teachers answered.")
+        tz = ws.config.timezone
+        click.echo(f"{cycle.name}: {len(c.answered)} of {count(total, 'teacher')} answered.")
         for t, r in c.answered:
-            click.echo(f"  answered  {t.display_name} <{t.email}>  {r.submitted:%Y-%m-%d %H:%M}")
+            click.echo(f"  answered  {t.display_name} <{t.email}>  {local_time(r.submitted, tz)}")
         for t in c.not_answered:
             click.echo(f"  waiting   {t.display_name} <{t.email}>")
-        for r in c.strangers:
-            click.echo(
-                f"  not on the roster: {r.email or '(no address)'} ({r.origin}, row {r.row})"
-            )
+        for u in unmatched(ws, c):
+            click.echo(f"  not on the roster: {unmatched_line(u, tz)}")
         if c.superseded:
-            click.echo(f"  {len(c.superseded)} earlier submission(s) superseded by later ones.")
+            n = len(c.superseded)
+            click.echo(
+                f"  {count(n, 'earlier submission')} {plural(n, 'was', 'were')} superseded "
+                "by a later one."
+            )
         if c.outside:
-            click.echo(f"  {c.outside} submission(s) belong to other cycles.")
+            n = c.outside
+            click.echo(
+                f"  {count(n, 'submission')} {plural(n, 'belongs', 'belong')} to other cycles."
+            )
         for p in problems:
             click.secho(f"  skipped: {p}", fg="yellow", err=True)
 
@@ -416,9 +526,13 @@ def remind(
         report = send_reminders(
             ws, cycle, _today(ws), dry_run=dry_run, limit=limit, only=only, resend=resend
         )
-        click.echo(dumps(report)) if as_json else _echo_report(report, "reminder", ws.config.timezone)
+        if as_json:
+            click.echo(dumps(report))
+        else:
+            _echo_report(report, "reminder", ws.config.timezone)
         _echo_problems(ws)
-        _finish(report.ok)
+        unknown = _unsettled(ws, [report], quiet=as_json)
+        _finish(report.ok and not unknown)
 
 
 @main.command()
@@ -442,26 +556,22 @@ def digest(
     resend: bool,
 ) -> None:
     """Compile the digest to digest.html and digest.md; with --send, mail it to the librarian."""
-    from .digest import digest_rows
-    from .publish import compile_digest, render_digest, send_digest, write_digest
+    from .publish import publish_digest
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
-        model = compile_digest(ws, cycle, persist=not dry_run)
-        rendered = render_digest(ws, cycle, model)
-        paths: list[Any] = list(write_digest(rendered, out or ws.config.digest_out / cycle.name))
-        paths.append(ws.sink.write_table("digest", *digest_rows(model)))
-        report = (
-            send_digest(ws, cycle, rendered, dry_run=dry_run, resend=resend) if send_it else None
-        )
+        done = publish_digest(ws, cycle, out=out, send=send_it, dry_run=dry_run, resend=resend)
+        report = done.mail
         if as_json:
-            click.echo(dumps({"digest": model, "files": paths, "mail": report}))
+            click.echo(dumps({"digest": done.rendered.digest, "files": done.files,
+                              "mail": report, "errors": done.errors}))  # fmt: skip
         else:
-            click.echo(f"{rendered.subject}")
-            for p in paths:
+            click.echo(f"{done.rendered.subject}")
+            for p in done.files:
                 click.echo(f"  wrote {p}")
             if report is not None:
                 _echo_report(report, "digest", ws.config.timezone)
+        _fail_with(done.errors)
         _finish(report is None or report.ok)
 
 
@@ -477,11 +587,54 @@ def status(
         st = cycle_status(ws, _cycle(ws, cycle_name))
         if as_json:
             click.echo(dumps(st))
-            return
-        for line in status_lines(st):
-            click.echo(line)
-        for p in st.problems:
-            click.secho(f"skipped: {p}", fg="yellow", err=True)
+        else:
+            for line in status_lines(st):
+                click.echo(line)
+            for p in st.problems:
+                click.secho(f"skipped: {p}", fg="yellow", err=True)
+        # A message whose outcome is unknown needs the librarian, whatever cycle it is in.
+        _finish(not _unsettled(ws, quiet=as_json))
+
+
+@main.command()
+@config_option
+@click.option(
+    "--cycle", "cycle_name", metavar="YYYY-MM", help="The cycle (default: the current one)."
+)
+@click.option(
+    "--kind",
+    default="request",
+    show_default=True,
+    metavar="KIND",
+    help="request, reminder-1, reminder-2, … or digest.",
+)
+@click.option(
+    "--sent/--not-sent",
+    "sent",
+    default=None,
+    required=True,
+    help="It arrived (record it as sent), or it did not (the next run sends it).",
+)
+@click.argument("emails", nargs=-1, required=True, metavar="EMAIL...")
+def resolve(
+    config_path: Path | None, cycle_name: str | None, kind: str, sent: bool | None,
+    emails: tuple[str, ...],
+) -> None:  # fmt: skip
+    """Settle messages whose outcome is unknown, once you have looked for them."""
+    from .delivery import resolve as settle
+    from .roster import normalize_email
+
+    if sent is None:
+        raise UsageError(
+            "say what you found: --sent (the message arrived) or --not-sent (it did not)"
+        )
+    with workspace(config_path, None) as ws:
+        cycle = _cycle(ws, cycle_name)
+        for email in emails:
+            key = MessageKey(ws.config.campaign, cycle.name, normalize_email(email), kind)
+            entry = settle(ws, key, sent=sent)
+            state = "sent" if sent else "not sent: it goes on the next run"
+            click.echo(f"{entry.key.recipient} ({kind}, {cycle.name}): recorded as {state}.")
 
 
 @main.command()
@@ -509,7 +662,9 @@ def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bo
             for f in report.files:
                 click.echo(f"  wrote {f}")
         _echo_problems(ws)
-        _finish(report.ok)
+        unknown = _unsettled(ws, [step for _, step in report.steps], quiet=as_json)
+        _fail_with(report.errors)
+        _finish(report.ok and not unknown)
 
 
 @main.command()
@@ -688,4 +843,7 @@ def needs_set(
 
     with workspace(config_path, None) as ws:
         changed, where = set_needs(ws, ids, status, note)
-        click.echo(f"{len(changed)} need(s) now {status}; the needs table is updated ({where}).")
+        n = len(changed)
+        did = f"{count(n, 'need')} {plural(n, 'is', 'are')} now {status}" if n else (
+            f"No need changed (already {status})")  # fmt: skip
+        click.echo(f"{did}; the needs table is updated ({where}).")

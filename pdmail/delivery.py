@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, tzinfo
 from email.message import EmailMessage
 
 from .backends import Mailer
-from .errors import BackendError, DeliveryError, PdmailError
+from .errors import BackendError, DeliveryError, PdmailError, UsageError
 from .ledger import INTERRUPTED, Claim
 from .models import LedgerEntry, MessageKey, State
 from .runlock import RunLock
@@ -199,7 +199,7 @@ def _stop_reason(error: PdmailError | None, streak: _Streak) -> str:
     count = streak.add(error.transient)
     limit = STREAK_LIMITS.get(error.transient, 0)
     if limit and count >= limit:
-        what = "timed out" if error.transient == "timeout" else "was turned away (rate limit)"
+        what = "timed out" if error.transient == "timeout" else "were turned away (rate limit)"
         return f"{count} messages in a row {what}; the last: {error.message}"
     return ""
 
@@ -388,3 +388,30 @@ def _unknown(key: MessageKey, cause: str, detail: str, mailer: str, message_id: 
         cause=cause,
         find=how_to_find(mailer, message_id),
     )
+
+
+def resolve(ws: Workspace, key: MessageKey, *, sent: bool) -> LedgerEntry:
+    """Settle ``key``'s unknown outcome as the librarian found it: ``sent`` (the message is
+    in the Sent folder or the teacher has it) records it as sent, never to go again; otherwise
+    it is recorded as failed, so the next run sends it (with the same Message-ID).
+
+    Waits for a sending run on the same state folder like any run. Raises
+    :class:`~pdmail.errors.UsageError` when the message's outcome is not unknown.
+    """
+    note = (
+        "checked by hand: it had been sent"
+        if sent
+        else "checked by hand: it had not been sent; it goes on the next run"
+    )
+    with RunLock(ws.config.state, wait=ws.config.mail.lock_wait):
+        ws.ledger.settle_interrupted(ws.config.campaign, ws.now())
+        before, after = ws.ledger.resolve(key, sent=sent, note=note, now=ws.now())
+    if after is None:
+        what = "nothing was recorded" if before is None else f"it is {before.state.value}"
+        raise UsageError(
+            f"{key.recipient} ({key.kind}, {key.cycle}): {what}, so there is no unknown "
+            "outcome to resolve",
+            hint="pdmail status lists the messages whose outcome is unknown, with their cycle "
+            "and kind",
+        )
+    return after

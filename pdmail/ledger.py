@@ -81,12 +81,12 @@ class Ledger:
     """A ledger in one SQLite file. Every write is committed before the method returns.
 
     ``busy_timeout`` is how long (seconds) an operation waits while another process holds the
-    file's write lock; past it, :class:`~pdmail.errors.BackendError` says the ledger is busy.
+    file's write lock (default :data:`BUSY_TIMEOUT`); past it, :class:`~pdmail.errors.BackendError` says the ledger is busy.
     """
 
-    def __init__(self, path: Path, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float | None = None) -> None:
         self.path = path
-        self.busy_timeout = busy_timeout
+        self.busy_timeout = busy_timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None)
@@ -342,11 +342,14 @@ class Ledger:
             key, "state=?, error=?, cause=?, updated=?", (State.UNKNOWN.value, error, cause), now
         )
 
-    def resolve(self, key: MessageKey, *, sent: bool, note: str, now: datetime) -> LedgerEntry:
+    def resolve(
+        self, key: MessageKey, *, sent: bool, note: str, now: datetime
+    ) -> tuple[LedgerEntry | None, LedgerEntry | None]:
         """Settle an unknown (or interrupted) outcome that the librarian has checked: ``sent``
         records it as sent (never resent); otherwise as failed, so the next run sends it.
 
-        Raises :class:`~pdmail.errors.BackendError` when ``key`` has no unsettled entry.
+        Returns the entry before and after; ``after`` is None (and nothing changes) when the
+        entry is missing or its outcome is known.
         """
         state = State.SENT if sent else State.FAILED
         with self._write() as cur:
@@ -357,18 +360,13 @@ class Ledger:
             ).fetchone()
             entry = _entry(row) if row else None
             if entry is None or entry.state not in (State.UNKNOWN, State.PENDING):
-                what = "no entry" if entry is None else f"its outcome is {entry.state.value}"
-                raise BackendError(
-                    f"{self.path}: {key.recipient} ({key.kind}, {key.cycle}): {what}, so there "
-                    "is nothing to resolve",
-                    hint="pdmail status lists the messages whose outcome is unknown",
-                )
+                return entry, None
             cur.execute(
                 "UPDATE messages SET state=?, error=?, cause='', updated=? WHERE campaign=?"
                 " AND cycle=? AND recipient=? AND kind=?",
                 (state.value, note, _stamp(now), *_key(key)),
             )
-        return replace(entry, state=state, error=note, cause="", updated=now)
+        return entry, replace(entry, state=state, error=note, cause="", updated=now)
 
     def settle_interrupted(self, campaign: str, now: datetime) -> list[LedgerEntry]:
         """Turn pending rows left by a run that stopped into unknown ones; return them."""

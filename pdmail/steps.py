@@ -3,6 +3,7 @@ answered. Each is safe to run any number of times: the ledger decides what is st
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -11,10 +12,16 @@ from zoneinfo import ZoneInfo
 from .cycles import Cycle
 from .delivery import DeliveryReport, Outgoing, Progress, deliver
 from .errors import InputError
+from .freshness import require_answers
 from .messages import REQUEST, build_reminder, build_request, reminder_kind
 from .models import LedgerEntry, State
 from .roster import normalize_email
+from .wording import count, day
 from .workspace import Workspace
+
+# Why a request is not sent to a teacher.
+ANSWERED = "already answered this cycle"
+INACTIVE = "inactive on the roster"
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ def plan_requests(ws: Workspace, cycle: Cycle, only: Sequence[str] = ()) -> Plan
     Every message is rendered here, before anything is sent, so a template or roster field
     error stops the step with nothing sent.
     """
+    ws.roster.require_active()
     wanted = _only(ws, only)
     collection = ws.collect(cycle)
     answered = {t.email for t, _ in collection.answered}
@@ -53,12 +61,29 @@ def plan_requests(ws: Workspace, cycle: Cycle, only: Sequence[str] = ()) -> Plan
         if wanted is not None and teacher.email not in wanted:
             continue
         if not teacher.active:
-            left_out.append((teacher.email, "inactive on the roster"))
+            left_out.append((teacher.email, INACTIVE))
         elif teacher.email in answered:
-            left_out.append((teacher.email, "already answered this cycle"))
+            left_out.append((teacher.email, ANSWERED))
         else:
             items.append(build_request(ws, cycle, teacher))
     return Plan(tuple(items), tuple(left_out))
+
+
+def why_none(plan: Plan, nobody: str) -> str:
+    """Why ``plan`` has no message to send, from the teachers it left out (``nobody`` when
+    it left out no one): "everyone has answered", "ann@x.org: already answered this cycle",
+    "already sent reminder 1 (3 teachers)"."""
+    if not plan.left_out:
+        return nobody
+    if len(plan.left_out) == 1:
+        email, reason = plan.left_out[0]
+        return f"{email}: {reason}"
+    reasons = Counter(reason for _, reason in plan.left_out)
+    if len(reasons) > 1:
+        reasons.pop(INACTIVE, None)  # beside a real reason, inactive teachers are no news
+    if set(reasons) == {ANSWERED}:
+        return "everyone has answered"
+    return "; ".join(f"{reason} ({count(n, 'teacher')})" for reason, n in reasons.items())
 
 
 def send_requests(
@@ -73,7 +98,7 @@ def send_requests(
 ) -> DeliveryReport:
     """Send this cycle's request to every active teacher who has not had one."""
     plan = plan_requests(ws, cycle, only)
-    return deliver(
+    report = deliver(
         ws,
         plan.items,
         cycle=cycle.name,
@@ -83,6 +108,9 @@ def send_requests(
         resend=resend,
         progress=progress,
     )
+    if not plan.items:
+        report.note = why_none(plan, "no active teacher on the roster")
+    return report
 
 
 def plan_reminders(
@@ -94,11 +122,18 @@ def plan_reminders(
     when they have not answered, their request went out (so there is a thread to reply in) on
     an earlier day, and no reminder numbered *n* or later was recorded for them. A missed
     reminder day is not made up with two messages: only the latest due reminder goes.
+
+    Raises :class:`~pdmail.errors.InputError` when a reminder is due but the responses cannot
+    tell who answered (missing, or saved before the requests went out; see
+    :mod:`pdmail.freshness`).
     """
     number = cycle.reminders_due(today)
     if number == 0 or today >= cycle.digest:
         return number if today < cycle.digest else 0, Plan((), ())
+    ws.roster.require_active()
     wanted = _only(ws, only)
+    # A missing or stale export would make every teacher look like a non-responder.
+    require_answers(ws, cycle, "no reminder was sent")
     collection = ws.collect(cycle)
     entries = ws.ledger.entries(ws.config.campaign, cycle.name)
     requests = {e.key.recipient: e for e in entries if e.key.kind == REQUEST}
@@ -106,6 +141,10 @@ def plan_reminders(
     for e in entries:
         if e.key.kind.startswith("reminder-") and e.state is not State.FAILED:
             n = int(e.key.kind.split("-", 1)[1])
+            if n == number and e.state in (State.UNKNOWN, State.PENDING):
+                # Planned again, so that delivery reports it as unknown, or resends it when
+                # asked to (--resend), as it does for requests.
+                continue
             reminded[e.key.recipient] = max(reminded.get(e.key.recipient, 0), n)
     items: list[Outgoing] = []
     left_out: list[tuple[str, str]] = []
@@ -131,7 +170,7 @@ def _no_reminder(
     if request.updated.astimezone(tz).date() >= today:
         return "their request went out today"
     if reminded >= number:
-        return f"reminder {reminded} already recorded"
+        return f"already sent reminder {reminded}"
     return ""
 
 
@@ -158,12 +197,14 @@ def send_reminders(
         resend=resend,
         progress=progress,
     )
+    if number and not plan.items:
+        report.note = why_none(plan, "everyone has answered")
     if number == 0:
         first = cycle.reminders[0] if cycle.reminders else None
         if today >= cycle.digest:
             report.note = f"the reminder days of {cycle.name} are over (digest day {cycle.digest})"
         elif first:
-            report.note = f"no reminder is due before {first.isoformat()}"
+            report.note = f"no reminder is due before {day(first)}"
         else:
             report.note = "the calendar has no reminder days"
     return report
