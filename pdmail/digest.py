@@ -15,6 +15,8 @@ from datetime import date, datetime
 
 from .config import Sessions, Specialist
 from .cycles import shift
+from .display import NAME_LIMIT, shorten
+from .models import Teacher
 from .needs import NeedRecord
 from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
 from .responses import Collection
@@ -79,13 +81,16 @@ class Person:
 
 @dataclass(frozen=True)
 class Stranger:
-    """An answer from an address that is not on the roster."""
+    """An answer from an address that is not on the roster (or from a name typed where the
+    address belongs). ``probably`` names the roster teacher it most likely is
+    (``Ann Lee <ann@school.org>``), or is ``""``; it is a suggestion, never a match."""
 
     email: str
     submitted: datetime
     units: str
     help: str
     row: int
+    probably: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,10 @@ class Digest:
         return tuple(sorted(seen.values(), key=lambda n: (n.team, n.teacher, n.id)))
 
 
+def _named(teacher: Teacher | None) -> str:
+    return f"{teacher.display_name} <{teacher.email}>" if teacher is not None else ""
+
+
 def need_id(campaign: str, cycle: str, email: str) -> str:
     """A need's stable id: the same for the same campaign, cycle and teacher."""
     return hashlib.sha256(f"{campaign}\x1f{cycle}\x1f{email}".encode()).hexdigest()[:10]
@@ -160,7 +169,7 @@ def current_needs(collection: Collection, tagger: Tagger, campaign: str) -> list
                 email=teacher.email,
                 teacher=teacher.display_name,
                 team=teacher.team or NO_TEAM,
-                text=response.help.strip(),
+                text=shorten(response.help.strip()),
                 topics=tagger.tag(response.help),
                 format=normalize_format(response.format),
                 submitted=response.submitted,
@@ -271,7 +280,7 @@ def build_digest(
     for teacher, response in collection.answered:
         if response.units.strip() and is_request(response.units):
             units.setdefault(teacher.team or NO_TEAM, []).append(
-                (teacher.display_name, response.units.strip())
+                (teacher.display_name, shorten(response.units.strip()))
             )
 
     year_key = _school_year(cycle, year_starts)
@@ -298,7 +307,15 @@ def build_digest(
             Person(t.email, t.display_name, t.team or NO_TEAM) for t in collection.not_answered
         ),
         strangers=tuple(
-            Stranger(r.email, r.submitted, r.units, r.help, r.row) for r in collection.strangers
+            Stranger(
+                shorten(r.email, NAME_LIMIT),
+                r.submitted,
+                shorten(r.units),
+                shorten(r.help),
+                r.row,
+                _named(collection.probably(r)),
+            )
+            for r in collection.strangers
         ),
         problems=tuple(str(p) for p in collection.problems),
         proposals=tuple(rank(proposals)),

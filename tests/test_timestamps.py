@@ -5,7 +5,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pdmail.timestamps import parse_date, parse_timestamp
+from pdmail.timestamps import (
+    ColumnTimes,
+    OrderConflict,
+    date_order,
+    locale_order,
+    parse_date,
+    parse_timestamp,
+    read_column,
+)
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -216,3 +224,215 @@ def test_parse_date(text: str, expected: date) -> None:
 def test_parse_date_rejects(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_date(text)
+
+
+# -- day first or month first ----------------------------------------------------------------
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "expected"),
+    [
+        # 3 December 2026 as day-first locales write it.
+        ("03/12/2026", "dmy", datetime(2026, 12, 3)),
+        ("3/12/2026 08:14", "dmy", datetime(2026, 12, 3, 8, 14)),
+        ("03/12/2026 08:14:22", "day-first", datetime(2026, 12, 3, 8, 14, 22)),
+        ("3.12.2026 08:14", "dmy", datetime(2026, 12, 3, 8, 14)),  # de_DE
+        ("03.12.2026 8:14:22", "dmy", datetime(2026, 12, 3, 8, 14, 22)),
+        ("03-12-2026 08:14:22", "dmy", datetime(2026, 12, 3, 8, 14, 22)),  # nl_NL
+        ("3/12/26 8:14 PM", "dmy", datetime(2026, 12, 3, 20, 14)),
+        ("03/12/26 12:05:00 am", "dmy", datetime(2026, 12, 3, 0, 5)),
+        ("3.12.2026.", "dmy", datetime(2026, 12, 3)),
+        # The same day month first.
+        ("12/03/2026", "mdy", datetime(2026, 12, 3)),
+        ("12/3/2026, 8:14:22 AM", "month-first", datetime(2026, 12, 3, 8, 14, 22)),
+        ("12-03-26 08:14", "mdy", datetime(2026, 12, 3, 8, 14)),
+        ("12.3.2026 8:14", "MDY", datetime(2026, 12, 3, 8, 14)),
+        # Two-digit years first, when the config says so.
+        ("26/12/03 08:14", "ymd", datetime(2026, 12, 3, 8, 14)),
+        ("26-12-03", "year first", datetime(2026, 12, 3)),
+        # A four-digit year first is year, month, day whatever the order.
+        ("2026/12/03 8:14:22 AM", "dmy", datetime(2026, 12, 3, 8, 14, 22)),
+        ("2026.12.03 08:14", "mdy", datetime(2026, 12, 3, 8, 14)),
+        ("2026-12-03", "ymd", datetime(2026, 12, 3)),
+        # Zero-width and no-break spaces from a copy and paste.
+        ("\u200b03/12/2026\u00a008:14 ", "dmy", datetime(2026, 12, 3, 8, 14)),
+    ],
+)
+def test_an_order_reads_every_layout(text: str, order: str, expected: datetime) -> None:
+    assert parse_timestamp(text, LONDON, order=order) == expected.replace(tzinfo=LONDON)
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "fragment"),
+    [
+        ("25/11/2026 9:00", "mdy", "read month first"),
+        ("11/25/2026 9:00", "dmy", "read day first"),
+        ("31/11/2026", "dmy", "day is out of range"),
+        ("03/12/2026", "ymd", "year is written last"),
+        ("13/13/2026", "dmy", "month must be in 1..12"),
+    ],
+)
+def test_a_date_that_does_not_fit_the_order_says_which_order_and_key(
+    text: str, order: str, fragment: str
+) -> None:
+    with pytest.raises(ValueError, match=fragment) as caught:
+        parse_timestamp(text, LONDON, order=order)
+    assert repr(text) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("auto", "auto"),
+        ("day-first", "dmy"),
+        (" Day_First ", "dmy"),
+        ("day first", "dmy"),
+        ("DMY", "dmy"),
+        ("month-first", "mdy"),
+        ("mdy", "mdy"),
+        ("year-first", "ymd"),
+        ("ymd", "ymd"),
+    ],
+)
+def test_date_order_spellings(text: str, expected: str) -> None:
+    assert date_order(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "dd/mm/yyyy", "european", "dym", "first"])
+def test_an_unknown_date_order_lists_the_choices(text: str) -> None:
+    with pytest.raises(ValueError, match=r"day-first \(dmy\), month-first \(mdy\) or year-first"):
+        date_order(text)
+
+
+def test_a_single_timestamp_needs_a_fixed_order() -> None:
+    with pytest.raises(ValueError, match="fixed date order"):
+        parse_timestamp("03/12/2026", LONDON, order="auto")
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en_US", "mdy"),
+        ("es_US", "mdy"),
+        ("en_PH", "mdy"),
+        ("en", "mdy"),
+        ("en_GB", "dmy"),
+        ("en_AU", "dmy"),
+        ("en_NZ", "dmy"),
+        ("en_IE", "dmy"),
+        ("en_IN", "dmy"),
+        ("de_DE", "dmy"),
+        ("de-AT", "dmy"),
+        ("fr_FR", "dmy"),
+        ("es_MX", "dmy"),
+        ("pt_BR", "dmy"),
+        ("nl_NL", "dmy"),
+        ("it", "dmy"),
+        ("en_CA", None),  # Canada writes both
+        ("fr_CA", None),
+        ("ja_JP", None),  # year first: the four-digit year settles it
+        ("zh_CN", None),
+        ("ko_KR", None),
+        ("hu_HU", None),
+        ("sv_SE", None),
+        ("", None),
+    ],
+)
+def test_locale_order(locale: str, expected: str | None) -> None:
+    assert locale_order(locale) == expected
+
+
+def _times(column: ColumnTimes) -> list[datetime | None]:
+    return [t.replace(tzinfo=None) if isinstance(t, datetime) else None for t in column.times]
+
+
+@pytest.mark.parametrize(
+    ("values", "order", "read", "basis"),
+    [
+        # One date that can only be day first settles every other row, before or after it.
+        (["03/12/2026 9:00", "25/11/2026 9:00"], "dmy", ["2026-12-03", "2026-11-25"],
+         "'25/11/2026 9:00' can only be day first"),
+        (["25/11/2026 9:00", "03/12/2026 9:00"], "dmy", ["2026-11-25", "2026-12-03"],
+         "can only be day first"),
+        (["12/3/2026 9:00", "11/25/2026 9:00"], "mdy", ["2026-12-03", "2026-11-25"],
+         "'11/25/2026 9:00' can only be month first"),
+        # 31/11 is not a real day month first either way round; 30/11 is, day first.
+        (["1.12.2026", "30.11.2026"], "dmy", ["2026-12-01", "2026-11-30"], "day first"),
+        (["01-12-26 8:00", "13-11-26 8:00"], "dmy", ["2026-12-01", "2026-11-13"], "day first"),
+        # Year-first and unreadable values do not take part.
+        (["2026/12/03 8:00:00 AM GMT-5", "x", "13/12/2026"], "dmy",
+         ["2026-12-03", None, "2026-12-13"], "day first"),
+    ],
+)  # fmt: skip
+def test_the_column_settles_the_order(
+    values: list[str], order: str, read: list[str | None], basis: str
+) -> None:
+    column = read_column(values, LONDON)
+    assert column.order == order
+    assert basis in column.basis
+    assert not column.guessed
+    assert [t.date().isoformat() if t else None for t in _times(column)] == read
+    assert column.alternatives == (None,) * len(values)
+
+
+@pytest.mark.parametrize(
+    ("values", "first", "second"),
+    [
+        (["13/12/2026 9:00", "12/13/2026 9:00"], 0, 1),
+        (["01/12/2026", "12/25/2026", "25/12/2026"], 2, 1),
+        (["3.12.2026", "30.11.2026", "11.30.2026"], 1, 2),
+    ],
+)
+def test_a_column_with_both_kinds_is_a_conflict(values: list[str], first: int, second: int) -> None:
+    with pytest.raises(OrderConflict) as caught:
+        read_column(values, LONDON)
+    assert (caught.value.day_first, caught.value.month_first) == (first, second)
+
+
+@pytest.mark.parametrize(
+    ("order", "locale", "expected", "basis"),
+    [
+        ("dmy", "", datetime(2026, 12, 3, 9), "form.date_order"),
+        ("mdy", "en_GB", datetime(2026, 3, 12, 9), "form.date_order"),  # the config wins
+        ("auto", "en_GB", datetime(2026, 12, 3, 9), "the spreadsheet's locale en_GB"),
+        ("auto", "de_DE", datetime(2026, 12, 3, 9), "locale de_DE"),
+        ("auto", "en_US", datetime(2026, 3, 12, 9), "locale en_US"),
+    ],
+)
+def test_a_configured_or_locale_order_is_not_a_guess(
+    order: str, locale: str, expected: datetime, basis: str
+) -> None:
+    column = read_column(["03/12/2026 9:00", "11/12/2026 9:00"], LONDON, order=order, locale=locale)
+    assert _times(column)[0] == expected
+    assert basis in column.basis
+    assert column.alternatives == (None, None)
+
+
+def test_a_fixed_order_reports_the_rows_that_do_not_fit_instead_of_a_conflict() -> None:
+    column = read_column(["03/12/2026 9:00", "12/25/2026 9:00"], LONDON, order="day-first")
+    assert _times(column) == [datetime(2026, 12, 3, 9), None]
+    assert isinstance(column.times[1], ValueError)
+    assert "read day first" in str(column.times[1])
+
+
+def test_an_unsettled_column_is_a_guess_that_keeps_the_other_reading() -> None:
+    column = read_column(["03/12/2026 9:00", "12/12/2026 9:00", "2026-12-05 10:00"], LONDON)
+    assert column.guessed
+    assert column.order == "mdy"
+    assert _times(column) == [
+        datetime(2026, 3, 12, 9),
+        datetime(2026, 12, 12, 9),
+        datetime(2026, 12, 5, 10),
+    ]
+    # 12/12 reads the same both ways round, and an ISO date has no other reading.
+    assert column.alternatives == (datetime(2026, 12, 3, 9, tzinfo=LONDON), None, None)
+
+
+def test_a_timestamp_format_wins_over_everything() -> None:
+    column = read_column(
+        ["03/12/2026 9:00"], LONDON, order="mdy", locale="en_US", fmt="%d/%m/%Y %H:%M"
+    )
+    assert _times(column) == [datetime(2026, 12, 3, 9)]
+    assert column.alternatives == (None,)
