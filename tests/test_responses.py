@@ -282,3 +282,232 @@ def test_no_export_yet_means_nobody_answered(project: Project) -> None:
     with project.workspace(date(2026, 12, 15)) as ws:
         c = ws.collect(cycles.cycle(ws.config, "2026-12"))
     assert (answered(c), not_answered(c), c.outside, c.problems) == ([], ACTIVE, 0, ())
+
+
+# -- dates: day first or month first --------------------------------------------------------
+
+
+def auto_order(project: Project) -> None:
+    project.write_config({"form": {"date_order": "auto"}})
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # A UK export: 25/11 can only be day first, so 03/12 is 3 December.
+        pytest.param(
+            [answer(RAJ, "25/11/2026 10:00:00"), answer(ANN, "03/12/2026 08:14:22")],
+            [ANN], id="slashes",
+        ),
+        pytest.param(
+            [answer(ANN, "3.12.2026 08:14"), answer(RAJ, "28.11.2026 08:14")],
+            [ANN], id="dots",
+        ),
+        pytest.param(
+            [answer(ANN, "03-12-26 8:14 AM"), answer(RAJ, "30-11-26 8:14 PM")],
+            [ANN], id="dashes and two-digit years",
+        ),
+        # A US export: 11/25 can only be month first, so 12/3 is 3 December.
+        pytest.param(
+            [answer(RAJ, "11/25/2026 10:00:00"), answer(ANN, "12/3/2026 8:14:22")],
+            [ANN], id="month first",
+        ),
+        # Year-first dates never need the order, whatever else the column holds.
+        pytest.param(
+            [answer(ANN, "2026/12/03 8:14:22 AM GMT-6"), answer(RAJ, "2026-11-03 08:00")],
+            [ANN], id="year first",
+        ),
+    ],
+)  # fmt: skip
+def test_the_column_settles_day_or_month_first(
+    project: Project, rows: list[list[str]], expected: list[str]
+) -> None:
+    auto_order(project)
+    c = collect(project, rows)
+    assert answered(c) == expected
+    assert c.problems == ()
+    assert c.answered[0][1].submitted.date() == date(2026, 12, 3)
+
+
+@pytest.mark.parametrize(
+    ("order", "stamp", "counts"),
+    [
+        ("day-first", "03/12/2026 08:14:22", True),
+        ("dmy", "1/12/2026 0:30", True),
+        ("day-first", "12/11/2026 09:00", False),  # 12 November
+        ("month-first", "03/12/2026 08:14:22", False),  # 12 March
+        ("mdy", "12/1/2026 0:30", True),
+        ("year-first", "26/12/03 08:14", True),
+    ],
+)
+def test_a_configured_date_order(project: Project, order: str, stamp: str, counts: bool) -> None:
+    project.write_config({"form": {"date_order": order}})
+    c = collect(project, [answer(ANN, stamp)])
+    assert (answered(c) == [ANN]) is counts
+    assert c.problems == ()
+
+
+def test_a_configured_order_skips_the_rows_that_do_not_fit_it(project: Project) -> None:
+    project.write_config({"form": {"date_order": "day-first"}})
+    c = collect(project, [answer(ANN, "03/12/2026 9:00"), answer(RAJ, "12/25/2026 9:00")])
+    assert answered(c) == [ANN]
+    [problem] = c.problems
+    assert (problem.row, problem.column) == (3, "Timestamp")
+    assert "'12/25/2026 9:00'" in problem.message
+    assert "read day first" in problem.message
+
+
+def test_a_column_with_both_orders_is_an_error_naming_a_row_of_each(project: Project) -> None:
+    auto_order(project)
+    rows = [answer(ANN, "03/12/2026 9:00"), answer(RAJ, "25/11/2026 9:00"),
+            answer("maria@school.example.org", "11/30/2026 9:00")]  # fmt: skip
+    with pytest.raises(InputError) as caught:
+        collect(project, rows)
+    message = caught.value.message
+    assert "responses.csv, column 'Timestamp'" in message
+    assert "row 3" in message and "'25/11/2026 9:00'" in message
+    assert "row 4" in message and "'11/30/2026 9:00'" in message
+    assert "form.date_order" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("stamps", "rows"),
+    [
+        # 1-12 December read day first; 12 January to 12 December read month first.
+        (["03/12/2026 9:00"], "2"),
+        (["01/12/2026 9:00", "02/12/2026 9:00", "12/12/2026 9:00"], "2, 3"),
+        (["12/3/2026 9:00"], "2"),
+    ],
+)
+def test_a_guess_that_decides_the_cycle_is_an_error_naming_rows_and_key(
+    project: Project, stamps: list[str], rows: str
+) -> None:
+    auto_order(project)
+    with pytest.raises(InputError) as caught:
+        collect(project, [answer(ANN, s) for s in stamps])
+    message = caught.value.message
+    assert "responses.csv, row 2, column 'Timestamp'" in message
+    assert "read month first" in message and "read day first" in message
+    assert "cycle 2026-12" in message
+    assert f"rows that depend on it: {rows})" in message
+    assert "form.date_order" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    "stamps",
+    [
+        ["12/12/2026 9:00"],  # the same both ways round
+        ["05/06/2026 9:00"],  # 6 May or 5 June: outside December either way
+        ["2026-12-03 09:00", "03/05/2026 9:00"],
+    ],
+)
+def test_a_guess_that_cannot_change_the_cycle_is_no_error(
+    project: Project, stamps: list[str]
+) -> None:
+    auto_order(project)
+    collect(project, [answer(ANN, s) for s in stamps])
+
+
+def test_a_prefilled_cycle_answer_makes_the_order_irrelevant(project: Project) -> None:
+    project.write_config({"form": {"date_order": "auto", "columns": {"cycle": "Cycle"}}})
+    c = collect(
+        project, [[*answer(ANN, "03/12/2026 9:00"), "2026-12"]], header=[*RESPONSE_HEADER, "Cycle"]
+    )
+    assert answered(c) == [ANN]
+
+
+# -- the email cell ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "ann@school.example.org",
+        "  ANN@School.Example.org ",
+        "Ann Lee <ann@school.example.org>",
+        '"Lee, Ann" <ANN@School.example.org >',
+        "mailto:ann@school.example.org",
+        "MAILTO:Ann@school.example.org",
+        "<ann@school.example.org>",
+        "\u00a0ann@school.example.org\u00a0",
+        "\u200bann@school.example.org\u200d",
+        "ann@school.example.org.",
+    ],
+)
+def test_the_address_in_an_email_cell_matches(project: Project, cell: str) -> None:
+    c = collect(project, [answer(cell, "12/3/2026 9:00")])
+    assert answered(c) == [ANN]
+    assert c.strangers == ()
+
+
+@pytest.mark.parametrize(
+    ("cell", "probably"),
+    [
+        ("Ann Lee", ANN),
+        ("ann lee", ANN),
+        ("lee, ann", ANN),
+        ("Lee, Ann", ANN),
+        ("Ms. Lee", ANN),
+        ("Mrs Lee", ANN),
+        ("A. Lee", ANN),
+        ("Lee", ANN),
+        ("Maria Gomez", "maria@school.example.org"),  # accents do not matter
+        ("Gómez", "maria@school.example.org"),
+        ("Raj", None),  # a first name alone is too little
+        ("R. Patel", RAJ),
+        ("ann.lee@gmail.com", ANN),  # a personal address with the name in it
+        ("Ann Lee <ann.lee@home.example>", ANN),
+        ("raj@other-school.example.org", RAJ),  # the same mailbox at another domain
+        ("Someone Else", None),
+        ("The library", None),
+        ("ann@school.example.org, raj@school.example.org", None),  # two addresses: neither
+    ],
+)
+def test_a_name_is_unmatched_and_names_the_teacher_it_probably_is(
+    project: Project, cell: str, probably: str | None
+) -> None:
+    c = collect(project, [answer(cell, "12/3/2026 9:00")])
+    assert answered(c) == []
+    [stranger] = c.strangers
+    teacher = c.probably(stranger)
+    assert (teacher.email if teacher else None) == probably
+
+
+@pytest.mark.parametrize(
+    ("roster", "cell"),
+    [
+        # Two teachers called Lee: "Ms. Lee" could be either.
+        ([["ann@school.example.org", "Ann", "Lee"], ["bo@school.example.org", "Bo", "Lee"]],
+         "Ms. Lee"),
+        # Two A. Lees.
+        ([["ann@school.example.org", "Ann", "Lee"], ["al@school.example.org", "Al", "Lee"]],
+         "A. Lee"),
+        # "Lee" is one teacher's last name and another's first name.
+        ([["ann@school.example.org", "Ann", "Lee"], ["lee@school.example.org", "Lee", "Park"]],
+         "Lee"),
+        # The same full name twice.
+        ([["ann@school.example.org", "Ann", "Lee"], ["ann2@school.example.org", "Ann", "Lee"]],
+         "Ann Lee"),
+    ],
+)  # fmt: skip
+def test_a_name_that_fits_two_teachers_suggests_neither(
+    project: Project, roster: list[list[str]], cell: str
+) -> None:
+    project.write_roster([[*row, "Grade 6", "yes"] for row in roster])
+    c = collect(project, [answer(cell, "12/3/2026 9:00")])
+    [stranger] = c.strangers
+    assert c.probably(stranger) is None
+
+
+# -- long answers -----------------------------------------------------------------------------
+
+
+def test_a_200_kb_answer_is_read_and_the_rest_of_the_file_too(project: Project) -> None:
+    essay = ("We need help with research skills and citations. " * 4200)[:204_800]
+    c = collect(
+        project,
+        [answer(ANN, "12/3/2026 9:00", help_text=essay), answer(RAJ, "12/4/2026 9:00")],
+    )
+    assert answered(c) == [ANN, RAJ]
+    response = c.response_for(ANN)
+    assert response is not None and response.help == essay

@@ -22,15 +22,18 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from conftest import RESPONSE_HEADER, ROSTER_HEADER, ROSTER_ROWS, Project, answer
 from fakes.sheets_server import FakeSheets
 
+from pdmail import cycles
 from pdmail.backends.google_auth import SHEETS_SCOPE, load_credentials, scopes_for, write_private
 from pdmail.backends.google_http import RetryPolicy
 from pdmail.backends.sheets import SheetsBook, open_book
 from pdmail.cli import main
 from pdmail.config import GOOGLE_ENDPOINT_ENV, Config
+from pdmail.cycles import Cycle
 from pdmail.errors import BackendError, InputError
 from pdmail.tick import TickReport, tick
 from pdmail.workspace import Workspace
@@ -757,3 +760,91 @@ def test_PDMAIL_GOOGLE_ENDPOINT_overrides_every_configured_endpoint(
     endpoints = dataclasses.asdict(project.config().google.endpoints)
 
     assert endpoints == {name: "http://127.0.0.1:8765" for name in configured}
+
+
+# -- dates as the Sheet's locale writes them -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("locale", "stamp", "answered"),
+    [
+        ("en_GB", "03/12/2026 08:14:22", True),
+        ("en_AU", "3/12/2026 8:14:22", True),
+        ("en_IE", "03/12/2026 08:14:22", True),
+        ("fr_FR", "03/12/2026 08:14:22", True),
+        ("de_DE", "03.12.2026 08:14:22", True),
+        ("nl_NL", "3-12-2026 08:14:22", True),
+        ("en_US", "12/3/2026 8:14:22", True),
+        ("en_US", "3/12/2026 8:14:22", False),  # 12 March
+        ("en_GB", "12/3/2026 08:14:22", False),  # 12 March
+        ("ja_JP", "2026/12/03 8:14:22", True),
+    ],
+)
+def test_the_sheets_locale_says_day_or_month_first(
+    project: Project, fake: FakeSheets, sleeps: Sleeps, locale: str, stamp: str, answered: bool
+) -> None:
+    config = locale_sheet(project, fake, locale, [answer(ANN, stamp)])
+
+    with workspace(config, date(2026, 12, 15), sleeps) as ws:
+        collection = ws.collect(cycle_of(ws))
+
+    assert collection.problems == ()
+    assert [t.email for t, _ in collection.answered] == ([ANN] if answered else [])
+
+
+def test_a_sheet_whose_locale_does_not_say_falls_back_to_the_column(
+    project: Project, fake: FakeSheets, sleeps: Sleeps
+) -> None:
+    config = locale_sheet(project, fake, "en_CA", [answer(ANN, "03/12/2026 08:14:22")])
+
+    with workspace(config, date(2026, 12, 15), sleeps) as ws, pytest.raises(InputError) as caught:
+        ws.collect(cycle_of(ws))
+    assert "sheet 'Form Responses 1', row 2, column 'Timestamp'" in caught.value.message
+    assert "form.date_order" in (caught.value.hint or "")
+
+
+def test_the_config_order_wins_over_the_sheets_locale(
+    project: Project, fake: FakeSheets, sleeps: Sleeps
+) -> None:
+    config = locale_sheet(project, fake, "en_US", [answer(ANN, "03/12/2026 08:14:22")], "dmy")
+
+    with workspace(config, date(2026, 12, 15), sleeps) as ws:
+        collection = ws.collect(cycle_of(ws))
+
+    assert [t.email for t, _ in collection.answered] == [ANN]
+
+
+def test_a_cell_past_the_sheets_limit_is_written_shortened_not_refused(
+    project: Project, fake: FakeSheets, sleeps: Sleeps
+) -> None:
+    config = google_config(project, fake.base_url)
+    book = book_for(config, sleeps)
+    book.write_table("needs", ["Request"], [["x" * 60_000], ["short"]])
+
+    [header, long, short] = fake.values(SID, NEEDS_TAB)[:3]
+    assert header[0] == "Request" and short[0] == "short"
+    assert len(long[0]) <= 50_000
+    assert long[0].endswith("[shortened from 60,000 characters]")
+
+
+def locale_sheet(
+    p: Project, fake: FakeSheets, locale: str, rows: list[list[str]], order: str = "auto"
+) -> Config:
+    """A spreadsheet in ``locale`` holding ``rows`` as its responses, and a config that reads
+    it with ``form.date_order: order``."""
+    sid = f"{SID}_{locale}"
+    fake.add_spreadsheet(
+        sid,
+        "PD check-ins",
+        {ROSTER_TAB: [ROSTER_HEADER, *ROSTER_ROWS], RESPONSES_TAB: [RESPONSE_HEADER, *rows]},
+        locale=locale,
+    )
+    google_config(p, fake.base_url, spreadsheet_id=sid)
+    data = yaml.safe_load(p.config_path.read_text(encoding="utf-8"))
+    data["form"]["date_order"] = order
+    p.config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return p.config()
+
+
+def cycle_of(ws: Workspace) -> Cycle:
+    return cycles.cycle(ws.config, "2026-12")

@@ -9,6 +9,7 @@ text and never becomes a formula.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import gspread
@@ -16,6 +17,7 @@ from gspread.exceptions import APIError
 from gspread.utils import rowcol_to_a1
 
 from ..config import Config
+from ..display import shorten
 from ..errors import BackendError, InputError
 from ..models import Table
 from ..tables import table_from_rows
@@ -29,6 +31,7 @@ from .google_http import (
 )
 
 API = "Google Sheets API"
+CELL_LIMIT = 50_000  # characters Sheets holds in one cell
 
 
 def a1_tab(title: str) -> str:
@@ -63,6 +66,7 @@ class SheetsBook:
         self._grid: dict[str, tuple[int, int]] | None = None  # title -> (rows, columns)
         self._ids: dict[str, int] = {}  # title -> sheetId, to grow a report tab's grid
         self._values: dict[str, list[list[str]]] | None = None
+        self.locale = ""  # the spreadsheet's locale (en_US, en_GB): how its dates are written
 
     @property
     def calls(self) -> int:
@@ -83,6 +87,9 @@ class SheetsBook:
                     ) from None
                 raise describe_api_error(API, exc, "opening the spreadsheet") from None
             self._grid = {}
+            # FORMATTED_VALUE reads give dates as the spreadsheet's locale writes them
+            # (03/12/2026 is 3 December in en_GB, 12 March in en_US).
+            self.locale = str(meta.get("properties", {}).get("locale", "") or "")
             for sheet in meta.get("sheets", []):
                 props = sheet.get("properties", {})
                 size = props.get("gridProperties", {})
@@ -154,14 +161,15 @@ class SheetsBook:
         rows = self._read()[title]
         if not any(any(c.strip() for c in row) for row in rows):
             return None
-        return table_from_rows(f"sheet '{title}'", rows)
+        return replace(table_from_rows(f"sheet '{title}'", rows), locale=self.locale)
 
     def write_table(self, name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         """Replace tab ``tabs[name]`` with ``header`` and ``rows`` in one RAW value write
         (and one ``addSheet`` the first time). Rows below the new data, up to the tab's size,
         are blanked in the same write, so a shorter table leaves nothing stale behind."""
         wanted = self.tabs.get(name, name)
-        data = [list(header), *[[str(c) for c in row] for row in rows]]
+        # Sheets refuses a whole write over one cell past 50,000 characters (a pasted essay).
+        data = [list(header), *[[shorten(str(c), CELL_LIMIT) for c in row] for row in rows]]
         width = max(len(r) for r in data)
         title = self.title(wanted) or self._add_tab(wanted, (max(len(data), 100), max(width, 8)))
         grid = self.grid()
