@@ -199,7 +199,8 @@ def _inputs(ws: Workspace) -> list[Check]:
         lambda: Check(
             "roster",
             OK,
-            f"{ws.roster.origin}: {len(ws.roster)} teachers, {len(ws.roster.active)} active",
+            f"{ws.roster.origin}: {len(ws.roster)} teachers, "
+            f"{len(ws.roster.require_active())} active",
         ),
     )
     out.append(roster)

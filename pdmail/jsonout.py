@@ -10,6 +10,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from .errors import PdmailError
+
 # Properties scripts read as if they were fields: a digest's needs and rate, a trend's
 # sparkline, a proposal's size.
 _DERIVED = ("rate", "display_name", "needs", "percent", "spark", "rate_spark", "size", "total")
@@ -24,6 +26,8 @@ def plain(value: Any) -> Any:
             if hasattr(type(value), name) and isinstance(getattr(type(value), name), property):
                 out[name] = plain(getattr(value, name))
         return out
+    if isinstance(value, PdmailError):
+        return {"error": value.message, "hint": value.hint, "exit_code": value.exit_code}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (datetime, date)):

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import cycles
 from .cycles import Cycle
 from .delivery import DeliveryReport, Outgoing, deliver
-from .digest import Digest, as_records, build_digest, current_needs, for_specialist
-from .errors import BackendError
+from .digest import Digest, as_records, build_digest, current_needs, digest_rows, for_specialist
+from .errors import BackendError, InputError, PdmailError
+from .freshness import require_answers
 from .mail import address, compose, header_safe, message_id
 from .messages import REQUEST, base_context
 from .models import MessageKey
@@ -60,12 +61,18 @@ def requests_sent(ws: Workspace) -> dict[str, int]:
 
 
 def sync_needs(
-    ws: Workspace, fresh: list[NeedRecord], *, persist: bool = True
+    ws: Workspace,
+    fresh: list[NeedRecord],
+    *,
+    persist: bool = True,
+    errors: list[PdmailError] | None = None,
 ) -> tuple[list[NeedRecord], list[str]]:
     """Apply the librarian's edits (needs.csv or the needs tab), add ``fresh`` needs as open,
     and write the table back; return every need and the rows that could not be read.
 
-    Without ``persist`` nothing is written: the result is what would be kept.
+    Without ``persist`` nothing is written: the result is what would be kept. With an
+    ``errors`` list, a table that cannot be written back is added to it instead of raised
+    (the needs are kept in the ledger all the same, and written on the next run).
     """
     store = ws.ledger.needs
     campaign = ws.config.campaign
@@ -81,18 +88,32 @@ def sync_needs(
     store.set_status(edits)
     store.upsert(fresh, today)
     records = store.all(campaign)
-    ws.sink.write_table("needs", *needs_rows(records))
+    try:
+        ws.sink.write_table("needs", *needs_rows(records))
+    except PdmailError as exc:
+        if errors is None:
+            raise
+        errors.append(exc)
     return records, [str(p) for p in problems]
 
 
-def compile_digest(ws: Workspace, cycle: Cycle, *, persist: bool = True) -> Digest:
-    """The digest of ``cycle`` as it stands now, with the needs kept in step."""
+def compile_digest(
+    ws: Workspace,
+    cycle: Cycle,
+    *,
+    persist: bool = True,
+    errors: list[PdmailError] | None = None,
+) -> Digest:
+    """The digest of ``cycle`` as it stands now, with the needs kept in step (a needs table
+    that cannot be written goes to ``errors`` when one is given, see :func:`sync_needs`)."""
     cfg = ws.config
+    # Its response rate and non-responders are only true if the answers can be there.
+    require_answers(ws, cycle, "no digest was made")
     tagger = Tagger.from_taxonomy(cfg.taxonomy)
     collection = ws.collect(cycle)
     month = current_needs(collection, tagger, cfg.campaign)
     fresh = as_records(month, cfg.campaign)
-    needs, problems = sync_needs(ws, fresh, persist=persist)
+    needs, problems = sync_needs(ws, fresh, persist=persist, errors=errors)
     sent = requests_sent(ws)
     digest = build_digest(
         ws.roster,
@@ -156,21 +177,72 @@ def write_digest(rendered: RenderedDigest, out: Path) -> list[Path]:
     return written
 
 
+@dataclass
+class Published:
+    """What :func:`publish_digest` did: the rendered digest, where it was written, the mail's
+    report (None without ``send``), and the writes that failed (which stopped nothing)."""
+
+    rendered: RenderedDigest
+    files: list[str] = field(default_factory=list)
+    mail: DeliveryReport | None = None
+    errors: list[PdmailError] = field(default_factory=list)
+
+
+def publish_digest(
+    ws: Workspace,
+    cycle: Cycle,
+    *,
+    out: Path | None = None,
+    send: bool = False,
+    dry_run: bool = False,
+    resend: bool = False,
+) -> Published:
+    """Compile ``cycle``'s digest, write digest.html and digest.md into ``out`` (default
+    ``digest.out/<cycle>``) and the digest table, and with ``send`` mail it (once).
+
+    A write that fails (the needs or digest tab, a digest file) is collected in ``errors``
+    and the mail still goes: the digest itself is what the librarian needs. ``dry_run``
+    keeps the needs as they are and sends nothing.
+    """
+    errors: list[PdmailError] = []
+    digest = compile_digest(ws, cycle, persist=not dry_run, errors=errors)
+    done = Published(render_digest(ws, cycle, digest), errors=errors)
+    folder = out or ws.config.digest_out / cycle.name
+    try:
+        done.files.extend(str(p) for p in write_digest(done.rendered, folder))
+    except PdmailError as exc:
+        errors.append(exc)
+    try:
+        done.files.append(ws.sink.write_table("digest", *digest_rows(digest)))
+    except PdmailError as exc:
+        errors.append(exc)
+    if send:
+        done.mail = send_digest(ws, cycle, done.rendered, dry_run=dry_run, resend=resend)
+    return done
+
+
 def _message(
     ws: Workspace, cycle: Cycle, rendered: RenderedDigest, name: str, email: str
 ) -> Outgoing:
     cfg = ws.config
     key = MessageKey(cfg.campaign, cycle.name, email.lower(), DIGEST)
-    msg = compose(
-        sender=address(cfg.mail.sender_name, cfg.librarian.email),
-        to=address(name, email),
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=message_id(key, cfg.librarian.email.rpartition("@")[2]),
-        date=ws.now(),
-        reply_to=cfg.mail.reply_to,
-    )
+    try:
+        msg = compose(
+            sender=address(cfg.mail.sender_name, cfg.librarian.email),
+            to=address(name, key.recipient),
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            message_id=message_id(key, cfg.librarian.email.rpartition("@")[2]),
+            date=ws.now(),
+            reply_to=cfg.mail.reply_to,
+        )
+    except InputError as exc:
+        raise InputError(
+            f"the digest to {email} cannot be built safely: {exc.message}",
+            hint="check librarian and digest.specialists in the config and the digest subject "
+            "template; nothing was sent",
+        ) from None
     return Outgoing(key, msg)
 
 

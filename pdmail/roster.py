@@ -76,6 +76,19 @@ class Roster:
     def active(self) -> tuple[Teacher, ...]:
         return tuple(t for t in self.teachers if t.active)
 
+    def require_active(self) -> tuple[Teacher, ...]:
+        """The active teachers; raises :class:`InputError` when there is none, since a step
+        that writes to teachers would then quietly write to nobody."""
+        active = self.active
+        if not active:
+            raise InputError(
+                f"{self.origin}: none of the {len(self.teachers)} teachers on the roster is "
+                "active, so there is nobody to write to",
+                hint="mark the teachers who should get the request active (yes, or leave the "
+                "Active cell empty); to skip a month, leave it out of calendar.months",
+            )
+        return active
+
     def __iter__(self) -> Iterator[Teacher]:
         return iter(self.teachers)
 
@@ -84,8 +97,9 @@ class Roster:
 
 
 def parse_roster(table: Table, columns: RosterColumns) -> Roster:
-    """Read ``table`` as a roster. Raises :class:`InputError` for a missing email column or a
-    duplicated address; rows with other problems are skipped and listed in ``problems``."""
+    """Read ``table`` as a roster. Raises :class:`InputError` for a missing email column, a
+    duplicated address, or a roster with no usable teacher (only a header, or only rows that
+    cannot be used); rows with other problems are skipped and listed in ``problems``."""
     email_col = require_column(table, columns.email, key="roster.columns.email")
     known = {
         "first_name": column_index(table, columns.first_name),
@@ -155,9 +169,26 @@ def parse_roster(table: Table, columns: RosterColumns) -> Roster:
                 row=row_number,
             )
         )
+    if not teachers:
+        raise _no_teachers(table, problems)
     if duplicates:
         raise InputError(
             f"{table.origin}: the same address appears more than once: {'; '.join(duplicates)}",
             hint="keep one row per teacher (addresses are compared ignoring case and spaces)",
         )
     return Roster(table.origin, tuple(teachers), tuple(problems))
+
+def _no_teachers(table: Table, problems: list[Problem]) -> InputError:
+    """The error for a roster with no usable teacher: no rows at all, or only bad ones."""
+    if not problems:
+        return InputError(
+            f"{table.origin}: the roster has a header row but no teachers",
+            hint="add one row per teacher below the header (at least an email address)",
+        )
+    listed = "; ".join(f"row {p.row}, column '{p.column}': {p.message}" for p in problems[:3])
+    more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+    return InputError(
+        f"{table.origin}: none of the {len(problems)} rows is a usable teacher: {listed}{more}",
+        hint="fix these rows (each teacher needs a valid email address, and an Active cell "
+        "that reads yes or no); pdmail sends nothing until at least one row is usable",
+    )

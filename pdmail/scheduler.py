@@ -31,6 +31,8 @@ def daily_job(config_path: Path, log: Callable[[str], None]) -> TickReport | Non
     except Exception as exc:  # a bug must not end the process that runs every other day
         log(f"pdmail run failed with an internal error: {type(exc).__name__}: {exc}")
         return None
+    for error in report.errors:
+        log(f"pdmail run for {report.today}: {error}")
     sent = report.sent
     log(f"pdmail run for {report.today}: {sent} message(s) sent"
         + ("" if report.ok else "; some need attention (pdmail status)"))  # fmt: skip

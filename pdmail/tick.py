@@ -4,6 +4,7 @@ done), so a missed day is caught up and a second run the same day sends nothing 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -11,8 +12,10 @@ from . import cycles
 from .cycles import Cycle
 from .delivery import DeliveryReport, Progress
 from .digest import digest_rows
+from .errors import PdmailError
 from .messages import REQUEST
 from .models import MessageKey, State
+from .opening import as_opened, describe_late, first_request_day
 from .publish import DIGEST, compile_digest, render_digest, send_digest, write_digest
 from .status import cycle_status, status_rows
 from .steps import send_reminders, send_requests
@@ -21,16 +24,22 @@ from .workspace import Workspace
 
 @dataclass
 class TickReport:
-    """What one tick did, step by step, and where it wrote files."""
+    """What one tick did, step by step, and where it wrote files.
+
+    ``errors`` holds what failed after the tick had begun to act: a report table or digest
+    file that could not be written (the tick goes on without it), or a step that stopped the
+    tick (the steps after it did not run). What was sent before stays in ``steps``.
+    """
 
     today: date
     steps: list[tuple[str, DeliveryReport]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    errors: list[PdmailError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(report.ok for _, report in self.steps)
+        return not self.errors and all(report.ok for _, report in self.steps)
 
     @property
     def sent(self) -> int:
@@ -42,31 +51,109 @@ def tick(
 ) -> TickReport:
     """Send what is due on ``today`` and not yet sent: the current cycle's requests (from the
     send day until the due date), its latest due reminder (until the digest day), and the
-    digest once its day has come, for this cycle or, caught up, the one before."""
+    digest once its day has come, for this cycle or, caught up, the one before.
+
+    Raises :class:`PdmailError` when the tick fails before doing anything. Once something was
+    sent or written, a failure never hides it: the report comes back with the error in
+    ``errors`` (and ``ok`` False).
+    """
     report = TickReport(today)
-    current = cycles.cycle(ws.config, cycles.current_name(ws.config, today))
-    previous = cycles.cycle(ws.config, cycles.shift(current.name, -1))
-    if previous.runs:
+    try:
+        _steps(ws, today, report, dry_run, progress)
+    except PdmailError as exc:
+        if not (report.steps or report.files or report.errors):
+            raise
+        report.errors.append(exc)
+    return report
+
+
+def _steps(
+    ws: Workspace, today: date, report: TickReport, dry_run: bool, progress: Progress | None
+) -> None:
+    cfg = ws.config
+    planned = cycles.cycle(cfg, cycles.current_name(cfg, today))
+    first_request = first_request_day(ws, planned.name)
+    current = cycles.as_opened(cfg, planned, first_request)
+    previous = as_opened(ws, cycles.cycle(cfg, cycles.shift(current.name, -1)))
+    # Catching up waits for a school day: nothing goes out on a weekend or a skipped date,
+    # whatever was missed. (On time, every step day is a school day already.)
+    school_day = cfg.calendar.is_school_day(today)
+    if not school_day:
+        report.notes.append(
+            f"{today} is not a school day (calendar): nothing is sent before "
+            f"{cfg.calendar.next_school_day(today)}"
+        )
+    elif previous.runs:
         _digest_if_due(ws, previous, today, report, dry_run)
     if not current.runs:
         report.notes.append(f"{current.name}: the campaign does not run this month")
-        return report
+        return
+    if school_day:
+        current = _teacher_steps(ws, current, first_request, today, report, dry_run, progress)
+        _digest_if_due(ws, current, today, report, dry_run)
+    if not dry_run:
+        header, rows = status_rows(cycle_status(ws, current))
+        _write(report, lambda: [ws.sink.write_table("status", header, rows)])
+
+
+def _teacher_steps(
+    ws: Workspace,
+    current: Cycle,
+    first_request: date | None,
+    today: date,
+    report: TickReport,
+    dry_run: bool,
+    progress: Progress | None,
+) -> Cycle:
+    """The requests (on time, still going out, or late) and the reminder due today; return
+    the cycle as it runs after them (late, once its requests went out late today)."""
     if current.send <= today < current.due:
         report.steps.append(
             (f"{current.name} requests",
              send_requests(ws, current, dry_run=dry_run, progress=progress))
         )  # fmt: skip
+    elif today >= current.due and first_request is None:
+        current = _open_late(ws, current, today, report, dry_run, progress)
     elif today >= current.due:
         upcoming = cycles.cycle(ws.config, cycles.shift(current.name, 1))
         report.notes.append(f"{upcoming.name}: requests go out on {upcoming.send}")
     if current.reminders_due(today) and today < current.digest:
         reminders = send_reminders(ws, current, today, dry_run=dry_run, progress=progress)
         report.steps.append((f"{current.name} {reminders.kind}", reminders))
-    _digest_if_due(ws, current, today, report, dry_run)
-    if not dry_run:
-        header, rows = status_rows(cycle_status(ws, current))
-        report.files.append(ws.sink.write_table("status", header, rows))
-    return report
+    return current
+
+
+def _open_late(
+    ws: Workspace,
+    planned: Cycle,
+    today: date,
+    report: TickReport,
+    dry_run: bool,
+    progress: Progress | None,
+) -> Cycle:
+    """Send the requests of ``planned`` (none sent, its due date come) today, on a calendar
+    counted from today, if there is still time before the next cycle; return the cycle as
+    it now runs."""
+    late, why_not = cycles.late_opening(ws.config, planned, today)
+    if late is None:
+        upcoming = cycles.cycle(ws.config, cycles.shift(planned.name, 1))
+        report.notes.append(f"{why_not}; {upcoming.name}: requests go out on {upcoming.send}")
+        return planned
+    report.notes.append(describe_late(late, dry_run=dry_run))
+    report.steps.append(
+        (f"{late.name} requests (late)",
+         send_requests(ws, late, dry_run=dry_run, progress=progress))
+    )  # fmt: skip
+    return late
+
+
+def _write(report: TickReport, write: Callable[[], list[str]]) -> None:
+    """Write a report (a table, digest files): where it went joins ``files``; a failure joins
+    ``errors`` and the tick goes on, since what it writes is a view of what it sends."""
+    try:
+        report.files.extend(write())
+    except PdmailError as exc:
+        report.errors.append(exc)
 
 
 def _digest_if_due(
@@ -81,9 +168,10 @@ def _digest_if_due(
     if not ws.ledger.count_sent(ws.config.campaign, REQUEST).get(cycle.name):
         report.notes.append(f"{cycle.name}: no requests were sent, so no digest")
         return
-    rendered = render_digest(ws, cycle, compile_digest(ws, cycle, persist=not dry_run))
+    digest = compile_digest(ws, cycle, persist=not dry_run, errors=report.errors)
+    rendered = render_digest(ws, cycle, digest)
     if not dry_run:
         out = ws.config.digest_out / cycle.name
-        report.files.extend(str(p) for p in write_digest(rendered, out))
-        report.files.append(ws.sink.write_table("digest", *digest_rows(rendered.digest)))
+        _write(report, lambda: [str(p) for p in write_digest(rendered, out)])
+        _write(report, lambda: [ws.sink.write_table("digest", *digest_rows(digest))])
     report.steps.append((f"{cycle.name} digest", send_digest(ws, cycle, rendered, dry_run=dry_run)))
