@@ -34,9 +34,7 @@ def preview_messages(
                 raise InputError(f"--teacher: {email} is not on the roster ({roster.origin})")
             chosen.append(teacher)
     else:
-        chosen = list(roster.active[:1])
-        if not chosen:
-            raise InputError(f"{roster.origin}: no active teacher to preview")
+        chosen = list(roster.require_active()[:1])
     out = []
     for teacher in chosen:
         item = build_request(ws, cycle, teacher)

@@ -178,6 +178,7 @@ def parse_roster(table: Table, columns: RosterColumns) -> Roster:
         )
     return Roster(table.origin, tuple(teachers), tuple(problems))
 
+
 def _no_teachers(table: Table, problems: list[Problem]) -> InputError:
     """The error for a roster with no usable teacher: no rows at all, or only bad ones."""
     if not problems:

@@ -325,3 +325,39 @@ def test_csv_files_pdmail_writes_never_start_a_cell_with_a_formula(project: Proj
     # A lone "-" is the table's placeholder for "nothing yet": text, not a formula.
     risky = [c for c in cells if c != "-" and c.startswith(("=", "+", "-", "@", "\t", "\r"))]
     assert risky == []
+
+
+# -- nobody to write to --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["send", "run", "preview", "remind", "doctor"])
+@pytest.mark.parametrize(
+    ("roster", "expect"),
+    [
+        pytest.param(b"", "the file is empty", id="empty"),
+        pytest.param(b"Email,First Name,Last Name,Team,Active\r\n", "header row but no teachers",
+                     id="header-only"),
+        pytest.param(b"Email,First Name\nann at school,Ann\n,Raj\n",
+                     "none of the 2 rows is a usable teacher", id="every-row-invalid"),
+        pytest.param(b"Email,Active\nann@school.example.org,no\nraj@school.example.org,left\n",
+                     "none of the 2 teachers on the roster is active", id="nobody-active"),
+    ],
+)  # fmt: skip
+def test_a_roster_with_nobody_to_write_to_is_an_error(
+    project: Project, roster: bytes, expect: str, command: str
+) -> None:
+    (project.folder / "roster.csv").write_bytes(roster)
+    # Reminders are due on the 7th; the other commands act on the send day.
+    result = invoke(project, command, today="2026-12-07" if command == "remind" else "2026-12-01")
+    assert result.exit_code == (1 if command == "doctor" else 3), result.output
+    assert f"{project.folder / 'roster.csv'}: " in result.output
+    assert expect in result.output
+    assert "Sent 0" not in result.output
+    assert_nothing_sent(project)
+
+
+def test_a_roster_with_nobody_active_still_shows_the_cycle(project: Project) -> None:
+    # Reading the month back (collect, status) is not writing to anyone: it still works.
+    (project.folder / "roster.csv").write_bytes(b"Email,Active\nann@school.example.org,no\n")
+    assert invoke(project, "collect").exit_code == 0
+    assert invoke(project, "status").exit_code == 0

@@ -255,3 +255,56 @@ def test_is_valid_email(text: str, valid: bool) -> None:
 )
 def test_normalize_email(text: str, key: str) -> None:
     assert normalize_email(text) == key
+
+
+# -- a roster with nobody to write to is an error, never "Sent 0 requests" -------------------
+
+
+def test_a_header_only_roster_is_an_error(project: Project) -> None:
+    with pytest.raises(InputError) as exc:
+        load(project, [])
+    assert exc.value.message == (
+        f"{project.folder / 'roster.csv'}: the roster has a header row but no teachers"
+    )
+
+
+@pytest.mark.parametrize(
+    ("rows", "named"),
+    [
+        pytest.param(
+            [["", "Ann", "Lee", "Grade 6", "yes"], ["raj", "Raj", "Patel", "Grade 6", "yes"]],
+            ["row 2, column 'Email': no email address",
+             "row 3, column 'Email': 'raj' is not a valid email address"],
+            id="no-valid-address",
+        ),
+        pytest.param(
+            [["ann@school.example.org", "Ann", "Lee", "Grade 6", "TRUE?"]],
+            ["row 2, column 'Active': 'TRUE?' is not yes or no"],
+            id="no-readable-active",
+        ),
+        pytest.param(
+            [[f"t{i}", "T", "L", "G", "yes"] for i in range(5)],
+            ["row 2, column 'Email'", "row 4, column 'Email'", "; and 2 more"],
+            id="many-bad-rows",
+        ),
+    ],
+)  # fmt: skip
+def test_a_roster_whose_every_row_is_bad_is_an_error_naming_the_rows(
+    project: Project, rows: list[list[str]], named: list[str]
+) -> None:
+    with pytest.raises(InputError) as exc:
+        load(project, rows)
+    message = exc.value.message
+    assert message.startswith(
+        f"{project.folder / 'roster.csv'}: none of the {len(rows)} rows is a usable teacher: "
+    )
+    for part in named:
+        assert part in message
+    assert "row 5," not in message  # three are named, the rest counted
+
+
+def test_a_roster_with_no_active_teacher_reads_but_cannot_be_written_to(project: Project) -> None:
+    roster = load(project, [["ann@school.example.org", "Ann", "Lee", "Grade 6", "no"]])
+    assert [t.email for t in roster] == ["ann@school.example.org"]
+    with pytest.raises(InputError, match="none of the 1 teachers on the roster is active"):
+        roster.require_active()
