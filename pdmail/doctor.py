@@ -214,6 +214,8 @@ def _inputs(ws: Workspace) -> list[Check]:
         if table is None:
             return Check("responses", OK, "no responses yet")
         answers, problems = ws.responses
+        # A date order the column cannot settle fails here, before the daily run meets it.
+        ws.collect(cycles.cycle(ws.config, cycles.current_name(ws.config, day)))
         detail = f"{table.origin}: {len(answers)} responses; every configured column found"
         if problems:
             return Check(

@@ -7,10 +7,14 @@ names the template file and line, and fails before the first message is sent.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import re
+import sys
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -51,15 +55,76 @@ class Fields(Mapping[str, str]):
 
 
 class _Undefined(jinja2.StrictUndefined):
+    """Fails on use, naming what is missing and the closest name that exists (a typo such as
+    ``teacher.frist_name`` or ``scool`` gets "did you mean 'first_name'?")."""
+
     @property
     def _undefined_message(self) -> str:
-        obj = self._undefined_obj
+        obj, name = self._undefined_obj, self._undefined_name
+        if self._undefined_hint or not isinstance(name, str):
+            return str(super()._undefined_message)
         if isinstance(obj, Fields):
             return (
-                f"the roster has no field '{self._undefined_name}'"
+                f"the roster has no field '{name}'{_did_you_mean(name, obj)}"
                 f" (fields: {', '.join(sorted(obj))})"
             )
-        return str(super()._undefined_message)
+        seen = _visible_names()
+        if obj is jinja2.utils.missing:
+            known = sorted(n for n in seen if n not in _JINJA_GLOBALS)
+            listing = f" (names: {', '.join(known)})" if known else ""
+            return f"'{name}' is undefined{_did_you_mean(name, seen)}{listing}"
+        owner = next((n for n, v in seen.items() if v is obj), None)
+        if owner is None:
+            return f"{super()._undefined_message}{_did_you_mean(name, _members(obj))}"
+        members = _members(obj)
+        listing = ""
+        if isinstance(obj, Mapping) or dataclasses.is_dataclass(obj):
+            listing = f" (it has: {', '.join(sorted(members))})"
+        return f"{owner} has no '{name}'{_did_you_mean(name, members)}{listing}"
+
+
+# Jinja's own globals (range, dict, ...) are offered as corrections but not listed as names.
+_JINJA_GLOBALS = frozenset(jinja2.defaults.DEFAULT_NAMESPACE)
+_LOCAL = re.compile(r"^l_\d+_(\w+)$")
+
+
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    names = [c for c in candidates if isinstance(c, str) and c != name]
+    by_fold = {c.casefold(): c for c in names}
+    guess = by_fold.get(name.casefold())
+    if guess is None:
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        guess = close[0] if close else None
+    return f"; did you mean '{guess}'?" if guess else ""
+
+
+def _members(obj: object) -> list[str]:
+    if isinstance(obj, Mapping):
+        return [k for k in obj if isinstance(k, str)]
+    return [n for n in dir(obj) if not n.startswith("_")]
+
+
+def _visible_names() -> dict[str, Any]:
+    """The names the failing template can see: its context and the locals of the template
+    code on the stack (loop variables, ``{% set %}``, macro arguments).
+
+    An undefined value does not know the context it came from, so this looks for it on the
+    stack; it runs only when a template has already failed.
+    """
+    names: dict[str, Any] = {}
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        for key, value in frame.f_locals.items():
+            local = _LOCAL.match(key)
+            if local and value is not jinja2.utils.missing:
+                names.setdefault(local.group(1), value)
+        context = frame.f_locals.get("context")
+        if isinstance(context, jinja2.runtime.Context):
+            for key, value in context.get_all().items():
+                names.setdefault(key, value)
+            break
+        frame = frame.f_back
+    return names
 
 
 def md_escape(value: object) -> str:

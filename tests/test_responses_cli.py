@@ -129,3 +129,14 @@ def test_a_200_kb_answer_is_read_and_shown_shortened(project: Project) -> None:
     body = plain.get_content()
     assert "[shortened from 204,800 characters]" in body
     assert len(body) < 60_000
+
+
+def test_doctor_fails_the_responses_check_on_an_order_that_decides_the_cycle(
+    project: Project,
+) -> None:
+    auto_order(project)
+    responses(project, [answer(ANN, "03/12/2026 9:00:00")])
+    result = run_cli(project, "doctor", "--no-connect", today="2026-12-09")
+    assert result.exit_code != 0
+    assert "'03/12/2026 9:00:00' is 12 March 2026 read month first" in result.output
+    assert "form.date_order" in result.output
