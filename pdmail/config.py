@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .mail import is_plain_address
 from .timestamps import date_order
 from .yamlfile import YamlProblem, load_yaml, read_text_file
 
@@ -25,7 +26,6 @@ CONFIG_ENV = "PDMAIL_CONFIG"
 DEFAULT_CONFIG = "pdmail.yaml"
 GOOGLE_ENDPOINT_ENV = "PDMAIL_GOOGLE_ENDPOINT"
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _ENTRY = re.compile(r"^entry\.\d+$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -685,7 +685,7 @@ class _Reader:
 
     def email(self, m: Mapping[str, Any], name: str, parent: str) -> str:
         value = self.text(m, name, parent, required=True)
-        if not _EMAIL.match(value):
+        if not is_plain_address(value):
             raise self.error(self._key(parent, name), f"{value!r} is not an email address")
         return value
 

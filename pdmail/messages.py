@@ -7,7 +7,7 @@ from typing import Any
 
 from .cycles import Cycle
 from .delivery import Outgoing
-from .errors import TemplateError
+from .errors import InputError, TemplateError
 from .mail import address, compose, header_safe, message_id
 from .models import LedgerEntry, MessageKey, Teacher
 from .templates import Fields, prefilled_link
@@ -91,17 +91,28 @@ def _to_teacher(
     """A message of ``kind`` to ``teacher`` from ``template``.{txt,html}.j2; with ``reply_to``,
     a reply in that message's thread."""
     key = _key(ws, cycle, teacher.email, kind)
-    msg = compose(
-        sender=_sender(ws),
-        to=address(teacher.display_name, teacher.email),
-        subject=subject,
-        text=ws.templates.render(f"{template}.txt.j2", ctx),
-        html=ws.templates.render(f"{template}.html.j2", ctx),
-        message_id=message_id(key, _domain(ws)),
-        date=ws.now(),
-        reply_to=ws.config.mail.reply_to,
-        in_reply_to=reply_to.message_id if reply_to else "",
-    )
+    text = ws.templates.render(f"{template}.txt.j2", ctx)
+    html = ws.templates.render(f"{template}.html.j2", ctx)
+    # The roster's key is the one recipient; a roster without names gives a bare address.
+    name = "" if teacher.display_name == teacher.email else teacher.display_name
+    try:
+        msg = compose(
+            sender=_sender(ws),
+            to=address(name, key.recipient),
+            subject=subject,
+            text=text,
+            html=html,
+            message_id=message_id(key, _domain(ws)),
+            date=ws.now(),
+            reply_to=ws.config.mail.reply_to,
+            in_reply_to=reply_to.message_id if reply_to else "",
+        )
+    except InputError as exc:
+        where = f"{ws.roster.origin}, row {teacher.row}" if teacher.row else "the roster"
+        raise InputError(
+            f"{where} ({teacher.email}): the {kind} cannot be built safely: {exc.message}",
+            hint="check the row's name fields and the subject template; nothing was sent",
+        ) from None
     thread = (reply_to.thread_id or reply_to.message_id) if reply_to else None
     return Outgoing(key, msg, thread_id=thread)
 

@@ -13,13 +13,10 @@ from dataclasses import dataclass
 
 from .config import RosterColumns
 from .errors import InputError
+from .mail import is_plain_address
 from .models import Problem, Table, Teacher
 from .tables import column_index, require_column
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
 _TRUE = {"yes", "y", "true", "1", "x", "active", "✓"}
 _FALSE = {"no", "n", "false", "0", "inactive", "left", "on leave"}
 
@@ -30,8 +27,25 @@ def normalize_email(text: str) -> str:
 
 
 def is_valid_email(text: str) -> bool:
-    """True for a plain ``local@domain.tld`` address with nothing else around it."""
-    return bool(_EMAIL.match(text))
+    """True for one plain ``local@domain.tld`` address with nothing else around it (see
+    :func:`pdmail.mail.is_plain_address`): no display name, second address, quotes, spaces
+    or control characters, so it can only ever be the one recipient of a message."""
+    return is_plain_address(text)
+
+
+def _why_not(text: str) -> str:
+    """What is wrong with an address the roster refuses, in the librarian's words."""
+    if "<" in text or ">" in text or '"' in text:
+        return "holds a name or quotes; put the bare address (name@school.org) in this column"
+    if sum("@" in word for word in re.split(r"[\s,;]+", text)) > 1:
+        return "holds more than one address; give each teacher one row"
+    if any(not ch.isprintable() or ch.isspace() for ch in text):
+        return "holds a space, a line break or a control character"
+    if not text.isascii():
+        return "holds a character outside plain ASCII, which mail servers may refuse"
+    if "=?" in text:
+        return "holds '=?', which mail programs read as an encoded word"
+    return "is not a plain address like name@school.org"
 
 
 def field_name(header: str) -> str:
@@ -122,7 +136,12 @@ def parse_roster(table: Table, columns: RosterColumns) -> Roster:
             continue
         if not is_valid_email(email):
             problems.append(
-                Problem(table.origin, row_number, header, f"{raw!r} is not a valid email address")
+                Problem(
+                    table.origin,
+                    row_number,
+                    header,
+                    f"{raw!r} is not a valid email address: it {_why_not(email)}",
+                )
             )
             continue
         if email in first_row:

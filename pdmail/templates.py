@@ -1,6 +1,8 @@
 """Templates: Jinja2 with StrictUndefined, the school's own copies first, pdmail's defaults after.
 
-HTML templates (``*.html.j2``) are autoescaped, so a teacher's answer or name is always text in
+Every template runs in Jinja's immutable sandbox, so a template (a school's own copy included)
+reaches the values pdmail passes in and nothing of Python's internals. HTML templates
+(``*.html.j2``) are autoescaped, so a teacher's answer or name is always text in
 the page. Markdown gets an explicit ``md`` filter that escapes its markup characters. Any error
 names the template file and line, and fails before the first message is sent.
 """
@@ -19,6 +21,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .config import Form
 from .errors import ConfigError, TemplateError
@@ -134,15 +138,58 @@ def md_escape(value: object) -> str:
     return " ".join(_MD_SPECIAL.sub(r"\\\1", text).split())
 
 
+_SANDBOX_HINT = (
+    "templates may use the values pdmail gives them (teacher, cycle, school, digest, ...) and "
+    "Jinja's filters, but not Python's internals: names starting with '_', format-string "
+    "field access, or changing a list or dict in place. Nothing was sent"
+)
+# Beyond these a template is building something no message needs, at the cost of memory.
+_MAX_POWER = 64
+_MAX_ITEMS = 100_000
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox: a template reaches the values it is given, never Python's
+    internals (``''.__class__.__mro__``, ``"{0.__class__}".format(x)``, ``_private``
+    attributes) and never changes them; ``**`` and ``*`` cannot build a huge value."""
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > _MAX_POWER:
+            raise SecurityError(f"a power above {_MAX_POWER} is not allowed in a template")
+        if operator == "*":
+            size = _repeat_size(left, right) or _repeat_size(right, left)
+            if size > _MAX_ITEMS:
+                raise SecurityError(
+                    f"repeating a value to {size:,} items is not allowed in a template"
+                )
+        return super().call_binop(context, operator, left, right)
+
+
+def _repeat_size(seq: Any, times: Any) -> int:
+    if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
+        return len(seq) * times
+    return 0
+
+
 class Templates:
-    """Renders named templates from ``folder`` (if given) then the built-in defaults."""
+    """Renders named templates from ``folder`` (if given) then the built-in defaults, in
+    Jinja's immutable sandbox."""
 
     def __init__(self, folder: Path | None = None) -> None:
-        loaders: list[jinja2.BaseLoader] = []
-        if folder is not None:
-            loaders.append(jinja2.FileSystemLoader(str(folder)))
-        loaders.append(jinja2.FileSystemLoader(str(builtin_templates())))
-        self.env = jinja2.Environment(
+        if folder is not None and not folder.is_dir():
+            # Never a quiet fall back to the defaults: the school's own wording would vanish.
+            raise ConfigError(
+                f"templates: the folder {folder} does not exist",
+                hint="correct the 'templates' path in the config, or remove the key to use "
+                "pdmail's own templates",
+            )
+        self.folders = [*([folder] if folder is not None else []), builtin_templates()]
+        loaders: list[jinja2.BaseLoader] = [
+            jinja2.FileSystemLoader(str(place)) for place in self.folders
+        ]
+        self.env = _Sandbox(
             loader=jinja2.ChoiceLoader(loaders),
             undefined=_Undefined,
             autoescape=lambda name: bool(name and name.endswith(".html.j2")),
@@ -161,9 +208,27 @@ class Templates:
         """The file a template name resolves to, for messages."""
         try:
             source = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
-        except jinja2.TemplateNotFound:
-            return name
+        except (jinja2.TemplateNotFound, UnicodeDecodeError, OSError):
+            return str(self._file(name))
         return source[1] or name
+
+    def _file(self, name: str) -> Path | str:
+        """The file the loaders would read for ``name`` (without reading it)."""
+        for place in self.folders:
+            if (place / name).exists():
+                return place / name
+        return name
+
+    def _not_text(self, name: str, exc: UnicodeDecodeError) -> TemplateError:
+        data = exc.object if isinstance(exc.object, bytes) else b""
+        line = data.count(b"\n", 0, exc.start) + 1
+        return TemplateError(
+            f"{self._file(name)}: not UTF-8 text (byte {data[exc.start]:#04x} on line {line}, "
+            f"byte offset {exc.start})"
+            if data
+            else f"{self._file(name)}: not UTF-8 text",
+            hint="save the template again as UTF-8 (in Notepad: Save As, Encoding UTF-8)",
+        )
 
     def render(self, name: str, context: Mapping[str, Any]) -> str:
         """Render template ``name``; any failure becomes a :class:`TemplateError` with its place."""
@@ -178,13 +243,20 @@ class Templates:
             raise TemplateError(
                 f"{exc.filename or name}, line {exc.lineno}: {exc.message}"
             ) from None
+        except UnicodeDecodeError as exc:
+            raise self._not_text(name, exc) from None
+        except OSError as exc:
+            raise TemplateError(
+                f"{self._file(name)}: cannot read the template ({exc.strerror or exc})"
+            ) from None
         try:
             return template.render(context)
         except jinja2.TemplateError as exc:
             line = _template_line(exc, template.filename)
             where = template.filename or name
             raise TemplateError(
-                f"{where}{f', line {line}' if line else ''}: {exc.message or exc}"
+                f"{where}{f', line {line}' if line else ''}: {exc.message or exc}",
+                hint=_SANDBOX_HINT if isinstance(exc, SecurityError) else None,
             ) from None
         except Exception as exc:  # a filter or a test raised; still a template problem
             line = _template_line(exc, template.filename)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from pdmail.errors import InputError
 from pdmail.mail import address, compose, header_safe, message_id
 from pdmail.models import MessageKey
 
@@ -151,11 +152,23 @@ def test_no_threading_headers_on_a_first_message() -> None:
     assert (msg["In-Reply-To"], msg["References"]) == (None, None)
 
 
-def test_reply_to_is_one_line() -> None:
-    msg = build(reply_to="library@school.example.org\r\nBcc: x@example.org")
+def test_reply_to_is_one_plain_address() -> None:
+    msg = build(reply_to="library@school.example.org")
     back = parse(msg.as_bytes())
     assert [a.addr_spec for a in back["Reply-To"].addresses] == ["library@school.example.org"]
-    assert back["Bcc"] is None
+
+
+@pytest.mark.parametrize(
+    "reply_to",
+    [
+        "library@school.example.org\r\nBcc: x@example.org",
+        "library@school.example.org, x@example.org",
+        "Library <library@school.example.org>",
+    ],
+)
+def test_a_reply_to_that_is_not_one_address_is_refused(reply_to: str) -> None:
+    with pytest.raises(InputError, match=r"Reply-To: .* is not a single plain email address"):
+        build(reply_to=reply_to)
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ..errors import BackendError, DeliveryError
+from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
 from .google_http import ApiFailure, RetryPolicy, parse_failure, retry_after
 
@@ -369,7 +370,9 @@ class GmailMailer:
             raise DeliveryError(
                 f"{API}: message to {shown} has no Message-ID header", definite=True
             )
-        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        # A composed message's bytes are checked first: Gmail takes its recipients from the
+        # raw headers, so they must name pdmail's recipient and nobody else.
+        data = handover_bytes(message, API)
         body: dict[str, str] = {"raw": base64.urlsafe_b64encode(data).decode("ascii")}
         if thread_id and _THREAD_ID.fullmatch(thread_id):
             body["threadId"] = thread_id
@@ -451,6 +454,8 @@ class GmailMailer:
 
 
 def _recipients(message: EmailMessage) -> str:
+    if isinstance(message, ComposedMessage):
+        return message.envelope_to
     fields = [str(v) for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])]
     return ", ".join(addr for _, addr in getaddresses(fields) if addr)
 

@@ -6,15 +6,16 @@ before pointing pdmail at a real mail server.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
 from email.message import EmailMessage
-from email.policy import SMTP
 from pathlib import Path
 from types import TracebackType
 
 from ..errors import DeliveryError
+from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
@@ -48,17 +49,26 @@ class OutboxMailer:
         """Where ``message`` is written: its cycle and kind come from pdmail's Message-ID."""
         m = _PDMAIL_ID.match(str(message.get("Message-ID", "")))
         cycle, kind = (m.group("cycle"), m.group("kind")) if m else ("misc", "message")
-        to = _UNSAFE.sub("_", str(message["To"].addresses[0].addr_spec))
+        recipient = (
+            message.envelope_to
+            if isinstance(message, ComposedMessage)
+            else str(message["To"].addresses[0].addr_spec)
+        )
+        to = _UNSAFE.sub("_", recipient)
+        if to != recipient:
+            # a'b@ and a_b@ are two teachers: their files must not be one.
+            to += "-" + hashlib.sha256(recipient.encode()).hexdigest()[:8]
         return self.folder / _UNSAFE.sub("_", cycle) / f"{_UNSAFE.sub('_', kind)}-{to}.eml"
 
     def send(self, message: EmailMessage, *, thread_id: str | None = None) -> SendResult:
         target = self.path_for(message)
+        data = handover_bytes(message, f"outbox {self.folder}")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as out:
-                    out.write(message.as_bytes(policy=SMTP))
+                    out.write(data)
                     out.flush()
                     os.fsync(out.fileno())
                 os.replace(tmp, target)

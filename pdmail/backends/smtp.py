@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ..errors import BackendError, ConfigError, DeliveryError
+from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
 
 if TYPE_CHECKING:
@@ -159,8 +160,11 @@ class SmtpMailer:
     def send(self, message: EmailMessage, *, thread_id: str | None = None) -> SendResult:
         """Hand ``message`` to the server on the run's connection.
 
-        The envelope sender comes from the message's Sender or From header, the recipients from
-        To, Cc and Bcc (Bcc is not transmitted). Returns the message's Message-ID as
+        For a message pdmail composed (:class:`~pdmail.mail.ComposedMessage`) the envelope is
+        the sender and recipient pdmail chose, never addresses read back from its headers, and
+        the data are :func:`~pdmail.mail.wire_bytes`, checked before anything is sent. For any
+        other message the envelope sender comes from its Sender or From header, the recipients
+        from To, Cc and Bcc (Bcc is not transmitted). Returns the message's Message-ID as
         ``message_id`` and ``thread_id`` (or the Message-ID when None) as ``thread_id``.
 
         A connection the server dropped since the last message is reopened once, before any
@@ -187,12 +191,19 @@ class SmtpMailer:
             problem = "has no To, Cc or Bcc recipient"
         if problem:
             raise DeliveryError(f"{self.where}: message to {shown} {problem}", definite=True)
+        checked = (
+            handover_bytes(message, self.where) if isinstance(message, ComposedMessage) else None
+        )
 
         for attempt in (1, 2):
             conn = self._conn or self._reopen(shown)
             conn.data_started = False
             try:
-                data, options = _flatten(conn, message, [sender, *recipients])
+                data, options = (
+                    (checked, [])
+                    if checked is not None
+                    else _flatten(conn, message, [sender, *recipients])
+                )
                 refused = conn.sendmail(sender, recipients, data, options)
             except (smtplib.SMTPException, OSError) as exc:
                 # A server that stopped answering is not one that dropped an idle connection:
@@ -383,7 +394,10 @@ def _close(conn: smtplib.SMTP) -> None:
 
 
 def _envelope(message: EmailMessage) -> tuple[str, list[str]]:
-    """The envelope sender (Sender, else From) and recipients (To, Cc, Bcc), as send_message."""
+    """The envelope sender and recipients: for a composed message the ones pdmail chose;
+    otherwise Sender (else From) and To, Cc, Bcc, as ``send_message`` reads them."""
+    if isinstance(message, ComposedMessage):
+        return message.envelope_from, [message.envelope_to]
     field = "Sender" if "Sender" in message else "From"
     senders = [addr for _, addr in getaddresses([str(v) for v in message.get_all(field, [])])]
     fields = [str(v) for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])]
