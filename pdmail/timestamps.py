@@ -61,6 +61,8 @@ _TIMESTAMP = re.compile(
     (?:
         (?P<year>\d{4})(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})\.?
       | (?P<p1>\d{1,2})(?P<sep2>[-/.])(?P<p2>\d{1,2})(?P=sep2)(?P<p3>\d{4}|\d{2})\.?
+      | (?P<nday>\d{1,2})\.?(?:\s+|-)(?P<nmonth>[A-Za-z]{3,9})\.?,?(?:\s+|-)(?P<nyear>\d{4}|\d{2})
+      | (?P<mmonth>[A-Za-z]{3,9})\.?\s+(?P<mday>\d{1,2}),?\s+(?P<myear>\d{4})
     )
     (?:
         (?:T|,?\s+)
@@ -98,6 +100,8 @@ def parse_timestamp(
     * ISO 8601: ``2026-12-03 08:14:22``, ``2026-12-03T08:14:22.5+01:00``, ``...Z``
     * Microsoft Forms: ``12/3/26 8:14:22`` (years ``00``-``99`` are 2000-2099),
       ``12/3/2026 8:14:22 AM``
+    * a month written as a word, in English: ``3 Dec 2026 8:14``, ``03-Dec-26``,
+      ``December 3, 2026 8:14 AM``
     * a date alone, ``2026-12-03`` or ``12/3/2026``, meaning midnight
 
     ``order`` says how a date whose year is not written first is read: ``"mdy"`` (the
@@ -345,6 +349,13 @@ def _with_format(text: str, tz: ZoneInfo, fmt: str) -> datetime:
 def _build(match: re.Match[str], order: str) -> datetime:
     if match["year"] is not None:
         year, month, day = int(match["year"]), int(match["month"]), int(match["day"])
+    elif match["nmonth"] is not None or match["mmonth"] is not None:
+        # A month written as a word (3 Dec 2026, December 3, 2026) needs no order.
+        named = match["nmonth"] or match["mmonth"]
+        month = _month_number(named)
+        day = int(match["nday"] or match["mday"])
+        year_text = match["nyear"] or match["myear"]
+        year = int(year_text) + (2000 if len(year_text) == 2 else 0)
     else:
         first, second, last = match["p1"], match["p2"], match["p3"]
         if order == "ymd":
@@ -378,6 +389,19 @@ def _build(match: re.Match[str], order: str) -> datetime:
     elif match["gmt"] is not None:
         zone = timezone.utc
     return datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
+
+
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")  # fmt: skip
+
+
+def _month_number(name: str) -> int:
+    word = name.lower()
+    for number, month in enumerate(_MONTHS, start=1):
+        # "Dec", "Sept" and "December" name December; "Decem" or "Decx" do not.
+        if word == month or word in (month[:3], month[:4]):
+            return number
+    raise ValueError(f"{name!r} is not a month")
 
 
 def _offset(text: str) -> timezone:

@@ -511,3 +511,23 @@ def test_a_200_kb_answer_is_read_and_the_rest_of_the_file_too(project: Project) 
     assert answered(c) == [ANN, RAJ]
     response = c.response_for(ANN)
     assert response is not None and response.help == essay
+
+
+def test_real_dates_in_a_workbook_never_depend_on_the_order(project: Project) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(RESPONSE_HEADER)
+    sheet.append([datetime(2026, 12, 3, 8, 14, 22), ANN, "Unit", "Help", "Small group"])
+    sheet.append([datetime(2026, 3, 12, 8, 14, 22), RAJ, "Unit", "Help", "Small group"])
+    book.save(project.folder / "responses.xlsx")
+    project.write_config(
+        {"form": {"date_order": "auto"}, "sources": {"responses": "responses.xlsx"}}
+    )
+    with project.workspace(date(2026, 12, 15)) as ws:
+        c = ws.collect(cycles.cycle(ws.config, "2026-12"))
+    assert answered(c) == [ANN]
+    assert c.outside == 1
+    assert c.answered[0][1].submitted == datetime(2026, 12, 3, 8, 14, 22, tzinfo=CHICAGO)

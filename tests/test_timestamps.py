@@ -161,7 +161,8 @@ def test_explicit_format_is_used_exclusively(text: str) -> None:
         "",
         "   ",
         "yesterday",
-        "3 December 2026",
+        "3rd December 2026",
+        "Thursday 3 December",
         "12-3/2026 8:14",
         "12.3-2026",
         "2026/12-03 8:14",
@@ -256,6 +257,12 @@ LONDON = ZoneInfo("Europe/London")
         ("2026/12/03 8:14:22 AM", "dmy", datetime(2026, 12, 3, 8, 14, 22)),
         ("2026.12.03 08:14", "mdy", datetime(2026, 12, 3, 8, 14)),
         ("2026-12-03", "ymd", datetime(2026, 12, 3)),
+        # A month written as a word needs no order.
+        ("3 December 2026", "mdy", datetime(2026, 12, 3)),
+        ("3 Dec 2026 8:14", "mdy", datetime(2026, 12, 3, 8, 14)),
+        ("03-Dec-26", "dmy", datetime(2026, 12, 3)),
+        ("December 3, 2026 8:14 PM", "dmy", datetime(2026, 12, 3, 20, 14)),
+        ("Sept 3 2026", "mdy", datetime(2026, 9, 3)),
         # Zero-width and no-break spaces from a copy and paste.
         ("\u200b03/12/2026\u00a008:14 ", "dmy", datetime(2026, 12, 3, 8, 14)),
     ],
@@ -272,6 +279,8 @@ def test_an_order_reads_every_layout(text: str, order: str, expected: datetime) 
         ("31/11/2026", "dmy", "day is out of range"),
         ("03/12/2026", "ymd", "year is written last"),
         ("13/13/2026", "dmy", "month must be in 1..12"),
+        ("3 Dezember 2026", "dmy", "'Dezember' is not a month"),
+        ("31 Nov 2026", "dmy", "day is out of range"),
     ],
 )
 def test_a_date_that_does_not_fit_the_order_says_which_order_and_key(
