@@ -678,7 +678,9 @@ def test_digest_send_mails_the_librarian_and_the_specialist_once(month: Project)
 
     second = invoke(month, "digest", "--send", today="2026-12-11")
     assert second.exit_code == 0
-    assert "Sent 0 digest" in second.stdout and "2 already sent" in second.stdout
+    assert "All 2 digests for 2026-12 were already sent on 2026-12-11; nothing to do." in (
+        second.stdout
+    )
     assert sorted(month.sent_to("digest")) == [LIBRARIAN, PAT_MAIL]
     with Ledger(month.folder / ".pdmail" / "ledger.sqlite3") as ledger:
         digests = sorted(

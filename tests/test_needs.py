@@ -332,7 +332,7 @@ def test_needs_set_changes_the_status_and_rewrites_the_table(project: Project) -
     assert result.exit_code == 0, result.output
     where = project.folder / "needs.csv"
     assert result.stdout.strip() == (
-        f"1 need(s) now scheduled; the needs table is updated ({where})."
+        f"1 need is now scheduled; the needs table is updated ({where})."
     )
     raw = where.read_text(encoding="utf-8-sig")
     assert "'=Jan 5, room 12" in raw  # the formula guard in the file ...
@@ -348,9 +348,9 @@ def test_needs_set_changes_the_status_and_rewrites_the_table(project: Project) -
 
     # Setting it again changes nothing; several ids at once; the note is kept without --note.
     again = invoke(project, "needs", "set", nid(RAJ), "--status", "scheduled")
-    assert again.stdout.startswith("0 need(s) now scheduled")
+    assert again.stdout.startswith("No need changed (already scheduled)")
     both = invoke(project, "needs", "set", nid(RAJ), nid(ANN), "--status", "done")
-    assert both.stdout.startswith("2 need(s) now done")
+    assert both.stdout.startswith("2 needs are now done")
     assert listed(project, "--all") == {
         nid(ANN): ("done", ""),
         nid(RAJ): ("done", "=Jan 5, room 12"),

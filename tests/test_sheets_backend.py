@@ -197,10 +197,10 @@ def test_a_month_on_the_google_footing_sends_reminds_digests_and_reports_in_tabs
     rows = by_email(status[1:], "Email", status[0])
     assert sorted(rows) == sorted([*ACTIVE, OLD]) and len(status) == 6
     assert rows[ANN]["Request"] == "sent" and rows[ANN]["Reminders"] == "0"
-    assert rows[ANN]["Answered"].startswith("2026-12-02T08:14")
-    assert rows[ANN]["Last update"] == "2026-12-01T07:30-06:00"
-    assert rows[RAJ]["Reminders"] == "1" and rows[RAJ]["Answered"].startswith("2026-12-08T07:05")
-    assert rows[RAJ]["Last update"] == "2026-12-07T07:30-06:00"
+    assert rows[ANN]["Answered"] == "2026-12-02 08:14"
+    assert rows[ANN]["Last update"] == "2026-12-01 07:30"
+    assert rows[RAJ]["Reminders"] == "1" and rows[RAJ]["Answered"] == "2026-12-08 07:05"
+    assert rows[RAJ]["Last update"] == "2026-12-07 07:30"
     assert (rows[SAM]["Reminders"], rows[SAM]["Answered"]) == ("1", "-")
     assert (rows[OLD]["Active"], rows[OLD]["Request"], rows[OLD]["Last update"]) == ("no", "-", "-")
     assert rows[MARIA]["Name"] == "María Gómez"
