@@ -80,8 +80,7 @@ class Workspace:
 
     @cached_property
     def templates(self) -> Templates:
-        folder = self.config.templates
-        return Templates(folder if folder is not None and folder.is_dir() else None)
+        return Templates(self.config.templates)
 
     @cached_property
     def source(self) -> TableSource:

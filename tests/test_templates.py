@@ -240,3 +240,47 @@ def test_the_request_carries_the_prefilled_link(project: Project) -> None:
     ]
     assert link in part(msg, "plain")
     assert f'href="{link.replace("&", "&amp;")}"' in part(msg, "html")
+
+
+# --- a templates folder or file that cannot be used ------------------------------------------
+
+
+def test_a_configured_templates_folder_that_is_missing_is_a_config_error(project: Project) -> None:
+    project.write_config({"templates": "my-templates"})
+    with pytest.raises(ConfigError) as exc:
+        project.config()
+    assert exc.value.message == (
+        f"pdmail.yaml: templates: the folder {project.folder / 'my-templates'} does not exist"
+    )
+    assert "remove the 'templates' key" in (exc.value.hint or "")
+
+
+def test_a_templates_path_that_is_a_file_is_a_config_error(project: Project) -> None:
+    (project.folder / "templates").write_text("not a folder", encoding="utf-8")
+    project.write_config({"templates": "templates"})
+    with pytest.raises(ConfigError, match="is a file, not a folder of templates"):
+        project.config()
+
+
+def test_templates_never_fall_back_quietly_from_a_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"templates: the folder .*gone does not exist"):
+        Templates(tmp_path / "gone")
+
+
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        pytest.param(b"Hi {{ teacher.first_name }},\ncaf\xe9\n", "byte 0xe9 on line 2, byte "
+                     "offset 32", id="cp1252"),
+        pytest.param("Hi\n".encode("utf-16"), "byte 0xff on line 1, byte offset 0", id="utf-16"),
+    ],
+)  # fmt: skip
+def test_a_template_that_is_not_utf8_names_the_file_and_byte(
+    tmp_path: Path, data: bytes, detail: str
+) -> None:
+    (tmp_path / "request.txt.j2").write_bytes(data)
+    templates = Templates(tmp_path)
+    with pytest.raises(TemplateError) as exc:
+        templates.render("request.txt.j2", {})
+    assert exc.value.message == f"{tmp_path / 'request.txt.j2'}: not UTF-8 text ({detail})"
+    assert templates.where("request.txt.j2") == str(tmp_path / "request.txt.j2")
