@@ -17,8 +17,6 @@ from .roster import is_valid_email
 
 __all__ = ["address_in", "clean_cell", "probable_teacher"]
 
-# Zero-width characters a copy from a web page or a chat leaves behind; str.split() keeps them.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _TITLES = frozenset(
     ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "madam", "mme", "mlle",
@@ -27,9 +25,13 @@ _TITLES = frozenset(
 
 
 def clean_cell(text: str) -> str:
-    """``text`` with zero-width characters dropped and every run of whitespace (no-break
-    spaces included) made one space, trimmed."""
-    return " ".join(text.translate(_INVISIBLE).split())
+    """``text`` in NFKC form (a full-width ``＠`` is ``@``), without the invisible format
+    characters a copy from a web page or a chat leaves behind (zero-width spaces, direction
+    marks, soft hyphens), control characters read as spaces, and every run of whitespace
+    (no-break spaces included) made one space, trimmed."""
+    text = unicodedata.normalize("NFKC", text)
+    kept = (" " if unicodedata.category(c) == "Cc" else c for c in text)
+    return " ".join("".join(c for c in kept if unicodedata.category(c) != "Cf").split())
 
 
 def address_in(text: str) -> str | None:

@@ -13,6 +13,7 @@ never quietly picks an order the column contradicts.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -299,13 +300,11 @@ def _fixed_order(order: str) -> str:
     return found
 
 
-# Spreadsheets and web forms pad cells with no-break and zero-width spaces that str.strip()
-# (for the zero-width ones) does not remove.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
-
-
 def _clean(text: str) -> str:
-    return " ".join(text.translate(_INVISIBLE).split())
+    # Spreadsheets and web forms pad cells with no-break spaces, zero-width spaces and
+    # direction marks (format characters, which str.strip() keeps), and full-width digits.
+    text = unicodedata.normalize("NFKC", text)
+    return " ".join("".join(c for c in text if unicodedata.category(c) != "Cf").split())
 
 
 def _match(text: str) -> re.Match[str]:

@@ -432,6 +432,10 @@ def test_a_prefilled_cycle_answer_makes_the_order_irrelevant(project: Project) -
         "\u00a0ann@school.example.org\u00a0",
         "\u200bann@school.example.org\u200d",
         "ann@school.example.org.",
+        "ann\uff20school.example.org",  # a full-width at sign
+        "\u200eann@school.example.org\u200f",  # direction marks
+        "ann@school.example.org\x00",
+        "\u202aAnn Lee\u202c <ann@school.example.org>",
     ],
 )
 def test_the_address_in_an_email_cell_matches(project: Project, cell: str) -> None:

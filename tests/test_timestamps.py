@@ -265,6 +265,8 @@ LONDON = ZoneInfo("Europe/London")
         ("Sept 3 2026", "mdy", datetime(2026, 9, 3)),
         # Zero-width and no-break spaces from a copy and paste.
         ("\u200b03/12/2026\u00a008:14 ", "dmy", datetime(2026, 12, 3, 8, 14)),
+        ("\u200f03/12/2026 08:14\u200e", "dmy", datetime(2026, 12, 3, 8, 14)),
+        ("\uff10\uff13/12/2026 08:14", "dmy", datetime(2026, 12, 3, 8, 14)),  # full-width
     ],
 )
 def test_an_order_reads_every_layout(text: str, order: str, expected: datetime) -> None:
