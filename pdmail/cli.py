@@ -25,7 +25,7 @@ from .errors import PdmailError, UsageError
 from .jsonout import dumps
 from .models import MessageKey
 from .timestamps import parse_date
-from .wording import count, day, local_time, plural
+from .wording import count, day, local_time, plural, shorten
 from .workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -615,10 +615,16 @@ def status(
     required=True,
     help="It arrived (record it as sent), or it did not (the next run sends it).",
 )
+@click.option(
+    "--today",
+    callback=_parse_today,
+    metavar="YYYY-MM-DD",
+    help="Act as if today were this date (for the default cycle).",
+)
 @click.argument("emails", nargs=-1, required=True, metavar="EMAIL...")
 def resolve(
     config_path: Path | None, cycle_name: str | None, kind: str, sent: bool | None,
-    emails: tuple[str, ...],
+    today: date | None, emails: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Settle messages whose outcome is unknown, once you have looked for them."""
     from .delivery import resolve as settle
@@ -628,7 +634,7 @@ def resolve(
         raise UsageError(
             "say what you found: --sent (the message arrived) or --not-sent (it did not)"
         )
-    with workspace(config_path, None) as ws:
+    with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
         for email in emails:
             key = MessageKey(ws.config.campaign, cycle.name, normalize_email(email), kind)
@@ -777,7 +783,8 @@ def form_fields(config_path: Path | None, form: str) -> None:
 
     config = load_config(config_path)
     info = fetch_form(config, load_credentials(config, [FORMS_SCOPE]), form_id_from(form))
-    click.echo(f"# {info.title}: {len(info.questions)} questions. Paste into pdmail.yaml and")
+    title = " ".join(info.title.split())  # a comment line: a line break must not end it
+    click.echo(f"# {title}: {count(len(info.questions), 'question')}. Paste into pdmail.yaml and")
     click.echo("# check each guessed role; the comments name each question.")
     if info.linked_sheet_id:
         click.echo(f"# Responses go to spreadsheet {info.linked_sheet_id} (google.spreadsheet_id)")
@@ -823,7 +830,7 @@ def needs_list(
         for r in shown:
             note = f" ({r.note})" if r.note else ""
             click.echo(f"{r.id}  {r.status:<9} {r.cycle}  {r.teacher} ({r.team}){note}")
-            click.echo(f"            {' '.join(r.text.split())[:100]}")
+            click.echo(f"            {shorten(r.text, 100)}")
         for p in problems:
             click.secho(f"skipped: {p}", fg="yellow", err=True)
 

@@ -3,12 +3,17 @@
 A cycle opens on its send day (moved to the next school day when that falls on a weekend or a
 skipped date) and closes when the next month's cycle opens. Answers submitted in that window
 count for it. Reminder and digest days are counted from the send day and moved the same way.
+
+When pdmail did not run from the send day until past the due date, the requests still go out
+(late), and the cycle's other days are counted from the day they really went out: see
+:func:`as_opened`. The ledger keeps that day (the first request's), so every later run works
+out the same shifted calendar.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from .config import Config
@@ -29,6 +34,14 @@ class Cycle:
     opens: datetime
     closes: datetime
     runs: bool
+    # The calendar's send day when the requests went out late (on or after the planned due
+    # date) and the other days were counted again from ``send``; None for a cycle on time.
+    planned_send: date | None = None
+
+    @property
+    def late(self) -> bool:
+        """True when the cycle's dates are counted from a late send (see :func:`counted_from`)."""
+        return self.planned_send is not None
 
     def reminders_due(self, today: date) -> int:
         """How many reminder days have arrived by ``today`` (0 before the first)."""
@@ -77,6 +90,58 @@ def cycle(config: Config, name: str) -> Cycle:
         closes=datetime.combine(next_send, time(0), tzinfo=tz),
         runs=month in cal.months,
     )
+
+
+def counted_from(config: Config, planned: Cycle, start: date) -> Cycle:
+    """``planned`` as it runs when its requests go out on ``start`` instead: the due, reminder
+    and digest days counted from ``start`` by the calendar's rules (moved to school days).
+
+    The answer window stays the planned one (windows of consecutive cycles meet without a
+    gap), and ``planned_send`` keeps the calendar's send day.
+    """
+    cal = config.calendar
+
+    def after(days: int) -> date:
+        return cal.next_school_day(start + timedelta(days=days))
+
+    return replace(
+        planned,
+        send=start,
+        due=after(cal.due_after_days),
+        reminders=tuple(after(d) for d in cal.reminders_after_days),
+        digest=after(cal.digest_after_days),
+        planned_send=planned.planned_send or planned.send,
+    )
+
+
+def as_opened(config: Config, planned: Cycle, first_request: date | None) -> Cycle:
+    """The cycle as it really runs, given the day its first request went out (None: none has).
+
+    A cycle whose first request went out before its planned due date keeps the calendar's
+    dates. One whose first request went out on or after it (pdmail did not run in between)
+    has its dates counted from that day, so no teacher is asked for an answer by a day gone.
+    """
+    if first_request is None or first_request < planned.due:
+        return planned
+    return counted_from(config, planned, first_request)
+
+
+def late_opening(config: Config, planned: Cycle, today: date) -> tuple[Cycle | None, str]:
+    """Whether ``planned``, with no request sent and its due date come, can still open on
+    ``today``: the cycle counted from ``today``, or None and why not.
+
+    It can while its due date, counted from ``today``, comes before the next cycle opens:
+    after that its answers would land in the next cycle's window, and the next month's
+    requests are about to go out anyway.
+    """
+    late = counted_from(config, planned, today)
+    upcoming = cycle(config, shift(planned.name, 1))
+    if late.due >= upcoming.send:
+        return None, (
+            f"{planned.name}: its requests were never sent, and it is now too late to ask "
+            f"(they would be due {late.due}, after {upcoming.name} opens on {upcoming.send})"
+        )
+    return late, ""
 
 
 def current_name(config: Config, today: date) -> str:

@@ -8,6 +8,7 @@ reminder days, the digest on the digest day, and a second run that sends nothing
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from .errors import UsageError
 from .needs_cli import list_needs, set_needs
 from .scaffold import scaffold
 from .tick import tick
+from .wording import count, plural
 from .workspace import Workspace
 
 MARKER = ".pdmail-demo"
@@ -155,7 +157,10 @@ def _prepare(folder: Path, force: bool) -> None:
 Answer = tuple[int, int, str, str, str, str]
 
 
-def _append_answers(path: Path, answers: list[Answer], send: date) -> None:
+def _append_answers(path: Path, answers: list[Answer], send: date, saved: datetime) -> None:
+    """Add ``answers`` to the export as if it were downloaded again at ``saved`` (its
+    modification time): pdmail trusts an export only if it was saved after the requests went
+    out, and the demo's days are simulated, perhaps in the future."""
     new = not path.exists()
     with path.open("a", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -166,6 +171,7 @@ def _append_answers(path: Path, answers: list[Answer], send: date) -> None:
             # The Google Forms "Download responses (.csv)" timestamp style.
             stamp = f"{when:%Y/%m/%d} {when:%I:%M:%S %p} CST".replace(" 0", " ", 1)
             w.writerow([stamp, email, units, help_text, fmt])
+    os.utime(path, (saved.timestamp(), saved.timestamp()))
 
 
 def _demo_config(folder: Path) -> None:
@@ -189,8 +195,10 @@ def _play(
     played = []
     for n, day in enumerate(days):
         if 0 < n <= len(answers) and answers[n - 1]:
-            _append_answers(responses, answers[n - 1], cycle.send)
-            say(f"  ... {len(answers[n - 1])} answers arrive")
+            downloaded = datetime.combine(day, time(7, 0), tzinfo=config.timezone)
+            _append_answers(responses, answers[n - 1], cycle.send, downloaded)
+            arrived = len(answers[n - 1])
+            say(f"  ... {count(arrived, 'answer')} {plural(arrived, 'arrives', 'arrive')}")
 
         def clock(day: date = day) -> datetime:
             return datetime.combine(day, time(7, 30), tzinfo=config.timezone)
@@ -271,7 +279,10 @@ def run_demo(
         with_quiet = _play(config, past, [answers], responses, lambda _: None)
         sent = sum(n for _, n, _ in with_quiet)
         marked = _librarian_marks(config, past.name, past.digest, mark)
-        say(f"  {sent} messages; the librarian then marks {marked} needs scheduled or done")
+        say(
+            f"  {count(sent, 'message')}; the librarian then marks {count(marked, 'need')} "
+            "scheduled or done"
+        )
     say(f"{cycle.name}, day by day:")
     result.days = _play(config, cycle, [EARLY, LATE], responses, say)
     return result

@@ -17,7 +17,10 @@ from typing import Any
 from . import cycles
 from .config import Config, load_config
 from .errors import PdmailError
+from .freshness import answers_problem
 from .models import State
+from .opening import as_opened
+from .wording import count, plural
 from .workspace import Workspace
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
@@ -73,7 +76,7 @@ def diagnose(
         if config.sources.kind == "google" and not creds_ok:
             checks.append(Check("roster", SKIP, "needs working Google credentials"))
         else:
-            checks += _inputs(ws)
+            checks += _inputs(ws, day)
         checks.append(_attempt("calendar", lambda: _calendar(config, day)))
         roster_ok = not any(c.name == "roster" and c.status in (FAIL, SKIP) for c in checks)
         if roster_ok:
@@ -183,7 +186,7 @@ def _credentials(config: Config) -> list[Check]:
                 Check(
                     "token",
                     WARN,
-                    f"valid and refreshed; authorized {age} day(s) ago",
+                    f"valid and refreshed; authorized {count(age, 'day')} ago",
                     "if the OAuth app is in 'Testing' status its refresh tokens stop working after "
                     f"7 days (on {dies}) and the monthly job will fail: set the app to 'In "
                     "production' in the Google Cloud console (OAuth consent screen)",
@@ -192,14 +195,14 @@ def _credentials(config: Config) -> list[Check]:
     return out
 
 
-def _inputs(ws: Workspace) -> list[Check]:
+def _inputs(ws: Workspace, day: date) -> list[Check]:
     out = []
     roster = _attempt(
         "roster",
         lambda: Check(
             "roster",
             OK,
-            f"{ws.roster.origin}: {len(ws.roster)} teachers, "
+            f"{ws.roster.origin}: {count(len(ws.roster), 'teacher')}, "
             f"{len(ws.roster.require_active())} active",
         ),
     )
@@ -210,16 +213,25 @@ def _inputs(ws: Workspace) -> list[Check]:
         out.append(Check("roster", WARN, str(p), "fix the row; it is skipped until then"))
 
     def responses() -> Check:
+        # The same test as remind, the tick and the digest: once the current cycle's requests
+        # went out, a missing or stale export fails here before it fails the daily run.
+        cycle = as_opened(ws, cycles.cycle(ws.config, cycles.current_name(ws.config, day)))
+        problem = answers_problem(ws, cycle)
+        if problem is not None:
+            return Check("responses", FAIL, problem.message, problem.hint or "")
         table = ws.source.read_responses()
         if table is None:
             return Check("responses", OK, "no responses yet")
         answers, problems = ws.responses
         # A date order the column cannot settle fails here, before the daily run meets it.
         ws.collect(cycles.cycle(ws.config, cycles.current_name(ws.config, day)))
-        detail = f"{table.origin}: {len(answers)} responses; every configured column found"
+        detail = f"{table.origin}: {count(len(answers), 'response')}; every configured column found"
         if problems:
             return Check(
-                "responses", WARN, f"{detail}; {len(problems)} row(s) unreadable", str(problems[0])
+                "responses",
+                WARN,
+                f"{detail}; {count(len(problems), 'row')} unreadable",
+                str(problems[0]),
             )
         return Check("responses", OK, detail)
 
@@ -301,7 +313,7 @@ def _mail(ws: Workspace, *, connect: bool) -> list[Check]:
             return Check(
                 "daily budget",
                 OK if left else WARN,
-                f"{left} of {cap} messages left in the last 24 hours (mail.daily_cap)",
+                f"{left} of {count(cap, 'message')} left in the last 24 hours (mail.daily_cap)",
                 "" if left else "the next run sends once the 24 hours have passed",
             )
 
@@ -312,12 +324,12 @@ def _mail(ws: Workspace, *, connect: bool) -> list[Check]:
 def _ledger(ws: Workspace) -> Check:
     entries = ws.ledger.entries(ws.config.campaign)
     attention = [e for e in entries if e.state in (State.UNKNOWN, State.FAILED, State.PENDING)]
-    detail = f"{ws.ledger_path}: {len(entries)} messages recorded"
+    detail = f"{ws.ledger_path}: {count(len(entries), 'message')} recorded"
     if attention:
         return Check(
             "ledger",
             WARN,
-            f"{detail}; {len(attention)} need attention",
+            f"{detail}; {len(attention)} {plural(len(attention), 'needs', 'need')} attention",
             "see 'pdmail status'; check the mailbox before any --resend",
         )
     return Check("ledger", OK, detail)

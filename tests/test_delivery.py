@@ -523,6 +523,7 @@ def _raw_header(path: Path, name: str) -> bytes:
 
 
 def test_reminders_reply_in_the_request_thread(project: Project) -> None:
+    project.write_responses([])  # downloaded: nobody has answered
     project.write_config({"librarian": {"name": "Lib Rarian", "email": LONG_LIBRARIAN}})
     cycle = december(project)
     with workspace(project, SEND) as ws:
@@ -581,6 +582,7 @@ def test_reminders_once_per_day_and_only_to_who_has_not_answered(project: Projec
 
 
 def test_no_reminder_on_the_day_the_request_went_out(project: Project) -> None:
+    project.write_responses([])  # downloaded: nobody has answered
     cycle = december(project)
     with workspace(project, SEND) as ws:
         send_requests(ws, cycle, limit=3)  # Sam's request is held
@@ -599,6 +601,7 @@ def test_no_reminder_on_the_day_the_request_went_out(project: Project) -> None:
 
 
 def test_reminder_failure_definite_is_retried_indefinite_is_not(project: Project) -> None:
+    project.write_responses([])  # downloaded: nobody has answered
     cycle = december(project)
     with workspace(project, SEND) as ws:
         send_requests(ws, cycle)

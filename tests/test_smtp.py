@@ -620,6 +620,7 @@ def test_send_and_remind_over_smtp_use_one_connection_and_never_resend(
     start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from click.testing import CliRunner
+    from conftest import Project
 
     from pdmail.cli import main
 
@@ -651,6 +652,7 @@ def test_send_and_remind_over_smtp_use_one_connection_and_never_resend(
     assert third.exit_code == 0 and len(server.handler.received) == 4
     assert server.handler.connections == 2  # the third run had nothing to send: no connection
 
+    Project(tmp_path).write_responses([])  # downloaded: nobody has answered
     reminders = run(main, ["remind", "--config", str(config), "--today", "2026-12-07"])
     assert reminders.exit_code == 0, reminders.output
     replies = [

@@ -8,9 +8,10 @@ speaks only to these, so a new footing (Gmail, Sheets, SMTP) is one module in th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from email.message import EmailMessage
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..models import SendResult, Table
 
@@ -49,6 +50,17 @@ class TableSource(Protocol):
 
     def read_responses(self) -> Table | None:
         """The responses, or None when there are none yet (no export has been saved)."""
+        ...
+
+
+@runtime_checkable
+class SavedExport(Protocol):
+    """A source whose responses are an export saved at a known moment (a downloaded file),
+    so pdmail can tell an export saved before a cycle's requests went out. A live source
+    (a Sheet the Form writes to) has no such moment and does not implement this."""
+
+    def responses_saved(self) -> datetime | None:
+        """When the responses export was last saved, or None when there is none."""
         ...
 
 

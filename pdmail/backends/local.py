@@ -6,9 +6,10 @@ import csv
 import os
 import tempfile
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import BackendError
+from ..errors import BackendError, InputError
 from ..models import Table
 from ..tables import read_table
 
@@ -47,6 +48,20 @@ class LocalSource:
         if not self.responses.exists():
             return None
         return read_table(self.responses, sheet=self.responses_sheet)
+
+    def responses_saved(self) -> datetime | None:
+        """The export's modification time (the moment it was downloaded or saved), or None
+        when the file is not there."""
+        try:
+            stamp = self.responses.stat().st_mtime
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise InputError(
+                f"{self.responses}: cannot read the responses export ({exc.strerror or exc})",
+                hint="check the path in sources.responses and the file's permissions",
+            ) from None
+        return datetime.fromtimestamp(stamp, timezone.utc)
 
 
 class CsvSink:
