@@ -434,7 +434,6 @@ def test_a_prefilled_cycle_answer_makes_the_order_irrelevant(project: Project) -
         "ann@school.example.org.",
         "ann\uff20school.example.org",  # a full-width at sign
         "\u200eann@school.example.org\u200f",  # direction marks
-        "ann@school.example.org\x00",
         "\u202aAnn Lee\u202c <ann@school.example.org>",
     ],
 )
