@@ -255,7 +255,7 @@ def test_failures_the_mailer_did_not_classify_say_so(
     config = project.config()
     ws = Workspace(
         config,
-        mailer_factory=lambda cfg: Failing(cfg.mail.outbox, error),  # type: ignore[arg-type,return-value]
+        mailer_factory=lambda cfg: Failing(cfg.mail.outbox, error),
         clock=lambda: datetime.combine(date(2026, 12, 1), time(7, 30), config.timezone),
     )
     raised: AbstractContextManager[object] = (
