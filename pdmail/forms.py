@@ -103,47 +103,89 @@ def fetch_form(config: Config, credentials: Any, form_id: str, http: Any = None)
     return parse_form(data)
 
 
+# Who is answering (prefilled from the roster), then what they answer, then the cycle: a title
+# is given the first role whose cue it contains, in this order, so "What do you need help with
+# this month?" is the help question, not the cycle.
 _ROSTER_WORDS = {
     "email": ("email", "e-mail", "address"),
     "first_name": ("first name", "given name"),
     "last_name": ("last name", "surname", "family name"),
     "team": ("team", "grade level", "department"),
-    "cycle": ("cycle", "month"),
 }
 _ANSWER_WORDS = {
     "units": ("unit",),
     "help": ("help", "support", "need"),
     "format": ("format", "prefer", "how would you like"),
 }
+_CYCLE_WORDS = {"cycle": ("cycle", "month")}
+_ROLES = (_ROSTER_WORDS, _ANSWER_WORDS, _CYCLE_WORDS)
 
 
-def _guess(title: str, words: dict[str, tuple[str, ...]]) -> str:
+def _role(title: str) -> str:
     low = title.lower()
-    return next((role for role, cues in words.items() if any(c in low for c in cues)), "")
+    for words in _ROLES:
+        role = next((r for r, cues in words.items() if any(c in low for c in cues)), "")
+        if role:
+            return role
+    return ""
+
+
+def _one_line(title: str) -> str:
+    # Titles go into YAML comments: a line break in one must not start a line of config.
+    return " ".join(title.split())
+
+
+def _quoted(title: str) -> str:
+    return json.dumps(_one_line(title), ensure_ascii=False)
 
 
 def config_block(form: FormInfo) -> str:
     """The ``form:`` block for pdmail.yaml, with each question's entry number, the prefill
-    fields and answer columns guessed from the titles (each marked, to check by eye)."""
-    lines = ["form:", f'  url: "{form.responder_uri}"', "  prefill:"]
-    prefill = [(q, _guess(q.title, _ROSTER_WORDS)) for q in form.questions]
-    answers = [(q, _guess(q.title, _ANSWER_WORDS)) for q in form.questions]
-    for q, role in prefill:
-        if role:
-            lines.append(f"    {role}: {q.entry}    # {q.title}")
+    fields and answer columns guessed from the titles (each marked, to check by eye).
+
+    Every key appears once: each question gets at most one role, and each role goes to the
+    first question that looks like it; the others are listed as comments. A picked cycle
+    question is both prefilled (``prefill.cycle``) and read back (``columns.cycle``).
+    """
+    picked: dict[str, Question] = {}
+    also: list[tuple[str, Question]] = []
+    for q in form.questions:
+        role = _role(q.title)
+        if not role:
+            continue
+        if role in picked:
+            also.append((role, q))
+        else:
+            picked[role] = q
+    prefilled = [r for r in (*_ROSTER_WORDS, *_CYCLE_WORDS) if r in picked]
+    lines = ["form:", f"  url: {_quoted(form.responder_uri)}", "  prefill:"]
+    for role in prefilled:
+        lines.append(f"    {role}: {picked[role].entry}    # {_one_line(picked[role].title)}")
     lines.append("    # every question, for other roster fields:")
     for q in form.questions:
-        lines.append(f"    # <roster field>: {q.entry}    # {q.title}")
+        lines.append(f"    # <roster field>: {q.entry}    # {_one_line(q.title)}")
+    for role, q in also:
+        lines.append(
+            f"    # also looks like {role} (the first one was taken): {q.entry}"
+            f"    # {_one_line(q.title)}"
+        )
+    seen: dict[str, list[str]] = {}
+    for q in form.questions:
+        seen.setdefault(_one_line(q.title).casefold(), []).append(_one_line(q.title))
+    for same in (titles for titles in seen.values() if len(titles) > 1):
+        lines.append(
+            f"    # {len(same)} questions are titled {_quoted(same[0])}: give each its own "
+            "title in the form, or their columns in the responses cannot be told apart"
+        )
     lines.append("  columns:")
     lines.append("    timestamp: Timestamp")
-    asked = next((q for q, role in prefill if role == "email"), None)
-    if asked is not None:
-        lines.append(f"    email: {json.dumps(asked.title, ensure_ascii=False)}")
+    if "email" in picked:
+        lines.append(f"    email: {_quoted(picked['email'].title)}")
     else:
         lines.append(
             "    email: Email Address    # the column Google adds when the form collects them"
         )
-    for q, role in answers:
-        if role:
-            lines.append(f"    {role}: {json.dumps(q.title, ensure_ascii=False)}")
+    for role in (*_ANSWER_WORDS, *_CYCLE_WORDS):
+        if role in picked:
+            lines.append(f"    {role}: {_quoted(picked[role].title)}")
     return "\n".join(lines) + "\n"

@@ -16,12 +16,14 @@ from typing import Any, ClassVar
 
 import pytest
 import requests
+import yaml
 from click.testing import CliRunner
-from conftest import Project
+from conftest import BASE_CONFIG, Project
 from fakes.oauth_server import FakeOAuth
 
 from pdmail.backends import google_auth
 from pdmail.cli import main
+from pdmail.config import load_config
 from pdmail.forms import Question, config_block, form_id_from, parse_form
 
 CLIENT = {
@@ -176,14 +178,16 @@ FORM = {
 
 class _Forms(BaseHTTPRequestHandler):
     seen: ClassVar[list[tuple[str, str]]] = []
+    form: ClassVar[dict[str, Any]] = FORM  # what forms.get answers
 
     def log_message(self, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
         type(self).seen.append((self.path, self.headers.get("Authorization", "")))
-        if self.path.startswith(f"/v1/forms/{FORM['formId']}"):
-            body, status = json.dumps(FORM).encode(), 200
+        form = type(self).form
+        if self.path.startswith(f"/v1/forms/{form['formId']}"):
+            body, status = json.dumps(form).encode(), 200
         else:
             body = json.dumps(
                 {
@@ -205,6 +209,7 @@ class _Forms(BaseHTTPRequestHandler):
 @pytest.fixture
 def forms_api() -> Iterator[str]:
     _Forms.seen = []
+    _Forms.form = FORM
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Forms)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -317,3 +322,146 @@ def test_config_block_without_an_email_question_uses_googles_column() -> None:
     block = config_block(parse_form(form))
     assert "email: Email Address" in block
     assert block.startswith('form:\n  url: "https://docs.google.com/forms/d/e/')
+
+
+# -- form-fields: every key once ---------------------------------------------------------------
+
+
+def _question(title: str, question_id: str, kind: str = "textQuestion") -> dict[str, Any]:
+    return {
+        "itemId": question_id,
+        "title": title,
+        "questionItem": {"question": {"questionId": question_id, kind: {}}},
+    }
+
+
+def _form_fields(project: Project, forms_api: str, items: list[dict[str, Any]]) -> str:
+    """Run ``pdmail form-fields`` against the loopback Forms API serving ``items``."""
+    _Forms.form = dict(FORM, items=items)
+    project.write_config(
+        {"google": {"token_file": "token.json", "endpoints": {"forms": forms_api}}}
+    )
+    _forms_token(project)
+    result = CliRunner().invoke(
+        main, ["form-fields", "--config", str(project.config_path), str(FORM["formId"])]
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _keys(block: str, section: str) -> list[str]:
+    """The keys (not comments) of ``form.<section>`` in a printed block, in order."""
+    keys: list[str] = []
+    inside = False
+    for line in block.splitlines():
+        if re.fullmatch(r"  \w+:.*", line):
+            inside = line.strip().startswith(f"{section}:")
+        elif inside and re.match(r"    \w+:", line):
+            keys.append(line.split(":", 1)[0].strip())
+    return keys
+
+
+def _loads_as_config(project: Project, block: str) -> Any:
+    """The printed block pasted into pdmail.yaml (prefill and columns checked by the loader)."""
+    data = {**BASE_CONFIG, "form": yaml.safe_load(block)["form"]}
+    project.config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return load_config(project.config_path).form
+
+
+EMAIL, NAME, UNITS, HELP, FORMAT = (FORM["items"][i] for i in (0, 1, 3, 4, 5))
+
+
+@pytest.mark.parametrize(
+    ("items", "prefill", "columns", "also"),
+    [
+        pytest.param(
+            [EMAIL, NAME, UNITS, HELP, _question("How can the library help?", "000000a1"), FORMAT],
+            ["email", "first_name"],
+            ["timestamp", "email", "units", "help", "format"],
+            ["help"],
+            id="two questions with the same title",
+        ),
+        pytest.param(
+            [EMAIL, _question("Confirm your e-mail address", "000000a2"), NAME, UNITS, HELP],
+            ["email", "first_name"],
+            ["timestamp", "email", "units", "help"],
+            ["email"],
+            id="two titles that look like the email",
+        ),
+        pytest.param(
+            [EMAIL, _question("Team", "000000a3"), _question("Grade level", "000000a4"), HELP,
+             _question("Do you need support with research?", "000000a5"), UNITS,
+             _question("Which unit comes after that?", "000000a6")],
+            ["email", "team"],
+            ["timestamp", "email", "units", "help"],
+            ["team", "help", "units"],
+            id="several titles for each of three keys",
+        ),
+        pytest.param(
+            [EMAIL, _question("Cycle (filled in for you)", "000000c1"), UNITS, HELP, FORMAT],
+            ["email", "cycle"],
+            ["timestamp", "email", "units", "help", "format", "cycle"],
+            [],
+            id="a cycle question",
+        ),
+        pytest.param(
+            [EMAIL, _question("What do you need help with this month?", "000000c2"),
+             _question("Month", "000000c3")],
+            ["email", "cycle"],
+            ["timestamp", "email", "help", "cycle"],
+            [],
+            id="help this month is help, month is the cycle",
+        ),
+    ],
+)  # fmt: skip
+def test_form_fields_prints_every_key_once(
+    project: Project,
+    forms_api: str,
+    items: list[dict[str, Any]],
+    prefill: list[str],
+    columns: list[str],
+    also: list[str],
+) -> None:
+    out = _form_fields(project, forms_api, items)
+
+    assert _keys(out, "prefill") == prefill
+    assert _keys(out, "columns") == columns
+    assert re.findall(r"# also looks like (\w+)", out) == also
+    form = _loads_as_config(project, out)
+    assert sorted(form.prefill) == sorted(prefill)
+    # Every question is still listed, for the librarian to map by hand.
+    assert out.count("# <roster field>: entry.") == len(items)
+
+
+def test_a_picked_cycle_question_is_prefilled_and_read_back(
+    project: Project, forms_api: str
+) -> None:
+    cycle = _question("Cycle", "0000c0de")
+    out = _form_fields(project, forms_api, [EMAIL, cycle, UNITS, HELP, FORMAT])
+
+    form = _loads_as_config(project, out)
+
+    assert form.prefill["cycle"] == f"entry.{0xC0DE}"
+    assert form.columns.cycle == "Cycle"
+
+
+def test_two_questions_with_one_title_are_pointed_out(project: Project, forms_api: str) -> None:
+    twin = _question("how can the library  help?", "000000a1")
+    out = _form_fields(project, forms_api, [EMAIL, UNITS, HELP, twin])
+
+    assert '# 2 questions are titled "How can the library help?"' in out
+    assert _keys(out, "columns").count("help") == 1
+
+
+def test_titles_with_line_breaks_never_become_config_lines(
+    project: Project, forms_api: str
+) -> None:
+    sneaky = _question("Notes\nhelp: injected\n  columns:", "000000b1")
+    _Forms.form = dict(FORM, info={"title": "Check-in\nschool: Evil", "documentTitle": ""})
+    out = _form_fields(project, forms_api, [EMAIL, UNITS, HELP, sneaky])
+    _Forms.form = FORM
+
+    assert "injected" in out
+    assert all(line.lstrip().startswith("#") for line in out.splitlines() if "injected" in line)
+    assert _keys(out, "columns").count("help") == 1
+    assert list(yaml.safe_load(out)) == ["form"]  # the form's title stays in its comment
