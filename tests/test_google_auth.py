@@ -484,3 +484,70 @@ def test_a_refresh_keeps_every_granted_scope(
     saved = json.loads(token.read_text())
     assert saved["token"] == "access-1"
     assert sorted(saved["scopes"]) == sorted([SHEETS_SCOPE, FORMS_SCOPE])
+
+
+# -- a token file of the wrong shape: a clear error naming the file, never "Internal error" ----
+
+_CLIENT = {"installed": {"client_id": "c", "client_secret": "s", "auth_uri": "a", "token_uri": "t"}}
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        pytest.param(b"", "the Google token file is empty", id="empty"),
+        pytest.param(b"  \n", "the Google token file is empty", id="blank"),
+        pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\xff", "not a Google token (the file is not text)",
+                     id="binary"),
+        pytest.param(json.dumps(token_info()).encode()[:60],
+                     "the JSON is broken or cut short (line 1, column ", id="truncated"),
+        pytest.param(b"[]", "it holds a JSON list, not an object", id="list"),
+        pytest.param(b'"ya29.token"', "it holds a JSON string", id="string"),
+        pytest.param(b"42", "it holds a JSON number", id="number"),
+        pytest.param(b"null", "it holds a JSON true/false/null", id="null"),
+        pytest.param(json.dumps(_CLIENT).encode(), "this is the OAuth client file", id="client"),
+        pytest.param(json.dumps({"type": "service_account", "client_email": "x"}).encode(),
+                     "this is a service account key", id="service-account"),
+        pytest.param(json.dumps(token_info(refresh_token=None)).encode(),
+                     "it lacks refresh_token", id="no-refresh-token"),
+        pytest.param(json.dumps({"token": ACCESS}).encode(),
+                     "it lacks refresh_token, client_id, client_secret", id="access-token-only"),
+        pytest.param(json.dumps(token_info(scopes={"a": 1})).encode(),
+                     "scopes is not what Google writes", id="scopes-a-mapping"),
+        pytest.param(json.dumps(token_info(client_id=7, expiry=[1])).encode(),
+                     "client_id, expiry are not what Google writes", id="fields-not-text"),
+        pytest.param(json.dumps(token_info(expiry="next tuesday")).encode(),
+                     "not a usable Google token (time data", id="expiry-unreadable"),
+    ],
+)  # fmt: skip
+def test_a_token_of_the_wrong_shape_names_the_file_and_pdmail_auth(
+    tmp_path: Path, data: bytes, says: str
+) -> None:
+    path = tmp_path / "token.json"
+    path.write_bytes(data)
+    path.chmod(0o600)
+    config = make_config(tmp_path, GOOGLE, {"google": {"token_file": str(path)}})
+    with pytest.raises(ConfigError) as exc:
+        load_credentials(config, [SHEETS_SCOPE])
+    assert exc.value.message.startswith(f"{path}: ")
+    assert says in exc.value.message
+    assert "pdmail auth" in (exc.value.hint or "")
+    assert REFRESH not in str(exc.value) and ACCESS not in str(exc.value)
+
+
+def test_scopes_written_as_one_string_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "token.json"
+    write_private(path, json.dumps(token_info(scopes=f"{SHEETS_SCOPE} {GMAIL_SCOPE}")))
+    config = make_config(tmp_path, GOOGLE, {"google": {"token_file": str(path)}})
+    creds = load_credentials(config, [SHEETS_SCOPE])
+    assert set(creds.scopes) == {SHEETS_SCOPE, GMAIL_SCOPE}
+
+
+@pytest.mark.parametrize("body", [[], {"installed": {}}, "key"])
+def test_a_service_account_file_of_the_wrong_shape_is_a_config_error(
+    tmp_path: Path, body: object
+) -> None:
+    path = tmp_path / "key.json"
+    write_private(path, json.dumps(body))
+    config = make_config(tmp_path, GOOGLE, {"google": {"service_account_file": str(path)}})
+    with pytest.raises(ConfigError, match=r"is not a service account key"):
+        load_credentials(config, [SHEETS_SCOPE])

@@ -102,8 +102,8 @@ def load_credentials(config: Config, scopes: Sequence[str]) -> Any:
         )
     from google.oauth2.credentials import Credentials
 
+    info = read_token(path)
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))
         # Everything the token was granted, not only what this run needs: the refreshed token
         # is saved back, and a narrower list there would cost a scope (forms, say) for good.
         granted = info.get("scopes") or list(scopes)
@@ -116,10 +116,9 @@ def load_credentials(config: Config, scopes: Sequence[str]) -> Any:
             expiry = creds.expiry
             creds = creds.with_token_uri(f"{_oauth_base(config)}/token")
             creds.expiry = expiry
-    except (OSError, ValueError) as exc:
+    except (ValueError, TypeError) as exc:
         raise ConfigError(
-            f"{path}: not a usable Google token ({type(exc).__name__})",
-            hint="run 'pdmail auth' again to replace it",
+            f"{path}: not a usable Google token ({_first_line(exc)})", hint=_REAUTH
         ) from None
     missing = sorted(set(scopes) - set(info.get("scopes") or scopes))
     if missing:
@@ -130,6 +129,101 @@ def load_credentials(config: Config, scopes: Sequence[str]) -> Any:
     if not creds.valid:
         refresh(creds, path, config)
     return creds
+
+
+_REAUTH = "run 'pdmail auth' to sign in again; it replaces the file"
+# What 'pdmail auth' writes and Google's library needs to refresh a token without a person.
+_TOKEN_KEYS = ("refresh_token", "client_id", "client_secret")
+
+
+def read_token(path: Path) -> dict[str, Any]:
+    """The saved OAuth token at ``path`` as a dict, checked for the shape Google's library
+    needs. Raises :class:`ConfigError` naming the file and what is wrong with it (unreadable,
+    empty, not text, cut-short JSON, a list, an OAuth client or service account file in its
+    place, a missing or non-text field) with ``pdmail auth`` as the way out."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a Google token file", hint=_REAUTH) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read the Google token ({exc.strerror or exc})",
+            hint="check the file's owner and permissions (it should be yours, mode 600), or "
+            + _REAUTH,
+        ) from None
+    if not data.strip():
+        raise ConfigError(f"{path}: the Google token file is empty", hint=_REAUTH)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"{path}: not a Google token (the file is not text)", hint=_REAUTH
+        ) from None
+    try:
+        info = json.loads(text)
+    except ValueError as exc:
+        where = (
+            f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            if isinstance(exc, json.JSONDecodeError)
+            else str(exc)
+        )
+        raise ConfigError(
+            f"{path}: not a Google token: the JSON is broken or cut short ({where})",
+            hint=_REAUTH,
+        ) from None
+    if not isinstance(info, dict):
+        raise ConfigError(
+            f"{path}: not a Google token: it holds a JSON {_json_kind(info)}, not an object",
+            hint=_REAUTH,
+        )
+    if "installed" in info or "web" in info:
+        raise ConfigError(
+            f"{path}: this is the OAuth client file downloaded from the Google Cloud console, "
+            "not a saved token",
+            hint="put the client file elsewhere and name it in google.client_secret_file, then "
+            "run 'pdmail auth', which writes the token here",
+        )
+    if info.get("type") == "service_account":
+        raise ConfigError(
+            f"{path}: this is a service account key, not a saved token",
+            hint="name it in google.service_account_file instead, or run 'pdmail auth' to sign "
+            "in as the librarian (which writes the token here)",
+        )
+    missing = [key for key in _TOKEN_KEYS if not info.get(key)]
+    if missing:
+        raise ConfigError(
+            f"{path}: not a usable Google token: it lacks {', '.join(missing)}", hint=_REAUTH
+        )
+    wrong = [k for k in (*_TOKEN_KEYS, "token", "token_uri", "expiry") if _not_text(info.get(k))]
+    scopes = info.get("scopes")
+    if scopes is not None and not (
+        isinstance(scopes, str)
+        or (isinstance(scopes, list) and all(isinstance(s, str) for s in scopes))
+    ):
+        wrong.append("scopes")
+    if wrong:
+        raise ConfigError(
+            f"{path}: not a usable Google token: {', '.join(wrong)} "
+            f"{'is' if len(wrong) == 1 else 'are'} not what Google writes",
+            hint=_REAUTH,
+        )
+    if isinstance(scopes, str):
+        info["scopes"] = scopes.split()
+    return info
+
+
+def _not_text(value: object) -> bool:
+    return value is not None and not isinstance(value, str)
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool) or value is None:
+        return "true/false/null"
+    return "number"
 
 
 def refresh(creds: Any, path: Path, config: Config) -> None:
@@ -161,6 +255,8 @@ def save_token(creds: Any, path: Path, *, authorized: datetime | None = None) ->
             previous = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             previous = {}
+        if not isinstance(previous, dict):
+            previous = {}
     when = authorized or previous.get("pdmail_authorized")
     info["pdmail_authorized"] = (
         when.isoformat() if isinstance(when, datetime) else when or _utcnow().isoformat()
@@ -173,7 +269,7 @@ def authorized_at(path: Path) -> datetime | None:
     try:
         value = json.loads(path.read_text(encoding="utf-8")).get("pdmail_authorized")
         return datetime.fromisoformat(value) if value else None
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, AttributeError):
         return None
 
 
@@ -185,12 +281,18 @@ def _service_account(config: Config, scopes: Sequence[str]) -> Any:
     subject = config.google.delegated_user or config.librarian.email
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(info, dict) or info.get("type") != "service_account":
+            raise ValueError(
+                "an OAuth client file, not a key"
+                if isinstance(info, dict) and ("installed" in info or "web" in info)
+                else 'no "type": "service_account" in it'
+            )
         return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
             _redirect_token_uri(info, config), scopes=list(scopes), subject=subject
         )
     except FileNotFoundError:
         raise ConfigError(f"google.service_account_file: {path} does not exist") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, TypeError, KeyError) as exc:
         raise ConfigError(
             f"google.service_account_file: {path} is not a service account key "
             f"({_first_line(exc)})",
@@ -210,6 +312,8 @@ def client_config(config: Config, client_secret_file: Path) -> dict[str, Any]:
         ) from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{client_secret_file}: not an OAuth client file ({exc})") from None
+    if not isinstance(data, dict):
+        data = {}
     kind = "installed" if "installed" in data else "web" if "web" in data else ""
     if not kind:
         raise ConfigError(
