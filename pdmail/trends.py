@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from .display import shorten
 from .responses import Collection
 from .topics import is_request
 
@@ -127,7 +128,7 @@ def build_year(collections: Sequence[Collection]) -> YearView:
     teams: dict[str, list[dict[str, None]]] = {}
     for i, c in enumerate(collections):
         for teacher, response in c.answered:
-            units = response.units.strip()
+            units = shorten(response.units.strip())
             if not units or not is_request(units):
                 continue
             cells = teams.setdefault(teacher.team or NO_TEAM, [{} for _ in collections])

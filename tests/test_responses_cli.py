@@ -105,7 +105,7 @@ def test_a_200_kb_answer_is_read_and_shown_shortened(project: Project) -> None:
     essay = ("Please help with <b>research</b> & citations. " * 5000)[:204_800]
     responses(
         project,
-        [answer(ANN, "12/3/2026 9:00:00", help_text=essay),
+        [answer(ANN, "12/3/2026 9:00:00", units=essay, help_text=essay),
          answer(RAJ, "12/3/2026 9:30:00", help_text="Help with podcasts")],
     )  # fmt: skip
     collect = run_cli(project, "collect", "--cycle", "2026-12", today="2026-12-09")

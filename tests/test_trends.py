@@ -250,3 +250,15 @@ def test_build_year_one_cycle(answers: list[Answer], rows: list[object]) -> None
     year = build_year([collection("2026-12", answers)])
     assert year.cycles == ("2026-12",)
     assert list(year.rows) == rows
+
+
+def test_build_year_shows_a_long_unit_shortened() -> None:
+    essay = "Ancient Egypt and the Nile " * 8000
+    view = build_year([collection("2026-10", [("ann", "Help", essay)])])
+    [(team, [cell])] = view.rows
+    [units] = cell
+    assert team == "Grade 6"
+    assert len(units) <= 2_000
+    assert units.startswith("Ancient Egypt") and units.endswith(
+        f"[shortened from {len(essay):,} characters]"
+    )
