@@ -253,7 +253,7 @@ def test_build_year_one_cycle(answers: list[Answer], rows: list[object]) -> None
 
 
 def test_build_year_shows_a_long_unit_shortened() -> None:
-    essay = "Ancient Egypt and the Nile " * 8000
+    essay = "Ancient Egypt and the Nile " * 8000 + "end"
     view = build_year([collection("2026-10", [("ann", "Help", essay)])])
     [(team, [cell])] = view.rows
     [units] = cell
