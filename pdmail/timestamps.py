@@ -140,12 +140,20 @@ def parse_timestamp(
 def date_order(text: str) -> str:
     """The order a ``form.date_order`` value means: ``auto``, ``dmy``, ``mdy`` or ``ymd``.
 
-    Spellings are compared trimmed, ignoring case, with ``_`` or a space read as ``-``.
+    Spellings are compared trimmed, ignoring case, with ``_`` or a space read as ``-``; a
+    pattern such as ``dd/mm/yyyy`` or ``MM-DD-YY`` is read as the order of its parts.
     Raises ValueError listing the accepted spellings for anything else.
     """
     key = "-".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
     if key in DATE_ORDERS:
         return DATE_ORDERS[key]
+    # A pattern as people write one: dd/mm/yyyy, MM-DD-YY, day/month/year.
+    letters = re.sub(r"[^a-z]", "", key)
+    for word in ("month", "day", "year"):
+        letters = letters.replace(word, word[0])
+    pattern = re.sub(r"(.)\1+", r"\1", letters)
+    if pattern in ("dmy", "mdy", "ymd"):
+        return pattern
     raise ValueError(
         f"{text!r} is not a date order; use auto, day-first (dmy), month-first (mdy) "
         "or year-first (ymd)"

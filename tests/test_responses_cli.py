@@ -29,7 +29,7 @@ def auto_order(project: Project) -> None:
     ("value", "fragment"),
     [
         ("european", "form.date_order: 'european' is not one of"),
-        ("dd/mm/yyyy", "form.date_order: 'dd/mm/yyyy' is not one of"),
+        ("dd/yyyy", "form.date_order: 'dd/yyyy' is not one of"),
         (3, "form.date_order: '3' is not one of"),
         (["dmy"], "form.date_order: expected text"),
     ],

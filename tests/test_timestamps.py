@@ -305,13 +305,18 @@ def test_a_date_that_does_not_fit_the_order_says_which_order_and_key(
         ("mdy", "mdy"),
         ("year-first", "ymd"),
         ("ymd", "ymd"),
+        ("dd/mm/yyyy", "dmy"),
+        ("DD.MM.YY", "dmy"),
+        ("MM/DD/YYYY", "mdy"),
+        ("yyyy-mm-dd", "ymd"),
+        ("day/month/year", "dmy"),
     ],
 )
 def test_date_order_spellings(text: str, expected: str) -> None:
     assert date_order(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "dd/mm/yyyy", "european", "dym", "first"])
+@pytest.mark.parametrize("text", ["", "dd/yyyy", "european", "dym", "first", "mm/dd/mm"])
 def test_an_unknown_date_order_lists_the_choices(text: str) -> None:
     with pytest.raises(ValueError, match=r"day-first \(dmy\), month-first \(mdy\) or year-first"):
         date_order(text)
