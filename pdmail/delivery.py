@@ -24,6 +24,7 @@ from .errors import BackendError, DeliveryError, PdmailError, UsageError
 from .ledger import INTERRUPTED, Claim
 from .models import LedgerEntry, MessageKey, State
 from .runlock import RunLock
+from .wording import count, local_time
 from .workspace import Workspace
 
 Progress = Callable[[MessageKey], None]
@@ -251,8 +252,8 @@ def _hold_for_cap(
         )
     resume = min(counted) + timedelta(days=1)
     report.note = (
-        f"the daily cap of {cap} messages (mail.daily_cap) is reached; {len(rest)} left will "
-        f"go on the next run after {resume.astimezone(tz):%Y-%m-%d %H:%M}"
+        f"the daily cap of {count(cap, 'message')} (mail.daily_cap) is reached; {len(rest)} "
+        f"left will go on the next run after {local_time(resume, tz)}"
     )
 
 

@@ -16,6 +16,7 @@ import schedule as schedule_lib
 from .config import load_config
 from .errors import PdmailError
 from .tick import TickReport, tick
+from .wording import count
 from .workspace import Workspace
 
 
@@ -34,7 +35,7 @@ def daily_job(config_path: Path, log: Callable[[str], None]) -> TickReport | Non
     for error in report.errors:
         log(f"pdmail run for {report.today}: {error}")
     sent = report.sent
-    log(f"pdmail run for {report.today}: {sent} message(s) sent"
+    log(f"pdmail run for {report.today}: {count(sent, 'message')} sent"
         + ("" if report.ok else "; some need attention (pdmail status)"))  # fmt: skip
     return report
 

@@ -135,7 +135,7 @@ def test_unknown_messages_and_a_spent_budget_are_warnings(project: Project) -> N
         ledger.mark_unknown(key, "connection lost", now)
     checks = diagnose(project.config_path, today=TODAY)
     (ledger_check,) = _by_name(checks)["ledger"]
-    assert ledger_check.status == WARN and "1 need attention" in ledger_check.detail
+    assert ledger_check.status == WARN and "1 needs attention" in ledger_check.detail
     (budget,) = _by_name(checks)["daily budget"]
     assert "0 of 1" in budget.detail or budget.status == OK  # the clock decides the window
 

@@ -9,16 +9,18 @@ due Tue 8, digest Fri 11 (see conftest).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+import re
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import Result
+from click.testing import CliRunner, Result
 from conftest import ROSTER_HEADER, Project, answer, run_cli
 
 import pdmail.cli
 from pdmail import wording
+from pdmail.cli import main
 from pdmail.errors import TemplateError
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -534,3 +536,45 @@ def test_a_right_template_renders_as_before(project: Project) -> None:
     result = invoke(project, "preview")
     assert result.exit_code == 0
     assert "Ann, by Tuesday, December 8" in result.stdout
+
+
+# -- plurals in the digest, the doctor and the demo ------------------------------------------
+
+
+def test_the_digest_of_a_one_teacher_school_says_teacher(project: Project) -> None:
+    project.write_roster(teachers(1))
+    assert invoke(project, "send").exit_code == 0
+    project.write_responses([answer("t0@school.example.org", "12/2/2026 9:00:00")])
+    result = invoke(project, "digest", today="2026-12-11")
+    assert result.exit_code == 0
+    md = (project.folder / "digest" / "2026-12" / "digest.md").read_text(encoding="utf-8")
+    html = (project.folder / "digest" / "2026-12" / "digest.html").read_text(encoding="utf-8")
+    assert "**Answered:** 1 of 1 teacher (100%)" in md
+    assert "<strong>1 of 1</strong> teacher answered" in html
+    assert "1 of 1 teachers" not in md + html
+
+
+def test_doctor_counts_one_teacher(project: Project) -> None:
+    from pdmail.doctor import diagnose
+
+    project.write_roster(teachers(1))
+    checks = diagnose(project.config_path, today=date(2026, 12, 1), connect=False)
+    roster = next(c for c in checks if c.name == "roster")
+    assert "1 teacher, 1 active" in roster.detail
+
+
+# Nouns pdmail counts; after "1" each must be singular.
+PLURAL_AFTER_ONE = re.compile(
+    r"\b1 (requests|reminders|messages|answers|needs|teachers|submissions|digests|rows|days)\b"
+)
+
+
+def test_the_demo_never_says_1_with_a_plural(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", str(tmp_path / "d"), "--today", "2026-12-01"])
+    assert result.exit_code == 0, result.output
+    assert "(s)" not in result.output
+    assert not PLURAL_AFTER_ONE.search(result.output)
+    config = str(tmp_path / "d" / "pdmail.yaml")
+    for args in (["status"], ["collect"], ["run"], ["send"], ["remind"], ["needs", "list"]):
+        out = CliRunner().invoke(main, [*args, "--config", config]).output
+        assert "(s)" not in out and not PLURAL_AFTER_ONE.search(out), (args, out)
