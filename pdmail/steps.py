@@ -114,14 +114,15 @@ def send_requests(
 
 
 def plan_reminders(
-    ws: Workspace, cycle: Cycle, today: date, only: Sequence[str] = ()
+    ws: Workspace, cycle: Cycle, today: date, only: Sequence[str] = (), *, resend: bool = False
 ) -> tuple[int, Plan]:
     """The reminder number due on ``today`` and the reminders it owes.
 
     Reminder *n* is due once the calendar's *n*-th reminder day has come. A teacher gets it
     when they have not answered, their request went out (so there is a thread to reply in) on
-    an earlier day, and no reminder numbered *n* or later was recorded for them. A missed
-    reminder day is not made up with two messages: only the latest due reminder goes.
+    an earlier day, and no reminder numbered *n* or later was recorded for them (reminder *n*
+    itself with an unknown outcome counts as recorded unless ``resend``). A missed reminder
+    day is not made up with two messages: only the latest due reminder goes.
 
     Raises :class:`~pdmail.errors.InputError` when a reminder is due but the responses cannot
     tell who answered (missing, or saved before the requests went out; see
@@ -138,13 +139,14 @@ def plan_reminders(
     entries = ws.ledger.entries(ws.config.campaign, cycle.name)
     requests = {e.key.recipient: e for e in entries if e.key.kind == REQUEST}
     reminded: dict[str, int] = {}
+    unsettled: set[str] = set()
     for e in entries:
         if e.key.kind.startswith("reminder-") and e.state is not State.FAILED:
             n = int(e.key.kind.split("-", 1)[1])
             if n == number and e.state in (State.UNKNOWN, State.PENDING):
-                # Planned again, so that delivery reports it as unknown, or resends it when
-                # asked to (--resend), as it does for requests.
-                continue
+                unsettled.add(e.key.recipient)
+                if resend:
+                    continue  # planned again, for delivery to resend as it does requests
             reminded[e.key.recipient] = max(reminded.get(e.key.recipient, 0), n)
     items: list[Outgoing] = []
     left_out: list[tuple[str, str]] = []
@@ -154,6 +156,8 @@ def plan_reminders(
             continue
         request = requests.get(teacher.email)
         reason = _no_reminder(request, reminded.get(teacher.email, 0), number, today, tz)
+        if reason and teacher.email in unsettled and not resend:
+            reason = f"reminder {number} has an unknown outcome (--resend sends it again)"
         if reason:
             left_out.append((teacher.email, reason))
             continue
@@ -186,7 +190,7 @@ def send_reminders(
     progress: Progress | None = None,
 ) -> DeliveryReport:
     """Send the reminder due on ``today`` to teachers who have not answered."""
-    number, plan = plan_reminders(ws, cycle, today, only)
+    number, plan = plan_reminders(ws, cycle, today, only, resend=resend)
     report = deliver(
         ws,
         plan.items,

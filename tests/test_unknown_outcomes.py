@@ -336,7 +336,7 @@ def test_an_unknown_reminder_is_reported_and_resent_only_with_resend(project: Pr
 
     first = cli(project, "remind", today="2026-12-07")
     assert first.exit_code == 1, first.output
-    assert f"UNKNOWN {ANN} (reminder-1)" in first.output
+    assert f"UNKNOWN {ANN} (reminder-1, 2026-12)" in first.output
     assert "the server stopped answering after the message was handed over" in first.output
     assert sorted(project.sent_to("reminder-1")) == [MARIA, SAM]
 
