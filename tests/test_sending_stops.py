@@ -415,3 +415,38 @@ def test_the_sending_limit_through_the_command_line(
     again = CliRunner().invoke(main, argv)
     assert again.exit_code == 0, again.output
     assert len(fake.stored) == 4
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "550 5.4.5 Daily user sending limit exceeded",
+        "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException",
+        "451 4.7.0 Too many messages, slow down",
+    ],
+)
+def test_an_smtp_sending_limit_stops_the_run_and_holds_everyone(
+    project: Project, slow: SlowSmtp, reply: str
+) -> None:
+    slow.handler.mail_reply = reply
+
+    report = run_requests(project, smtp(slow))
+
+    assert slow.handler.mails == 1  # not tried again, and no other message tried
+    assert results(report) == [(r, "held") for r in ACTIVE]
+    assert "the server's sending limit is reached" in report.stopped
+    assert reply.split(" ", 1)[0] in report.stopped
+    assert report.note.startswith("4 messages left will go on the next run once the sending")
+    assert rows(project) == {}
+
+    slow.handler.mail_reply = ""
+    assert results(run_requests(project, smtp(slow))) == [(r, "sent") for r in ACTIVE]
+
+
+def test_an_ordinary_smtp_refusal_is_still_one_failed_message(
+    project: Project, slow: SlowSmtp
+) -> None:
+    slow.handler.mail_reply = "550 5.7.1 Sender address rejected: not owned by user"
+    report = run_requests(project, smtp(slow))
+    assert [r for _, r in results(report)] == ["failed"] * 4 and report.stopped == ""
+    assert {s for s, _ in rows(project).values()} == {"failed"}

@@ -14,6 +14,7 @@ import contextlib
 import copy
 import io
 import logging
+import re
 import smtplib
 import ssl
 from email.generator import BytesGenerator
@@ -35,6 +36,14 @@ __all__ = ["SECURITY_MODES", "SmtpMailer"]
 log = logging.getLogger(__name__)
 
 SECURITY_MODES = ("ssl", "starttls", "none")
+
+# A refusal that is about the account's sending rate or quota, not this message: the words
+# Gmail ("550 5.4.5 Daily user sending limit exceeded"), Microsoft 365
+# ("554 5.2.0 ... SubmissionQuotaExceededException", "421 4.7.0 ... too many messages") and
+# others use. No later message of the run would fare better.
+_SENDING_LIMIT = re.compile(
+    r"quota|sending limit|limit exceeded|rate ?limit|too many messages|message limit", re.I
+)
 
 # 421 means "service not available, closing the channel": a server that timed out an idle
 # connection often says it to the next command, so at MAIL FROM it means "reconnect".
@@ -280,6 +289,22 @@ class SmtpMailer:
                 "the next run",
                 transient="timeout",
             )
+        if _sending_limit(exc):
+            if _connection_gone(exc):
+                self._drop()
+            else:
+                self._reset()
+            return DeliveryError(
+                self._scrub(
+                    f"{self.where}: message to {shown} not sent: the server's sending limit is "
+                    f"reached ({_describe(exc)})"
+                ),
+                definite=True,
+                stop=True,
+                hint="the mail server will take no more messages from this account for now; "
+                "the rest go on the next run (lower mail.daily_cap or mail.per_minute to stay "
+                "under its limit)",
+            )
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
             text = f"recipient refused: {_refusals(exc.recipients) or shown}"
         elif isinstance(exc, smtplib.SMTPSenderRefused):
@@ -427,6 +452,17 @@ def _flatten(
     with io.BytesIO() as buffer:
         BytesGenerator(buffer, mangle_from_=False, policy=policy).flatten(visible, linesep="\r\n")
         return buffer.getvalue(), options
+
+
+def _sending_limit(exc: BaseException) -> bool:
+    """True when the server's reply says the account's sending limit is reached."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        texts = [_text(text) for _, text in exc.recipients.values()]
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        texts = [_text(exc.smtp_error)]
+    else:
+        return False
+    return bool(texts) and all(_SENDING_LIMIT.search(t) for t in texts)
 
 
 def _timed_out(exc: BaseException) -> bool:

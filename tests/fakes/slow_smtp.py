@@ -1,9 +1,10 @@
 """SMTP servers on 127.0.0.1 that stop answering, for tests of a hung mail server.
 
 * ``SlowSmtp``: a real aiosmtpd server whose handler can go silent at MAIL FROM (before any
-  of the message went out) or at the end of DATA (after the whole message arrived), or drop
-  the connection at the end of DATA. ``received`` holds the messages it accepted (and, for a
-  silent or dropped DATA, ``swallowed`` the ones it got but never answered for).
+  of the message went out) or at the end of DATA (after the whole message arrived), drop
+  the connection at the end of DATA, or answer every MAIL FROM with ``mail_reply``.
+  ``received`` holds the messages it accepted (and, for a silent or dropped DATA,
+  ``swallowed`` the ones it got but never answered for).
 * ``SilentSocket``: a TCP listener that accepts connections and never says a word, not even
   the greeting: a server hung before anything started.
 
@@ -32,6 +33,7 @@ class _Handler:
         self.hang_on_mail = False
         self.hang_on_data = False
         self.drop_on_data = False
+        self.mail_reply = ""  # the reply to every MAIL FROM, when set
         self.mails = 0
         self.received: list[bytes] = []
         self.swallowed: list[bytes] = []
@@ -42,6 +44,8 @@ class _Handler:
         self.mails += 1
         if self.hang_on_mail:
             await asyncio.sleep(SILENCE)
+        if self.mail_reply:
+            return self.mail_reply
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"
