@@ -96,8 +96,9 @@ class Roster:
         active = self.active
         if not active:
             raise InputError(
-                f"{self.origin}: none of the {len(self.teachers)} teachers on the roster is "
-                "active, so there is nobody to write to",
+                f"{self.origin}: "
+                f"{_none_is(len(self.teachers), 'teacher on the roster', 'active')}, so there "
+                "is nobody to write to",
                 hint="mark the teachers who should get the request active (yes, or leave the "
                 "Active cell empty); to skip a month, leave it out of calendar.months",
             )
@@ -198,6 +199,15 @@ def parse_roster(table: Table, columns: RosterColumns) -> Roster:
     return Roster(table.origin, tuple(teachers), tuple(problems))
 
 
+def _none_is(n: int, noun: str, what: str) -> str:
+    """ "none of the 3 rows is WHAT", or "the one row is not WHAT" when there is one; a
+    ``noun`` of several words takes its plural on the first ("teachers on the roster")."""
+    if n == 1:
+        return f"the one {noun} is not {what}"
+    head, _, tail = noun.partition(" ")
+    return f"none of the {n} {head}s{' ' + tail if tail else ''} is {what}"
+
+
 def _no_teachers(table: Table, problems: list[Problem]) -> InputError:
     """The error for a roster with no usable teacher: no rows at all, or only bad ones."""
     if not problems:
@@ -208,7 +218,7 @@ def _no_teachers(table: Table, problems: list[Problem]) -> InputError:
     listed = "; ".join(f"row {p.row}, column '{p.column}': {p.message}" for p in problems[:3])
     more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
     return InputError(
-        f"{table.origin}: none of the {len(problems)} rows is a usable teacher: {listed}{more}",
+        f"{table.origin}: {_none_is(len(problems), 'row', 'a usable teacher')}: {listed}{more}",
         hint="fix these rows (each teacher needs a valid email address, and an Active cell "
         "that reads yes or no); pdmail sends nothing until at least one row is usable",
     )

@@ -295,9 +295,8 @@ def test_a_roster_whose_every_row_is_bad_is_an_error_naming_the_rows(
     with pytest.raises(InputError) as exc:
         load(project, rows)
     message = exc.value.message
-    assert message.startswith(
-        f"{project.folder / 'roster.csv'}: none of the {len(rows)} rows is a usable teacher: "
-    )
+    which = "the one row is not" if len(rows) == 1 else f"none of the {len(rows)} rows is"
+    assert message.startswith(f"{project.folder / 'roster.csv'}: {which} a usable teacher: ")
     for part in named:
         assert part in message
     assert "row 5," not in message  # three are named, the rest counted
@@ -306,5 +305,5 @@ def test_a_roster_whose_every_row_is_bad_is_an_error_naming_the_rows(
 def test_a_roster_with_no_active_teacher_reads_but_cannot_be_written_to(project: Project) -> None:
     roster = load(project, [["ann@school.example.org", "Ann", "Lee", "Grade 6", "no"]])
     assert [t.email for t in roster] == ["ann@school.example.org"]
-    with pytest.raises(InputError, match="none of the 1 teachers on the roster is active"):
+    with pytest.raises(InputError, match="the one teacher on the roster is not active"):
         roster.require_active()
