@@ -32,8 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 from aiosmtpd.controller import Controller
@@ -100,6 +102,9 @@ def answer(root: Path, teachers: int, day: date, share: float, rng: random.Rando
             stamp = f"{day.month}/{day.day}/{day.year} 10:{i % 60:02d}:00"
             lines += f"{stamp},t{i:04d}@school.example.org,Fractions,Nothing this month,\n"
     path.write_text(lines, encoding="utf-8")
+    # Saved that evening, school time: pdmail refuses an export older than the requests.
+    saved = datetime.combine(day, dtime(18), ZoneInfo("America/Chicago")).timestamp()
+    os.utime(path, (saved, saved))
 
 
 def ledger_rows(root: Path) -> list[tuple[str, str, str, str]]:
@@ -178,6 +183,7 @@ def one_round(
     got = collections.Counter(rcpt for rcpt, mid in per if ".request." in mid)
     missing = sum(1 for i in range(teachers) if got[f"t{i:04d}@school.example.org"] != 1)
     digests = sum(n for (rcpt, mid), n in per.items() if ".digest." in mid)
+    reminders = sum(n for (rcpt, mid), n in per.items() if ".reminder-" in mid)
     return {
         "runs": runs,
         "kills": kills,
@@ -185,6 +191,7 @@ def one_round(
         "messages": len(recorder.received),
         "twice": twice,
         "requests not exactly once": missing,
+        "reminders": reminders,
         "digests": digests,
     }
 
@@ -208,6 +215,7 @@ def main() -> int:
         "messages",
         "twice",
         "requests not exactly once",
+        "reminders",
         "digests",
     ]
     print(" | ".join(cols))
@@ -215,7 +223,12 @@ def main() -> int:
     started = time.monotonic()
     for n in range(args.rounds):
         row = one_round(args.mode, args.seed + n, args.teachers, args.parallel, args.max_kill)
-        bad = row["twice"] or row["requests not exactly once"] or row["digests"] != 1
+        bad = (
+            row["twice"]
+            or row["requests not exactly once"]
+            or row["digests"] != 1
+            or not row["reminders"]
+        )
         broken += bool(bad)
         print(
             " | ".join([str(n + 1), *(str(row[c]) for c in cols[1:])])
