@@ -285,7 +285,8 @@ def prefilled_link(form: Form, teacher: Teacher, cycle_name: str) -> str:
             value = fields[name]
         else:
             raise ConfigError(
-                f"form.prefill.{name}: the roster has no field {name!r}",
+                f"form.prefill.{name}: the roster has no field {name!r}"
+                f"{_did_you_mean(name, ['cycle', *fields])}",
                 hint=f"fields are: cycle, {', '.join(sorted(fields))}",
             )
         query.append((entry, value))

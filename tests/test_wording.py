@@ -578,3 +578,13 @@ def test_the_demo_never_says_1_with_a_plural(tmp_path: Path) -> None:
     for args in (["status"], ["collect"], ["run"], ["send"], ["remind"], ["needs", "list"]):
         out = CliRunner().invoke(main, [*args, "--config", config]).output
         assert "(s)" not in out and not PLURAL_AFTER_ONE.search(out), (args, out)
+
+
+def test_a_prefill_typo_gets_did_you_mean(project: Project) -> None:
+    project.write_config({"form": {"prefill": {"frist_name": "entry.222"}}})
+    result = invoke(project, "preview")
+    assert result.exit_code != 0
+    assert (
+        "form.prefill.frist_name: the roster has no field 'frist_name'; did you mean "
+        "'first_name'?" in result.stderr
+    )
