@@ -44,6 +44,10 @@ def cycle_context(cycle: Cycle) -> dict[str, Any]:
         "due_text": long_date(cycle.due),
         "digest": cycle.digest,
         "reminders": cycle.reminders,
+        # True when the requests went out after the calendar's due date: ``due``, ``send``
+        # and the rest are then counted from the day they really went out.
+        "late": cycle.late,
+        "planned_send": cycle.planned_send or cycle.send,
     }
 
 

@@ -19,6 +19,7 @@ from .opening import as_opened, describe_late, first_request_day
 from .publish import DIGEST, compile_digest, render_digest, send_digest, write_digest
 from .status import cycle_status, status_rows
 from .steps import send_reminders, send_requests
+from .wording import count
 from .workspace import Workspace
 
 
@@ -115,12 +116,29 @@ def _teacher_steps(
     elif today >= current.due and first_request is None:
         current = _open_late(ws, current, today, report, dry_run, progress)
     elif today >= current.due:
+        never = _never_asked(ws, current)
+        if never:
+            report.notes.append(
+                f"{current.name}: {count(never, 'active teacher')} on the roster never got the "
+                "request (added since, or held back), and its due date has passed: "
+                "'pdmail send --late' sends it with a due date counted from today"
+            )
         upcoming = cycles.cycle(ws.config, cycles.shift(current.name, 1))
         report.notes.append(f"{upcoming.name}: requests go out on {upcoming.send}")
     if current.reminders_due(today) and today < current.digest:
         reminders = send_reminders(ws, current, today, dry_run=dry_run, progress=progress)
         report.steps.append((f"{current.name} {reminders.kind}", reminders))
     return current
+
+
+def _never_asked(ws: Workspace, cycle: Cycle) -> int:
+    """How many active teachers have no request of ``cycle`` in the ledger."""
+    asked = {
+        e.key.recipient
+        for e in ws.ledger.entries(ws.config.campaign, cycle.name)
+        if e.key.kind == REQUEST
+    }
+    return sum(t.email not in asked for t in ws.roster.active)
 
 
 def _open_late(

@@ -281,3 +281,40 @@ def test_the_late_calendar_is_pure(project: Project) -> None:
     # Counting a late cycle again keeps the calendar's own send day.
     again = cycles.counted_from(config, late, d("2026-12-10"))
     assert again.planned_send == d("2026-12-01")
+
+
+def test_a_teacher_added_after_the_due_date_is_named_with_the_way_to_reach_them(
+    project: Project,
+) -> None:
+    project.write_responses([])
+    run(project, d("2026-12-01"))
+    project.write_roster([*ROSTER_ROWS, ["new@school.example.org", "Nia", "New", "Grade 6", "y"]])
+    report, sent = run(project, d("2026-12-10"))
+    assert not any("request" in s for s in sent)
+    assert any(
+        "1 active teacher on the roster never got the request" in n and "--late" in n
+        for n in report.notes
+    ), report.notes
+
+
+def test_templates_can_tell_a_late_request(project: Project) -> None:
+    folder = project.folder / "templates"
+    folder.mkdir()
+    from pdmail.resources import builtin_templates
+
+    for t in builtin_templates().glob("*.j2"):
+        (folder / t.name).write_bytes(t.read_bytes())
+    text = (folder / "request.txt.j2").read_text(encoding="utf-8")
+    (folder / "request.txt.j2").write_text(
+        "{% if cycle.late %}Sorry, this comes late (planned {{ cycle.planned_send }}).{% endif %}\n"
+        + text,
+        encoding="utf-8",
+    )
+    project.write_config({"templates": "templates"})
+    project.write_responses([])
+    run(project, d("2026-12-10"))
+    assert "Sorry, this comes late (planned 2026-12-01)." in _request_text(
+        project, "2026-12", "ann"
+    )
+    run(project, d("2027-01-04"))
+    assert "Sorry" not in _request_text(project, "2027-01", "ann")
