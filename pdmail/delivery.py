@@ -209,7 +209,7 @@ def _resume_note(held: int, error: PdmailError | None, tz: tzinfo) -> str:
     left = f"{held} message{'s' * (held != 1)} left"
     resume = error.resume_after if isinstance(error, DeliveryError) else None
     if resume is not None:
-        return f"{left} will go on the next run after {resume.astimezone(tz):%Y-%m-%d %H:%M}"
+        return f"{left} will go on the next run after {local_time(resume, tz)}"
     if isinstance(error, DeliveryError) and error.stop:
         return f"{left} will go on the next run once the sending limit resets (usually tomorrow)"
     return f"{left} will go on the next run"
