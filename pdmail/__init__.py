@@ -7,7 +7,7 @@ a cycle step itself::
     import pdmail
 
     with pdmail.Workspace.open("pdmail.yaml") as ws:
-        cycle = pdmail.resolve_cycle(ws.config, None, date.today())
+        cycle = pdmail.opened_cycle(ws, None, date.today())
         report = pdmail.send_requests(ws, cycle, dry_run=True)
         print(report.count("would-send"))
 """
@@ -30,8 +30,10 @@ from .errors import (
     PdmailError,
     TemplateError,
 )
+from .freshness import require_answers
 from .ledger import Ledger
 from .models import LedgerEntry, MessageKey, Problem, Response, SendResult, State, Table, Teacher
+from .opening import resolve as opened_cycle
 from .preview import Preview, preview_messages
 from .publish import compile_digest, render_digest, send_digest, write_digest
 from .responses import Collection
@@ -75,9 +77,11 @@ __all__ = [
     "cycle_named",
     "cycle_status",
     "load_config",
+    "opened_cycle",
     "parse_roster",
     "preview_messages",
     "render_digest",
+    "require_answers",
     "resolve_cycle",
     "send_digest",
     "send_reminders",
