@@ -581,6 +581,8 @@ def status(
     config_path: Path | None, cycle_name: str | None, today: date | None, as_json: bool
 ) -> None:
     """Show the cycle: counts, a per-teacher table, and messages that need attention."""
+    from .freshness import answers_problem
+    from .opening import describe_late
     from .status import cycle_status, status_lines
 
     with workspace(config_path, today) as ws:
@@ -590,8 +592,19 @@ def status(
         else:
             for line in status_lines(st):
                 click.echo(line)
+            if st.cycle.late:
+                click.echo(describe_late(st.cycle))
             for p in st.problems:
                 click.secho(f"skipped: {p}", fg="yellow", err=True)
+            # Status only shows; but who "answered" is only as good as the export.
+            stale = answers_problem(ws, st.cycle)
+            if stale is not None:
+                click.secho(
+                    f"Warning: {stale.message}; the answers shown cannot be trusted",
+                    fg="yellow",
+                    err=True,
+                )
+                click.echo(f"Hint: {stale.hint}", err=True)
         # A message whose outcome is unknown needs the librarian, whatever cycle it is in.
         _finish(not _unsettled(ws, quiet=as_json))
 
@@ -751,13 +764,26 @@ def auth(
 @main.command()
 @config_option
 @click.option("--no-connect", is_flag=True, help="Do not open the mail server connection.")
+@click.option(
+    "--send-test",
+    is_flag=True,
+    help="Send yourself one test message through the configured mailer (not recorded).",
+)
 @click.option("--today", callback=_parse_today, metavar="YYYY-MM-DD", help="Act as if today.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def doctor(config_path: Path | None, no_connect: bool, today: date | None, as_json: bool) -> None:
-    """Check the config, credentials, sheet, templates and mail, and say how to fix them."""
+def doctor(
+    config_path: Path | None, no_connect: bool, send_test: bool, today: date | None, as_json: bool
+) -> None:
+    """Check the config, credentials, sheet, templates and mail, and say how to fix them.
+
+    Only --send-test reaches Gmail or proves an SMTP server takes mail: without it, doctor
+    says what it did not check.
+    """
     from .doctor import FAIL, diagnose, summary
 
-    checks = diagnose(config_path, today=today, connect=not no_connect)
+    if send_test and no_connect:
+        raise UsageError("--send-test needs the mail connection: leave out --no-connect")
+    checks = diagnose(config_path, today=today, connect=not no_connect, send_test=send_test)
     if as_json:
         click.echo(dumps(summary(checks)))
     else:

@@ -275,3 +275,14 @@ def test_the_demo_plays_a_whole_month_in_the_future_too(tmp_path: Path, today: s
     assert f"{name} reminder-1:" in result.output and f"{name} digest:" in result.output
     saved = os.stat(folder / "responses.csv").st_mtime
     assert datetime.fromtimestamp(saved, timezone.utc).date() > date.fromisoformat(today)
+
+
+@pytest.mark.parametrize(("saved", "says"), EXPORTS)
+def test_status_shows_but_warns(project: Project, saved: datetime | None, says: str) -> None:
+    assert run_cli(project, "send", today="2026-12-01").exit_code == 0
+    save_export(project, saved)
+    result = run_cli(project, "status", today="2026-12-07")
+    assert result.exit_code == 0, result.output
+    assert says in result.stderr and "cannot be trusted" in result.stderr
+    save_export(project, AFTER_SEND)
+    assert "Warning" not in run_cli(project, "status", today="2026-12-07").stderr
