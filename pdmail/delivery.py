@@ -169,9 +169,10 @@ def _deliver(
 
 
 # Consecutive messages that met the same passing condition before the run gives up on it:
-# a server that timed out twice is hung, and one that turned three messages away for its
-# rate limit in a row, each after waiting, will not take more in this run.
-STREAK_LIMITS = {"timeout": 2, "throttled": 3}
+# a server that timed out twice is hung, one that turned three messages away for its rate
+# limit in a row, each after waiting, will not take more in this run, and one that cannot be
+# reached at all will not be for the next message either.
+STREAK_LIMITS = {"timeout": 2, "throttled": 3, "unreachable": 1}
 
 
 class _Streak:
@@ -199,6 +200,8 @@ def _stop_reason(error: PdmailError | None, streak: _Streak) -> str:
         return error.message
     count = streak.add(error.transient)
     limit = STREAK_LIMITS.get(error.transient, 0)
+    if limit == 1:
+        return f"the mail server cannot be reached: {error.message}"
     if limit and count >= limit:
         what = "timed out" if error.transient == "timeout" else "were turned away (rate limit)"
         return f"{count} messages in a row {what}; the last: {error.message}"

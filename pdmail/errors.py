@@ -71,7 +71,8 @@ class DeliveryError(BackendError):
     limit is reached: a message that certainly did not leave is held for a later run (neither
     failed nor unknown), and the run ends. ``resume_after`` is when the provider said sending
     may resume, when it said. ``transient`` names a passing condition ("timeout",
-    "throttled"): several in a row stop the run too.
+    "throttled", "unreachable"): several in a row (one, for a server that cannot be reached)
+    stop the run too, and a message that certainly did not leave is held, not failed.
     """
 
     def __init__(

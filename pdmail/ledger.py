@@ -81,7 +81,8 @@ class Ledger:
     """A ledger in one SQLite file. Every write is committed before the method returns.
 
     ``busy_timeout`` is how long (seconds) an operation waits while another process holds the
-    file's write lock (default :data:`BUSY_TIMEOUT`); past it, :class:`~pdmail.errors.BackendError` says the ledger is busy.
+    file's write lock (default :data:`BUSY_TIMEOUT`); past it,
+    :class:`~pdmail.errors.BackendError` says the ledger is busy.
     """
 
     def __init__(self, path: Path, *, busy_timeout: float | None = None) -> None:

@@ -124,8 +124,11 @@ class RunLock:
 
 
 def _read_holder(f: IO[str]) -> str:
-    f.seek(0)
-    text = f.read().strip()
+    try:
+        f.seek(0)
+        text = f.read().strip()
+    except OSError:  # Windows forbids reading a locked region
+        return "another process"
     # Older pdmail wrote "process N".
     return text.replace("process ", "pid ", 1) if text else "another process"
 

@@ -450,3 +450,46 @@ def test_an_ordinary_smtp_refusal_is_still_one_failed_message(
     report = run_requests(project, smtp(slow))
     assert [r for _, r in results(report)] == ["failed"] * 4 and report.stopped == ""
     assert {s for s, _ in rows(project).values()} == {"failed"}
+
+
+def test_a_gmail_endpoint_that_cannot_be_reached_stops_at_the_first_message(
+    project: Project,
+) -> None:
+    import socket
+
+    with socket.socket() as sock:  # bound, not listening: connecting is refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        factory: Callable[[Config], Mailer] = lambda cfg: GmailMailer(  # noqa: E731
+            Credentials(token="test"),  # type: ignore[no-untyped-call]
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=5,
+            trust_env=False,
+        )
+        report = run_requests(project, factory)
+    assert results(report) == [(r, "held") for r in ACTIVE]
+    assert report.stopped.startswith("the mail server cannot be reached: Gmail API")
+    assert "could not connect" in report.stopped
+    assert report.note == "4 messages left will go on the next run"
+    assert rows(project) == {}
+
+
+def test_an_smtp_server_gone_between_messages_stops_the_run(project: Project) -> None:
+    server = SlowSmtp().__enter__()
+
+    class StopsAfterFirst(SmtpMailer):
+        def send(self, message, *, thread_id=None):  # type: ignore[no-untyped-def]
+            result = super().send(message, thread_id=thread_id)
+            server.__exit__(None, None, None)  # the server goes away for good
+            return result
+
+    try:
+        report = run_requests(
+            project,
+            lambda cfg: StopsAfterFirst("127.0.0.1", server.port, security="none", timeout=2),
+        )
+    finally:
+        server.__exit__(None, None, None)
+    assert results(report) == [(ACTIVE[0], "sent")] + [(r, "held") for r in ACTIVE[1:]]
+    assert "reconnecting failed" in report.stopped
+    assert rows(project) == {ACTIVE[0]: ("sent", "")}

@@ -54,6 +54,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from ..errors import BackendError, DeliveryError
 from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
+from .google_auth import HINT_SIGN_IN_LATER, sign_in_trouble
 from .google_http import ApiFailure, RetryPolicy, parse_failure, retry_after
 
 __all__ = ["GMAIL_ROOT", "GmailMailer", "NoResendHttp", "TransportFailure", "discovery_document"]
@@ -389,6 +390,9 @@ class GmailMailer:
                 failure = parse_failure(int(exc.resp.status), exc.content or b"")
                 wait = retry_after(exc.resp)
                 resume = _resume_at(failure, wait)
+                if wait is None and resume is not None:
+                    # Gmail's words carry the time ("Retry after 2026-12-01T14:03:00Z").
+                    wait = max(0.0, (resume - datetime.now(timezone.utc)).total_seconds())
                 if _daily_limit(failure) or _sending_limit(failure, resume, self.policy):
                     raise DeliveryError(
                         f"{API}: message to {shown} not sent: {_status(failure)}",
@@ -415,11 +419,12 @@ class GmailMailer:
                 raise _http_error(failure, shown) from None
             except TransportFailure as exc:
                 if not exc.sent:
+                    # No later message would reach Gmail either: the run stops here.
                     raise DeliveryError(
                         f"{API}: message to {shown} not sent: {exc.detail}",
                         definite=True,
                         hint=_HINT_NETWORK,
-                        transient="timeout" if exc.timed_out else "",
+                        transient="timeout" if exc.timed_out else "unreachable",
                     ) from None
                 if exc.timed_out:
                     cause = (
@@ -527,11 +532,13 @@ def _auth_error(exc: Exception, shown: str, answer: ApiFailure | None) -> Delive
 
     refused = f"{_status(answer)}; " if answer is not None else ""
     if isinstance(exc, RefreshError):
+        # An outage of Google's sign-in service (5xx) is not a dead authorization.
+        what, outage = sign_in_trouble(exc)
         return DeliveryError(
             f"{API}: message to {shown} not sent: {refused}the authorization could not be "
-            f"refreshed ({_first_line(exc)})",
+            f"refreshed: {what}",
             definite=True,
-            hint=_HINT_AUTH,
+            hint=HINT_SIGN_IN_LATER if outage else _HINT_AUTH,
         )
     if isinstance(exc, TransportError):
         return DeliveryError(

@@ -252,7 +252,9 @@ class SmtpMailer:
                 f"{exc.message.removeprefix(self.where + ': ')}",
                 definite=True,
                 hint=exc.hint,
-                transient="timeout" if _timed_out(exc) else "",
+                # The server that took the last message cannot be reached now: neither would
+                # it be for the next one.
+                transient="timeout" if _timed_out(exc) else "unreachable",
             ) from exc
         return self._conn
 
