@@ -6,11 +6,10 @@ do. Nothing is sent. Checks that depend on a failed one are skipped, not failed 
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from .config import Config, load_config
 from .errors import PdmailError
 from .freshness import answers_problem
 from .models import State
-from .opening import as_opened
+from .opening import as_opened, first_request_day
 from .wording import count, plural
 from .workspace import Workspace
 
@@ -48,10 +47,13 @@ def diagnose(
     *,
     today: date | None = None,
     connect: bool = True,
+    send_test: bool = False,
     workspace: Callable[[Config], Workspace] = Workspace,
 ) -> list[Check]:
     """Run every check for the config at ``config_path``; ``connect`` also opens the mail
-    server connection (without sending) to test the login."""
+    server connection (without sending) to test the login; ``send_test`` sends the librarian
+    one test message through the configured mailer (not recorded in the ledger), the only
+    check that reaches Gmail."""
     try:
         config = load_config(config_path)
     except PdmailError as exc:
@@ -67,9 +69,12 @@ def diagnose(
     google = config.sources.kind == "google" or config.mail.kind == "gmail"
     creds_ok = True
     if google:
-        found = _credentials(config)
+        from .doctor_google import credentials
+
+        found = credentials(config)
         checks += found
-        creds_ok = all(c.status != FAIL for c in found)
+        # A scope Google did not grant is its own failure; the other checks still run.
+        creds_ok = all(c.status != FAIL for c in found if c.name != "scopes")
     ws = workspace(config)
     try:
         day = today or ws.now().date()
@@ -77,122 +82,18 @@ def diagnose(
             checks.append(Check("roster", SKIP, "needs working Google credentials"))
         else:
             checks += _inputs(ws, day)
-        checks.append(_attempt("calendar", lambda: _calendar(config, day)))
+        checks.append(_attempt("calendar", lambda: _calendar(ws, day)))
         roster_ok = not any(c.name == "roster" and c.status in (FAIL, SKIP) for c in checks)
         if roster_ok:
             checks.append(_attempt("templates", lambda: _templates(ws, day)))
-        checks += _mail(ws, connect=connect and (creds_ok or config.mail.kind != "gmail"))
+        if config.mail.kind == "gmail" and not creds_ok:
+            checks.append(Check("mail", SKIP, "needs working Google credentials"))
+        else:
+            checks += _mail(ws, connect=connect, send_test=send_test)
         checks.append(_attempt("ledger", lambda: _ledger(ws)))
     finally:
         ws.close()
     return checks
-
-
-def _credentials(config: Config) -> list[Check]:
-    from .backends.google_auth import (
-        authorized_at,
-        load_credentials,
-        loose_permissions,
-        refresh,
-        scopes_for,
-        token_path,
-    )
-
-    out: list[Check] = []
-    needed = scopes_for(config)
-    for key in ("client_secret_file", "service_account_file"):
-        path = getattr(config.google, key)
-        if path is not None and path.exists() and loose_permissions(path):
-            out.append(
-                Check(
-                    "credentials",
-                    FAIL,
-                    loose_permissions(path),
-                    "key files must be readable by their owner only",
-                )
-            )
-    key_file = config.google.service_account_file
-    if key_file is not None:
-        subject = config.google.delegated_user or config.librarian.email
-
-        def service_account() -> Check:
-            load_credentials(config, needed)
-            return Check(
-                "credentials",
-                OK,
-                f"service account key {key_file.name}, acting as "
-                f"{subject} (domain-wide delegation)",
-            )
-
-        return [*out, _attempt("credentials", service_account)]
-    path = token_path(config)
-    if not path.exists():
-        return [
-            *out,
-            Check(
-                "credentials",
-                FAIL,
-                f"no Google authorization at {path}",
-                "run 'pdmail auth' once on this machine",
-            ),
-        ]
-    loose = loose_permissions(path)
-    if loose:
-        out.append(Check("credentials", FAIL, loose, "the token must be readable by you only"))
-    try:
-        creds = load_credentials(config, needed)
-        if getattr(creds, "refresh_token", None):
-            refresh(creds, path, config)  # proves the refresh token still works
-        else:
-            out.append(
-                Check(
-                    "token",
-                    WARN,
-                    "the token cannot be refreshed (no refresh token)",
-                    "run 'pdmail auth' again",
-                )
-            )
-    except PdmailError as exc:
-        return [*out, Check("token", FAIL, exc.message, exc.hint or "")]
-    granted = set(json.loads(path.read_text(encoding="utf-8")).get("scopes") or [])
-    extra = sorted(granted - set(needed) - {"https://www.googleapis.com/auth/forms.body.readonly"})
-    out.append(
-        Check(
-            "scopes",
-            WARN if extra else OK,
-            f"granted: {', '.join(sorted(granted)) or 'unknown'}",
-            f"more than needed ({', '.join(extra)}): run 'pdmail auth' again to narrow them"
-            if extra
-            else "",
-        )
-    )
-    when = authorized_at(path)
-    if when is None:
-        out.append(Check("token", OK, "valid and refreshed"))
-    else:
-        age = (datetime.now(when.tzinfo) - when).days
-        if age >= 7:
-            out.append(
-                Check(
-                    "token",
-                    OK,
-                    f"valid and refreshed; authorized {age} days ago, so "
-                    "the OAuth app is not in 'Testing' status",
-                )
-            )
-        else:
-            dies = (when + timedelta(days=7)).date()
-            out.append(
-                Check(
-                    "token",
-                    WARN,
-                    f"valid and refreshed; authorized {count(age, 'day')} ago",
-                    "if the OAuth app is in 'Testing' status its refresh tokens stop working after "
-                    f"7 days (on {dies}) and the monthly job will fail: set the app to 'In "
-                    "production' in the Google Cloud console (OAuth consent screen)",
-                )
-            )
-    return out
 
 
 def _inputs(ws: Workspace, day: date) -> list[Check]:
@@ -239,14 +140,31 @@ def _inputs(ws: Workspace, day: date) -> list[Check]:
     return out
 
 
-def _calendar(config: Config, today: date) -> Check:
-    c = cycles.cycle(config, cycles.current_name(config, today))
+def _calendar(ws: Workspace, today: date) -> Check:
+    config = ws.config
+    planned = cycles.cycle(config, cycles.current_name(config, today))
+    first = first_request_day(ws, planned.name)
+    c = cycles.as_opened(config, planned, first)
     detail = (
         f"cycle {c.name}: send {c.send}, due {c.due}, reminders "
         f"{', '.join(str(d) for d in c.reminders) or 'none'}, digest {c.digest}"
     )
     if not c.runs:
         return Check("calendar", WARN, detail, "this month is not in calendar.months")
+    if c.late:
+        return Check("calendar", OK, f"{detail} (sent late; the calendar said {c.planned_send})")
+    if first is None and today >= c.due:
+        late, why_not = cycles.late_opening(config, c, today)
+        if late is None:
+            return Check("calendar", WARN, f"{detail}; {why_not}", "nothing to do: the next "
+                         "month's requests go out on their day")  # fmt: skip
+        return Check(
+            "calendar",
+            WARN,
+            f"{detail}; no request went out by the due date",
+            f"the next 'pdmail run' on a school day sends them late (due {late.due} if sent "
+            "today), or run 'pdmail send --late' now",
+        )
     return Check("calendar", OK, detail)
 
 
@@ -261,10 +179,14 @@ def _templates(ws: Workspace, today: date) -> Check:
     return Check("templates", OK, f"request and reminder render for {ws.roster.active[0].email}")
 
 
-def _mail(ws: Workspace, *, connect: bool) -> list[Check]:
+def _mail(ws: Workspace, *, connect: bool, send_test: bool) -> list[Check]:
+    """The mail checks, each saying only what was tried: an outbox folder written to, an SMTP
+    login, or (``send_test``) one test message handed over; Gmail is reached only by that."""
     cfg = ws.config
     out = []
-    if cfg.mail.kind == "outbox":
+    if send_test:
+        out.append(_send_test(ws))
+    elif cfg.mail.kind == "outbox":
 
         def writable() -> Check:
             try:
@@ -281,17 +203,26 @@ def _mail(ws: Workspace, *, connect: bool) -> list[Check]:
             )
 
         out.append(_attempt("mail", writable))
-    elif connect:
+    elif not connect:
+        out.append(Check("mail", SKIP, "connection not tried"))
+    elif cfg.mail.kind == "gmail":
+        # With only the gmail.send scope, the one call that reaches Gmail is a send.
+        out.append(Check("mail", SKIP, f"Gmail not checked: {SEND_TEST}"))
+    else:
 
-        def opens() -> Check:
+        def logs_in() -> Check:
+            smtp = cfg.mail.smtp
+            assert smtp is not None  # load_config requires mail.smtp when kind is smtp
             with ws.mailer():
                 pass
-            where = f"{cfg.mail.smtp.host}:{cfg.mail.smtp.port}" if cfg.mail.smtp else "Gmail API"
-            return Check("mail", OK, f"{cfg.mail.kind}: connected to {where}")
+            done = (
+                f"logged in to {smtp.host}:{smtp.port} as {smtp.username}"
+                if smtp.username
+                else f"connected to {smtp.host}:{smtp.port} (no login configured)"
+            )
+            return Check("mail", OK, f"smtp: {done}; sending not checked: {SEND_TEST}")
 
-        out.append(_attempt("mail", opens))
-    else:
-        out.append(Check("mail", SKIP, "connection not tried"))
+        out.append(_attempt("mail", logs_in))
     if cfg.mail.kind == "gmail":
         out.append(
             Check(
@@ -319,6 +250,54 @@ def _mail(ws: Workspace, *, connect: bool) -> list[Check]:
 
         out.append(_attempt("daily budget", budget))
     return out
+
+
+SEND_TEST = "run 'pdmail doctor --send-test' to send yourself a test message"
+
+
+def _send_test(ws: Workspace) -> Check:
+    from .testmail import send_test_message
+
+    cfg = ws.config
+    sent = send_test_message(ws)
+    to = cfg.librarian.email
+    if sent.result is not None:
+        if cfg.mail.kind == "outbox":
+            return Check(
+                "mail",
+                OK,
+                f"outbox: wrote a test message to {sent.result.provider_id} (nothing reaches "
+                "anyone until mail.kind is smtp or gmail)",
+            )
+        where = "Gmail" if cfg.mail.kind == "gmail" else f"the SMTP server {_smtp_where(ws)}"
+        ids = f"Gmail id {sent.result.provider_id}, " if sent.result.provider_id else ""
+        return Check(
+            "mail",
+            OK,
+            f"{cfg.mail.kind}: {where} accepted a test message to {to} ({ids}Message-ID "
+            f"{sent.message['Message-ID']})",
+            "look for it in your inbox (and spam folder): accepted is not yet delivered",
+        )
+    assert sent.error is not None
+    if sent.unknown:
+        return Check(
+            "mail",
+            FAIL,
+            f"{cfg.mail.kind}: the test message to {to} may or may not have been accepted: "
+            f"{sent.error.message}",
+            f"look for '{sent.message['Subject']}' in your inbox; pdmail does not send it again",
+        )
+    return Check(
+        "mail",
+        FAIL,
+        f"{cfg.mail.kind}: the test message to {to} was not sent: {sent.error.message}",
+        sent.error.hint or "",
+    )
+
+
+def _smtp_where(ws: Workspace) -> str:
+    smtp = ws.config.mail.smtp
+    return f"{smtp.host}:{smtp.port}" if smtp is not None else ""
 
 
 def _ledger(ws: Workspace) -> Check:

@@ -318,3 +318,27 @@ def test_templates_can_tell_a_late_request(project: Project) -> None:
     )
     run(project, d("2027-01-04"))
     assert "Sorry" not in _request_text(project, "2027-01", "ann")
+
+
+@pytest.mark.parametrize(
+    ("ticked", "today", "status", "says"),
+    [
+        ([], "2026-12-10", "warn", "no request went out by the due date"),
+        ([], "2026-12-14", "warn", "too late"),
+        (["2026-12-10"], "2026-12-15", "ok", "sent late; the calendar said 2026-12-01"),
+        (["2026-12-01"], "2026-12-10", "ok", "due 2026-12-08"),
+    ],
+)
+def test_doctor_tells_of_a_late_month(
+    project: Project, ticked: list[str], today: str, status: str, says: str
+) -> None:
+    from pdmail.doctor import diagnose
+
+    project.write_responses([])
+    for day in ticked:
+        run(project, d(day))
+    checks = [c for c in diagnose(project.config_path, today=d(today)) if c.name == "calendar"]
+    assert [c.status for c in checks] == [status]
+    assert says in checks[0].detail
+    if status == "warn" and "due date" in says:
+        assert "send --late" in checks[0].fix
