@@ -286,3 +286,12 @@ def test_status_shows_but_warns(project: Project, saved: datetime | None, says: 
     assert says in result.stderr and "cannot be trusted" in result.stderr
     save_export(project, AFTER_SEND)
     assert "Warning" not in run_cli(project, "status", today="2026-12-07").stderr
+
+
+def test_a_folder_in_place_of_the_export_is_named_as_such(project: Project) -> None:
+    assert run_cli(project, "send", today="2026-12-01").exit_code == 0
+    project.responses_path.mkdir()
+    result = run_cli(project, "remind", today="2026-12-07")
+    assert result.exit_code == 3
+    assert f"{project.responses_path}: a folder, not a responses export" in result.stderr
+    assert project.sent_to("reminder-1") == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -53,7 +54,7 @@ class LocalSource:
         """The export's modification time (the moment it was downloaded or saved), or None
         when the file is not there."""
         try:
-            stamp = self.responses.stat().st_mtime
+            info = self.responses.stat()
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -61,7 +62,12 @@ class LocalSource:
                 f"{self.responses}: cannot read the responses export ({exc.strerror or exc})",
                 hint="check the path in sources.responses and the file's permissions",
             ) from None
-        return datetime.fromtimestamp(stamp, timezone.utc)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(
+                f"{self.responses}: a folder, not a responses export",
+                hint="set sources.responses to the export file itself (.csv or .xlsx)",
+            )
+        return datetime.fromtimestamp(info.st_mtime, timezone.utc)
 
 
 class CsvSink:
