@@ -132,11 +132,12 @@ def _teacher_steps(
 
 
 def _never_asked(ws: Workspace, cycle: Cycle) -> int:
-    """How many active teachers have no request of ``cycle`` in the ledger."""
+    """How many active teachers have no request of ``cycle`` that may have reached them (none
+    in the ledger, or one the server refused)."""
     asked = {
         e.key.recipient
         for e in ws.ledger.entries(ws.config.campaign, cycle.name)
-        if e.key.kind == REQUEST
+        if e.key.kind == REQUEST and e.state is not State.FAILED
     }
     return sum(t.email not in asked for t in ws.roster.active)
 

@@ -342,3 +342,22 @@ def test_doctor_tells_of_a_late_month(
     assert says in checks[0].detail
     if status == "warn" and "due date" in says:
         assert "send --late" in checks[0].fix
+
+
+def test_a_request_the_server_refused_before_the_machine_went_off_is_named(
+    project: Project,
+) -> None:
+    from test_delivery import OutboxWrapper, workspace
+
+    from pdmail.errors import DeliveryError
+    from pdmail.tick import tick
+
+    project.write_responses([])
+    refusing = OutboxWrapper(
+        project.outbox, fail={"raj@school.example.org": DeliveryError("550 no", definite=True)}
+    )
+    with workspace(project, d("2026-12-01"), refusing) as ws:
+        tick(ws, d("2026-12-01"))
+    report, sent = run(project, d("2026-12-10"))
+    assert not any("request" in s for s in sent)
+    assert any("1 active teacher on the roster never got the request" in n for n in report.notes)
