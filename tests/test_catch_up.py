@@ -361,3 +361,23 @@ def test_a_request_the_server_refused_before_the_machine_went_off_is_named(
     report, sent = run(project, d("2026-12-10"))
     assert not any("request" in s for s in sent)
     assert any("1 active teacher on the roster never got the request" in n for n in report.notes)
+
+
+def test_pdmail_run_after_a_week_off_on_the_command_line(project: Project) -> None:
+    project.write_responses([])
+    back = run_cli(project, "run", today="2026-12-10")
+    assert back.exit_code == 0, back.output
+    out = " ".join(back.stdout.split())
+    assert "the requests went out late, on 2026-12-10 (the calendar said 2026-12-01)" in out
+    assert "now due Thursday, December 17 (2026-12-17)" in out
+    assert len(project.sent_to("request")) == 4
+    sent_by_day = {}
+    for day in days(d("2026-12-11"), d("2027-01-04")):
+        result = run_cli(project, "run", today=day.isoformat())
+        assert result.exit_code == 0, (day, result.output)
+        sent_by_day[day] = len(project.sent())
+    assert sent_by_day[d("2026-12-13")] == 4  # nothing before Monday's reminder
+    assert sent_by_day[d("2026-12-14")] == 8
+    assert sent_by_day[d("2026-12-18")] == 12
+    assert sent_by_day[d("2027-01-01")] == 12  # the break
+    assert sent_by_day[d("2027-01-04")] == 12 + 1 + 4  # December's digest, January's requests
