@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 __all__ = [
     "DATE_ORDERS",
     "ColumnTimes",
+    "LocaleConflict",
     "OrderConflict",
     "date_order",
     "locale_order",
@@ -194,6 +195,21 @@ class OrderConflict(ValueError):
         )
 
 
+class LocaleConflict(ValueError):
+    """A column holds a date its spreadsheet's locale cannot read but the other order can:
+    ``index`` is its position, ``order`` the locale's (``dmy`` or ``mdy``)."""
+
+    def __init__(self, index: int, locale: str, order: str, values: Sequence[str]) -> None:
+        self.index = index
+        self.locale = locale
+        self.order = order
+        other = "mdy" if order == "dmy" else "dmy"
+        super().__init__(
+            f"{values[index].strip()!r} can only be {_ORDER_NAMES[other]}, but the "
+            f"spreadsheet's locale ({locale}) writes dates {_ORDER_NAMES[order]}"
+        )
+
+
 @dataclass(frozen=True)
 class ColumnTimes:
     """A column of timestamps read with one order for all its dates.
@@ -233,8 +249,9 @@ def read_column(
     first (``11/25/2026``) decides for the whole column. When no value decides, dates are read
     month first and each one's day-first reading is kept in ``alternatives``.
 
-    Raises :class:`OrderConflict` when the order comes from the column and the column holds
-    dates of both kinds.
+    Raises :class:`OrderConflict` when the order comes from the column or the locale and the
+    column holds dates of both kinds, and :class:`LocaleConflict` when it comes from the
+    locale and the column holds a date only the other order can read.
     """
     wanted = date_order(order)
     if fmt is not None:
@@ -244,9 +261,16 @@ def read_column(
     if wanted != "auto":
         basis = "form.date_order"
     elif (from_locale := locale_order(locale)) is not None:
+        # A locale is the Sheet's default, and a column can carry a format of its own: a
+        # date the locale cannot read stops here rather than skewing the dates it can.
+        settled, index = _from_column(values)
+        if index is not None and settled != from_locale:
+            raise LocaleConflict(index, locale, from_locale, values)
         wanted, basis = from_locale, f"the spreadsheet's locale {locale}"
     else:
-        wanted, basis = _from_column(values)
+        wanted, index = _from_column(values)
+        if index is not None:
+            basis = f"{values[index].strip()!r} can only be {_ORDER_NAMES[wanted]}"
     times = tuple(_attempt(lambda v: parse_timestamp(v, tz, order=wanted), v) for v in values)
     if basis:
         return ColumnTimes(wanted, basis, times, (None,) * len(values))
@@ -265,9 +289,9 @@ def read_column(
     return ColumnTimes(wanted, basis, times, tuple(alternatives))
 
 
-def _from_column(values: Sequence[str]) -> tuple[str, str]:
-    """The order the column's own values settle (and which value settles it), else
-    ``("mdy", "")``."""
+def _from_column(values: Sequence[str]) -> tuple[str, int | None]:
+    """The order the column's own values settle and the position of a value that settles it,
+    else ``("mdy", None)``."""
     only: dict[str, int] = {}
     for index, value in enumerate(values):
         try:
@@ -282,8 +306,8 @@ def _from_column(values: Sequence[str]) -> tuple[str, str]:
     if "dmy" in only and "mdy" in only:
         raise OrderConflict(only["dmy"], only["mdy"], values)
     for found, index in only.items():
-        return found, f"{values[index].strip()!r} can only be {_ORDER_NAMES[found]}"
-    return "mdy", ""
+        return found, index
+    return "mdy", None
 
 
 def _fits(match: re.Match[str], order: str) -> bool:

@@ -848,3 +848,18 @@ def locale_sheet(
 
 def cycle_of(ws: Workspace) -> Cycle:
     return cycles.cycle(ws.config, "2026-12")
+
+
+def test_a_date_the_sheets_locale_cannot_read_names_its_row_and_the_key(
+    project: Project, fake: FakeSheets, sleeps: Sleeps
+) -> None:
+    rows = [answer(ANN, "03/12/2026 08:14:22"), answer(RAJ, "12/25/2026 08:14:22")]
+    config = locale_sheet(project, fake, "en_GB", rows)
+
+    with workspace(config, date(2026, 12, 15), sleeps) as ws, pytest.raises(InputError) as caught:
+        ws.collect(cycle_of(ws))
+    message = caught.value.message
+    assert "sheet 'Form Responses 1', row 3, column 'Timestamp'" in message
+    assert "'12/25/2026 08:14:22' can only be month first" in message
+    assert "locale (en_GB) writes dates day first" in message
+    assert "form.date_order to month-first" in (caught.value.hint or "")

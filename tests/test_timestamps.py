@@ -7,6 +7,7 @@ import pytest
 
 from pdmail.timestamps import (
     ColumnTimes,
+    LocaleConflict,
     OrderConflict,
     date_order,
     locale_order,
@@ -452,3 +453,28 @@ def test_a_timestamp_format_wins_over_everything() -> None:
     )
     assert _times(column) == [datetime(2026, 12, 3, 9)]
     assert column.alternatives == (None,)
+
+
+@pytest.mark.parametrize(
+    ("locale", "values", "index", "fragment"),
+    [
+        ("en_GB", ["03/12/2026 9:00", "12/25/2026 9:00"], 1,
+         "'12/25/2026 9:00' can only be month first, but the spreadsheet's locale (en_GB) "
+         "writes dates day first"),
+        ("en_US", ["25/11/2026 9:00", "12/3/2026 9:00"], 0,
+         "'25/11/2026 9:00' can only be day first, but the spreadsheet's locale (en_US)"),
+    ],
+)  # fmt: skip
+def test_a_date_the_sheets_locale_cannot_read_stops_the_column(
+    locale: str, values: list[str], index: int, fragment: str
+) -> None:
+    with pytest.raises(LocaleConflict) as caught:
+        read_column(values, LONDON, locale=locale)
+    assert caught.value.index == index
+    assert fragment in str(caught.value)
+
+
+def test_a_column_that_agrees_with_the_locale_is_read_by_it() -> None:
+    column = read_column(["03/12/2026 9:00", "25/11/2026 9:00"], LONDON, locale="en_GB")
+    assert _times(column) == [datetime(2026, 12, 3, 9), datetime(2026, 11, 25, 9)]
+    assert "locale en_GB" in column.basis
