@@ -586,6 +586,31 @@ def test_a_401_whose_refresh_is_refused_is_a_backend_error_not_a_crash(
     assert "test-refresh-token" not in text and "test-access-token" not in text
 
 
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_sign_in_outage_during_a_refresh_is_an_outage_not_a_dead_authorization(
+    project: Project, fake: FakeSheets, sleeps: Sleeps, status: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from google.auth import _exponential_backoff
+
+    # google-auth tries a failing token endpoint three times: without its waits here.
+    monkeypatch.setattr(_exponential_backoff, "time", SimpleNamespace(sleep=lambda s: None))
+    down = {"error": "internal_failure", "error_description": "Backend Error"}
+    with token_endpoint(status, down) as seen:
+        base = seen.pop()["base"]
+        config = google_config(project, fake.base_url, endpoints={
+            "sheets": fake.base_url, "oauth": base})  # fmt: skip
+        fake.fail_next(401)
+
+        with pytest.raises(BackendError) as error:
+            book_for(config, sleeps).read_roster()
+
+    text = str(error.value)
+    assert "Google's sign-in service" in text and "try again later" in text
+    assert "pdmail auth" not in text
+
+
 def test_a_dropped_connection_on_a_read_is_retried(
     project: Project, fake: FakeSheets, sleeps: Sleeps
 ) -> None:
@@ -861,5 +886,5 @@ def test_a_date_the_sheets_locale_cannot_read_names_its_row_and_the_key(
     message = caught.value.message
     assert "sheet 'Form Responses 1', row 3, column 'Timestamp'" in message
     assert "'12/25/2026 08:14:22' can only be month first" in message
-    assert "locale (en_GB) writes dates day first" in message
+    assert "locale (en_GB) says dates are written day first" in message
     assert "form.date_order to month-first" in (caught.value.hint or "")

@@ -226,24 +226,114 @@ def _json_kind(value: object) -> str:
     return "number"
 
 
-def refresh(creds: Any, path: Path, config: Config) -> None:
-    """Refresh an expired OAuth token and save it; a dead refresh token is explained."""
+SIGN_IN = "Google's sign-in service"
+
+
+class SignInOutage(BackendError):
+    """Google's sign-in service is down or not answering (5xx, no answer): the saved
+    authorization may be fine, and the same command should work later."""
+
+HINT_SIGN_IN_LATER = (
+    "this is on Google's side, not a problem with your authorization: nothing needs to "
+    "change; run the command again later (https://www.google.com/appsstatus shows outages)"
+)
+HINT_SIGN_IN_AGAIN = (
+    "run 'pdmail auth' again. If this happens about a week after each 'pdmail auth', the "
+    "OAuth app is in 'Testing' status, whose refresh tokens expire after 7 days: set it to "
+    "'In production' in the Google Cloud console"
+)
+
+
+def sign_in_trouble(exc: BaseException, status: int | None = None) -> tuple[str, bool]:
+    """What a failed token request means, as ``(what happened, outage)``.
+
+    An outage (the token endpoint answered 5xx, 429 or 408, said ``server_error`` or
+    ``temporarily_unavailable``, or did not answer) means trying again later; only a refusal
+    (``invalid_grant``, a 400 or 401) means signing in again. ``status`` is the token
+    endpoint's HTTP status when the caller saw it.
+    """
+    from google.auth.exceptions import RefreshError
+
+    reason = _first_line(exc)
+    if reason.lstrip().startswith("<"):
+        reason = ""  # an HTML error page says nothing a person can use
+    if not isinstance(exc, RefreshError):
+        return f"{SIGN_IN} did not answer ({reason or type(exc).__name__})", True
+    retryable = bool(getattr(exc, "retryable", False))
+    if (status is not None and (status >= 500 or status in (408, 429))) or retryable:
+        said = f"answered {status}" if status is not None else "is having trouble"
+        return f"{SIGN_IN} {said}{f' ({reason})' if reason else ''}; try again later", True
+    return f"Google refused it ({reason or 'no reason given'})", False
+
+
+def refresh(creds: Any, path: Path | None, config: Config) -> None:
+    """Get a fresh access token for ``creds`` and save OAuth credentials at ``path`` (None:
+    nothing to save, as for a service account).
+
+    Raises :class:`BackendError`: a dead refresh token says to run ``pdmail auth`` again; an
+    outage of Google's sign-in service (5xx, no answer) is a :class:`SignInOutage` that says
+    so and to try again later.
+    """
+    import requests
     from google.auth.exceptions import RefreshError, TransportError
     from google.auth.transport.requests import Request
 
+    statuses: list[int] = []
+    session = requests.Session()
+    session.hooks["response"].append(lambda r, *args, **kwargs: statuses.append(r.status_code))
     try:
-        creds.refresh(Request())
-    except RefreshError as exc:
-        raise BackendError(
-            f"Google OAuth: the saved authorization for {config.librarian.email} was refused "
-            f"({_first_line(exc)})",
-            hint="run 'pdmail auth' again. If this happens about a week after each 'pdmail "
-            "auth', the OAuth app is in 'Testing' status, whose refresh tokens expire after "
-            "7 days: set it to 'In production' in the Google Cloud console",
+        creds.refresh(Request(session))
+    except (RefreshError, TransportError) as exc:
+        what, outage = sign_in_trouble(exc, statuses[-1] if statuses else None)
+        message = (
+            f"Google OAuth: the saved authorization for {config.librarian.email} could not be "
+            f"refreshed: {what}"
+        )
+        if outage:
+            raise SignInOutage(message, hint=HINT_SIGN_IN_LATER) from None
+        raise BackendError(message, hint=HINT_SIGN_IN_AGAIN) from None
+    finally:
+        session.close()
+    if path is not None:
+        save_token(creds, path)
+
+
+def granted_scopes(config: Config, access_token: str) -> list[str]:
+    """The scopes Google says ``access_token`` carries, from its ``tokeninfo`` endpoint (at
+    ``google.endpoints.oauth``), not from what the token file claims.
+
+    Raises :class:`BackendError` when Google does not know the token, or cannot be asked.
+    """
+    import requests
+
+    url = f"{_oauth_base(config)}/tokeninfo"
+    try:
+        answer = requests.get(url, params={"access_token": access_token}, timeout=30)
+    except requests.RequestException as exc:
+        raise SignInOutage(
+            f"Google OAuth: could not ask which scopes were granted: {SIGN_IN} did not "
+            f"answer ({type(exc).__name__})",
+            hint=HINT_SIGN_IN_LATER,
         ) from None
-    except TransportError as exc:
-        raise BackendError(f"Google OAuth: no answer from the token endpoint ({exc})") from None
-    save_token(creds, path)
+    try:
+        data = answer.json()
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    if answer.status_code >= 500 or answer.status_code in (408, 429):
+        raise SignInOutage(
+            f"Google OAuth: could not ask which scopes were granted: {SIGN_IN} answered "
+            f"{answer.status_code}; try again later",
+            hint=HINT_SIGN_IN_LATER,
+        )
+    if not answer.ok or not isinstance(data.get("scope"), str):
+        said = data.get("error_description") or data.get("error") or f"{answer.status_code}"
+        raise BackendError(
+            f"Google OAuth: Google does not accept the saved authorization's access token ({said})",
+            hint=HINT_SIGN_IN_AGAIN,
+        )
+    return sorted(set(data["scope"].split()))
 
 
 def save_token(creds: Any, path: Path, *, authorized: datetime | None = None) -> None:

@@ -26,6 +26,7 @@ from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import Timeout
 
 from ..errors import BackendError
+from .google_auth import HINT_SIGN_IN_AGAIN, HINT_SIGN_IN_LATER, sign_in_trouble
 
 
 class NoAnswer(BackendError):
@@ -175,14 +176,13 @@ class SheetsHTTPClient(HTTPClient):
                 ) from None
             except GoogleAuthError as exc:
                 # google-auth refreshes the token inside the request (expired mid-run, or a
-                # 401); when that fails, no request can succeed until 'pdmail auth' is run.
-                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                # 401). A refusal means no request can succeed until 'pdmail auth' is run; an
+                # outage of Google's sign-in service only means trying again later.
+                what, outage = sign_in_trouble(exc)
                 raise BackendError(
                     f"Google Sheets API: {method.upper()} {_path(url)}: the saved authorization "
-                    f"could not be refreshed ({reason})",
-                    hint="run 'pdmail auth' again. If this happens about a week after each "
-                    "'pdmail auth', the OAuth app is in 'Testing' status, whose refresh tokens "
-                    "expire after 7 days",
+                    f"could not be refreshed: {what}",
+                    hint=HINT_SIGN_IN_LATER if outage else HINT_SIGN_IN_AGAIN,
                 ) from None
             if response.ok:
                 return response
