@@ -205,6 +205,8 @@ def _play(
 
         with Workspace(config, clock=clock) as ws:
             report = tick(ws, day)
+        if report.errors:
+            raise report.errors[0]  # a demo that could not write its reports stops there
         what = ", ".join(
             f"{step}: {r.count('sent')} sent" for step, r in report.steps if r.count("sent")
         )

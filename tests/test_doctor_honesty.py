@@ -282,6 +282,11 @@ def test_without_send_test_gmail_is_not_checked_and_says_how(
     mail = next(line for line in result.output.splitlines() if " mail:" in line)
     assert mail.startswith("[skip]") and "not checked" in mail
     assert "pdmail doctor --send-test" in mail
+    sender = next(line for line in result.output.splitlines() if " sender:" in line)
+    assert sender.startswith("[skip]") and "not checked" in sender
+    assert "[ok  ]" not in "\n".join(
+        line for line in result.output.splitlines() if " mail:" in line or " sender:" in line
+    )
     assert gmail.requests == []
 
 
@@ -299,6 +304,7 @@ def test_send_test_sends_one_message_to_the_librarian_and_records_nothing(
     assert message["Subject"].startswith("pdmail test message")
     assert "[ok  ] mail: gmail: Gmail accepted a test message to " + LIBRARIAN in result.output
     assert message["Message-ID"] in result.output
+    assert f"[ok  ] sender: messages go out as {LIBRARIAN}" in result.output
     assert ledger_entries(project) == []
     # A second test is a second message, not a resend of the first.
     assert _doctor(project, "--send-test").exit_code == 0
