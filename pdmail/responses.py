@@ -21,7 +21,7 @@ from .models import Ambiguity, Problem, Response, Table, Teacher
 from .names import address_in, clean_cell, probable_teacher
 from .roster import Roster, normalize_email
 from .tables import require_column
-from .timestamps import LocaleConflict, OrderConflict, order_name, read_column
+from .timestamps import OrderConflict, OrderMismatch, order_name, read_column
 
 _CYCLE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -57,13 +57,13 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
         times = read_column(
             stamps, tz, order=form.date_order, fmt=form.timestamp_format, locale=table.locale
         )
-    except LocaleConflict as exc:
+    except OrderMismatch as exc:
         row = [number for number, _ in table.rows][exc.index]
         setting = "month-first" if exc.order == "dmy" else "day-first"
         raise InputError(
             f"{table.origin}, row {row}, column '{column}': {exc}",
-            hint=f"If the column has a date format of its own, set form.date_order to "
-            f"{setting} in the config; if the cell was typed the wrong way round, correct it.",
+            hint=f"If the export writes dates that way, set form.date_order to {setting} in "
+            "the config; if the cell was typed the wrong way round, correct it.",
         ) from None
     except OrderConflict as exc:
         rows = [number for number, _ in table.rows]

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 __all__ = [
     "DATE_ORDERS",
     "ColumnTimes",
-    "LocaleConflict",
     "OrderConflict",
+    "OrderMismatch",
     "date_order",
     "locale_order",
     "order_name",
@@ -195,18 +195,20 @@ class OrderConflict(ValueError):
         )
 
 
-class LocaleConflict(ValueError):
-    """A column holds a date its spreadsheet's locale cannot read but the other order can:
-    ``index`` is its position, ``order`` the locale's (``dmy`` or ``mdy``)."""
+class OrderMismatch(ValueError):
+    """A column holds a date only the order other than the one set can read, and none that
+    only the set order can: ``index`` is its position, ``order`` the order set
+    (``dmy``/``mdy``), ``source`` what set it (``form.date_order``, ``the spreadsheet's
+    locale (en_GB)``)."""
 
-    def __init__(self, index: int, locale: str, order: str, values: Sequence[str]) -> None:
+    def __init__(self, index: int, order: str, source: str, values: Sequence[str]) -> None:
         self.index = index
-        self.locale = locale
         self.order = order
+        self.source = source
         other = "mdy" if order == "dmy" else "dmy"
         super().__init__(
-            f"{values[index].strip()!r} can only be {_ORDER_NAMES[other]}, but the "
-            f"spreadsheet's locale ({locale}) writes dates {_ORDER_NAMES[order]}"
+            f"{values[index].strip()!r} can only be {_ORDER_NAMES[other]}, but {source} "
+            f"says dates are written {_ORDER_NAMES[order]}"
         )
 
 
@@ -250,8 +252,9 @@ def read_column(
     month first and each one's day-first reading is kept in ``alternatives``.
 
     Raises :class:`OrderConflict` when the order comes from the column or the locale and the
-    column holds dates of both kinds, and :class:`LocaleConflict` when it comes from the
-    locale and the column holds a date only the other order can read.
+    column holds dates of both kinds, and :class:`OrderMismatch` when it comes from the
+    locale and the column holds a date only the other order can read, or from ``order`` and
+    every date in the column that settles the order says the other one.
     """
     wanted = date_order(order)
     if fmt is not None:
@@ -260,12 +263,23 @@ def read_column(
     basis = ""
     if wanted != "auto":
         basis = "form.date_order"
+        if wanted in ("dmy", "mdy"):
+            # A column whose every telling date contradicts the config is read with the
+            # wrong order (a config copied from another school): stop rather than skew the
+            # ambiguous dates. With dates of both kinds, the config decides and the misfits
+            # are reported row by row.
+            try:
+                settled, index = _from_column(values)
+            except OrderConflict:
+                settled, index = wanted, None
+            if index is not None and settled != wanted:
+                raise OrderMismatch(index, wanted, "form.date_order", values)
     elif (from_locale := locale_order(locale)) is not None:
         # A locale is the Sheet's default, and a column can carry a format of its own: a
         # date the locale cannot read stops here rather than skewing the dates it can.
         settled, index = _from_column(values)
         if index is not None and settled != from_locale:
-            raise LocaleConflict(index, locale, from_locale, values)
+            raise OrderMismatch(index, from_locale, f"the spreadsheet's locale ({locale})", values)
         wanted, basis = from_locale, f"the spreadsheet's locale {locale}"
     else:
         wanted, index = _from_column(values)

@@ -349,8 +349,10 @@ def test_a_configured_date_order(project: Project, order: str, stamp: str, count
 
 def test_a_configured_order_skips_the_rows_that_do_not_fit_it(project: Project) -> None:
     project.write_config({"form": {"date_order": "day-first"}})
-    c = collect(project, [answer(ANN, "03/12/2026 9:00"), answer(RAJ, "12/25/2026 9:00")])
-    assert answered(c) == [ANN]
+    rows = [answer(ANN, "03/12/2026 9:00"), answer(RAJ, "12/25/2026 9:00"),
+            answer("maria@school.example.org", "14/12/2026 9:00")]  # fmt: skip
+    c = collect(project, rows)
+    assert answered(c) == [ANN, "maria@school.example.org"]
     [problem] = c.problems
     assert (problem.row, problem.column) == (3, "Timestamp")
     assert "'12/25/2026 9:00'" in problem.message
@@ -368,6 +370,18 @@ def test_a_column_with_both_orders_is_an_error_naming_a_row_of_each(project: Pro
     assert "row 3" in message and "'25/11/2026 9:00'" in message
     assert "row 4" in message and "'11/30/2026 9:00'" in message
     assert "form.date_order" in (caught.value.hint or "")
+
+
+def test_a_configured_order_every_telling_date_contradicts_is_an_error(
+    project: Project,
+) -> None:
+    # A config copied from a US school, on a UK export: 03/12 would quietly be 12 March.
+    project.write_config({"form": {"date_order": "month-first"}})
+    with pytest.raises(InputError) as caught:
+        collect(project, [answer(ANN, "03/12/2026 9:00"), answer(RAJ, "25/11/2026 9:00")])
+    assert "responses.csv, row 3, column 'Timestamp'" in caught.value.message
+    assert "'25/11/2026 9:00' can only be day first" in caught.value.message
+    assert "form.date_order to day-first" in (caught.value.hint or "")
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import pytest
 
 from pdmail.timestamps import (
     ColumnTimes,
-    LocaleConflict,
     OrderConflict,
+    OrderMismatch,
     date_order,
     locale_order,
     parse_date,
@@ -428,10 +428,31 @@ def test_a_configured_or_locale_order_is_not_a_guess(
 
 
 def test_a_fixed_order_reports_the_rows_that_do_not_fit_instead_of_a_conflict() -> None:
-    column = read_column(["03/12/2026 9:00", "12/25/2026 9:00"], LONDON, order="day-first")
-    assert _times(column) == [datetime(2026, 12, 3, 9), None]
+    values = ["03/12/2026 9:00", "12/25/2026 9:00", "25/11/2026 9:00"]
+    column = read_column(values, LONDON, order="day-first")
+    assert _times(column) == [datetime(2026, 12, 3, 9), None, datetime(2026, 11, 25, 9)]
     assert isinstance(column.times[1], ValueError)
     assert "read day first" in str(column.times[1])
+
+
+@pytest.mark.parametrize(
+    ("order", "values", "index", "fragment"),
+    [
+        ("day-first", ["03/12/2026 9:00", "12/25/2026 9:00"], 1,
+         "'12/25/2026 9:00' can only be month first, but form.date_order says dates are "
+         "written day first"),
+        ("mdy", ["25/11/2026", "03/12/2026", "30/11/2026"], 0,
+         "'25/11/2026' can only be day first, but form.date_order says dates are written "
+         "month first"),
+    ],
+)  # fmt: skip
+def test_a_column_that_only_contradicts_the_configured_order_stops(
+    order: str, values: list[str], index: int, fragment: str
+) -> None:
+    with pytest.raises(OrderMismatch) as caught:
+        read_column(values, LONDON, order=order)
+    assert caught.value.index == index
+    assert fragment in str(caught.value)
 
 
 def test_an_unsettled_column_is_a_guess_that_keeps_the_other_reading() -> None:
@@ -460,7 +481,7 @@ def test_a_timestamp_format_wins_over_everything() -> None:
     [
         ("en_GB", ["03/12/2026 9:00", "12/25/2026 9:00"], 1,
          "'12/25/2026 9:00' can only be month first, but the spreadsheet's locale (en_GB) "
-         "writes dates day first"),
+         "says dates are written day first"),
         ("en_US", ["25/11/2026 9:00", "12/3/2026 9:00"], 0,
          "'25/11/2026 9:00' can only be day first, but the spreadsheet's locale (en_US)"),
     ],
@@ -468,7 +489,7 @@ def test_a_timestamp_format_wins_over_everything() -> None:
 def test_a_date_the_sheets_locale_cannot_read_stops_the_column(
     locale: str, values: list[str], index: int, fragment: str
 ) -> None:
-    with pytest.raises(LocaleConflict) as caught:
+    with pytest.raises(OrderMismatch) as caught:
         read_column(values, LONDON, locale=locale)
     assert caught.value.index == index
     assert fragment in str(caught.value)
