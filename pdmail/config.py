@@ -287,8 +287,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(
             f"{cfg_path}: cannot read the config file ({exc.strerror or exc})"
         ) from None
+    lines: dict[str, int] = {}
     try:
-        data = load_yaml(text)
+        data = load_yaml(text, lines)
     except YamlProblem as exc:
         where = f", line {exc.line}" if exc.line else ""
         column = f" (column {exc.column})" if exc.column else ""
@@ -304,7 +305,24 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             "('key: value' lines such as 'school: ...')",
             hint="run 'pdmail init' in a new folder for a complete example to copy from",
         )
-    return parse_config(data, cfg_path.resolve())
+    try:
+        return parse_config(data, cfg_path.resolve())
+    except _KeyProblem as exc:
+        # The key's line, so the librarian goes straight to it in a long file.
+        key_line = lines.get(exc.key)
+        if key_line is None:
+            raise
+        prefix = f"{cfg_path.resolve().name}: "
+        message = exc.message.replace(prefix, f"{prefix[:-2]}, line {key_line}: ", 1)
+        raise ConfigError(message, hint=exc.hint) from None
+
+
+class _KeyProblem(ConfigError):
+    """A config error about one key, which :func:`load_config` can place on its line."""
+
+    def __init__(self, message: str, *, key: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.key = key
 
 
 def parse_config(data: Any, path: Path) -> Config:
@@ -650,7 +668,7 @@ class _Reader:
         self.base = file.parent
 
     def error(self, key: str, message: str, hint: str | None = None) -> ConfigError:
-        return ConfigError(f"{self.file.name}: {key}: {message}", hint=hint)
+        return _KeyProblem(f"{self.file.name}: {key}: {message}", key=key, hint=hint)
 
     @staticmethod
     def _key(parent: str, key: str) -> str:

@@ -39,7 +39,7 @@ def open_error(path: Path, exc: OSError) -> InputError:
     if isinstance(exc, IsADirectoryError):
         return InputError(
             f"{path}: is a folder, not a file",
-            hint="Point the config at the file inside the folder (e.g. .../roster.csv).",
+            hint="Point the config at the file itself, not at the folder that holds it.",
         )
     reason = exc.strerror or str(exc)
     return InputError(f"{path}: cannot read the file: {reason}")
@@ -114,15 +114,32 @@ def _decode(path: Path, data: bytes) -> str:
     """The file's text: UTF-16 with a byte order mark, UTF-8 (with or without one), UTF-16
     without one when its zero bytes say so, else Windows-1252 when nothing in the file reads
     as UTF-8. Anything else is refused, naming the first byte that does not fit."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        try:
+            return _refuse_nul(path, data, data.decode("utf-32"), text_nul=True)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path}: the file is not valid UTF-32 text ({_where(data, exc.start)})",
+                hint="Save it again from the spreadsheet as 'CSV UTF-8'.",
+            ) from exc
     # Excel's "Unicode Text" export is UTF-16 with a byte order mark; nothing else starts so.
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
+            # Lines are counted in the text before the bad bytes, not in raw UTF-16 bytes.
+            line = data[: exc.start].decode("utf-16", errors="replace").count("\n") + 1
             raise InputError(
-                f"{path}: the file is not valid UTF-16 text ({_where(data, exc.start)})",
+                f"{path}: the file is not valid UTF-16 text (byte offset {exc.start}, line {line})",
                 hint="Save it again from the spreadsheet as 'CSV UTF-8'.",
             ) from exc
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        # Checked before UTF-8, which the zero bytes of UTF-16 Latin text also pass as.
+        try:
+            return _refuse_nul(path, data, data.decode(utf16), text_nul=True)
+        except UnicodeDecodeError:
+            pass
     try:
         # utf-8-sig drops the byte order mark Excel writes in front of "CSV UTF-8" files.
         text = data.decode("utf-8-sig")
@@ -130,9 +147,6 @@ def _decode(path: Path, data: bytes) -> str:
         bad = exc.start
     else:
         return _refuse_nul(path, data, text)
-    utf16 = _utf16_without_bom(data)
-    if utf16:
-        return data.decode(utf16)
     if _UTF8_SEQUENCE.search(data):
         # Some of the file is UTF-8 and some is not (rows pasted from two sources): reading
         # it as either would garble names, so the byte is named instead.
@@ -174,8 +188,17 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def _refuse_nul(path: Path, data: bytes, text: str) -> str:
-    nul = data.find(b"\x00")
+def _refuse_nul(path: Path, data: bytes, text: str, *, text_nul: bool = False) -> str:
+    # In UTF-16 and UTF-32 zero bytes are part of every character; there, only a decoded NUL
+    # character is damage.
+    nul = text.find("\x00") if text_nul else data.find(b"\x00")
+    if nul >= 0 and text_nul:
+        line = text.count("\n", 0, nul) + 1
+        raise InputError(
+            f"{path}: the file holds a NUL (zero) character on line {line}; it is not plain "
+            "text, or it was damaged",
+            hint="Open it in the spreadsheet and save it again as 'CSV UTF-8'.",
+        )
     if nul >= 0:
         raise InputError(
             f"{path}: the file holds a NUL (zero) byte at {_where(data, nul)}; it is not "
@@ -229,7 +252,8 @@ def _find_runaway_quote(
             ):
                 # The strict reading ran out of file inside this cell: it is never closed.
                 last = line + len(inner) - 1
-                tail = f" (lines {line + 1} to {last})" if last > line else ""
+                tail = f" (lines {line + 1} to {last})" if last > line + 1 else ""
+                tail = f" (line {last})" if last == line + 1 else tail
                 refuse(
                     index,
                     column,
@@ -244,13 +268,15 @@ def _find_runaway_quote(
                     if _reads_as_row(part, delimiter, width, profile)
                 ]
                 if len(rowlike) >= 2 or (rowlike and broken):
+                    first, last = line + rowlike[0], line + rowlike[-1]
+                    lines_named = f"lines {first} to {last}" if last > first else f"line {first}"
+                    rows_named = "1 more row" if len(rowlike) == 1 else f"{len(rowlike)} more rows"
                     refuse(
                         index,
                         column,
                         line,
                         f"opens a cell that runs on over {len(inner)} lines and swallows what "
-                        f"look like {len(rowlike)} more rows (lines {line + rowlike[0]} to "
-                        f"{line + rowlike[-1]})",
+                        f"look like {rows_named} ({lines_named})",
                     )
             line += len(inner) - 1
 

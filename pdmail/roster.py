@@ -215,7 +215,10 @@ def _no_teachers(table: Table, problems: list[Problem]) -> InputError:
             f"{table.origin}: the roster has a header row but no teachers",
             hint="add one row per teacher below the header (at least an email address)",
         )
-    listed = "; ".join(f"row {p.row}, column '{p.column}': {p.message}" for p in problems[:3])
+    listed = "; ".join(
+        f"row {p.row}, column '{p.column}': {p.message.removesuffix('; the row is skipped')}"
+        for p in problems[:3]
+    )
     more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
     return InputError(
         f"{table.origin}: {_none_is(len(problems), 'row', 'a usable teacher')}: {listed}{more}",

@@ -46,7 +46,8 @@ def read_table(path: Path, *, sheet: str | None = None) -> Table:
         raise InputError(
             f"{path}: unsupported file type '{path.suffix or '(none)'}'; "
             f"supported types are {_SUPPORTED}",
-            hint="Export the form responses as CSV or as an Excel workbook (.xlsx).",
+            hint="Save the file from the spreadsheet as CSV (UTF-8) or as an Excel workbook "
+            "(.xlsx), and name that file in the config.",
         )
     if suffix in _EXCEL_SUFFIXES:
         rows = _read_excel(path, sheet)
@@ -79,7 +80,10 @@ def table_from_rows(origin: str, rows: Iterable[Sequence[str]]) -> Table:
             continue
         body.append((number, _fit_row(origin, number, cells, len(header))))
     if header is None:
-        raise InputError(f"{origin}: the file is empty; expected a header row")
+        raise InputError(
+            f"{origin}: the file is empty; expected a header row",
+            hint="Export or save the file again: its first row must hold the column names.",
+        )
     return Table(origin=origin, header=header, rows=tuple(body))
 
 
@@ -206,7 +210,9 @@ def _corrupt(path: Path, exc: Exception) -> InputError:
     detail = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     detail = detail or type(exc).__name__
     if isinstance(exc, zipfile.BadZipFile):
-        detail = _what_it_is(path) or "it is not an Excel workbook (not a zip archive)"
+        detail = _what_it_is(path) or "it is damaged (cut short?) or not an Excel workbook"
+    elif isinstance(exc, KeyError) and "[Content_Types].xml" in detail:
+        detail = "it is a zip archive, not an Excel workbook"
     return InputError(
         f"{path}: cannot read the workbook: {detail}",
         hint="Open it in Excel or Google Sheets and save it again as .xlsx "

@@ -251,6 +251,13 @@ class Templates:
             ) from None
         try:
             return template.render(context)
+        except jinja2.TemplateNotFound as exc:
+            line = _template_line(exc, template.filename)
+            raise TemplateError(
+                f"{template.filename or name}{f', line {line}' if line else ''}: includes or "
+                f"extends '{exc.name}', and there is no template of that name",
+                hint="add that file to the templates folder, or correct the name",
+            ) from None
         except jinja2.TemplateError as exc:
             line = _template_line(exc, template.filename)
             where = template.filename or name

@@ -38,12 +38,14 @@ class YamlProblem(Exception):
         return self.message
 
 
-def load_yaml(text: str) -> Any:
+def load_yaml(text: str, lines: dict[str, int] | None = None) -> Any:
     """Parse one YAML document with the safe loader; ``None`` for an empty document.
 
     Raises :class:`YamlProblem` for a syntax error (explained in plain words, with the line and
     column) and for a key that appears twice in one mapping at any depth (naming the key as a
     dotted path and both lines). Merge keys (``<<: *defaults``) may still be overridden.
+    ``lines``, when given, is filled with the line of every key and list item by its dotted
+    path (``calendar.send_day``, ``calendar.skip[0]``), for messages about their values.
     """
     try:
         # The loader checks the characters as it is built, so it is built inside the try.
@@ -54,7 +56,7 @@ def load_yaml(text: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_keys(node)
+        _check_keys(node, {} if lines is None else lines)
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise _explain(exc, text) from None
@@ -62,7 +64,7 @@ def load_yaml(text: str) -> Any:
         loader.dispose()
 
 
-def _check_keys(root: Node) -> None:
+def _check_keys(root: Node, lines: dict[str, int]) -> None:
     # Walked over the composed nodes, not the built dicts, because only the nodes still know
     # every key and its line. Each node is visited once, so aliases cannot make it loop.
     seen: set[int] = set()
@@ -91,9 +93,11 @@ def _check_keys(root: Node) -> None:
                         "there (pdmail does not guess which of the two you meant)",
                     )
                 first[name] = line
+                lines.setdefault(dotted, line)
                 stack.append((value_node, dotted))
         elif isinstance(node, SequenceNode):
             for index, item in enumerate(node.value):
+                lines.setdefault(f"{path}[{index}]", item.start_mark.line + 1)
                 stack.append((item, f"{path}[{index}]"))
 
 
@@ -151,7 +155,7 @@ def _explain(exc: yaml.YAMLError, text: str) -> YamlProblem:
                   "or write each backslash twice")  # fmt: skip
     if "flow sequence" in context or "flow mapping" in context:
         opener, closer = ("[", "]") if "sequence" in context else ("{", "}")
-        if "stream end" in problem:
+        if "stream end" in problem or (start and mark and mark.line != start.line):
             return at(start, f"the '{opener}' opened here is never closed with '{closer}'",
                       f"add the '{closer}', or remove the '{opener}' and write the items on "
                       "their own lines")  # fmt: skip

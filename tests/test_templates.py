@@ -249,8 +249,11 @@ def test_a_configured_templates_folder_that_is_missing_is_a_config_error(project
     project.write_config({"templates": "my-templates"})
     with pytest.raises(ConfigError) as exc:
         project.config()
+    lines = project.config_path.read_text(encoding="utf-8").splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if text.startswith("templates:"))
     assert exc.value.message == (
-        f"pdmail.yaml: templates: the folder {project.folder / 'my-templates'} does not exist"
+        f"pdmail.yaml, line {line}: templates: the folder {project.folder / 'my-templates'} "
+        "does not exist"
     )
     assert "remove the 'templates' key" in (exc.value.hint or "")
 

@@ -1,0 +1,178 @@
+"""Reading pdmail.yaml: every key once, every YAML mistake in plain words, the line named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import BASE_CONFIG
+
+from pdmail.config import load_config
+from pdmail.errors import ConfigError
+from pdmail.yamlfile import YamlProblem, load_yaml
+
+GOOD = yaml.safe_dump(BASE_CONFIG, sort_keys=False)
+
+
+def refused(tmp_path: Path, text: str | bytes) -> ConfigError:
+    path = tmp_path / "pdmail.yaml"
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    return exc.value
+
+
+def test_the_good_config_loads(tmp_path: Path) -> None:
+    (tmp_path / "pdmail.yaml").write_text(GOOD, encoding="utf-8")
+    assert load_config(tmp_path / "pdmail.yaml").school == "Test School"
+
+
+# -- a key set twice -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("school: A\ntimezone: UTC\ncalendar:\n  send_day: 1\nmail:\n  kind: outbox\n"
+                     "calendar:\n  send_day: 3\n",
+                     "line 7: 'calendar' is set twice, on line 3 and on line 7", id="top-level"),
+        pytest.param("mail:\n  smtp:\n    port: 587\n    host: smtp.x.org\n    port: 25\n",
+                     "line 5: 'mail.smtp.port' is set twice, on line 3 and on line 5", id="nested"),
+        pytest.param("school: A\n'school': B\n", "'school' is set twice, on line 1 and on line 2",
+                     id="quoted-and-plain"),
+        pytest.param("calendar:\n  skip:\n    - {a: 1, a: 2}\n",
+                     "'calendar.skip[0].a' is set twice, on line 3 and on line 3", id="in-a-list"),
+        pytest.param("school: A\n\n# notes\nschool: B\n", "on line 1 and on line 4", id="far"),
+    ],
+)  # fmt: skip
+def test_a_key_set_twice_names_both_lines(tmp_path: Path, text: str, message: str) -> None:
+    error = refused(tmp_path, text)
+    assert error.message.startswith(f"{tmp_path / 'pdmail.yaml'}, line ")
+    assert message in error.message
+    assert error.hint and "keep one" in error.hint
+
+
+def test_a_merge_key_may_still_be_overridden() -> None:
+    data = load_yaml("base: &b {port: 25, host: x}\nsmtp:\n  <<: *b\n  port: 587\n")
+    assert data["smtp"] == {"port": 587, "host": "x"}
+
+
+def test_aliases_are_checked_once_not_expanded() -> None:
+    # A "billion laughs" of aliases is walked node by node, never expanded.
+    text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+    )
+    assert set(load_yaml(text)) == {chr(97 + i) for i in range(9)}
+
+
+# -- YAML mistakes in plain words ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "words"),
+    [
+        pytest.param("school: A\nmail:\n\tkind: outbox\n", 3, 1, "tab character", id="tab"),
+        pytest.param("school: A\ntimezone: Europe/London: x\n", 2, 24, "second ': '", id="colon"),
+        pytest.param("mail:\n  kind: smtp\n   host: x\n", 3, 8, "indented more than line 2",
+                     id="indented-more"),
+        pytest.param("mail:\n    kind: smtp\n  host: x\n", 3, 3, "indented differently",
+                     id="indented-less"),
+        pytest.param("school: A\ntimezone\nmail: x\n", 2, 1, "no ':' after its key",
+                     id="no-colon"),
+        pytest.param("mail:\n  kind smtp\n  host: x\n", 2, 3, "no ':' after its key",
+                     id="no-colon-nested"),
+        pytest.param("school: 'A\ntimezone: UTC\n", 1, 9, "quote (') opened here is never closed",
+                     id="unclosed-quote"),
+        pytest.param("school: A\nmonths: [1, 2\ntimezone: UTC\n", 2, 9,
+                     "'[' opened here is never closed", id="unclosed-bracket"),
+        pytest.param("school: {a: 1\n", 1, 9, "'{' opened here is never closed", id="brace"),
+        pytest.param("school: 'it's'\n", 1, 13, "text after the closing quote", id="apostrophe"),
+        pytest.param('state: "C:\\Users\\x"\n', 1, 13, "backslash starts an escape",
+                     id="windows-path"),
+        pytest.param("school: @x\n", 1, 9, "cannot begin with '@'", id="at-sign"),
+        pytest.param("school: `x`\n", 1, 9, "cannot begin with '`'", id="backtick"),
+        pytest.param("school: *x\n", 1, 9, "names an anchor that is not defined", id="alias"),
+        pytest.param("school: !!python/object:os.system x\n", 1, 9,
+                     "'!!python/object:os.system' is not allowed", id="python-tag"),
+        pytest.param("school: A\n- y\n", 2, 1, "a list item ('- ...')", id="list-item"),
+        pytest.param("a: 1\n---\nb: 2\n", 2, 1, "second YAML document", id="two-documents"),
+        pytest.param("school: A\x07B\n", 1, 10, "control character (code 0x07)", id="control"),
+    ],
+)  # fmt: skip
+def test_yaml_mistakes_are_explained_with_line_and_column(
+    tmp_path: Path, text: str, line: int, column: int, words: str
+) -> None:
+    error = refused(tmp_path, text)
+    assert error.message.startswith(f"{tmp_path / 'pdmail.yaml'}, line {line}: ")
+    assert error.message.endswith(f"(column {column})")
+    assert words in error.message
+    for jargon in ("scalar", "token", "<block", "mapping values", "simple key", "stream"):
+        assert jargon not in error.message
+    assert error.hint
+
+
+def test_load_yaml_reports_a_problem_object() -> None:
+    with pytest.raises(YamlProblem) as exc:
+        load_yaml("a: 1\na: 2\n")
+    assert (exc.value.line, exc.value.column) == (2, 1)
+
+
+# -- files that are not a config at all ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(b"", "the config file is empty", id="empty"),
+        pytest.param(b"# all\n# commented out\n", "the config file is empty", id="comments"),
+        pytest.param(b"- a\n- b\n", "the config file holds a list, not settings", id="list"),
+        pytest.param(b"hello\n", "the config file holds 'hello', not settings", id="scalar"),
+        pytest.param(b"school: \xe9cole\n", "not UTF-8 text (byte 0xe9 on line 1, byte offset 8)",
+                     id="latin-1"),
+    ],
+)  # fmt: skip
+def test_a_file_that_is_not_settings_is_refused(tmp_path: Path, data: bytes, message: str) -> None:
+    error = refused(tmp_path, data)
+    assert error.message.startswith(f"{tmp_path / 'pdmail.yaml'}: {message}")
+    assert error.hint
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_notepad_encodings_with_a_byte_order_mark_are_read(tmp_path: Path, encoding: str) -> None:
+    (tmp_path / "pdmail.yaml").write_bytes(GOOD.replace("Test School", "École").encode(encoding))
+    assert load_config(tmp_path / "pdmail.yaml").school == "École"
+
+
+def test_a_folder_in_place_of_the_config(tmp_path: Path) -> None:
+    (tmp_path / "pdmail.yaml").mkdir()
+    assert (
+        refused_folder(tmp_path).message
+        == f"{tmp_path / 'pdmail.yaml'}: is a folder, not a config file"
+    )
+
+
+def refused_folder(tmp_path: Path) -> ConfigError:
+    with pytest.raises(ConfigError) as exc:
+        load_config(tmp_path / "pdmail.yaml")
+    return exc.value
+
+
+# -- a wrong value is placed on its line -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("  send_day: 1\n", "  send_day: first\n", "calendar.send_day"),
+        ("  - 2026-12-21..2027-01-01\n", "  - 12/21/2026\n", "calendar.skip[0]"),
+        ("timezone: America/Chicago\n", "timezone: Mars/Base\n", "timezone"),
+        ("  kind: outbox\n", "  kind: outbox\n  knid: smtp\n", "mail.knid"),
+    ],
+)
+def test_a_wrong_value_names_its_line(tmp_path: Path, old: str, new: str, key: str) -> None:
+    assert old in GOOD
+    text = GOOD.replace(old, new)
+    line = text.splitlines().index(new.splitlines()[-1]) + 1
+    error = refused(tmp_path, text)
+    assert error.message.startswith(f"pdmail.yaml, line {line}: {key}: ")
