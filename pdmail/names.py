@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from .models import Teacher
 from .roster import is_valid_email
 
-__all__ = ["address_in", "clean_cell", "probable_teacher"]
+__all__ = ["RosterNames", "address_in", "clean_cell", "probable_teacher"]
 
 _ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _TITLES = frozenset(
@@ -48,77 +48,106 @@ def address_in(text: str) -> str | None:
     return address if is_valid_email(address) else None
 
 
-def probable_teacher(teachers: Sequence[Teacher], text: str) -> Teacher | None:
-    """The one teacher an email cell that matched nobody most likely names, or None.
+class RosterNames:
+    """The roster's names indexed once, so each unmatched answer is looked up in constant
+    time whatever the size of the roster (:meth:`probable`)."""
 
-    Tried from the surest to the loosest, each only when it picks out exactly one teacher
-    (a rule that fits two teachers ends the search with None rather than trying a looser one):
-    the same mailbox name at another domain (``ann@gmail.com``); the full name in either order
-    (``Ann Lee``, ``lee, ann``, ``ann.lee@gmail.com``); the first given name and the last name;
-    the first initial and the last name (``A. Lee``); the last name alone (``Ms. Lee``,
-    ``Lee``) when no teacher has it as a first name either. Titles and accents are ignored.
-    """
-    cleaned = clean_cell(text).removeprefix("mailto:").strip()
-    if not cleaned or not teachers:
+    def __init__(self, teachers: Sequence[Teacher]) -> None:
+        self._local: dict[str, list[Teacher]] = {}
+        # One index per rule, surest first: full name, first given name + last name, first
+        # initial + last name; then the last names alone and the first names alone.
+        self._rules: tuple[dict[str, list[Teacher]], ...] = ({}, {}, {})
+        self._last: dict[str, list[Teacher]] = {}
+        self._first: dict[str, list[Teacher]] = {}
+        for teacher in teachers:
+            _add(self._local, teacher.email.split("@")[0], teacher)
+            first, last = _words(teacher.first_name)[0], _words(teacher.last_name)[0]
+            if last:
+                _add(self._last, " ".join(last), teacher)
+            if first:
+                _add(self._first, " ".join(first), teacher)
+            if not (first and last):
+                continue
+            given, letter = first[0], first[0][0]
+            for rule, keys in zip(
+                self._rules,
+                (
+                    [first + last, last + first, ["".join(first + last)]],
+                    [[given, *last], [*last, given]],
+                    [[letter, *last], [*last, letter], [letter + "".join(last)],
+                     ["".join(last) + letter]],
+                ),
+                strict=True,
+            ):  # fmt: skip
+                for key in keys:
+                    _add(rule, " ".join(key), teacher)
+
+    def probable(self, text: str) -> Teacher | None:
+        """The one teacher an email cell that matched nobody most likely names, or None.
+
+        Tried from the surest to the loosest, each only when it picks out exactly one teacher
+        (a rule that fits two teachers ends the search with None rather than trying a looser
+        one): the same mailbox name at another domain (``ann@gmail.com``); the full name in
+        either order (``Ann Lee``, ``lee, ann``, ``ann.lee@gmail.com``); the first given name
+        and the last name; the first initial and the last name (``A. Lee``); the last name
+        alone (``Ms. Lee``, ``Lee``) when no teacher has it as a first name either. Titles and
+        accents are ignored.
+        """
+        cleaned = clean_cell(text).removeprefix("mailto:").strip()
+        if not cleaned:
+            return None
+        address = _single_address(cleaned)
+        texts = [cleaned]
+        if address is not None:
+            local = address.split("@")[0]
+            if local in self._local:
+                return _one(self._local[local])
+            display = re.sub(r"[<>]", " ", cleaned.lower().replace(address, " "))
+            texts = [display, local]
+        for candidate in texts:
+            fitting = self._by_name(candidate)
+            if fitting:
+                return _one(fitting)
         return None
-    address = _single_address(cleaned)
-    texts = [cleaned]
-    if address is not None:
-        local = address.split("@")[0]
-        fitting = [t for t in teachers if t.email.split("@")[0] == local]
-        if fitting:
-            return _one(fitting)
-        display = re.sub(r"[<>]", " ", cleaned.lower().replace(address, " "))
-        texts = [display, local]
-    for candidate in texts:
-        fitting = _by_name(teachers, candidate)
-        if fitting:
-            return _one(fitting)
-    return None
+
+    def _by_name(self, text: str) -> list[Teacher]:
+        """The teachers the first rule that fits any finds ``text`` names (none: none fits)."""
+        words, titled = _words(text)
+        if not words:
+            return []
+        key = " ".join(words)
+        for rule in self._rules:
+            fitting = _distinct([*rule.get(key, ()), *rule.get("".join(words), ())])
+            if fitting:
+                return fitting
+        by_last = self._last.get(key, [])
+        if by_last and not titled and key in self._first:
+            return [*by_last, *self._first[key]]  # "Lee" could as well be a teacher called Lee
+        return by_last
+
+
+def probable_teacher(teachers: Sequence[Teacher], text: str) -> Teacher | None:
+    """:meth:`RosterNames.probable` for one lookup (index a roster once for many)."""
+    return RosterNames(teachers).probable(text)
+
+
+def _add(index: dict[str, list[Teacher]], key: str, teacher: Teacher) -> None:
+    if key:
+        index.setdefault(key, []).append(teacher)
+
+
+def _distinct(teachers: Sequence[Teacher]) -> list[Teacher]:
+    return list({t.email: t for t in teachers}.values())
 
 
 def _one(fitting: Sequence[Teacher]) -> Teacher | None:
+    fitting = _distinct(fitting)
     return fitting[0] if len(fitting) == 1 else None
 
 
 def _single_address(text: str) -> str | None:
     found = {m.group(0).lower() for m in _ADDRESS.finditer(text)}
     return found.pop() if len(found) == 1 else None
-
-
-def _by_name(teachers: Sequence[Teacher], text: str) -> list[Teacher]:
-    """The teachers the first rule that fits any finds ``text`` names (none: no rule fits)."""
-    words, titled = _words(text)
-    if not words:
-        return []
-    joined = "".join(words)
-
-    def full(first: list[str], last: list[str]) -> bool:
-        return words in (first + last, last + first) or joined == "".join(first + last)
-
-    def given(first: list[str], last: list[str]) -> bool:
-        return words in ([first[0], *last], [*last, first[0]])
-
-    def initial(first: list[str], last: list[str]) -> bool:
-        letter, surname = first[0][0], "".join(last)
-        return words in ([letter, *last], [*last, letter]) or joined in (
-            letter + surname,
-            surname + letter,
-        )
-
-    named = [(t, *_parts(t)) for t in teachers]
-    for rule in (full, given, initial):
-        fitting = [t for t, first, last in named if first and last and rule(first, last)]
-        if fitting:
-            return fitting
-    by_last = [t for t, _, last in named if last == words]
-    if by_last and not titled and any(first == words for _, first, _ in named):
-        return [*by_last, *by_last]  # "Lee" could as well be a teacher called Lee
-    return by_last
-
-
-def _parts(teacher: Teacher) -> tuple[list[str], list[str]]:
-    return _words(teacher.first_name)[0], _words(teacher.last_name)[0]
 
 
 def _words(text: str) -> tuple[list[str], bool]:

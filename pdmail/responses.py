@@ -18,7 +18,7 @@ from .config import Form
 from .cycles import Cycle
 from .errors import InputError
 from .models import Ambiguity, Problem, Response, Table, Teacher
-from .names import address_in, clean_cell, probable_teacher
+from .names import RosterNames, address_in, clean_cell
 from .roster import Roster, normalize_email
 from .tables import require_column
 from .timestamps import OrderConflict, OrderMismatch, order_name, read_column
@@ -199,12 +199,19 @@ def match(
         strangers=tuple(strangers.values()),
         outside=outside,
         problems=tuple(problems),
-        probable={
-            (r.origin, r.row): teacher
-            for r in strangers.values()
-            if (teacher := probable_teacher(roster.teachers, r.email)) is not None
-        },
+        probable=_probable(roster, list(strangers.values())),
     )
+
+
+def _probable(roster: Roster, strangers: Sequence[Response]) -> dict[tuple[str, int], Teacher]:
+    if not strangers:
+        return {}
+    names = RosterNames(roster.teachers)
+    return {
+        (r.origin, r.row): teacher
+        for r in strangers
+        if (teacher := names.probable(r.email)) is not None
+    }
 
 
 def _day(moment: datetime) -> str:
