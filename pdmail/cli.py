@@ -736,7 +736,7 @@ def auth(
     config_path: Path | None, client_secret: Path | None, no_browser: bool, port: int, forms: bool
 ) -> None:
     """Authorize pdmail with Google once (Sheets and/or Gmail, as the config needs)."""
-    from .backends.google_auth import authorize, scopes_for
+    from .backends.google_auth import authorize, read_token, scopes_for
 
     config = load_config(config_path)
     if config.google.service_account_file is not None:
@@ -757,7 +757,8 @@ def auth(
             "ssh -L PORT:localhost:PORT this-machine, then open the address below."
         )
     path = authorize(config, secret, forms=forms, open_browser=not no_browser, port=port)
-    click.echo(f"Authorized for: {', '.join(scopes_for(config, forms=forms))}")
+    granted = read_token(path).get("scopes") or scopes_for(config, forms=forms)
+    click.echo(f"Google granted: {', '.join(granted)}")
     click.echo(f"Saved the token to {path} (readable by you only). Next: pdmail doctor")
 
 

@@ -24,6 +24,7 @@ from fakes.oauth_server import FakeOAuth
 from pdmail.backends import google_auth
 from pdmail.cli import main
 from pdmail.config import load_config
+from pdmail.errors import ConfigError
 from pdmail.forms import Question, config_block, form_id_from, parse_form
 
 CLIENT = {
@@ -108,6 +109,44 @@ def test_auth_runs_the_desktop_flow_and_saves_an_owner_only_token(
     if os.name == "posix":
         assert stat.S_IMODE(token.stat().st_mode) == 0o600
         assert stat.S_IMODE(token.parent.stat().st_mode) == 0o700
+
+
+def test_auth_keeps_what_google_granted_and_says_what_is_missing(
+    project: Project, oauth: FakeOAuth, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Gmail's box was unticked on the consent screen: Google granted the spreadsheets only.
+    _google_project(project, oauth)
+    project.write_config(
+        {
+            "sources": {"kind": "google"},
+            "mail": {"kind": "gmail"},
+            "google": {
+                "spreadsheet_id": "sheet-id",
+                "client_secret_file": "client.json",
+                "token_file": "secrets/token.json",
+                "endpoints": {"oauth": oauth.base_url},
+            },
+        }
+    )
+    config = project.config()
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            google_auth.authorize(config, project.folder / "client.json", open_browser=False)
+        except Exception as exc:
+            result["error"] = exc
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    _play_browser(capsys, result)
+    worker.join(10)
+
+    error = result["error"]
+    assert isinstance(error, ConfigError) and google_auth.GMAIL_SCOPE in error.message
+    assert "consent screen" in (error.hint or "")
+    saved = json.loads((project.folder / "secrets" / "token.json").read_text())
+    assert saved["scopes"] == [google_auth.SHEETS_SCOPE]  # what Google said, not what was asked
 
 
 def test_auth_command_refuses_without_a_client_and_with_nothing_to_authorize(

@@ -233,6 +233,7 @@ class SignInOutage(BackendError):
     """Google's sign-in service is down or not answering (5xx, no answer): the saved
     authorization may be fine, and the same command should work later."""
 
+
 HINT_SIGN_IN_LATER = (
     "this is on Google's side, not a problem with your authorization: nothing needs to "
     "change; run the command again later (https://www.google.com/appsstatus shows outages)"
@@ -336,9 +337,18 @@ def granted_scopes(config: Config, access_token: str) -> list[str]:
     return sorted(set(data["scope"].split()))
 
 
-def save_token(creds: Any, path: Path, *, authorized: datetime | None = None) -> None:
-    """Save OAuth credentials owner-only, keeping when they were first authorized."""
+def save_token(
+    creds: Any,
+    path: Path,
+    *,
+    authorized: datetime | None = None,
+    scopes: Sequence[str] | None = None,
+) -> None:
+    """Save OAuth credentials owner-only, keeping when they were first authorized;
+    ``scopes`` (what Google granted) replaces the scopes that were asked for."""
     info = json.loads(creds.to_json())
+    if scopes is not None:
+        info["scopes"] = sorted(scopes)
     previous = {}
     if path.exists():
         try:
@@ -443,7 +453,7 @@ def authorize(
         )
     flow = InstalledAppFlow.from_client_config(client_config(config, client_secret_file), scopes)
     try:
-        with _loopback_http_allowed(_oauth_base(config)):
+        with _loopback_http_allowed(_oauth_base(config)), _partial_grant_allowed():
             creds = flow.run_local_server(
                 host="localhost",
                 port=port,
@@ -456,8 +466,43 @@ def authorize(
     except Exception as exc:  # oauthlib raises its own families; all mean "not authorized"
         raise BackendError(f"Google OAuth: authorization failed ({_first_line(exc)})") from None
     path = token_path(config)
-    save_token(creds, path, authorized=_utcnow())
+    # Google's consent screen lets each permission be unticked: what the token really carries
+    # is what Google's answer says, which is what the token file keeps.
+    granted = _scope_list(getattr(creds, "granted_scopes", None))
+    save_token(creds, path, authorized=_utcnow(), scopes=granted)
+    missing = sorted(set(scopes) - set(granted)) if granted is not None else []
+    if missing:
+        raise ConfigError(
+            f"Google granted {', '.join(sorted(granted or [])) or 'no scope'}; pdmail also "
+            f"needs {', '.join(missing)} (the token was saved to {path} all the same)",
+            hint="run 'pdmail auth' again and leave every permission ticked on Google's "
+            "consent screen",
+        )
     return path
+
+
+def _scope_list(value: object) -> list[str] | None:
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [str(v) for v in value]
+    return None
+
+
+@contextmanager
+def _partial_grant_allowed() -> Iterator[None]:
+    # oauthlib raises "Scope has changed" when Google grants fewer scopes than were asked for
+    # (each one can be unticked on the consent screen); pdmail takes the token and names what
+    # is missing instead.
+    before = os.environ.get("OAUTHLIB_RELAX_TOKEN_SCOPE")
+    os.environ["OAUTHLIB_RELAX_TOKEN_SCOPE"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("OAUTHLIB_RELAX_TOKEN_SCOPE", None)
+        else:
+            os.environ["OAUTHLIB_RELAX_TOKEN_SCOPE"] = before
 
 
 @contextmanager
