@@ -87,7 +87,8 @@ class RosterNames:
 
         Tried from the surest to the loosest, each only when it picks out exactly one teacher
         (a rule that fits two teachers ends the search with None rather than trying a looser
-        one): the same mailbox name at another domain (``ann@gmail.com``); the full name in
+        one): the same mailbox name at another domain or with a ``+tag`` (``ann@gmail.com``,
+        ``ann+pd@school.org``); the full name in
         either order (``Ann Lee``, ``lee, ann``, ``ann.lee@gmail.com``); the first given name
         and the last name; the first initial and the last name (``A. Lee``); the last name
         alone (``Ms. Lee``, ``Lee``) when no teacher has it as a first name either. Titles and
@@ -100,8 +101,10 @@ class RosterNames:
         texts = [cleaned]
         if address is not None:
             local = address.split("@")[0]
-            if local in self._local:
-                return _one(self._local[local])
+            # ann+library@ is Ann's mailbox with a tag most providers deliver to it.
+            for mailbox in dict.fromkeys((local, local.split("+")[0])):
+                if mailbox in self._local:
+                    return _one(self._local[mailbox])
             display = re.sub(r"[<>]", " ", cleaned.lower().replace(address, " "))
             texts = [display, local]
         for candidate in texts:

@@ -70,6 +70,7 @@ def test_clean_cell(cell: str, expected: str) -> None:
         ("ann.lee@gmail.com", "ann@school.org"),
         ("Ann Lee <a.lee@home.example>", "ann@school.org"),
         ("ann@home.example", "ann@school.org"),  # the same mailbox name
+        ("ann+library@school.org", "ann@school.org"),  # a tagged address
         ("Maria Jose Gomez-Ruiz", "maria@school.org"),
         ("María Gómez-Ruiz", "maria@school.org"),  # first given name + last name
         ("M. Gomez Ruiz", "maria@school.org"),
