@@ -88,11 +88,10 @@ class RosterNames:
         Tried from the surest to the loosest, each only when it picks out exactly one teacher
         (a rule that fits two teachers ends the search with None rather than trying a looser
         one): the same mailbox name at another domain or with a ``+tag`` (``ann@gmail.com``,
-        ``ann+pd@school.org``); the full name in
-        either order (``Ann Lee``, ``lee, ann``, ``ann.lee@gmail.com``); the first given name
-        and the last name; the first initial and the last name (``A. Lee``); the last name
-        alone (``Ms. Lee``, ``Lee``) when no teacher has it as a first name either. Titles and
-        accents are ignored.
+        ``ann+pd@school.org``); the full name in either order (``Ann Lee``, ``lee, ann``,
+        ``ann.lee@gmail.com``); the first given name and the last name; the first initial and
+        the last name (``A. Lee``); the last name alone (``Ms. Lee``, ``Lee``) when no teacher
+        has it as a first name either. Titles and accents are ignored.
         """
         cleaned = clean_cell(text).removeprefix("mailto:").strip()
         if not cleaned:
