@@ -4,6 +4,8 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pdmail.timestamps import (
     ColumnTimes,
@@ -499,3 +501,58 @@ def test_a_column_that_agrees_with_the_locale_is_read_by_it() -> None:
     column = read_column(["03/12/2026 9:00", "25/11/2026 9:00"], LONDON, locale="en_GB")
     assert _times(column) == [datetime(2026, 12, 3, 9), datetime(2026, 11, 25, 9)]
     assert "locale en_GB" in column.basis
+
+
+# -- a property: whatever the export's order, a date is read right or its doubt is kept --------
+
+
+@st.composite
+def exports(draw: st.DrawFn) -> tuple[str, list[datetime], list[str]]:
+    """A column as one export writes it: its order, the true moments, and their text."""
+    order = draw(st.sampled_from(["dmy", "mdy"]))
+    separator = draw(st.sampled_from(["/", ".", "-"]))
+    short_year = draw(st.booleans())
+    with_time = draw(st.sampled_from(["", "%H:%M", "%H:%M:%S", "%I:%M %p"]))
+    moments = draw(
+        st.lists(
+            st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31)).map(
+                lambda m: m.replace(microsecond=0)
+            ),
+            min_size=1,
+            max_size=12,
+        )
+    )
+    texts = []
+    for m in moments:
+        first, second = (m.day, m.month) if order == "dmy" else (m.month, m.day)
+        year = f"{m.year % 100:02d}" if short_year else str(m.year)
+        text = f"{first}{separator}{second}{separator}{year}"
+        if with_time:
+            text += " " + m.strftime(with_time)
+        texts.append(text)
+    if not with_time:
+        moments = [m.replace(hour=0, minute=0, second=0) for m in moments]
+    elif "%S" not in with_time:
+        moments = [m.replace(second=0) for m in moments]
+    return order, moments, texts
+
+
+@settings(max_examples=300, deadline=None)
+@given(exports())
+def test_a_consistent_export_is_read_right_or_its_doubt_is_kept(
+    export: tuple[str, list[datetime], list[str]],
+) -> None:
+    order, moments, texts = export
+    column = read_column(texts, LONDON)
+    truth = [m.replace(tzinfo=LONDON) for m in moments]
+    if not column.guessed:
+        assert column.order == order
+        assert list(column.times) == truth
+        return
+    # Nothing settled the order: every value is either read right, or its other reading is
+    # the truth and is kept, so a caller can refuse when the two disagree on what matters.
+    for read, other, true in zip(column.times, column.alternatives, truth, strict=True):
+        assert read == true or other == true
+    # And the configured order reads every value right.
+    configured = read_column(texts, LONDON, order=order)
+    assert list(configured.times) == truth
