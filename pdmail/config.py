@@ -397,7 +397,7 @@ def parse_config(data: Any, path: Path) -> Config:
         form=form,
         calendar=calendar,
         templates=_templates_folder(r, root),
-        state=r.path(root, "state", "") or path.parent / ".pdmail",
+        state=r.folder(root, "state", "") or path.parent / ".pdmail",
         digest=digest,
         taxonomy=taxonomy,
     )
@@ -480,7 +480,7 @@ def _mail(r: _Reader, root: Mapping[str, Any], librarian: Librarian) -> Mail:
     per_minute, daily_cap = _PACE[kind]
     return Mail(
         kind=kind,
-        outbox=r.path(m, "outbox", "mail") or r.base / "outbox",
+        outbox=r.folder(m, "outbox", "mail") or r.base / "outbox",
         sender_name=r.text(m, "sender_name", "mail") or librarian.name,
         reply_to=reply_to,
         smtp=smtp,
@@ -549,6 +549,15 @@ def _calendar(r: _Reader, root: Mapping[str, Any]) -> Calendar:
             f"the last reminder (day {reminders[-1]}) must come before the digest "
             f"(calendar.digest_after_days: {digest_after})",
         )
+    raw = c.get("run_at")
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw < 24 * 60:
+        # YAML 1.1 reads an unquoted 12:30 as the base-60 number 750.
+        hours, minutes = divmod(raw, 60)
+        raise r.error(
+            "calendar.run_at",
+            f"YAML read the unquoted time {hours}:{minutes:02d} as the number {raw}",
+            f"put the time in quotes: run_at: '{hours:02d}:{minutes:02d}'",
+        )
     run_at = r.text(c, "run_at", "calendar") or d.run_at
     if not _TIME.match(run_at):
         raise r.error("calendar.run_at", f"{run_at!r} is not a time of day", "e.g. '07:30'")
@@ -608,7 +617,7 @@ def _digest(r: _Reader, root: Mapping[str, Any], path: Path) -> DigestSettings:
             Specialist(r.text(entry, "name", key, required=True), r.email(entry, "email", key))
         )
     return DigestSettings(
-        out=r.path(d, "out", "digest") or path.parent / "digest",
+        out=r.folder(d, "out", "digest") or path.parent / "digest",
         needs_file=r.path(d, "needs_file", "digest") or path.parent / "needs.csv",
         trend_cycles=r.integer(d, "trend_cycles", "digest", 6, 1, 24),
         sessions=Sessions(
@@ -753,8 +762,23 @@ class _Reader:
         p = Path(os.path.expanduser(value))
         return p if p.is_absolute() else self.base / p
 
+    def folder(self, m: Mapping[str, Any], name: str, parent: str) -> Path | None:
+        """A folder pdmail writes into (made when first needed); a file in its place is an
+        error now rather than a failure for every message later."""
+        folder = self.path(m, name, parent)
+        if folder is not None and folder.exists() and not folder.is_dir():
+            raise self.error(
+                self._key(parent, name),
+                f"{folder} is a file, not a folder",
+                "name a folder (pdmail makes it if it does not exist)",
+            )
+        return folder
+
 
 def _show(value: Any) -> str:
     if isinstance(value, (Mapping, list)):
         return "a mapping" if isinstance(value, Mapping) else "a list"
+    if isinstance(value, date):
+        # YAML reads 2026-12-01 as a date; the librarian wrote text, so show it as written.
+        return f"the date {value.isoformat()}"
     return repr(value)

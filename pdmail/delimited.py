@@ -63,7 +63,12 @@ def read_delimited(path: Path, *, prefer_tab: bool = False) -> list[list[str]]:
         raise open_error(path, exc) from exc
     _refuse_binary(path, data)
     text = _decode(path, data)
-    delimiter = _sniff(text, prefer_tab=prefer_tab)
+    # Excel writes (and reads) a first line "sep=;" naming the separator; it is not a row.
+    sep = _SEP_LINE.match(text)
+    offset = 1 if sep else 0
+    if sep:
+        text = text[sep.end() :]
+    delimiter = sep.group(1) if sep else _sniff(text, prefer_tab=prefer_tab)
     if csv.field_size_limit() < _FIELD_LIMIT:
         csv.field_size_limit(_FIELD_LIMIT)
     # newline="" leaves line endings to the csv module, so a quoted cell may hold them.
@@ -73,16 +78,19 @@ def read_delimited(path: Path, *, prefer_tab: bool = False) -> list[list[str]]:
     previous = 0
     try:
         for row in reader:
-            lines.append(previous + 1)
+            lines.append(previous + 1 + offset)
             rows.append(row)
             previous = reader.line_num
     except csv.Error as exc:
         raise InputError(
-            f"{path}, row {len(rows) + 1} (line {previous + 1}): cannot read the file as "
+            f"{path}, row {len(rows) + 1} (line {previous + 1 + offset}): cannot read the file as "
             f"delimited text: {exc}"
         ) from exc
     _find_runaway_quote(path, text, delimiter, rows, lines)
     return rows
+
+
+_SEP_LINE = re.compile(r"\A[ \t]*sep=([^\r\n])[ \t]*(?:\r\n|\n|\r)", re.IGNORECASE)
 
 
 def _refuse_binary(path: Path, data: bytes) -> None:

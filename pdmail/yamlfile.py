@@ -60,6 +60,11 @@ def load_yaml(text: str, lines: dict[str, int] | None = None) -> Any:
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise _explain(exc, text) from None
+    except RecursionError:
+        # PyYAML reads nested lists and mappings recursively; no config nests this deep.
+        raise YamlProblem(
+            0, 0, "the file nests lists or mappings hundreds of levels deep; it is not a config"
+        ) from None
     finally:
         loader.dispose()
 

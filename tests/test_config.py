@@ -176,3 +176,44 @@ def test_a_wrong_value_names_its_line(tmp_path: Path, old: str, new: str, key: s
     line = text.splitlines().index(new.splitlines()[-1]) + 1
     error = refused(tmp_path, text)
     assert error.message.startswith(f"pdmail.yaml, line {line}: {key}: ")
+
+
+@pytest.mark.parametrize(
+    ("key", "extra"),
+    [
+        ("state", {"state": "taken"}),
+        ("mail.outbox", {"mail": {"kind": "outbox", "outbox": "taken"}}),
+        ("digest.out", {"digest": {"out": "taken"}}),
+    ],
+)
+def test_a_file_where_pdmail_writes_a_folder_is_refused_at_once(
+    tmp_path: Path, key: str, extra: dict[str, object]
+) -> None:
+    (tmp_path / "taken").write_text("a file", encoding="utf-8")
+    text = yaml.safe_dump({**BASE_CONFIG, **extra}, sort_keys=False)
+    error = refused(tmp_path, text)
+    assert f": {key}: {tmp_path / 'taken'} is a file, not a folder" in error.message
+
+
+@pytest.mark.parametrize(
+    ("written", "number", "quoted"), [("12:30", 750, "12:30"), ("7:05", 425, "07:05")]
+)
+def test_an_unquoted_time_read_as_a_number_says_so(
+    tmp_path: Path, written: str, number: int, quoted: str
+) -> None:
+    text = GOOD.replace("calendar:\n", f"calendar:\n  run_at: {written}\n", 1)
+    error = refused(tmp_path, text)
+    assert f"calendar.run_at: YAML read the unquoted time {written} as the number {number}" in (
+        error.message
+    )
+    assert error.hint == f"put the time in quotes: run_at: '{quoted}'"
+
+
+def test_a_date_where_text_belongs_is_shown_as_written(tmp_path: Path) -> None:
+    error = refused(tmp_path, GOOD.replace("school: Test School", "school: 2026-09-01"))
+    assert error.message.endswith("school: expected text, got the date 2026-09-01")
+
+
+def test_a_config_nested_thousands_deep_is_refused_not_crashed(tmp_path: Path) -> None:
+    error = refused(tmp_path, "school: " + "[" * 10_000 + "\n")
+    assert "nests lists or mappings hundreds of levels deep" in error.message

@@ -628,3 +628,13 @@ def test_an_answer_longer_than_the_csv_module_allows_is_read(tmp_path: Path) -> 
     text = f'Timestamp,Email Address,Help\n12/1/2026 9:00:00,a@x.org,"{long}"\n'
     table = read_table(_write(tmp_path / "responses.csv", text.encode()))
     assert table.rows[0][1][2] == long
+
+
+def test_excels_sep_line_names_the_separator_and_is_not_a_row(tmp_path: Path) -> None:
+    path = _write(tmp_path / "r.csv", b"sep=;\r\nEmail;Name, full\r\na@x.org;Lee, Ann\r\n")
+    table = read_table(path)
+    assert table.header == ("Email", "Name, full")
+    assert table.rows == ((2, ("a@x.org", "Lee, Ann")),)
+    stray = _write(tmp_path / "s.csv", b'sep=;\r\nEmail;Name\r\na@x.org;"Ann\r\nb@x.org;Bo\r\n')
+    with pytest.raises(InputError, match=r"row 2, column 'Name': a quotation mark on line 3 "):
+        read_table(stray)
