@@ -60,7 +60,8 @@ def test_a_missing_config_is_one_failing_check(tmp_path: Path) -> None:
         ("roster-column", "roster", "no column 'Email'"),
         ("template", "templates", "the roster has no field 'nickname'"),
         ("responses-column", "responses", "form.columns.help"),
-        ("outbox", "mail", "cannot write"),
+        # A file where the outbox folder goes is refused with the config, before any check.
+        ("outbox", "config", "mail.outbox: "),
     ],
 )
 def test_broken_local_setups_fail_with_the_place_named(
