@@ -256,6 +256,13 @@ def send_digest(
 ) -> DeliveryReport:
     """Mail the digest (HTML and text) to the librarian, and each specialist's part to them,
     at most once per cycle each. A specialist with nothing to lead this month gets nothing."""
+    items = digest_messages(ws, cycle, rendered)
+    return deliver(ws, items, cycle=cycle.name, kind=DIGEST, dry_run=dry_run, resend=resend)
+
+
+def digest_messages(ws: Workspace, cycle: Cycle, rendered: RenderedDigest) -> list[Outgoing]:
+    """The digest's messages, built and checked but not sent: the librarian's first, then
+    each specialist's part (only for a specialist with something to lead)."""
     cfg = ws.config
     items = [_message(ws, cycle, rendered, cfg.librarian.name, cfg.librarian.email)]
     for specialist in cfg.digest.specialists:
@@ -263,4 +270,4 @@ def send_digest(
         if part.proposals:
             mine = render_digest(ws, cycle, part)
             items.append(_message(ws, cycle, mine, specialist.name, specialist.email))
-    return deliver(ws, items, cycle=cycle.name, kind=DIGEST, dry_run=dry_run, resend=resend)
+    return items
