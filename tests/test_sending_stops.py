@@ -493,3 +493,26 @@ def test_an_smtp_server_gone_between_messages_stops_the_run(project: Project) ->
     assert results(report) == [(ACTIVE[0], "sent")] + [(r, "held") for r in ACTIVE[1:]]
     assert "reconnecting failed" in report.stopped
     assert rows(project) == {ACTIVE[0]: ("sent", "")}
+
+
+def test_gmail_that_stops_answering_stops_the_run_after_two(
+    project: Project, fake: FakeGmail
+) -> None:
+    fake.fail_next(store_first=True, delay=2, count=2)
+    factory: Callable[[Config], Mailer] = lambda cfg: GmailMailer(  # noqa: E731
+        Credentials(token="test"),  # type: ignore[no-untyped-call]
+        base_url=fake.base_url,
+        timeout=0.3,
+        trust_env=False,
+    )
+    report = run_requests(project, factory)
+    assert results(report) == [
+        (ACTIVE[0], "unknown"),
+        (ACTIVE[1], "unknown"),
+        (ACTIVE[2], "held"),
+        (ACTIVE[3], "held"),
+    ]
+    assert "2 messages in a row timed out" in report.stopped
+    assert len(fake.sends) == 2
+    cause = "Gmail did not answer within 0.3 s after receiving the message"
+    assert rows(project) == {ACTIVE[0]: ("unknown", cause), ACTIVE[1]: ("unknown", cause)}
