@@ -732,6 +732,18 @@ def test_named_hostile_rows_through_pdmail_send(project: Project) -> None:
         assert not any(forbidden(ch) for _, v in back.items() for ch in str(v))
 
 
+def test_addresses_a_file_name_cannot_tell_apart_get_their_own_outbox_files(
+    project: Project,
+) -> None:
+    addresses = ["a'b@school.example.org", "a_b@school.example.org", "a{b@school.example.org"]
+    project.write_roster([[a, "A", "B", "Grade 6", "yes"] for a in addresses])
+    result = run_cli(project, "send", today="2026-12-01")
+    assert result.exit_code == 0, result.output
+    files = list(project.outbox.rglob("request-*.eml"))
+    delivered = sorted(str(parse(p.read_bytes())["To"].addresses[0].addr_spec) for p in files)
+    assert delivered == sorted(addresses)
+
+
 @pytest.mark.parametrize(
     ("cell", "why"),
     [
