@@ -92,3 +92,10 @@ class DeliveryError(BackendError):
         self.cause = cause
         self.transient = transient
         self.resume_after = resume_after
+
+
+class InternalError(PdmailError):
+    """A bug in pdmail met after a run had already acted (sent or written): kept on the run's
+    report with the original exception as ``__cause__``, so what was sent is still shown."""
+
+    exit_code = 70

@@ -12,7 +12,7 @@ from . import cycles
 from .cycles import Cycle
 from .delivery import DeliveryReport, Progress
 from .digest import digest_rows
-from .errors import PdmailError
+from .errors import InternalError, PdmailError
 from .messages import REQUEST
 from .models import MessageKey, State
 from .opening import as_opened, describe_late, first_request_day
@@ -54,6 +54,11 @@ def tick(
     send day until the due date), its latest due reminder (until the digest day), and the
     digest once its day has come, for this cycle or, caught up, the one before.
 
+    Nothing is sent on a day that is not a school day (a note says when catching up resumes).
+    When the due date came with no request sent (pdmail did not run), the requests go out late,
+    today, with the cycle's days counted from today (see :mod:`pdmail.opening`), unless the new
+    due date would reach the next cycle; a note says which.
+
     Raises :class:`PdmailError` when the tick fails before doing anything. Once something was
     sent or written, a failure never hides it: the report comes back with the error in
     ``errors`` (and ``ok`` False).
@@ -61,9 +66,17 @@ def tick(
     report = TickReport(today)
     try:
         _steps(ws, today, report, dry_run, progress)
-    except PdmailError as exc:
+    except Exception as exc:
         if not (report.steps or report.files or report.errors):
             raise
+        if not isinstance(exc, PdmailError):
+            # A bug after messages went out must not hide them either.
+            error = InternalError(
+                f"{type(exc).__name__}: {exc}",
+                hint="this is a bug in pdmail; what was done is listed above",
+            )
+            error.__cause__ = exc
+            exc = error
         report.errors.append(exc)
     return report
 

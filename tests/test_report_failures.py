@@ -32,9 +32,10 @@ from fakes.sheets_server import FakeSheets
 from pdmail.backends import google_http
 from pdmail.backends.google_auth import GMAIL_SCOPE, SHEETS_SCOPE, write_private
 from pdmail.config import GOOGLE_ENDPOINT_ENV
-from pdmail.errors import BackendError
+from pdmail.errors import BackendError, InternalError
 from pdmail.models import State
 from pdmail.tick import tick
+from pdmail.workspace import Workspace
 
 SID = "1pdmailReportSheet_0123456789abcdefghijklmnopq"
 ACTIVE = sorted(row[0] for row in ROSTER_ROWS if row[4] != "no")
@@ -319,3 +320,27 @@ def test_a_tick_that_fails_before_doing_anything_still_raises(project: Project) 
     (project.folder / "roster.csv").unlink()
     result = run_cli(project, "run", today="2026-12-01")
     assert result.exit_code == 3 and "roster.csv" in result.stderr
+
+
+class _BrokenSink:
+    """A script's own report sink with a bug in it."""
+
+    def write_table(self, name: str, header: object, rows: object) -> str:
+        raise RuntimeError("the sink broke")
+
+    def read_table(self, name: str) -> None:
+        return None
+
+
+def test_a_bug_after_the_sends_is_kept_on_the_report_as_an_internal_error(
+    project: Project,
+) -> None:
+    config = project.config()
+    clock = lambda: datetime.combine(date(2026, 12, 1), time(7, 30), config.timezone)  # noqa: E731
+    with Workspace(config, sink=_BrokenSink(), clock=clock) as ws:  # type: ignore[arg-type]
+        report = tick(ws, date(2026, 12, 1))
+
+    assert report.sent == 4 and sorted(project.sent_to("request")) == ACTIVE
+    (error,) = report.errors
+    assert isinstance(error, InternalError) and error.exit_code == 70
+    assert isinstance(error.__cause__, RuntimeError) and "the sink broke" in error.message
