@@ -45,8 +45,7 @@ def describe_late(cycle: Cycle, *, dry_run: bool = False) -> str:
     return (
         f"{cycle.name}: the requests {verb} late, on {cycle.send} (the calendar said "
         f"{cycle.planned_send}), so the answers are now due {long_date(cycle.due)} "
-        f"({cycle.due}); reminders {reminders}, digest "
-        f"{cycle.digest}"
+        f"({cycle.due}); reminders {reminders}, digest {cycle.digest}"
     )
 
 
