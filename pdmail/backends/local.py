@@ -96,5 +96,9 @@ class CsvSink:
                 writer.writerows([[csv_safe(str(c)) for c in row] for row in rows])
             os.replace(tmp, target)
         except OSError as exc:
-            raise BackendError(f"{target}: cannot write ({exc.strerror or exc})") from None
+            raise BackendError(
+                f"{target}: cannot write ({exc.strerror or exc})",
+                hint="check that the path is a file in a folder you can write to and that the "
+                "disk is not full; the next run writes the table again",
+            ) from None
         return str(target)
