@@ -353,11 +353,19 @@ def preview(
     kind: str,
     show_html: bool,
 ) -> None:
-    """Render the request (or reminder) for one or more teachers without sending anything."""
+    """Render the request (or reminder) for one or more teachers without sending anything.
+
+    After the cycle's due date, the request is shown as 'send --late' (or the daily run) would
+    send it today: with a due date counted from today.
+    """
+    from .opening import for_sending
     from .preview import preview_messages
 
     with workspace(config_path, today) as ws:
-        previews = preview_messages(ws, _cycle(ws, cycle_name), teachers, kind)
+        cycle = _cycle(ws, cycle_name)
+        if kind == "request":
+            cycle = for_sending(ws, cycle, _today(ws), late=True)
+        previews = preview_messages(ws, cycle, teachers, kind)
         if as_json:
             click.echo(dumps(previews))
             return

@@ -381,3 +381,16 @@ def test_pdmail_run_after_a_week_off_on_the_command_line(project: Project) -> No
     assert sent_by_day[d("2026-12-18")] == 12
     assert sent_by_day[d("2027-01-01")] == 12  # the break
     assert sent_by_day[d("2027-01-04")] == 12 + 1 + 4  # December's digest, January's requests
+
+
+@pytest.mark.parametrize(
+    ("today", "due_text"),
+    [("2026-12-07", "Tuesday, December 8"), ("2026-12-10", "Thursday, December 17")],
+)
+def test_preview_shows_the_request_as_it_would_go_today(
+    project: Project, today: str, due_text: str
+) -> None:
+    result = run_cli(project, "preview", today=today)
+    assert result.exit_code == 0, result.output
+    assert f"answer by {due_text}" in " ".join(result.stdout.split())
+    assert ledger_entries(project) == []
