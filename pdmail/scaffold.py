@@ -92,6 +92,9 @@ def scaffold(
             current = str(target)
             if target in existing and target.read_bytes() == content:
                 continue
+            if target.is_symlink():
+                # Replace the link, never the file it points to (a shared roster, say).
+                target.unlink()
             target.write_bytes(content)
             written.append(target)
     except OSError as exc:

@@ -133,3 +133,20 @@ def test_init_force_on_the_command_line_names_the_backup(tmp_path: Path) -> None
     assert backups[0].read_text(encoding="utf-8") == "Email\nann@school.example.org\n"
     assert f"kept your {folder / 'roster.csv'} as {backups[0]}" in result.output
     assert "bak-" in CliRunner().invoke(main, ["init", "--help"]).output
+
+
+def test_force_replaces_a_link_but_never_the_file_it_points_to(tmp_path: Path) -> None:
+    shared = tmp_path / "district-roster.csv"
+    shared.write_text("Email\nann@school.example.org\n", encoding="utf-8")
+    folder = tmp_path / "lib"
+    scaffold(folder, now=NOW)
+    (folder / "roster.csv").unlink()
+    (folder / "roster.csv").symlink_to(shared)
+    done = scaffold(folder, force=True, now=NOW)
+    assert shared.read_text(encoding="utf-8") == "Email\nann@school.example.org\n"
+    assert not (folder / "roster.csv").is_symlink()
+    assert (folder / "roster.csv").read_text(encoding="utf-8") == SAMPLE_ROSTER
+    assert [(o.name, b.name) for o, b in done.backups] == [("roster.csv", f"roster.csv.{STAMP}")]
+    assert (folder / f"roster.csv.{STAMP}").read_text(encoding="utf-8") == shared.read_text(
+        encoding="utf-8"
+    )
