@@ -166,7 +166,8 @@ def match(
 
     Raises :class:`pdmail.errors.InputError` when a response's date could be read day first
     or month first, nothing settles which, and the two readings disagree on whether it
-    belongs to ``cycle``: the message names the rows and the config key that settles it.
+    belongs to ``cycle`` or on which of a teacher's answers is the latest: the message names
+    the rows and the config key that settles it.
     """
     undecided = [r for r in responses if _order_decides(r, cycle)]
     if undecided:
@@ -175,6 +176,7 @@ def match(
     superseded: list[Response] = []
     strangers: dict[str, Response] = {}
     outside = 0
+    by_sender: dict[str, list[Response]] = {}
     for response in sorted(responses, key=lambda r: (r.submitted, r.row)):
         if not in_cycle(response, cycle):
             outside += 1
@@ -185,10 +187,14 @@ def match(
             if key in strangers:
                 superseded.append(strangers[key])
             strangers[key] = response
+            by_sender.setdefault(key, []).append(response)
             continue
         if teacher.email in latest:
             superseded.append(latest[teacher.email])
         latest[teacher.email] = response
+        by_sender.setdefault(teacher.email, []).append(response)
+    for sent in by_sender.values():
+        _check_latest(sent, cycle)
     answered = tuple((t, latest[t.email]) for t in roster.teachers if t.email in latest)
     not_answered = tuple(t for t in roster.active if t.email not in latest)
     return Collection(
@@ -200,6 +206,28 @@ def match(
         outside=outside,
         problems=tuple(problems),
         probable=_probable(roster, list(strangers.values())),
+    )
+
+
+def _check_latest(sent: Sequence[Response], cycle: Cycle) -> None:
+    """Refuse when which of one sender's answers is the latest depends on a guessed order
+    (a cycle long enough for both readings of a date to fall in it, as over a summer)."""
+    if len(sent) < 2 or all(r.ambiguity is None for r in sent):
+        return
+    chosen = max(sent, key=lambda r: (r.submitted, r.row))
+    other = max(sent, key=lambda r: (r.ambiguity.other if r.ambiguity else r.submitted, r.row))
+    if chosen is other:
+        return
+    doubtful = next(r for r in (chosen, other) if r.ambiguity is not None)
+    assert doubtful.ambiguity is not None
+    raise InputError(
+        f"{doubtful.origin}, rows {min(chosen.row, other.row)} and "
+        f"{max(chosen.row, other.row)}, column '{doubtful.ambiguity.column}': which of "
+        f"these answers from {chosen.email or 'the same sender'} is the later one in cycle "
+        f"{cycle.name} depends on reading {doubtful.ambiguity.text!r} day first or month "
+        "first, and no date in the column settles the order",
+        hint="Set form.date_order in the config to day-first (03/12/2026 is 3 December) or "
+        "month-first (12/03/2026 is 3 December), as the export writes dates.",
     )
 
 

@@ -548,3 +548,24 @@ def test_real_dates_in_a_workbook_never_depend_on_the_order(project: Project) ->
     assert answered(c) == [ANN]
     assert c.outside == 1
     assert c.answered[0][1].submitted == datetime(2026, 12, 3, 8, 14, 22, tzinfo=CHICAGO)
+
+
+def test_a_guess_that_decides_which_answer_is_the_latest_is_an_error(project: Project) -> None:
+    # Sent on the 12th, November's cycle runs from 12 November to 14 December (the 12th is a
+    # Saturday), so 11/12 and 12/11 are in it both ways round, but which of Ann's two answers
+    # came last depends on the order.
+    calendar = {"send_day": 12, "skip": []}
+    project.write_config({"form": {"date_order": "auto"}, "calendar": calendar})
+    rows = [answer(ANN, "11/12/2026 9:00", help_text="first"),
+            answer(ANN, "12/11/2026 9:00", help_text="second")]  # fmt: skip
+    with pytest.raises(InputError) as caught:
+        collect(project, rows, cycle="2026-11")
+    message = caught.value.message
+    assert "responses.csv, rows 2 and 3, column 'Timestamp'" in message
+    assert "the later one in cycle 2026-11" in message
+    assert "form.date_order" in (caught.value.hint or "")
+
+    project.write_config({"form": {"date_order": "day-first"}, "calendar": calendar})
+    c = collect(project, rows, cycle="2026-11")
+    response = c.response_for(ANN)
+    assert response is not None and response.help == "first"  # 11 December, after 12 November
