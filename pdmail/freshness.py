@@ -15,7 +15,7 @@ month has no export yet, and requests never need one.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from .backends.base import SavedExport
 from .cycles import Cycle
@@ -69,6 +69,15 @@ def answers_problem(ws: Workspace, cycle: Cycle) -> InputError | None:
         if saved is None:
             return InputError(f"{where}: the responses export is not there, but {sent}", hint=fix)
         if saved < since:
+            # The file's time is the machine's real clock; the ledger's is the workspace's.
+            # Requests recorded after the real now were sent in a --today rehearsal.
+            if since > datetime.now(timezone.utc):
+                after = (since + timedelta(minutes=1)).astimezone(tz)
+                fix += (
+                    "; rehearsing with --today, give the export a time after the rehearsed "
+                    f"requests: touch -d '{after.isoformat(timespec='minutes')}' "
+                    f"{ws.config.sources.responses}"
+                )
             return InputError(
                 f"{where}: saved {saved.astimezone(tz):%Y-%m-%d at %H:%M} (the file's "
                 f"modification time), before {sent}, so it cannot hold any answer to them",

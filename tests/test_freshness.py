@@ -295,3 +295,18 @@ def test_a_folder_in_place_of_the_export_is_named_as_such(project: Project) -> N
     assert result.exit_code == 3
     assert f"{project.responses_path}: a folder, not a responses export" in result.stderr
     assert project.sent_to("reminder-1") == []
+
+
+def test_a_future_rehearsal_is_told_how_to_date_the_export(project: Project) -> None:
+    """Requests rehearsed in the future, an export saved now: the hint gives the touch line."""
+    assert run_cli(project, "send", today="2040-12-03").exit_code == 0
+    project.write_responses([], saved=datetime.now(timezone.utc))
+    result = run_cli(project, "remind", today="2040-12-10")
+    assert result.exit_code == 3
+    hint = " ".join(result.stderr.split())
+    assert "rehearsing with --today" in hint and "touch -d '2040-12-03T" in hint
+    line = hint[hint.index("touch -d '") + len("touch -d '") :].split("'")[0]
+    os.utime(project.responses_path, (datetime.fromisoformat(line).timestamp(),) * 2)
+    again = run_cli(project, "remind", today="2040-12-10")
+    assert again.exit_code == 0, again.output
+    assert len(project.sent_to("reminder-1")) == 4
