@@ -25,7 +25,7 @@ from .errors import PdmailError, UsageError
 from .jsonout import dumps
 from .models import MessageKey
 from .timestamps import parse_date
-from .wording import count, day, local_time, plural, shorten
+from .wording import count, day, local_time, one_line, plural, shorten
 from .workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -493,9 +493,10 @@ def collect(
         tz = ws.config.timezone
         click.echo(f"{cycle.name}: {len(c.answered)} of {count(total, 'teacher')} answered.")
         for t, r in c.answered:
-            click.echo(f"  answered  {t.display_name} <{t.email}>  {local_time(r.submitted, tz)}")
+            name = one_line(t.display_name)
+            click.echo(f"  answered  {name} <{t.email}>  {local_time(r.submitted, tz)}")
         for t in c.not_answered:
-            click.echo(f"  waiting   {t.display_name} <{t.email}>")
+            click.echo(f"  waiting   {one_line(t.display_name)} <{t.email}>")
         for u in unmatched(ws, c):
             click.echo(f"  not on the roster: {unmatched_line(u, tz)}")
         if c.superseded:

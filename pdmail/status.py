@@ -9,7 +9,17 @@ from .cycles import Cycle
 from .messages import REQUEST
 from .models import LedgerEntry, Response, State
 from .responses import Collection
-from .wording import count, day, local_time, pad, plural, series, shorten, text_width
+from .wording import (
+    count,
+    day,
+    local_time,
+    one_line,
+    pad,
+    plural,
+    series,
+    shorten,
+    text_width,
+)
 from .workspace import Workspace
 
 # An unmatched answer's address cell is shown as typed, but a pasted paragraph is cut here.
@@ -78,7 +88,7 @@ def unmatched(ws: Workspace, collection: Collection) -> tuple[Unmatched, ...]:
     out = []
     for r in collection.strangers:
         teacher = collection.probably(r)
-        probably = f"{teacher.display_name} <{teacher.email}>" if teacher else ""
+        probably = f"{one_line(teacher.display_name)} <{teacher.email}>" if teacher else ""
         typed = typed_address(r, column)
         out.append(Unmatched(typed, r.submitted.astimezone(tz), r.origin, r.row, probably))
     return tuple(out)
@@ -163,8 +173,8 @@ def status_lines(status: CycleStatus) -> list[str]:
     ]
     header = ["Name", "Email", "Team", "Request", "Reminders", "Answered"]
     table = [
-        [t.name if t.name != t.email else "-", t.email, t.team or "-", t.request or "-",
-         str(t.reminders), local_time(t.answered, tz) if t.answered else "-"]
+        [one_line(t.name) if t.name != t.email else "-", t.email, one_line(t.team) or "-",
+         t.request or "-", str(t.reminders), local_time(t.answered, tz) if t.answered else "-"]
         for t in status.teachers
     ]  # fmt: skip
     widths = [max(text_width(row[i]) for row in (header, *table)) for i in range(len(header))]
@@ -176,7 +186,7 @@ def status_lines(status: CycleStatus) -> list[str]:
     lines.append(line(header).rstrip())
     for t, cells in zip(status.teachers, table, strict=True):
         lines.append(line(cells).rstrip() + ("" if t.active else "  (inactive)"))
-    names = {t.email: t.name for t in status.teachers}
+    names = {t.email: one_line(t.name) for t in status.teachers}
     if status.attention:
         lines += ["", "Needs attention:"]
         for e in status.attention:
@@ -185,7 +195,7 @@ def status_lines(status: CycleStatus) -> list[str]:
                 e.key.recipient)  # fmt: skip
             lines.append(
                 f"  {e.state.value:<8} {e.key.kind:<11} {who}, {local_time(e.updated, tz)}"
-                + (f": {e.error}" if e.error else "")
+                + (f": {one_line(e.error)}" if e.error else "")
             )
     if status.strangers:
         n = len(status.strangers)

@@ -7,6 +7,7 @@ Every command prints through these, so "1 message" and "2026-12-02 09:00" read t
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
@@ -15,6 +16,7 @@ __all__ = [
     "count",
     "day",
     "local_time",
+    "one_line",
     "pad",
     "plural",
     "series",
@@ -56,10 +58,22 @@ def series(items: Sequence[str], conjunction: str = "and") -> str:
     return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
+# Characters that would move the cursor, recolour the terminal or reorder the line when a
+# roster or answer value is printed: C0/C1 controls (ESC, DEL, ...) and bidi overrides.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def one_line(text: str) -> str:
+    """``text`` safe to print in a line of a table: line breaks and runs of spaces become one
+    space, control characters and bidi overrides are dropped."""
+    return " ".join(_INVISIBLE.sub(" ", text).split())
+
+
 def shorten(text: str, width: int) -> str:
-    """``text`` on one line, cut at the last word that fits in ``width`` characters with
-    ``…`` after it; a single word longer than ``width`` is cut inside."""
-    flat = " ".join(text.split())
+    """``text`` on one line (as :func:`one_line` makes it), cut at the last word that fits in
+    ``width`` characters with ``…`` after it; a single word longer than ``width`` is cut
+    inside."""
+    flat = one_line(text)
     if len(flat) <= width:
         return flat
     cut = flat[: max(width - 1, 1)]

@@ -588,3 +588,41 @@ def test_a_prefill_typo_gets_did_you_mean(project: Project) -> None:
         "form.prefill.frist_name: the roster has no field 'frist_name'; did you mean "
         "'first_name'?" in result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ann\nLee", "Ann Lee"),
+        ("Ann\x1b[31mLee", "Ann [31mLee"),
+        ("Ann\u202eeeL", "Ann eeL"),
+        ("Ann\x00\x7f\x85Lee", "Ann Lee"),
+        ("  Grade\t6  ", "Grade 6"),
+        ("陳 大文", "陳 大文"),
+    ],
+)
+def test_one_line_drops_what_would_move_the_terminal(text: str, expected: str) -> None:
+    assert wording.one_line(text) == expected
+
+
+def test_status_and_collect_print_no_control_characters(project: Project) -> None:
+    project.write_roster(
+        [
+            ["ann@school.example.org", "Ann\x1b[2J", "Lee\u202e", "Grade\n6", "yes"],
+            ["raj@school.example.org", "Raj", "Patel", "Grade 6", "yes"],
+        ],
+        ROSTER_HEADER,
+    )
+    assert invoke(project, "send").exit_code == 0
+    project.write_responses(
+        [
+            answer("ann@school.example.org", "12/2/2026 9:00:00"),
+            answer("Raj\x1b]0;owned\x07 Patel", "12/2/2026 9:30:00"),
+        ]
+    )
+    for command in ("status", "collect"):
+        out = invoke(project, command, today="2026-12-03").stdout
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e]", out), (command, out)
+    status = invoke(project, "status", today="2026-12-03").stdout
+    ann = next(line for line in status.splitlines() if "ann@" in line)
+    assert "Grade 6" in ann and ann.startswith("Ann [2J Lee ")
