@@ -241,7 +241,7 @@ class Templates:
             ) from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
-                f"{exc.filename or name}, line {exc.lineno}: {exc.message}"
+                f"{exc.filename or name}, line {exc.lineno}: {_named_wrong(exc.message, self.env)}"
             ) from None
         except UnicodeDecodeError as exc:
             raise self._not_text(name, exc) from None
@@ -262,7 +262,8 @@ class Templates:
             line = _template_line(exc, template.filename)
             where = template.filename or name
             raise TemplateError(
-                f"{where}{f', line {line}' if line else ''}: {exc.message or exc}",
+                f"{where}{f', line {line}' if line else ''}: "
+                f"{_named_wrong(exc.message or str(exc), self.env)}",
                 hint=_SANDBOX_HINT if isinstance(exc, SecurityError) else None,
             ) from None
         except Exception as exc:  # a filter or a test raised; still a template problem
@@ -270,6 +271,24 @@ class Templates:
             raise TemplateError(
                 f"{template.filename or name}{f', line {line}' if line else ''}: {exc}"
             ) from None
+
+
+# Jinja's words for a filter, test or tag it does not know; each gets the closest known name.
+_UNKNOWN_NAME = re.compile(r"^(No filter named|No test named|Encountered unknown tag) '([^']+)'")
+_TAGS = ("autoescape", "block", "call", "do", "extends", "filter", "for", "from", "if", "import",
+         "include", "macro", "raw", "set", "with")  # fmt: skip
+
+
+def _named_wrong(message: str | None, env: jinja2.Environment) -> str:
+    """Jinja's ``message``, with "did you mean" when it names an unknown filter, test or tag."""
+    text = message or ""
+    found = _UNKNOWN_NAME.match(text)
+    if found is None or "was looking for" in text:  # Jinja already names the tags it expects
+        return text
+    kind, name = found.groups()
+    known = env.filters if "filter" in kind else env.tests if "test" in kind else _TAGS
+    hint = _did_you_mean(name, known)
+    return f"{text.rstrip('.')}{hint}" if hint and "did you mean" not in text else text
 
 
 def _template_line(exc: BaseException, filename: str | None) -> int | None:

@@ -626,3 +626,29 @@ def test_status_and_collect_print_no_control_characters(project: Project) -> Non
     status = invoke(project, "status", today="2026-12-03").stdout
     ann = next(line for line in status.splitlines() if "ann@" in line)
     assert "Grade 6" in ann and ann.startswith("Ann [2J Lee ")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{{ school|uper }}\n", "No filter named 'uper'; did you mean 'upper'?"),
+        ("{{ 0.5|percnt }}\n", "No filter named 'percnt'; did you mean 'percent'?"),
+        ("{% if school is strng %}x{% endif %}\n", "did you mean 'string'?"),
+        ("{% iff school %}x{% endif %}\n", "Encountered unknown tag 'iff'; did you mean 'if'?"),
+    ],
+)
+def test_a_filter_test_or_tag_typo_gets_did_you_mean(
+    project: Project, text: str, expected: str
+) -> None:
+    folder = own_templates(project, {"request.txt.j2": text})
+    result = invoke(project, "preview")
+    assert result.exit_code == TemplateError.exit_code
+    assert f"{folder / 'request.txt.j2'}, line 1: " in result.stderr
+    assert expected in result.stderr
+
+
+def test_an_unclosed_block_keeps_jinjas_own_list_of_expected_tags(project: Project) -> None:
+    own_templates(project, {"request.txt.j2": "{% for d in cycle.reminders %}{% endfro %}\n"})
+    result = invoke(project, "preview")
+    assert result.exit_code == TemplateError.exit_code
+    assert "'endfor'" in result.stderr and "did you mean" not in result.stderr
