@@ -231,6 +231,8 @@ def _what_it_is(path: Path) -> str:
         return "it is an old Excel 97-2003 (.xls) or a password-protected workbook"
     if not head:
         return "the file is empty"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f"it is a Unicode text file with an {path.suffix} name; rename it to .txt"
     sample = head.decode("utf-8-sig", errors="replace")
     if any(sep in sample for sep in DELIMITERS) and "\x00" not in sample:
         return f"it is a text (CSV) file with an {path.suffix} name; rename it to .csv"

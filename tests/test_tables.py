@@ -638,3 +638,21 @@ def test_excels_sep_line_names_the_separator_and_is_not_a_row(tmp_path: Path) ->
     stray = _write(tmp_path / "s.csv", b'sep=;\r\nEmail;Name\r\na@x.org;"Ann\r\nb@x.org;Bo\r\n')
     with pytest.raises(InputError, match=r"row 2, column 'Name': a quotation mark on line 3 "):
         read_table(stray)
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        pytest.param(b"Email,Name\n", r"a text \(CSV\) file with an \.xlsx name", id="csv"),
+        pytest.param("Email\tName\n".encode("utf-16"), r"a Unicode text file with an \.xlsx name",
+                     id="unicode-text"),
+        pytest.param(b"\xd0\xcf\x11\xe0" + bytes(600), r"old Excel 97-2003 \(\.xls\) or a "
+                     r"password-protected workbook", id="xls-or-password"),
+        pytest.param(b"", r"the file is empty", id="empty"),
+    ],
+)  # fmt: skip
+def test_a_workbook_that_is_something_else_says_what(
+    tmp_path: Path, data: bytes, says: str
+) -> None:
+    with pytest.raises(InputError, match=says):
+        read_table(_write(tmp_path / "roster.xlsx", data))
