@@ -320,8 +320,8 @@ def _column_profile(body: list[list[str]], header: list[str]) -> dict[int, str]:
 
 
 def _reads_as_row(line: str, delimiter: str, width: int, profile: dict[int, str]) -> bool:
-    if width < 2:
-        return False
+    if width < 2 and not profile:
+        return False  # a one-column file without addresses: any line would pass for a row
     try:
         cells = next(csv.reader([line], delimiter=delimiter), [])
     except csv.Error:

@@ -656,3 +656,9 @@ def test_a_workbook_that_is_something_else_says_what(
 ) -> None:
     with pytest.raises(InputError, match=says):
         read_table(_write(tmp_path / "roster.xlsx", data))
+
+
+def test_a_stray_quote_in_a_one_column_roster_is_found(tmp_path: Path) -> None:
+    text = 'Email\na@x.org\n"b@x.org\nc@x.org\nd@x.org"\ne@x.org\n'
+    with pytest.raises(InputError, match=r"row 3, column 'Email'.*swallows what look like 2 more"):
+        read_table(_write(tmp_path / "roster.csv", text.encode()))
