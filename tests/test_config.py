@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import BASE_CONFIG
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pdmail.config import load_config
 from pdmail.errors import ConfigError
@@ -217,3 +219,21 @@ def test_a_date_where_text_belongs_is_shown_as_written(tmp_path: Path) -> None:
 def test_a_config_nested_thousands_deep_is_refused_not_crashed(tmp_path: Path) -> None:
     error = refused(tmp_path, "school: " + "[" * 10_000 + "\n")
     assert "nests lists or mappings hundreds of levels deep" in error.message
+
+
+_YAMLISH = st.text(st.sampled_from(list("ab:-[]{}'\"#&*!|>%@` \t\n\\,.?0125")), max_size=80)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=_YAMLISH | st.binary(max_size=120))
+def test_any_file_is_loaded_or_refused_with_a_config_error(
+    tmp_path: Path, text: str | bytes
+) -> None:
+    path = tmp_path / "pdmail.yaml"
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        assert "pdmail.yaml" in exc.message
