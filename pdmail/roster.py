@@ -17,6 +17,7 @@ from .mail import is_plain_address
 from .models import Problem, Table, Teacher
 from .tables import column_index, require_column
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TRUE = {"yes", "y", "true", "1", "x", "active", "✓"}
 _FALSE = {"no", "n", "false", "0", "inactive", "left", "on leave"}
 
@@ -46,6 +47,12 @@ def _why_not(text: str) -> str:
     if "=?" in text:
         return "holds '=?', which mail programs read as an encoded word"
     return "is not a plain address like name@school.org"
+
+
+def _text(cell: str) -> str:
+    """``cell`` as text every later step can encode: a lone surrogate (a Sheets cell can hold
+    one, JSON allows it) becomes U+FFFD instead of failing the form link or the message."""
+    return cell if cell.isascii() else _SURROGATE.sub("\ufffd", cell)
 
 
 def field_name(header: str) -> str:
@@ -128,7 +135,8 @@ def parse_roster(table: Table, columns: RosterColumns) -> Roster:
     problems: list[Problem] = []
     first_row: dict[str, int] = {}
     duplicates: list[str] = []
-    for row_number, cells in table.rows:
+    for row_number, row_cells in table.rows:
+        cells = tuple(_text(c) for c in row_cells)
         raw = cells[email_col]
         email = normalize_email(raw)
         header = table.header[email_col]
