@@ -115,8 +115,20 @@ def require_column(table: Table, name: str, *, key: str) -> int:
     named = [header for header in table.header if header]
     listing = ", ".join(f"'{header}'" for header in named) if named else "(none are named)"
     message = f"{table.origin}: no column '{name}' (config key {key}); the columns are: {listing}"
+    below = next(
+        (
+            number
+            for number, cells in table.rows[:10]
+            if any(_normalise(cell) == _normalise(name) for cell in cells)
+        ),
+        None,
+    )
     guess = _closest(name, named)
-    if guess is not None:
+    if below is not None:
+        # A title or a note above the real header (school name, export date) is common in
+        # exports from a student information system.
+        hint = f"Row {below} holds '{name}': if that row is the header, delete the rows above it."
+    elif guess is not None:
         hint = f"Did you mean '{guess}'? Set {key} to the column name exactly as the file has it."
     else:
         hint = f"Set {key} to one of the column names above."

@@ -705,3 +705,15 @@ def test_any_bytes_are_read_or_refused_with_an_input_error(
         read_table(_write(tmp_path / name, data))
     except InputError as exc:
         assert exc.message.startswith(str(tmp_path / name))
+
+
+def test_a_title_row_above_the_header_is_pointed_out(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "r.csv", b"Lincoln staff list,exported 2026-08-20\n\nEmail,Name\na@x.org,Ann\n"
+    )
+    with pytest.raises(InputError) as caught:
+        require_column(read_table(path), "Email", key="roster.columns.email")
+    assert (
+        caught.value.hint
+        == "Row 3 holds 'Email': if that row is the header, delete the rows above it."
+    )
