@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,7 +26,7 @@ from .jsonout import dumps
 from .models import MessageKey
 from .timestamps import parse_date
 from .wording import count, day, local_time, one_line, plural, shorten
-from .workspace import Workspace
+from .workspace import Workspace, clock_on
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,13 +129,7 @@ def send_options(f: F) -> F:
 def workspace(config_path: Path | None, today: date | None) -> Iterator[Workspace]:
     """A workspace whose clock reads ``today`` (at the current time of day) when given."""
     config = load_config(config_path)
-    clock = None
-    if today is not None:
-
-        def clock() -> datetime:
-            now = datetime.now(config.timezone)
-            return now.replace(year=today.year, month=today.month, day=today.day)
-
+    clock = clock_on(today, config.timezone) if today is not None else None
     with Workspace(config, clock=clock) as ws:
         yield ws
 
@@ -485,6 +479,7 @@ def collect(
                         "superseded": len(c.superseded),
                         "outside_cycle": c.outside,
                         "problems": [str(p) for p in problems],
+                        "notes": list(c.notes),
                     }
                 )
             )
@@ -510,6 +505,8 @@ def collect(
             click.echo(
                 f"  {count(n, 'submission')} {plural(n, 'belongs', 'belong')} to other cycles."
             )
+        for note in c.notes:
+            click.echo(f"  note: {note}")
         for p in problems:
             click.secho(f"  skipped: {p}", fg="yellow", err=True)
 

@@ -20,7 +20,7 @@ from .freshness import answers_problem
 from .models import State
 from .opening import as_opened, first_request_day
 from .wording import count, plural
-from .workspace import Workspace
+from .workspace import Workspace, clock_on
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 
@@ -75,7 +75,10 @@ def diagnose(
         checks += found
         # A scope Google did not grant is its own failure; the other checks still run.
         creds_ok = all(c.status != FAIL for c in found if c.name != "scopes")
-    ws = workspace(config)
+    if workspace is Workspace and today is not None:
+        ws = Workspace(config, clock=clock_on(today, config.timezone))
+    else:
+        ws = workspace(config)
     try:
         day = today or ws.now().date()
         if config.sources.kind == "google" and not creds_ok:

@@ -222,6 +222,14 @@ class Ledger:
             ).fetchall()
         return [_entry(r) for r in rows]
 
+    def first_created(self, campaign: str, kind: str) -> datetime | None:
+        """When the first message of ``kind`` in ``campaign`` was claimed (None if none was)."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT MIN(created) FROM messages WHERE campaign=? AND kind=?", (campaign, kind)
+            ).fetchone()
+        return datetime.fromisoformat(str(row[0])) if row and row[0] else None
+
     def count_sent(self, campaign: str, kind: str) -> dict[str, int]:
         """How many messages of ``kind`` were sent in each cycle of ``campaign``."""
         with self._read() as db:

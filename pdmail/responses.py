@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .config import Form
@@ -126,7 +126,8 @@ class Collection:
     teachers with none; ``strangers`` are answers from addresses not on the roster (or
     from a name typed where the address belongs), each with the roster teacher it most
     likely is in ``probable`` when exactly one fits (:meth:`probably`); ``outside`` counts
-    submissions that belong to other cycles.
+    submissions that belong to other cycles; ``notes`` says how anything was settled that
+    the export alone did not settle (see :func:`settle_order`).
     """
 
     cycle: Cycle
@@ -137,6 +138,7 @@ class Collection:
     outside: int
     problems: tuple[Problem, ...]
     probable: Mapping[tuple[str, int], Teacher] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def probably(self, response: Response) -> Teacher | None:
         """The roster teacher an unmatched ``response`` most likely came from, if one fits.
@@ -156,6 +158,61 @@ class Collection:
         return answered / total if total else 0.0
 
 
+def settle_order(
+    responses: Sequence[Response], *, now: datetime, first_request: datetime | None
+) -> tuple[list[Response], str]:
+    """Settle a date order no date in the column could settle, by when answers can exist.
+
+    An answer cannot be later than ``now``, nor (once the campaign has sent requests) earlier
+    than its first request: a reading that puts some answer there while the other reading
+    does not is ruled out, and every date of the column is read the other way. Only a reading
+    that some row rules out and no row supports is dropped; when rows point both ways, or none
+    does, nothing changes (and :func:`match` refuses where the order matters).
+
+    Returns the responses (settled where it could be done) and a note saying how the order
+    was settled ("" when it was not).
+    """
+    doubtful = [r for r in responses if r.ambiguity is not None and not r.cycle]
+    if not doubtful:
+        return list(responses), ""
+    slack = timedelta(days=1)  # clocks and zones: a wrong order moves a date by months
+
+    def possible(moment: datetime) -> bool:
+        if moment > now + slack:
+            return False
+        return first_request is None or moment >= first_request - slack
+
+    against_guess = [r for r in doubtful if not possible(r.submitted) and possible(_other(r))]
+    against_other = [r for r in doubtful if possible(r.submitted) and not possible(_other(r))]
+    if bool(against_guess) == bool(against_other):
+        return list(responses), ""
+    flip = bool(against_guess)
+    witness = (against_guess or against_other)[0]
+    ambiguity = witness.ambiguity
+    assert ambiguity is not None
+    kept = ambiguity.order if not flip else ("dmy" if ambiguity.order == "mdy" else "mdy")
+    ruled_out = _other(witness) if not flip else witness.submitted
+    why = "is after today" if ruled_out > now + slack else "is before the first request went out"
+    note = (
+        f"{witness.origin}: dates in column '{ambiguity.column}' read "
+        f"{'day' if kept == 'dmy' else 'month'} first: read the other way, "
+        f"{ambiguity.text!r} (row {witness.row}) would be {_day(ruled_out)}, which {why}; "
+        "set form.date_order to say so for certain"
+    )
+    settled = [
+        replace(r, submitted=_other(r) if flip else r.submitted, ambiguity=None)
+        if r in doubtful
+        else r
+        for r in responses
+    ]
+    return settled, note
+
+
+def _other(response: Response) -> datetime:
+    assert response.ambiguity is not None
+    return response.ambiguity.other
+
+
 def match(
     roster: Roster,
     responses: Sequence[Response],
@@ -165,9 +222,9 @@ def match(
     """Match ``responses`` to ``roster`` for ``cycle``.
 
     Raises :class:`pdmail.errors.InputError` when a response's date could be read day first
-    or month first, nothing settles which, and the two readings disagree on whether it
-    belongs to ``cycle`` or on which of a teacher's answers is the latest: the message names
-    the rows and the config key that settles it.
+    or month first, nothing settles which (see :func:`settle_order`), and the two readings
+    disagree on whether it belongs to ``cycle`` or on which of a teacher's answers is the
+    latest: the message names the rows and the config key that settles it.
     """
     undecided = [r for r in responses if _order_decides(r, cycle)]
     if undecided:

@@ -5,20 +5,31 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from .backends import Mailer, ReportSink, TableSource, make_mailer, make_sink, make_source
 from .config import Config, load_config
 from .cycles import Cycle
 from .ledger import Ledger
 from .models import Problem, Response
-from .responses import Collection, match, parse_responses
+from .responses import Collection, match, parse_responses, settle_order
 from .roster import Roster, parse_roster
 from .templates import Templates
 
 LEDGER_FILE = "ledger.sqlite3"
+
+
+def clock_on(day: date, tz: ZoneInfo) -> Callable[[], datetime]:
+    """A clock that reads ``day`` at the current time of day, school time: ``--today``."""
+
+    def clock() -> datetime:
+        return datetime.now(tz).replace(year=day.year, month=day.month, day=day.day)
+
+    return clock
 
 
 class Workspace:
@@ -111,8 +122,19 @@ class Workspace:
         cache: dict[str, Collection] = self.__dict__.setdefault("_collections", {})
         if cycle.name not in cache:
             responses, problems = self.responses
-            cache[cycle.name] = match(self.roster, responses, cycle, problems)
+            responses, note = settle_order(
+                responses, now=self.now(), first_request=self._first_request()
+            )
+            collection = match(self.roster, responses, cycle, problems)
+            cache[cycle.name] = replace(collection, notes=(note,)) if note else collection
         return cache[cycle.name]
+
+    def _first_request(self) -> datetime | None:
+        """When the campaign's first request was handed over (None before any was, or
+        without a ledger yet: reading answers never creates one)."""
+        if "ledger" not in self.__dict__ and not self.ledger_path.exists():
+            return None
+        return self.ledger.first_created(self.config.campaign, "request")
 
     def forget_inputs(self) -> None:
         """Read the roster and responses again on next use (a long-lived process calls this
