@@ -291,13 +291,17 @@ CAUSE_UNEXPECTED = (
     "so it may have left"
 )
 CAUSE_UNKNOWN = "the mailer could not tell whether the server accepted it"
+_OLD_INTERRUPTED = (
+    "interrupted: the run stopped after handing the message over and before recording"
+)
 
 
 def cause_of(entry: LedgerEntry) -> str:
     """What is known about ``entry``'s unknown (or interrupted) outcome, in words."""
     if entry.cause:
         return entry.cause
-    if entry.state is State.PENDING or entry.error == INTERRUPTED:
+    # "interrupted: ..." is how pdmail before schema 3 worded it, with no cause of its own.
+    if entry.state is State.PENDING or entry.error in (INTERRUPTED, _OLD_INTERRUPTED):
         return INTERRUPTED
     return CAUSE_UNKNOWN
 

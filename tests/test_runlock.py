@@ -23,8 +23,9 @@ from conftest import Project
 import pdmail
 import pdmail.ledger
 from pdmail.cli import main
+from pdmail.delivery import explain
 from pdmail.errors import BackendError
-from pdmail.ledger import Ledger
+from pdmail.ledger import INTERRUPTED, Ledger
 from pdmail.models import MessageKey, State
 from pdmail.runlock import RunLock
 
@@ -248,6 +249,10 @@ def test_a_schema_2_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
         assert (entry.error, entry.cause, entry.mailer) == ("connection lost", "", "")
         ledger.mark_unknown(KEY, "connection lost", NOW, cause="the connection dropped")
         assert ledger.unsettled("monthly-update")[0].cause == "the connection dropped"
+        # A run interrupted under the old schema is explained as one.
+        old = "interrupted: the run stopped after handing the message over and before recording"
+        ledger.mark_unknown(KEY, old, NOW)
+        assert explain(ledger.unsettled("monthly-update")[0]).startswith(INTERRUPTED + ";")
     with sqlite3.connect(str(path)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == pdmail.ledger.SCHEMA_VERSION
 
