@@ -70,15 +70,17 @@ def table_from_rows(origin: str, rows: Iterable[Sequence[str]]) -> Table:
     ``origin``.
     """
     header: tuple[str, ...] | None = None
+    header_number = 0
     body: list[tuple[int, tuple[str, ...]]] = []
     for number, raw in enumerate(rows, start=1):
         cells = [cell.strip() for cell in raw]
         if not any(cells):
             continue
         if header is None:
-            header = _make_header(origin, cells)
+            header, header_number = _make_header(origin, cells), number
             continue
-        body.append((number, _fit_row(origin, number, cells, len(header))))
+        near_top = not body and number - header_number <= 5
+        body.append((number, _fit_row(origin, number, cells, len(header), near_top=near_top)))
     if header is None:
         raise InputError(
             f"{origin}: the file is empty; expected a header row",
@@ -173,14 +175,20 @@ def _make_header(origin: str, cells: list[str]) -> tuple[str, ...]:
     return tuple(cells)
 
 
-def _fit_row(origin: str, number: int, cells: list[str], width: int) -> tuple[str, ...]:
+def _fit_row(
+    origin: str, number: int, cells: list[str], width: int, *, near_top: bool = False
+) -> tuple[str, ...]:
     if len(cells) > width:
         extra = next((i for i in range(width, len(cells)) if cells[i]), None)
         if extra is not None:
+            hint = "Give that column a name in the header row, or delete the stray cell."
+            if near_top:
+                # The first row wider than the "header" is often the real header under a title.
+                hint = f"If row {number} is the header, delete the rows above it. " + hint
             raise InputError(
                 f"{origin}, row {number}: the row has more cells than the header "
                 f"({_column(extra)} holds {cells[extra]!r} but the header has {width} columns)",
-                hint="Give that column a name in the header row, or delete the stray cell.",
+                hint=hint,
             )
         return tuple(cells[:width])
     return tuple(cells) + ("",) * (width - len(cells))
