@@ -322,7 +322,7 @@ def how_to_find(mailer: str, message_id: str) -> str:
 def explain(entry: LedgerEntry) -> str:
     """One line on an unsettled ``entry``: what is known, what the mailer said, where to look."""
     cause = cause_of(entry)
-    said = entry.error if entry.error and entry.error != cause else ""
+    said = entry.error if entry.error not in ("", cause, _OLD_INTERRUPTED) else ""
     text = f"{cause} ({said})" if said else cause
     return f"{text}; {how_to_find(entry.mailer, entry.message_id)}"
 
