@@ -551,3 +551,16 @@ def test_a_service_account_file_of_the_wrong_shape_is_a_config_error(
     config = make_config(tmp_path, GOOGLE, {"google": {"service_account_file": str(path)}})
     with pytest.raises(ConfigError, match=r"is not a service account key"):
         load_credentials(config, [SHEETS_SCOPE])
+
+
+@pytest.mark.parametrize("body", [[], {"installed": "x"}, {"web": []}, {"token": "ya29"}])
+def test_an_oauth_client_file_of_the_wrong_shape_is_a_config_error(
+    tmp_path: Path, body: object
+) -> None:
+    from pdmail.backends.google_auth import client_config
+
+    path = tmp_path / "client_secret.json"
+    path.write_text(json.dumps(body), encoding="utf-8")
+    config = make_config(tmp_path, GOOGLE)
+    with pytest.raises(ConfigError, match=r"client_secret\.json: not an OAuth client file"):
+        client_config(config, path)

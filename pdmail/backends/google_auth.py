@@ -415,7 +415,7 @@ def client_config(config: Config, client_secret_file: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         data = {}
     kind = "installed" if "installed" in data else "web" if "web" in data else ""
-    if not kind:
+    if not kind or not isinstance(data[kind], dict):
         raise ConfigError(
             f"{client_secret_file}: not an OAuth client file (no 'installed' section)",
             hint="the client must be of type 'Desktop app'",
