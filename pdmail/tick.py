@@ -98,7 +98,8 @@ def _steps(
             f"{cfg.calendar.next_school_day(today)}"
         )
     elif previous.runs:
-        _digest_if_due(ws, previous, today, report, dry_run)
+        # Last month's digest, caught up; a month pdmail never sent in is no news each day.
+        _digest_if_due(ws, previous, today, report, dry_run, quiet=True)
     if not current.runs:
         report.notes.append(f"{current.name}: the campaign does not run this month")
         return
@@ -189,7 +190,13 @@ def _write(report: TickReport, write: Callable[[], list[str]]) -> None:
 
 
 def _digest_if_due(
-    ws: Workspace, cycle: Cycle, today: date, report: TickReport, dry_run: bool
+    ws: Workspace,
+    cycle: Cycle,
+    today: date,
+    report: TickReport,
+    dry_run: bool,
+    *,
+    quiet: bool = False,
 ) -> None:
     if today < cycle.digest:
         return
@@ -198,7 +205,8 @@ def _digest_if_due(
     if entry is not None and entry.state is not State.FAILED:
         return
     if not ws.ledger.count_sent(ws.config.campaign, REQUEST).get(cycle.name):
-        report.notes.append(f"{cycle.name}: no requests were sent, so no digest")
+        if not quiet:
+            report.notes.append(f"{cycle.name}: no requests were sent, so no digest")
         return
     digest = compile_digest(ws, cycle, persist=not dry_run, errors=report.errors)
     rendered = render_digest(ws, cycle, digest)

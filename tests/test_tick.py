@@ -240,3 +240,10 @@ def test_dry_run_sends_and_records_nothing(project: Project) -> None:
     assert ledger_rows(project) == ledger
     _, sent = run(project, d("2026-12-11"))
     assert sent == {"2026-12/digest-librarian"}
+
+
+def test_a_month_pdmail_never_sent_in_is_not_news_every_day(project: Project) -> None:
+    project.write_responses([])
+    for day in days(d("2026-12-01"), d("2026-12-03")):
+        report, _ = run(project, day)
+        assert not any(n.startswith("2026-11") for n in report.notes), (day, report.notes)
