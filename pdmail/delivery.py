@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from email.message import EmailMessage
 
 from .backends import Mailer
@@ -139,6 +139,18 @@ def _deliver(
     if cap and len(counted) >= cap:
         _hold_for_cap(report, to_send, cap, counted, ws.config.timezone)
         return report
+    halted = _halted(ws)
+    if halted is not None:
+        # An earlier step of this run met the provider's limit or a hung or unreachable
+        # server: asking again now would only meet it again.
+        reason, resume = halted
+        for item in to_send:
+            report.outcomes.append(
+                Outcome(item.key.recipient, item.key.kind, "held", "the run stopped earlier")
+            )
+        report.stopped = f"not tried, as the run stopped earlier: {reason}"
+        report.note = _resume_note(report.count("held"), resume, ws.config.timezone)
+        return report
     pacer = _Pacer(ws.config.mail.per_minute, ws.monotonic, ws.sleep)
     streak = _Streak()
     with ws.mailer() as mailer:
@@ -161,9 +173,13 @@ def _deliver(
                     report.outcomes.append(
                         Outcome(later.key.recipient, later.key.kind, "held", "the run stopped")
                     )
+                resume = error.resume_after if isinstance(error, DeliveryError) else None
+                if isinstance(error, DeliveryError) and error.stop and resume is None:
+                    resume = _TOMORROW
                 held = report.count("held")
                 if held:
-                    report.note = _resume_note(held, error, ws.config.timezone)
+                    report.note = _resume_note(held, resume, ws.config.timezone)
+                _halt(ws, stop, resume)
                 break
     return report
 
@@ -208,14 +224,43 @@ def _stop_reason(error: PdmailError | None, streak: _Streak) -> str:
     return ""
 
 
-def _resume_note(held: int, error: PdmailError | None, tz: tzinfo) -> str:
+# Stands for "when the provider's sending limit resets", which it did not say.
+_TOMORROW = datetime.min.replace(tzinfo=timezone.utc)
+
+# How long a stop without a time from the provider keeps later steps of the same run (the
+# same workspace) from trying: longer than a run, shorter than the next one.
+_HALT_FOR = timedelta(minutes=15)
+
+
+def _resume_note(held: int, resume: datetime | None, tz: tzinfo) -> str:
     left = f"{held} message{'s' * (held != 1)} left"
-    resume = error.resume_after if isinstance(error, DeliveryError) else None
+    if resume is _TOMORROW:
+        return f"{left} will go on the next run once the sending limit resets (usually tomorrow)"
     if resume is not None:
         return f"{left} will go on the next run after {local_time(resume, tz)}"
-    if isinstance(error, DeliveryError) and error.stop:
-        return f"{left} will go on the next run once the sending limit resets (usually tomorrow)"
     return f"{left} will go on the next run"
+
+
+def _halt(ws: Workspace, reason: str, resume: datetime | None) -> None:
+    """Remember on ``ws`` that its run stopped, so a later step does not ask again."""
+    until = ws.now() + _HALT_FOR
+    if resume is not None and resume is not _TOMORROW:
+        until = max(until, resume)
+    ws.__dict__[_HALTED] = (reason, resume, until)
+
+
+def _halted(ws: Workspace) -> tuple[str, datetime | None] | None:
+    """Why and until when an earlier step of this run stopped, if it did and still holds."""
+    found = ws.__dict__.get(_HALTED)
+    if found is None:
+        return None
+    reason, resume, until = found
+    if ws.now() >= until:
+        return None
+    return reason, resume
+
+
+_HALTED = "_pdmail_delivery_halted"
 
 
 class _Pacer:

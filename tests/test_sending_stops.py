@@ -516,3 +516,22 @@ def test_gmail_that_stops_answering_stops_the_run_after_two(
     assert len(fake.sends) == 2
     cause = "Gmail did not answer within 0.3 s after receiving the message"
     assert rows(project) == {ACTIVE[0]: ("unknown", cause), ACTIVE[1]: ("unknown", cause)}
+
+
+def test_a_later_step_of_the_same_run_does_not_ask_gmail_again(
+    project: Project, fake: FakeGmail
+) -> None:
+    fake.fail_next(429, reason="dailyLimitExceeded", message="Daily Limit Exceeded", count=50)
+    with workspace(project, gmail(fake, [])) as ws:
+        cycle = cycles.cycle(ws.config, "2026-12")
+        first = send_requests(ws, cycle)
+        second = send_requests(ws, cycle)  # as a tick's next step would
+    assert len(fake.sends) == 1
+    assert results(second) == [(r, "held") for r in ACTIVE]
+    assert second.stopped.startswith("not tried, as the run stopped earlier: Gmail API")
+    assert second.note == first.note and "usually tomorrow" in second.note
+    assert rows(project) == {}
+
+    # A new run (a new workspace) asks again.
+    fake.clear_faults()
+    assert results(run_requests(project, gmail(fake, []))) == [(r, "sent") for r in ACTIVE]
