@@ -194,6 +194,9 @@ def _echo_report(report: DeliveryReport, what: str = "", tz: tzinfo | None = Non
         elif o.result in ("unknown", "skipped-unknown"):
             click.secho(f"  UNKNOWN {o.recipient} ({o.kind}): {_unknown_text(o)}", fg="yellow",
                         err=True)  # fmt: skip
+            if o.find:
+                click.echo(f"      {o.find}", err=True)
+            click.echo(f"      {_resolve_line(report.cycle, o.kind, o.recipient)}", err=True)
     if counts["unknown"] or counts["skipped-unknown"]:
         click.echo(
             "  Messages with an unknown outcome are never resent on their own: check the "
@@ -207,16 +210,16 @@ def _echo_report(report: DeliveryReport, what: str = "", tz: tzinfo | None = Non
 
 
 def _unknown_text(o: Outcome) -> str:
-    """What is known about an unknown outcome, what the mailer said, and where to look."""
+    """What is known about an unknown outcome, and what the mailer said."""
     said = o.detail if o.detail and o.detail != o.cause else ""
-    text = f"{o.cause} ({said})" if o.cause and said else o.cause or said
-    return f"{text}; {o.find}" if o.find else text
+    return f"{o.cause} ({said})" if o.cause and said else o.cause or said
 
 
 def _unsettled(ws: Workspace, shown: Sequence[DeliveryReport] = (), *, quiet: bool = False) -> bool:
     """Say which of the campaign's messages (any cycle, any kind) still have an unknown
-    outcome, beyond those ``shown`` above; True when there are any, so the command exits 1."""
-    from .delivery import explain, unsettled
+    outcome, beyond those ``shown`` above, and how to settle each; True when there are any,
+    so the command exits 1."""
+    from .delivery import how_to_find, known, unsettled
 
     entries = unsettled(ws)
     if quiet or not entries:
@@ -231,16 +234,25 @@ def _unsettled(ws: Workspace, shown: Sequence[DeliveryReport] = (), *, quiet: bo
             fg="yellow",
             err=True,
         )
-        for e in rest:
-            click.secho(f"  UNKNOWN {e.key.recipient} ({e.key.kind}, {e.key.cycle}): {explain(e)}",
-                        fg="yellow", err=True)  # fmt: skip
+    for e in rest:
+        k = e.key
+        click.secho(f"  UNKNOWN {k.recipient} ({k.kind}, {k.cycle}): {known(e)}", fg="yellow",
+                    err=True)  # fmt: skip
+        click.echo(f"      {how_to_find(e.mailer, e.message_id)}", err=True)
+        click.echo(f"      {_resolve_line(k.cycle, k.kind, k.recipient)}", err=True)
     click.echo(
-        "  Until each is settled pdmail exits 1: if the message is there, record it with "
-        "'pdmail resolve EMAIL --kind KIND --cycle CYCLE --sent'; if not, send it again with "
-        "--resend (or 'pdmail resolve ... --not-sent' and the next run sends it).",
+        f"  pdmail exits 1 until {plural(len(entries), 'it is', 'each is')} settled, by "
+        "'pdmail resolve' or by sending again with --resend.",
         err=True,
     )
     return True
+
+
+def _resolve_line(cycle: str, kind: str, recipient: str) -> str:
+    return (
+        f"then: pdmail resolve --cycle {cycle} --kind {kind} {recipient} --sent (it is there) "
+        "or --not-sent (it is not: the next run sends it)"
+    )
 
 
 def _noun(kind: str) -> str:

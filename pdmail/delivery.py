@@ -364,12 +364,16 @@ def how_to_find(mailer: str, message_id: str) -> str:
     )
 
 
-def explain(entry: LedgerEntry) -> str:
-    """One line on an unsettled ``entry``: what is known, what the mailer said, where to look."""
+def known(entry: LedgerEntry) -> str:
+    """What is known about an unsettled ``entry``, and what the mailer said about it."""
     cause = cause_of(entry)
     said = entry.error if entry.error not in ("", cause, _OLD_INTERRUPTED) else ""
-    text = f"{cause} ({said})" if said else cause
-    return f"{text}; {how_to_find(entry.mailer, entry.message_id)}"
+    return f"{cause} ({said})" if said else cause
+
+
+def explain(entry: LedgerEntry) -> str:
+    """One line on an unsettled ``entry``: what is known, what the mailer said, where to look."""
+    return f"{known(entry)}; {how_to_find(entry.mailer, entry.message_id)}"
 
 
 def unsettled(ws: Workspace) -> list[LedgerEntry]:

@@ -100,7 +100,8 @@ def test_an_interrupted_gmail_send_is_explained_and_every_command_exits_1(
     status = cli(project, "status")
     assert status.exit_code == 1, status.output
     assert f"UNKNOWN {ANN} (request, 2026-12): {INTERRUPTED}" in status.output
-    assert search in status.output and "pdmail resolve" in status.output
+    settle = f"pdmail resolve --cycle 2026-12 --kind request {ANN} --sent"
+    assert search in status.output and settle in status.output
 
     dry = cli(project, "send", "--dry-run")
     assert dry.exit_code == 1 and project.sent() == []
@@ -110,7 +111,7 @@ def test_an_interrupted_gmail_send_is_explained_and_every_command_exits_1(
     assert "Sent 3 requests" in sent.output
     # Said once, in the report, with what is known and where to look.
     assert sent.output.count(f"UNKNOWN {ANN}") == 1
-    assert INTERRUPTED in sent.output and search in sent.output
+    assert INTERRUPTED in sent.output and search in sent.output and settle in sent.output
     assert "--resend" in sent.output
     assert states(project)[("2026-12", ANN, "request")] == "unknown"
 
