@@ -147,7 +147,14 @@ class NeedStore:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany(sql, rows)
         except sqlite3.Error as exc:
-            raise BackendError(f"{self._path}: needs write failed ({exc})") from None
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            raise BackendError(
+                f"{self._path}: needs write failed ({exc})",
+                hint="another pdmail process (or a program that opened the ledger file) is "
+                "writing to it; wait for it to finish and run again"
+                if busy
+                else None,
+            ) from None
 
     def all(self, campaign: str) -> list[NeedRecord]:
         rows = self._db.execute(

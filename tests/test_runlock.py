@@ -13,7 +13,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -27,10 +27,12 @@ from pdmail.delivery import explain
 from pdmail.errors import BackendError
 from pdmail.ledger import INTERRUPTED, Ledger
 from pdmail.models import MessageKey, State
+from pdmail.needs import NeedRecord
 from pdmail.runlock import RunLock
 
 ROOT = str(Path(pdmail.__file__).resolve().parent.parent)
-KEY = MessageKey("monthly-update", "2026-12", "ann@school.example.org", "request")
+ANN_EMAIL = "ann@school.example.org"
+KEY = MessageKey("monthly-update", "2026-12", ANN_EMAIL, "request")
 NOW = datetime(2026, 12, 1, 13, 30, tzinfo=timezone.utc)
 
 HOLD_RUN_LOCK = textwrap.dedent(
@@ -206,6 +208,20 @@ def test_a_ledger_another_process_writes_to_is_reported_as_busy(
     assert "the ledger is busy" in error.message and "database is locked" in error.message
     assert error.hint and "another pdmail process" in error.hint
     assert "permission" not in str(error).lower()
+
+
+def test_a_needs_write_to_a_busy_ledger_says_who_to_wait_for(
+    tmp_path: Path, holders: list[subprocess.Popen[str]]
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    Ledger(path).close()
+    holders.append(_hold(HOLD_LEDGER, path, 60))
+    need = NeedRecord("n1", "monthly-update", "2026-12", ANN_EMAIL, "Ann", "Grade 6", "help",
+                      ("research",), "small group")  # fmt: skip
+    with Ledger(path, busy_timeout=0.3) as ledger, pytest.raises(BackendError) as caught:
+        ledger.needs.upsert([need], date(2026, 12, 11))
+    assert "database is locked" in caught.value.message
+    assert caught.value.hint and "another pdmail process" in caught.value.hint
 
 
 def test_a_busy_ledger_through_the_command_line(
