@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -582,6 +582,8 @@ def _skip_ranges(r: _Reader, value: Any) -> list[tuple[date, date]]:
     out = []
     for i, item in enumerate(value):
         key = f"calendar.skip[{i}]"
+        if isinstance(item, datetime):
+            item = item.date()  # "2026-12-21 00:00" is read by YAML as a moment: its day
         if isinstance(item, date):
             out.append((item, item))
             continue

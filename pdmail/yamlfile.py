@@ -52,6 +52,7 @@ def load_yaml(text: str, lines: dict[str, int] | None = None) -> Any:
         loader = yaml.SafeLoader(text)
     except yaml.YAMLError as exc:
         raise _explain(exc, text) from None
+    node: Node | None = None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -60,6 +61,11 @@ def load_yaml(text: str, lines: dict[str, int] | None = None) -> Any:
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise _explain(exc, text) from None
+    except (ValueError, OverflowError) as exc:
+        # The safe loader's own date reading raises these for 2026-02-30 and the like.
+        if node is None:
+            raise YamlProblem(0, 0, f"YAML cannot read the file ({exc})") from None
+        raise _bad_value(loader, node, exc) from None
     except RecursionError:
         # PyYAML reads nested lists and mappings recursively; no config nests this deep.
         raise YamlProblem(
@@ -104,6 +110,32 @@ def _check_keys(root: Node, lines: dict[str, int]) -> None:
             for index, item in enumerate(node.value):
                 lines.setdefault(f"{path}[{index}]", item.start_mark.line + 1)
                 stack.append((item, f"{path}[{index}]"))
+
+
+def _bad_value(loader: yaml.SafeLoader, root: Node, exc: Exception) -> YamlProblem:
+    """The value YAML could not turn into a date (or number), found again by its node."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode) and node.tag.endswith(":timestamp"):
+            try:
+                loader.construct_yaml_timestamp(node)
+            except (ValueError, OverflowError):
+                return YamlProblem(
+                    node.start_mark.line + 1,
+                    node.start_mark.column + 1,
+                    f"'{node.value}' is written as a date, but there is no such day",
+                    hint="correct the date (YYYY-MM-DD), or put the value in quotes if it is text",
+                )
+        elif isinstance(node, MappingNode):
+            stack.extend(v for pair in node.value for v in pair)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+    return YamlProblem(0, 0, f"YAML cannot read a value in the file ({exc})")
 
 
 def _key_text(node: Node) -> str:

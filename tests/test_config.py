@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,19 @@ def test_any_file_is_loaded_or_refused_with_a_config_error(
         load_config(path)
     except ConfigError as exc:
         assert "pdmail.yaml" in exc.message
+
+
+@pytest.mark.parametrize(("value", "line"), [("2026-02-30", 2), ("[2026-12-21, 2026-13-01]", 2)])
+def test_a_date_with_no_such_day_names_its_line(tmp_path: Path, value: str, line: int) -> None:
+    error = refused(tmp_path, f"school: A\nstate: {value}\n")
+    assert error.message.startswith(f"{tmp_path / 'pdmail.yaml'}, line {line}: '")
+    assert "is written as a date, but there is no such day" in error.message
+
+
+def test_a_skip_day_written_with_a_time_is_that_day(tmp_path: Path) -> None:
+    text = GOOD.replace("  - 2026-12-21..2027-01-01\n", "  - 2026-12-21 08:00:00\n")
+    assert text != GOOD
+    (tmp_path / "pdmail.yaml").write_text(text, encoding="utf-8")
+    calendar = load_config(tmp_path / "pdmail.yaml").calendar
+    assert calendar.skip == ((date(2026, 12, 21), date(2026, 12, 21)),)
+    assert not calendar.is_school_day(date(2026, 12, 21))
