@@ -78,6 +78,7 @@ FAMILY_OF: dict[str, str] = {
     "lessons and co-teaching": "co_teaching_lesson",
     "booking spaces": "space_booking",
     "other": "other",
+    "printing and copies": "other",
     # older names
     "research and citation": "research_skills",
     "moodle / lms": "lms",
@@ -109,6 +110,7 @@ class Prediction:
     families: set[str]
     kinds: set[str]
     need: bool
+    untagged: bool = False
 
 
 def family(topic: str) -> str:
@@ -194,8 +196,10 @@ def predict(config_path: Path) -> tuple[dict[str, Prediction], list[tuple[str, s
         kinds = getattr(need, "kinds", None)
         if kinds is None:  # before kinds existed every need was planned as a session
             kinds = ("learning",)
+        # A need with no topic is listed as untagged: the guide's "other".
+        fams = {family(t) for t in need.topics} or {"other"}
         preds[need.email] = Prediction(
-            {family(t) for t in need.topics}, set(kinds) or {"none"}, need=bool(kinds)
+            fams, set(kinds) or {"none"}, need=bool(kinds), untagged=not need.topics
         )
     seats = [
         (email, family(p.topic), p.title)
@@ -253,7 +257,7 @@ def report(
     real = [(g, p) for g, p in pairs if g.is_need]
     kept = sum(p.need for p in nones) / len(nones)
     dropped = sum(not p.need for _, p in real) / len(real)
-    untagged = sum(p.need and not p.families for _, p in real) / len(real)
+    untagged = sum(p.need and p.untagged for _, p in real) / len(real)
     print(f"\nno-need answers kept as needs   {kept:6.1%}  ({len(nones)} no-need answers)")
     print(f"needs dropped as no need        {dropped:6.1%}  ({len(real)} needs)")
     print(f"needs kept with no topic        {untagged:6.1%}")

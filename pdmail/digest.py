@@ -19,9 +19,10 @@ from .display import NAME_LIMIT, shorten
 from .models import Teacher
 from .needs import NeedRecord
 from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
+from .reading import kinds_of
 from .responses import Collection
 from .roster import Roster
-from .topics import Tagger, is_request, normalize_format
+from .topics import Evidence, Tagger, is_request, normalize_format
 from .trends import Trends, YearView, build_trends, build_year
 
 
@@ -42,6 +43,8 @@ class Need:
     note: str = ""
     first_seen: date | None = None
     age: int = 0  # cycles since the need was first asked (0: this cycle)
+    kinds: tuple[str, ...] = ()  # task, learning, lesson (pdmail.reading); () when unknown
+    evidence: Evidence = ()  # each topic with the words that decided it
 
 
 @dataclass(frozen=True)
@@ -156,12 +159,14 @@ def need_id(campaign: str, cycle: str, email: str) -> str:
 
 
 def current_needs(collection: Collection, tagger: Tagger, campaign: str) -> list[Need]:
-    """The needs in a cycle's answers (answers asking for nothing are left out)."""
+    """The needs in a cycle's answers, each with its kinds, topics and the words behind
+    each topic (answers asking for nothing are answered, not needs: they are left out)."""
     cycle = collection.cycle.name
     out = []
     for teacher, response in collection.answered:
         if not is_request(response.help):
             continue
+        evidence = tagger.explain(response.help)
         out.append(
             Need(
                 id=need_id(campaign, cycle, teacher.email),
@@ -170,9 +175,11 @@ def current_needs(collection: Collection, tagger: Tagger, campaign: str) -> list
                 teacher=teacher.display_name,
                 team=teacher.team or NO_TEAM,
                 text=shorten(response.help.strip()),
-                topics=tagger.tag(response.help),
+                topics=tuple(name for name, _ in evidence),
                 format=normalize_format(response.format),
                 submitted=response.submitted,
+                kinds=kinds_of(response.help),
+                evidence=evidence,
             )
         )
     return out

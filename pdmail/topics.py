@@ -1,4 +1,4 @@
-"""Tagging help requests with topics from a keyword taxonomy.
+"""Tagging help requests with topics from a keyword taxonomy (:mod:`pdmail.taxonomy`).
 
 Matching is on word stems, so "podcast", "podcasts" and "podcasting" are one word, and a
 keyword phrase ("works cited") matches the same words in a row. A request can carry several
@@ -10,83 +10,8 @@ from __future__ import annotations
 import re
 
 from .config import Taxonomy, Topic
-
-DEFAULT_TOPICS: tuple[Topic, ...] = (
-    Topic(
-        "Research and citation",
-        (
-            "research", "citation", "cite", "citing", "bibliography", "works cited", "mla",
-            "apa", "chicago style", "source", "evaluating sources", "plagiarism", "note taking",
-            "noodletools", "easybib", "search strategy", "keywords",
-        ),
-    ),
-    Topic(
-        "Databases",
-        (
-            "database", "ebsco", "gale", "jstor", "proquest", "britannica", "worldbook",
-            "world book", "online encyclopedia", "academic search",
-        ),
-    ),
-    Topic(
-        "Moodle / LMS",
-        ("moodle", "lms", "canvas", "schoology", "course page", "online quiz", "quiz"),
-        stage="implementation",
-    ),
-    Topic(
-        "Google Workspace",
-        (
-            "google", "google docs", "google slides", "google sheets", "google drive", "gmail",
-            "google classroom", "jamboard", "google sites", "google forms", "workspace",
-            "shared drive",
-        ),
-    ),
-    Topic(
-        "Interactive boards",
-        (
-            "smartboard", "smart board", "interactive board", "interactive whiteboard",
-            "promethean", "activpanel", "clevertouch", "whiteboard",
-        ),
-    ),
-    Topic(
-        "Online gradebook",
-        ("gradebook", "grade book", "grades", "powerschool", "infinite campus", "skyward",
-         "report card"),
-    ),
-    Topic(
-        "Devices and printers",
-        (
-            "printer", "print", "projector", "chromebook", "ipad", "laptop", "device", "tablet",
-            "document camera", "doc cam", "wifi", "login", "password", "headphones", "speaker",
-            "scanner",
-        ),
-    ),
-    Topic(
-        "Podcasting and video",
-        (
-            "podcast", "video", "audio", "recording", "record", "green screen", "imovie",
-            "wevideo", "screencast", "screencastify", "flip", "youtube", "film", "video editing",
-            "animation",
-        ),
-    ),
-    Topic("Blogging", ("blog", "blogger", "wordpress", "edublogs", "kidblog", "seesaw")),
-    Topic(
-        "Digital citizenship",
-        (
-            "digital citizenship", "online safety", "internet safety", "cyberbullying",
-            "copyright", "fair use", "creative commons", "media literacy", "fake news",
-            "misinformation", "privacy", "digital footprint", "ai", "chatgpt",
-            "artificial intelligence",
-        ),
-    ),
-    Topic(
-        "Books and collection",
-        (
-            "book", "novel", "reading list", "read aloud", "collection", "book talk",
-            "book club", "classroom library", "title", "nonfiction", "picture book", "ebook",
-            "audiobook", "sora", "libby", "graphic novel", "pull books", "reading",
-        ),
-    ),
-)  # fmt: skip
+from .reading import is_no_need
+from .taxonomy import CONTEXT_RULES, DEFAULT_TOPICS
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -117,22 +42,39 @@ def stems(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower())]
 
 
-class Tagger:
-    """Tags text with the topics whose keywords it contains, in taxonomy order.
+Evidence = tuple[tuple[str, tuple[str, ...]], ...]
+"""Each topic found, with the words in the text that decided it."""
 
-    Phrases are indexed by their first stem, so a text is scanned once whatever the size of
+
+class Tagger:
+    """Tags text with the topics whose keywords it contains, in taxonomy order, and says
+    which words decided each (:meth:`explain`).
+
+    A keyword in lower case matches related forms of its words (:func:`stem`); a keyword with
+    a capital letter is a name and matches those exact words, in any case ("Canva" is not
+    "Canvas"). Context rules (:data:`pdmail.taxonomy.CONTEXT_RULES`) claim a few ambiguous
+    phrases first ("book the lab", "Grade 7", "google it"), so their words reach no keyword.
+    Phrases are indexed by their first word, so a text is scanned once whatever the size of
     the taxonomy; the digest tags a school year of answers for 10,000 teachers this way.
     """
 
-    def __init__(self, topics: tuple[Topic, ...]) -> None:
+    def __init__(
+        self,
+        topics: tuple[Topic, ...],
+        rules: tuple[tuple[re.Pattern[str], str | None], ...] = CONTEXT_RULES,
+    ) -> None:
         self.topics = topics
         self.by_name = {t.name: t for t in topics}
         self._order = {t.name: i for i, t in enumerate(topics)}
-        self._seen: dict[str, tuple[str, ...]] = {}
+        self._lower = {t.name.lower(): t.name for t in topics}
+        self._rules = rules
+        self._seen: dict[str, Evidence] = {}
         self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         for topic in topics:
             for keyword in topic.keywords:
-                phrase = tuple(stems(keyword))
+                exact = keyword != keyword.lower()
+                words = _WORD.findall(keyword.lower())
+                phrase = tuple(f"={w}" if exact else f"~{stem(w)}" for w in words)
                 if phrase:
                     self._index.setdefault(phrase[0], []).append((phrase, topic.name))
 
@@ -147,21 +89,57 @@ class Tagger:
         return cls(tuple(topics.values()))
 
     def tag(self, text: str) -> tuple[str, ...]:
-        """The names of the topics ``text`` mentions, in taxonomy order (remembered per text:
-        the digest sees the same answers in its trends as in its month)."""
+        """The names of the topics ``text`` mentions, in taxonomy order."""
+        return tuple(name for name, _ in self.explain(text))
+
+    def explain(self, text: str) -> Evidence:
+        """The topics ``text`` mentions, in taxonomy order, each with the words that decided
+        it (remembered per text: the digest sees the same answers in its trends as in its
+        month)."""
         cached = self._seen.get(text)
         if cached is None:
-            cached = self._seen[text] = self._tag(text)
+            cached = self._seen[text] = self._explain(text)
         return cached
 
-    def _tag(self, text: str) -> tuple[str, ...]:
-        words = stems(text)
-        found: set[str] = set()
-        for i, word in enumerate(words):
-            for phrase, name in self._index.get(word, ()):
-                if name not in found and tuple(words[i : i + len(phrase)]) == phrase:
-                    found.add(name)
-        return tuple(sorted(found, key=self._order.__getitem__))
+    def _explain(self, text: str) -> Evidence:
+        found: dict[str, list[str]] = {}
+
+        def note(name: str, words: str) -> None:
+            words = " ".join(words.split())
+            kept = found.setdefault(name, [])
+            if words.lower() not in (w.lower() for w in kept):
+                kept.append(words)
+
+        claimed = [False] * len(text)
+        for pattern, topic in self._rules:
+            for m in pattern.finditer(text):
+                name = self._lower.get(topic.lower()) if topic else None
+                # A rule for a topic the school dropped leaves its words to the keywords.
+                if (topic and name is None) or any(claimed[m.start() : m.end()]):
+                    continue
+                claimed[m.start() : m.end()] = [True] * (m.end() - m.start())
+                if name is not None:
+                    note(name, m.group(0))
+        tokens = [
+            (m.group(0), m.start(), m.end())
+            for m in _WORD.finditer(text.lower())
+            if not claimed[m.start()]
+        ]
+        exact = [f"={w}" for w, _, _ in tokens]
+        stemmed = [f"~{stem(w)}" for w, _, _ in tokens]
+        for i in range(len(tokens)):
+            for key in (exact[i], stemmed[i]):
+                for phrase, name in self._index.get(key, ()):
+                    end = i + len(phrase)
+                    if end > len(tokens):
+                        continue
+                    if all(
+                        p == (exact[j] if p[0] == "=" else stemmed[j])
+                        for p, j in zip(phrase, range(i, end), strict=True)
+                    ):
+                        note(name, text[tokens[i][1] : tokens[end - 1][2]])
+        order = sorted(found, key=self._order.__getitem__)
+        return tuple((name, tuple(found[name][:3])) for name in order)
 
 
 FORMATS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -191,12 +169,7 @@ def normalize_format(answer: str) -> str:
     return answer.strip()
 
 
-_NOTHING = {
-    "", "n/a", "na", "none", "no", "nothing", "-", "nope", "not now", "nothing yet",
-    "nothing right now", "not at this time", "all good", "no thanks", "nothing for now",
-}  # fmt: skip
-
-
 def is_request(text: str) -> bool:
-    """False for answers that ask for nothing ("n/a", "Nothing right now.")."""
-    return " ".join(text.lower().strip(" .!").split()) not in _NOTHING
+    """False for answers that ask for nothing now ("n/a", "Nothing right now.", "all good,
+    thanks!", "not this month, swamped with grading"); see :func:`pdmail.reading.is_no_need`."""
+    return not is_no_need(text)

@@ -81,7 +81,7 @@ def digest_of(
 
 
 MONTH = [
-    resp("ann", 2, "Citations for the research paper", "Ancient Egypt", "Team meeting"),
+    resp("ann", 2, "Citations for the paper", "Ancient Egypt", "Team meeting"),
     resp("raj", 3, "MLA works cited", "Poetry", "small group"),
     resp("kim", 3, "Cite sources, please", "n/a", ""),
     resp("maria", 4, "Podcast recording", "Ecosystems", "1:1"),
@@ -124,12 +124,12 @@ def test_needs_grouped_by_topic(project: Project) -> None:
     groups = [(g.topic, [n.email for n in g.needs], g.teams, g.formats) for g in digest.topics]
     assert groups == [
         (
-            "Research and citation",
+            "Citation",
             [addr("ann"), addr("raj"), addr("kim")],
             ("Grade 6",),
             (("team meeting", 1), ("small group", 1)),
         ),
-        ("Podcasting and video", [addr("maria")], ("Grade 7",), (("one-on-one", 1),)),
+        ("Video, audio and podcasts", [addr("maria")], ("Grade 7",), (("one-on-one", 1),)),
     ]
     # Sam asked for nothing, so Sam has no need.
     assert addr("sam") not in [n.email for n in digest.needs]
@@ -138,9 +138,9 @@ def test_needs_grouped_by_topic(project: Project) -> None:
 
 def test_a_need_with_several_topics_is_in_each_group_once_overall(project: Project) -> None:
     digest = digest_of(project, [resp("ann", 2, "A podcast about research")])
-    assert [g.topic for g in digest.topics] == ["Research and citation", "Podcasting and video"]
+    assert [g.topic for g in digest.topics] == ["Research skills", "Video, audio and podcasts"]
     assert [n.email for n in digest.needs] == [addr("ann")]
-    assert digest.needs[0].topics == ("Research and citation", "Podcasting and video")
+    assert digest.needs[0].topics == ("Research skills", "Video, audio and podcasts")
 
 
 def test_untagged_needs_are_listed_not_dropped(project: Project) -> None:
@@ -150,7 +150,7 @@ def test_untagged_needs_are_listed_not_dropped(project: Project) -> None:
     assert [(n.email, n.text, n.topics) for n in digest.untagged] == [
         (addr("lu"), "Can you cover my lunch duty?", ())
     ]
-    assert [g.topic for g in digest.topics] == ["Podcasting and video"]
+    assert [g.topic for g in digest.topics] == ["Video, audio and podcasts"]
 
 
 @pytest.mark.parametrize(
@@ -271,5 +271,5 @@ def test_rendered_subject_and_text(project: Project) -> None:
         rendered = render_digest(ws, cycles.cycle(ws.config, "2026-12"), digest)
     assert "\n" not in rendered.subject and rendered.subject
     assert "Answered: 5 of 8 teachers (63%)" in rendered.text  # half up, like the trends
-    assert "Grade 6 team meeting: Research and citation (3 teachers)" in rendered.text
+    assert "Grade 6 team meeting: Citation (3 teachers)" in rendered.text
     assert "**Answered:** 5 of 8 teachers (63%)" in rendered.markdown

@@ -171,18 +171,18 @@ DECEMBER = [
 STORE = [
     need("noor", "2026-07", "Databases for summer reading", ("Databases",), "one-on-one"),
     need("maria", "2026-06", "A summer reading list", ("Books and collection",), status="done"),
-    need("kim", "2026-10", "The printer jams", ("Devices and printers",), status="done"),
+    need("kim", "2026-10", "The printer jams", ("Devices and hardware",), status="done"),
     need(
         "ben",
         "2026-10",
         "Set up my Moodle course page",
-        ("Moodle / LMS",),
+        ("LMS",),
         "team meeting",
         status="scheduled",
         note="Jan 5",
     ),
-    need("raj", "2026-11", "Citations help", ("Research and citation",), "small group"),
-    need("ann", "2026-11", "Podcast help", ("Podcasting and video",), status="done"),
+    need("raj", "2026-11", "Citations help", ("Citation",), "small group"),
+    need("ann", "2026-11", "Podcast help", ("Video, audio and podcasts",), status="done"),
 ]
 
 
@@ -233,7 +233,7 @@ def test_done_and_total_count_this_school_year(plan: Digest) -> None:
 def test_done_uses_the_school_year_boundary(
     need_cycle: str, digest_cycle: str, year_starts: int, counted: bool
 ) -> None:
-    store = [need("kim", need_cycle, "Printer", ("Devices and printers",), status="done")]
+    store = [need("kim", need_cycle, "Printer", ("Devices and hardware",), status="done")]
     digest = build([], store, cycle_name=digest_cycle, year_starts=year_starts)
     assert (digest.done, digest.total_needs) == ((1, 1) if counted else (0, 0))
     assert digest.carried_over == ()  # done needs never carry over
@@ -251,7 +251,7 @@ def test_done_uses_the_school_year_boundary(
     ],
 )
 def test_carried_over_age_in_months(need_cycle: str, digest_cycle: str, age: int | None) -> None:
-    store = [need("raj", need_cycle, "Citations", ("Research and citation",))]
+    store = [need("raj", need_cycle, "Citations", ("Citation",))]
     digest = build([], store, cycle_name=digest_cycle)
     assert [n.age for n in digest.carried_over] == ([] if age is None else [age])
 
@@ -270,7 +270,7 @@ def test_first_hand(plan: Digest) -> None:
             addr("raj"),
             "Raj Patel",
             "Grade 6",
-            "asked in 2026-11 and again now (Research and citation)",
+            "asked in 2026-11 and again now (Citation)",
             True,
             ("Citations help", "MLA works cited"),
         ),
@@ -303,7 +303,7 @@ def test_first_hand(plan: Digest) -> None:
         (
             ("2026-11", "open", ("Databases",)),
             "Podcast",
-            "asked in 2026-11 and again now (Podcasting and video)",
+            "asked in 2026-11 and again now (Video, audio and podcasts)",
         ),
     ],
 )
@@ -364,24 +364,24 @@ def test_proposals_include_carried_open_needs_but_not_scheduled_ones(plan: Diges
         ("ann", CYCLE), ("raj", CYCLE), ("maria", CYCLE), ("kim", CYCLE), ("noor", "2026-07")
     )
     assert [p.title for p in plan.proposals] == [
-        "One-on-one: Research and citation (Raj Patel)",
+        "One-on-one: Citation (Raj Patel)",
         "One-on-one: Databases (Noor Ali)",
         "One-on-one: Databases (María Gómez)",
-        "One-on-one: Moodle / LMS (Kim Ng)",
-        "One-on-one: Podcasting and video (Ann Lee)",
+        "One-on-one: LMS (Kim Ng)",
+        "One-on-one: Video, audio and podcasts (Ann Lee)",
     ]
     # The topic groups still show every need on the topic, scheduled ones too.
-    moodle = next(g for g in plan.topics if g.topic == "Moodle / LMS")
+    moodle = next(g for g in plan.topics if g.topic == "LMS")
     assert [n.email for n in moodle.needs] == [addr("kim"), addr("ben")]
-    assert moodle.suggestion == "One-on-one: Moodle / LMS (Kim Ng)"
+    assert moodle.suggestion == "One-on-one: LMS (Kim Ng)"
 
 
 def test_a_carried_need_joins_this_months_group() -> None:
     # Two Grade 6 teachers ask now, a third's November need is still open: a team meeting.
-    store = [need("kim", "2026-11", "Moodle gradebook", ("Moodle / LMS",), "team meeting")]
+    store = [need("kim", "2026-11", "Moodle gradebook", ("LMS",), "team meeting")]
     digest = build([resp("ann", 2, "Moodle quiz"), resp("raj", 3, "Moodle course")], store)
     [p] = digest.proposals
-    assert p.title == "Grade 6 team meeting: Moodle / LMS (3 teachers)"
+    assert p.title == "Grade 6 team meeting: LMS (3 teachers)"
     assert set(p.need_ids) == ids(("ann", CYCLE), ("raj", CYCLE), ("kim", "2026-11"))
 
 
@@ -389,17 +389,17 @@ def test_the_newest_carried_need_of_a_teacher_decides_the_format() -> None:
     # No answer this month; two open needs on one topic from October (one-on-one) and
     # November (written guide): the November one, the newest, is what is offered.
     store = [
-        need("kim", "2026-10", "Moodle help", ("Moodle / LMS",), "one-on-one"),
-        need("kim", "2026-11", "Moodle guide", ("Moodle / LMS",), "written guide"),
+        need("kim", "2026-10", "Moodle help", ("LMS",), "one-on-one"),
+        need("kim", "2026-11", "Moodle guide", ("LMS",), "written guide"),
     ]
     digest = build([], store)
     assert [(p.title, p.need_ids) for p in digest.proposals] == [
-        ("Written guide: Moodle / LMS (for 1 teacher)", tuple(ids(("kim", "2026-11"))))
+        ("Written guide: LMS (for 1 teacher)", tuple(ids(("kim", "2026-11"))))
     ]
 
 
 def test_a_need_marked_scheduled_this_cycle_is_not_offered() -> None:
-    store = [need("ann", CYCLE, "Moodle quiz", ("Moodle / LMS",), status="scheduled")]
+    store = [need("ann", CYCLE, "Moodle quiz", ("LMS",), status="scheduled")]
     digest = build([resp("ann", 2, "Moodle quiz"), resp("raj", 3, "Moodle course")], store)
     assert proposed(digest) == ids(("raj", CYCLE))
     assert {n.email: n.status for n in digest.needs} == {
@@ -411,13 +411,11 @@ def test_a_need_marked_scheduled_this_cycle_is_not_offered() -> None:
 def test_sessions_thresholds_reach_the_plan() -> None:
     responses = [resp("ann", 2, "Moodle quiz"), resp("raj", 3, "Moodle course")]
     assert [p.title for p in build(responses).proposals] == [
-        "One-on-one: Moodle / LMS (Ann Lee)",
-        "One-on-one: Moodle / LMS (Raj Patel)",
+        "One-on-one: LMS (Ann Lee)",
+        "One-on-one: LMS (Raj Patel)",
     ]
     with_two = build(responses, sessions=Sessions(team_meeting_min=2))
-    assert [p.title for p in with_two.proposals] == [
-        "Grade 6 team meeting: Moodle / LMS (2 teachers)"
-    ]
+    assert [p.title for p in with_two.proposals] == ["Grade 6 team meeting: LMS (2 teachers)"]
 
 
 # -- who leads, and each specialist's part -----------------------------------------------------
@@ -441,16 +439,16 @@ def led() -> Digest:
 def test_who_leads_each_proposal(led: Digest) -> None:
     assert [(p.topic, p.stage, p.lead, p.support, p.specialists) for p in led.proposals] == [
         # All one-on-one: in taxonomy order (the config's topic comes after the defaults).
-        ("Research and citation", "standard", "Lib Rarian", "", ()),
+        ("Citation", "standard", "Lib Rarian", "", ()),
+        ("Google Workspace", "standard", "Lib Rarian", "", ()),
         (
-            "Moodle / LMS",
+            "LMS",
             "implementation",
             "Lib Rarian",
             "prepared by Pat Jones and Lee Ray",
             (PAT_ADDR, LEE_ADDR),
         ),
-        ("Google Workspace", "standard", "Lib Rarian", "", ()),
-        ("Devices and printers", "standard", "Lib Rarian", "", ()),
+        ("Devices and hardware", "standard", "Lib Rarian", "", ()),
         ("1:1 iPad pilot", "learning", "Pat Jones", "", (PAT_ADDR,)),
         ("1:1 iPad pilot", "learning", "Pat Jones", "", (PAT_ADDR,)),
     ]
@@ -464,8 +462,8 @@ def test_who_leads_each_proposal(led: Digest) -> None:
 @pytest.mark.parametrize(
     ("specialist", "topics"),
     [
-        (PAT, ["Moodle / LMS", "1:1 iPad pilot", "1:1 iPad pilot"]),
-        (LEE, ["Moodle / LMS"]),
+        (PAT, ["LMS", "1:1 iPad pilot", "1:1 iPad pilot"]),
+        (LEE, ["LMS"]),
         (Specialist("Nobody", "nobody@district.example.org"), []),
     ],
 )
@@ -502,12 +500,12 @@ def test_digest_rows(led: Digest) -> None:
     ]
     assert len(rows) == len(led.proposals) == 6
     assert [r[1] for r in rows] == [p.title for p in led.proposals]
-    moodle = next(r for r in rows if r[3] == "Moodle / LMS")
+    moodle = next(r for r in rows if r[3] == "LMS")
     assert moodle == [
         CYCLE,
-        "One-on-one: Moodle / LMS (Raj Patel)",
+        "One-on-one: LMS (Raj Patel)",
         "one-on-one",
-        "Moodle / LMS",
+        "LMS",
         "implementation",
         "Lib Rarian",
         "prepared by Pat Jones and Lee Ray",
@@ -600,7 +598,7 @@ def test_rendered_digest_and_the_specialists_part(month: Project) -> None:
     assert "1:1 iPad pilot" in html and "Ann Lee" in html
     assert "Led by Pat Jones &middot; learning work" in html
     assert "Led by Lib Rarian; prepared by Pat Jones" in html
-    assert "Written guide: Research and citation (for 1 teacher)" in html
+    assert "Written guide: Citation (for 1 teacher)" in html
     for absent in ("<script", "<style", "<img"):
         assert absent not in html.lower()
     assert "&lt;script&gt;" in html
@@ -611,7 +609,7 @@ def test_rendered_digest_and_the_specialists_part(month: Project) -> None:
     )
     assert "for Pat Jones" in part.html and "Sessions to offer" in part.html
     assert "Led by Pat Jones &middot; learning work" in part.html
-    assert "Research and citation" not in part.html  # not Pat's
+    assert "Citation" not in part.html  # not Pat's
     assert "Not answered yet" not in part.html and "Not answered yet" in html
     for absent in ("<script", "<style", "<img"):
         assert absent not in part.html.lower()
@@ -650,7 +648,7 @@ def test_digest_json_has_the_plan(month: Project) -> None:
         "text": "Science apps for the iPad pilot",
         "teacher": "Ann Lee",
         "team": "Grade 6",
-        "topics": ["Devices and printers", "1:1 iPad pilot"],
+        "topics": ["Devices and hardware", "1:1 iPad pilot"],
         "format": "small group",
         "status": "open",
     }
@@ -717,7 +715,7 @@ def test_long_lists_in_the_mailed_digest_show_their_first_entries_and_say_where_
             f"Teacher {i}",
             "Grade 6",
             f"Moodle help number {i}",
-            ("Moodle / LMS",),
+            ("LMS",),
             "small group",
             first_seen=date(2026, 11, 11),
         )

@@ -392,7 +392,7 @@ def test_needs_list_json_parses(project: Project) -> None:
                           "topics", "format", "first_seen"}  # fmt: skip
     assert (first["id"], first["topics"], first["first_seen"]) == (
         nid(ANN),
-        ["Moodle / LMS"],
+        ["LMS"],
         "2026-12-11",
     )
 

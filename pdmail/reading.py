@@ -1,0 +1,173 @@
+"""Reading an answer the way a librarian does: is there a need at all, and what kind of help.
+
+Rules over the sentences of an answer, in English and Spanish, written from how teachers
+answer a check-in form rather than fitted to any one set of answers:
+
+- **No need**: an answer made only of declines ("nothing right now", "all good, thanks!",
+  "n/a", "-", "todo bien este mes"), thanks for past help, greetings, or needs put off to
+  "maybe in January" is no need. A decline next to a real request ("Nothing big, but could
+  you pull books on volcanoes?") is a need.
+- **Kinds**: a *task* the librarian does (pull books, fix a printer, reserve the lab, set up
+  accounts, answer "do we have…?"), *learning* a teacher or team wants (show me, PD at our
+  PLC, how do I…), or a *lesson* taught to students (a research lesson on the 14th, a book
+  talk for my class). One answer may hold several.
+"""
+
+from __future__ import annotations
+
+import re
+
+TASK = "task"
+LEARNING = "learning"
+LESSON = "lesson"
+KINDS = (TASK, LEARNING, LESSON)
+
+_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+|\s+[—–-]\s+|(?<=[a-z]),?\s+but\s+", re.IGNORECASE)
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _rx(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+# A sentence that declines: nothing is needed now.
+_DECLINE = _rx(
+    # the whole sentence is a no, with at most courtesy around it
+    r"^\W*(?:no+|nope|nah|none|nada|non|nein|n\s*/\s*a|na|not\s+really|nothing)"
+    r"(?:\W|thanks?|thank\s+(?:you|u)|thx|ty|gracias|merci|danke|i'?m\s+(?:good|fine|ok)|"
+    r"all\s+(?:good|set)|for\s+now|this\s+month|right\s+now|rn|at\s+the\s+moment|"
+    r"needed|for\s+me|from\s+me|so\s+far)*$",
+    r"\bnothing\b(?!\s+(?:works?|is\s+working|loads?|happens?|prints?|shows?))",
+    r"\bno\s+(?:needs?|requests?)\b",
+    r"\bnot\s+(?:this\s+(?:month|time|week|round)|right\s+now|now|at\s+(?:this|the\s+moment)|"
+    r"at\s+the\s+moment|today|yet|for\s+now|anything)\b",
+    r"\b(?:i'?m|i\s+am|we'?re|we\s+are|i'?m\s+all|we'?re\s+all|all)\s+"
+    r"(?:good|set|fine|ok|okay|covered)\b",
+    r"\b(?:all|we'?re|i'?m)\s+set\b",
+    r"\b(?:todo|está|esta|estoy|estamos)\s+(?:bien|listos?|list[ao]s)\b",
+    r"\bnada\b|\bno\s+necesito\b|\bpor\s+ahora\s+no\b",
+    r"\bignore\s+my\s+(?:first|earlier|previous|last)\b",
+    r"\b(?:isn'?t|is\s+not|not)\s+(?:you|a\s+library\s+thing|the\s+library'?s)\b",
+    r"\bnot\s+from\s+the\s+library\b|\bnothing\s+from\s+the\s+library\b",
+)
+# A sentence with no need in it whatever else it says: thanks, praise, greetings, sign-offs.
+_SMALL_TALK = _rx(
+    r"^\W*(?:thanks?|thank\s+you|thx|ty|gracias|merci|danke|gratias|obrigad[oa])\b",
+    r"\bthank(?:s|\s+you)\s+(?:so\s+much\s+)?for\s+(?:the|your|all|last|asking|checking|"
+    r"copying|helping|getting|pulling|ordering|finding|everything)\b",
+    r"^\W*(?:happy\s+(?:holidays|new\s+year|thanksgiving|friday)|have\s+a\s+great|"
+    r"hi+|hello|hey|hola|dear\s+\w+|best|cheers|regards|love|[a-z]\.?)\W*$",
+    r"\b(?:kids|students|they|class)\s+(?:loved|liked|enjoyed|were\s+obsessed|are\s+obsessed)\b",
+    r"\b(?:was|were|went)\s+(?:great|amazing|awesome|perfect|wonderful|a\s+hit)\b",
+    r"\bcome\s+see\s+the\s+show\b",
+)
+# A sentence that puts a need off: maybe later, not now.
+_LATER = _rx(
+    r"\bmaybe\b.*\b(?:later|january|february|march|april|may|spring|next\s+(?:month|"
+    r"semester|year|time)|after\s+(?:break|the\s+break|winter|the\s+holidays))\b",
+    r"\b(?:i'?ll|i\s+will|we'?ll|might|may)\s+(?:probably\s+|likely\s+|maybe\s+)?"
+    r"(?:need|want|ask|reach\s+out)\b.*\b(?:next\s+month|later|january|spring|after)\b",
+    r"\b(?:was|were)\s+going\s+to\s+ask\b",
+    r"^\W*maybe\s+(?:later|in\s+\w+|after|next)\b",
+)
+# Words that ask for something now.
+_ASK = _rx(
+    r"\b(?:can|could|would|will)\s+(?:you|we|i|u|my|our|the|someone|they|students|kids)\b",
+    r"\bplease\b|\bpls\b|\bplz\b",
+    r"\b(?:i'?d|i\s+would|we'?d|we\s+would)\s+(?:love|like|appreciate)\b",
+    r"\b(?:i|we|they|students|kids)\s+(?:really\s+)?(?:need|want)\b",
+    r"\bneed(?:s|ed)?\s+(?:help|some|a|an|more|to|books|copies)\b",
+    r"\blooking\s+for\b|\bhelp\s+(?:me|us|with|my|our|getting)\b|\bany\s+(?:chance|way|tips|ideas)\b",
+    r"\?|¿",
+    r"\b(?:necesito|necesitamos|quiero|queremos|quisiera|puedes|podrías|podrias|podemos|"
+    r"ayuda|ayudar|tienes|hay)\b",
+    r"^\W*(?:pull|order|fix|reserve|book|send|set\s+up|reset|print|show|teach|find|get|buy)\b",
+)
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` cut into sentences (and at a dash or a "but"), blanks left out."""
+    return [s.strip() for s in _SPLIT.split(text) if s and s.strip()]
+
+
+def is_no_need(text: str) -> bool:
+    """True when the answer asks for nothing now: blank, only punctuation or emoji, a
+    decline ("nothing right now", "all good, thanks!", "not this month, swamped with
+    grading", "todo bien"), thanks for past help, or a need put off until later."""
+    if not _LETTER.search(text):
+        return True
+    declined = False
+    left = []
+    for sentence in sentences(text):
+        if _DECLINE.search(sentence):
+            declined = True
+            # "Nothing big, but could you…" is a decline and an ask at once.
+            if not _ASK.search(sentence) or _LATER.search(sentence):
+                continue
+        if _SMALL_TALK.search(sentence) and not _ASK.search(sentence):
+            continue
+        if _LATER.search(sentence):
+            continue
+        left.append(sentence)
+    if not left:
+        return True
+    # After a decline, only a real ask brings a need back ("Nothing from the library. I need
+    # help with the IEP software but that's not you" stays no need).
+    return declined and not any(_ASK.search(s) and not _DECLINE.search(s) for s in left)
+
+
+_LESSON = _rx(
+    r"\b(?:co.?teach\w*|co.?plan\w*|lessons?|mini.?lessons?|orientation|read.?alouds?|"
+    r"book.?talks?|book\s+tasting|storytime|story\s+time|office\s+hours|mentor\s+them)\b",
+    r"\b(?:teach|show|walk|help|talk\s+to|work\s+with|visit\s+with|present\s+to|"
+    r"meet\s+with|model\s+for|guide|run\s+\w+\s+for|do\s+\w+\s+with)\s+"
+    r"(?:my|our|the|his|her|their|a\s+few|some|all\s+my|\d+)?\s*"
+    r"(?:\w+\s+)?(?:students|kids|class|classes|graders|kiddos|scholars|kinders|"
+    r"sections?|periods?|seniors|juniors|freshmen|sophomores|group|club|team\s+of\s+students)\b",
+    r"\b(?:students|kids|class|classes|graders)\s+(?:come|came|visit)\b",
+    r"\bwhen\s+we\s+(?:come|visit)\b|\bcome\s+(?:in|to\s+the\s+library)\b",
+    r"\b(?:teach|show)\s+them\b|\bfor\s+(?:my|our)\s+(?:class|classes|students|kids)\b.*"
+    r"\b(?:talk|lesson|session|presentation|demo)\b",
+    r"\bclase\s+(?:sobre|de)\b|\benseñar\s+a\s+(?:mis|los)\s+(?:estudiantes|alumnos)\b",
+    r"\b(?:hour\s+of\s+code)\b.*\b(?:run|lead|teach|walk)\b",
+)
+_LEARNING = _rx(
+    r"\b(?:show|teach|train|walk)\s+(?:me|us|our\s+team|the\s+team|teachers|staff)\b",
+    r"\b(?:i|we)\s+(?:want|would\s+like|'d\s+like|'d\s+love|would\s+love|need)\s+to\s+learn\b",
+    r"\blearn\s+(?:how|more|about|to)\b|\bhow\s+(?:do|can|should|would)\s+(?:i|we)\b",
+    r"\b(?:pd|professional\s+development|training|workshop|refresher\s+for\s+me|tutorial)\b",
+    r"\b(?:plc|team\s+meeting|department\s+meeting|staff\s+meeting|grade.level\s+meeting|"
+    r"our\s+team|our\s+department|our\s+staff|faculty)\b",
+    r"\b(?:tips|advice|best\s+practices?|best\s+way|ideas\s+for|recommendations?\s+for\s+how)\b",
+    r"\bhow\s+(?:other|do\s+other)\s+teachers\b|\b(?:talk|chat)\s+about\b",
+    r"\b(?:i'?m|i\s+am)\s+(?:not\s+sure|confused|lost|struggling)\b|\bno\s+idea\s+how\b",
+    r"\bi\s+(?:don'?t|do\s+not)\s+(?:know|understand)\s+how\b|\bi\s+forget\b",
+    r"\bhow.to\s+for\s+me\b|\bquick\s+how.to\b|\bremind(?:er)?\s+(?:me\s+)?(?:of\s+)?how\b",
+    r"\baprender\b|\benseñarme\b|\bcapacitación\b",
+)
+_TASK = _rx(
+    r"\b(?:pull|order|buy|purchase|borrow|get|find|send|share|print|laminate|fix|repair|"
+    r"replace|check|reserve|book|schedule|set\s+up|reset|add|renew|make|copy|lend|deliver|"
+    r"pick\s+up|hold|compile|curate|gather|unlock|install)\b",
+    r"\b(?:do\s+we\s+have|is\s+there|are\s+there|do\s+you\s+have|where\s+(?:is|are|can)|"
+    r"what'?s\s+the|which\s+one|who\s+(?:do|should))\b",
+    r"\b(?:broken|not\s+working|won'?t|doesn'?t\s+work|missing|jammed|cracked|dead)\b",
+    r"\b(?:list|links?|copies|class\s+set|books|titles|login|password|access|account)\b",
+    r"\b(?:necesito|tienes|hay|libros|conseguir|pedir)\b",
+)
+
+
+def kinds_of(text: str) -> tuple[str, ...]:
+    """The kinds of help ``text`` asks for, in :data:`KINDS` order (a task when nothing
+    says otherwise: "Do we have X?" is a task)."""
+    found: set[str] = set()
+    for sentence in sentences(text):
+        lesson = bool(_LESSON.search(sentence))
+        learning = bool(_LEARNING.search(sentence))
+        if lesson:
+            found.add(LESSON)
+        if learning and not lesson:
+            found.add(LEARNING)
+        if _TASK.search(sentence) and not (lesson or learning):
+            found.add(TASK)
+    return tuple(k for k in KINDS if k in found) or (TASK,)

@@ -1,0 +1,271 @@
+"""The default taxonomy: what teachers ask a school library for in 2026, and the brand names
+they use for it.
+
+A keyword written in lower case matches its related forms ("podcast" matches "podcasting");
+a keyword with a capital letter is a name and matches that exact word, in any case ("Canva"
+never matches "Canvas"). :data:`CONTEXT_RULES` read the words around a few ambiguous ones
+("book the lab" is a booking, "Grade 7" a team, "google it" searching, "an epic unit" no app).
+A school renames, extends or replaces any of it from the config (``taxonomy`` keys).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .config import Topic
+
+BOOKS = "Books and collection"
+READING = "Reading promotion"
+RESEARCH = "Research skills"
+CITATION = "Citation"
+DATABASES = "Databases"
+MEDIA = "Source evaluation and media literacy"
+CITIZENSHIP = "Digital citizenship"
+AI = "AI tools"
+INTEGRITY = "Academic integrity"
+COPYRIGHT = "Copyright"
+WORKSPACE = "Google Workspace"
+LMS = "LMS"
+DEVICES = "Devices and hardware"
+ACCOUNTS = "Accounts and logins"
+VIDEO = "Video, audio and podcasts"
+DESIGN = "Presentation and design"
+INTERACTIVE = "Interactive tools"
+MAKING = "Coding and making"
+EBOOKS = "Ebooks and audiobooks"
+ASSISTIVE = "Assistive technology"
+GRADEBOOK = "Gradebook and SIS"
+LESSONS = "Lessons and co-teaching"
+BOOKING = "Booking spaces"
+PRINTING = "Printing and copies"
+
+DEFAULT_TOPICS: tuple[Topic, ...] = (
+    Topic(BOOKS, (
+        "books", "book list", "booklist", "novel", "novels", "class set", "book room",
+        "bookroom", "leveled", "leveled readers", "decodable", "picture book", "graphic novel",
+        "chapter book", "nonfiction", "non fiction", "fiction", "titles", "book display",
+        "display", "classroom library", "class library", "mentor text", "mentor texts",
+        "read aloud", "read alouds", "biography", "biographies", "poetry books", "copies",
+        "Destiny", "checkout", "check out", "hold", "holds", "book bin", "bin", "libros",
+        "libro", "dictionaries", "dictionary", "magazines", "graded readers", "readers",
+        "pull", "order", "purchase", "buy", "borrow", "reading list", "bilingual",
+        "high interest", "hi lo", "hi-lo", "series", "authors", "folktales", "fables",
+        "mythology", "mysteries", "historical fiction",
+    )),
+    Topic(READING, (
+        "book talk", "booktalk", "book talks", "booktalks", "book tasting", "reading challenge",
+        "battle of the books", "book club", "book clubs", "literacy night", "reading culture",
+        "reading month", "readathon", "read a thon", "reading incentive", "reading logs",
+        "love of reading", "reluctant readers", "reader's advisory", "club de lectura",
+    )),
+    Topic(RESEARCH, (
+        "research", "researching", "researcher", "research question", "research questions",
+        "search", "searching", "search strategies", "keywords", "keyword", "note taking",
+        "notetaking", "notecards", "paraphrasing", "paraphrase", "catalog", "Google Scholar",
+        "primary source", "primary sources", "pathfinder", "articles", "article", "sources",
+        "find facts", "finding information", "background information", "credible sources",
+        "science fair", "NHD", "national history day", "investigación", "fuentes",
+        "websites", "kid safe search", "search engine", "scholarly",
+    )),
+    Topic(CITATION, (
+        "citation", "citations", "cite", "citing", "MLA", "APA", "Chicago style",
+        "Chicago footnotes", "works cited", "bibliography", "annotated bibliography",
+        "in text citation", "in text citations", "footnotes",
+        "NoodleTools", "EasyBib", "Zotero", "citation machine", "reference list",
+    )),
+    Topic(DATABASES, (
+        "database", "databases", "Gale", "EBSCO", "JSTOR", "Artstor", "ProQuest", "Britannica",
+        "PebbleGo", "CultureGrams", "CQ Researcher", "Chronicling America",
+        "Library of Congress", "LOC", "World Book", "Worldbook", "Kanopy", "opposing viewpoints",
+        "SIRS", "Explora", "Newsela", "Infobase", "WSJ", "NYT", "New York Times",
+        "Wall Street Journal", "news subscription", "academic search", "TrueFlix", "Scholastic GO",
+        "Salem Press", "KidsHealth",
+    )),
+    Topic(MEDIA, (
+        "media literacy", "lateral reading", "SIFT", "bias", "biased", "misinformation",
+        "disinformation", "fake news", "credibility", "credible", "evaluating sources",
+        "evaluate sources", "reliable", "misleading", "propaganda", "fact check",
+        "fact checking", "junk sites", "deepfake", "deepfakes", "news literacy", "CRAAP",
+        "clickbait",
+    )),
+    Topic(CITIZENSHIP, (
+        "digital citizenship", "online safety", "internet safety", "cyberbullying",
+        "digital footprint", "privacy", "screen time", "scams", "scam", "phishing",
+        "safe search", "online speech", "social media", "student data", "healthy tech",
+        "netiquette", "Common Sense", "Be Internet Awesome",
+    )),
+    Topic(AI, (
+        "AI", "IA", "artificial intelligence", "inteligencia artificial", "ChatGPT",
+        "GPT", "Gemini", "NotebookLM", "MagicSchool", "Magic School", "Brisk", "Diffit",
+        "Khanmigo", "SchoolAI", "Copilot", "Claude", "Perplexity", "chatbot", "chatbots",
+        "generative", "AI generated", "Curipod", "Eduaide", "Snorkl", "Gamma",
+    )),
+    Topic(INTEGRITY, (
+        "plagiarism", "plagiarize", "plagiarizing", "plagiarized", "cheating", "cheat",
+        "cheated", "academic integrity", "academic honesty", "Turnitin", "GPTZero",
+        "AI detection", "AI detector", "AI detectors", "version history", "Draftback",
+        "Revision History", "locked mode", "lockdown", "honesty", "answer sharing",
+        "sharing answers", "copying answers", "switching tabs", "doesn't sound like",
+        "not their own", "copy and paste", "copied",
+    )),
+    Topic(COPYRIGHT, (
+        "copyright", "copyrighted", "fair use", "Creative Commons", "public domain",
+        "royalty free", "licensing", "permission to show", "show a movie", "show the movie",
+        "show a film", "movie license", "Swank", "image rights", "reuse images",
+    )),
+    Topic(WORKSPACE, (
+        "Google Docs", "Google Doc", "Docs", "Doc", "Google Slides", "Slides", "Google Sheets",
+        "Sheets", "spreadsheet", "Google Forms", "Google Form", "Google Drive",
+        "shared drive", "Google Sites", "Google Calendar", "My Maps",
+        "Google Earth", "Jamboard", "Gmail", "Google Workspace", "Workspace", "google doc",
+        "slide deck", "choice board", "hyperdoc", "template", "make a copy", "force copy",
+        "sharing permissions",
+    )),
+    Topic(LMS, (
+        "Google Classroom", "Classroom", "Canvas", "Seesaw", "Schoology", "Moodle", "LMS",
+        "course page", "class page", "Blackboard", "Brightspace", "D2L", "Edmodo", "ClassDojo",
+        "Class Dojo",
+    ), stage="implementation"),
+    Topic(DEVICES, (
+        "chromebook", "chromebooks", "ipad", "ipads", "laptop", "laptops", "charger",
+        "chargers", "charging", "cart", "carts", "printer", "printers", "copier", "copiers",
+        "projector", "projectors", "panel", "smartboard", "smart board", "Promethean",
+        "ActivPanel", "Clevertouch", "interactive board", "document camera", "doc cam", "docucam",
+        "camera", "cameras", "mic", "mics", "microphone", "microphones", "speaker", "speakers",
+        "headphones", "earbuds", "headsets", "GoGuardian", "Securly", "Lightspeed", "hotspot",
+        "hotspots", "wifi", "wi fi", "device", "devices", "tablet", "tablets", "keyboard",
+        "mouse", "cable", "cables", "HDMI", "dongle", "monitor", "screen is", "broken",
+        "won't turn on", "not working", "cracked", "jammed", "toner", "batteries",
+    )),
+    Topic(ACCOUNTS, (
+        "password", "passwords", "login", "logins", "log in", "logging in", "sign in",
+        "username", "usernames", "account", "accounts", "QR badge", "QR badges", "QR code",
+        "QR codes", "badges", "Clever", "SSO", "single sign on", "license", "licenses",
+        "licence", "licences", "seats", "subscription", "access", "locked out", "reset",
+        "library card", "library cards", "new staff", "contraseña", "cuenta",
+    )),
+    Topic(VIDEO, (
+        "video", "videos", "WeVideo", "green screen", "screencast", "screencasts",
+        "Screencastify", "Loom", "podcast", "podcasts", "podcasting", "audio", "recording",
+        "record", "recordings", "iMovie", "Clipchamp", "Flip", "stop motion", "animation",
+        "documentary", "documentaries", "film", "filming", "editing", "edit video",
+        "recording booth", "Audacity", "GarageBand", "Soundtrap", "voice recording",
+        "captions", "captioned", "captioning", "newscast", "announcements",
+    )),
+    Topic(DESIGN, (
+        "Canva", "Adobe Express", "Adobe", "slide design", "newsletter", "newsletters", "poster",
+        "posters", "flyer", "flyers", "brochure",
+        "infographic", "infographics", "visual schedule", "visual schedules", "picture cards",
+        "graphic design", "logo", "yearbook", "Piktochart", "Book Creator",
+        "photographing", "photograph", "portfolio",
+    )),
+    Topic(INTERACTIVE, (
+        "Kahoot", "Blooket", "Gimkit", "Pear Deck", "Peardeck", "Mentimeter", "Padlet",
+        "Edpuzzle", "PhET", "Nearpod", "Quizizz", "Wayground", "Desmos",
+        "Socrative", "Plickers", "Wordwall", "Quizlet", "Deck Toys", "Baamboozle",
+        "Flippity", "Genially", "escape room", "breakout",
+    )),
+    Topic(MAKING, (
+        "makerspace", "maker space", "Hour of Code", "coding", "code", "Code.org", "Scratch",
+        "ScratchJr", "robot", "robots", "robotics", "Bee Bots", "Bee-Bot", "BeeBots",
+        "Beebots", "Ozobot", "Ozobots", "Sphero", "Makey Makey", "Makey Makeys",
+        "Snap Circuits", "micro:bit", "microbit", "Arduino", "3D print", "3D printer",
+        "3D printing", "laser cutter", "laser cutting", "Cricut", "Tinkercad", "LEGO",
+        "circuits", "engineering", "STEM kits", "STEAM", "Dash", "KIBO", "Cubelets", "Lego",
+    )),
+    Topic(EBOOKS, (
+        "ebook", "ebooks", "e book", "e books", "audiobook", "audiobooks", "audio book",
+        "audio books", "Sora", "Libby", "OverDrive", "Epic", "Vooks", "read along",
+        "read-along", "Wonderbooks", "Vox books", "TumbleBooks", "Tumblebooks", "Storyline Online",
+        "Hoopla", "digital library", "audio version", "en audio",
+    )),
+    Topic(ASSISTIVE, (
+        "text to speech", "speech to text", "TTS", "Immersive Reader", "Read&Write",
+        "Read and Write", "Learning Ally", "Bookshare", "large print", "braille",
+        "dyslexia", "dyslexic", "AAC", "accessible", "accessibility", "accommodation",
+        "accommodations", "IEP", "504", "read aloud tool", "dictation", "voice typing",
+        "translate", "translation", "translator", "newcomer", "newcomers", "ELL", "ELLs",
+        "low vision", "hearing", "sensory", "Snap&Read", "Co:Writer", "Natural Reader",
+        "Speechify", "Reading Coach", "captions", "captioned", "closed captions",
+    )),
+    Topic(GRADEBOOK, (
+        "gradebook", "grade book", "PowerSchool", "Infinite Campus", "Skyward", "Aeries",
+        "Synergy", "report card comments", "grade sync", "grade passback", "SIS",
+        "enter grades", "grading period",
+    )),
+    Topic(LESSONS, (
+        "co teach", "co-teach", "coteach", "co teaching", "co-teaching", "co plan", "co-plan",
+        "coplan", "lesson", "lessons", "orientation", "mini lesson", "minilesson",
+    )),
+    Topic(BOOKING, (
+        "reserve", "reserved", "reservation", "library time", "library visit",
+        "library visits", "library schedule", "lab time", "computer lab", "the lab",
+        "sign up for the library", "display case", "display cases", "slot", "slots",
+        "sign up", "signup", "use the library", "in the library on", "library on",
+    )),
+    Topic(PRINTING, (
+        "laminate", "laminating", "lamination", "copies made", "photocopies",
+        "print", "printing", "poster printer", "binding", "easel", "easels", "stapler",
+        "telescope", "field trip", "zine", "student jobs",
+    )),
+)  # fmt: skip
+
+
+# Context rules, applied before the keywords. Each claims the words it matches, so the
+# keywords never see them; a rule with a topic also tags it, with the matched words as
+# evidence. Order matters: the first rule to claim a word wins.
+_W = r"(?:\s+\w+){0,3}?"  # up to three words in between
+CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), topic)
+    for pattern, topic in (
+        # "book" as a verb: booking a space, not books
+        (
+            r"\b(?:book|booking|reserve|reserving|sign\s+up\s+for|schedule|grab)"
+            r"(?:\s+(?:the|a|an|our|my|some|time\s+in\s+the|time\s+in|a\s+slot\s+in\s+the))?"
+            r"\s+(?:library|lab|labs|computer\s+lab|makerspace|maker\s+space|room|rooms|"
+            r"green\s+screen\s+room|space|display\s+cases?|media\s+center|classroom|"
+            r"auditorium|conference\s+room|library\s+classroom|library\s+time)\b",
+            BOOKING,
+        ),
+        (r"\b(?:book|reserve|borrow)(?:\s+(?:the|a|an|our|my|some))?\s+(?:\w+\s+)?carts?\b",
+         DEVICES),
+        (r"\bbook\s+(?:a|the|some|our)\s+(?:time|slot|visit|day|period|block)\b", BOOKING),
+        # a grade level is a team, not the gradebook
+        (r"\b(?:grades?\s*\d+(?:\s*(?:-|–|to|and|&)\s*\d+)?|\d+(?:st|nd|rd|th)\s+grade(?:rs?)?|"
+         r"grade\s+(?:level|team|levels)|kinder(?:garten)?|grado)\b", None),
+        # searching the web, not Google Workspace
+        (r"\b(?:just\s+)?googl(?:e|ing|ed)\s+(?:it|things|everything|stuff|answers?|the\s+answers?|"
+         r"their\s+(?:topic|questions?)|for)\b|\bjust\s+googl(?:e|ing)\b", RESEARCH),
+        (r"\bgoogle\s+search\b|\bsearch\s+on\s+google\b", RESEARCH),
+        # an epic unit, an epic fail: no app
+        (r"\b(?:an|so|this|that|was|is|pretty|really|truly|most|an\s+absolutely)\s+epic\b|"
+         r"\bepic\s+(?:unit|poem|poems|poetry|hero|heroes|fail|battle|tale|tales|journey|project|"
+         r"novel|story|stories|win|year|month|day|time|adventure|quest|simile)\b|"
+         r"\bthe\s+epic\s+of\b", None),
+        # clever as a word, not the Clever portal
+        (r"\b(?:a|so|very|really|some|more|most|is|are|was|be)\s+clever\b|\bclever\s+"
+         r"(?:way|idea|ideas|trick|tricks|kids|students|way)\b", None),
+        # the library's own words that are not needs
+        # student drawings or the printing of posters read as services, not design
+        (r"\b(?:print|printing|copy|copying|laminat\w*)\s+(?:\w+\s+){0,3}?(?:posters?|programs?|"
+         r"flyers?|packets?|handouts?|worksheets?|sheet\s+music|copies)\b", PRINTING),
+        # "Classroom" as a place, not Google Classroom
+        (r"\b(?:my|our|the|your|in\s+the|each|every)\s+classroom(?:s)?\b(?!\s+(?:assignment|"
+         r"post|stream|code|roster|grade|sync))", None),
+        (r"\bclassroom\s+(?:library|libraries|set|sets|management|teacher|door|walls?)\b", None),
+        # a research-led class lesson on using a database names both
+        (r"\b(?:how\s+to\s+cite|cite\s+(?:ai|chatgpt|sources?)|citing\s+ai)\b", CITATION),
+        # a doc or a form as paperwork, not Google
+        (r"\b(?:permission|field\s+trip|order|iep|consent|sign.?up)\s+forms?\b", None),
+        # the unit's subject is AI ("AI and the job market" articles, an AI debate): the need is
+        # the sources, kept by the research keywords; "AI" inside these stays unclaimed only
+        # where a tool is named.
+        (r"\bsources?\s+on\s+ai\b|\barticles?\s+(?:on|about)\s+ai\b|\bai\s+(?:ethics|debates?)\b",
+         RESEARCH),
+        (r"\b3d\s*print\w*\b", MAKING),
+        (r"\blarge\s+print\b", ASSISTIVE),
+        (r"\bdoc(?:ument)?\s*cam(?:era)?s?\b", DEVICES),
+        # a print job, a broken printer
+        (r"\bprinters?\b|\bcopiers?\b", DEVICES),
+    )
+)  # fmt: skip
