@@ -377,6 +377,15 @@ class SmtpMailer:
             except ssl.SSLError as exc:
                 raise self._failure(f"{step}: TLS error", exc, _HINT_TLS) from exc
             except (smtplib.SMTPException, OSError) as exc:
+                if _timed_out(exc):
+                    # A server that does not answer is not a wrong host or port: do not
+                    # send the librarian to check the config.
+                    raise self._failure(
+                        f"{step}: no answer within {self.timeout:g} s",
+                        exc,
+                        "the server is hung or overloaded; nothing was sent. Run again later "
+                        "(mail.smtp.timeout sets how long pdmail waits)",
+                    ) from exc
                 hint = _HINT_AUTH if step == "authentication failed" else _HINT_CONNECT
                 raise self._failure(step, exc, hint) from exc
             cleanup.pop_all()
