@@ -23,8 +23,13 @@ class Mailer(Protocol):
     API session) and ``__exit__`` closes it, so a whole run shares one connection.
 
     ``send`` raises :class:`pdmail.errors.DeliveryError` with ``definite=True`` when the message
-    certainly did not leave, and ``definite=False`` when the outcome cannot be known. It must
-    never retry a send whose outcome is unknown.
+    certainly did not leave, and ``definite=False`` when the outcome cannot be known (with
+    ``cause`` saying what is known). It must never retry a send whose outcome is unknown.
+    ``stop=True`` says the provider will take nothing more in this run (its sending limit;
+    ``resume_after`` when it said), and ``transient`` names a passing condition ("timeout",
+    "throttled", "unreachable") that ends the run when it repeats; either way a message that
+    certainly did not leave is held for a later run. ``name`` ("smtp", "gmail", …) tells
+    pdmail where to look for a message whose outcome is unknown.
     """
 
     name: str
