@@ -41,16 +41,16 @@ PRINTING = "Printing and copies"
 
 DEFAULT_TOPICS: tuple[Topic, ...] = (
     Topic(BOOKS, (
-        "books", "book list", "booklist", "novel", "novels", "class set", "book room",
-        "bookroom", "leveled", "leveled readers", "decodable", "picture book", "graphic novel",
-        "chapter book", "nonfiction", "non fiction", "fiction", "titles", "book display",
-        "display", "classroom library", "class library", "mentor text", "mentor texts",
-        "read aloud", "read alouds", "biography", "biographies", "poetry books", "copies",
-        "Destiny", "checkout", "check out", "hold", "holds", "book bin", "bin", "libros",
-        "libro", "dictionaries", "dictionary", "magazines", "graded readers", "readers",
-        "pull", "order", "purchase", "buy", "borrow", "reading list", "bilingual",
-        "high interest", "hi lo", "hi-lo", "series", "authors", "folktales", "fables",
-        "mythology", "mysteries", "historical fiction",
+        "Books", "Book", "novel", "novels", "class set", "class sets", "book room", "bookroom",
+        "leveled readers", "leveled books", "leveled texts", "leveled library", "decodable",
+        "decodables", "picture book", "picture books", "graphic novel", "graphic novels",
+        "chapter book", "chapter books", "nonfiction", "non fiction", "fiction", "titles",
+        "book display", "classroom library", "class library", "mentor text", "mentor texts",
+        "biography", "biographies", "Destiny", "book bin", "book bins", "libros", "libro",
+        "dictionaries", "dictionary", "graded readers", "reading list", "bilingual",
+        "high interest", "hi lo", "series", "folktales", "fables", "mythology", "mysteries",
+        "historical fiction", "novels in verse", "text set", "text sets", "lending library",
+        "curated list", "approved videos", "novelas", "cuentos",
     )),
     Topic(READING, (
         "book talk", "booktalk", "book talks", "booktalks", "book tasting", "reading challenge",
@@ -106,7 +106,11 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "AI detection", "AI detector", "AI detectors", "version history", "Draftback",
         "Revision History", "locked mode", "lockdown", "honesty", "answer sharing",
         "sharing answers", "copying answers", "switching tabs", "doesn't sound like",
-        "not their own", "copy and paste", "copied",
+        "not their own", "copy and paste", "copy pasting", "copy paste", "paste it",
+        "Photomath", "Gauth", "AI policy", "sound like ChatGPT", "sounds like ChatGPT",
+        "sound like AI", "sounds like AI", "suspicious", "stop using AI", "used AI", "using AI to",
+        "write it for them", "code for them", "thinking shows", "process is visible",
+        "when it's ok to use", "cheaters",
     )),
     Topic(COPYRIGHT, (
         "copyright", "copyrighted", "fair use", "Creative Commons", "public domain",
@@ -139,18 +143,19 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
     )),
     Topic(ACCOUNTS, (
         "password", "passwords", "login", "logins", "log in", "logging in", "sign in",
-        "username", "usernames", "account", "accounts", "QR badge", "QR badges", "QR code",
-        "QR codes", "badges", "Clever", "SSO", "single sign on", "license", "licenses",
-        "licence", "licences", "seats", "subscription", "access", "locked out", "reset",
+        "username", "usernames", "account", "accounts", "QR badge", "QR badges",
+        "badges", "Clever", "SSO", "single sign on", "license", "licenses",
+        "licence", "licences", "seats", "can't access", "cannot access", "access code",
+        "get access", "give access", "locked out", "reset", "class code", "pays for", "pay for",
         "library card", "library cards", "new staff", "contraseña", "cuenta",
     )),
     Topic(VIDEO, (
         "video", "videos", "WeVideo", "green screen", "screencast", "screencasts",
         "Screencastify", "Loom", "podcast", "podcasts", "podcasting", "audio", "recording",
         "record", "recordings", "iMovie", "Clipchamp", "Flip", "stop motion", "animation",
-        "documentary", "documentaries", "film", "filming", "editing", "edit video",
+        "documentary", "documentaries", "Filming", "Editing", "edit video", "video editing",
         "recording booth", "Audacity", "GarageBand", "Soundtrap", "voice recording",
-        "captions", "captioned", "captioning", "newscast", "announcements",
+        "captioned", "captioning", "newscast", "announcements",
     )),
     Topic(DESIGN, (
         "Canva", "Adobe Express", "Adobe", "slide design", "newsletter", "newsletters", "poster",
@@ -166,7 +171,7 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "Flippity", "Genially", "escape room", "breakout",
     )),
     Topic(MAKING, (
-        "makerspace", "maker space", "Hour of Code", "coding", "code", "Code.org", "Scratch",
+        "makerspace", "maker space", "Hour of Code", "coding", "Code.org", "Scratch",
         "ScratchJr", "robot", "robots", "robotics", "Bee Bots", "Bee-Bot", "BeeBots",
         "Beebots", "Ozobot", "Ozobots", "Sphero", "Makey Makey", "Makey Makeys",
         "Snap Circuits", "micro:bit", "microbit", "Arduino", "3D print", "3D printer",
@@ -176,16 +181,17 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
     Topic(EBOOKS, (
         "ebook", "ebooks", "e book", "e books", "audiobook", "audiobooks", "audio book",
         "audio books", "Sora", "Libby", "OverDrive", "Epic", "Vooks", "read along",
-        "read-along", "Wonderbooks", "Vox books", "TumbleBooks", "Tumblebooks", "Storyline Online",
-        "Hoopla", "digital library", "audio version", "en audio",
+        "read-along", "Wonderbooks", "Vox books", "TumbleBooks", "Storyline Online",
+        "Hoopla", "digital library", "audio version", "audio versions", "en audio",
     )),
     Topic(ASSISTIVE, (
         "text to speech", "speech to text", "TTS", "Immersive Reader", "Read&Write",
         "Read and Write", "Learning Ally", "Bookshare", "large print", "braille",
-        "dyslexia", "dyslexic", "AAC", "accessible", "accessibility", "accommodation",
+        "dyslexia", "dyslexic", "AAC", "accessible slides", "accessibility", "accommodation",
         "accommodations", "IEP", "504", "read aloud tool", "dictation", "voice typing",
-        "translate", "translation", "translator", "newcomer", "newcomers", "ELL", "ELLs",
-        "low vision", "hearing", "sensory", "Snap&Read", "Co:Writer", "Natural Reader",
+        "Google Translate", "translation tool", "translation tools", "translator",
+        "low vision", "hearing impaired", "adapted", "read aloud options", "read out loud",
+        "out loud", "listen along", "zoom", "Snap&Read", "Co:Writer", "Natural Reader",
         "Speechify", "Reading Coach", "captions", "captioned", "closed captions",
     )),
     Topic(GRADEBOOK, (
@@ -198,14 +204,15 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "coplan", "lesson", "lessons", "orientation", "mini lesson", "minilesson",
     )),
     Topic(BOOKING, (
-        "reserve", "reserved", "reservation", "library time", "library visit",
-        "library visits", "library schedule", "lab time", "computer lab", "the lab",
-        "sign up for the library", "display case", "display cases", "slot", "slots",
-        "sign up", "signup", "use the library", "in the library on", "library on",
+        "library time", "library visit", "library visits", "library schedule", "lab time",
+        "computer lab", "display case", "display cases", "showcase", "use the library",
+        "use the makerspace", "quiet room", "rehearsal space", "green screen room",
+        "conference room", "library available", "space to work", "somewhere to work",
     )),
     Topic(PRINTING, (
         "laminate", "laminating", "lamination", "copies made", "photocopies",
-        "print", "printing", "poster printer", "binding", "easel", "easels", "stapler",
+        "poster printer", "double sided", "in color", "color copies", "binding", "easel",
+        "easels", "stapler",
         "telescope", "field trip", "zine", "student jobs",
     )),
 )  # fmt: skip
@@ -214,13 +221,17 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
 # Context rules, applied before the keywords. Each claims the words it matches, so the
 # keywords never see them; a rule with a topic also tags it, with the matched words as
 # evidence. Order matters: the first rule to claim a word wins.
-_W = r"(?:\s+\w+){0,3}?"  # up to three words in between
+_BROKEN = (
+    r"\b(?:jam\w*|down|broken|not\s+working|won'?t|isn'?t|doesn'?t|error\w*|offline|toner|"
+    r"fail\w*|stuck|out\s+of)\b"
+)
 CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), topic)
     for pattern, topic in (
         # "book" as a verb: booking a space, not books
         (
-            r"\b(?:book|booking|reserve|reserving|sign\s+up\s+for|schedule|grab)"
+            r"\b(?:book(?=\s+(?:the|a|an|our|my|some|time|lab|library))|booking|reserve|reserving|"
+            r"sign\s+up\s+for|schedule|grab)"
             r"(?:\s+(?:the|a|an|our|my|some|time\s+in\s+the|time\s+in|a\s+slot\s+in\s+the))?"
             r"\s+(?:library|lab|labs|computer\s+lab|makerspace|maker\s+space|room|rooms|"
             r"green\s+screen\s+room|space|display\s+cases?|media\s+center|classroom|"
@@ -230,6 +241,15 @@ CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
         (r"\b(?:book|reserve|borrow)(?:\s+(?:the|a|an|our|my|some))?\s+(?:\w+\s+)?carts?\b",
          DEVICES),
         (r"\bbook\s+(?:a|the|some|our)\s+(?:time|slot|visit|day|period|block)\b", BOOKING),
+        # the librarian teaching a class
+        (r"\b(?:teach|show|walk|model\s+for|talk\s+to|present\s+to)\s+(?:my|our|the|all\s+my|"
+         r"his|her|their)\s+(?:\w+\s+)?(?:students|kids|class|classes|graders|kiddos|"
+         r"sections?|periods?|kinders|seniors|juniors|freshmen)\b", LESSONS),
+        (r"\b(?:book\s?talks?|read.?alouds?|orientation|storytime|story\s+time|booktalks?)\s+"
+         r"(?:for|to|with)\s+(?:my|our|the|all)\s+(?:\w+\s+)?(?:class|classes|students|kids|"
+         r"graders|kinders)\b", LESSONS),
+        (r"\b(?:show|teach)\s+them\b|\bwhen\s+we\s+come\b|\b(?:my|our)\s+(?:class|classes|"
+         r"kids|students)\s+(?:come|visit)\b|\bclass\s+visits?\b", LESSONS),
         # a grade level is a team, not the gradebook
         (r"\b(?:grades?\s*\d+(?:\s*(?:-|–|to|and|&)\s*\d+)?|\d+(?:st|nd|rd|th)\s+grade(?:rs?)?|"
          r"grade\s+(?:level|team|levels)|kinder(?:garten)?|grado)\b", None),
@@ -248,7 +268,9 @@ CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
         # the library's own words that are not needs
         # student drawings or the printing of posters read as services, not design
         (r"\b(?:print|printing|copy|copying|laminat\w*)\s+(?:\w+\s+){0,3}?(?:posters?|programs?|"
-         r"flyers?|packets?|handouts?|worksheets?|sheet\s+music|copies)\b", PRINTING),
+         r"flyers?|packets?|handouts?|worksheets?|sheet\s+music|copies|labels?)\b|"
+         r"(?<!3d\s)(?<!3d)\bprint(?:ed|ing)?\s+(?:\d+|it|them|these|those|this|our|my|the|out)\b",
+         PRINTING),
         # "Classroom" as a place, not Google Classroom
         (r"\b(?:my|our|the|your|in\s+the|each|every)\s+classroom(?:s)?\b(?!\s+(?:assignment|"
          r"post|stream|code|roster|grade|sync))", None),
@@ -265,7 +287,17 @@ CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
         (r"\b3d\s*print\w*\b", MAKING),
         (r"\blarge\s+print\b", ASSISTIVE),
         (r"\bdoc(?:ument)?\s*cam(?:era)?s?\b", DEVICES),
-        # a print job, a broken printer
-        (r"\bprinters?\b|\bcopiers?\b", DEVICES),
+        # a device named as where the work happens is no device need
+        (r"\b(?:on|with|using|use|from)\s+(?:their|the|his|her|my|our|student|school|"
+         r"the\s+kids'?)?\s*(?:own\s+)?(?:chromebooks?|ipads?|laptops?|devices?|tablets?)\b"
+         r"(?![^.!?]{0,30}\b(?:broken|cracked|won'?t|not\s+working|charg\w*|dead|missing))", None),
+        (r"\bwe\s+have\s+(?:chromebooks?|ipads?|laptops?)\b|\bbuilt.in\s+chromebook\b", None),
+        # a broken printer is a device; printing on one is a service
+        (r"\b(?:printers?|copiers?)\b(?=[^.!?]{0,40}" + _BROKEN + r")|"
+         r"\b(?:jammed|broken|dead)\s+(?:printers?|copiers?)\b", DEVICES),
+        (r"(?<!3d\s)(?<!3d)\b(?:printers?|copiers?)\b(?![^.!?]{0,40}" + _BROKEN + r")", PRINTING),
+        # an audio version of a book is an audiobook, not audio production
+        (r"\baudio\s+(?:versions?|books?|options?|too)\b|\ben\s+audio\b|\b(?:the|an)\s+audio\b"
+         r"(?!\s+(?:recorders?|editing|files?|equipment))", EBOOKS),
     )
 )  # fmt: skip

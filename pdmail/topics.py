@@ -110,14 +110,17 @@ class Tagger:
             if words.lower() not in (w.lower() for w in kept):
                 kept.append(words)
 
-        claimed = [False] * len(text)
+        claimed = [False] * len(text)  # words no keyword may use
+        masked = [False] * len(text)  # words read as no topic: no later rule uses them either
         for pattern, topic in self._rules:
             for m in pattern.finditer(text):
                 name = self._lower.get(topic.lower()) if topic else None
                 # A rule for a topic the school dropped leaves its words to the keywords.
-                if (topic and name is None) or any(claimed[m.start() : m.end()]):
+                if (topic and name is None) or any(masked[m.start() : m.end()]):
                     continue
                 claimed[m.start() : m.end()] = [True] * (m.end() - m.start())
+                if topic is None:
+                    masked[m.start() : m.end()] = [True] * (m.end() - m.start())
                 if name is not None:
                     note(name, m.group(0))
         tokens = [
