@@ -14,6 +14,7 @@ from pathlib import Path
 import schedule as schedule_lib
 
 from .config import load_config
+from .delivery import unsettled
 from .errors import PdmailError
 from .tick import TickReport, tick
 from .wording import count
@@ -26,6 +27,7 @@ def daily_job(config_path: Path, log: Callable[[str], None]) -> TickReport | Non
     try:
         with Workspace(load_config(config_path)) as ws:
             report = tick(ws, ws.now().date())
+            unknown = len(unsettled(ws))
     except PdmailError as exc:
         log(f"pdmail run failed: {exc}")
         return None
@@ -36,7 +38,9 @@ def daily_job(config_path: Path, log: Callable[[str], None]) -> TickReport | Non
         log(f"pdmail run for {report.today}: {error}")
     sent = report.sent
     log(f"pdmail run for {report.today}: {count(sent, 'message')} sent"
-        + ("" if report.ok else "; some need attention (pdmail status)"))  # fmt: skip
+        + ("" if report.ok else "; some need attention (pdmail status)")
+        + (f"; {count(unknown, 'message')} with an unknown outcome (pdmail status)"
+           if unknown else ""))  # fmt: skip
     return report
 
 

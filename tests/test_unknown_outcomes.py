@@ -382,3 +382,16 @@ def test_resolve_refuses_what_it_cannot_settle(
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert states(project)[("2026-12", ANN, "request")] == "unknown"
+
+
+def test_the_daily_job_logs_unknown_outcomes(project: Project) -> None:
+    from pdmail.scheduler import daily_job
+
+    leave_unknown(project, key(LIBRARIAN, "digest", "2026-11"), "gmail", "lost", "dropped")
+    # The job runs on the real clock: a campaign that runs neither this month nor last sends
+    # nothing and needs no export, whatever today is.
+    quiet_month = (date.today().month + 5) % 12 + 1
+    project.write_config({"calendar": {"months": [quiet_month]}})
+    logs: list[str] = []
+    daily_job(project.config_path, logs.append)
+    assert logs and logs[-1].endswith("; 1 message with an unknown outcome (pdmail status)")
