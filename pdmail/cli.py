@@ -667,10 +667,10 @@ def resolve(
         )
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
-        for email in emails:
-            key = MessageKey(ws.config.campaign, cycle.name, normalize_email(email), kind)
-            entry = settle(ws, key, sent=sent)
-            state = "sent" if sent else "not sent: it goes on the next run"
+        keys = [MessageKey(ws.config.campaign, cycle.name, normalize_email(e), kind)
+                for e in emails]  # fmt: skip
+        state = "sent" if sent else "not sent: it goes on the next run"
+        for entry in settle(ws, keys, sent=sent):
             click.echo(f"{entry.key.recipient} ({kind}, {cycle.name}): recorded as {state}.")
 
 

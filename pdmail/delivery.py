@@ -447,13 +447,14 @@ def _unknown(key: MessageKey, cause: str, detail: str, mailer: str, message_id: 
     )
 
 
-def resolve(ws: Workspace, key: MessageKey, *, sent: bool) -> LedgerEntry:
-    """Settle ``key``'s unknown outcome as the librarian found it: ``sent`` (the message is
-    in the Sent folder or the teacher has it) records it as sent, never to go again; otherwise
-    it is recorded as failed, so the next run sends it (with the same Message-ID).
+def resolve(ws: Workspace, keys: Sequence[MessageKey], *, sent: bool) -> list[LedgerEntry]:
+    """Settle the unknown outcomes of ``keys`` as the librarian found them: ``sent`` (the
+    message is in the Sent folder or the teacher has it) records each as sent, never to go
+    again; otherwise as failed, so the next run sends it (with the same Message-ID).
 
     Waits for a sending run on the same state folder like any run. Raises
-    :class:`~pdmail.errors.UsageError` when the message's outcome is not unknown.
+    :class:`~pdmail.errors.UsageError`, changing nothing, when any of them has no unknown
+    outcome.
     """
     note = (
         "checked by hand: it had been sent"
@@ -462,13 +463,19 @@ def resolve(ws: Workspace, key: MessageKey, *, sent: bool) -> LedgerEntry:
     )
     with RunLock(ws.config.state, wait=ws.config.mail.lock_wait):
         ws.ledger.settle_interrupted(ws.config.campaign, ws.now())
-        before, after = ws.ledger.resolve(key, sent=sent, note=note, now=ws.now())
-    if after is None:
-        what = "nothing was recorded" if before is None else f"it is {before.state.value}"
-        raise UsageError(
-            f"{key.recipient} ({key.kind}, {key.cycle}): {what}, so there is no unknown "
-            "outcome to resolve",
-            hint="pdmail status lists the messages whose outcome is unknown, with their cycle "
-            "and kind",
-        )
-    return after
+        for key in keys:
+            entry = ws.ledger.get(key)
+            if entry is None or entry.state is not State.UNKNOWN:
+                what = "nothing was recorded" if entry is None else f"it is {entry.state.value}"
+                raise UsageError(
+                    f"{key.recipient} ({key.kind}, {key.cycle}): {what}, so there is no "
+                    "unknown outcome to resolve; nothing was changed",
+                    hint="pdmail status lists the messages whose outcome is unknown, with "
+                    "their cycle and kind",
+                )
+        settled = []
+        for key in keys:
+            _, after = ws.ledger.resolve(key, sent=sent, note=note, now=ws.now())
+            assert after is not None  # checked above, under the same lock
+            settled.append(after)
+    return settled

@@ -395,3 +395,18 @@ def test_the_daily_job_logs_unknown_outcomes(project: Project) -> None:
     logs: list[str] = []
     daily_job(project.config_path, logs.append)
     assert logs and logs[-1].endswith("; 1 message with an unknown outcome (pdmail status)")
+
+
+def test_resolve_changes_nothing_when_one_of_several_cannot_be_settled(project: Project) -> None:
+    leave_unknown(project, key(ANN), "outbox", "lost", "the connection dropped")
+    leave_unknown(project, key(MARIA), "outbox", "lost", "the connection dropped")
+    result = cli(project, "resolve", "--sent", ANN, RAJ, MARIA)
+    assert result.exit_code == 2, result.output
+    assert f"{RAJ} (request, 2026-12): nothing was recorded" in result.output
+    assert "nothing was changed" in result.output
+    assert {r: s for (_, r, _), s in states(project).items()} == {ANN: "unknown", MARIA: "unknown"}
+
+    both = cli(project, "resolve", "--sent", ANN, MARIA)
+    assert both.exit_code == 0, both.output
+    assert both.output.count("recorded as sent") == 2
+    assert set(states(project).values()) == {"sent"}
