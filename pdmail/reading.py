@@ -75,13 +75,17 @@ _ASK = _rx(
     r"\b(?:can|could|would|will)\s+(?:you|we|i|u|my|our|the|someone|they|students|kids)\b",
     r"\bplease\b|\bpls\b|\bplz\b",
     r"\b(?:i'?d|i\s+would|we'?d|we\s+would)\s+(?:love|like|appreciate)\b",
-    r"\b(?:i|we|they|students|kids)\s+(?:really\s+)?(?:need|want)\b",
-    r"\bneed(?:s|ed)?\s+(?:help|some|a|an|more|to|books|copies)\b",
-    r"\blooking\s+for\b|\bhelp\s+(?:me|us|with|my|our|getting)\b|\bany\s+(?:chance|way|tips|ideas)\b",
-    r"\?|¿",
+    r"\bany\s+(?:chance|way|tips|ideas)\b|\?|¿",
     r"\b(?:necesito|necesitamos|quiero|queremos|quisiera|puedes|podrías|podrias|podemos|"
     r"ayuda|ayudar|tienes|hay)\b",
     r"^\W*(?:pull|order|fix|reserve|book|send|set\s+up|reset|print|show|teach|find|get|buy)\b",
+)
+
+# Softer words of wanting: enough for a need, not enough to outweigh a decline.
+_WANT = _rx(
+    r"\b(?:i|we|they|students|kids)\s+(?:really\s+)?(?:need|want)\b",
+    r"\bneed(?:s|ed)?\s+(?:help|some|a|an|more|to|books|copies)\b",
+    r"\blooking\s+for\b|\bhelp\s+(?:me|us|with|my|our|getting)\b",
 )
 
 
@@ -116,43 +120,73 @@ def is_no_need(text: str) -> bool:
     return declined and not any(_ASK.search(s) and not _DECLINE.search(s) for s in left)
 
 
+# The librarian teaching students: a class lesson, a book talk, small groups, office hours.
 _LESSON = _rx(
-    r"\b(?:co.?teach\w*|co.?plan\w*|lessons?|mini.?lessons?|orientation|read.?alouds?|"
-    r"book.?talks?|book\s+tasting|storytime|story\s+time|office\s+hours|mentor\s+them)\b",
+    r"\b(?:co.?teach\w*|co.?plan\w*|mini.?lessons?|orientation|book.?talks?|storytime|"
+    r"story\s+time|office\s+hours|mentor\s+them|class\s+period|guest\s+speaker)\b",
     r"\b(?:teach|show|walk|help|talk\s+to|work\s+with|visit\s+with|present\s+to|"
-    r"meet\s+with|model\s+for|guide|run\s+\w+\s+for|do\s+\w+\s+with)\s+"
+    r"meet\s+with|model\s+for|guide|run\s+\w+\s+for|do\s+\w+\s+with|read\s+to)\s+"
     r"(?:my|our|the|his|her|their|a\s+few|some|all\s+my|\d+)?\s*"
     r"(?:\w+\s+)?(?:students|kids|class|classes|graders|kiddos|scholars|kinders|"
-    r"sections?|periods?|seniors|juniors|freshmen|sophomores|group|club|team\s+of\s+students)\b",
+    r"sections?|periods?|seniors|juniors|freshmen|sophomores|club|crew|team\s+of\s+students)\b",
     r"\b(?:students|kids|class|classes|graders)\s+(?:come|came|visit)\b",
-    r"\bwhen\s+we\s+(?:come|visit)\b|\bcome\s+(?:in|to\s+the\s+library)\b",
-    r"\b(?:teach|show)\s+them\b|\bfor\s+(?:my|our)\s+(?:class|classes|students|kids)\b.*"
-    r"\b(?:talk|lesson|session|presentation|demo)\b",
-    r"\bclase\s+(?:sobre|de)\b|\benseñar\s+a\s+(?:mis|los)\s+(?:estudiantes|alumnos)\b",
-    r"\b(?:hour\s+of\s+code)\b.*\b(?:run|lead|teach|walk)\b",
+    r"\bwhen\s+we\s+(?:come|visit)\b|\bcome\s+in\s+and\b|\bclass\s+visits?\b",
+    r"\b(?:teach|show|meet\s+with|work\s+with|help)\s+them\b|\b(?:do|give)\s+a\s+(?:quick\s+|short\s+)?"
+    r"(?:talk|lesson|session|presentation|demo|workshop)\b",
+    r"\b(?:students|kids|graders|they)\s+(?:need|needs)\s+to\s+learn\b",
+    r"\bin\s+small\s+groups\b|\bsmall\s+groups?\s+(?:of\s+students|in\s+\w+|with\s+(?:my|the))\b",
+    r"\bread\s+(?:a|us|them)\s+(?:book|story)\b|\bread.?aloud\s*(?:\+|and|for|with)\b",
+    r"\benseñar\s+a\s+(?:mis|los)\s+(?:estudiantes|alumnos)\b|\bclase\s+sobre\b",
 )
+# "lesson" asks for one only in a sentence that asks or dates it ("a research lesson on
+# the 14th?"), not in "classroom lessons" or "lesson planning".
+_LESSON_WORD = re.compile(
+    r"(?<!classroom\s)(?<!common\ssense\s)\blessons?\b(?!\s+(?:planning|plans?|sequence))|"
+    r"\bworkshop\b.*\b(?:students|kids|class)\b",
+    re.IGNORECASE,
+)
+_DATED = _rx(
+    r"\b(?:jan|feb|mar|apr|may|jun|aug|sept?|oct|nov|dec)[a-z]*\.?\s+\d",
+    r"\b\d{1,2}/\d{1,2}\b",
+    r"\b(?:mon|tues?|wed|thur?s?|fri)(?:day)?s?\b|\bweek\s+of\b|\bperiods?\s+\d|\b\w\s+block\b",
+)
+# A teacher or team learning: show me, PD at our PLC, how do I, can we talk about.
 _LEARNING = _rx(
     r"\b(?:show|teach|train|walk)\s+(?:me|us|our\s+team|the\s+team|teachers|staff)\b",
     r"\b(?:i|we)\s+(?:want|would\s+like|'d\s+like|'d\s+love|would\s+love|need)\s+to\s+learn\b",
-    r"\blearn\s+(?:how|more|about|to)\b|\bhow\s+(?:do|can|should|would)\s+(?:i|we)\b",
-    r"\b(?:pd|professional\s+development|training|workshop|refresher\s+for\s+me|tutorial)\b",
-    r"\b(?:plc|team\s+meeting|department\s+meeting|staff\s+meeting|grade.level\s+meeting|"
-    r"our\s+team|our\s+department|our\s+staff|faculty)\b",
-    r"\b(?:tips|advice|best\s+practices?|best\s+way|ideas\s+for|recommendations?\s+for\s+how)\b",
-    r"\bhow\s+(?:other|do\s+other)\s+teachers\b|\b(?:talk|chat)\s+about\b",
-    r"\b(?:i'?m|i\s+am)\s+(?:not\s+sure|confused|lost|struggling)\b|\bno\s+idea\s+how\b",
-    r"\bi\s+(?:don'?t|do\s+not)\s+(?:know|understand)\s+how\b|\bi\s+forget\b",
+    r"\blearn\s+(?:how|more|about|what)\b|\bhow\s+(?:do|can|should|would)\s+(?:i|we)\b",
+    r"\b(?:pd|professional\s+development|training|refresher\s+for\s+me|tutorial)\b",
+    r"\b(?:plc|team\s+meeting|department\s+meeting|dept\s+meeting|staff\s+meeting|"
+    r"grade.level\s+meeting|our\s+team|our\s+department|our\s+staff|faculty)\b",
+    r"\b(?:tips|advice|strategies|best\s+practices?|best\s+way|ideas\s+for|prompts)\b",
+    r"\bhow\s+(?:are\s+)?(?:other|do\s+other)\s+(?:teachers|people|schools)\b|"
+    r"\b(?:talk|chat)\s+(?:about|sometime|one\s+on\s+one)\b|\bcan\s+we\s+(?:talk|chat|meet)\b",
+    r"\b(?:i'?m|i\s+am)\s+(?:not\s+sure|confused|lost|struggling|curious|nervous)\b|"
+    r"\bno\s+idea\s+how\b|\bnot\s+sure\s+how\b",
+    r"\bi\s+(?:don'?t|do\s+not)\s+(?:know|understand)\s+how\b|\bi\s+forg[eo]t\b|"
+    r"\bi'?ve\s+never\s+used\b|\bnever\s+used\s+(?:it|one|them)\b",
     r"\bhow.to\s+for\s+me\b|\bquick\s+how.to\b|\bremind(?:er)?\s+(?:me\s+)?(?:of\s+)?how\b",
+    r"\bhelp\s+me\s+(?:set\s+up|make|build|figure|organize|learn|understand|redesign|use|plan)\b|"
+    r"\b(?:love|like|need|use)\s+(?:some\s+)?help\s+(?:with|making|using|organizing|setting)\b",
+    r"\bis\s+there\s+a\s+way\b|\bhow\s+reliable\b|\bwhat(?:'s|\s+is)\s+(?:our|the)\s+"
+    r"(?:actual\s+)?(?:policy|copyright|situation)\b|\bis\s+it\s+(?:ok|okay|allowed)\b",
+    r"\b(?:brainstorm|collaborate|sit\s+down|see\s+how|see\s+what)\b",
     r"\baprender\b|\benseñarme\b|\bcapacitación\b",
 )
+# The librarian doing or providing something.
 _TASK = _rx(
-    r"\b(?:pull|order|buy|purchase|borrow|get|find|send|share|print|laminate|fix|repair|"
-    r"replace|check|reserve|book|schedule|set\s+up|reset|add|renew|make|copy|lend|deliver|"
-    r"pick\s+up|hold|compile|curate|gather|unlock|install)\b",
-    r"\b(?:do\s+we\s+have|is\s+there|are\s+there|do\s+you\s+have|where\s+(?:is|are|can)|"
-    r"what'?s\s+the|which\s+one|who\s+(?:do|should))\b",
-    r"\b(?:broken|not\s+working|won'?t|doesn'?t\s+work|missing|jammed|cracked|dead)\b",
-    r"\b(?:list|links?|copies|class\s+set|books|titles|login|password|access|account)\b",
+    r"\b(?:pull|order|buy|purchase|borrow|lend|print|laminate|fix|repair|replace|reserve|"
+    r"renew|deliver|install|unlock|reset|curate|compile|gather|find\s+me|send\s+me|"
+    r"email\s+me|get\s+(?:me|us|them|my|our|some|a|the)|set\s+(?:them\s+)?up\s+on|"
+    r"make\s+sure|put\s+together|check\s+(?:if|on|them|out)|use\s+the\s+library)\b",
+    r"\b(?:do\s+we\s+have|do\s+you\s+have|does\s+the\s+library\s+have|is\s+there\s+(?:a|an|any)"
+    r"(?!\s+way)|are\s+there|where\s+(?:is|are|can)|what'?s\s+the\s+(?:login|password|code)|"
+    r"which\s+one|who\s+do\s+i|is\s+that\s+(?:you|a\s+you)|could\s+we\s+(?:have|get|use))\b",
+    r"\b(?:broken|not\s+working|won'?t|doesn'?t\s+work|missing|jammed|cracked|dead|expired|"
+    r"offline|keeps\s+(?:dying|failing))\b",
+    r"\b(?:accounts?|licen[cs]es?|passwords?|logins?)\b",
+    r"\b(?:books|titles|copies|class\s+sets?|a\s+list|links?)\b.*\b(?:please|for\s+my|for\s+our)\b|"
+    r"\b(?:please|could\s+you|can\s+you)\b.*\b(?:books|titles|copies|list|links?)\b",
     r"\b(?:necesito|tienes|hay|libros|conseguir|pedir)\b",
 )
 
@@ -162,11 +196,12 @@ def kinds_of(text: str) -> tuple[str, ...]:
     says otherwise: "Do we have X?" is a task)."""
     found: set[str] = set()
     for sentence in sentences(text):
-        lesson = bool(_LESSON.search(sentence))
-        learning = bool(_LEARNING.search(sentence))
+        asks = bool(_ASK.search(sentence) or _WANT.search(sentence) or _DATED.search(sentence))
+        lesson = bool(_LESSON.search(sentence)) or bool(asks and _LESSON_WORD.search(sentence))
+        learning = not lesson and bool(_LEARNING.search(sentence))
         if lesson:
             found.add(LESSON)
-        if learning and not lesson:
+        if learning:
             found.add(LEARNING)
         if _TASK.search(sentence) and not (lesson or learning):
             found.add(TASK)

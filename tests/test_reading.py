@@ -1,0 +1,117 @@
+"""Reading answers: no-need answers, and the kinds of help a need asks for."""
+
+from __future__ import annotations
+
+import pytest
+
+from pdmail.reading import LEARNING, LESSON, TASK, is_no_need, kinds_of, sentences
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "-",
+        "👍",
+        "n/a",
+        "N/A merci!",
+        "none",
+        "no",
+        "no thx",
+        "nope, thanks",
+        "Nothing right now.",
+        "nothing needed, thanks!",
+        "All good, thanks!",
+        "all good for now 👍",
+        "I'm all set!",
+        "we're set for now.",
+        "Not this month — swamped with grading",
+        "Not at this time. Maybe in January!",
+        "No needs right now. Maybe Desmos PD in the spring",
+        "Thanks for the books last month! The kids loved them.",
+        "Thank you for the gingerbread books!! Kids loved them. Nothing new",
+        "Thanks for the help with the explorers project. I'm good this month.",
+        "I'm good, thank you! I'll probably need the cart for testing next month though",
+        "Was going to ask for help with book clubs but I think we're good. Thank you though!",
+        "Nothing from me this month. Happy holidays!",
+        "Honestly I need help with the IEP software but I know that's not you. Nothing from "
+        "the library this month.",
+        "Ignore my first response - the PTO is printing the programs. All good.",
+        "todo bien este mes, gracias :)",
+        "Nada por ahora, gracias",
+        "Estamos bien este mes",
+    ],
+)
+def test_answers_that_ask_for_nothing(text: str) -> None:
+    assert is_no_need(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Help with citations",
+        "No idea how to use EBSCO",
+        "Not much. Maybe some historical fiction for the classroom library?",
+        "Nothing big, but could you pull books on volcanoes?",
+        "Thanks for last month! Could you pull books on volcanoes?",
+        "All good with Canva now, but my printer is jammed again, please help",
+        "Mostly good. Maybe a reminder of how NoodleTools sharing works?",
+        "A research lesson in January, before the 1/22 due date",
+        "Necesito libros en español para mi clase",
+        "¿Puedes ayudarme con Google Classroom?",
+        "Nothing works on the smartboard since Monday",
+        "Could you come to our ELA PLC in January?",
+    ],
+)
+def test_answers_with_a_need(text: str) -> None:
+    assert not is_no_need(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("Could you pull books on the Lakota for our regions unit?", (TASK,)),
+        ("Can you fix the document camera in 118?", (TASK,)),
+        ("Do we have a class set of The Giver?", (TASK,)),
+        ("Could I use the library for a FAFSA night on Jan 13?", (TASK,)),
+        ("My newcomers need library accounts set up", (TASK,)),
+        ("Can you show me how to use Canva? After school is fine", (LEARNING,)),
+        ("How do I turn on Immersive Reader in Google Classroom?", (LEARNING,)),
+        ("Could you come to our team meeting and show us MagicSchool?", (LEARNING,)),
+        ("What's our actual policy on AI detectors? Can we talk?", (LEARNING,)),
+        ("Is there a way to keep my comments when Classroom makes copies?", (LEARNING,)),
+        ("Could you do a research lesson for my Bio classes on Dec 15?", (LESSON,)),
+        ("Could you teach my 3rd graders how to use the catalog?", (LESSON,)),
+        ("A book talk for my class when we come Tuesday?", (LESSON,)),
+        ("Could you hold research office hours during lunch?", (LESSON,)),
+        (
+            "Can you pull books on diseases and show them Gale Health on Dec 8?",
+            (LESSON,),  # one sentence: the lesson decides
+        ),
+        (
+            "Please pull 25 nonfiction books. And a quick how-to for me on the Makey Makeys.",
+            (TASK, LEARNING),
+        ),
+        (
+            "Could you pull graphic novels? Maybe you could do a quick talk on how they are made?",
+            (TASK, LESSON),
+        ),
+        ("I'd like to learn more about Gemini in Classroom.", (LEARNING,)),
+        ("Quiero aprender a usar la IA para crear lecturas", (LEARNING,)),
+        ("Books about grief for my counseling library please", (TASK,)),
+        ("whatever you think would help", (TASK,)),  # nothing says otherwise
+    ],
+)
+def test_kinds(text: str, kinds: tuple[str, ...]) -> None:
+    assert kinds_of(text) == kinds
+
+
+def test_sentences_split_at_stops_dashes_lines_and_but() -> None:
+    assert sentences("Nothing big, but could you help? Also — books.\nThanks") == [
+        "Nothing big",
+        "could you help?",
+        "Also",
+        "books.",
+        "Thanks",
+    ]
