@@ -410,3 +410,22 @@ def test_resolve_changes_nothing_when_one_of_several_cannot_be_settled(project: 
     assert both.exit_code == 0, both.output
     assert both.output.count("recorded as sent") == 2
     assert set(states(project).values()) == {"sent"}
+
+
+def test_an_unknown_digest_is_sent_again_with_resend(project: Project) -> None:
+    assert cli(project, "send").exit_code == 0
+    _answers_saved_after_the_requests(project)
+    digest = key(LIBRARIAN, "digest")
+    leave_unknown(project, digest, "outbox", "lost", "the connection dropped")
+
+    run = cli(project, "run", today="2026-12-11")
+    assert run.exit_code == 1, run.output
+    assert f"UNKNOWN {LIBRARIAN} (digest, 2026-12)" in run.output
+    assert project.sent_to("digest") == []
+
+    again = cli(project, "digest", "--send", "--resend", today="2026-12-11")
+    assert again.exit_code == 0, again.output
+    assert project.sent_to("digest") == [LIBRARIAN]
+    [path] = project.outbox.rglob("digest-*.eml")
+    assert str(read_eml(path)["Message-ID"]) == mid(digest)
+    assert cli(project, "status", today="2026-12-11").exit_code == 0
