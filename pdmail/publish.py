@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -106,6 +107,34 @@ def compile_digest(
 ) -> Digest:
     """The digest of ``cycle`` as it stands now, with the needs kept in step (a needs table
     that cannot be written goes to ``errors`` when one is given, see :func:`sync_needs`)."""
+    digest, keep = _compile(ws, cycle)
+    if persist:
+        keep(errors)
+    return digest
+
+
+def prepare_digest(
+    ws: Workspace,
+    cycle: Cycle,
+    *,
+    persist: bool = True,
+    errors: list[PdmailError] | None = None,
+) -> RenderedDigest:
+    """:func:`compile_digest` and :func:`render_digest` in one, keeping the needs only once
+    every digest template has rendered: a broken template stops the step with nothing
+    written."""
+    digest, keep = _compile(ws, cycle)
+    rendered = render_digest(ws, cycle, digest)
+    if persist:
+        keep(errors)
+    return rendered
+
+
+def _compile(
+    ws: Workspace, cycle: Cycle
+) -> tuple[Digest, Callable[[list[PdmailError] | None], object]]:
+    """The digest as it will stand once its needs are kept, and the call that keeps them
+    (nothing is written before that call)."""
     cfg = ws.config
     # Its response rate and non-responders are only true if the answers can be there.
     require_answers(ws, cycle, "no digest was made")
@@ -113,7 +142,7 @@ def compile_digest(
     collection = ws.collect(cycle)
     month = current_needs(collection, tagger, cfg.campaign)
     fresh = as_records(month, cfg.campaign)
-    needs, problems = sync_needs(ws, fresh, persist=persist, errors=errors)
+    needs, problems = sync_needs(ws, fresh, persist=False)
     sent = requests_sent(ws)
     digest = build_digest(
         ws.roster,
@@ -134,7 +163,11 @@ def compile_digest(
     )
     if problems:
         digest = replace(digest, problems=(*digest.problems, *problems))
-    return digest
+
+    def keep(errors: list[PdmailError] | None) -> object:
+        return sync_needs(ws, fresh, persist=True, errors=errors)
+
+    return digest, keep
 
 
 def needs_table(ws: Workspace) -> str:
@@ -205,8 +238,8 @@ def publish_digest(
     keeps the needs as they are and sends nothing.
     """
     errors: list[PdmailError] = []
-    digest = compile_digest(ws, cycle, persist=not dry_run, errors=errors)
-    done = Published(render_digest(ws, cycle, digest), errors=errors)
+    done = Published(prepare_digest(ws, cycle, persist=not dry_run, errors=errors), errors=errors)
+    digest = done.rendered.digest
     folder = out or ws.config.digest_out / cycle.name
     try:
         done.files.extend(str(p) for p in write_digest(done.rendered, folder))

@@ -16,7 +16,7 @@ from .errors import InternalError, PdmailError
 from .messages import REQUEST
 from .models import MessageKey, State
 from .opening import as_opened, describe_late, first_request_day
-from .publish import DIGEST, compile_digest, render_digest, send_digest, write_digest
+from .publish import DIGEST, prepare_digest, send_digest, write_digest
 from .status import cycle_status, status_rows
 from .steps import send_reminders, send_requests
 from .wording import count
@@ -208,8 +208,8 @@ def _digest_if_due(
         if not quiet:
             report.notes.append(f"{cycle.name}: no requests were sent, so no digest")
         return
-    digest = compile_digest(ws, cycle, persist=not dry_run, errors=report.errors)
-    rendered = render_digest(ws, cycle, digest)
+    rendered = prepare_digest(ws, cycle, persist=not dry_run, errors=report.errors)
+    digest = rendered.digest
     if not dry_run:
         out = ws.config.digest_out / cycle.name
         _write(report, lambda: [str(p) for p in write_digest(rendered, out)])
