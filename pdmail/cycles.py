@@ -51,7 +51,8 @@ class Cycle:
 def parse_cycle_name(text: str) -> tuple[int, int]:
     """``"2026-12"`` -> ``(2026, 12)``; a clear error for anything else."""
     m = _NAME.match(text.strip())
-    if not m or not 1 <= int(m.group(2)) <= 12:
+    # The year stops at 9998 so that the cycle after any cycle is a cycle name too.
+    if not m or not 1 <= int(m.group(2)) <= 12 or not 1 <= int(m.group(1)) <= 9998:
         raise UsageError(f"--cycle: {text!r} is not a cycle name", hint="use YYYY-MM, e.g. 2026-12")
     return int(m.group(1)), int(m.group(2))
 

@@ -246,6 +246,14 @@ class Templates:
 
     def render(self, name: str, context: Mapping[str, Any]) -> str:
         """Render template ``name``; any failure becomes a :class:`TemplateError` with its place."""
+        own = self.folders[0] / name if len(self.folders) > 1 else None
+        if own is not None and own.exists() and not own.is_file():
+            # Jinja would pass over it to the built-in template: the school's wording would
+            # quietly be replaced by pdmail's.
+            raise TemplateError(
+                f"{own}: is a folder, not a template file",
+                hint=f"move the template out of it, or remove the folder to use pdmail's {name}",
+            )
         try:
             template = self.env.get_template(name)
         except jinja2.TemplateNotFound:
