@@ -25,7 +25,7 @@ from .errors import PdmailError, UsageError
 from .jsonout import dumps
 from .models import MessageKey
 from .timestamps import parse_date
-from .wording import count, day, local_time, one_line, plural, shorten
+from .wording import count, day, local_time, one_line, plural, printable, shorten
 from .workspace import Workspace, clock_on
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -376,11 +376,12 @@ def preview(
             click.echo(dumps(previews))
             return
         for p in previews:
-            click.echo(f"To: {p.to}\nSubject: {p.subject}\n")
-            click.echo(p.text)
+            # The roster's values reach the terminal here: never its control sequences.
+            click.echo(printable(f"To: {p.to}\nSubject: {p.subject}\n"))
+            click.echo(printable(p.text))
             if show_html:
                 click.echo("--- HTML ---")
-                click.echo(p.html)
+                click.echo(printable(p.html))
             click.echo("=" * 72)
 
 
@@ -874,7 +875,7 @@ def needs_list(
             click.echo("No needs with that status.")
         for r in shown:
             note = f" ({r.note})" if r.note else ""
-            click.echo(f"{r.id}  {r.status:<9} {r.cycle}  {r.teacher} ({r.team}){note}")
+            click.echo(one_line(f"{r.id}  {r.status:<9} {r.cycle}  {r.teacher} ({r.team}){note}"))
             click.echo(f"            {shorten(r.text, 100)}")
         for p in problems:
             click.secho(f"skipped: {p}", fg="yellow", err=True)

@@ -69,6 +69,16 @@ def one_line(text: str) -> str:
     return " ".join(_INVISIBLE.sub(" ", text).split())
 
 
+_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal whole: its lines and tabs kept, every other control
+    character (ESC sequences that could rewrite the screen, among them) and bidi override
+    dropped."""
+    return _CONTROL_BUT_LINES.sub("", text)
+
+
 def shorten(text: str, width: int) -> str:
     """``text`` on one line (as :func:`one_line` makes it), cut at the last word that fits in
     ``width`` characters with ``…`` after it; a single word longer than ``width`` is cut

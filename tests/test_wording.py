@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import ROSTER_HEADER, Project, answer, run_cli
+from conftest import ROSTER_HEADER, ROSTER_ROWS, Project, answer, run_cli
 
 import pdmail.cli
 from pdmail import wording
@@ -652,3 +652,25 @@ def test_an_unclosed_block_keeps_jinjas_own_list_of_expected_tags(project: Proje
     result = invoke(project, "preview")
     assert result.exit_code == TemplateError.exit_code
     assert "'endfor'" in result.stderr and "did you mean" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "\x1b]0;owned\x07Ann",  # sets the terminal's title
+        "\x1b[2J\x1b[HAnn",  # clears the screen
+        "Ann\x1b[8m",  # hides what follows
+        "\u202eAnn",  # turns the line around
+        "\x9b31mAnn",  # an 8-bit control sequence
+    ],
+)
+def test_preview_never_prints_a_roster_value_s_control_sequences(
+    project: Project, hostile: str
+) -> None:
+    rows = [list(r) for r in ROSTER_ROWS]
+    rows[0][1] = hostile
+    project.write_roster(rows)
+    result = run_cli(project, "preview", "--html", today="2026-12-01")
+    assert result.exit_code == 0, result.output
+    assert "Ann" in result.output
+    assert not any(ch in result.output for ch in "\x1b\x07\x9b\u202e")
