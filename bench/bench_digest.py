@@ -499,6 +499,9 @@ def build_project(base: Path, teachers: int, n_cycles: int, seed: int) -> Projec
     write_csv(folder / "responses.csv", RESPONSE_HEADER, rows)
 
     last = school_cycles[-1]
+    # Downloaded early on the digest day: pdmail refuses an export older than the requests.
+    saved = datetime.combine(last.digest, clock_time(6), config.timezone).timestamp()
+    os.utime(folder / "responses.csv", (saved, saved))
     with Ledger(config.state / "ledger.sqlite3"):
         pass  # the schema
     messages = fill_messages(config, people, school_cycles, gen)
