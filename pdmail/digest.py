@@ -19,10 +19,10 @@ from .display import NAME_LIMIT, shorten
 from .models import Teacher
 from .needs import NeedRecord
 from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
-from .reading import kinds_of
+from .reading import LEARNING, asks_team_visit, kinds_of
 from .responses import Collection
 from .roster import Roster
-from .topics import Evidence, Tagger, is_request, normalize_format
+from .topics import Evidence, Tagger, is_request, normalize_formats, split_formats
 from .trends import Trends, YearView, build_trends, build_year
 
 
@@ -45,6 +45,11 @@ class Need:
     age: int = 0  # cycles since the need was first asked (0: this cycle)
     kinds: tuple[str, ...] = ()  # task, learning, lesson (pdmail.reading); () when unknown
     evidence: Evidence = ()  # each topic with the words that decided it
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """Every format the teacher ticked (``format`` joins them with ", ")."""
+        return split_formats(self.format)
 
 
 @dataclass(frozen=True)
@@ -176,13 +181,18 @@ def current_needs(collection: Collection, tagger: Tagger, campaign: str) -> list
                 team=teacher.team or NO_TEAM,
                 text=shorten(response.help.strip()),
                 topics=tuple(name for name, _ in evidence),
-                format=normalize_format(response.format),
+                format=normalize_formats(response.format),
                 submitted=response.submitted,
                 kinds=kinds_of(response.help),
                 evidence=evidence,
             )
         )
     return out
+
+
+def _format_counts(needs: Sequence[Need]) -> tuple[tuple[str, int], ...]:
+    """How many needs chose each format (a need that ticked several counts for each)."""
+    return tuple(Counter(f for n in needs for f in split_formats(n.format)).most_common())
 
 
 def as_records(needs: Sequence[Need], campaign: str) -> list[NeedRecord]:
@@ -242,13 +252,19 @@ def build_digest(
         )
     carried = [
         Need(r.id, r.cycle, r.email, r.teacher, r.team, r.text, r.topics, r.format,
-             status=r.status, note=r.note, first_seen=r.first_seen, age=_cycle_gap(cycle, r.cycle))
+             status=r.status, note=r.note, first_seen=r.first_seen, age=_cycle_gap(cycle, r.cycle),
+             kinds=kinds_of(r.text))
         for r in needs
         if r.cycle < cycle and r.status != "done"
     ]  # fmt: skip
     carried.sort(key=lambda n: (-n.age, n.team, n.teacher))
     # Newest first, as propose() expects: a teacher's latest open need decides their format.
-    live = [n for n in (*fresh, *sorted(carried, key=lambda n: n.age)) if n.status == "open"]
+    # Only learning is planned as sessions: tasks are done and lessons scheduled, not PD.
+    live = [
+        n
+        for n in (*fresh, *sorted(carried, key=lambda n: n.age))
+        if n.status == "open" and LEARNING in n.kinds
+    ]
 
     groups, proposals, leads = [], [], []
     for topic in tagger.topics:
@@ -256,7 +272,7 @@ def build_digest(
         if not members:
             continue
         lead = ownership(topic, specialists, librarian)
-        asks = [Ask(n.id, n.email, n.teacher, n.team, n.format)
+        asks = [Ask(n.id, n.email, n.teacher, n.team, n.format, asks_team_visit(n.text))
                 for n in live if topic.name in n.topics]  # fmt: skip
         made = propose(topic, asks, sessions, lead)
         proposals.extend(made)
@@ -268,7 +284,7 @@ def build_digest(
                 topic=topic.name,
                 needs=members,
                 teams=tuple(sorted({n.team for n in members})),
-                formats=tuple(Counter(n.format for n in members if n.format).most_common()),
+                formats=_format_counts(members),
                 suggestion=rank(made)[0].title if made else "all scheduled or done",
                 stage=topic.stage,
                 lead=lead.lead,
@@ -309,7 +325,7 @@ def build_digest(
         ),
         topics=tuple(groups),
         untagged=tuple(n for n in fresh if not n.topics),
-        formats=tuple(Counter(n.format for n in fresh if n.format).most_common()),
+        formats=_format_counts(fresh),
         non_responders=tuple(
             Person(t.email, t.display_name, t.team or NO_TEAM) for t in collection.not_answered
         ),

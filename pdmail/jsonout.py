@@ -14,7 +14,8 @@ from .errors import PdmailError
 
 # Properties scripts read as if they were fields: a digest's needs and rate, a trend's
 # sparkline, a proposal's size.
-_DERIVED = ("rate", "display_name", "needs", "percent", "spark", "rate_spark", "size", "total")
+_DERIVED = ("rate", "display_name", "needs", "percent", "spark", "rate_spark", "size", "total",
+            "formats")  # fmt: skip
 
 
 def plain(value: Any) -> Any:

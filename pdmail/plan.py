@@ -2,11 +2,12 @@
 
 The way school librarians deliver professional development: most help is one-on-one or in a
 small group; a visit to a grade-level team meeting, tailored to that team, serves several
-teachers at once better than an all-staff session. So, for each topic, teachers who want help
-in a group are first gathered by team (a team meeting once ``team_meeting_min`` of one team
-ask), then across teams (an after-school or online class once ``small_group_min`` ask); those
-who asked for a written guide share one; everyone else, and everyone who asked for one-on-one
-help, gets one-on-one help.
+teachers at once better than an all-staff session. So, for each topic, the teachers who chose a
+team meeting (ticked it, or asked in words for a visit to their team) are first gathered by
+team (a team meeting once ``team_meeting_min`` of one team chose it, or one asked for the
+visit); then everyone open to a group across teams (an after-school or online class once
+``small_group_min`` are); those who asked for a written guide share one; everyone else gets
+one-on-one help. Only learning needs are planned: tasks and lessons are not PD sessions.
 
 Who leads follows the topic's stage: learning work (a pilot) belongs to the integration
 specialists, implementation work is led by the librarian with the specialists preparing them,
@@ -30,13 +31,20 @@ KIND_ORDER = {TEAM_MEETING: 0, SMALL_GROUP: 1, WRITTEN_GUIDE: 2, ONE_ON_ONE: 3}
 
 @dataclass(frozen=True)
 class Ask:
-    """One teacher's open need on one topic, as planning sees it."""
+    """One teacher's open learning need on one topic, as planning sees it. ``format`` holds
+    every format the teacher ticked, joined with ", "; ``team_visit`` is set when the answer
+    itself asks the librarian to come to the team ("come to our ELA PLC")."""
 
     need_id: str
     email: str
     teacher: str
     team: str
     format: str
+    team_visit: bool = False
+
+    @property
+    def formats(self) -> frozenset[str]:
+        return frozenset(f.strip() for f in self.format.split(",") if f.strip())
 
 
 @dataclass(frozen=True)
@@ -106,14 +114,6 @@ def propose(topic: Topic, asks: Sequence[Ask], sessions: Sessions, lead: Lead) -
     seen: dict[str, Ask] = {}
     for ask in asks:  # one ask per teacher per topic: the first given (the newest) wins
         seen.setdefault(ask.email, ask)
-    group, guide, alone = [], [], []
-    for ask in seen.values():
-        if ask.format == ONE_ON_ONE:
-            alone.append(ask)
-        elif ask.format == WRITTEN_GUIDE:
-            guide.append(ask)
-        else:
-            group.append(ask)
     out: list[Proposal] = []
 
     def add(kind: str, title: str, members: Sequence[Ask]) -> None:
@@ -133,36 +133,47 @@ def propose(topic: Topic, asks: Sequence[Ask], sessions: Sessions, lead: Lead) -
             )
         )
 
+    # A team meeting only for teachers who chose it (ticked it, or asked in words for a visit
+    # to their team), once enough of one team do or one of them asked for the visit.
     by_team: dict[str, list[Ask]] = {}
-    for ask in group:
-        by_team.setdefault(ask.team, []).append(ask)
-    rest: list[Ask] = []
+    for ask in seen.values():
+        if ask.team != NO_TEAM and (ask.team_visit or TEAM_MEETING in ask.formats):
+            by_team.setdefault(ask.team, []).append(ask)
+    placed: set[str] = set()
     for team in sorted(by_team):
         members = by_team[team]
-        if team != NO_TEAM and len(members) >= sessions.team_meeting_min:
+        if len(members) >= sessions.team_meeting_min or any(a.team_visit for a in members):
             add(
                 TEAM_MEETING,
                 f"{team} team meeting: {topic.name} ({plural(len(members), 'teacher')})",
                 members,
             )
-        else:
-            rest.extend(members)
-    if len(rest) >= sessions.small_group_min:
-        teams = len({a.team for a in rest})
+            placed.update(a.email for a in members)
+    # Across teams: everyone open to a group (a group format, or no format ticked) but not a
+    # teacher who chose only one-on-one help or only a guide.
+    rest = [a for a in seen.values() if a.email not in placed]
+    pool = sorted(
+        (a for a in rest if not a.formats or a.formats & {SMALL_GROUP, TEAM_MEETING}),
+        key=lambda a: a.team,  # stable: within a team, newest first
+    )
+    if len(pool) >= sessions.small_group_min:
+        teams = len({a.team for a in pool})
         add(
             SMALL_GROUP,
             f"After-school or online class: {topic.name} "
-            f"({plural(len(rest), 'teacher')} from {plural(teams, 'team')})",
-            rest,
+            f"({plural(len(pool), 'teacher')} from {plural(teams, 'team')})",
+            pool,
         )
-    else:
-        alone.extend(rest)
+        placed.update(a.email for a in pool)
+    guide = [a for a in rest if a.email not in placed and WRITTEN_GUIDE in a.formats]
     if guide:
         add(
             WRITTEN_GUIDE,
             f"Written guide: {topic.name} (for {plural(len(guide), 'teacher')})",
             guide,
         )
+        placed.update(a.email for a in guide)
+    alone = [a for a in rest if a.email not in placed]
     for ask in sorted(alone, key=lambda a: (a.team, a.teacher)):
         add(ONE_ON_ONE, f"One-on-one: {topic.name} ({ask.teacher})", [ask])
     return out

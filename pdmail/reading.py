@@ -171,6 +171,7 @@ _LEARNING = _rx(
     r"\bis\s+there\s+a\s+way\b|\bhow\s+reliable\b|\bwhat(?:'s|\s+is)\s+(?:our|the)\s+"
     r"(?:actual\s+)?(?:policy|copyright|situation)\b|\bis\s+it\s+(?:ok|okay|allowed)\b",
     r"\b(?:brainstorm|collaborate|sit\s+down|see\s+how|see\s+what)\b",
+    r"^\W*(?:\w+\s+){1,3}help\W*$|^\W*help\s+(?:with|on|using)\b",  # "Citations help"
     r"\baprender\b|\benseñarme\b|\bcapacitación\b",
 )
 # The librarian doing or providing something.
@@ -206,3 +207,20 @@ def kinds_of(text: str) -> tuple[str, ...]:
         if _TASK.search(sentence) and not (lesson or learning):
             found.add(TASK)
     return tuple(k for k in KINDS if k in found) or (TASK,)
+
+
+_TEAM_VISIT = _rx(
+    r"\b(?:come|visit|join|present|stop\s+by|share|talk|demo)\b[^.?!]{0,40}\b(?:to|at|with)\s+"
+    r"(?:our|the)\s+(?:[\w&-]+\s+){0,2}(?:plc|team\s+meeting|department\s+meeting|"
+    r"dept\.?\s+meeting|grade.level\s+meeting|staff\s+meeting|team|department|dept)\b",
+    r"\bat\s+our\s+(?:[\w&-]+\s+){0,2}(?:plc|team\s+meeting|department\s+meeting|"
+    r"dept\.?\s+meeting)\b",
+    r"\b(?:our|the)\s+(?:[\w&-]+\s+){0,2}(?:team|plc|department|dept)\s+(?:would\s+(?:like|love)|"
+    r"wants?|needs?)\b",
+)
+
+
+def asks_team_visit(text: str) -> bool:
+    """True when the answer asks the librarian to come to a team ("come to our ELA PLC",
+    "at our team meeting on Tuesday", "our K team wants to start using MagicSchool")."""
+    return bool(_TEAM_VISIT.search(text))

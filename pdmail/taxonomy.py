@@ -42,8 +42,9 @@ PRINTING = "Printing and copies"
 DEFAULT_TOPICS: tuple[Topic, ...] = (
     Topic(BOOKS, (
         "Books", "Book", "novel", "novels", "class set", "class sets", "book room", "bookroom",
-        "leveled readers", "leveled books", "leveled texts", "leveled library", "decodable",
-        "decodables", "picture book", "picture books", "graphic novel", "graphic novels",
+        "leveled readers", "leveled books", "leveled texts", "leveled library",
+        "decodable books", "decodable readers", "decodable texts", "decodables",
+        "picture book", "picture books", "graphic novel", "graphic novels",
         "chapter book", "chapter books", "nonfiction", "non fiction", "fiction", "titles",
         "book display", "classroom library", "class library", "mentor text", "mentor texts",
         "biography", "biographies", "Destiny", "book bin", "book bins", "libros", "libro",
@@ -79,7 +80,8 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "Library of Congress", "LOC", "World Book", "Worldbook", "Kanopy", "opposing viewpoints",
         "SIRS", "Explora", "Newsela", "Infobase", "WSJ", "NYT", "New York Times",
         "Wall Street Journal", "news subscription", "academic search", "TrueFlix", "Scholastic GO",
-        "Salem Press", "KidsHealth",
+        "Salem Press", "KidsHealth", "journals", "journal articles", "peer reviewed",
+        "Statista", "ScienceDirect", "Wolfram", "Gale in Context", "Sora reports",
     )),
     Topic(MEDIA, (
         "media literacy", "lateral reading", "SIFT", "bias", "biased", "misinformation",
@@ -114,11 +116,13 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
     )),
     Topic(COPYRIGHT, (
         "copyright", "copyrighted", "fair use", "Creative Commons", "public domain",
-        "royalty free", "licensing", "permission to show", "show a movie", "show the movie",
+        "royalty free", "Licensing", "legally", "legal to show", "permission to show",
+        "show a movie", "show the movie",
         "show a film", "movie license", "Swank", "image rights", "reuse images",
     )),
     Topic(WORKSPACE, (
-        "Google Docs", "Google Doc", "Docs", "Doc", "Google Slides", "Slides", "Google Sheets",
+        "Google Docs", "Google Doc", "Docs", "Doc", "Google Slides", "Google Slide", "Slides",
+        "Google Sheets", "Google Sheet", "Google Site", "version history",
         "Sheets", "spreadsheet", "Google Forms", "Google Form", "Google Drive",
         "shared drive", "Google Sites", "Google Calendar", "My Maps",
         "Google Earth", "Jamboard", "Gmail", "Google Workspace", "Workspace", "google doc",
@@ -274,7 +278,8 @@ CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
         # "Classroom" as a place, not Google Classroom
         (r"\b(?:my|our|the|your|in\s+the|each|every)\s+classroom(?:s)?\b(?!\s+(?:assignment|"
          r"post|stream|code|roster|grade|sync))", None),
-        (r"\bclassroom\s+(?:library|libraries|set|sets|management|teacher|door|walls?)\b", None),
+        (r"\bclassroom\s+(?:library|libraries|set|sets|management|teachers?|doors?|walls?)\b",
+         None),
         # a research-led class lesson on using a database names both
         (r"\b(?:how\s+to\s+cite|cite\s+(?:ai|chatgpt|sources?)|citing\s+ai)\b", CITATION),
         # a doc or a form as paperwork, not Google
@@ -292,6 +297,11 @@ CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
          r"the\s+kids'?)?\s*(?:own\s+)?(?:chromebooks?|ipads?|laptops?|devices?|tablets?)\b"
          r"(?![^.!?]{0,30}\b(?:broken|cracked|won'?t|not\s+working|charg\w*|dead|missing))", None),
         (r"\bwe\s+have\s+(?:chromebooks?|ipads?|laptops?)\b|\bbuilt.in\s+chromebook\b", None),
+        # images and media students may reuse: copyright
+        (r"\b(?:images?|photos?|pictures?|music|clips?|songs?|movies?|films?)\b[^.!?]{0,40}\b"
+         r"(?:allowed\s+to\s+(?:use|show)|legal(?:ly)?|free\s+to\s+use|reuse)\b|"
+         r"\b(?:free|royalty.free|copyright.free)\s+(?:images?|photos?|music|pictures?)\b",
+         COPYRIGHT),
         # a broken printer is a device; printing on one is a service
         (r"\b(?:printers?|copiers?)\b(?=[^.!?]{0,40}" + _BROKEN + r")|"
          r"\b(?:jammed|broken|dead)\s+(?:printers?|copiers?)\b", DEVICES),

@@ -142,7 +142,7 @@ class Tagger:
                     ):
                         note(name, text[tokens[i][1] : tokens[end - 1][2]])
         order = sorted(found, key=self._order.__getitem__)
-        return tuple((name, tuple(found[name][:3])) for name in order)
+        return tuple((name, _longest(found[name])[:3]) for name in order)
 
 
 FORMATS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -170,6 +170,36 @@ def normalize_format(answer: str) -> str:
         if pattern.search(text):
             return name
     return answer.strip()
+
+
+def _longest(words: list[str]) -> tuple[str, ...]:
+    """``words`` without those inside a longer one ("iPad" beside "iPad pilot")."""
+    lower = [w.lower() for w in words]
+    return tuple(
+        w
+        for i, w in enumerate(words)
+        if not any(
+            i != j and lower[i] in other and lower[i] != other for j, other in enumerate(lower)
+        )
+    )
+
+
+FORMAT_SEP = ", "
+
+
+def normalize_formats(cell: str) -> str:
+    """Every format ticked in a checkbox cell (the export joins them with ", "), as pdmail's
+    formats in pdmail's order, joined with ", " (``"At our team meeting, Email me a guide"``
+    -> ``team meeting, written guide``). A cell naming none of them is kept as written, as
+    :func:`normalize_format` keeps it."""
+    parts = [normalize_format(part) for part in cell.split(",")]
+    known = [name for name, _ in FORMATS if name in parts]
+    return FORMAT_SEP.join(known) if known else normalize_format(cell)
+
+
+def split_formats(formats: str) -> tuple[str, ...]:
+    """The formats in a need's format field (one, several joined with ", ", or none)."""
+    return tuple(f for f in (p.strip() for p in formats.split(FORMAT_SEP)) if f)
 
 
 def is_request(text: str) -> bool:

@@ -81,10 +81,10 @@ def digest_of(
 
 
 MONTH = [
-    resp("ann", 2, "Citations for the paper", "Ancient Egypt", "Team meeting"),
-    resp("raj", 3, "MLA works cited", "Poetry", "small group"),
-    resp("kim", 3, "Cite sources, please", "n/a", ""),
-    resp("maria", 4, "Podcast recording", "Ecosystems", "1:1"),
+    resp("ann", 2, "Show me citations for the paper", "Ancient Egypt", "Team meeting"),
+    resp("raj", 3, "Show me MLA works cited", "Poetry", "small group"),
+    resp("kim", 3, "Show me how to cite, please", "n/a", ""),
+    resp("maria", 4, "Show me podcast recording", "Ecosystems", "1:1"),
     resp("sam", 5, "Nothing right now.", "Drawing", "Written guide"),
 ]
 
@@ -145,7 +145,7 @@ def test_a_need_with_several_topics_is_in_each_group_once_overall(project: Proje
 
 def test_untagged_needs_are_listed_not_dropped(project: Project) -> None:
     digest = digest_of(
-        project, [resp("lu", 2, "Can you cover my lunch duty?"), resp("ann", 3, "Podcasts")]
+        project, [resp("lu", 2, "Can you cover my lunch duty?"), resp("ann", 3, "Podcasts help")]
     )
     assert [(n.email, n.text, n.topics) for n in digest.untagged] == [
         (addr("lu"), "Can you cover my lunch duty?", ())
@@ -178,7 +178,11 @@ def test_untagged_needs_are_listed_not_dropped(project: Project) -> None:
 )
 def test_suggestion_thresholds(project: Project, who: list[str], suggestion: str) -> None:
     digest = digest_of(
-        project, [resp(w, 2 + i, "Using EBSCO databases") for i, w in enumerate(who)]
+        project,
+        [
+            resp(w, 2 + i, "Help with the EBSCO databases", "", "Team meeting")
+            for i, w in enumerate(who)
+        ],
     )
     [group] = digest.topics
     assert group.suggestion == suggestion
@@ -209,7 +213,7 @@ def test_need_ids_are_stable_and_distinct(project: Project) -> None:
     # Another cycle or campaign, another id; the same teacher's edited answer, the same id.
     assert need_id(CAMPAIGN, "2027-01", addr("ann")) != first[addr("ann")]
     assert need_id("other", "2026-12", addr("ann")) != first[addr("ann")]
-    edited = digest_of(project, [resp("ann", 9, "Something else entirely about podcasts")])
+    edited = digest_of(project, [resp("ann", 9, "Something else entirely: show me podcasts")])
     assert edited.needs[0].id == first[addr("ann")]
 
 
@@ -271,5 +275,5 @@ def test_rendered_subject_and_text(project: Project) -> None:
         rendered = render_digest(ws, cycles.cycle(ws.config, "2026-12"), digest)
     assert "\n" not in rendered.subject and rendered.subject
     assert "Answered: 5 of 8 teachers (63%)" in rendered.text  # half up, like the trends
-    assert "Grade 6 team meeting: Citation (3 teachers)" in rendered.text
+    assert "After-school or online class: Citation (3 teachers from 1 team)" in rendered.text
     assert "**Answered:** 5 of 8 teachers (63%)" in rendered.markdown

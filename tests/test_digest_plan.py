@@ -162,14 +162,14 @@ def proposed(digest: Digest) -> set[str]:
 
 # December's answers and the needs kept from earlier months.
 DECEMBER = [
-    resp("ann", 2, "A podcast of our poetry", "Small group"),
-    resp("raj", 3, "MLA works cited", "Small group"),
-    resp("maria", 4, "EBSCO databases please", "1:1"),
+    resp("ann", 2, "Show me how to make a podcast of our poetry", "Small group"),
+    resp("raj", 3, "Show me MLA works cited", "Small group"),
+    resp("maria", 4, "Show me the EBSCO databases please", "1:1"),
     resp("lu", 4, "Nothing right now."),
-    resp("kim", 5, "Moodle quiz settings", "Team meeting"),
+    resp("kim", 5, "Show me Moodle quiz settings", "Team meeting"),
 ]
 STORE = [
-    need("noor", "2026-07", "Databases for summer reading", ("Databases",), "one-on-one"),
+    need("noor", "2026-07", "Help with databases for summer reading", ("Databases",), "one-on-one"),
     need("maria", "2026-06", "A summer reading list", ("Books and collection",), status="done"),
     need("kim", "2026-10", "The printer jams", ("Devices and hardware",), status="done"),
     need(
@@ -203,7 +203,7 @@ def test_carried_over_lists_open_and_scheduled_needs_from_earlier_cycles(plan: D
     ]
     carried = plan.carried_over[0]
     assert (carried.text, carried.topics, carried.team, carried.first_seen) == (
-        "Databases for summer reading",
+        "Help with databases for summer reading",
         ("Databases",),
         NO_TEAM,
         date(2026, 7, 11),
@@ -272,7 +272,7 @@ def test_first_hand(plan: Digest) -> None:
             "Grade 6",
             "asked in 2026-11 and again now (Citation)",
             True,
-            ("Citations help", "MLA works cited"),
+            ("Citations help", "Show me MLA works cited"),
         ),
     ]
 
@@ -282,16 +282,16 @@ def test_first_hand(plan: Digest) -> None:
     [
         (
             ("2026-11", "open", ("Databases",)),
-            "EBSCO",
+            "Show me EBSCO",
             "asked in 2026-11 and again now (Databases)",
         ),
         (
             ("2026-11", "scheduled", ("Databases",)),
-            "EBSCO",
+            "Show me EBSCO",
             "asked in 2026-11 and again now (Databases)",
         ),
-        (("2026-11", "done", ("Databases",)), "EBSCO", None),
-        (("2026-10", "open", ("Databases",)), "EBSCO", None),  # not the previous cycle
+        (("2026-11", "done", ("Databases",)), "Show me EBSCO", None),
+        (("2026-10", "open", ("Databases",)), "Show me EBSCO", None),  # not the previous cycle
         # Now untagged: the earlier need's topics; neither tagged: "help".
         (
             ("2026-11", "open", ("Databases",)),
@@ -321,9 +321,9 @@ def test_first_hand_asking_again(
 
 def test_a_new_teacher_asking_again_is_listed_once_as_new() -> None:
     store = [need("lu", "2026-11", "Earlier", ("Databases",))]
-    digest = build([resp("lu", 3, "EBSCO again")], store)
+    digest = build([resp("lu", 3, "Show me EBSCO again")], store)
     assert [(f.email, f.reason, f.needs) for f in digest.first_hand] == [
-        (addr("lu"), "new to the district", ("EBSCO again",)),
+        (addr("lu"), "new to the district", ("Show me EBSCO again",)),
         (addr("ben"), "new to the district", ()),
     ]
 
@@ -350,7 +350,7 @@ def test_roster_new_column(column: str, flag: str, new: bool) -> None:
 def test_a_roster_without_the_new_column_has_nobody_new() -> None:
     rows = [["Email", "First Name", "Team"], [addr("ann"), "Ann", "Grade 6"]]
     roster = parse_roster(table_from_rows("roster.csv", rows), RosterColumns())
-    assert build([resp("ann", 2, "EBSCO")], roster=roster).first_hand == ()
+    assert build([resp("ann", 2, "Show me EBSCO")], roster=roster).first_hand == ()
     assert first_hand(roster, match(roster, [], cycles.cycle(_config(), CYCLE)), [], []) == ()
 
 
@@ -378,8 +378,14 @@ def test_proposals_include_carried_open_needs_but_not_scheduled_ones(plan: Diges
 
 def test_a_carried_need_joins_this_months_group() -> None:
     # Two Grade 6 teachers ask now, a third's November need is still open: a team meeting.
-    store = [need("kim", "2026-11", "Moodle gradebook", ("LMS",), "team meeting")]
-    digest = build([resp("ann", 2, "Moodle quiz"), resp("raj", 3, "Moodle course")], store)
+    store = [need("kim", "2026-11", "Help with the Moodle gradebook", ("LMS",), "team meeting")]
+    digest = build(
+        [
+            resp("ann", 2, "Show me Moodle quizzes", "Team meeting"),
+            resp("raj", 3, "Help me set up my Moodle course", "Team meeting"),
+        ],
+        store,
+    )
     [p] = digest.proposals
     assert p.title == "Grade 6 team meeting: LMS (3 teachers)"
     assert set(p.need_ids) == ids(("ann", CYCLE), ("raj", CYCLE), ("kim", "2026-11"))
@@ -389,8 +395,8 @@ def test_the_newest_carried_need_of_a_teacher_decides_the_format() -> None:
     # No answer this month; two open needs on one topic from October (one-on-one) and
     # November (written guide): the November one, the newest, is what is offered.
     store = [
-        need("kim", "2026-10", "Moodle help", ("LMS",), "one-on-one"),
-        need("kim", "2026-11", "Moodle guide", ("LMS",), "written guide"),
+        need("kim", "2026-10", "Help with Moodle", ("LMS",), "one-on-one"),
+        need("kim", "2026-11", "Help with Moodle, in writing", ("LMS",), "written guide"),
     ]
     digest = build([], store)
     assert [(p.title, p.need_ids) for p in digest.proposals] == [
@@ -399,8 +405,14 @@ def test_the_newest_carried_need_of_a_teacher_decides_the_format() -> None:
 
 
 def test_a_need_marked_scheduled_this_cycle_is_not_offered() -> None:
-    store = [need("ann", CYCLE, "Moodle quiz", ("LMS",), status="scheduled")]
-    digest = build([resp("ann", 2, "Moodle quiz"), resp("raj", 3, "Moodle course")], store)
+    store = [need("ann", CYCLE, "Show me Moodle quizzes", ("LMS",), status="scheduled")]
+    digest = build(
+        [
+            resp("ann", 2, "Show me Moodle quizzes", "Team meeting"),
+            resp("raj", 3, "Help me set up my Moodle course", "Team meeting"),
+        ],
+        store,
+    )
     assert proposed(digest) == ids(("raj", CYCLE))
     assert {n.email: n.status for n in digest.needs} == {
         addr("ann"): "scheduled",
@@ -409,7 +421,10 @@ def test_a_need_marked_scheduled_this_cycle_is_not_offered() -> None:
 
 
 def test_sessions_thresholds_reach_the_plan() -> None:
-    responses = [resp("ann", 2, "Moodle quiz"), resp("raj", 3, "Moodle course")]
+    responses = [
+        resp("ann", 2, "Show me Moodle quizzes", "Team meeting"),
+        resp("raj", 3, "Help me set up my Moodle course", "Team meeting"),
+    ]
     assert [p.title for p in build(responses).proposals] == [
         "One-on-one: LMS (Ann Lee)",
         "One-on-one: LMS (Raj Patel)",
@@ -421,13 +436,13 @@ def test_sessions_thresholds_reach_the_plan() -> None:
 # -- who leads, and each specialist's part -----------------------------------------------------
 
 SPECIALIST_MONTH = [
-    resp("ann", 2, "Science apps for the iPad pilot"),
-    resp("raj", 3, "Moodle quiz settings"),
-    resp("maria", 4, "MLA citations"),
+    resp("ann", 2, "Show me science apps for the iPad pilot"),
+    resp("raj", 3, "Show me Moodle quiz settings"),
+    resp("maria", 4, "Show me MLA citations"),
 ]
 SPECIALIST_STORE = [
-    need("kim", "2026-11", "iPad pilot: the camera app", ("1:1 iPad pilot",)),
-    need("noor", "2026-11", "Google Slides", ("Google Workspace",)),
+    need("kim", "2026-11", "Show me the camera app for the iPad pilot", ("1:1 iPad pilot",)),
+    need("noor", "2026-11", "Google Slides help", ("Google Workspace",)),
 ]
 
 
@@ -517,7 +532,13 @@ def test_digest_rows(led: Digest) -> None:
 
 
 def test_a_class_row_lists_teachers_teams_and_ids() -> None:
-    digest = build([resp("ann", 2, "EBSCO"), resp("maria", 3, "EBSCO"), resp("noor", 4, "EBSCO")])
+    digest = build(
+        [
+            resp("ann", 2, "Show me EBSCO"),
+            resp("maria", 3, "Show me EBSCO"),
+            resp("noor", 4, "Show me EBSCO"),
+        ]
+    )
     [row] = digest_rows(digest)[1]
     assert row[1:4] == [
         "After-school or online class: Databases (3 teachers from 3 teams)",
@@ -567,18 +588,18 @@ def month(project: Project) -> Project:
             answer(
                 ANN,
                 "12/2/2026 9:00:00",
-                help_text="Science apps for the iPad pilot",
+                help_text="Show me science apps for the iPad pilot",
                 fmt="Small group",
             ),
             answer(
                 RAJ,
                 "12/3/2026 9:00:00",
-                help_text='<script>alert("x")</script> Moodle <img src="http://e/x.png">',
+                help_text='<script>alert("x")</script> Show me Moodle <img src="http://e/x.png">',
             ),
             answer(
                 MARIA,
                 "12/4/2026 9:00:00",
-                help_text="<style>p{}</style>MLA citations",
+                help_text="<style>p{}</style>Show me MLA citations",
                 fmt="Written guide",
             ),
         ]
@@ -645,7 +666,7 @@ def test_digest_json_has_the_plan(month: Project) -> None:
     assert sorted(needs) == [ANN, MARIA, RAJ]
     ann = needs[ANN]
     assert {k: ann[k] for k in ("text", "teacher", "team", "topics", "format", "status")} == {
-        "text": "Science apps for the iPad pilot",
+        "text": "Show me science apps for the iPad pilot",
         "teacher": "Ann Lee",
         "team": "Grade 6",
         "topics": ["Devices and hardware", "1:1 iPad pilot"],
@@ -653,6 +674,12 @@ def test_digest_json_has_the_plan(month: Project) -> None:
         "status": "open",
     }
     assert ann["id"] == need_id(CAMPAIGN, CYCLE, ANN)
+    # What kind of help, the ticked formats, and the words behind each topic.
+    assert (ann["kinds"], ann["formats"]) == (["learning"], ["small group"])
+    assert ann["evidence"] == [
+        ["Devices and hardware", ["iPad"]],
+        ["1:1 iPad pilot", ["iPad pilot"]],
+    ]
     assert digest["carried_over"] == []
     trends = digest["trends"]
     assert [p["cycle"] for p in trends["points"]] == [CYCLE]
@@ -690,7 +717,7 @@ def test_digest_send_mails_the_librarian_and_the_specialist_once(month: Project)
 
 
 def test_a_specialist_with_nothing_to_lead_gets_no_mail(month: Project) -> None:
-    month.write_responses([answer(MARIA, "12/4/2026 9:00:00", help_text="MLA citations")])
+    month.write_responses([answer(MARIA, "12/4/2026 9:00:00", help_text="Show me MLA citations")])
     result = invoke(month, "digest", "--send", today="2026-12-11")
     assert result.exit_code == 0
     assert month.sent_to("digest") == [LIBRARIAN]

@@ -235,9 +235,14 @@ def send_and_answer(project: Project) -> None:
     assert invoke(project, "send", today="2026-12-01").exit_code == 0
     project.write_responses(
         [
-            answer(ANN, "12/2/2026 9:00:00", help_text="Moodle quiz settings", fmt="Team meeting"),
-            answer(RAJ, "12/3/2026 9:00:00", help_text="Research and MLA citations"),
-            answer(MARIA, "12/4/2026 9:00:00", help_text="Podcast recording", fmt="1:1"),
+            answer(
+                ANN,
+                "12/2/2026 9:00:00",
+                help_text="Show me Moodle quiz settings",
+                fmt="Team meeting",
+            ),
+            answer(RAJ, "12/3/2026 9:00:00", help_text="Show me research and MLA citations"),
+            answer(MARIA, "12/4/2026 9:00:00", help_text="Show me podcast recording", fmt="1:1"),
         ]
     )
 

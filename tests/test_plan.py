@@ -30,12 +30,13 @@ DATABASES = Topic("Databases", ("database",))
 LEAD = Lead("Lib Rarian", "prepared by Pat Jones", ("pat.jones@district.example.org",))
 
 G6, G7, G8, ARTS = "Grade 6", "Grade 7", "Grade 8", "Related Arts"
-GROUP, GUIDE, ALONE = "", WRITTEN_GUIDE, ONE_ON_ONE  # "" is "no preference": group help
+GROUP, GUIDE, ALONE = TEAM_MEETING, WRITTEN_GUIDE, ONE_ON_ONE
 
 
-def ask(who: str, team: str, fmt: str = GROUP, need: str = "") -> Ask:
-    """An ask by ``who`` (the teacher's name is ``who`` capitalised)."""
-    return Ask(need or f"n-{who}", f"{who}@school.example.org", who.capitalize(), team, fmt)
+def ask(who: str, team: str, fmt: str = GROUP, need: str = "", visit: bool = False) -> Ask:
+    """An ask by ``who`` (the teacher's name is ``who`` capitalised) who ticked ``fmt``
+    (several joined with ", "; by default the team meeting)."""
+    return Ask(need or f"n-{who}", f"{who}@school.example.org", who.capitalize(), team, fmt, visit)
 
 
 def assert_each_teacher_once(proposals: Sequence[Proposal], asks: Sequence[Ask]) -> None:
@@ -188,13 +189,49 @@ PROPOSE_CASES = [
     ),
     pytest.param(
         [
-            ask("ann", G7, "Visit our team meeting"),
-            ask("raj", G7, "after school"),
-            ask("kim", G7, "small group"),
+            ask("ann", G7, "team meeting"),
+            ask("raj", G7, "small group, team meeting"),
+            ask("kim", G7, "team meeting, written guide"),
         ],
         Sessions(),
         ["Grade 7 team meeting: Moodle / LMS (3 teachers)"],
-        id="any-other-format-is-group-help",
+        id="every-ticked-format-counts",
+    ),
+    pytest.param(
+        [ask("ann", G7, ""), ask("raj", G7, ""), ask("kim", G7, "")],
+        Sessions(),
+        ["After-school or online class: Moodle / LMS (3 teachers from 1 team)"],
+        id="no-format-ticked-is-never-a-team-meeting",
+    ),
+    pytest.param(
+        [ask("ann", G7, SMALL_GROUP), ask("raj", G7, SMALL_GROUP), ask("kim", G7, SMALL_GROUP)],
+        Sessions(),
+        ["After-school or online class: Moodle / LMS (3 teachers from 1 team)"],
+        id="a-small-group-of-teammates-is-no-team-meeting",
+    ),
+    pytest.param(
+        [ask("ann", G7, "", visit=True), ask("raj", G7, ALONE)],
+        Sessions(),
+        ["Grade 7 team meeting: Moodle / LMS (1 teacher)", "One-on-one: Moodle / LMS (Raj)"],
+        id="a-team-that-asks-for-a-visit-gets-one",
+    ),
+    pytest.param(
+        [ask("sam", NO_TEAM, "", visit=True)],
+        Sessions(),
+        ["One-on-one: Moodle / LMS (Sam)"],
+        id="no-team-to-visit",
+    ),
+    pytest.param(
+        [ask("ann", G7, "small group, written guide"), ask("lu", G6, GUIDE)],
+        Sessions(),
+        ["Written guide: Moodle / LMS (for 2 teachers)"],
+        id="too-few-for-a-class-falls-back-to-the-ticked-guide",
+    ),
+    pytest.param(
+        [ask("ann", G7, "one-on-one, team meeting"), ask("raj", G7), ask("kim", G7)],
+        Sessions(),
+        ["Grade 7 team meeting: Moodle / LMS (3 teachers)"],
+        id="a-group-format-ticked-beside-one-on-one-joins-the-group",
     ),
 ]
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from pdmail.reading import LEARNING, LESSON, TASK, is_no_need, kinds_of, sentences
+from pdmail.reading import (
+    LEARNING,
+    LESSON,
+    TASK,
+    asks_team_visit,
+    is_no_need,
+    kinds_of,
+    sentences,
+)
 
 
 @pytest.mark.parametrize(
@@ -115,3 +123,20 @@ def test_sentences_split_at_stops_dashes_lines_and_but() -> None:
         "books.",
         "Thanks",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "visit"),
+    [
+        ("Could you come to our ELA PLC in January?", True),
+        ("hi!! could you come to our Science PLC (Mondays 2:50) and show some AI tools?", True),
+        ("Maybe at our PLC on Tuesday?", True),
+        ("Our K team wants to start using MagicSchool", True),
+        ("Could you come to the ELL team meeting Jan 7?", True),
+        ("Show me Canva after school", False),
+        ("Could you come in and show my students the basics?", False),
+        ("I'm on the Grade 7 team", False),
+    ],
+)
+def test_a_team_asking_for_a_visit(text: str, visit: bool) -> None:
+    assert asks_team_visit(text) is visit

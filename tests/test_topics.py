@@ -8,7 +8,16 @@ import pytest
 from conftest import Project
 
 from pdmail.config import Taxonomy, Topic
-from pdmail.topics import DEFAULT_TOPICS, Tagger, is_request, normalize_format, stem, stems
+from pdmail.topics import (
+    DEFAULT_TOPICS,
+    Tagger,
+    is_request,
+    normalize_format,
+    normalize_formats,
+    split_formats,
+    stem,
+    stems,
+)
 
 DEFAULTS = Tagger.from_taxonomy(Taxonomy())
 DEFAULT_NAMES = [t.name for t in DEFAULT_TOPICS]
@@ -221,6 +230,26 @@ def test_no_topics_at_all_tags_nothing(project: Project) -> None:
 )
 def test_normalize_format(answer: str, expected: str) -> None:
     assert normalize_format(answer) == expected
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("At our team meeting, After school or online", "small group, team meeting"),
+        (
+            "One-on-one, Small group, At our team meeting, Email me a guide, "
+            "After school or online",
+            "one-on-one, small group, team meeting, written guide",
+        ),
+        ("Email me a guide", "written guide"),
+        ("Visit our team meeting, please", "team meeting"),
+        ("", ""),
+        ("  Coffee chat ", "Coffee chat"),
+    ],
+)
+def test_normalize_formats_keeps_every_ticked_box(cell: str, expected: str) -> None:
+    assert normalize_formats(cell) == expected
+    assert split_formats(expected) == tuple(f for f in expected.split(", ") if f)
 
 
 @pytest.mark.parametrize(
