@@ -13,6 +13,7 @@ is shipped: it says whether a trained model is worth shipping.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import random
@@ -32,7 +33,7 @@ _WORD = re.compile(r"[a-záéíóúñü']+")
 
 def features(text: str) -> list[str]:
     words = _WORD.findall(text.lower())
-    feats = [f"w:{w}" for w in words] + [f"b:{a}_{b}" for a, b in zip(words, words[1:])]
+    feats = [f"w:{w}" for w in words] + [f"b:{a}_{b}" for a, b in itertools.pairwise(words)]
     return sorted(set(feats) | {f"rule:{k}" for k in kinds_of(text)} | {"bias"})
 
 
@@ -67,9 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for k, test in enumerate(folds):
         training = [r for j, f in enumerate(folds) if j != k for r in f]
         xs = [features(r["help"]) for r in training]
-        models = {
-            kind: train(xs, [int(kind in r["kinds"]) for r in training]) for kind in KINDS
-        }
+        models = {kind: train(xs, [int(kind in r["kinds"]) for r in training]) for kind in KINDS}
         for r in test:
             gold = set(r["kinds"])
             rules = set(kinds_of(r["help"]))
