@@ -128,14 +128,25 @@ def pdmail(cfg: Path, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+def resend_command(kind: str, rcpt: str, day: date) -> tuple[str, ...]:
+    """What the librarian runs to send again a message that never arrived."""
+    when = ("--today", day.isoformat(), "--resend")
+    if kind == "digest":
+        return ("digest", "--send", *when)
+    if kind.startswith("reminder"):
+        return ("remind", *when, "--only", rcpt)
+    return ("send", *when, "--only", rcpt)
+
+
 def one_round(
-    mode: str, seed: int, teachers: int, parallel: int, max_kill: float
+    mode: str, seed: int, teachers: int, parallel: int, max_kill: float, verbose: bool = False
 ) -> dict[str, int]:
     rng = random.Random(seed)
     recorder = Recorder()
     controller = _Controller(recorder, hostname="127.0.0.1", port=0)
     controller.start()
     kills = resends = runs = 0
+    notes: list[str] = []
     try:
         with tempfile.TemporaryDirectory(prefix="pdmail-faults-") as tmp:
             root = Path(tmp)
@@ -162,20 +173,19 @@ def one_round(
                     arrived = {mid for _, mid in recorder.received}
                     for rcpt, kind, state, mid in ledger_rows(root):
                         if state == "unknown" and mid not in arrived:
-                            cmd = "remind" if kind.startswith("reminder") else "send"
-                            if kind == "digest":
-                                continue  # settled by the next day's run below
-                            p = pdmail(
-                                cfg, cmd, "--today", day.isoformat(), "--resend", "--only", rcpt
-                            )
-                            p.wait()
+                            resend = resend_command(kind, rcpt, day)
+                            p = pdmail(cfg, *resend)
+                            _, err = p.communicate()
                             resends += 1
+                            if p.returncode not in (0, 1):
+                                notes.append(f"{' '.join(resend)}: {err.decode()[-300:]}")
                 else:
                     procs = [pdmail(cfg, *args) for _ in range(parallel)]
                     for p in procs:
                         p.wait()
                     runs += len(procs)
                 day += timedelta(days=1)
+            ledger_at_end = ledger_rows(root)
     finally:
         controller.stop()
     per = collections.Counter(recorder.received)
@@ -184,6 +194,11 @@ def one_round(
     missing = sum(1 for i in range(teachers) if got[f"t{i:04d}@school.example.org"] != 1)
     digests = sum(n for (rcpt, mid), n in per.items() if ".digest." in mid)
     reminders = sum(n for (rcpt, mid), n in per.items() if ".reminder-" in mid)
+    if verbose:
+        for line in notes:
+            print("   ", line, flush=True)
+        states = collections.Counter((k, st) for _, k, st, _ in ledger_at_end)
+        print("    ledger at the end:", dict(states), flush=True)
     return {
         "runs": runs,
         "kills": kills,
@@ -206,6 +221,7 @@ def main() -> int:
     parser.add_argument("--parallel", type=int, default=4, help="overlap: runs started at once")
     parser.add_argument("--max-kill", type=float, default=2.5, help="kill: longest delay (s)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--verbose", action="store_true", help="print failed resends and states")
     args = parser.parse_args()
     cols = [
         "round",
@@ -222,7 +238,9 @@ def main() -> int:
     broken = 0
     started = time.monotonic()
     for n in range(args.rounds):
-        row = one_round(args.mode, args.seed + n, args.teachers, args.parallel, args.max_kill)
+        row = one_round(
+            args.mode, args.seed + n, args.teachers, args.parallel, args.max_kill, args.verbose
+        )
         bad = (
             row["twice"]
             or row["requests not exactly once"]
