@@ -172,6 +172,10 @@ def _echo_report(report: DeliveryReport, what: str = "", tz: tzinfo | None = Non
     counts = {r: report.count(r) for r in (*results, "skipped-unknown")}
     # A rerun with nothing left to do says why instead of "Sent 0".
     idle = not report.dry_run and all(o.result == "already-sent" for o in report.outcomes)
+    # Nothing went because the only messages left have an unknown outcome: say that, not "0".
+    only_unknown = counts["skipped-unknown"] and all(
+        o.result in ("already-sent", "skipped-unknown") for o in report.outcomes
+    )
     if report.dry_run:
         n = counts["would-send"]
         click.echo(f"Dry run: {count(n, what)} would be sent; nothing was sent.")
@@ -182,6 +186,13 @@ def _echo_report(report: DeliveryReport, what: str = "", tz: tzinfo | None = Non
     elif idle:
         why = report.note or "nothing is due"
         click.echo(f"No {plural(0, what)} to send for {report.cycle}: {why}.")
+    elif only_unknown:
+        n = counts["skipped-unknown"]
+        click.echo(
+            f"No {plural(0, what)} sent for {report.cycle}: the {count(n, what)} left "
+            f"{plural(n, 'has', 'have')} an unknown outcome and {plural(n, 'is', 'are')} not "
+            "sent again on its own (see below)."
+        )
     else:
         click.echo(f"Sent {count(counts['sent'], what)} for {report.cycle}.")
     if counts["already-sent"] and not idle:

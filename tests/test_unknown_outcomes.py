@@ -429,3 +429,20 @@ def test_an_unknown_digest_is_sent_again_with_resend(project: Project) -> None:
     [path] = project.outbox.rglob("digest-*.eml")
     assert str(read_eml(path)["Message-ID"]) == mid(digest)
     assert cli(project, "status", today="2026-12-11").exit_code == 0
+
+
+@pytest.mark.parametrize("unknown", [[ANN], [ANN, RAJ]])
+def test_a_send_left_only_with_unknowns_says_so_rather_than_sent_0(
+    project: Project, unknown: list[str]
+) -> None:
+    assert cli(project, "send").exit_code == 0
+    with ledger(project) as book:
+        for who in unknown:
+            k = key(who)
+            book.mark_unknown(k, "no answer", WHEN, cause="the server stopped answering")
+    result = cli(project, "send")
+    assert result.exit_code == 1
+    assert "Sent 0" not in result.output
+    n = len(unknown)
+    left = "the 1 request left has" if n == 1 else f"the {n} requests left have"
+    assert f"{left} an unknown outcome" in result.output
