@@ -157,11 +157,18 @@ class NeedStore:
             ) from None
 
     def all(self, campaign: str) -> list[NeedRecord]:
-        rows = self._db.execute(
-            "SELECT id, campaign, cycle, email, teacher, team, text, topics, format, status,"
-            " note, first_seen FROM needs WHERE campaign=? ORDER BY cycle, team, teacher",
-            (campaign,),
-        ).fetchall()
+        try:
+            rows = self._db.execute(
+                "SELECT id, campaign, cycle, email, teacher, team, text, topics, format, status,"
+                " note, first_seen FROM needs WHERE campaign=? ORDER BY cycle, team, teacher",
+                (campaign,),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise BackendError(
+                f"{self._path}: needs read failed ({exc})",
+                hint="another pdmail process (or a program that opened the ledger file) may "
+                "be writing to it; wait for it to finish and run again",
+            ) from None
         return [
             NeedRecord(
                 id=r[0],

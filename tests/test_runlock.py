@@ -276,3 +276,12 @@ def test_a_schema_2_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
 def _rows(path: Path) -> int:
     with sqlite3.connect(str(path)) as db:
         return int(db.execute("SELECT count(*) FROM messages").fetchone()[0])
+
+
+def test_a_needs_read_that_fails_is_a_backend_error_naming_the_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with Ledger(path) as ledger:
+        ledger._db.execute("DROP TABLE needs")
+        with pytest.raises(BackendError) as caught:
+            ledger.needs.all("monthly-update")
+    assert f"{path}: needs read failed" in caught.value.message
