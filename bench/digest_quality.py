@@ -171,8 +171,8 @@ def project(data: Path, folder: Path) -> Path:
 
 
 def predict(config_path: Path) -> tuple[dict[str, Prediction], list[tuple[str, str, str]]]:
-    """pdmail's reading of every answer (by email), and the team-meeting seats it proposes
-    as (email, topic family, proposal title)."""
+    """pdmail's reading of every answer (by email), and the seats of every session it
+    proposes as (email, topic family, kind of session)."""
     cfg = load_config(config_path)
     with Workspace(cfg) as ws:
         cycle = cycles.cycle(cfg, CYCLE)
@@ -201,12 +201,7 @@ def predict(config_path: Path) -> tuple[dict[str, Prediction], list[tuple[str, s
         preds[need.email] = Prediction(
             fams, set(kinds) or {"none"}, need=bool(kinds), untagged=not need.topics
         )
-    seats = [
-        (email, family(p.topic), p.title)
-        for p in digest.proposals
-        if p.kind == TEAM_MEETING
-        for email in p.emails
-    ]
+    seats = [(email, family(p.topic), p.kind) for p in digest.proposals for email in p.emails]
     return preds, seats
 
 
@@ -272,10 +267,18 @@ def report(
     kind_right = sum(p.need and p.kinds == set(g.kinds) for g, p in real) / len(real)
     print(f"needs with the right kind set   {kind_right:6.1%}")
 
-    good = sum(1 for email, fam, _ in seats if email in gold and fam in gold[email].families)
-    seat_share = good / len(seats) if seats else 1.0
-    print(f"team-meeting seats on a topic the teacher asked for: {good}/{len(seats)}"
+    team = [(e, f) for e, f, kind in seats if kind == TEAM_MEETING]
+    good = sum(1 for email, fam in team if email in gold and fam in gold[email].families)
+    seat_share = good / len(team) if team else 1.0
+    print(f"team-meeting seats on a topic the teacher asked for: {good}/{len(team)}"
           f" = {seat_share:.1%}")  # fmt: skip
+    ok = sum(1 for email, fam, _ in seats if email in gold and fam in gold[email].families)
+    learners = {e for e, g in gold.items() if "learning" in g.kinds}
+    placed = learners & {e for e, _, _ in seats}
+    others = {e for e, _, _ in seats} - learners
+    print(f"all session seats on a topic the teacher asked for: {ok}/{len(seats)}")
+    print(f"learning answers placed in a session: {len(placed)}/{len(learners)};"
+          f" answers with no learning placed in one: {len(others)}")  # fmt: skip
 
     if misses:
         print("\nfirst misreadings (id: gold | predicted | answer):")

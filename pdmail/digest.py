@@ -22,6 +22,7 @@ from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
 from .reading import LEARNING, asks_team_visit, kinds_of
 from .responses import Collection
 from .roster import Roster
+from .taxonomy import DEFAULT_TOPICS
 from .topics import Evidence, Tagger, is_request, normalize_formats, split_formats
 from .trends import Trends, YearView, build_trends, build_year
 
@@ -190,6 +191,30 @@ def current_needs(collection: Collection, tagger: Tagger, campaign: str) -> list
     return out
 
 
+def _one_topic_each(needs: Sequence[Need], order: Sequence[str]) -> dict[str, str]:
+    """The one topic each need is planned under (a need sits in one proposal): of its topics,
+    the one most of these needs share, so that sessions gather as many teachers as they can;
+    ties go to the first in ``order``."""
+    rank_of = {name: i for i, name in enumerate(order)}
+    shared = Counter(t for n in needs for t in set(n.topics) if t in rank_of)
+    return {
+        n.id: min((t for t in n.topics if t in rank_of), key=lambda t: (-shared[t], rank_of[t]))
+        for n in needs
+        if any(t in rank_of for t in n.topics)
+    }
+
+
+def _suggestion(group: TopicGroup, ranked: Sequence[Proposal]) -> str:
+    """The first proposal that serves one of the group's needs, or why there is none."""
+    ids = {n.id for n in group.needs}
+    for p in ranked:
+        if ids & set(p.need_ids):
+            return p.title
+    if any(n.status == "open" and LEARNING in n.kinds for n in group.needs):
+        return "all scheduled or done"
+    return "no session: tasks and lessons only, or all scheduled or done"
+
+
 def _format_counts(needs: Sequence[Need]) -> tuple[tuple[str, int], ...]:
     """How many needs chose each format (a need that ticked several counts for each)."""
     return tuple(Counter(f for n in needs for f in split_formats(n.format)).most_common())
@@ -266,6 +291,9 @@ def build_digest(
         if n.status == "open" and LEARNING in n.kinds
     ]
 
+    # The school's own topics first: on a tie, they are the more specific.
+    own = [t.name for t in tagger.topics if t not in DEFAULT_TOPICS]
+    home = _one_topic_each(live, [*own, *(t.name for t in tagger.topics if t.name not in own)])
     groups, proposals, leads = [], [], []
     for topic in tagger.topics:
         members = tuple(n for n in (*fresh, *carried) if topic.name in n.topics)
@@ -273,24 +301,27 @@ def build_digest(
             continue
         lead = ownership(topic, specialists, librarian)
         asks = [Ask(n.id, n.email, n.teacher, n.team, n.format, asks_team_visit(n.text))
-                for n in live if topic.name in n.topics]  # fmt: skip
+                for n in live if home.get(n.id) == topic.name]  # fmt: skip
         made = propose(topic, asks, sessions, lead)
         proposals.extend(made)
-        for who in lead.people:
-            if who not in leads:
-                leads.append(who)
+        if made:
+            for who in lead.people:
+                if who not in leads:
+                    leads.append(who)
         groups.append(
             TopicGroup(
                 topic=topic.name,
                 needs=members,
                 teams=tuple(sorted({n.team for n in members})),
                 formats=_format_counts(members),
-                suggestion=rank(made)[0].title if made else "all scheduled or done",
+                suggestion="",
                 stage=topic.stage,
                 lead=lead.lead,
                 support=lead.support,
             )
         )
+    ranked = rank(proposals)
+    groups = [replace(g, suggestion=_suggestion(g, ranked)) for g in groups]
     groups.sort(key=lambda g: -len(g.needs))  # stable: ties keep taxonomy order
 
     answered_active = {t.email for t, _ in collection.answered if t.active}
