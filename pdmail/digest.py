@@ -19,7 +19,7 @@ from .display import NAME_LIMIT, shorten
 from .models import Teacher
 from .needs import NeedRecord
 from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
-from .reading import LEARNING, asks_team_visit, kinds_of
+from .reading import LEARNING, LESSON, TASK, asks_team_visit, kinds_of
 from .responses import Collection
 from .roster import Roster
 from .taxonomy import DEFAULT_TOPICS
@@ -153,6 +153,16 @@ class Digest:
         for need in self.untagged:
             seen.setdefault(need.id, need)
         return tuple(sorted(seen.values(), key=lambda n: (n.team, n.teacher, n.id)))
+
+    @property
+    def to_do(self) -> tuple[Need, ...]:
+        """This cycle's open needs that ask the librarian to do something (tasks), by team."""
+        return tuple(n for n in self.needs if n.status == "open" and TASK in n.kinds)
+
+    @property
+    def lessons(self) -> tuple[Need, ...]:
+        """This cycle's open needs that ask for a lesson with students, by team."""
+        return tuple(n for n in self.needs if n.status == "open" and LESSON in n.kinds)
 
 
 def _named(teacher: Teacher | None) -> str:

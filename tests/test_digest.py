@@ -277,3 +277,25 @@ def test_rendered_subject_and_text(project: Project) -> None:
     assert "Answered: 5 of 8 teachers (63%)" in rendered.text  # half up, like the trends
     assert "After-school or online class: Citation (3 teachers from 1 team)" in rendered.text
     assert "**Answered:** 5 of 8 teachers (63%)" in rendered.markdown
+
+
+def test_tasks_and_lessons_are_listed_to_do_and_to_schedule_not_as_sessions(
+    project: Project,
+) -> None:
+    digest = digest_of(
+        project,
+        [
+            resp("ann", 2, "Could you pull 30 copies of The Giver for our unit?"),
+            resp("raj", 3, "Could you teach my classes MLA citations on Dec 14?"),
+            resp("kim", 3, "Show me NoodleTools, please", "", "Small group"),
+        ],
+    )
+    assert [n.email for n in digest.to_do] == [addr("ann")]
+    assert [n.email for n in digest.lessons] == [addr("raj")]
+    assert [p.emails for p in digest.proposals] == [(addr("kim"),)]
+    with project.workspace(date(2026, 12, 11)) as ws:
+        rendered = render_digest(ws, cycles.cycle(ws.config, "2026-12"), digest)
+    assert "1 session to offer, 1 task to do, 1 lesson to schedule." in rendered.text
+    assert "TO DO (1)" in rendered.text and "LESSONS TO SCHEDULE (1)" in rendered.text
+    assert "## To do (1)" in rendered.markdown and "## Lessons to schedule (1)" in rendered.markdown
+    assert "To do (1)</h2>" in rendered.html and "pull 30 copies" in rendered.html
