@@ -74,7 +74,9 @@ _LATER = _rx(
 _ASK = _rx(
     r"\b(?:can|could|would|will)\s+(?:you|we|i|u|my|our|the|someone|they|students|kids)\b",
     r"\bplease\b|\bpls\b|\bplz\b",
-    r"\b(?:i'?d|i\s+would|we'?d|we\s+would)\s+(?:love|like|appreciate)\b",
+    r"\b(?:i'?d|i\s+would|we'?d|we\s+would)\s+(?:also\s+|really\s+|just\s+)?"
+    r"(?:love|like|appreciate)\b",
+    r"\bwould\s+be\s+(?:awesome|great|amazing|perfect|helpful|wonderful|nice|so\s+helpful)\b",
     r"\bany\s+(?:chance|way|tips|ideas)\b|\?|¿",
     r"\b(?:necesito|necesitamos|quiero|queremos|quisiera|puedes|podrías|podrias|podemos|"
     r"ayuda|ayudar|tienes|hay)\b",
@@ -133,7 +135,7 @@ _LESSON = _rx(
     r"\bwhen\s+we\s+(?:come|visit)\b|\bcome\s+in\s+and\b|\bclass\s+visits?\b",
     r"\b(?:teach|show|meet\s+with|work\s+with|help)\s+them\b|\b(?:do|give)\s+a\s+(?:quick\s+|short\s+)?"
     r"(?:talk|lesson|session|presentation|demo|workshop)\b",
-    r"\b(?:students|kids|graders|they)\s+(?:need|needs)\s+to\s+learn\b",
+    r"\b(?:students|kids|graders|they|newcomers|learners|kiddos|class|classes)\b[^.?!]{0,40}\b(?:need|needs)\b[^.?!]{0,30}\bto\s+learn\b",
     r"\bin\s+small\s+groups\b|\bsmall\s+groups?\s+(?:of\s+students|in\s+\w+|with\s+(?:my|the))\b",
     r"\bread\s+(?:a|us|them)\s+(?:book|story)\b|\bread.?aloud\s*(?:\+|and|for|with)\b",
     r"\benseñar\s+a\s+(?:mis|los)\s+(?:estudiantes|alumnos)\b|\bclase\s+sobre\b",
@@ -166,9 +168,10 @@ _LEARNING = _rx(
     r"\bi\s+(?:don'?t|do\s+not)\s+(?:know|understand)\s+how\b|\bi\s+forg[eo]t\b|"
     r"\bi'?ve\s+never\s+used\b|\bnever\s+used\s+(?:it|one|them)\b",
     r"\bhow.to\s+for\s+me\b|\bquick\s+how.to\b|\bremind(?:er)?\s+(?:me\s+)?(?:of\s+)?how\b",
-    r"\bhelp\s+me\s+(?:set\s+up|make|build|figure|organize|learn|understand|redesign|use|plan)\b|"
+    r"\bhelp\s+me\s+(?:set\s+up|figure|organize|learn|understand|redesign|use|plan)\b"
+    r"(?![^.?!]*\b(?:accounts?|licen[cs]es?|passwords?)\b)|"
     r"\b(?:love|like|need|use)\s+(?:some\s+)?help\s+(?:with|making|using|organizing|setting)\b",
-    r"\bis\s+there\s+a\s+way\b|\bhow\s+reliable\b|\bwhat(?:'s|\s+is)\s+(?:our|the)\s+"
+    r"\bis\s+there\s+a\s+way\b(?!\s+to\s+(?:get|make\s+sure|have\s+access))|\bhow\s+reliable\b|\bwhat(?:'s|\s+is)\s+(?:our|the)\s+"
     r"(?:actual\s+)?(?:policy|copyright|situation)\b|\bis\s+it\s+(?:ok|okay|allowed)\b",
     r"\b(?:brainstorm|collaborate|sit\s+down|see\s+how|see\s+what)\b",
     r"^\W*(?:\w+\s+){1,3}help\W*$|^\W*help\s+(?:with|on|using)\b",  # "Citations help"
@@ -181,7 +184,7 @@ _TASK = _rx(
     r"email\s+me|get\s+(?:me|us|them|my|our|some|a|the)|set\s+(?:them\s+)?up\s+on|"
     r"make\s+sure|put\s+together|check\s+(?:if|on|them|out)|use\s+the\s+library)\b",
     r"\b(?:do\s+we\s+have|do\s+you\s+have|does\s+the\s+library\s+have|is\s+there\s+(?:a|an|any)"
-    r"(?!\s+way)|are\s+there|where\s+(?:is|are|can)|what'?s\s+the\s+(?:login|password|code)|"
+    r"(?!\s+way(?!\s+to\s+(?:get|make\s+sure|have\s+access)))|are\s+there|where\s+(?:is|are|can)|what'?s\s+the\s+(?:login|password|code)|"
     r"which\s+one|who\s+do\s+i|is\s+that\s+(?:you|a\s+you)|could\s+we\s+(?:have|get|use))\b",
     r"\b(?:broken|not\s+working|won'?t|doesn'?t\s+work|missing|jammed|cracked|dead|expired|"
     r"offline|keeps\s+(?:dying|failing))\b",
@@ -196,8 +199,11 @@ def kinds_of(text: str) -> tuple[str, ...]:
     """The kinds of help ``text`` asks for, in :data:`KINDS` order (a task when nothing
     says otherwise: "Do we have X?" is a task)."""
     found: set[str] = set()
-    for sentence in sentences(text):
-        asks = bool(_ASK.search(sentence) or _WANT.search(sentence) or _DATED.search(sentence))
+    parts = sentences(text)
+    asking = [bool(_ASK.search(p) or _WANT.search(p) or _DATED.search(p)) for p in parts]
+    for i, sentence in enumerate(parts):
+        # "Research lesson for the essay. Dec 14?": the ask may come in the next sentence.
+        asks = asking[i] or (i + 1 < len(parts) and asking[i + 1])
         lesson = bool(_LESSON.search(sentence)) or bool(asks and _LESSON_WORD.search(sentence))
         learning = not lesson and bool(_LEARNING.search(sentence))
         if lesson:

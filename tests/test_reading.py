@@ -109,6 +109,13 @@ def test_answers_with_a_need(text: str) -> None:
         ("Quiero aprender a usar la IA para crear lecturas", (LEARNING,)),
         ("Books about grief for my counseling library please", (TASK,)),
         ("whatever you think would help", (TASK,)),  # nothing says otherwise
+        ("Research lesson for the argument essay. Periods 1 and 3 on Dec 14?", (LESSON,)),
+        ("Do we have Statista? A short lesson would be awesome.", (TASK, LESSON)),
+        ("Is there a way to get the kids their own NoodleTools accounts?", (TASK,)),
+        ("Is there a way to keep comments when I copy a doc?", (LEARNING,)),
+        ("Can you help me set up Learning Ally accounts for 6 kids?", (TASK,)),
+        ("Can you help me set up Google Classroom for next semester?", (LEARNING,)),
+        ("My newcomers need library cards and to learn how to check out books", (LESSON,)),
     ],
 )
 def test_kinds(text: str, kinds: tuple[str, ...]) -> None:
