@@ -188,6 +188,8 @@ class Topic:
     keywords: tuple[str, ...]
     stage: str = "standard"
     owners: tuple[str, ...] = ()
+    replaces: str = ""  # a built-in topic this one renames (taking its place)
+    keep_keywords: bool = False  # add to the built-in topic's keywords instead of replacing
 
 
 @dataclass(frozen=True)
@@ -644,9 +646,10 @@ def _taxonomy(r: _Reader, root: Mapping[str, Any], specialists: set[str]) -> Tax
     for i, item in enumerate(raw):
         key = f"taxonomy.topics[{i}]"
         entry = r.mapping(item, key, required=True)
-        r.known(entry, key, {"name", "keywords", "stage", "owners"})
-        keywords = entry.get("keywords")
-        if not isinstance(keywords, list) or not keywords:
+        r.known(entry, key, {"name", "keywords", "stage", "owners", "replaces", "keep_keywords"})
+        keep = r.boolean(entry, "keep_keywords", key, False)
+        keywords = entry.get("keywords", [] if keep else None)
+        if not isinstance(keywords, list) or not (keywords or keep):
             raise r.error(f"{key}.keywords", "expected a non-empty list of words or phrases")
         owners = entry.get("owners") or []
         if not isinstance(owners, list):
@@ -658,17 +661,43 @@ def _taxonomy(r: _Reader, root: Mapping[str, Any], specialists: set[str]) -> Tax
                     f"{owner!r} is not one of digest.specialists",
                     "list the person under digest.specialists (name and email) first",
                 )
+        replaces = r.text(entry, "replaces", key)
+        name = r.text(entry, "name", key, required=True)
+        builtin = _builtin_topic_names()
+        if replaces and replaces.lower() not in builtin:
+            close = difflib.get_close_matches(replaces.lower(), sorted(builtin), n=1)
+            raise r.error(
+                f"{key}.replaces",
+                f"{replaces!r} is not a built-in topic",
+                f"did you mean {builtin[close[0]]!r}?" if close else "see the README's topics",
+            )
+        if keep and (replaces or name).lower() not in builtin:
+            raise r.error(
+                f"{key}.keep_keywords",
+                f"{name!r} is not a built-in topic, so it has no keywords to keep",
+                "name a built-in topic, or rename one with replaces:",
+            )
         topics.append(
             Topic(
-                name=r.text(entry, "name", key, required=True),
+                name=name,
                 keywords=tuple(str(k).strip() for k in keywords if str(k).strip()),
                 stage=r.choice(entry, "stage", key, STAGES, "standard"),
                 owners=tuple(str(o).strip().lower() for o in owners),
+                replaces=replaces,
+                keep_keywords=keep,
             )
         )
     return Taxonomy(
         use_defaults=r.boolean(t, "use_defaults", "taxonomy", True), topics=tuple(topics)
     )
+
+
+def _builtin_topic_names() -> dict[str, str]:
+    """The built-in topics' names by their lower case (imported here: the taxonomy module
+    builds its topics from this one's Topic)."""
+    from .taxonomy import DEFAULT_TOPICS
+
+    return {t.name.lower(): t.name for t in DEFAULT_TOPICS}
 
 
 class _Reader:

@@ -254,6 +254,8 @@ CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
          r"graders|kinders)\b", LESSONS),
         (r"\b(?:show|teach)\s+them\b|\bwhen\s+we\s+come\b|\b(?:my|our)\s+(?:class|classes|"
          r"kids|students)\s+(?:come|visit)\b|\bclass\s+visits?\b", LESSONS),
+        # the teacher's own lesson plans are no lesson for the librarian to teach
+        (r"\blesson\s+plan(?:s|ning)?\b|\bplanning\s+(?:my|our)\s+lessons?\b", None),
         # a grade level is a team, not the gradebook
         (r"\b(?:grades?\s*\d+(?:\s*(?:-|–|to|and|&)\s*\d+)?|\d+(?:st|nd|rd|th)\s+grade(?:rs?)?|"
          r"grade\s+(?:level|team|levels)|kinder(?:garten)?|grado)\b", None),

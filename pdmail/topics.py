@@ -8,6 +8,7 @@ topics; one that matches none is kept as untagged, never dropped.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from .config import Taxonomy, Topic
 from .reading import is_no_need
@@ -62,11 +63,14 @@ class Tagger:
         self,
         topics: tuple[Topic, ...],
         rules: tuple[tuple[re.Pattern[str], str | None], ...] = CONTEXT_RULES,
+        aliases: dict[str, str] | None = None,
     ) -> None:
         self.topics = topics
         self.by_name = {t.name: t for t in topics}
         self._order = {t.name: i for i, t in enumerate(topics)}
-        self._lower = {t.name.lower(): t.name for t in topics}
+        # Topic names the context rules may use: each topic's own, and a renamed built-in's.
+        self._lower = {old: new for old, new in (aliases or {}).items() if new in self.by_name}
+        self._lower.update({t.name.lower(): t.name for t in topics})
         self._rules = rules
         self._seen: dict[str, Evidence] = {}
         self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
@@ -85,8 +89,19 @@ class Tagger:
         topics: dict[str, Topic] = {}
         if taxonomy.use_defaults:
             topics.update((t.name.lower(), t) for t in DEFAULT_TOPICS)
-        topics.update((t.name.lower(), t) for t in taxonomy.topics)
-        return cls(tuple(topics.values()))
+        aliases: dict[str, str] = {}
+        for topic in taxonomy.topics:
+            key = (topic.replaces or topic.name).lower()
+            base = topics.get(key)
+            if base is not None and topic.keep_keywords:
+                topic = replace(topic, keywords=(*base.keywords, *topic.keywords))
+            if topic.replaces:
+                aliases[topic.replaces.lower()] = topic.name
+            if base is not None:
+                topics[key] = topic  # in the built-in's place, under the new name if renamed
+            else:
+                topics[topic.name.lower()] = topic
+        return cls(tuple(topics.values()), aliases=aliases)
 
     def tag(self, text: str) -> tuple[str, ...]:
         """The names of the topics ``text`` mentions, in taxonomy order."""

@@ -8,6 +8,7 @@ import pytest
 from conftest import Project
 
 from pdmail.config import Taxonomy, Topic
+from pdmail.errors import ConfigError
 from pdmail.topics import (
     DEFAULT_TOPICS,
     Tagger,
@@ -189,6 +190,46 @@ def test_a_config_topic_with_a_default_name_replaces_it(project: Project, name: 
     assert tagger.tag("Substack newsletters") == (name.strip(),)
     # It keeps the default's place in the order.
     assert [t.name.lower() for t in tagger.topics] == [n.lower() for n in DEFAULT_NAMES]
+
+
+def test_a_built_in_topic_renamed_keeps_its_place_keywords_and_context(project: Project) -> None:
+    tagger = read_tagger(
+        project,
+        {"topics": [{"name": "Reserving rooms", "replaces": "Booking spaces",
+                     "keep_keywords": True, "keywords": ["gym"]}]},
+    )  # fmt: skip
+    names = [t.name for t in tagger.topics]
+    assert "Booking spaces" not in names
+    assert names.index("Reserving rooms") == DEFAULT_NAMES.index("Booking spaces")
+    assert tagger.tag("Could I book the lab on Friday?") == ("Reserving rooms",)  # context rule
+    assert tagger.tag("The gym for Friday's assembly?") == ("Reserving rooms",)
+    assert tagger.tag("a quiet room for testing") == ("Reserving rooms",)  # built-in keyword
+
+
+def test_keep_keywords_extends_a_built_in_topic(project: Project) -> None:
+    tagger = read_tagger(
+        project, {"topics": [{"name": "AI tools", "keep_keywords": True, "keywords": ["Mizou"]}]}
+    )
+    assert tagger.tag("Mizou chatbots") == ("AI tools",)
+    assert tagger.tag("ChatGPT for lesson plans") == ("AI tools",)
+
+
+@pytest.mark.parametrize(
+    ("topic", "key", "words"),
+    [
+        ({"name": "X", "replaces": "AI tool", "keywords": ["x"]}, "replaces", "'AI tools'"),
+        ({"name": "Robots", "keep_keywords": True}, "keep_keywords", "not a built-in topic"),
+        ({"name": "Robots"}, "keywords", "non-empty list"),
+    ],
+)
+def test_taxonomy_mistakes_name_the_key(
+    project: Project, topic: dict[str, Any], key: str, words: str
+) -> None:
+    project.write_config({"taxonomy": {"topics": [topic]}})
+    with pytest.raises(ConfigError) as caught:
+        project.config()
+    text = f"{caught.value.message} {caught.value.hint}"
+    assert f"taxonomy.topics[0].{key}" in text and words in text
 
 
 def test_use_defaults_false_keeps_only_the_config_topics(project: Project) -> None:
