@@ -51,6 +51,7 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "dictionaries", "dictionary", "graded readers", "reading list", "bilingual",
         "high interest", "hi lo", "series", "folktales", "fables", "mythology", "mysteries",
         "historical fiction", "novels in verse", "text set", "text sets", "lending library",
+        "lit circles", "literature circles", "book clubs sets", "cookbooks", "copies of",
         "curated list", "approved videos", "novelas", "cuentos",
     )),
     Topic(READING, (
@@ -175,7 +176,7 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "Flippity", "Genially", "escape room", "breakout",
     )),
     Topic(MAKING, (
-        "makerspace", "maker space", "Hour of Code", "coding", "Code.org", "Scratch",
+        "makerspace", "maker space", "Hour of Code", "Coding", "Code.org", "Scratch",
         "ScratchJr", "robot", "robots", "robotics", "Bee Bots", "Bee-Bot", "BeeBots",
         "Beebots", "Ozobot", "Ozobots", "Sphero", "Makey Makey", "Makey Makeys",
         "Snap Circuits", "micro:bit", "microbit", "Arduino", "3D print", "3D printer",
@@ -254,6 +255,9 @@ CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
          r"graders|kinders)\b", LESSONS),
         (r"\b(?:show|teach)\s+them\b|\bwhen\s+we\s+come\b|\b(?:my|our)\s+(?:class|classes|"
          r"kids|students)\s+(?:come|visit)\b|\bclass\s+visits?\b", LESSONS),
+        # videos watched are no video production
+        (r"\b(?:watch\w*|youtube)\s+(?:\w+\s+){0,2}?videos?\b|\b(?:a|the)\s+youtube\s+video\b",
+         None),
         # the teacher's own lesson plans are no lesson for the librarian to teach
         (r"\blesson\s+plan(?:s|ning)?\b|\bplanning\s+(?:my|our)\s+lessons?\b", None),
         # a grade level is a team, not the gradebook

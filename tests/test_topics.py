@@ -145,6 +145,12 @@ def test_tagging(text: str, topics: list[str]) -> None:
         ("Show them Sora on their chromebooks", "Ebooks and audiobooks", "Devices and hardware"),
         ("Three chromebooks in my cart won't charge", "Devices and hardware", ""),
         ("Could you teach my 3rd graders how to use the catalog?", "Lessons and co-teaching", ""),
+        ("It says our class code expired", "Accounts and logins", "Coding and making"),
+        ("Hour of Code with Ozobots next week", "Coding and making", ""),
+        ("They keep watching videos during practice time", "", "Video, audio and podcasts"),
+        ("Editing our podcast in Soundtrap", "Video, audio and podcasts", ""),
+        ("Help with my lesson plans in Canva", "Presentation and design",
+         "Lessons and co-teaching"),
     ],
 )  # fmt: skip
 def test_words_in_context(text: str, present: str, absent: str) -> None:
