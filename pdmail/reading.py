@@ -132,6 +132,7 @@ _LESSON = _rx(
     r"(?:\w+\s+)?(?:students|kids|class|classes|graders|kiddos|scholars|kinders|"
     r"sections?|periods?|seniors|juniors|freshmen|sophomores|club|crew|team\s+of\s+students)\b",
     r"\b(?:students|kids|class|classes|graders)\s+(?:come|came|visit)\b",
+    r"\b(?:bring|take)\s+(?:my|our)\s+(?:\w+\s+)?(?:class|classes|students|kids)\b",
     r"\bwhen\s+we\s+(?:come|visit)\b|\bcome\s+in\s+and\b|\bclass\s+visits?\b",
     r"\b(?:teach|show|meet\s+with|work\s+with|help)\s+them\b|\b(?:do|give)\s+a\s+(?:quick\s+|short\s+)?"
     r"(?:talk|lesson|session|presentation|demo|workshop)\b",
@@ -174,6 +175,10 @@ _LEARNING = _rx(
     r"\bis\s+there\s+a\s+way\b(?!\s+to\s+(?:get|make\s+sure|have\s+access))|\bhow\s+reliable\b|\bwhat(?:'s|\s+is)\s+(?:our|the)\s+"
     r"(?:actual\s+)?(?:policy|copyright|situation)\b|\bis\s+it\s+(?:ok|okay|allowed)\b",
     r"\b(?:brainstorm|collaborate|sit\s+down|see\s+how|see\s+what)\b",
+    r"\bwhich\s+(?:one\s+)?(?:is|would\s+be)\s+(?:better|best|easier)\b|\brecommendations?\b|"
+    r"\bwhat\s+(?:do|would)\s+you\s+recommend\b|\b(?:sessions?|workshop)\s+(?:on|about)\b",
+    r"\bayud\w*\s+a\s+(?:usar|aprender|entender|configurar)\b|\bcómo\s+(?:se\s+)?"
+    r"(?:usa|uso|hago|puedo|funciona)\b",
     r"^\W*(?:\w+\s+){1,3}help\W*$|^\W*help\s+(?:with|on|using)\b",  # "Citations help"
     r"\baprender\b|\benseñarme\b|\bcapacitación\b",
 )
@@ -221,8 +226,8 @@ _TEAM_VISIT = _rx(
     r"dept\.?\s+meeting|grade.level\s+meeting|staff\s+meeting|team|department|dept)\b",
     r"\bat\s+our\s+(?:[\w&-]+\s+){0,2}(?:plc|team\s+meeting|department\s+meeting|"
     r"dept\.?\s+meeting)\b",
-    r"\b(?:our|the)\s+(?:[\w&-]+\s+){0,2}(?:team|plc|department|dept)\s+(?:would\s+(?:like|love)|"
-    r"wants?|needs?)\b",
+    r"\b(?:our|the)\s+(?:[\w&-]+\s+){0,3}(?:team|plc|department|dept)\s+(?:would\s+(?:like|love)|"
+    r"wants?|needs?|get|have)\b",
 )
 
 

@@ -101,7 +101,8 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "AI", "IA", "artificial intelligence", "inteligencia artificial", "ChatGPT",
         "GPT", "Gemini", "NotebookLM", "MagicSchool", "Magic School", "Brisk", "Diffit",
         "Khanmigo", "SchoolAI", "Copilot", "Claude", "Perplexity", "chatbot", "chatbots",
-        "generative", "AI generated", "Curipod", "Eduaide", "Snorkl", "Gamma",
+        "generative", "AI generated", "Curipod", "Eduaide", "Snorkl", "Gamma", "Grammarly",
+        "QuillBot",
     )),
     Topic(INTEGRITY, (
         "plagiarism", "plagiarize", "plagiarizing", "plagiarized", "cheating", "cheat",
@@ -255,6 +256,11 @@ CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
          r"graders|kinders)\b", LESSONS),
         (r"\b(?:show|teach)\s+them\b|\bwhen\s+we\s+come\b|\b(?:my|our)\s+(?:class|classes|"
          r"kids|students)\s+(?:come|visit)\b|\bclass\s+visits?\b", LESSONS),
+        # a brand named with an everyday word
+        (r"\bbook\s+creator\b", DESIGN),
+        # a class brought to the library: a visit to book
+        (r"\b(?:bring|take|send)\s+(?:my|our|the)\s+(?:\w+\s+)?(?:class|classes|students|kids|"
+         r"group)\s+(?:to|into|over\s+to)\s+the\s+library\b", BOOKING),
         # videos watched are no video production
         (r"\b(?:watch\w*|youtube)\s+(?:\w+\s+){0,2}?videos?\b|\b(?:a|the)\s+youtube\s+video\b",
          None),

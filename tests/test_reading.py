@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pdmail.config import Taxonomy
 from pdmail.reading import (
     LEARNING,
     LESSON,
@@ -13,6 +14,7 @@ from pdmail.reading import (
     kinds_of,
     sentences,
 )
+from pdmail.topics import Tagger
 
 
 @pytest.mark.parametrize(
@@ -147,3 +149,45 @@ def test_sentences_split_at_stops_dashes_lines_and_but() -> None:
 )
 def test_a_team_asking_for_a_visit(text: str, visit: bool) -> None:
     assert asks_team_visit(text) is visit
+
+
+# How teachers write, beyond any one labelled set: the whole reading of an answer.
+@pytest.mark.parametrize(
+    ("text", "kinds", "topics", "visit"),
+    [
+        ("We're good for December, thank you!!", (), (), False),
+        ("N/A - on leave until Jan", (), (), False),
+        ("Gracias, por ahora nada", (), (), False),
+        ("An epic thank you for last month! All good now.", (), (), False),
+        ("Could you grab 20 books on weather for my 2nd graders? Need by Friday.", (TASK,),
+         ("Books and collection",), False),
+        ("The smartboard in 204 is frozen again, can someone come?", (TASK,),
+         ("Devices and hardware",), False),
+        ("Epic isn't loading on the ipads", (TASK,), ("Ebooks and audiobooks",), False),
+        ("Could we book the library for a poetry slam on the 18th?", (TASK,),
+         ("Booking spaces",), False),
+        ("Can I bring my class to the library Thursday for a catalog scavenger hunt?", (LESSON,),
+         ("Research skills", "Booking spaces"), False),
+        ("I want to learn Canva for my class newsletter", (LEARNING,),
+         ("Presentation and design",), False),
+        ("Our 5th grade team wants to learn Nearpod, can you come to our PLC on Wednesday?",
+         (LEARNING,), ("Interactive tools",), True),
+        ("Can the 7th grade ELA team get a session on MagicSchool?", (LEARNING,),
+         ("AI tools",), True),
+        ("kahoot or blooket for review? which is better?", (LEARNING,),
+         ("Interactive tools",), False),
+        ("Can you show the kids how to use Book Creator?", (LESSON,),
+         ("Presentation and design", "Lessons and co-teaching"), False),
+        ("¿Me puedes ayudar a usar Canva? Quiero hacer un póster para mi clase.", (LEARNING,),
+         ("Presentation and design",), False),
+    ],
+)  # fmt: skip
+def test_reading_fresh_answers(
+    text: str, kinds: tuple[str, ...], topics: tuple[str, ...], visit: bool
+) -> None:
+    tagger = Tagger.from_taxonomy(Taxonomy())
+    if not kinds:
+        assert is_no_need(text)
+        return
+    assert not is_no_need(text)
+    assert (kinds_of(text), tagger.tag(text), asks_team_visit(text)) == (kinds, topics, visit)
