@@ -177,6 +177,10 @@ _LEARNING = _rx(
     r"\b(?:brainstorm|collaborate|sit\s+down|see\s+how|see\s+what)\b",
     r"\bwhich\s+(?:one\s+)?(?:is|would\s+be)\s+(?:better|best|easier)\b|\brecommendations?\b|"
     r"\bwhat\s+(?:do|would)\s+you\s+recommend\b|\b(?:sessions?|workshop)\s+(?:on|about)\b",
+    r"\b(?:a|couple\s+of|couple|few|quick|some)\s+(?:\w+\s+)?questions?\b|^\W*[\w\s]{0,30}"
+    r"question\s*[:-]|\b(?:quick\s+tour|small\s+group\s+thing|better\s+(?:tool|way|app))\b",
+    r"\b(?:legally|legal\s+to|is\s+(?:that|this|it)\s+(?:allowed|ok|okay)|are\s+(?:we|they|kids|"
+    r"students)\s+allowed|(?:which|what)\s+(?:\w+\s+){0,3}(?:are|is)\s+approved)\b",
     r"\bayud\w*\s+a\s+(?:usar|aprender|entender|configurar)\b|\bcómo\s+(?:se\s+)?"
     r"(?:usa|uso|hago|puedo|funciona)\b",
     r"^\W*(?:\w+\s+){1,3}help\W*$|^\W*help\s+(?:with|on|using)\b",  # "Citations help"
@@ -200,6 +204,13 @@ _TASK = _rx(
 )
 
 
+# Doing words strong enough to be a task beside a lesson or learning in the same sentence.
+_PROVIDE = _rx(
+    r"\b(?:pull|order|buy|purchase|borrow|lend|print|laminate|fix|repair|reserve|renew)\b"
+    r"(?!\s+(?:up|out)\b)",
+)
+
+
 def kinds_of(text: str) -> tuple[str, ...]:
     """The kinds of help ``text`` asks for, in :data:`KINDS` order (a task when nothing
     says otherwise: "Do we have X?" is a task)."""
@@ -215,7 +226,8 @@ def kinds_of(text: str) -> tuple[str, ...]:
             found.add(LESSON)
         if learning:
             found.add(LEARNING)
-        if _TASK.search(sentence) and not (lesson or learning):
+        # "Pull books and show them Gale" is a task beside the lesson.
+        if (_TASK.search(sentence) and not (lesson or learning)) or _PROVIDE.search(sentence):
             found.add(TASK)
     return tuple(k for k in KINDS if k in found) or (TASK,)
 

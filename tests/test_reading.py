@@ -97,7 +97,7 @@ def test_answers_with_a_need(text: str) -> None:
         ("Could you hold research office hours during lunch?", (LESSON,)),
         (
             "Can you pull books on diseases and show them Gale Health on Dec 8?",
-            (LESSON,),  # one sentence: the lesson decides
+            (TASK, LESSON),  # pulling books is a task beside the lesson
         ),
         (
             "Please pull 25 nonfiction books. And a quick how-to for me on the Makey Makeys.",
@@ -118,6 +118,10 @@ def test_answers_with_a_need(text: str) -> None:
         ("Can you help me set up Learning Ally accounts for 6 kids?", (TASK,)),
         ("Can you help me set up Google Classroom for next semester?", (LEARNING,)),
         ("My newcomers need library cards and to learn how to check out books", (LESSON,)),
+        ("Film question: can we legally show full movies from Netflix?", (LEARNING,)),
+        ("Can you stop by my room? I have a couple tech questions", (LEARNING,)),
+        ("Is there a better tool than Kahoot for review days?", (LEARNING,)),
+        ("Which AI tools are approved for students?", (LEARNING,)),
     ],
 )
 def test_kinds(text: str, kinds: tuple[str, ...]) -> None:
