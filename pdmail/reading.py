@@ -63,10 +63,10 @@ _SMALL_TALK = _rx(
 )
 # A sentence that puts a need off: maybe later, not now.
 _LATER = _rx(
-    r"\bmaybe\b.*\b(?:later|january|february|march|april|may|spring|next\s+(?:month|"
+    r"\bmaybe\b[^.?!]{0,80}?\b(?:later|january|february|march|april|may|spring|next\s+(?:month|"
     r"semester|year|time)|after\s+(?:break|the\s+break|winter|the\s+holidays))\b",
     r"\b(?:i'?ll|i\s+will|we'?ll|might|may)\s+(?:probably\s+|likely\s+|maybe\s+)?"
-    r"(?:need|want|ask|reach\s+out)\b.*\b(?:next\s+month|later|january|spring|after)\b",
+    r"(?:need|want|ask|reach\s+out)\b[^.?!]{0,80}?\b(?:next\s+month|later|january|spring|after)\b",
     r"\b(?:was|were)\s+going\s+to\s+ask\b",
     r"^\W*maybe\s+(?:later|in\s+\w+|after|next)\b",
 )
@@ -91,16 +91,22 @@ _WANT = _rx(
 )
 
 
+# How much of an answer is read for need and kind: a request is written in a few lines, and a
+# pasted 200 KB essay must not hold the digest up.
+READ_LIMIT = 10_000
+
+
 def sentences(text: str) -> list[str]:
-    """``text`` cut into sentences (and at a dash or a "but"), blanks left out."""
-    return [s.strip() for s in _SPLIT.split(text) if s and s.strip()]
+    """``text`` (its first :data:`READ_LIMIT` characters) cut into sentences (and at a dash
+    or a "but"), blanks left out."""
+    return [s.strip() for s in _SPLIT.split(text[:READ_LIMIT]) if s and s.strip()]
 
 
 def is_no_need(text: str) -> bool:
     """True when the answer asks for nothing now: blank, only punctuation or emoji, a
     decline ("nothing right now", "all good, thanks!", "not this month, swamped with
     grading", "todo bien"), thanks for past help, or a need put off until later."""
-    if not _LETTER.search(text):
+    if not _LETTER.search(text[:READ_LIMIT]):
         return True
     declined = False
     left = []
@@ -145,7 +151,7 @@ _LESSON = _rx(
 # the 14th?"), not in "classroom lessons" or "lesson planning".
 _LESSON_WORD = re.compile(
     r"(?<!classroom\s)(?<!common\ssense\s)\blessons?\b(?!\s+(?:planning|plans?|sequence))|"
-    r"\bworkshop\b.*\b(?:students|kids|class)\b",
+    r"\bworkshop\b[^.?!]{0,80}?\b(?:students|kids|class)\b",
     re.IGNORECASE,
 )
 _DATED = _rx(
@@ -198,8 +204,8 @@ _TASK = _rx(
     r"\b(?:broken|not\s+working|won'?t|doesn'?t\s+work|missing|jammed|cracked|dead|expired|"
     r"offline|keeps\s+(?:dying|failing))\b",
     r"\b(?:accounts?|licen[cs]es?|passwords?|logins?)\b",
-    r"\b(?:books|titles|copies|class\s+sets?|a\s+list|links?)\b.*\b(?:please|for\s+my|for\s+our)\b|"
-    r"\b(?:please|could\s+you|can\s+you)\b.*\b(?:books|titles|copies|list|links?)\b",
+    r"\b(?:books|titles|copies|class\s+sets?|a\s+list|links?)\b[^.?!]{0,80}?\b(?:please|for\s+my|for\s+our)\b|"
+    r"\b(?:please|could\s+you|can\s+you)\b[^.?!]{0,80}?\b(?:books|titles|copies|list|links?)\b",
     r"\b(?:necesito|tienes|hay|libros|conseguir|pedir)\b",
 )
 
@@ -246,4 +252,4 @@ _TEAM_VISIT = _rx(
 def asks_team_visit(text: str) -> bool:
     """True when the answer asks the librarian to come to a team ("come to our ELA PLC",
     "at our team meeting on Tuesday", "our K team wants to start using MagicSchool")."""
-    return bool(_TEAM_VISIT.search(text))
+    return bool(_TEAM_VISIT.search(text[:READ_LIMIT]))
