@@ -89,7 +89,7 @@ EARLY = [
 LATE = [
     (5, 11, "ZOE.MARTIN@lincoln.example.org ", "Holocaust literature",
      "Thinking of having students record podcasts for our Holocaust literature unit. Could "
-     "you show me how to get started? 🎙️", "Small group, After school or online"),
+     "you show me how to get started?", "Small group, After school or online"),
     (6, 13, "dave.kim@lincoln.example.org", "Ratios",
      "Can you show me how to build a Moodle quiz for the ratio unit? Our team keeps asking.",
      "At our team meeting"),

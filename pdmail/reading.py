@@ -212,8 +212,11 @@ _TASK = _rx(
 
 # Doing words strong enough to be a task beside a lesson or learning in the same sentence.
 _PROVIDE = _rx(
-    r"\b(?:pull|order|buy|purchase|borrow|lend|print|laminate|fix|repair|reserve|renew)\b"
+    r"\b(?:order|buy|purchase|borrow|lend|print|laminate|fix|repair|reserve|renew)\b"
     r"(?!\s+(?:up|out)\b)",
+    # pulling books, not "pull random questions from a question bank"
+    r"\bpull\s+(?:\w+\s+){0,3}?(?:books?|titles?|novels?|copies|sets?|materials|resources|"
+    r"sources|articles|magazines|picture\s+books)\b",
 )
 
 

@@ -122,6 +122,7 @@ def test_answers_with_a_need(text: str) -> None:
         ("Can you stop by my room? I have a couple tech questions", (LEARNING,)),
         ("Is there a better tool than Kahoot for review days?", (LEARNING,)),
         ("Which AI tools are approved for students?", (LEARNING,)),
+        ("How do I pull random questions from a question bank in Moodle?", (LEARNING,)),
     ],
 )
 def test_kinds(text: str, kinds: tuple[str, ...]) -> None:
