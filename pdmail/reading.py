@@ -22,7 +22,10 @@ LEARNING = "learning"
 LESSON = "lesson"
 KINDS = (TASK, LEARNING, LESSON)
 
-_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+|\s+[—–-]\s+|(?<=[a-z]),?\s+but\s+", re.IGNORECASE)
+_SPLIT = re.compile(
+    r"(?<=[.!?;])\s+|\n+|\s+[—–-]\s+|(?<=[a-z]),?\s+(?:but|except(?:\s+that)?|other\s+than)\s+",
+    re.IGNORECASE,
+)
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -33,7 +36,7 @@ def _rx(*patterns: str) -> re.Pattern[str]:
 # A sentence that declines: nothing is needed now.
 _DECLINE = _rx(
     # the whole sentence is a no, with at most courtesy around it
-    r"^\W*(?:no+|nope|nah|none|nada|non|nein|n\s*/\s*a|na|not\s+really|nothing)"
+    r"^\W*(?:no+|nope|nah|none|nada|non|nein|n\.?\s*/?\s*a\.?|not\s+really|nothing)"
     r"(?:\W|thanks?|thank\s+(?:you|u)|thx|ty|gracias|merci|danke|i'?m\s+(?:good|fine|ok)|"
     r"all\s+(?:good|set)|for\s+now|this\s+month|right\s+now|rn|at\s+the\s+moment|"
     r"needed|for\s+me|from\s+me|so\s+far)*$",
@@ -78,6 +81,9 @@ _ASK = _rx(
     r"(?:love|like|appreciate)\b",
     r"\bwould\s+be\s+(?:awesome|great|amazing|perfect|helpful|wonderful|nice|so\s+helpful)\b",
     r"\bany\s+(?:chance|way|tips|ideas)\b|\?|¿",
+    # a problem stated is a need stated
+    r"\b(?:stopped\s+working|not\s+working|isn'?t\s+working|doesn'?t\s+work|won'?t\s+"
+    r"(?:turn|charge|print|connect|load|work)|broken|jammed|cracked)\b",
     r"\b(?:necesito|necesitamos|quiero|queremos|quisiera|puedes|podrías|podrias|podemos|"
     r"ayuda|ayudar|tienes|hay)\b",
     r"^\W*(?:pull|order|fix|reserve|book|send|set\s+up|reset|print|show|teach|find|get|buy)\b",

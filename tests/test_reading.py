@@ -51,6 +51,9 @@ from pdmail.topics import Tagger
         "todo bien este mes, gracias :)",
         "Nada por ahora, gracias",
         "Estamos bien este mes",
+        "N.A.",
+        "nothing is broken, all good thanks",
+        "I think we're all set, happy holidays",
     ],
 )
 def test_answers_that_ask_for_nothing(text: str) -> None:
@@ -72,6 +75,9 @@ def test_answers_that_ask_for_nothing(text: str) -> None:
         "¿Puedes ayudarme con Google Classroom?",
         "Nothing works on the smartboard since Monday",
         "Could you come to our ELA PLC in January?",
+        "All good on my end except my Clever badge stopped working",
+        "No rush, but could you pull books on frogs?",
+        "Nope! Well, actually, could you reset my Destiny password?",
     ],
 )
 def test_answers_with_a_need(text: str) -> None:
