@@ -261,6 +261,10 @@ CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
         # a class brought to the library: a visit to book
         (r"\b(?:bring|take|send)\s+(?:my|our|the)\s+(?:\w+\s+)?(?:class|classes|students|kids|"
          r"group)\s+(?:to|into|over\s+to)\s+the\s+library\b", BOOKING),
+        # the unit's research named as the purpose of another need ("books for our regions
+        # research") is no research-skills need
+        (r"\bfor\s+(?:our|my|the|their|a)\s+(?:\w+\s+){0,2}?research(?:\s+(?:projects?|papers?|"
+         r"units?|presentations?|reports?))?\b", None),
         # videos watched are no video production
         (r"\b(?:watch\w*|youtube)\s+(?:\w+\s+){0,2}?videos?\b|\b(?:a|the)\s+youtube\s+video\b",
          None),
