@@ -137,6 +137,7 @@ class Digest:
     year: YearView | None = None
     leads: tuple[str, ...] = ()  # everyone who leads or supports a proposal
     audience: str = ""  # "" for the librarian, else the specialist's name
+    no_need: tuple[Person, ...] = ()  # answered, asking for nothing this month
 
     @property
     def rate(self) -> float:
@@ -370,6 +371,11 @@ def build_digest(
         non_responders=tuple(
             Person(t.email, t.display_name, t.team or NO_TEAM) for t in collection.not_answered
         ),
+        no_need=tuple(
+            Person(t.email, t.display_name, t.team or NO_TEAM)
+            for t, r in sorted(collection.answered, key=lambda a: (a[0].team, a[0].display_name))
+            if not is_request(r.help)
+        ),
         strangers=tuple(
             Stranger(
                 shorten(r.email, NAME_LIMIT),
@@ -437,6 +443,7 @@ def for_specialist(digest: Digest, specialist: Specialist) -> Digest:
         strangers=(),
         problems=(),
         first_hand=(),
+        no_need=(),
         carried_over=tuple(n for n in digest.carried_over if topics & set(n.topics)),
         year=None,
         audience=specialist.name,

@@ -288,9 +288,13 @@ def test_tasks_and_lessons_are_listed_to_do_and_to_schedule_not_as_sessions(
             resp("ann", 2, "Could you pull 30 copies of The Giver for our unit?"),
             resp("raj", 3, "Could you teach my classes MLA citations on Dec 14?"),
             resp("kim", 3, "Show me NoodleTools, please", "", "Small group"),
+            resp("maria", 4, "Not this month — swamped with grading. Thanks!"),
         ],
     )
     assert [n.email for n in digest.to_do] == [addr("ann")]
+    # An answer asking for nothing is answered, listed as such, and never a need.
+    assert [p.email for p in digest.no_need] == [addr("maria")]
+    assert addr("maria") not in [n.email for n in digest.needs]
     assert [n.email for n in digest.lessons] == [addr("raj")]
     assert [p.emails for p in digest.proposals] == [(addr("kim"),)]
     with project.workspace(date(2026, 12, 11)) as ws:
@@ -299,3 +303,5 @@ def test_tasks_and_lessons_are_listed_to_do_and_to_schedule_not_as_sessions(
     assert "TO DO (1)" in rendered.text and "LESSONS TO SCHEDULE (1)" in rendered.text
     assert "## To do (1)" in rendered.markdown and "## Lessons to schedule (1)" in rendered.markdown
     assert "To do (1)</h2>" in rendered.html and "pull 30 copies" in rendered.html
+    assert "ANSWERED: NOTHING NEEDED THIS MONTH (1)\n  - María Gómez (Grade 7)" in rendered.text
+    assert "nothing needed this month (1)</h2>" in rendered.html
