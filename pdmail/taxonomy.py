@@ -265,6 +265,14 @@ CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
         # research") is no research-skills need
         (r"\bfor\s+(?:our|my|the|their|a)\s+(?:\w+\s+){0,2}?research(?:\s+(?:projects?|papers?|"
          r"units?|presentations?|reports?))?\b", None),
+        # media to find or show is the collection, not media production
+        (r"\b(?:a|the)\s+(?:recording|video|film)\s+(?:or\s+\w+\s+)?version\b", None),
+        (r"\b(?:find|list\s+of|curated?|approved)\s+(?:\w+\s+){0,2}?videos?\b", BOOKS),
+        # misleading charts are media literacy, not design; the teacher's own newsletter is
+        # where a handout goes, not a design need
+        (r"\b(?:misleading|spot\w*|fake|deceptive)\s+(?:\w+\s+){0,2}?(?:charts?|graphs?|"
+         r"infographics?|images?|photos?)\b", MEDIA),
+        (r"\b(?:in|into)\s+(?:my|our|the)\s+(?:\w+\s+)?newsletter\b", None),
         # videos watched are no video production
         (r"\b(?:watch\w*|youtube)\s+(?:\w+\s+){0,2}?videos?\b|\b(?:a|the)\s+youtube\s+video\b",
          None),
