@@ -15,6 +15,7 @@ from .reading import is_no_need
 from .taxonomy import CONTEXT_RULES, DEFAULT_TOPICS
 
 _WORD = re.compile(r"[a-z0-9]+")
+_WORD_ANY_CASE = re.compile(r"[a-zA-Z0-9]+")
 
 
 def stem(word: str) -> str:
@@ -138,9 +139,11 @@ class Tagger:
                     masked[m.start() : m.end()] = [True] * (m.end() - m.start())
                 if name is not None:
                     note(name, m.group(0))
+        # Words are found in the text itself (lower-casing can change its length: "İ" becomes
+        # two characters), so their places match the claimed ones.
         tokens = [
-            (m.group(0), m.start(), m.end())
-            for m in _WORD.finditer(text.lower())
+            (m.group(0).lower(), m.start(), m.end())
+            for m in _WORD_ANY_CASE.finditer(text)
             if not claimed[m.start()]
         ]
         exact = [f"={w}" for w, _, _ in tokens]

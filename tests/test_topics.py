@@ -179,6 +179,14 @@ def test_every_tag_carries_the_words_that_decided_it() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["İİ books on İstanbul", "books İ0", "ẞ books", "ﬁx books", "\u212a books", "books\u0130"],
+)
+def test_text_that_lower_casing_lengthens_is_read_without_losing_its_place(text: str) -> None:
+    assert DEFAULTS.explain(text) == (("Books and collection", ("books",)),)
+
+
 def test_a_context_rule_for_a_dropped_topic_leaves_its_words_to_the_keywords() -> None:
     tagger = Tagger((Topic("Citing", ("cite",)),))
     assert tagger.explain("How do we cite sources?") == (("Citing", ("cite",)),)
