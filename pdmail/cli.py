@@ -886,7 +886,8 @@ def needs_list(
             click.echo("No needs with that status.")
         for r in shown:
             note = f" ({r.note})" if r.note else ""
-            click.echo(one_line(f"{r.id}  {r.status:<9} {r.cycle}  {r.teacher} ({r.team}){note}"))
+            who = one_line(f"{r.teacher} ({r.team}){note}")
+            click.echo(f"{r.id}  {r.status:<9} {r.cycle}  {who}")
             click.echo(f"            {shorten(r.text, 100)}")
         for p in problems:
             click.secho(f"skipped: {p}", fg="yellow", err=True)
