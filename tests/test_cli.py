@@ -281,7 +281,7 @@ def test_collect_lists_answered_waiting_and_strangers(project: Project) -> None:
     assert "answered  Raj Patel <raj@school.example.org>  2026-12-03 10:15" in out
     assert "waiting   María Gómez <maria@school.example.org>" in out
     assert "waiting   Sam Haddad <sam@school.example.org>" in out
-    assert "not on the roster: \"zed@elsewhere.example.com\", 2026-12-02 11:00 (" in out
+    assert 'not on the roster: "zed@elsewhere.example.com", 2026-12-02 11:00 (' in out
     assert "1 earlier submission was superseded by a later one." in out
     assert "1 submission belongs to other cycles." in out
     assert "old@" not in out
