@@ -294,8 +294,10 @@ def _echo_problems(ws: Workspace) -> None:
     problems = [
         *(read["roster"].problems if "roster" in read else ()),
         *(read["responses"][1] if "responses" in read else ()),
+        # Rows matching set aside (an answer whose date order decides its month).
+        *(p for c in read.get("_collections", {}).values() for p in c.problems),
     ]
-    for p in problems:
+    for p in dict.fromkeys(problems):
         click.secho(f"  skipped: {p}", fg="yellow", err=True)
 
 

@@ -227,8 +227,16 @@ def match(
     latest: the message names the rows and the config key that settles it.
     """
     undecided = [r for r in responses if _order_decides(r, cycle)]
+    # Only a teacher's answer decides who is asked and reminded: that one stops the command.
+    # An answer from someone not on the roster is set aside as a row problem instead, so the
+    # librarian's own test answer does not hold up the month (nor is it guessed).
+    asked = [r for r in undecided if roster.get(r.email) is not None]
+    if asked:
+        raise _undecided(asked, cycle)
     if undecided:
-        raise _undecided(undecided, cycle)
+        aside = {(r.origin, r.row) for r in undecided}
+        responses = [r for r in responses if (r.origin, r.row) not in aside]
+        problems = [*problems, *(_set_aside(r, cycle) for r in undecided)]
     latest: dict[str, Response] = {}
     superseded: list[Response] = []
     strangers: dict[str, Response] = {}
@@ -308,6 +316,19 @@ def _order_decides(response: Response, cycle: Cycle) -> bool:
         return False
     other = cycle.opens <= response.ambiguity.other < cycle.closes
     return other != in_cycle(response, cycle)
+
+
+def _set_aside(response: Response, cycle: Cycle) -> Problem:
+    ambiguity = response.ambiguity
+    assert ambiguity is not None
+    return Problem(
+        response.origin,
+        response.row,
+        ambiguity.column,
+        f"{ambiguity.text!r} is {_day(response.submitted)} or {_day(ambiguity.other)} and only "
+        f"one falls in cycle {cycle.name}; this answer (from {response.email or 'no address'}, "
+        "not on the roster) is left out until form.date_order says which",
+    )
 
 
 def _undecided(responses: Sequence[Response], cycle: Cycle) -> InputError:

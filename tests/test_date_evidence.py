@@ -125,3 +125,22 @@ def test_a_month_on_the_default_config_reminds_only_who_has_not_answered(
     assert project.sent_to("reminder-1") == ["maria@school.example.org", "sam@school.example.org"]
     collected = run_cli(project, "collect", today="2026-12-07")
     assert "note: " in collected.output and "read month first" in collected.output
+
+
+def test_an_undecided_answer_from_someone_not_on_the_roster_is_set_aside_not_a_stop(
+    project: Project,
+) -> None:
+    project.write_config({"form": {"date_order": "auto"}})
+    # Before any request, a teacher's answer that the order moves in or out of the month
+    # decides who is asked: it stops the command.
+    saved(project, [answer(ANN, "12/1/2026 7:05")], date(2026, 12, 1))
+    with pytest.raises(InputError) as caught:
+        collect(project, date(2026, 12, 1))
+    assert "form.date_order" in (caught.value.hint or "")
+    # The librarian's own try of the form on the send day's morning is set aside and listed.
+    saved(project, [answer("librarian@school.example.org", "12/1/2026 7:05")], date(2026, 12, 1))
+    result = run_cli(project, "send", today="2026-12-01")
+    assert result.exit_code == 0, result.output
+    assert len(project.sent_to("request")) == 4
+    assert "row 2, column 'Timestamp'" in result.output
+    assert "left out until form.date_order says which" in result.output
