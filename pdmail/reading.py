@@ -15,6 +15,7 @@ answer a check-in form rather than fitted to any one set of answers:
 
 from __future__ import annotations
 
+import functools
 import re
 
 TASK = "task"
@@ -108,6 +109,7 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SPLIT.split(text[:READ_LIMIT]) if s and s.strip()]
 
 
+@functools.lru_cache(maxsize=65536)  # the digest asks again for each month it looks back on
 def is_no_need(text: str) -> bool:
     """True when the answer asks for nothing now: blank, only punctuation or emoji, a
     decline ("nothing right now", "all good, thanks!", "not this month, swamped with

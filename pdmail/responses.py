@@ -296,10 +296,19 @@ def _check_latest(sent: Sequence[Response], cycle: Cycle) -> None:
     )
 
 
+def _names(roster: Roster) -> RosterNames:
+    """The roster's name index, built once per roster (every cycle's match asks for it)."""
+    names: RosterNames | None = roster.__dict__.get("_names")
+    if names is None:
+        names = RosterNames(roster.teachers)
+        object.__setattr__(roster, "_names", names)  # a frozen record's private cache
+    return names
+
+
 def _probable(roster: Roster, strangers: Sequence[Response]) -> dict[tuple[str, int], Teacher]:
     if not strangers:
         return {}
-    names = RosterNames(roster.teachers)
+    names = _names(roster)
     return {
         (r.origin, r.row): teacher
         for r in strangers
