@@ -29,6 +29,8 @@ def clean_cell(text: str) -> str:
     characters a copy from a web page or a chat leaves behind (zero-width spaces, direction
     marks, soft hyphens), control characters read as spaces, and every run of whitespace
     (no-break spaces included) made one space, trimmed."""
+    if text.isascii() and text.isprintable():
+        return " ".join(text.split())  # the usual cell: nothing to normalise or drop
     text = unicodedata.normalize("NFKC", text)
     kept = (" " if unicodedata.category(c) == "Cc" else c for c in text)
     return " ".join("".join(c for c in kept if unicodedata.category(c) != "Cf").split())
