@@ -69,14 +69,11 @@ def one_line(text: str) -> str:
     return " ".join(_INVISIBLE.sub(" ", text).split())
 
 
-_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 def printable(text: str) -> str:
     """``text`` safe to print on a terminal whole: its lines and tabs kept, every other control
     character (ESC sequences that could rewrite the screen, among them) and bidi override
     dropped."""
-    return _CONTROL_BUT_LINES.sub("", text)
+    return _INVISIBLE.sub(lambda m: m.group() if m.group() in "\t\n" else "", text)
 
 
 def shorten(text: str, width: int) -> str:
