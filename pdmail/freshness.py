@@ -28,12 +28,7 @@ from .workspace import Workspace
 def requests_went_out(ws: Workspace, cycle: Cycle) -> datetime | None:
     """When the first request of ``cycle`` that was sent was handed over, or None when no
     request of it was sent."""
-    times = [
-        e.created
-        for e in ws.ledger.entries(ws.config.campaign, cycle.name)
-        if e.key.kind == REQUEST and e.state is State.SENT
-    ]
-    return min(times, default=None)
+    return ws.ledger.first_created(ws.config.campaign, REQUEST, cycle=cycle.name, state=State.SENT)
 
 
 def _where(ws: Workspace) -> tuple[str, str]:

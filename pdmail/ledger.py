@@ -222,12 +222,20 @@ class Ledger:
             ).fetchall()
         return [_entry(r) for r in rows]
 
-    def first_created(self, campaign: str, kind: str) -> datetime | None:
-        """When the first message of ``kind`` in ``campaign`` was claimed (None if none was)."""
+    def first_created(
+        self, campaign: str, kind: str, *, cycle: str | None = None, state: State | None = None
+    ) -> datetime | None:
+        """When the first message of ``kind`` in ``campaign`` (and ``cycle``, in ``state``) was
+        claimed, or None if none was. (Times are stored as UTC text of one width, so the
+        smallest text is the earliest time.)"""
+        sql = "SELECT MIN(created) FROM messages WHERE campaign=? AND kind=?"
+        args: tuple[str, ...] = (campaign, kind)
+        if cycle is not None:
+            sql, args = sql + " AND cycle=?", (*args, cycle)
+        if state is not None:
+            sql, args = sql + " AND state=?", (*args, state.value)
         with self._read() as db:
-            row = db.execute(
-                "SELECT MIN(created) FROM messages WHERE campaign=? AND kind=?", (campaign, kind)
-            ).fetchone()
+            row = db.execute(sql, args).fetchone()
         return datetime.fromisoformat(str(row[0])) if row and row[0] else None
 
     def count_sent(self, campaign: str, kind: str) -> dict[str, int]:

@@ -21,10 +21,7 @@ from .workspace import Workspace
 def first_request_day(ws: Workspace, name: str) -> date | None:
     """The school-time day pdmail first tried to send a request of cycle ``name`` (whatever
     became of it), or None when it never has."""
-    first = None
-    for e in ws.ledger.entries(ws.config.campaign, name):
-        if e.key.kind == REQUEST and (first is None or e.created < first):
-            first = e.created
+    first = ws.ledger.first_created(ws.config.campaign, REQUEST, cycle=name)
     return None if first is None else first.astimezone(ws.config.timezone).date()
 
 
