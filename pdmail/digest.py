@@ -19,10 +19,10 @@ from .display import NAME_LIMIT, shorten
 from .models import Teacher
 from .needs import NeedRecord
 from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
-from .reading import LEARNING, LESSON, TASK, asks_team_visit, kinds_of
+from .reading import LEARNING, LESSON, TASK, asks_team_visit, kinds_of, topics_by_kind
 from .responses import Collection
 from .roster import Roster
-from .taxonomy import DEFAULT_TOPICS
+from .taxonomy import BOOKING, DEFAULT_TOPICS, PRINTING
 from .topics import Evidence, Tagger, is_request, normalize_formats, split_formats
 from .trends import Trends, YearView, build_trends, build_year
 
@@ -46,6 +46,15 @@ class Need:
     age: int = 0  # cycles since the need was first asked (0: this cycle)
     kinds: tuple[str, ...] = ()  # task, learning, lesson (pdmail.reading); () when unknown
     evidence: Evidence = ()  # each topic with the words that decided it
+    # the needs inside the answer: each kind asked with the topics it is about
+    by_kind: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def topics_for(self, kind: str) -> tuple[str, ...]:
+        """The topics this need's ``kind`` of help is about (all its topics when the answer
+        was not read sentence by sentence)."""
+        if not self.by_kind:
+            return self.topics if kind in self.kinds else ()
+        return next((topics for k, topics in self.by_kind if k == kind), ())
 
     @property
     def formats(self) -> tuple[str, ...]:
@@ -175,6 +184,23 @@ def need_id(campaign: str, cycle: str, email: str) -> str:
     return hashlib.sha256(f"{campaign}\x1f{cycle}\x1f{email}".encode()).hexdigest()[:10]
 
 
+def read_kinds(text: str, topics: Sequence[str]) -> tuple[str, ...]:
+    """The kinds of help ``text`` asks for (:func:`pdmail.reading.kinds_of`); a space to
+    reserve or printing to do is a task for the librarian whatever the wording."""
+    kinds = kinds_of(text)
+    if TASK not in kinds and {BOOKING, PRINTING} & set(topics):
+        kinds = tuple(k for k in (TASK, LEARNING, LESSON) if k in kinds or k == TASK)
+    return kinds
+
+
+def split_by_kind(text: str, evidence: Evidence) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each kind of help ``text`` asks for with the topics it is about
+    (:func:`pdmail.reading.topics_by_kind`), with the kinds :func:`read_kinds` adds."""
+    split = dict(topics_by_kind(text, evidence))
+    kinds = read_kinds(text, [name for name, _ in evidence])
+    return tuple((k, split.get(k, tuple(name for name, _ in evidence))) for k in kinds)
+
+
 def current_needs(collection: Collection, tagger: Tagger, campaign: str) -> list[Need]:
     """The needs in a cycle's answers, each with its kinds, topics and the words behind
     each topic (answers asking for nothing are answered, not needs: they are left out)."""
@@ -184,6 +210,7 @@ def current_needs(collection: Collection, tagger: Tagger, campaign: str) -> list
         if not is_request(response.help):
             continue
         evidence = tagger.explain(response.help)
+        by_kind = split_by_kind(response.help, evidence)
         out.append(
             Need(
                 id=need_id(campaign, cycle, teacher.email),
@@ -195,23 +222,31 @@ def current_needs(collection: Collection, tagger: Tagger, campaign: str) -> list
                 topics=tuple(name for name, _ in evidence),
                 format=normalize_formats(response.format),
                 submitted=response.submitted,
-                kinds=kinds_of(response.help),
+                kinds=tuple(k for k, _ in by_kind),
                 evidence=evidence,
+                by_kind=by_kind,
             )
         )
     return out
 
 
+def _stored_evidence(tagger: Tagger, text: str, topics: Sequence[str]) -> Evidence:
+    """A kept need's topics (as stored: the librarian may have changed them) with the words
+    the tagger finds for them in its text today, if any."""
+    found = dict(tagger.explain(text))
+    return tuple((t, tuple(found.get(t, ()))) for t in topics)
+
+
 def _one_topic_each(needs: Sequence[Need], order: Sequence[str]) -> dict[str, str]:
-    """The one topic each need is planned under (a need sits in one proposal): of its topics,
-    the one most of these needs share, so that sessions gather as many teachers as they can;
-    ties go to the first in ``order``."""
+    """The one topic each need is planned under (a need sits in one proposal): of the topics
+    its learning is about, the one most of these needs share, so that sessions gather as many
+    teachers as they can; ties go to the first in ``order``."""
     rank_of = {name: i for i, name in enumerate(order)}
-    shared = Counter(t for n in needs for t in set(n.topics) if t in rank_of)
+    # What the teacher wants to learn, not the books or the booking asked for beside it.
+    asked = {n.id: [t for t in (n.topics_for(LEARNING) or n.topics) if t in rank_of] for n in needs}
+    shared = Counter(t for n in needs for t in set(asked[n.id]))
     return {
-        n.id: min((t for t in n.topics if t in rank_of), key=lambda t: (-shared[t], rank_of[t]))
-        for n in needs
-        if any(t in rank_of for t in n.topics)
+        n.id: min(asked[n.id], key=lambda t: (-shared[t], rank_of[t])) for n in needs if asked[n.id]
     }
 
 
@@ -289,10 +324,11 @@ def build_digest(
     carried = [
         Need(r.id, r.cycle, r.email, r.teacher, r.team, r.text, r.topics, r.format,
              status=r.status, note=r.note, first_seen=r.first_seen, age=_cycle_gap(cycle, r.cycle),
-             kinds=kinds_of(r.text))
+             by_kind=split_by_kind(r.text, _stored_evidence(tagger, r.text, r.topics)))
         for r in needs
         if r.cycle < cycle and r.status != "done"
     ]  # fmt: skip
+    carried = [replace(n, kinds=tuple(k for k, _ in n.by_kind)) for n in carried]
     carried.sort(key=lambda n: (-n.age, n.team, n.teacher))
     # Newest first, as propose() expects: a teacher's latest open need decides their format.
     # Only learning is planned as sessions: tasks are done and lessons scheduled, not PD.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 TASK = "task"
 LEARNING = "learning"
@@ -138,18 +139,24 @@ def is_no_need(text: str) -> bool:
 
 # The librarian teaching students: a class lesson, a book talk, small groups, office hours.
 _LESSON = _rx(
-    r"\b(?:co.?teach\w*|co.?plan\w*|mini.?lessons?|orientation|book.?talks?|storytime|"
+    r"\b(?:co.?teach(?!ers?\b)\w*|co.?plan\w*|mini.?lessons?|orientation|book.?talks?|storytime|"
     r"story\s+time|office\s+hours|mentor\s+them|class\s+period|guest\s+speaker)\b",
-    r"\b(?:teach|show|walk|help|talk\s+to|work\s+with|visit\s+with|present\s+to|"
-    r"meet\s+with|model\s+for|guide|run\s+\w+\s+for|do\s+\w+\s+with|read\s+to)\s+"
+    r"(?<!\bi\s)(?<!\bwe\s)\b(?:teach|show|walk|help|talk\s+to|work\s+with|visit\s+with|"
+    r"present\s+to|meet\s+with|model\s+for|guide|run\s+\w+\s+for|do\s+\w+\s+with|read\s+to)\s+"
     r"(?:my|our|the|his|her|their|a\s+few|some|all\s+my|\d+)?\s*"
     r"(?:\w+\s+)?(?:students|kids|class|classes|graders|kiddos|scholars|kinders|"
     r"sections?|periods?|seniors|juniors|freshmen|sophomores|club|crew|team\s+of\s+students)\b",
     r"\b(?:students|kids|class|classes|graders)\s+(?:come|came|visit)\b",
     r"\b(?:bring|take)\s+(?:my|our)\s+(?:\w+\s+)?(?:class|classes|students|kids)\b",
     r"\bwhen\s+we\s+(?:come|visit)\b|\bcome\s+in\s+and\b|\bclass\s+visits?\b",
-    r"\b(?:teach|show|meet\s+with|work\s+with|help)\s+them\b|\b(?:do|give)\s+a\s+(?:quick\s+|short\s+)?"
+    r"\b(?:teach|show|meet\s+with|work\s+with|help)\s+them\b",
+    # "could you do a 1-period workshop", "give a quick talk" (for staff it is learning:
+    # _FOR_STAFF below)
+    r"\b(?:do|give|run|lead|teach)\s+(?:a|an|one)\s+(?:[\w-]+\s+){0,2}?"
     r"(?:talk|lesson|session|presentation|demo|workshop)\b",
+    # a lesson named as the thing wanted: "and a lesson on evaluating sources"
+    r"^\W*(?:and|also|plus|then|maybe)?\W*(?:maybe\s+)?(?:a|an|one)\s+(?:[\w-]+\s+){0,2}?"
+    r"lessons?\s+(?:on|about|for|in)\b",
     r"\b(?:students|kids|graders|they|newcomers|learners|kiddos|class|classes)\b[^.?!]{0,40}\b(?:need|needs)\b[^.?!]{0,30}\bto\s+learn\b",
     r"\bin\s+small\s+groups\b|\bsmall\s+groups?\s+(?:of\s+students|in\s+\w+|with\s+(?:my|the))\b",
     r"\bread\s+(?:a|us|them)\s+(?:book|story)\b|\bread.?aloud\s*(?:\+|and|for|with)\b",
@@ -176,11 +183,15 @@ _LEARNING = _rx(
     r"\b(?:plc|team\s+meeting|department\s+meeting|dept\s+meeting|staff\s+meeting|"
     r"grade.level\s+meeting|our\s+team|our\s+department|our\s+staff|faculty)\b",
     r"\b(?:tips|advice|strategies|best\s+practices?|best\s+way|ideas\s+for|prompts)\b",
-    r"\bhow\s+(?:are\s+)?(?:other|do\s+other)\s+(?:teachers|people|schools)\b|"
+    r"\bhow\s+(?:are\s+|do\s+)?other\s+(?:[\w-]+\s+){0,2}?(?:teachers|people|schools|"
+    r"librarians|departments|classes)\b|"
     r"\b(?:talk|chat)\s+(?:about|sometime|one\s+on\s+one)\b|\bcan\s+we\s+(?:talk|chat|meet)\b",
     r"\b(?:i'?m|i\s+am)\s+(?:not\s+sure|confused|lost|struggling|curious|nervous)\b|"
     r"\bno\s+idea\s+how\b|\bnot\s+sure\s+how\b",
-    r"\bi\s+(?:don'?t|do\s+not)\s+(?:know|understand)\s+how\b|\bi\s+forg[eo]t\b|"
+    r"\bi\s+(?:don'?t|do\s+not)\s+(?:know|understand)\s+how\b|"
+    # forgetting how is learning; a forgotten password is a task
+    r"\bi\s+(?:always\s+|keep\s+)?forg[eo]t\b(?![^.?!]*\b(?:passwords?|logins?|usernames?|"
+    r"codes?|pins?)\b)|"
     r"\bi'?ve\s+never\s+used\b|\bnever\s+used\s+(?:it|one|them)\b",
     r"\bhow.to\s+for\s+me\b|\bquick\s+how.to\b|\bremind(?:er)?\s+(?:me\s+)?(?:of\s+)?how\b",
     r"\bhelp\s+me\s+(?:set\s+up|figure|organize|learn|understand|redesign|use|plan)\b"
@@ -199,6 +210,14 @@ _LEARNING = _rx(
     r"(?:usa|uso|hago|puedo|funciona)\b",
     r"^\W*(?:\w+\s+){1,3}help\W*$|^\W*help\s+(?:with|on|using)\b",  # "Citations help"
     r"\baprender\b|\benseñarme\b|\bcapacitación\b",
+    # open to whatever the librarian suggests
+    r"\bopen\s+to\s+(?:anything|ideas|suggestions)\b|\bwhatever\s+you\s+(?:think|suggest|recommend)\b",
+)
+# Choosing between tools is asking for advice: "WeVideo or Adobe Express?", "Screencastify vs
+# Loom?", "Is EBSCO or JSTOR better for psych?" (names, so "books or articles?" is not one).
+_WHICH_TOOL = re.compile(
+    r"\b[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,2}\s+(?:or|vs\.?|versus)\s+"
+    r"(?:the\s+)?[A-Z][\w.&'-]*[^.!?]{0,40}\?"
 )
 # The librarian doing or providing something.
 _TASK = _rx(
@@ -228,17 +247,43 @@ _PROVIDE = _rx(
 )
 
 
-def kinds_of(text: str) -> tuple[str, ...]:
-    """The kinds of help ``text`` asks for, in :data:`KINDS` order (a task when nothing
-    says otherwise: "Do we have X?" is a task)."""
-    found: set[str] = set()
-    parts = sentences(text)
+# Words that are no problem reported: "let me know if that doesn't work".
+_IF_NOT = re.compile(
+    r"\bif\s+(?:that|it|this|the\s+date|those|these|any\s+of\s+(?:that|this|those))\s+"
+    r"(?:doesn'?t|does\s+not|won'?t|will\s+not|don'?t|isn'?t)\s+(?:work|suit|fit)\w*",
+    re.IGNORECASE,
+)
+# A session for the staff is learning, however it is worded; for students it is a lesson.
+_STAFF = _rx(
+    r"\b(?:pd|plc|plcs|staff|faculty|teachers|colleagues|professional\s+development|"
+    r"(?:team|department|dept\.?|grade.level|staff)\s+meetings?|our\s+(?:team|department|dept))\b"
+)
+_STUDENTS = _rx(
+    r"\b(?:students?|kids|class|classes|graders|kiddos|scholars|kinders|periods?|sections?|"
+    r"seniors|juniors|freshmen|sophomores|estudiantes|alumnos)\b"
+)
+
+
+@functools.lru_cache(maxsize=65536)  # the digest asks again for each month it looks back on
+def sentence_kinds(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each sentence of ``text`` that says something of what is wanted now, with the kinds
+    of help it asks for (``()`` for a sentence that only gives context: "We're doing a
+    comics unit!"). Thanks for past help and declines are left out."""
+    parts = [
+        s
+        for s in sentences(_IF_NOT.sub(" ", text[:READ_LIMIT]))
+        if _ASK.search(s) or not (_SMALL_TALK.search(s) or _DECLINE.search(s))
+    ]
     asking = [bool(_ASK.search(p) or _WANT.search(p) or _DATED.search(p)) for p in parts]
+    out = []
     for i, sentence in enumerate(parts):
+        found = set()
         # "Research lesson for the essay. Dec 14?": the ask may come in the next sentence.
         asks = asking[i] or (i + 1 < len(parts) and asking[i + 1])
         lesson = bool(_LESSON.search(sentence)) or bool(asks and _LESSON_WORD.search(sentence))
-        learning = not lesson and bool(_LEARNING.search(sentence))
+        if lesson and _STAFF.search(sentence) and not _STUDENTS.search(sentence):
+            lesson = False  # "a short session for our PLC": the teachers learn
+        learning = not lesson and bool(_LEARNING.search(sentence) or _WHICH_TOOL.search(sentence))
         if lesson:
             found.add(LESSON)
         if learning:
@@ -246,7 +291,44 @@ def kinds_of(text: str) -> tuple[str, ...]:
         # "Pull books and show them Gale" is a task beside the lesson.
         if (_TASK.search(sentence) and not (lesson or learning)) or _PROVIDE.search(sentence):
             found.add(TASK)
+        out.append((sentence, tuple(k for k in KINDS if k in found)))
+    return tuple(out)
+
+
+def kinds_of(text: str) -> tuple[str, ...]:
+    """The kinds of help ``text`` asks for, in :data:`KINDS` order (a task when nothing
+    says otherwise: "Do we have X?" is a task)."""
+    found = {k for _, kinds in sentence_kinds(text) for k in kinds}
     return tuple(k for k in KINDS if k in found) or (TASK,)
+
+
+def topics_by_kind(
+    text: str, evidence: Sequence[tuple[str, Sequence[str]]]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Which topics each kind of help in ``text`` is about: the needs inside one answer.
+
+    ``evidence`` is the tagger's (topic, words) pairs. A topic belongs to the kinds of the
+    sentences its words are in ("Pull books on volcanoes. And could you show me Canva?": books
+    are the task, Canva the learning); a topic named only where no kind is asked ("We're doing
+    a comics unit!") belongs to every kind the answer asks for. Kinds in :data:`KINDS` order,
+    each with its topics in ``evidence`` order; a kind with no topic is listed with ``()``.
+    """
+    parts = sentence_kinds(text)
+    kinds = kinds_of(text)
+    lowered = [(s.lower(), k) for s, k in parts]
+    own: dict[str, set[str]] = {k: set() for k in kinds}
+    for topic, words in evidence:
+        where = {
+            k
+            for w in words
+            for sentence, ks in lowered
+            if w.lower() in sentence
+            for k in (ks or kinds)
+        }
+        for k in where or kinds:
+            own.setdefault(k, set()).add(topic)
+    order = [t for t, _ in evidence]
+    return tuple((k, tuple(t for t in order if t in own[k])) for k in kinds if k in own)
 
 
 _TEAM_VISIT = _rx(

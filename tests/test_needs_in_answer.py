@@ -1,0 +1,66 @@
+"""One answer, several needs: which topics each kind of help is about, and the plan's
+sessions built from what teachers want to learn, not from what they asked beside it."""
+
+from __future__ import annotations
+
+import pytest
+from test_digest_plan import build, resp
+
+from pdmail.digest import split_by_kind
+from pdmail.reading import LEARNING, LESSON, TASK, topics_by_kind
+from pdmail.taxonomy import BOOKING, BOOKS, DEFAULT_TOPICS, DESIGN, DEVICES, LESSONS, MAKING, VIDEO
+from pdmail.topics import Tagger
+
+TAGGER = Tagger(DEFAULT_TOPICS)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Could you pull books on volcanoes? And could you show me Canva?",
+            ((TASK, (BOOKS,)), (LEARNING, (DESIGN,))),
+        ),
+        (
+            "The printer in 214 is jammed again. Also how do I use WeVideo for our projects?",
+            ((TASK, (DEVICES,)), (LEARNING, (VIDEO,))),
+        ),
+        (
+            # a topic named only in a sentence of context goes with every kind asked
+            "We're doing a robots unit! Could you show me how the Ozobots work?",
+            ((LEARNING, (MAKING,)),),
+        ),
+        (
+            "Could you do a book talk for my class on Dec 9? And please pull 30 graphic novels.",
+            ((TASK, (BOOKS,)), (LESSON, (LESSONS,))),
+        ),
+    ],
+)
+def test_topics_by_kind(text: str, expected: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+    evidence = TAGGER.explain(text)
+    got = dict(topics_by_kind(text, evidence))
+    for kind, topics in expected:
+        assert set(topics) <= set(got[kind]), (kind, got)
+    assert {k for k, _ in expected} == set(got)
+
+
+def test_a_booking_is_a_task_whatever_the_wording() -> None:
+    text = "Our library time is Mondays at 2. Could my class come Thursday instead this week?"
+    kinds = dict(split_by_kind(text, TAGGER.explain(text)))
+    assert TASK in kinds and BOOKING in kinds[TASK]
+
+
+def test_session_is_on_what_the_teacher_wants_to_learn() -> None:
+    # Three teachers ask for books (a task) and, beside it, to learn a tool; the books are
+    # the most shared topic, but the sessions must be on the tools.
+    digest = build(
+        [
+            resp("ann", 2, "Please pull books on volcanoes. Could you also show me Canva?"),
+            resp("raj", 3, "Books on weather please! And could you show me Canva too?"),
+            resp("maria", 4, "Pull some picture books on winter? How do I use Canva?"),
+        ]
+    )
+    assert digest.proposals, "learning needs must be planned"
+    assert {p.topic for p in digest.proposals} == {DESIGN}
+    assert sum(len(p.need_ids) for p in digest.proposals) == 3
+    assert all(BOOKS in n.topics_for(TASK) for n in digest.to_do)
