@@ -104,6 +104,30 @@ def test_tagging(text: str, topics: list[str]) -> None:
     assert list(DEFAULTS.tag(text)) == topics
 
 
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("Can you show me how to use Kami with PDFs?", "Interactive tools"),
+        ("Our Kurzweil licenses expired", "Assistive technology"),
+        ("Our Kurzweil licenses expired", "Accounts and logins"),
+        ("Is Copyleaks any better than Turnitin?", "Academic integrity"),
+        ("Could we plan an author visit in March?", "Reading promotion"),
+        ("The Apple TV in 112 won't connect", "Devices and hardware"),
+        ("Kids want to edit in CapCut", "Video, audio and podcasts"),
+        ("Do we have LEGO Spike kits for robotics club?", "Coding and making"),
+        ("Can we get BookFlix for K-2?", "Ebooks and audiobooks"),
+        ("Students keep using Midjourney for their art", "AI tools"),
+        ("How do I teach Boolean operators?", "Research skills"),
+        ("Can you explain hanging indent in Docs?", "Citation"),
+        ("Is there a media bias chart you like?", "Source evaluation and media literacy"),
+        ("My grade 5 group chat drama", "Digital citizenship"),
+        ("PowerSchool won't sync report cards", "Gradebook and SIS"),
+    ],
+)
+def test_brands_and_words_beyond_the_first_list(text: str, topic: str) -> None:
+    assert topic in DEFAULTS.tag(text)
+
+
 # Words in context: brand names match exactly, and a few everyday words are read around.
 @pytest.mark.parametrize(
     ("text", "present", "absent"),
