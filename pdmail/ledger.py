@@ -19,10 +19,13 @@ from pathlib import Path
 
 from .errors import BackendError
 from .models import LedgerEntry, MessageKey, SendResult, State
+from .needs import MIGRATIONS as NEEDS_MIGRATIONS
 from .needs import SCHEMA as NEEDS_SCHEMA
 from .needs import NeedStore
 
-SCHEMA_VERSION = 3  # 2: the needs table; 3: messages.cause and messages.mailer
+# 2: the needs table; 3: messages.cause and messages.mailer; 4: the needs' kinds and the
+# librarian's corrections
+SCHEMA_VERSION = 4
 
 # How long a connection waits for another one's write lock before giving up (seconds).
 BUSY_TIMEOUT = 30.0
@@ -129,6 +132,10 @@ class Ledger:
                         column = statement.split("ADD COLUMN ", 1)[1].split()[0]
                         if column not in have:
                             cur.execute(statement)
+                have = {str(r[1]) for r in cur.execute("PRAGMA table_info(needs)")}
+                for statement in NEEDS_MIGRATIONS:
+                    if statement.split("ADD COLUMN ", 1)[1].split()[0] not in have:
+                        cur.execute(statement)
                 cur.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             except BaseException:
                 cur.execute("ROLLBACK")

@@ -4,17 +4,23 @@ The needs live in the ledger's SQLite file. The librarian edits their status and
 is handiest: ``needs.csv`` beside the config (or the needs tab of the Sheet), or
 ``pdmail needs set``. Before each digest pdmail reads that table back, applies the edits, adds
 the new month's needs as open, and writes the table again, so an edit is never lost.
+
+The librarian may also correct a need's topics or kinds there. A correction is kept apart from
+pdmail's own reading (``corrected_topics``, ``corrected_kinds``, ``corrected``): pdmail never
+overwrites it, and :mod:`pdmail.corrections` learns from it for later answers.
 """
 
 from __future__ import annotations
 
+import difflib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 
 from .errors import BackendError, InputError
 from .models import Problem, Table
+from .reading import KINDS
 from .tables import column_index
 
 STATUSES = ("open", "scheduled", "done")
@@ -32,9 +38,23 @@ CREATE TABLE IF NOT EXISTS needs (
     status     TEXT NOT NULL DEFAULT 'open',
     note       TEXT NOT NULL DEFAULT '',
     first_seen TEXT NOT NULL,
-    updated    TEXT NOT NULL
+    updated    TEXT NOT NULL,
+    kinds            TEXT NOT NULL DEFAULT '',
+    corrected_topics TEXT,
+    corrected_kinds  TEXT,
+    corrected        TEXT NOT NULL DEFAULT ''
 );
 """
+# Columns added to the needs table after it first shipped (ledger schema 4), and how to add
+# them to an older file. ``topics`` and ``kinds`` are pdmail's reading, refreshed by every
+# digest; ``corrected_topics`` and ``corrected_kinds`` are the librarian's (NULL: not
+# corrected) and win over it; ``corrected`` is the day of the last correction.
+MIGRATIONS = (
+    "ALTER TABLE needs ADD COLUMN kinds TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE needs ADD COLUMN corrected_topics TEXT",
+    "ALTER TABLE needs ADD COLUMN corrected_kinds TEXT",
+    "ALTER TABLE needs ADD COLUMN corrected TEXT NOT NULL DEFAULT ''",
+)
 HEADER = [
     "Need id",
     "Status",
@@ -44,6 +64,8 @@ HEADER = [
     "Email",
     "Team",
     "Topics",
+    "Kinds",
+    "Corrected",
     "Preferred format",
     "Request",
     "First seen",
@@ -53,7 +75,12 @@ _TOPIC_SEP = "; "
 
 @dataclass(frozen=True)
 class NeedRecord:
-    """A need as the ledger keeps it, with its status and note."""
+    """A need as the ledger keeps it, with its status and note.
+
+    ``topics`` and ``kinds`` are what the digest goes by: the librarian's correction where
+    there is one, else pdmail's reading. ``corrected_topics`` and ``corrected_kinds`` are the
+    correction itself (None: that part was not corrected) and ``corrected`` its day.
+    """
 
     id: str
     campaign: str
@@ -67,10 +94,30 @@ class NeedRecord:
     status: str = "open"
     note: str = ""
     first_seen: date | None = None
+    kinds: tuple[str, ...] = ()  # () in a need kept before kinds were (read again from text)
+    corrected_topics: tuple[str, ...] | None = None
+    corrected_kinds: tuple[str, ...] | None = None
+    corrected: date | None = None
 
     @property
     def is_open(self) -> bool:
         return self.status != "done"
+
+    @property
+    def is_corrected(self) -> bool:
+        """True when the librarian corrected its topics or kinds."""
+        return self.corrected_topics is not None or self.corrected_kinds is not None
+
+
+@dataclass(frozen=True)
+class NeedEdit:
+    """What the librarian set on one need: its status and note, and, when they corrected
+    them, its topics or kinds (None: left as they were)."""
+
+    status: str
+    note: str
+    topics: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
 
 
 def needs_rows(records: Sequence[NeedRecord]) -> tuple[list[str], list[list[str]]]:
@@ -89,6 +136,8 @@ def needs_rows(records: Sequence[NeedRecord]) -> tuple[list[str], list[list[str]
             r.email,
             r.team,
             _TOPIC_SEP.join(r.topics),
+            _TOPIC_SEP.join(r.kinds),
+            r.corrected.isoformat() if r.corrected and r.is_corrected else "",
             r.format,
             r.text,
             r.first_seen.isoformat() if r.first_seen else "",
@@ -101,6 +150,21 @@ def needs_rows(records: Sequence[NeedRecord]) -> tuple[list[str], list[list[str]
 def read_edits(table: Table) -> tuple[dict[str, tuple[str, str]], list[Problem]]:
     """Status and note per need id from the librarian's table; a row with an unknown status
     is reported and left as it was."""
+    edits, problems = read_changes(table)
+    return {i: (e.status, e.note) for i, e in edits.items()}, problems
+
+
+def read_changes(
+    table: Table, records: Sequence[NeedRecord] = (), topics: Sequence[str] = ()
+) -> tuple[dict[str, NeedEdit], list[Problem]]:
+    """Every row's edit of the librarian's table: status and note, and a correction where the
+    Topics or Kinds cell differs from ``records`` (the needs as the table was written from).
+
+    ``topics`` are the taxonomy's topic names; without them the Topics column is not read.
+    A row with an unknown status, topic or kind is reported (file, row, column and the
+    nearest name) and left as it was, its status included. A table without the Kinds or
+    Topics column (written by an older pdmail) is read for what it has.
+    """
     id_col = column_index(table, "Need id")
     status_col = column_index(table, "Status")
     note_col = column_index(table, "Note")
@@ -110,7 +174,10 @@ def read_edits(table: Table) -> tuple[dict[str, tuple[str, str]], list[Problem]]
             f"{table.origin}: no column '{missing}'; the needs table must keep its header",
             hint="restore the header row (pdmail writes it: Need id, Status, Note, ...)",
         )
-    edits: dict[str, tuple[str, str]] = {}
+    topics_col = column_index(table, "Topics") if topics else None
+    kinds_col = column_index(table, "Kinds") if records else None
+    known = {r.id: r for r in records}
+    edits: dict[str, NeedEdit] = {}
     problems: list[Problem] = []
     for row, cells in table.rows:
         need_id = cells[id_col].strip().lstrip("'")
@@ -130,8 +197,111 @@ def read_edits(table: Table) -> tuple[dict[str, tuple[str, str]], list[Problem]]
         note = cells[note_col].strip() if note_col is not None else ""
         if note[:1] == "'" and note[1:2] in ("=", "+", "-", "@"):
             note = note[1:]  # the guard pdmail adds against formulas, not the librarian's text
-        edits[need_id] = (status, note)
+        record = known.get(need_id)
+        new_topics: tuple[str, ...] | None = None
+        new_kinds: tuple[str, ...] | None = None
+        try:
+            if record is not None and topics_col is not None:
+                new_topics = parse_topics(cells[topics_col], topics)
+                if set(new_topics) == set(record.topics):
+                    new_topics = None
+            if record is not None and kinds_col is not None:
+                new_kinds = parse_kinds(cells[kinds_col])
+                if set(new_kinds) == set(record.kinds) or (not record.kinds and not new_kinds):
+                    new_kinds = None  # unchanged (or a need kept before kinds were, untouched)
+                elif not new_kinds:
+                    raise _CellError("Kinds", "a need has at least one kind: task, learning "
+                                     "or lesson")  # fmt: skip
+        except _CellError as exc:
+            col = topics_col if exc.column == "Topics" else kinds_col
+            header = table.header[col] if col is not None else exc.column
+            problems.append(
+                Problem(table.origin, row, header, f"{exc.message} (the row was left as it was)")
+            )
+            continue
+        edits[need_id] = NeedEdit(status, note, new_topics, new_kinds)
     return edits, problems
+
+
+class _CellError(ValueError):
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+        self.message = message
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _nearest(word: str, names: Sequence[str]) -> str:
+    """ "; did you mean 'X'?" for the name closest to ``word``, or ""."""
+    by_key = {_key(n): n for n in names}
+    close = difflib.get_close_matches(_key(word), list(by_key), n=1, cutoff=0.6)
+    if not close:  # "AI" for "AI tools": a shorter or longer form of a name
+        close = [k for k in by_key if _key(word) and (_key(word) in k or k in _key(word))][:1]
+    return f"; did you mean {by_key[close[0]]!r}?" if close else ""
+
+
+def parse_topics(cell: str, names: Sequence[str]) -> tuple[str, ...]:
+    """The topics named in ``cell`` ("AI tools; Academic integrity"), spelled and ordered as
+    in ``names`` (the taxonomy's), any case. Topics are separated by ";" (a "," between two
+    whole names is read as one too). Raises ValueError naming an unknown topic and the
+    nearest one."""
+    by_key = {_key(n): n for n in names}
+    found: set[str] = set()
+    for part in cell.lstrip("'").split(";"):
+        if not part.strip():
+            continue
+        name = by_key.get(_key(part))
+        if name is not None:
+            found.add(name)
+            continue
+        pieces = [by_key.get(_key(p)) for p in part.split(",") if p.strip()]
+        if len(pieces) > 1 and all(pieces):
+            found.update(p for p in pieces if p)
+            continue
+        raise _CellError("Topics", f"{part.strip()!r} is not a topic{_nearest(part, names)}")
+    return tuple(n for n in names if n in found)
+
+
+_KIND_WORDS = {k: k for k in KINDS} | {"tasks": "task", "lessons": "lesson"}
+
+
+def parse_kinds(cell: str) -> tuple[str, ...]:
+    """The kinds named in ``cell`` ("task; lesson"), in pdmail's order (task, learning,
+    lesson); separated by ";" or ",". Raises ValueError naming an unknown kind."""
+    found: set[str] = set()
+    for part in cell.replace(",", ";").split(";"):
+        word = _key(part)
+        if not word:
+            continue
+        kind = _KIND_WORDS.get(word)
+        if kind is None:
+            raise _CellError(
+                "Kinds", f"{part.strip()!r} is not a kind (task, learning or lesson)"
+                f"{_nearest(word, KINDS)}"
+            )  # fmt: skip
+        found.add(kind)
+    return tuple(k for k in KINDS if k in found)
+
+
+def apply_edits(
+    records: Sequence[NeedRecord], edits: Mapping[str, NeedEdit], today: date
+) -> list[NeedRecord]:
+    """``records`` with ``edits`` applied, as :meth:`NeedStore.apply` would keep them (a dry
+    run, and what the digest learns from before anything is written)."""
+    out = []
+    for r in records:
+        e = edits.get(r.id)
+        if e is not None:
+            r = replace(r, status=e.status, note=e.note)
+            if e.topics is not None:
+                r = replace(r, topics=e.topics, corrected_topics=e.topics, corrected=today)
+            if e.kinds is not None:
+                r = replace(r, kinds=e.kinds, corrected_kinds=e.kinds, corrected=today)
+        out.append(r)
+    return out
 
 
 class NeedStore:
@@ -160,7 +330,8 @@ class NeedStore:
         try:
             rows = self._db.execute(
                 "SELECT id, campaign, cycle, email, teacher, team, text, topics, format, status,"
-                " note, first_seen FROM needs WHERE campaign=? ORDER BY cycle, team, teacher",
+                " note, first_seen, kinds, corrected_topics, corrected_kinds, corrected"
+                " FROM needs WHERE campaign=? ORDER BY cycle, team, teacher",
                 (campaign,),
             ).fetchall()
         except sqlite3.Error as exc:
@@ -169,36 +340,45 @@ class NeedStore:
                 hint="another pdmail process (or a program that opened the ledger file) may "
                 "be writing to it; wait for it to finish and run again",
             ) from None
-        return [
-            NeedRecord(
-                id=r[0],
-                campaign=r[1],
-                cycle=r[2],
-                email=r[3],
-                teacher=r[4],
-                team=r[5],
-                text=r[6],
-                topics=tuple(t for t in r[7].split(_TOPIC_SEP) if t),
-                format=r[8],
-                status=r[9],
-                note=r[10],
-                first_seen=date.fromisoformat(r[11]),
+        out = []
+        for r in rows:
+            fixed_topics, fixed_kinds = _split_or_none(r[13]), _split_or_none(r[14])
+            out.append(
+                NeedRecord(
+                    id=r[0],
+                    campaign=r[1],
+                    cycle=r[2],
+                    email=r[3],
+                    teacher=r[4],
+                    team=r[5],
+                    text=r[6],
+                    topics=_split(r[7]) if fixed_topics is None else fixed_topics,
+                    format=r[8],
+                    status=r[9],
+                    note=r[10],
+                    first_seen=date.fromisoformat(r[11]),
+                    kinds=_split(r[12]) if fixed_kinds is None else fixed_kinds,
+                    corrected_topics=fixed_topics,
+                    corrected_kinds=fixed_kinds,
+                    corrected=date.fromisoformat(r[15]) if r[15] else None,
+                )
             )
-            for r in rows
-        ]
+        return out
 
     def upsert(self, records: Sequence[NeedRecord], today: date) -> None:
-        """Add new needs as open; refresh the text of known ones, keeping status and note
-        (a teacher's later answer in the same cycle supersedes the earlier text)."""
+        """Add new needs as open; refresh the text and pdmail's reading of known ones, keeping
+        status, note and the librarian's corrections (a teacher's later answer in the same
+        cycle supersedes the earlier text)."""
         stamp = _now()
         self._run(
             "INSERT INTO needs (id, campaign, cycle, email, teacher, team, text, topics, format,"
-            " status, note, first_seen, updated) VALUES (?,?,?,?,?,?,?,?,?,'open','',?,?)"
+            " status, note, first_seen, updated, kinds) VALUES (?,?,?,?,?,?,?,?,?,'open','',?,?,?)"
             " ON CONFLICT(id) DO UPDATE SET teacher=excluded.teacher, team=excluded.team,"
             " text=excluded.text, topics=excluded.topics, format=excluded.format,"
-            " updated=excluded.updated"
+            " kinds=excluded.kinds, updated=excluded.updated"
             " WHERE needs.text != excluded.text OR needs.topics != excluded.topics"
-            " OR needs.format != excluded.format OR needs.team != excluded.team",
+            " OR needs.format != excluded.format OR needs.team != excluded.team"
+            " OR needs.kinds != excluded.kinds",
             [
                 (
                     r.id,
@@ -212,10 +392,38 @@ class NeedStore:
                     r.format,
                     today.isoformat(),
                     stamp,
+                    _TOPIC_SEP.join(r.kinds),
                 )
                 for r in records
             ],
         )
+
+    def apply(self, edits: Mapping[str, NeedEdit], today: date) -> list[str]:
+        """Apply the librarian's edits: status and note, and each correction of topics or
+        kinds (kept apart from pdmail's reading, dated ``today``); return the ids that
+        changed."""
+        before = {r.id: r for r in self._all_campaigns()}
+        after = {r.id: r for r in apply_edits(list(before.values()), edits, today)}
+        changed = [i for i in edits if i in before and after[i] != before[i]]
+        stamp = _now()
+        rows = []
+        for i in changed:
+            r = after[i]
+            day = r.corrected.isoformat() if r.corrected is not None else ""
+            rows.append(
+                (r.status, r.note, _join_or_none(r.corrected_topics),
+                 _join_or_none(r.corrected_kinds), day, stamp, i)
+            )  # fmt: skip
+        self._run(
+            "UPDATE needs SET status=?, note=?, corrected_topics=?, corrected_kinds=?,"
+            " corrected=?, updated=? WHERE id=?",
+            rows,
+        )
+        return changed
+
+    def _all_campaigns(self) -> list[NeedRecord]:
+        campaigns = [r[0] for r in self._db.execute("SELECT DISTINCT campaign FROM needs")]
+        return [r for c in campaigns for r in self.all(c)]
 
     def set_status(self, edits: dict[str, tuple[str, str]]) -> list[str]:
         """Apply ``{id: (status, note)}``; return the ids that changed."""
@@ -244,11 +452,33 @@ def merge(
     for r in current:
         old = by_id.get(r.id)
         by_id[r.id] = (
-            replace(r, status=old.status, note=old.note, first_seen=old.first_seen)
+            replace(
+                r,
+                status=old.status,
+                note=old.note,
+                first_seen=old.first_seen,
+                topics=r.topics if old.corrected_topics is None else old.corrected_topics,
+                kinds=r.kinds if old.corrected_kinds is None else old.corrected_kinds,
+                corrected_topics=old.corrected_topics,
+                corrected_kinds=old.corrected_kinds,
+                corrected=old.corrected,
+            )
             if old
             else replace(r, first_seen=today)
         )
     return list(by_id.values())
+
+
+def _split(cell: str) -> tuple[str, ...]:
+    return tuple(t for t in cell.split(_TOPIC_SEP) if t)
+
+
+def _split_or_none(cell: str | None) -> tuple[str, ...] | None:
+    return None if cell is None else _split(cell)
+
+
+def _join_or_none(items: tuple[str, ...] | None) -> str | None:
+    return None if items is None else _TOPIC_SEP.join(items)
 
 
 def _now() -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -194,11 +195,15 @@ def test_needs_rows_order_and_cells() -> None:
     assert header == HEADER
     # Open before scheduled before done; within each, the newest cycle first, then team, name.
     assert [r[0] for r in rows] == ["o4", "o3", "o2", "o1", "s2", "s1", "d1", "d2"]
-    one = record("x", topics=("Moodle / LMS", "Databases"), note="=1", first_seen=D1)
+    one = record("x", topics=("Moodle / LMS", "Databases"), note="=1", first_seen=D1,
+                 kinds=("task", "learning"))  # fmt: skip
     assert needs_rows([one])[1] == [
         ["x", "open", "=1", "2026-12", "X", "x@school.example.org", "Grade 6",
-         "Moodle / LMS; Databases", "small group", "help for x", "2026-12-11"],
+         "Moodle / LMS; Databases", "task; learning", "", "small group", "help for x",
+         "2026-12-11"],
     ]  # fmt: skip
+    fixed = replace(one, corrected_kinds=("lesson",), kinds=("lesson",), corrected=D2)
+    assert needs_rows([fixed])[1][0][8:10] == ["lesson", "2026-12-20"]
     assert needs_rows([record("y")])[1][0][-1] == ""  # no first_seen yet
 
 
