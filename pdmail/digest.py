@@ -438,8 +438,9 @@ def build_digest(
 def first_hand(
     roster: Roster, collection: Collection, fresh: Sequence[Need], needs: Sequence[NeedRecord]
 ) -> tuple[FirstHand, ...]:
-    """Teachers new to the district, then anyone asking two cycles running for help that was
-    not given (their previous cycle's need is not done)."""
+    """Teachers new to the district, then anyone asking again for a topic they asked for in
+    an earlier cycle that is still not done (or, when neither need has a topic, asking two
+    cycles running)."""
     answered = {t.email for t, _ in collection.answered}
     asks = {n.email: n for n in fresh}
     out = []
@@ -449,18 +450,31 @@ def first_hand(
             out.append(FirstHand(t.email, t.display_name, t.team or NO_TEAM,
                                  "new to the district", t.email in answered,
                                  (need.text,) if need else ()))  # fmt: skip
-    previous = shift(collection.cycle.name, -1)
-    unmet = {r.email: r for r in needs if r.cycle == previous and r.status != "done"}
+    cycle = collection.cycle.name
+    previous = shift(cycle, -1)
+    unmet: dict[str, list[NeedRecord]] = {}
+    for r in needs:
+        if r.cycle < cycle and r.status != "done":
+            unmet.setdefault(r.email, []).append(r)
     new_ones = {f.email for f in out}
     active = {t.email for t in roster.active}
     for n in fresh:
-        before = unmet.get(n.email)
-        if before is None or n.email in new_ones or n.email not in active:
+        if n.email in new_ones or n.email not in active:
             continue
-        topics = ", ".join(n.topics or before.topics) or "help"
+        # The earliest open need on a topic asked again; without topics, last cycle's need.
+        again = [
+            (r, tuple(t for t in n.topics if t in r.topics))
+            for r in sorted(unmet.get(n.email, ()), key=lambda r: r.cycle)
+            if set(r.topics) & set(n.topics)
+            or (not r.topics and not n.topics and r.cycle == previous)
+        ]
+        if not again:
+            continue
+        before, shared = again[0]
+        topics = ", ".join(shared) or "help"
         out.append(FirstHand(n.email, n.teacher, n.team,
-                             f"asked in {previous} and again now ({topics})", True,
-                             (before.text, n.text)))  # fmt: skip
+                             f"asked in {before.cycle} and again now ({topics}), still not done",
+                             True, (before.text, n.text)))  # fmt: skip
     return tuple(out)
 
 
