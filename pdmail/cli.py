@@ -898,19 +898,39 @@ def needs_list(
 @needs.command("set")
 @config_option
 @click.argument("ids", nargs=-1, required=True)
-@click.option(
-    "--status", required=True, type=click.Choice(["open", "scheduled", "done"]), help="New status."
-)
+@click.option("--status", type=click.Choice(["open", "scheduled", "done"]), help="New status.")
 @click.option("--note", default=None, help="A note to keep with it (e.g. the session's date).")
+@click.option(
+    "--topics",
+    default=None,
+    metavar="'TOPIC; TOPIC'",
+    help="Correct its topics (taxonomy names, separated by ';'; \"\" for none). Later "
+    "digests read similar answers the same way.",
+)
+@click.option(
+    "--kinds",
+    default=None,
+    metavar="'KIND; KIND'",
+    help="Correct its kinds: task, learning, lesson (separated by ';').",
+)
 def needs_set(
-    config_path: Path | None, ids: tuple[str, ...], status: str, note: str | None
+    config_path: Path | None,
+    ids: tuple[str, ...],
+    status: str | None,
+    note: str | None,
+    topics: str | None,
+    kinds: str | None,
 ) -> None:
-    """Mark needs IDS as open, scheduled or done (the ids are in the digest and needs table)."""
+    """Mark needs IDS as open, scheduled or done, or correct their topics or kinds (the ids
+    are in the digest and needs table)."""
     from .needs_cli import set_needs
 
     with workspace(config_path, None) as ws:
-        changed, where = set_needs(ws, ids, status, note)
+        changed, where = set_needs(ws, ids, status, note, topics=topics, kinds=kinds)
         n = len(changed)
-        did = f"{count(n, 'need')} {plural(n, 'is', 'are')} now {status}" if n else (
-            f"No need changed (already {status})")  # fmt: skip
+        if topics is None and kinds is None and status is not None:
+            did = f"{count(n, 'need')} {plural(n, 'is', 'are')} now {status}" if n else (
+                f"No need changed (already {status})")  # fmt: skip
+        else:
+            did = f"{count(n, 'need')} changed" if n else "No need changed (already so)"
         click.echo(f"{did}; the needs table is updated ({where}).")

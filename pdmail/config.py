@@ -215,6 +215,9 @@ class DigestSettings:
     trend_cycles: int
     sessions: Sessions
     specialists: tuple[Specialist, ...]
+    # How similar (0 to 1) an answer must be to one the librarian corrected to be read the
+    # same way (pdmail.corrections).
+    learn_threshold: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -605,7 +608,11 @@ def _skip_ranges(r: _Reader, value: Any) -> list[tuple[date, date]]:
 
 def _digest(r: _Reader, root: Mapping[str, Any], path: Path) -> DigestSettings:
     d = r.mapping(root.get("digest"), "digest")
-    r.known(d, "digest", {"out", "needs_file", "trend_cycles", "sessions", "specialists"})
+    r.known(
+        d,
+        "digest",
+        {"out", "needs_file", "trend_cycles", "sessions", "specialists", "learn_threshold"},
+    )
     sess = r.mapping(d.get("sessions"), "digest.sessions")
     r.known(sess, "digest.sessions", {"team_meeting_min", "small_group_min"})
     defaults = Sessions()
@@ -633,6 +640,7 @@ def _digest(r: _Reader, root: Mapping[str, Any], path: Path) -> DigestSettings:
             ),
         ),
         specialists=tuple(specialists),
+        learn_threshold=r.fraction(d, "learn_threshold", "digest", 0.5),
     )
 
 
@@ -767,6 +775,15 @@ class _Reader:
                 f"expected a whole number from {low} to {high}, got {_show(value)}",
             )
         return value
+
+    def fraction(self, m: Mapping[str, Any], name: str, parent: str, default: float) -> float:
+        """A number from 0 to 1 (a share, a similarity)."""
+        value = m.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise self.error(
+                self._key(parent, name), f"expected a number from 0 to 1, got {_show(value)}"
+            )
+        return float(value)
 
     def integer_list(
         self, m: Mapping[str, Any], name: str, parent: str, default: list[int], low: int, high: int

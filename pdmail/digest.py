@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from .config import Sessions, Specialist
+from .corrections import DEFAULT_THRESHOLD, Reading, SchoolReader
 from .cycles import shift
 from .display import NAME_LIMIT, shorten
 from .models import Teacher
@@ -23,8 +24,10 @@ from .reading import LEARNING, LESSON, TASK, asks_team_visit, kinds_of, topics_b
 from .responses import Collection
 from .roster import Roster
 from .taxonomy import BOOKING, DEFAULT_TOPICS, PRINTING
+from .todo import TaskGroup, by_date, group_tasks
 from .topics import Evidence, Tagger, is_request, normalize_formats, split_formats
 from .trends import Trends, YearView, build_trends, build_year
+from .when import NO_DATE, Wanted, wanted_in
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,12 @@ class Need:
     age: int = 0  # cycles since the need was first asked (0: this cycle)
     kinds: tuple[str, ...] = ()  # task, learning, lesson (pdmail.reading); () when unknown
     evidence: Evidence = ()  # each topic with the words that decided it
+    units: str = ""  # the teacher's units of study, as they wrote them (shortened)
+    wanted: Wanted = NO_DATE  # the dates the answer asks for (pdmail.when)
     # the needs inside the answer: each kind asked with the topics it is about
     by_kind: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # what the librarian's corrections changed in pdmail's reading, in words (corrections.py)
+    learned: tuple[str, ...] = ()
 
     def topics_for(self, kind: str) -> tuple[str, ...]:
         """The topics this need's ``kind`` of help is about (all its topics when the answer
@@ -147,6 +154,8 @@ class Digest:
     leads: tuple[str, ...] = ()  # everyone who leads or supports a proposal
     audience: str = ""  # "" for the librarian, else the specialist's name
     no_need: tuple[Person, ...] = ()  # answered, asking for nothing this month
+    # the school's names for built-in topics it renamed (``replaces``), for the to-do groups
+    renamed: tuple[tuple[str, str], ...] = ()
 
     @property
     def rate(self) -> float:
@@ -165,14 +174,36 @@ class Digest:
         return tuple(sorted(seen.values(), key=lambda n: (n.team, n.teacher, n.id)))
 
     @property
+    def to_do_groups(self) -> tuple[TaskGroup, ...]:
+        """This cycle's open tasks as the to-do list (:func:`pdmail.todo.group_tasks`): books
+        to pull or order (by team and unit), fixes, bookings, accounts, printing, other
+        tasks; each task once, each group by the date needed."""
+        tasks = (n for n in self.needs if n.status == "open" and TASK in n.kinds)
+        return group_tasks(tasks, dict(self.renamed))
+
+    @property
     def to_do(self) -> tuple[Need, ...]:
-        """This cycle's open needs that ask the librarian to do something (tasks), by team."""
-        return tuple(n for n in self.needs if n.status == "open" and TASK in n.kinds)
+        """This cycle's open needs that ask the librarian to do something (tasks), each once,
+        group after group of :attr:`to_do_groups`."""
+        return tuple(n for g in self.to_do_groups for n in g.needs)
 
     @property
     def lessons(self) -> tuple[Need, ...]:
-        """This cycle's open needs that ask for a lesson with students, by team."""
-        return tuple(n for n in self.needs if n.status == "open" and LESSON in n.kinds)
+        """This cycle's open needs that ask for a lesson with students, by the date wanted
+        (undated last)."""
+        return by_date(n for n in self.needs if n.status == "open" and LESSON in n.kinds)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """The month in numbers: sessions to offer, tasks to do, lessons to schedule, needs,
+        and answers asking for nothing."""
+        return {
+            "sessions": len(self.proposals),
+            "tasks": len(self.to_do),
+            "lessons": len(self.lessons),
+            "needs": len(self.needs),
+            "no_need": len(self.no_need),
+        }
 
 
 def _named(teacher: Teacher | None) -> str:
@@ -201,33 +232,68 @@ def split_by_kind(text: str, evidence: Evidence) -> tuple[tuple[str, tuple[str, 
     return tuple((k, split.get(k, tuple(name for name, _ in evidence))) for k in kinds)
 
 
-def current_needs(collection: Collection, tagger: Tagger, campaign: str) -> list[Need]:
+def current_needs(
+    collection: Collection,
+    tagger: Tagger,
+    campaign: str,
+    needs: Sequence[NeedRecord] = (),
+    learn_threshold: float = DEFAULT_THRESHOLD,
+) -> list[Need]:
     """The needs in a cycle's answers, each with its kinds, topics and the words behind
-    each topic (answers asking for nothing are answered, not needs: they are left out)."""
+    each topic (answers asking for nothing are answered, not needs: they are left out).
+
+    The librarian's corrections among ``needs`` (the needs kept so far) are applied: a
+    corrected need keeps its correction, and a similar answer is read the same way
+    (:class:`pdmail.corrections.SchoolReader`; ``learn_threshold`` is how similar)."""
     cycle = collection.cycle.name
+    asking = [(t, r) for t, r in collection.answered if is_request(r.help)]
+    school = SchoolReader(needs, tagger, (r.help for _, r in asking), learn_threshold)
     out = []
-    for teacher, response in collection.answered:
-        if not is_request(response.help):
-            continue
+    for teacher, response in asking:
         evidence = tagger.explain(response.help)
         by_kind = split_by_kind(response.help, evidence)
-        out.append(
-            Need(
-                id=need_id(campaign, cycle, teacher.email),
-                cycle=cycle,
-                email=teacher.email,
-                teacher=teacher.display_name,
-                team=teacher.team or NO_TEAM,
-                text=shorten(response.help.strip()),
-                topics=tuple(name for name, _ in evidence),
-                format=normalize_formats(response.format),
-                submitted=response.submitted,
-                kinds=tuple(k for k, _ in by_kind),
-                evidence=evidence,
-                by_kind=by_kind,
-            )
+        need = Need(
+            id=need_id(campaign, cycle, teacher.email),
+            cycle=cycle,
+            email=teacher.email,
+            teacher=teacher.display_name,
+            team=teacher.team or NO_TEAM,
+            text=shorten(response.help.strip()),
+            topics=tuple(name for name, _ in evidence),
+            format=normalize_formats(response.format),
+            submitted=response.submitted,
+            kinds=tuple(k for k, _ in by_kind),
+            evidence=evidence,
+            by_kind=by_kind,
+            units=shorten(response.units.strip()),
+            wanted=wanted_in(response.help, response.submitted, cycle),
         )
+        reading = school.read(need.id, response.help, evidence, need.kinds)
+        out.append(need if reading is None else _relearned(need, reading, response.help))
     return out
+
+
+def _relearned(need: Need, reading: Reading, text: str) -> Need:
+    """``need`` as the school's corrections read it: their topics, kinds and evidence, each
+    kind keeping the topics its sentences name (all of them where none does)."""
+    return replace(
+        need,
+        topics=reading.topics,
+        kinds=reading.kinds,
+        evidence=reading.evidence,
+        by_kind=_kinds_with_topics(text, reading.evidence, reading.kinds),
+        learned=reading.learned,
+    )
+
+
+def _kinds_with_topics(
+    text: str, evidence: Evidence, kinds: Sequence[str]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """:func:`split_by_kind` for kinds the librarian set: each of ``kinds`` with the topics
+    its sentences name, or all of them."""
+    split = dict(split_by_kind(text, evidence))
+    everything = tuple(name for name, _ in evidence)
+    return tuple((k, split.get(k, everything)) for k in kinds)
 
 
 def _stored_evidence(tagger: Tagger, text: str, topics: Sequence[str]) -> Evidence:
@@ -269,7 +335,18 @@ def _format_counts(needs: Sequence[Need]) -> tuple[tuple[str, int], ...]:
 def as_records(needs: Sequence[Need], campaign: str) -> list[NeedRecord]:
     """Needs as the needs store keeps them (status left to the store)."""
     return [
-        NeedRecord(n.id, campaign, n.cycle, n.email, n.teacher, n.team, n.text, n.topics, n.format)
+        NeedRecord(
+            n.id,
+            campaign,
+            n.cycle,
+            n.email,
+            n.teacher,
+            n.team,
+            n.text,
+            n.topics,
+            n.format,
+            kinds=n.kinds,
+        )
         for n in needs
     ]
 
@@ -303,18 +380,23 @@ def build_digest(
     year_starts: int = 8,
     trend_cycles: int = 6,
     current: Sequence[Need] | None = None,
+    learn_threshold: float = DEFAULT_THRESHOLD,
 ) -> Digest:
     """Compile the digest of ``collection`` (pure: no I/O; ``generated`` is given).
 
     ``needs`` is the needs store (every cycle, with statuses); ``history`` the earlier
     cycles' collections, oldest first, for trends and the year view; ``asked`` the number of
     requests sent per cycle, from the ledger; ``current`` the cycle's needs if the caller has
-    already tagged them (:func:`current_needs`).
+    already tagged them (:func:`current_needs`), else they are read here, with the
+    librarian's corrections kept in ``needs`` (``learn_threshold``: see
+    :mod:`pdmail.corrections`).
     """
     cycle = collection.cycle.name
     status = {r.id: r for r in needs}
     fresh = []
-    for n in current if current is not None else current_needs(collection, tagger, campaign):
+    if current is None:
+        current = current_needs(collection, tagger, campaign, needs, learn_threshold)
+    for n in current:
         kept = status.get(n.id)
         fresh.append(
             replace(n, status=kept.status, note=kept.note, first_seen=kept.first_seen)
@@ -329,6 +411,14 @@ def build_digest(
         if r.cycle < cycle and r.status != "done"
     ]  # fmt: skip
     carried = [replace(n, kinds=tuple(k for k, _ in n.by_kind)) for n in carried]
+    # A kind the librarian set holds over the one read again from the text.
+    fixed = {r.id: r.corrected_kinds for r in needs if r.corrected_kinds is not None}
+    carried = [
+        replace(n, kinds=kinds, by_kind=_kinds_with_topics(n.text, _stored_evidence(
+            tagger, n.text, n.topics), kinds))
+        if (kinds := fixed.get(n.id)) is not None else n
+        for n in carried
+    ]  # fmt: skip
     carried.sort(key=lambda n: (-n.age, n.team, n.teacher))
     # Newest first, as propose() expects: a teacher's latest open need decides their format.
     # Only learning is planned as sessions: tasks are done and lessons scheduled, not PD.
@@ -432,6 +522,7 @@ def build_digest(
         trends=build_trends(trend_span, tagger.tag, asked or {}),
         year=build_year([*in_year, collection]),
         leads=tuple(leads),
+        renamed=tuple((t.name, t.replaces) for t in tagger.topics if t.replaces),
     )
 
 

@@ -1,22 +1,30 @@
-"""The library side of ``pdmail needs``: list the needs and change their status."""
+"""The library side of ``pdmail needs``: list the needs, change their status, and correct
+their topics or kinds."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from .errors import UsageError
-from .needs import NeedRecord, needs_rows, read_edits
+from .needs import NeedEdit, NeedRecord, needs_rows, parse_kinds, parse_topics, read_changes
+from .topics import Tagger
 from .workspace import Workspace
 
 
+def _topic_names(ws: Workspace) -> list[str]:
+    return [t.name for t in Tagger.from_taxonomy(ws.config.taxonomy).topics]
+
+
 def list_needs(ws: Workspace) -> tuple[list[NeedRecord], list[str]]:
-    """Every need, with the librarian's edits to the needs table applied first."""
+    """Every need, with the librarian's edits to the needs table (status, note, corrections
+    of topics and kinds) applied first."""
     store = ws.ledger.needs
     table = ws.sink.read_table("needs")
     problems: list[str] = []
     if table is not None:
-        edits, bad = read_edits(table)
-        store.set_status(edits)
+        stored = store.all(ws.config.campaign)
+        edits, bad = read_changes(table, stored, _topic_names(ws))
+        store.apply(edits, ws.now().date())
         problems = [str(p) for p in bad]
     records = store.all(ws.config.campaign)
     order = {"open": 0, "scheduled": 1, "done": 2}
@@ -25,10 +33,40 @@ def list_needs(ws: Workspace) -> tuple[list[NeedRecord], list[str]]:
 
 
 def set_needs(
-    ws: Workspace, ids: Sequence[str], status: str, note: str | None
+    ws: Workspace,
+    ids: Sequence[str],
+    status: str | None,
+    note: str | None,
+    *,
+    topics: str | None = None,
+    kinds: str | None = None,
 ) -> tuple[list[str], str]:
-    """Set ``status`` (and ``note``, if given) on the needs ``ids``, then rewrite the needs
-    table so it shows the change; return the ids changed and where the table is."""
+    """Set ``status`` and ``note`` (each if given) on the needs ``ids``, and correct their
+    ``topics`` ("AI tools; Academic integrity") or ``kinds`` ("learning"; "task; lesson") if
+    given; then rewrite the needs table so it shows the change. Return the ids changed and
+    where the table is. A bad topic or kind, or an unknown id, changes nothing."""
+    if status is None and topics is None and kinds is None and note is None:
+        raise UsageError(
+            "nothing to set", hint="give --status, --topics, --kinds or --note (or several)"
+        )
+    names = _topic_names(ws)
+    try:
+        new_topics = parse_topics(topics, names) if topics is not None else None
+    except ValueError as exc:
+        raise UsageError(
+            f"--topics: {exc}", hint=f"separate topics with ';'. The topics: {'; '.join(names)}"
+        ) from None
+    try:
+        new_kinds = parse_kinds(kinds) if kinds is not None else None
+    except ValueError as exc:
+        raise UsageError(
+            f"--kinds: {exc}", hint="task, learning or lesson; several with ';'"
+        ) from None
+    if new_kinds == ():
+        raise UsageError(
+            "--kinds: a need has at least one kind",
+            hint="task, learning or lesson; several with ';'",
+        )
     records, _ = list_needs(ws)
     by_id = {r.id: r for r in records}
     unknown = [i for i in ids if i not in by_id]
@@ -37,7 +75,16 @@ def set_needs(
             f"no need with the id {', '.join(unknown)}",
             hint="'pdmail needs list --all' shows every id",
         )
-    edits = {i: (status, by_id[i].note if note is None else note) for i in ids}
-    changed = ws.ledger.needs.set_status(edits)
+    edits = {
+        i: NeedEdit(
+            status or by_id[i].status,
+            by_id[i].note if note is None else note,
+            # Setting what the librarian already set is no new correction.
+            None if new_topics == by_id[i].corrected_topics else new_topics,
+            None if new_kinds == by_id[i].corrected_kinds else new_kinds,
+        )
+        for i in ids
+    }
+    changed = ws.ledger.needs.apply(edits, ws.now().date())
     where = ws.sink.write_table("needs", *needs_rows(ws.ledger.needs.all(ws.config.campaign)))
     return changed, where

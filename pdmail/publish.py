@@ -18,7 +18,7 @@ from .freshness import require_answers
 from .mail import address, compose, header_safe, message_id
 from .messages import REQUEST, base_context
 from .models import MessageKey
-from .needs import NeedRecord, merge, needs_rows, read_edits
+from .needs import NeedRecord, apply_edits, merge, needs_rows, read_changes
 from .responses import Collection
 from .topics import Tagger
 from .workspace import Workspace
@@ -67,26 +67,27 @@ def sync_needs(
     *,
     persist: bool = True,
     errors: list[PdmailError] | None = None,
+    tagger: Tagger | None = None,
 ) -> tuple[list[NeedRecord], list[str]]:
-    """Apply the librarian's edits (needs.csv or the needs tab), add ``fresh`` needs as open,
-    and write the table back; return every need and the rows that could not be read.
+    """Apply the librarian's edits (needs.csv or the needs tab: status, note, and corrections
+    of topics and kinds), add ``fresh`` needs as open, and write the table back; return every
+    need and the rows that could not be read.
 
     Without ``persist`` nothing is written: the result is what would be kept. With an
     ``errors`` list, a table that cannot be written back is added to it instead of raised
-    (the needs are kept in the ledger all the same, and written on the next run).
+    (the needs are kept in the ledger all the same, and written on the next run). ``tagger``
+    names the topics a correction may use (default: the config's taxonomy).
     """
     store = ws.ledger.needs
     campaign = ws.config.campaign
     today = ws.now().date()
     table = ws.sink.read_table("needs")
-    edits, problems = read_edits(table) if table is not None else ({}, [])
+    stored = store.all(campaign)
+    topics = [t.name for t in (tagger or Tagger.from_taxonomy(ws.config.taxonomy)).topics]
+    edits, problems = read_changes(table, stored, topics) if table is not None else ({}, [])
     if not persist:
-        merged = merge(store.all(campaign), fresh, today)
-        return [
-            replace(r, status=edits[r.id][0], note=edits[r.id][1]) if r.id in edits else r
-            for r in merged
-        ], [str(p) for p in problems]
-    store.set_status(edits)
+        return merge(apply_edits(stored, edits, today), fresh, today), [str(p) for p in problems]
+    store.apply(edits, today)
     store.upsert(fresh, today)
     records = store.all(campaign)
     try:
@@ -140,9 +141,12 @@ def _compile(
     require_answers(ws, cycle, "no digest was made")
     tagger = Tagger.from_taxonomy(cfg.taxonomy)
     collection = ws.collect(cycle)
-    month = current_needs(collection, tagger, cfg.campaign)
+    # The needs with the librarian's latest edits, corrections among them, read first: the
+    # month's answers are read with what those corrections teach.
+    kept, problems = sync_needs(ws, [], persist=False, tagger=tagger)
+    month = current_needs(collection, tagger, cfg.campaign, kept, cfg.digest.learn_threshold)
     fresh = as_records(month, cfg.campaign)
-    needs, problems = sync_needs(ws, fresh, persist=False)
+    needs = merge(kept, fresh, ws.now().date())
     sent = requests_sent(ws)
     digest = build_digest(
         ws.roster,
@@ -160,12 +164,13 @@ def _compile(
         year_starts=cfg.calendar.year_starts,
         trend_cycles=cfg.digest.trend_cycles,
         current=month,
+        learn_threshold=cfg.digest.learn_threshold,
     )
     if problems:
         digest = replace(digest, problems=(*digest.problems, *problems))
 
     def keep(errors: list[PdmailError] | None) -> object:
-        return sync_needs(ws, fresh, persist=True, errors=errors)
+        return sync_needs(ws, fresh, persist=True, errors=errors, tagger=tagger)
 
     return digest, keep
 
