@@ -12,10 +12,10 @@ from typing import Any
 
 from .errors import PdmailError
 
-# Properties scripts read as if they were fields: a digest's needs and rate, a trend's
-# sparkline, a proposal's size.
+# Properties scripts read as if they were fields: a digest's needs, rate, to-do groups, lessons
+# and summary, a trend's sparkline, a proposal's size.
 _DERIVED = ("rate", "display_name", "needs", "percent", "spark", "rate_spark", "size", "total",
-            "formats")  # fmt: skip
+            "formats", "to_do_groups", "lessons", "summary")  # fmt: skip
 
 
 def plain(value: Any) -> Any:

@@ -1,0 +1,589 @@
+"""When a teacher wants something: the dates written in an answer.
+
+:func:`wanted_in` reads the dates a teacher wrote ("Dec 8, 10 and 15", "12/14", "on the 14th",
+"by Friday", "next Tuesday", "week of Jan 5", "el 14 de diciembre", "mañana", "ASAP") and
+resolves each against the day the answer was submitted (or the cycle's first day), so the
+librarian can sort what to do by the date it is needed. Dates are written month first
+("12/14"); a first number above 12 reads day first ("14/12"). Vague times ("before winter
+break", "in January", "next week") are kept as words with no date: a date is never invented
+when none is written. A date that has passed rolls to next year only when it plainly means
+that (January in a December answer); an older one ("thanks for the 10/15 visit") is no date
+wanted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+__all__ = ["NO_DATE", "Wanted", "day_label", "wanted_in"]
+
+#: A date this far before the answer is still the one wanted ("we start 12/2 so asap",
+#: written on the 4th): late, not over.
+GRACE = timedelta(days=14)
+#: A date that has passed rolls to next year only when that puts it this close ahead (January
+#: in a December answer; not September, which the teacher wrote about the past).
+AHEAD = timedelta(days=183)
+#: A range up to this many days lists each day; a longer one, its two ends.
+RANGE_DAYS = 14
+#: Characters of an answer read (as pdmail.reading does): a pasted essay stays fast.
+READ_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """The dates an answer names. ``dates``: every concrete day, earliest first; ``words``:
+    the phrases they (and any vague time, or "ASAP") came from, in the order written;
+    ``asap``: the teacher asked for it as soon as possible; ``earliest``: the first date, or
+    None when no date is written."""
+
+    dates: tuple[date, ...] = ()
+    words: tuple[str, ...] = ()
+    asap: bool = False
+    earliest: date | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "earliest", min(self.dates) if self.dates else None)
+
+    def __bool__(self) -> bool:
+        return bool(self.words)
+
+    @property
+    def when(self) -> str:
+        """A short label: the earliest date ("Tue Dec 8"), else "ASAP", else the first
+        vague time as written ("before winter break"), else ``""``."""
+        if self.earliest is not None:
+            return day_label(self.earliest)
+        if self.asap:
+            return "ASAP"
+        return self.words[0] if self.words else ""
+
+
+#: No date written.
+NO_DATE = Wanted()
+
+
+def day_label(day: date) -> str:
+    """``Tue Dec 8`` (in English whatever the locale, as the rest of the digest is)."""
+    return f"{_DOW_NAMES[day.weekday()]} {_MONTH_NAMES[day.month - 1]} {day.day}"
+
+
+_DOW_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                "Dec")  # fmt: skip
+
+_MONTHS: dict[str, int] = {}
+for _number, _names in enumerate(
+    (
+        "january jan enero ene",
+        "february feb febrero",
+        "march mar marzo",
+        "april apr abril abr",
+        "may mayo",
+        "june jun junio",
+        "july jul julio",
+        "august aug agosto",  # not "ago": "two weeks ago"
+        "september sept sep septiembre setiembre",
+        "october oct octubre",
+        "november nov noviembre",
+        "december dec diciembre dic",
+    ),
+    start=1,
+):
+    for _name in _names.split():
+        _MONTHS[_name] = _number
+# English words that are months only with a capital (or a day right after): "I may 3D print".
+_CAPITAL_ONLY = {"may", "mar", "march"}
+_FULL_MONTHS = sorted(
+    (n for n in _MONTHS if len(n) > 3 and n not in {"sept"}), key=len, reverse=True
+)
+
+_WEEKDAYS: dict[str, int] = {}
+for _number, _names in enumerate(
+    (
+        "monday mon lunes",
+        "tuesday tues tue martes",
+        "wednesday weds wed miércoles miercoles",
+        "thursday thurs thur thu jueves",
+        "friday fri viernes",
+        "saturday sat sábado sabado",
+        "sunday sun domingo",
+    )
+):
+    for _name in _names.split():
+        _WEEKDAYS[_name] = _number
+_SPANISH_DAYS = {"lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado",
+                 "sabado", "domingo"}  # fmt: skip
+_FULL_DAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+
+
+def _alt(names: Iterable[str]) -> str:
+    """A regex alternation of ``names``, longest first (so "sept" is tried before "sep")."""
+    return "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
+
+
+_MONTH = rf"\b(?P<month>{_alt(_MONTHS)})\b\.?"
+_DOW = rf"\b(?:{_alt(_WEEKDAYS)})\b\.?"
+_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?!\d)"
+_ORD = r"(?:st|nd|rd|th|º|°|ro|do|to|vo|mo)?\b"
+_LEAD = (
+    r"(?P<lead>\b(?:no\s+later\s+than|by|before|until|till|til|on|for|starting|from|"
+    r"antes\s+del?|para\s+el|desde\s+el|el)\s+(?:the\s+)?)?"
+)
+_WEEK_OF = r"(?P<weekof>\b(?:the\s+)?week\s+of\s+(?:the\s+)?|\bla\s+semana\s+del?\s+)?"
+_DOW_FIRST = rf"(?:(?P<dow>{_DOW}),?\s+(?:the\s+)?)?"
+_YEAR = r"(?:,?\s+(?:de\s+|del\s+)?(?P<year>20\d\d)(?!\d))?"
+# Between two days of one list or range.
+_SEP = (
+    r"\s*(?:,\s*(?:and|or|y|o)?|&|\band\b|\bor\b|\by\b|\bo\b|-|–|—|\bto\b|\bthrough\b|"
+    r"\bthru\b|\bal\b|\ba\b)\s*"
+)
+_RANGE_WORDS = {"-", "–", "—", "to", "through", "thru", "al", "a"}
+# Words after a number that make it a time or a count, not a day ("6-8pm", "3 classes").
+_TIME_OR_COUNT = re.compile(
+    r"\s*(?:[:.]\d|%|/|\d|[-–]\s*\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m|p\.m)\b|"
+    r"(?:am|pm|a\.m\.?|p\.m\.?|hrs?|hours|min(?:ute)?s?|students?|kids|copies|books|titles|"
+    r"pages?|teachers?|class(?:es)?|sections?|sets?|times|years|days|weeks|"
+    r"of\s+(?:the|my|our|them|these|those|each|every))\b)",
+    re.IGNORECASE,
+)
+# Words after an ordinal that make it a class or a place, not a day ("4th period").
+_CLASS = re.compile(
+    r"\s*(?:periods?|pds?|blocks?|grades?|graders?|gr|floors?|quarters?|qtrs?|semesters?|"
+    r"trimesters?|terms?|centur(?:y|ies)|editions?|places?|rows?|units?|chapters?|lessons?|"
+    r"sessions?|amendment|birthday|anniversary|street|st|ave|avenue|hour|week|day|time|"
+    r"year|graders?|class|draft|edition|try|attempt)\b",
+    re.IGNORECASE,
+)
+# After a first "12/14": the words that make it a fraction or a ratio ("1/2 day", "3/4 of").
+_FRACTION = re.compile(r"\s*(?:of|split|combo|cups?|time|inch(?:es)?|miles?|%)\b|\.\d", re.I)
+# Before a date: the words that make it no date wanted ("not the 17th", "instead of Wed").
+_NOT_THAT_DAY = re.compile(
+    r"\b(?:but|except|not|no|instead\s+of|every|each|other\s+than|besides|los|todos\s+los|"
+    r"cada|black|good|ash|cyber|super|giving)\s+(?:on\s+)?(?:the\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def _ok_after(text: str, end: int, ordinal: bool) -> bool:
+    if _TIME_OR_COUNT.match(text, end):
+        return False
+    return not (ordinal and _CLASS.match(text, end))
+
+
+def _before(text: str, start: int, pattern: re.Pattern[str]) -> bool:
+    return pattern.search(text[max(0, start - 40) : start]) is not None
+
+
+# --- resolving a written day against the day the answer was written -------------------------
+
+
+def _on(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _resolve(month: int, day: int, year: int | None, ref: date | None) -> date | None:
+    """The day ``month``/``day`` (of ``year`` when written) most plainly means for an answer
+    written on ``ref``; None when it has passed (beyond :data:`GRACE`) and does not plainly
+    mean next year, or does not exist."""
+    if year is not None:
+        return _on(year + 2000 if year < 100 else year, month, day)
+    if ref is None:
+        return None
+    this = _on(ref.year, month, day)
+    if this is None:  # 29 February of a year without one
+        nxt = _on(ref.year + 1, month, day)
+        return nxt if nxt is not None and nxt - ref <= AHEAD else None
+    if this < ref - GRACE:
+        nxt = _on(ref.year + 1, month, day)
+        return nxt if nxt is not None and nxt - ref <= AHEAD else None
+    if this - ref > AHEAD:  # "Dec 30" in a January answer: the one just gone
+        last = _on(ref.year - 1, month, day)
+        if last is not None and last >= ref - GRACE:
+            return last
+    return this
+
+
+def _next_day_of_month(day: int, ref: date | None) -> date | None:
+    """The first ``day``-th of a month on or after ``ref`` ("the 14th")."""
+    if ref is None:
+        return None
+    year, month = ref.year, ref.month
+    for _ in range(3):
+        found = _on(year, month, day)
+        if found is not None and found >= ref:
+            return found
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
+
+
+def _span(first: date, last: date) -> list[date]:
+    if last < first:
+        last = _on(last.year + 1, last.month, last.day) or last
+    if last < first:
+        return [first]
+    if (last - first).days < RANGE_DAYS:
+        return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return [first, last]
+
+
+# --- the finders -----------------------------------------------------------------------------
+
+
+def _month_ok(match: re.Match[str]) -> bool:
+    word = match.group("month").rstrip(".")
+    return word.lower() not in _CAPITAL_ONLY or word[0].isupper()
+
+
+_MONTH_FIRST = re.compile(
+    _LEAD + _WEEK_OF + _DOW_FIRST + _MONTH + rf"\s*(?:the\s+)?(?P<day>{_DAY}){_ORD}" + _YEAR,
+    re.IGNORECASE,
+)
+_MORE_DAYS = re.compile(
+    rf"(?P<sep>{_SEP})(?:the\s+)?(?:(?P<month>{_alt(_MONTHS)})\.?\s*)?(?P<day>{_DAY})"
+    r"(?P<ord>st|nd|rd|th)?\b",
+    re.IGNORECASE,
+)
+_MORE_NUMERIC = re.compile(
+    rf"(?P<sep>{_SEP})(?:(?P<month>1[0-2]|0?[1-9])/)?(?P<day>{_DAY})(?P<ord>)(?![/\w])",
+    re.IGNORECASE,
+)
+
+
+def _continue(
+    text: str, end: int, month: int, first: int, ref: date | None, year: int | None,
+    more: re.Pattern[str], month_of: Callable[[str], int | None],
+) -> tuple[list[date], int]:  # fmt: skip
+    """Days listed after a first one ("Dec 8, 10 and 15", "12/14-18"): their dates and where
+    the list ends. A number that is a time, a count or a class ("6-8pm", "3 classes", "4th
+    period") ends the list."""
+    start = _resolve(month, first, year, ref)
+    out = [start] if start else []
+    previous = start
+    while True:
+        m = more.match(text, end)
+        if m is None or not _ok_after(text, m.end(), bool(m.group("ord"))):
+            break
+        sep = m.group("sep").strip().lower()
+        new_month = month_of(m.group("month")) if m.group("month") else month
+        if new_month is None:
+            break
+        day = _resolve(new_month, int(m.group("day")), year, ref)
+        if day is not None:
+            if sep in _RANGE_WORDS and previous is not None:
+                out.extend(_span(previous, day)[1:])
+            else:
+                out.append(day)
+        month, previous, end = new_month, day, m.end()
+    return out, end
+
+
+def _month_word(word: str) -> int | None:
+    return _MONTHS.get(word.lower().rstrip("."))
+
+
+_DAY_FIRST = re.compile(
+    _LEAD
+    + _WEEK_OF
+    + _DOW_FIRST
+    + rf"(?:the\s+)?(?P<days>{_DAY}{_ORD}(?:{_SEP}(?:the\s+)?{_DAY}{_ORD})*)"
+    + rf"\s*(?:de\s+|of\s+|del\s+mes\s+de\s+)?{_MONTH}"
+    + _YEAR,
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d+")
+_SEP_RX = re.compile(_SEP, re.IGNORECASE)
+
+_NUMERIC = re.compile(
+    _LEAD
+    + _WEEK_OF
+    + _DOW_FIRST
+    + r"(?<![\d/.:\-\w])(?P<a>[0-3]?\d)/(?P<b>[0-3]?\d)(?:/(?P<year>\d{4}|\d{2}))?(?![\d/])",
+    re.IGNORECASE,
+)
+_COUNTED = re.compile(r"\b(?:grades?|gr|ages?|levels?|lvl|scores?|ratio|score)\.?\s*$", re.I)
+
+_ORDINAL = re.compile(
+    r"(?P<lead>\b(?:no\s+later\s+than|by|before|until|till|on|for|starting|from)\s+)?"
+    rf"\bthe\s+(?P<days>{_DAY}(?:st|nd|rd|th)\b(?:{_SEP}(?:the\s+)?{_DAY}(?:st|nd|rd|th)\b)*)",
+    re.IGNORECASE,
+)
+_EL_DAY = re.compile(
+    rf"(?P<lead>\b(?:para|antes\s+del?|desde|hasta)\s+)?\b(?:el|del)\s+(?P<days>{_DAY})"
+    r"(?=\s*(?:[.,;!?)]|$|\bo\b|\by\b|\ba\s+las\b))",
+    re.IGNORECASE,
+)
+
+_WEEKDAY = re.compile(
+    r"(?P<lead>\b(?:no\s+later\s+than|by|before|until|till|on|for|this\s+coming|this|"
+    r"next|coming|el\s+pr[óo]ximo|el|este|pr[óo]ximo)\s+)?"
+    rf"(?P<dow>{_DOW})(?P<after>\s+(?:que\s+viene|pr[óo]ximo)\b)?",
+    re.IGNORECASE,
+)
+_RECURRING_AFTER = re.compile(
+    r"(?:s\b|\s*/|\s+(?:mornings|afternoons|evenings|nights)\b)", re.IGNORECASE
+)
+
+# A capitalised word just before a weekday, not starting a sentence: the day is part of a name.
+_NAMED_DAY = re.compile(r"(?<![.!?]\s)(?<!^)\b(?!I\b)[A-Z][\w']*['\"]?\s+$")
+
+_RELATIVE = re.compile(
+    r"(?P<lead>\b(?:by|before|until|till|for|later|para|antes\s+de|hasta)\s+)?"
+    r"\b(?P<word>the\s+day\s+after\s+tomorrow|pasado\s+mañana|tomorrow|tmrw|mañana|"
+    r"today|tonight|hoy)\b",
+    re.IGNORECASE,
+)
+_MORNING = re.compile(r"\b(?:la|esta|por\s+la|en\s+la|de\s+la|cada|toda\s+la|las)\s+$", re.I)
+
+_ASAP = re.compile(
+    r"\b(?:asap|a\.s\.a\.p\.?|as\s+soon\s+as\s+(?:possible|you\s+can|we\s+can|you're\s+able)|"
+    r"urgent(?:ly)?|right\s+away|lo\s+(?:antes|m[áa]s\s+pronto)\s+posible|"
+    r"cuanto\s+antes|urgente)(?!\w)",
+    re.IGNORECASE,
+)
+_NOT_URGENT = re.compile(
+    r"\b(?:not|no|nothing|isn'?t|is\s+not|nada|not\s+super|not\s+that|not\s+very|not\s+too|"
+    r"no\s+es|no\s+muy|instead\s+of)\s+(?:\w+\s+)?$",
+    re.IGNORECASE,
+)
+
+_ANY_MONTH = rf"(?:{_alt(_MONTHS)})\b\.?"
+_FULL_MONTH = rf"(?:{_alt(_FULL_MONTHS)})\b"
+_VAGUE = re.compile(
+    "|".join(
+        f"(?:{p})"
+        for p in (
+            r"\b(?:right\s+)?(?:before|after|over|during|by|until|till)\s+(?:the\s+)?"
+            r"(?:(?:winter|spring|holiday|christmas|thanksgiving|mid-?winter|february|fall|"
+            r"summer|long)\s+)?(?:break|vacation|recess|holidays)\b",
+            r"\b(?:antes|despu[ée]s)\s+de\s+(?:las\s+)?(?:vacaciones|fiestas)"
+            r"(?:\s+de\s+(?:invierno|navidad|primavera))?",
+            r"\b(?:later\s+)?(?:next|this|the\s+following)\s+(?:week|month)\b",
+            r"\bla\s+(?:pr[óo]xima\s+semana|semana\s+que\s+viene)\b|\besta\s+semana\b|"
+            r"\bel\s+(?:pr[óo]ximo\s+mes|mes\s+que\s+viene)\b",
+            r"\b(?:the\s+)?(?:end|beginning|start|middle)\s+of\s+(?:the\s+)?"
+            rf"(?:month|semester|quarter|term|year|{_FULL_MONTH})",
+            r"\b(?:the\s+)?(?:first|second|third|fourth|last|1st|2nd|3rd|4th)\s+week\s+"
+            rf"(?:of|in)\s+\b{_ANY_MONTH}",
+            r"\b(?:before|after|during|by)\s+(?:the\s+)?(?:midterms?|finals?|exams?|"
+            r"state\s+testing|testing|report\s+cards)\b",
+            r"\b(?:in|by|before|after|during|until|early|mid-?|late|starting|through|en|"
+            r"para|antes\s+de|despu[ée]s\s+de|a\s+principios\s+de|a\s+finales\s+de)\s*"
+            rf"\b{_ANY_MONTH}(?:\s*(?:-|–|/|to|through)\s*\b{_ANY_MONTH})?",
+            rf"\b{_ANY_MONTH}\s*(?:-|–|/|to|through)\s*\b{_ANY_MONTH}",
+            rf"\b{_FULL_MONTH}",
+        )
+    ),
+    re.IGNORECASE,
+)
+
+
+def _weekday(match: re.Match[str], text: str, ref: date | None) -> list[date] | None:
+    """The day a weekday names ("by Friday", "next Tuesday", "el martes"), or None when it
+    is no date wanted ("Tuesdays", "Tues/Thurs", "any day but Wednesday", "Sun" alone)."""
+    dow = match.group("dow").lower().rstrip(".")
+    lead = " ".join((match.group("lead") or "").lower().split())
+    spanish = dow in _SPANISH_DAYS
+    if spanish and not lead:
+        return None
+    if dow not in _FULL_DAYS and not spanish and not lead:
+        return None
+    if lead in {"el", "este"} and not spanish:
+        return None
+    if _before(text, match.start(), _NOT_THAT_DAY) or _before(
+        text, match.start("dow"), _NOT_THAT_DAY
+    ):
+        return None
+    if _RECURRING_AFTER.match(text, match.end("dow")) or text[max(0, match.start() - 1)] == "/":
+        return None
+    if not lead and _NAMED_DAY.search(text[max(0, match.start() - 30) : match.start()]):
+        return None  # "Tech Tuesday", "Good Friday": a name, not a day
+    if ref is None:
+        return []
+    target = _WEEKDAYS[dow]
+    following = lead.startswith("next") or "ximo" in lead or match.group("after") is not None
+    if following:  # "next Tuesday": the Tuesday of next week
+        monday = ref - timedelta(days=ref.weekday()) + timedelta(days=7)
+        return [monday + timedelta(days=target)]
+    return [ref + timedelta(days=(target - ref.weekday()) % 7 or 7)]
+
+
+class _Reader:
+    """One answer being read: the spans already claimed, and what was found in them."""
+
+    def __init__(self, text: str, ref: date | None) -> None:
+        self.text = text
+        self.ref = ref
+        self.taken: list[tuple[int, int]] = []
+        self.found: list[tuple[int, str, list[date]]] = []
+
+    def free(self, start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e in self.taken)
+
+    def claim(self, start: int, end: int) -> None:
+        self.taken.append((start, end))
+
+    def keep(self, start: int, end: int, dates: list[date]) -> None:
+        self.claim(start, end)
+        words = " ".join(self.text[start:end].split()).strip(",;:.— ")
+        self.found.append((start, words, dates))
+
+    def negated(self, match: re.Match[str]) -> bool:
+        """A date the teacher rules out ("not the 17th", "except 12/16"): claimed, not kept."""
+        if _before(self.text, match.start(), _NOT_THAT_DAY):
+            self.claim(match.start(), match.end())
+            return True
+        return False
+
+    def dated(self, start: int, end: int, dates: list[date]) -> None:
+        """Keep a written date; one that has passed (no date) is claimed and left out."""
+        if dates or self.ref is None:
+            self.keep(start, end, dates)
+        else:
+            self.claim(start, end)
+
+
+def _year(match: re.Match[str]) -> int | None:
+    return int(match.group("year")) if match.group("year") else None
+
+
+def _month_first(r: _Reader) -> None:
+    for m in _MONTH_FIRST.finditer(r.text):
+        if not r.free(m.start(), m.end()) or not _month_ok(m) or r.negated(m):
+            continue
+        month = _MONTHS[m.group("month").lower().rstrip(".")]
+        dates, end = _continue(r.text, m.end(), month, int(m.group("day")), r.ref, _year(m),
+                               _MORE_DAYS, _month_word)  # fmt: skip
+        r.dated(m.start(), end, dates)
+
+
+def _day_first(r: _Reader) -> None:
+    for m in _DAY_FIRST.finditer(r.text):
+        if not r.free(m.start(), m.end()) or not _month_ok(m) or r.negated(m):
+            continue
+        month = _MONTHS[m.group("month").lower().rstrip(".")]
+        days_text = m.group("days")
+        numbers = [(int(d.group()), d.start(), d.end()) for d in _NUMBER.finditer(days_text)]
+        dates: list[date] = []
+        previous: date | None = None
+        for i, (number, at, _) in enumerate(numbers):
+            day = _resolve(month, number, _year(m), r.ref)
+            if day is None:
+                continue
+            joint = days_text[numbers[i - 1][2] : at] if i else ""
+            sep = _SEP_RX.search(joint)
+            if sep and sep.group().strip().lower() in _RANGE_WORDS and previous is not None:
+                dates.extend(_span(previous, day)[1:])
+            else:
+                dates.append(day)
+            previous = day
+        r.dated(m.start(), m.end(), dates)
+
+
+def _numeric(r: _Reader) -> None:
+    for m in _NUMERIC.finditer(r.text):
+        if not r.free(m.start(), m.end()) or _before(r.text, m.start("a"), _COUNTED):
+            continue
+        a, b = int(m.group("a")), int(m.group("b"))
+        if not m.group("year") and (
+            _FRACTION.match(r.text, m.end()) or (a <= 4 and b <= 4 and _DAY_AFTER.match(
+                r.text, m.end()))
+        ):  # fmt: skip
+            continue
+        month, day = (a, b) if a <= 12 else (b, a)  # 14/12 can only be day first
+        if not (1 <= month <= 12 and 1 <= day <= 31) or r.negated(m):
+            continue
+        dates, end = _continue(r.text, m.end(), month, day, r.ref, _year(m), _MORE_NUMERIC,
+                               int)  # fmt: skip
+        r.dated(m.start(), end, dates)
+
+
+_DAY_AFTER = re.compile(r"\s*(?:-\s*)?days?\b", re.IGNORECASE)
+
+
+def _bare_days(r: _Reader) -> None:
+    for rx in (_ORDINAL, _EL_DAY):
+        for m in rx.finditer(r.text):
+            if not r.free(m.start(), m.end()) or not _ok_after(r.text, m.end(), True):
+                continue
+            if r.negated(m):
+                continue
+            numbers = [int(d.group()) for d in _NUMBER.finditer(m.group("days"))]
+            days = {_next_day_of_month(n, r.ref) for n in numbers}
+            r.keep(m.start(), m.end(), sorted(d for d in days if d is not None))
+
+
+def _weekdays(r: _Reader) -> None:
+    for m in _WEEKDAY.finditer(r.text):
+        if r.free(m.start(), m.end()):
+            got = _weekday(m, r.text, r.ref)
+            if got is not None:
+                r.keep(m.start(), m.end(), got)
+
+
+def _relative(r: _Reader) -> None:
+    for m in _RELATIVE.finditer(r.text):
+        word = " ".join(m.group("word").lower().split())
+        if not r.free(m.start(), m.end()):
+            continue
+        if word == "mañana" and _before(r.text, m.start("word"), _MORNING):
+            continue  # "por la mañana": in the morning
+        if word in {"today", "tonight", "hoy"} and not m.group("lead"):
+            continue  # "today's kids", "hoy en día"
+        step = 2 if " " in word else 1 if word in {"tomorrow", "tmrw", "mañana"} else 0
+        r.keep(m.start(), m.end(), [r.ref + timedelta(days=step)] if r.ref else [])
+
+
+def _asap(r: _Reader) -> bool:
+    asap = False
+    for m in _ASAP.finditer(r.text):
+        if r.free(m.start(), m.end()) and not _before(r.text, m.start(), _NOT_URGENT):
+            asap = True
+            r.keep(m.start(), m.end(), [])
+    return asap
+
+
+def _vague(r: _Reader) -> None:
+    for m in _VAGUE.finditer(r.text):
+        if not r.free(m.start(), m.end()):
+            continue
+        months = [w for w in re.findall(r"[^\W\d_]+", m.group()) if w.lower() in _MONTHS]
+        if any(w.lower() in _CAPITAL_ONLY and not w[0].isupper() for w in months):
+            continue
+        r.keep(m.start(), m.end(), [])
+
+
+def wanted_in(
+    text: str, submitted: datetime | date | None = None, cycle: str | None = None
+) -> Wanted:
+    """The dates ``text`` asks for, resolved against ``submitted`` (the answer's timestamp)
+    or, without one, the first day of ``cycle`` (``YYYY-MM``). With neither, only dates
+    written with their year are resolved; the words are kept all the same."""
+    ref = submitted.date() if isinstance(submitted, datetime) else submitted
+    if ref is None and cycle:
+        try:
+            ref = date(int(cycle[:4]), int(cycle[5:7]), 1)
+        except ValueError:
+            ref = None
+    r = _Reader(text[:READ_LIMIT], ref)
+    # Most specific first: a finder never reads again the words an earlier one claimed.
+    _month_first(r)
+    _day_first(r)
+    _numeric(r)
+    _bare_days(r)
+    _weekdays(r)
+    _relative(r)
+    asap = _asap(r)
+    _vague(r)
+    r.found.sort(key=lambda f: f[0])
+    words: list[str] = []
+    for _, phrase, _ in r.found:
+        if phrase and phrase not in words:
+            words.append(phrase)
+    every = sorted({d for _, _, dates in r.found for d in dates})
+    return Wanted(dates=tuple(every), words=tuple(words), asap=asap)
