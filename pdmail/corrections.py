@@ -27,6 +27,7 @@ shown in the need's evidence with the words that decided it and the correction i
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter, defaultdict
@@ -99,23 +100,31 @@ before during about around into onto over under little big small whole full part
 COMMON = frozenset(_COMMON.split())
 
 
-def _words(text: str) -> list[tuple[str, int, int]]:
+# An answer is looked at several times (its features, learned terms, the context of a removed
+# topic), and the digest reads the same answers again for each month it looks back on.
+@functools.lru_cache(maxsize=8192)
+def _words(text: str) -> tuple[tuple[str, int, int], ...]:
     """The words of ``text`` with where they stand (any script, apostrophes kept inside)."""
-    return [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    return tuple((m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text))
 
 
+@functools.lru_cache(maxsize=65536)
 def _key(word: str) -> str:
     return stem(word.lower().replace("’", "'"))
 
 
-def _content(text: str) -> list[str]:
+@functools.lru_cache(maxsize=8192)
+def _content(text: str) -> tuple[str, ...]:
     """The stems of ``text``'s words that are not stopwords, in order."""
-    return [_key(w) for w, _, _ in _words(text) if w.lower().replace("’", "'") not in STOPWORDS]
+    return tuple(
+        _key(w) for w, _, _ in _words(text) if w.lower().replace("’", "'") not in STOPWORDS
+    )
 
 
+@functools.lru_cache(maxsize=8192)
 def _features(text: str) -> Counter[str]:
     """Word and word-pair features of ``text`` (stopwords out, so "reset the logins" gives the
-    pair "reset login")."""
+    pair "reset login"). Shared through a cache: not to be changed."""
     stems = _content(text)
     feats: Counter[str] = Counter(stems)
     feats.update(f"{a} {b}" for a, b in pairwise(stems))
