@@ -122,14 +122,20 @@ def _unit_key(unit: str) -> str:
 
 
 def _batches(needs: Sequence[Need]) -> tuple[Batch, ...]:
+    """Books to pull by team, the team that needs them first first; within a team, by unit,
+    the unit needed first first (``needs`` come by date, so each batch's first is its most
+    urgent)."""
     groups: dict[tuple[str, str], list[Need]] = {}
-    for n in needs:  # already by date: a batch's first need is its most urgent
+    for n in needs:
         groups.setdefault((n.team, _unit_key(n.units)), []).append(n)
-    batches = [
+    first_of_team: dict[str, int] = {}
+    for i, (team, _) in enumerate(groups):  # dicts keep order: the first seen is the first due
+        first_of_team.setdefault(team, i)
+    ordered = sorted(enumerate(groups.items()), key=lambda e: (first_of_team[e[1][0][0]], e[0]))
+    return tuple(
         Batch(team, members[0].units.strip() or NO_UNIT, tuple(members))
-        for (team, _), members in groups.items()
-    ]
-    return tuple(sorted(batches, key=lambda b: (_order(b.needs[0])[:3], b.team, b.unit)))
+        for _, ((team, _), members) in ordered
+    )
 
 
 def group_tasks(
