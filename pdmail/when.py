@@ -45,7 +45,9 @@ class Wanted:
     earliest: date | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "earliest", min(self.dates) if self.dates else None)
+        # Frozen: the dates are put in order (and each kept once) as the record is made.
+        object.__setattr__(self, "dates", tuple(sorted(set(self.dates))))
+        object.__setattr__(self, "earliest", self.dates[0] if self.dates else None)
 
     def __bool__(self) -> bool:
         return bool(self.words)
