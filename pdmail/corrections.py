@@ -54,6 +54,9 @@ TERMS_PER_ANSWER = 3
 REMOVALS_SCHOOL_WIDE = 2
 #: Words either side of a removed topic's evidence that make up its context.
 CONTEXT_WINDOW = 2
+#: A removed topic's words stop counting beside the same neighbours only in an answer at least
+#: this share of the threshold similar to the corrected one.
+CONTEXT_SIMILARITY = 0.5
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _SENTENCE_END = re.compile(r"[.!?:;\n]\s*[\"'“‘(]*\s*$")
@@ -89,11 +92,14 @@ lot lots some any every each other another same different great good quick quick
 better best sure possible able time times day days week weeks month months year years today
 tomorrow monday tuesday wednesday thursday friday morning afternoon period periods block
 class classes classroom student students kid kids child children kiddos scholars group groups
+senior seniors junior juniors freshman freshmen sophomore sophomores graders
 team teams grade grades teacher teachers staff people everyone someone anyone room rooms unit
 units lesson lessons project projects assignment assignments activity activities thing things
 stuff way ways idea ideas question questions info information time again also back still
 library librarian school schools district home way one two three four five six seven eight nine
 ten january february march april may june july august september october november december
+mon tue tues wed thu thur thurs fri sat sun jan feb mar apr jun jul aug sep sept oct
+nov dec ap ib honors
 spring fall winter break semester quarter term session sessions meeting meetings plc after
 before during about around into onto over under little big small whole full part
 """
@@ -224,6 +230,7 @@ class SchoolReader:
         # The corrected answers as unit vectors, and an index from feature to them.
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self._learning = learning
+        self._place = {e.id: i for i, e in enumerate(learning)}
         self._unigrams: list[frozenset[str]] = []
         for i, e in enumerate(learning):
             vec = self._vector(e.text)
@@ -246,73 +253,77 @@ class SchoolReader:
         return self._idf.get("", 1.0)
 
     def _learn_terms(self) -> dict[str, list[tuple[tuple[str, ...], str, _Example]]]:
-        """For each topic a librarian added, the answer's distinctive unclaimed words, indexed
-        by their first stem: (stems, topic, example)."""
-        terms: dict[tuple[str, ...], dict[str, _Example]] = {}
+        """For each topic a librarian added, the answer's names that no topic claimed, indexed
+        by their first stem: (stems, topic, example).
+
+        One correction teaches a name only when it is unambiguous: the answer's one name and
+        the one topic added. Otherwise a name is learned for a topic once two corrected
+        answers holding it were given that topic. Either way, a name in a corrected answer
+        left without the topic is not that topic's word.
+        """
+        first: dict[tuple[tuple[str, ...], str], _Example] = {}
+        support: Counter[tuple[tuple[str, ...], str]] = Counter()
+        sure: set[tuple[tuple[str, ...], str]] = set()
         for e in self._learning:
             if not e.added:
                 continue
-            for phrase in self._distinctive(e.text):
+            names = self._distinctive(e.text)
+            for phrase in names:
                 for topic in e.added:
-                    terms.setdefault(phrase, {}).setdefault(topic, e)
-        # A term the librarian contradicted (an answer holding it corrected without the topic)
-        # is not the school's word for that topic.
+                    first.setdefault((phrase, topic), e)
+                    support[(phrase, topic)] += 1
+                    if len(names) == 1 and len(e.added) == 1:
+                        sure.add((phrase, topic))
+        contradicted = set()
         for e in self.examples:
             if e.topics is None:
                 continue
             stems = _content(e.text)
-            for phrase, topics in terms.items():
-                if _find(stems, phrase):
-                    for topic in [t for t in topics if t not in e.topics]:
-                        del topics[topic]
+            for phrase, topic in first:
+                if topic not in e.topics and _find(stems, phrase):
+                    contradicted.add((phrase, topic))
         index: dict[str, list[tuple[tuple[str, ...], str, _Example]]] = defaultdict(list)
-        for phrase, topics in terms.items():
-            for topic, e in topics.items():
+        for (phrase, topic), e in first.items():
+            learned = (phrase, topic) in sure or support[(phrase, topic)] >= 2
+            if learned and (phrase, topic) not in contradicted:
                 index[phrase[0]].append((phrase, topic, e))
         return index
 
     def _distinctive(self, text: str) -> list[tuple[str, ...]]:
-        """The words of ``text`` that could be the school's name for a topic: not claimed by
-        any topic's keywords, not common; names (runs of them make one phrase) first, else
-        the rarest word."""
+        """The names in ``text`` that could be the school's word for a topic (runs of them
+        make one phrase: "Reading Plus"): not claimed by any topic's keywords, not common."""
         claimed = _claimed(text, self.tagger.explain(text))
-        words = _words(text)
         runs: list[list[str]] = []
-        loose: list[str] = []
         previous_end = -1
-        for i, (word, start, end) in enumerate(words):
-            if any(claimed[start:end]) or _is_common(word) or len(word) < 2:
+        for i, (word, start, end) in enumerate(_words(text)):
+            name = (
+                not any(claimed[start:end])
+                and not _is_common(word)
+                and (len(word) >= 3 or word.isupper())
+                and self._is_name(word, text, start, i == 0)
+            )
+            if not name:
                 previous_end = -1
                 continue
-            if (self._is_name(word, text, start, i == 0)) and (len(word) >= 3 or word.isupper()):
-                if runs and previous_end >= 0 and text[previous_end:start].strip() == "":
-                    runs[-1].append(word)
-                else:
-                    runs.append([word])
-                previous_end = end
-                continue
-            previous_end = -1
-            if len(word) >= 3 and not any(ch.isdigit() for ch in word):
-                loose.append(word)
-        if runs:
-            picked = [tuple(_key(w) for w in run) for run in runs]
-        else:
-            rare = sorted(loose, key=lambda w: -self._idf.get(_key(w), self._idf_unseen))
-            picked = [(_key(w),) for w in rare[:1]]
+            if runs and previous_end >= 0 and not text[previous_end:start].strip():
+                runs[-1].append(word)
+            else:
+                runs.append([word])
+            previous_end = end
         out: list[tuple[str, ...]] = []
-        for phrase in picked:
+        for run in runs:
+            phrase = tuple(_key(w) for w in run)
             if phrase not in out:
                 out.append(phrase)
         return out[:TERMS_PER_ANSWER]
 
     def _is_name(self, word: str, text: str, start: int, first: bool) -> bool:
-        """A name: mixed case or capitals (IXL, BrainPOP); capitalised inside a sentence; or,
-        at a sentence's start, a word never seen in lower case in these answers."""
+        """A name: mixed case or capitals (IXL, BrainPOP); capitalised inside a sentence;
+        or, at a sentence's start or in lower case, a word these answers write as a name
+        (:func:`_name_like`)."""
         if any(ch.isupper() for ch in word[1:]):
             return True
-        if not word[:1].isupper():
-            return False
-        if not (first or _SENTENCE_END.search(text[:start])):
+        if word[:1].isupper() and not (first or _SENTENCE_END.search(text[:start])):
             return True
         return self._names.get(word.lower(), False)
 
@@ -320,23 +331,37 @@ class SchoolReader:
         self,
     ) -> tuple[dict[str, list[_Suppression]], set[tuple[str, tuple[str, ...]]]]:
         """For each topic the librarian removed, the words that were its evidence with their
-        neighbours; and the (topic, words) removed in enough needs to stop counting
-        everywhere."""
-        by_topic: dict[str, list[_Suppression]] = defaultdict(list)
-        counts: Counter[tuple[str, tuple[str, ...]]] = Counter()
-        for e in self._learning:
-            if not e.removed:
+        neighbours; and the (topic, words) removed in enough needs, and kept in none, to stop
+        counting everywhere. Words the librarian left counting for the topic in another
+        corrected answer, beside the same neighbours, are not suppressed there."""
+        removed: dict[str, list[_Suppression]] = defaultdict(list)
+        kept: dict[tuple[str, tuple[str, ...]], list[frozenset[str]]] = defaultdict(list)
+        for e in self.examples:
+            if e.topics is None:
                 continue
             evidence = dict(self.tagger.explain(e.text))
-            for topic in e.removed:
-                for words in evidence.get(topic, ()):
+            for topic, words_list in evidence.items():
+                for words in words_list:
                     phrase = tuple(_key(w) for w, _, _ in _words(words))
                     if not phrase:
                         continue
-                    for context in _contexts(e.text, phrase):
-                        by_topic[topic].append(_Suppression(topic, phrase, context, e))
-                    counts[(topic, phrase)] += 1
-        everywhere = {k for k, n in counts.items() if n >= REMOVALS_SCHOOL_WIDE}
+                    contexts = _contexts(e.text, phrase)
+                    if topic in e.removed:
+                        removed[topic].extend(_Suppression(topic, phrase, c, e) for c in contexts)
+                    elif topic in e.topics:
+                        kept[(topic, phrase)].extend(contexts)
+        by_topic: dict[str, list[_Suppression]] = {}
+        counts: Counter[tuple[str, tuple[str, ...]]] = Counter()
+        for topic, entries in removed.items():
+            for s in entries:
+                if not any(s.context & c for c in kept.get((topic, s.phrase), ())):
+                    by_topic.setdefault(topic, []).append(s)
+            for phrase in {s.phrase for s in entries}:
+                counts[(topic, phrase)] = len({s.example.id for s in entries if s.phrase == phrase})
+        everywhere = {k for k, n in counts.items() if n >= REMOVALS_SCHOOL_WIDE and k not in kept}
+        for topic, phrase in everywhere:  # listed for the reason, whatever the context
+            if topic not in by_topic:
+                by_topic[topic] = [s for s in removed[topic] if s.phrase == phrase]
         return by_topic, everywhere
 
     # -- reading --------------------------------------------------------------------------
@@ -369,7 +394,8 @@ class SchoolReader:
                 new_kinds = own.kinds
         kinds_decided = own is not None and own.kinds is not None
 
-        for e, score, shared in self._similar(text, need_id):
+        vec, scores = self._scores(text)
+        for e, score, shared in self._similar(text, need_id, vec, scores):
             why = f"{', '.join(shared)} (like {e.source}, similarity {score:.2f})"
             for topic in e.added:
                 if topic not in decided and topic not in found:
@@ -396,7 +422,7 @@ class SchoolReader:
             decided.add(topic)
 
         for topic in [t for t in found if t not in decided and t in self._suppressed]:
-            because = self._suppressed_by(topic, text, found[topic])
+            because = self._suppressed_by(topic, text, found[topic], scores)
             if because is not None:
                 del found[topic]
                 notes.append(f"removed {topic!r}: {because}")
@@ -411,14 +437,21 @@ class SchoolReader:
             learned=tuple(notes),
         )
 
-    def _similar(self, text: str, need_id: str) -> list[tuple[_Example, float, list[str]]]:
-        """The corrected answers similar enough to ``text``, most similar first, each with
-        its score and the words in common that weigh most."""
+    def _scores(self, text: str) -> tuple[dict[str, float], dict[int, float]]:
+        """``text``'s vector, and its cosine with each corrected answer it shares a word with
+        (by the answer's place in ``_learning``)."""
         vec = self._vector(text)
         scores: dict[int, float] = defaultdict(float)
         for f, w in vec.items():
             for i, v in self._postings.get(f, ()):
                 scores[i] += w * v
+        return vec, scores
+
+    def _similar(
+        self, text: str, need_id: str, vec: dict[str, float], scores: dict[int, float]
+    ) -> list[tuple[_Example, float, list[str]]]:
+        """The corrected answers similar enough to ``text``, most similar first, each with
+        its score and the words in common that weigh most."""
         mine = frozenset(f for f in vec if " " not in f)
         out = []
         for i, score in scores.items():
@@ -444,9 +477,13 @@ class SchoolReader:
                     hits.append((topic, text[words[i][1] : end], e))
         return hits
 
-    def _suppressed_by(self, topic: str, text: str, evidence: tuple[str, ...]) -> str | None:
+    def _suppressed_by(
+        self, topic: str, text: str, evidence: tuple[str, ...], scores: dict[int, float]
+    ) -> str | None:
         """Why ``topic`` no longer holds in ``text``: every word that decided it was removed
-        from it by the librarian in the same context (or in enough needs); else None."""
+        from it by the librarian in the same context (beside the same neighbours, in an answer
+        at least half as similar as :attr:`threshold` asks), or in enough needs; else None."""
+        near_enough = self.threshold * CONTEXT_SIMILARITY
         reasons = []
         for words in evidence:
             phrase = tuple(_key(w) for w, _, _ in _words(words))
@@ -457,7 +494,8 @@ class SchoolReader:
             else:
                 for context in _contexts(text, phrase):
                     for s in self._suppressed[topic]:
-                        if s.phrase == phrase and s.context & context:
+                        similar = scores.get(self._place[s.example.id], 0.0) >= near_enough
+                        if s.phrase == phrase and s.context & context and similar:
                             near = ", ".join(sorted(_surface(text, c) for c in s.context & context))
                             match = f"{words} beside {near} (as in {s.example.source})"
                             break
@@ -482,14 +520,26 @@ def _idf(texts: Sequence[str]) -> dict[str, float]:
 
 
 def _name_like(texts: Sequence[str]) -> dict[str, bool]:
-    """For each word written with a capital in ``texts``, whether it is never written in lower
-    case there (a name: "Lexia"), or is (a common word at a sentence's start: "Reset")."""
-    capital: set[str] = set()
-    lower: set[str] = set()
+    """For each word of ``texts``, whether they write it as a name: capitalised inside a
+    sentence at least as often as in lower case ("Lexia", even where one teacher wrote
+    "lexia"), or only ever capitalised; a common word capitalised at a sentence's start
+    ("Reset") is not."""
+    inside: Counter[str] = Counter()
+    lower: Counter[str] = Counter()
+    start: Counter[str] = Counter()
     for text in texts:
-        for w, _, _ in _words(text):
-            (capital if w[:1].isupper() else lower).add(w.lower())
-    return {w: w not in lower for w in capital}
+        for i, (w, at, _) in enumerate(_words(text)):
+            key = w.lower()
+            if not w[:1].isupper():
+                lower[key] += 1
+            elif i == 0 or _SENTENCE_END.search(text[max(at - 8, 0) : at]):
+                start[key] += 1
+            else:
+                inside[key] += 1
+    return {
+        w: (inside[w] > 0 and inside[w] >= lower[w]) or (lower[w] == 0)
+        for w in {*inside, *start, *lower}
+    }
 
 
 def _claimed(text: str, evidence: Evidence) -> list[bool]:
