@@ -2,8 +2,9 @@
 
 When the librarian corrects a need's topics or kinds (in the needs table or with
 ``pdmail needs set``), the correction is kept (:mod:`pdmail.needs`) and later answers are read
-with it. :class:`SchoolReader` adjusts pdmail's reading of a new answer in three ways, each
-shown in the need's evidence with the words that decided it and the correction it came from:
+with it. :class:`SchoolReader` adjusts pdmail's reading of a new answer in four ways, each shown
+in the need's evidence (and its ``learned`` notes) with the words that decided it and the
+correction it came from:
 
 - **The need itself** takes the corrected topics and kinds, whatever the tagger says.
 - **A similar answer** (another teacher's, or next month's) gets the same change: topics the
@@ -11,18 +12,20 @@ shown in the need's evidence with the words that decided it and the correction i
   the cosine of the two answers' word and word-pair vectors (lower case, word endings and
   stopwords dropped, each feature weighted by how rare it is among the corrected answers and
   this cycle's answers) is at least the threshold (``digest.learn_threshold``, default
-  :data:`DEFAULT_THRESHOLD`), and they share at least two distinctive words. One rare word
-  in common is not enough, nor are words every answer uses.
-- **Learned terms.** For a topic the librarian added, the answer's distinctive words that no
-  topic claimed become the school's words for that topic: names (capitalised inside a
-  sentence, or never written in lower case: Lexia, IXL, Reading Plus) or, in an answer with
-  none, its rarest word that is neither common nor a stopword. So after "Can you reset the
-  Lexia logins?" is corrected to *Accounts and logins*, "Lexia isn't loading for my kids"
-  gets that topic too. A term is dropped when another corrected answer holding it was not
-  given that topic. For a topic the librarian removed, the words that were its evidence stop
-  counting for it where they stand among the same neighbouring words ("epic" beside
-  "poetry"), and everywhere once the librarian removed that topic for those words in two
-  needs.
+  :data:`DEFAULT_THRESHOLD`), and that they share at least :data:`MIN_SHARED` words. On 300
+  labelled answers from different teachers no two distinct answers came near 0.5 (the
+  highest was 0.23): only a request said again, in other words, is similar.
+- **Learned names.** For a topic the librarian added, the names in the answer that no topic's
+  keywords claimed (written with a capital inside a sentence, or in capitals: Lexia, IXL,
+  "Reading Plus") become the school's words for that topic. So after "My kids can't get into
+  Lexia" is corrected to *Accounts and logins*, "Lexia isn't loading" gets that topic too.
+  One correction teaches a name only when it is unambiguous (the answer's one name, the one
+  topic added); otherwise two corrections must agree. A name in any corrected answer left
+  without the topic is not learned for it. Common words ("help", "kids", "Tuesday") never are.
+- **Removed topics.** The words that were a removed topic's evidence stop counting for it
+  beside the same neighbouring words ("field trip" beside "plan") in an answer at least half
+  as similar as the threshold asks; and everywhere once the librarian removed that topic for
+  those words in :data:`REMOVALS_SCHOOL_WIDE` needs and kept it for them in none.
 """
 
 from __future__ import annotations
