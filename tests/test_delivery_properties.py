@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 
+import pytest
 from conftest import Project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -71,6 +72,7 @@ class Scripted:
         raise DeliveryError("daily limit", definite=True, stop=True)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=50,
     deadline=None,

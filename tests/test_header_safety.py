@@ -397,6 +397,7 @@ NAMED = {
 }
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     first=roster_text,
@@ -544,6 +545,7 @@ answer_text = st.one_of(roster_text, st.text(max_size=300))
 respondent = st.one_of(st.sampled_from([r[0] for r in ROSTER_ROWS]), email_cell)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     rows=st.lists(

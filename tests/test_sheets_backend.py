@@ -276,6 +276,7 @@ def send_day(folder: Path, size: int, active: int) -> tuple[list[str], list[str]
     return first, second, written
 
 
+@pytest.mark.slow
 def test_a_tick_makes_the_same_sheets_calls_for_10_teachers_and_for_2000(tmp_path: Path) -> None:
     # Composing 2,000 MIME messages takes ~10 s and says nothing about Sheets calls, so the big
     # roster has 200 active teachers: still 20 times the sends of the small one, while all
