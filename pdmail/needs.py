@@ -22,6 +22,7 @@ from .errors import BackendError, InputError
 from .models import Problem, Table
 from .reading import KINDS
 from .tables import column_index
+from .wording import shorten
 
 STATUSES = ("open", "scheduled", "done")
 SCHEMA = """
@@ -230,6 +231,11 @@ class _CellError(ValueError):
         self.message = message
 
 
+def _quoted(cell: str) -> str:
+    """A cell's text for a message: quoted, on one line, and not a page long."""
+    return repr(shorten(cell.strip(), 60))
+
+
 def _key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
@@ -261,7 +267,7 @@ def parse_topics(cell: str, names: Sequence[str]) -> tuple[str, ...]:
         if len(pieces) > 1 and all(pieces):
             found.update(p for p in pieces if p)
             continue
-        raise _CellError("Topics", f"{part.strip()!r} is not a topic{_nearest(part, names)}")
+        raise _CellError("Topics", f"{_quoted(part)} is not a topic{_nearest(part, names)}")
     return tuple(n for n in names if n in found)
 
 
@@ -279,7 +285,7 @@ def parse_kinds(cell: str) -> tuple[str, ...]:
         kind = _KIND_WORDS.get(word)
         if kind is None:
             raise _CellError(
-                "Kinds", f"{part.strip()!r} is not a kind (task, learning or lesson)"
+                "Kinds", f"{_quoted(part)} is not a kind (task, learning or lesson)"
                 f"{_nearest(word, KINDS)}"
             )  # fmt: skip
         found.add(kind)

@@ -493,3 +493,40 @@ def test_the_threshold_is_in_the_config(school: Project) -> None:
     assert "digest.learn_threshold: expected a number from 0 to 1, got 1.5" in result.stderr
     school.write_config({"taxonomy": TAXONOMY, "digest": {"learn_threshold": 0.3}})
     assert school.config().digest.learn_threshold == 0.3
+
+
+def test_a_name_is_learned_from_one_correction_only_when_unambiguous() -> None:
+    first = corrected("amb01", "Can we move my class from Lexia to Zearn?", (ACCOUNTS,))
+    assert read([first], "Zearn isn't loading for my kids") is None  # Lexia or Zearn?
+    second = corrected("amb02", "Could Zearn and Prodigy run on the old Chromebooks?", (ACCOUNTS,))
+    got = read([first, second], "Zearn isn't loading for my kids")
+    assert got is not None and got.topics == (ACCOUNTS,)
+    assert got.evidence == (
+        (ACCOUNTS, ("Zearn (learned from your correction of 2026-12 need amb01)",)),
+    )
+    assert read([first, second], "Prodigy isn't loading for my kids") is None  # still one
+
+
+@pytest.mark.parametrize(
+    ("corpus", "learned"),
+    [
+        ((), False),  # "lexia" in lower case only: not known to be a name
+        (("Is Lexia down again?", "We use Lexia every day", "Can Lexia work offline?"), True),
+    ],
+)
+def test_a_name_written_in_lower_case_is_learned_where_the_school_writes_it_as_one(
+    corpus: tuple[str, ...], learned: bool
+) -> None:
+    lower = corrected("low01", "my kids cant get into lexia again", (ACCOUNTS,))
+    got = read([lower], "lexia isn't loading", corpus)
+    assert (got is not None and got.topics == (ACCOUNTS,)) is learned
+
+
+def test_a_removed_topic_counts_again_in_an_answer_unlike_the_corrected_one() -> None:
+    text = (
+        "We plan the field trip for March; before it, could my students learn about the "
+        "Smithsonian exhibits, their history and the artists behind them?"
+    )
+    assert PRINTING in tagger().tag(text)
+    got = read([TRIP], text)
+    assert got is None or PRINTING in got.topics
