@@ -62,6 +62,13 @@ class Wanted:
             return "ASAP"
         return self.words[0] if self.words else ""
 
+    @property
+    def detail(self) -> str:
+        """The words as written, joined by "; ", or ``""`` when :attr:`when` already says
+        them ("ASAP" for "asap", a vague time on its own)."""
+        text = "; ".join(self.words)
+        return "" if text.casefold() == self.when.casefold() else text
+
 
 #: No date written.
 NO_DATE = Wanted()
