@@ -403,20 +403,21 @@ def build_digest(
             if kept
             else n
         )
+    # A kept need goes by the kinds it was kept with (the librarian's, if corrected); only
+    # one kept before kinds were is read again.
     carried = [
         Need(r.id, r.cycle, r.email, r.teacher, r.team, r.text, r.topics, r.format,
              status=r.status, note=r.note, first_seen=r.first_seen, age=_cycle_gap(cycle, r.cycle),
-             by_kind=split_by_kind(r.text, _stored_evidence(tagger, r.text, r.topics)))
+             kinds=r.kinds or read_kinds(r.text, r.topics))
         for r in needs
         if r.cycle < cycle and r.status != "done"
     ]  # fmt: skip
-    carried = [replace(n, kinds=tuple(k for k, _ in n.by_kind)) for n in carried]
-    # A kind the librarian set holds over the one read again from the text.
-    fixed = {r.id: r.corrected_kinds for r in needs if r.corrected_kinds is not None}
+    # Which topics its learning is about matters only to a need still to plan: the rest are
+    # not read again (a school's years of kept needs would cost seconds every digest).
     carried = [
-        replace(n, kinds=kinds, by_kind=_kinds_with_topics(n.text, _stored_evidence(
-            tagger, n.text, n.topics), kinds))
-        if (kinds := fixed.get(n.id)) is not None else n
+        replace(n, by_kind=_kinds_with_topics(
+            n.text, _stored_evidence(tagger, n.text, n.topics), n.kinds))
+        if n.status == "open" and LEARNING in n.kinds else n
         for n in carried
     ]  # fmt: skip
     carried.sort(key=lambda n: (-n.age, n.team, n.teacher))
@@ -519,7 +520,15 @@ def build_digest(
         carried_over=tuple(carried),
         done=sum(1 for r in this_year if r.status == "done"),
         total_needs=len(this_year_ids),
-        trends=build_trends(trend_span, tagger.tag, asked or {}),
+        trends=build_trends(
+            trend_span,
+            tagger.tag,
+            asked or {},
+            known={
+                **{(r.cycle, r.email): r.topics for r in needs},
+                **{(n.cycle, n.email): n.topics for n in fresh},
+            },
+        ),
         year=build_year([*in_year, collection]),
         leads=tuple(leads),
         renamed=tuple((t.name, t.replaces) for t in tagger.topics if t.replaces),

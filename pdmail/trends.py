@@ -81,19 +81,26 @@ def build_trends(
     asked: Mapping[str, int],
     *,
     top_topics: int = 5,
+    known: Mapping[tuple[str, str], tuple[str, ...]] | None = None,
 ) -> Trends:
     """Response rate and topics for each of ``collections`` (oldest first).
 
     ``asked`` gives each cycle's number of requests sent (from the ledger); a cycle missing
-    from it counts the active teachers it had responses or reminders for.
+    from it counts the active teachers it had responses or reminders for. ``known`` gives the
+    topics already settled for a (cycle, email) answer (the needs kept, with the librarian's
+    corrections); only the other answers are tagged again.
     """
+    known = known or {}
     points = []
     per_cycle: list[Counter[str]] = []
     for c in collections:
         answered = sum(1 for t, _ in c.answered if t.active)
         counts: Counter[str] = Counter()
-        for _, response in c.answered:
-            if is_request(response.help):
+        for teacher, response in c.answered:
+            settled = known.get((c.cycle.name, teacher.email))
+            if settled is not None:
+                counts.update(settled)
+            elif is_request(response.help):
                 counts.update(tag(response.help))
         per_cycle.append(counts)
         points.append(
