@@ -423,6 +423,7 @@ def send(
     After the cycle's due date it refuses (exit 2) unless --late, rather than ask for an
     answer by a day already gone.
     """
+    from .delivery import count_due
     from .opening import first_request_day, for_sending
     from .steps import plan_requests, send_requests
 
@@ -430,8 +431,9 @@ def send(
         cycle = _cycle(ws, cycle_name)
         opens_late = first_request_day(ws, cycle.name) is None
         cycle = for_sending(ws, cycle, _today(ws), late=late)
-        todo = len(plan_requests(ws, cycle, only).items)
-        with progressbar(min(todo, limit or todo), "Sending", as_json or dry_run) as step:
+        # The bar's length from the ledger alone: nothing is rendered to count it.
+        todo = count_due(ws, plan_requests(ws, cycle, only).items, limit=limit, resend=resend)
+        with progressbar(todo, "Sending", as_json or dry_run) as step:
             report = send_requests(
                 ws, cycle, dry_run=dry_run, limit=limit, only=only, resend=resend, progress=step
             )

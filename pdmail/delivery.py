@@ -1,10 +1,13 @@
 """Handing messages to the mailer under the ledger's exactly-once rules.
 
-Every message of a run is rendered before the first one goes out, so a template error or a
-bad roster field stops the run with nothing sent. Then each message is claimed in the ledger,
-handed over, and recorded. A refusal is recorded as failed (tried again next run); a failure
-whose outcome cannot be known is recorded as unknown, with what is known about it, and never
-resent without ``resend``.
+A step names the messages it owes (:class:`Due`) without rendering them; the ledger decides
+which may go, so a rerun with nothing left renders nothing. Each of those is rendered once,
+to bytes kept in a temporary spool (in memory while small, on disk beyond), and every one is
+rendered before the first goes out, so a template error or a bad roster field stops the run
+with nothing sent, while memory stays flat however long the roster. Then each message is
+claimed in the ledger, handed over, and recorded. A refusal is recorded as failed (tried
+again next run); a failure whose outcome cannot be known is recorded as unknown, with what is
+known about it, and never resent without ``resend``.
 
 A provider's sending limit, or a passing condition that keeps coming (two timeouts in a row,
 three messages in a row turned away for the rate limit), stops the run: the message that met
@@ -13,17 +16,19 @@ it and the rest are held for a later run, with no ledger row of their own.
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
-from email.message import EmailMessage
 
 from .backends import Mailer
 from .errors import BackendError, DeliveryError, PdmailError, UsageError
 from .ledger import INTERRUPTED, Claim
 from .models import LedgerEntry, MessageKey, State
 from .runlock import RunLock
+from .wire import Sendable, WireMessage, message_id_of, subject_of
 from .wording import count, local_time
 from .workspace import Workspace
 
@@ -35,12 +40,28 @@ class Outgoing:
     """One rendered message and where it belongs in the ledger."""
 
     key: MessageKey
-    message: EmailMessage
+    message: Sendable
     thread_id: str | None = None
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"])
+        return subject_of(self.message)
+
+    @property
+    def message_id(self) -> str:
+        return message_id_of(self.message)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A message a step owes, not rendered yet: where it belongs in the ledger, and how to
+    render it (called at most once, and only when the ledger lets the message go)."""
+
+    key: MessageKey
+    render: Callable[[], Outgoing]
+
+
+Item = Outgoing | Due
 
 
 @dataclass
@@ -84,9 +105,19 @@ class DeliveryReport:
         )
 
 
+def count_due(
+    ws: Workspace, items: Sequence[Item], *, limit: int | None = None, resend: bool = False
+) -> int:
+    """How many of ``items`` a run would hand over now (the ledger's say and ``limit``), from
+    the ledger alone: nothing is rendered."""
+    entries = _entries(ws, items)
+    due = sum(_blocked(entries.get(item.key), resend) is None for item in items)
+    return min(due, limit) if limit is not None else due
+
+
 def deliver(
     ws: Workspace,
-    items: Sequence[Outgoing],
+    items: Sequence[Item],
     *,
     cycle: str,
     kind: str,
@@ -108,31 +139,65 @@ def deliver(
         return _deliver(ws, items, DeliveryReport(cycle, kind, False), limit, resend, progress)
 
 
+def _entries(ws: Workspace, items: Sequence[Item]) -> dict[MessageKey, LedgerEntry]:
+    """The ledger's entries for the cycles of ``items``, by key: one query a cycle rather
+    than one a message."""
+    found: dict[MessageKey, LedgerEntry] = {}
+    for campaign, cycle in {(i.key.campaign, i.key.cycle) for i in items}:
+        found.update((e.key, e) for e in ws.ledger.entries(campaign, cycle))
+    return found
+
+
+def _rendered(item: Item) -> Outgoing:
+    if isinstance(item, Outgoing):
+        return item
+    outgoing = item.render()
+    if outgoing.key != item.key:
+        # The ledger was asked about item.key: anything else would escape exactly-once.
+        raise AssertionError(f"rendered {outgoing.key} for {item.key}")
+    return outgoing
+
+
 def _deliver(
     ws: Workspace,
-    items: Sequence[Outgoing],
+    items: Sequence[Item],
     report: DeliveryReport,
     limit: int | None,
     resend: bool,
     progress: Progress | None,
 ) -> DeliveryReport:
-    ledger = ws.ledger
     dry_run = report.dry_run
-    to_send: list[Outgoing] = []
+    entries = _entries(ws, items)
+    wanted: list[Item] = []
     for item in items:
-        skipped = _skipped(ledger.get(item.key), resend, item.key)
+        skipped = _skipped(entries.get(item.key), resend, item.key)
         if skipped:
             report.outcomes.append(skipped)
-        elif limit is not None and len(to_send) >= limit:
+        elif limit is not None and len(wanted) >= limit:
             report.outcomes.append(
                 Outcome(item.key.recipient, item.key.kind, "held", f"over --limit {limit}")
             )
         elif dry_run:
+            _rendered(item)  # a template or roster error shows in a dry run too
+            wanted.append(item)
             report.outcomes.append(Outcome(item.key.recipient, item.key.kind, "would-send"))
         else:
-            to_send.append(item)
-    if not to_send:
+            wanted.append(item)
+    if dry_run or not wanted:
         return report
+    with _Spool() as spool:
+        return _send_all(ws, wanted, spool, report, resend, progress)
+
+
+def _send_all(
+    ws: Workspace,
+    to_send: list[Item],
+    spool: _Spool,
+    report: DeliveryReport,
+    resend: bool,
+    progress: Progress | None,
+) -> DeliveryReport:
+    ledger = ws.ledger
     cap = ws.config.mail.daily_cap
     window_start = ws.now() - timedelta(days=1)
     counted = ledger.sent_since(window_start) if cap else []
@@ -151,20 +216,23 @@ def _deliver(
         report.stopped = f"not tried, as the run stopped earlier: {reason}"
         report.note = _resume_note(report.count("held"), resume, ws.config.timezone)
         return report
+    # Every message is rendered before the first goes out; only its bytes are kept.
+    for item in to_send:
+        spool.add(_rendered(item))
     pacer = _Pacer(ws.config.mail.per_minute, ws.monotonic, ws.sleep)
     streak = _Streak()
     with ws.mailer() as mailer:
-        for n, item in enumerate(to_send):
+        for n, outgoing in enumerate(spool):
             if cap and len(counted) >= cap:
                 _hold_for_cap(report, to_send[n:], cap, counted, ws.config.timezone)
                 break
             pacer.wait()
-            outcome, error = _send_one(ws, mailer, item, resend)
+            outcome, error = _send_one(ws, mailer, outgoing, resend)
             if outcome.result in ("sent", "unknown"):
                 counted.append(ws.now())
             report.outcomes.append(outcome)
             if progress:
-                progress(item.key)
+                progress(outgoing.key)
             stop = _stop_reason(error, streak)
             if stop:
                 rest = to_send[n + 1 :]
@@ -287,9 +355,52 @@ class _Pacer:
         self.starts.append(now)
 
 
+class _Spool:
+    """The run's rendered messages, in order: each pdmail-written message as its pickled
+    bytes in one temporary file (held in memory up to :data:`SPOOL_MEMORY` bytes), any other
+    message as it is. Iterating gives each back once, as an :class:`Outgoing`."""
+
+    def __init__(self) -> None:
+        # Owner-only and already unlinked: the rendered messages never outlive the run.
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
+        self.slots: list[tuple[int, int] | Outgoing] = []
+        self.end = 0
+
+    def __enter__(self) -> _Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+    def add(self, item: Outgoing) -> None:
+        if not isinstance(item.message, WireMessage):
+            self.slots.append(item)
+            return
+        data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+        self.file.seek(self.end)
+        self.file.write(data)
+        self.slots.append((self.end, len(data)))
+        self.end += len(data)
+
+    def __iter__(self) -> Iterator[Outgoing]:
+        for slot in self.slots:
+            if isinstance(slot, Outgoing):
+                yield slot
+                continue
+            start, size = slot
+            self.file.seek(start)
+            item = pickle.loads(self.file.read(size))
+            assert isinstance(item, Outgoing)
+            yield item
+
+
+# How many bytes of rendered messages a run keeps in memory before the spool moves to disk.
+SPOOL_MEMORY = 8 * 1024 * 1024
+
+
 def _hold_for_cap(
     report: DeliveryReport,
-    rest: Sequence[Outgoing],
+    rest: Sequence[Item],
     cap: int,
     counted: list[datetime],
     tz: tzinfo,
@@ -352,16 +463,11 @@ def cause_of(entry: LedgerEntry) -> str:
 
 
 def how_to_find(mailer: str, message_id: str) -> str:
-    """Where to look for a message whose outcome is unknown, and how to search for it."""
-    bare = message_id.strip().strip("<>")
-    if mailer == "gmail":
-        return f"search the sending account's Gmail (Sent) for rfc822msgid:{bare}"
-    if mailer == "outbox":
-        return f"look in the outbox folder for the file with Message-ID {message_id}"
-    return (
-        f"search the sending mailbox's Sent folder (or the mail server's log) for the "
-        f"Message-ID {message_id}"
-    )
+    """Where to look for a message whose outcome is unknown, and how to search for it (the
+    advice of the mailer named ``mailer``)."""
+    from .backends.registry import where_to_look
+
+    return where_to_look(mailer, message_id)
 
 
 def known(entry: LedgerEntry) -> str:
@@ -392,7 +498,7 @@ def _send_one(
     (the caller decides whether the run goes on)."""
     ledger = ws.ledger
     key = item.key
-    message_id = str(item.message["Message-ID"])
+    message_id = item.message_id
     name = str(getattr(mailer, "name", "") or "")
     claim = ledger.claim(key, message_id, item.subject, ws.now(), resend=resend, mailer=name)
     if not claim.granted:

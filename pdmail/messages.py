@@ -8,9 +8,10 @@ from typing import Any
 from .cycles import Cycle
 from .delivery import Outgoing
 from .errors import InputError, TemplateError
-from .mail import address, compose, header_safe, message_id
+from .mail import address, header_safe, message_id
 from .models import LedgerEntry, MessageKey, Teacher
 from .templates import Fields, prefilled_link
+from .wire import compose_wire
 from .workspace import Workspace
 
 _MONTHS = [
@@ -100,7 +101,7 @@ def _to_teacher(
     # The roster's key is the one recipient; a roster without names gives a bare address.
     name = "" if teacher.display_name == teacher.email else teacher.display_name
     try:
-        msg = compose(
+        msg = compose_wire(
             sender=_sender(ws),
             to=address(name, key.recipient),
             subject=subject,

@@ -197,7 +197,8 @@ _LEARNING = _rx(
     r"\bhelp\s+me\s+(?:set\s+up|figure|organize|learn|understand|redesign|use|plan)\b"
     r"(?![^.?!]*\b(?:accounts?|licen[cs]es?|passwords?)\b)|"
     r"\b(?:love|like|need|use)\s+(?:some\s+)?help\s+(?:with|making|using|organizing|setting)\b",
-    r"\bis\s+there\s+a\s+way\b(?!\s+to\s+(?:get|make\s+sure|have\s+access))|\bhow\s+reliable\b|\bwhat(?:'s|\s+is)\s+(?:our|the)\s+"
+    # "is there a way to…" asks how, unless it is access that is wanted (a task)
+    r"\bis\s+there\s+a\s+way\b(?![^.?!]*\b(?:accounts?|access|licen[cs]es?|logins?|subscriptions?|passwords?)\b)|\bhow\s+reliable\b|\bwhat(?:'s|\s+is)\s+(?:our|the)\s+"
     r"(?:actual\s+)?(?:policy|copyright|situation)\b|\bis\s+it\s+(?:ok|okay|allowed)\b",
     r"\b(?:brainstorm|collaborate|sit\s+down|see\s+how|see\s+what)\b",
     r"\bwhich\s+(?:one\s+)?(?:is|would\s+be)\s+(?:better|best|easier)\b|\brecommendations?\b|"
@@ -210,8 +211,23 @@ _LEARNING = _rx(
     r"(?:usa|uso|hago|puedo|funciona)\b",
     r"^\W*(?:\w+\s+){1,3}help\W*$|^\W*help\s+(?:with|on|using)\b",  # "Citations help"
     r"\baprender\b|\benseñarme\b|\bcapacitación\b",
+    # asking how a tool does something, or which way to go
+    r"\b(?:can|could)\s+i\s+(?:\w+\s+){0,2}?(?:assign|add|make|set|share|turn|change|see|"
+    r"use(?!\s+(?:the\s+|a\s+|our\s+)?(?:library|lab|labs|room|makerspace|space|auditorium|"
+    r"computers?|conference|cart))|"
+    r"track|link|embed|upload|record|create|customize|lock|hide|schedule|do)\b[^.!?]*\?",
+    r"\bshould\s+(?:i|we)\s+(?:use|try|switch|get|go\s+with)\b",
+    r"\b(?:need|want|looking\s+for)\s+a\s+(?:new|better|good|easy|easier|simple|different)\s+"
+    r"(?:way|tool|app|platform|site|option)\b",
     # open to whatever the librarian suggests
     r"\bopen\s+to\s+(?:anything|ideas|suggestions)\b|\bwhatever\s+you\s+(?:think|suggest|recommend)\b",
+)
+# The teacher (or team) learning for themselves, beyond talking a lesson over.
+_LEARN_FOR_ME = _rx(
+    r"\b(?:show|teach|train|walk)\s+(?:me|us|our\s+team|the\s+team|teachers|staff)\b",
+    r"\b(?:i|we)\s+(?:want|would\s+like|'d\s+like|'d\s+love|would\s+love|need)\s+to\s+learn\b",
+    r"\bhow\s+(?:do|can|should)\s+i\b|\b(?:pd|professional\s+development|training|plc|"
+    r"team\s+meeting|department\s+meeting|staff\s+meeting|policy)\b",
 )
 # Choosing between tools is asking for advice: "WeVideo or Adobe Express?", "Screencastify vs
 # Loom?", "Is EBSCO or JSTOR better for psych?" (names, so "books or articles?" is not one).
@@ -224,9 +240,9 @@ _TASK = _rx(
     r"\b(?:pull|order|buy|purchase|borrow|lend|print|laminate|fix|repair|replace|reserve|"
     r"renew|deliver|install|unlock|reset|curate|compile|gather|find\s+me|send\s+me|"
     r"email\s+me|get\s+(?:me|us|them|my|our|some|a|the)|set\s+(?:them\s+)?up\s+on|"
-    r"make\s+sure|put\s+together|check\s+(?:if|on|them|out)|use\s+the\s+library)\b",
+    r"(?<!\bto\s)make\s+sure|put\s+together|check\s+(?:if|on|them|out)|use\s+the\s+library)\b",
     r"\b(?:do\s+we\s+have|do\s+you\s+have|does\s+the\s+library\s+have|is\s+there\s+(?:a|an|any)"
-    r"(?!\s+way(?!\s+to\s+(?:get|make\s+sure|have\s+access)))|are\s+there|where\s+(?:is|are|can)|what'?s\s+the\s+(?:login|password|code)|"
+    r"(?!\s+way\b(?![^.?!]*\b(?:accounts?|access|licen[cs]es?|logins?|subscriptions?|passwords?)\b))|are\s+there|where\s+(?:is|are|can)|what'?s\s+the\s+(?:login|password|code)|"
     r"which\s+one|who\s+do\s+i|is\s+that\s+(?:you|a\s+you)|could\s+we\s+(?:have|get|use))\b",
     r"\b(?:broken|not\s+working|won'?t|doesn'?t\s+work|missing|jammed|cracked|dead|expired|"
     r"offline|keeps\s+(?:dying|failing))\b",
@@ -292,6 +308,14 @@ def sentence_kinds(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         if (_TASK.search(sentence) and not (lesson or learning)) or _PROVIDE.search(sentence):
             found.add(TASK)
         out.append((sentence, tuple(k for k in KINDS if k in found)))
+    # Planning a lesson with the librarian is part of the lesson: "Could you do a lesson on
+    # lateral reading? Can you help me plan it?" A sentence next to a lesson that learns only
+    # by talking, planning or choosing (no "show me", no PD) is the lesson's.
+    lessons = [LESSON in kinds for _, kinds in out]
+    for i, (sentence, kinds) in enumerate(out):
+        near = any(lessons[j] for j in (i - 1, i + 1) if 0 <= j < len(out))
+        if kinds == (LEARNING,) and near and not _LEARN_FOR_ME.search(sentence):
+            out[i] = (sentence, (LESSON,))
     return tuple(out)
 
 

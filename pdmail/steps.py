@@ -7,14 +7,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from .cycles import Cycle
-from .delivery import DeliveryReport, Outgoing, Progress, deliver
+from .delivery import DeliveryReport, Due, Progress, deliver
 from .errors import InputError
 from .freshness import require_answers
 from .messages import REQUEST, build_reminder, build_request, reminder_kind
-from .models import LedgerEntry, State
+from .models import LedgerEntry, MessageKey, State, Teacher
 from .roster import normalize_email
 from .wording import count, day
 from .workspace import Workspace
@@ -26,9 +27,10 @@ INACTIVE = "inactive on the roster"
 
 @dataclass(frozen=True)
 class Plan:
-    """Who a step will write to, and who it leaves out and why."""
+    """Who a step will write to (each message not rendered yet), and who it leaves out and
+    why."""
 
-    items: tuple[Outgoing, ...]
+    items: tuple[Due, ...]
     left_out: tuple[tuple[str, str], ...]  # (email, reason)
 
 
@@ -46,16 +48,17 @@ def _only(ws: Workspace, only: Sequence[str]) -> set[str] | None:
 
 
 def plan_requests(ws: Workspace, cycle: Cycle, only: Sequence[str] = ()) -> Plan:
-    """Render the request for every active teacher (or those in ``only``) who has not answered.
+    """The request owed to every active teacher (or those in ``only``) who has not answered.
 
-    Every message is rendered here, before anything is sent, so a template or roster field
-    error stops the step with nothing sent.
+    Nothing is rendered here: delivery renders the messages the ledger lets go, all of them
+    before the first is sent, so a template or roster field error stops the step with
+    nothing sent.
     """
     ws.roster.require_active()
     wanted = _only(ws, only)
     collection = ws.collect(cycle)
     answered = {t.email for t, _ in collection.answered}
-    items: list[Outgoing] = []
+    items: list[Due] = []
     left_out: list[tuple[str, str]] = []
     for teacher in ws.roster.teachers:
         if wanted is not None and teacher.email not in wanted:
@@ -65,8 +68,14 @@ def plan_requests(ws: Workspace, cycle: Cycle, only: Sequence[str] = ()) -> Plan
         elif teacher.email in answered:
             left_out.append((teacher.email, ANSWERED))
         else:
-            items.append(build_request(ws, cycle, teacher))
+            items.append(
+                Due(_key(ws, cycle, teacher, REQUEST), partial(build_request, ws, cycle, teacher))
+            )
     return Plan(tuple(items), tuple(left_out))
+
+
+def _key(ws: Workspace, cycle: Cycle, teacher: Teacher, kind: str) -> MessageKey:
+    return MessageKey(ws.config.campaign, cycle.name, teacher.email, kind)
 
 
 def why_none(plan: Plan, nobody: str) -> str:
@@ -148,9 +157,10 @@ def plan_reminders(
                 if resend:
                     continue  # planned again, for delivery to resend as it does requests
             reminded[e.key.recipient] = max(reminded.get(e.key.recipient, 0), n)
-    items: list[Outgoing] = []
+    items: list[Due] = []
     left_out: list[tuple[str, str]] = []
     tz = ws.config.timezone
+    kind = reminder_kind(number)
     for teacher in collection.not_answered:
         if wanted is not None and teacher.email not in wanted:
             continue
@@ -162,7 +172,8 @@ def plan_reminders(
             left_out.append((teacher.email, reason))
             continue
         assert request is not None  # _no_reminder said there is one
-        items.append(build_reminder(ws, cycle, teacher, number, request))
+        render = partial(build_reminder, ws, cycle, teacher, number, request)
+        items.append(Due(_key(ws, cycle, teacher, kind), render))
     return number, Plan(tuple(items), tuple(left_out))
 
 

@@ -130,6 +130,23 @@ def test_answers_with_a_need(text: str) -> None:
         ("Could you do a 1-period workshop for my AP Sem kids?", (LESSON,)),
         ("Could you do a short session for our PLC on Thursday?", (LEARNING,)),
         ("Need balanced sources. And a lesson on evaluating sources for bias.", (LESSON,)),
+        # planning a lesson with the librarian is the lesson's; learning for oneself is not
+        ("Thinking of a short lesson on that. Can you help me plan it?", (LESSON,)),
+        (
+            "A lesson on SIFT for my class on Dec 9? Also, show me how you use NotebookLM",
+            (LEARNING, LESSON),
+        ),
+        # asking how a tool does something, or which way to go, is learning
+        ("Is Epic still free? Also can I assign specific books to certain kids?", (LEARNING,)),
+        ("Does Sora do read-along? Or should we use Learning Ally?", (LEARNING,)),
+        ("I miss Flip. Need a new way for kids to submit recordings", (LEARNING,)),
+        ("Is there a way to get kids to stop pasting into Gemini?", (LEARNING,)),
+        # the teacher's own care is no task for the librarian
+        (
+            "Could you show me? I want to make sure I'm not putting student info in there",
+            (LEARNING,),
+        ),
+        ("Can you make sure my students have access to Sora?", (TASK,)),
         ("Research lesson for the argument essay. Periods 1 and 3 on Dec 14?", (LESSON,)),
         ("Do we have Statista? A short lesson would be awesome.", (TASK, LESSON)),
         ("Is there a way to get the kids their own NoodleTools accounts?", (TASK,)),

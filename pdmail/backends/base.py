@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from email.message import EmailMessage
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..models import SendResult, Table
+
+if TYPE_CHECKING:
+    from ..wire import Sendable
 
 
 class Mailer(Protocol):
@@ -43,7 +45,7 @@ class Mailer(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    def send(self, message: EmailMessage, *, thread_id: str | None = None) -> SendResult:
+    def send(self, message: Sendable, *, thread_id: str | None = None) -> SendResult:
         """Hand ``message`` over; ``thread_id`` is the first message's thread for a reply."""
         ...
 

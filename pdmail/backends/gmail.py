@@ -41,7 +41,6 @@ import re
 import ssl
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from email.message import EmailMessage
 from email.utils import getaddresses
 from types import TracebackType
 from typing import Any
@@ -54,6 +53,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from ..errors import BackendError, DeliveryError
 from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
+from ..wire import Sendable, WireMessage, message_id_of
 from .google_auth import HINT_SIGN_IN_LATER, sign_in_trouble
 from .google_http import ApiFailure, RetryPolicy, parse_failure, retry_after
 
@@ -351,7 +351,7 @@ class GmailMailer:
         if http is not None:
             http.close()
 
-    def send(self, message: EmailMessage, *, thread_id: str | None = None) -> SendResult:
+    def send(self, message: Sendable, *, thread_id: str | None = None) -> SendResult:
         """Hand ``message`` to Gmail with one ``messages.send`` call (more only after a
         rate-limit refusal); a Gmail ``thread_id`` files it in that thread.
 
@@ -366,14 +366,14 @@ class GmailMailer:
                 hint="open the mailer with a with-block first",
             )
         shown = _recipients(message) or "(no recipient)"
-        message_id = str(message.get("Message-ID", "")).strip()
+        message_id = message_id_of(message)
         if not message_id:
             raise DeliveryError(
                 f"{API}: message to {shown} has no Message-ID header", definite=True
             )
         # A composed message's bytes are checked first: Gmail takes its recipients from the
         # raw headers, so they must name pdmail's recipient and nobody else.
-        data = handover_bytes(message, API)
+        data = message.data if isinstance(message, WireMessage) else handover_bytes(message, API)
         body: dict[str, str] = {"raw": base64.urlsafe_b64encode(data).decode("ascii")}
         if thread_id and _THREAD_ID.fullmatch(thread_id):
             body["threadId"] = thread_id
@@ -458,8 +458,8 @@ class GmailMailer:
         raise AssertionError("GmailMailer.send fell through its retry loop")
 
 
-def _recipients(message: EmailMessage) -> str:
-    if isinstance(message, ComposedMessage):
+def _recipients(message: Sendable) -> str:
+    if isinstance(message, (ComposedMessage, WireMessage)):
         return message.envelope_to
     fields = [str(v) for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])]
     return ", ".join(addr for _, addr in getaddresses(fields) if addr)

@@ -10,13 +10,13 @@ import hashlib
 import os
 import re
 import tempfile
-from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 
 from ..errors import DeliveryError
 from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
+from ..wire import Sendable, WireMessage, message_id_of
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
 _PDMAIL_ID = re.compile(r"^<pdmail\.[^.]+\.(?P<cycle>[^.]+)\.(?P<kind>[^.]+)\.")
@@ -45,13 +45,13 @@ class OutboxMailer:
     ) -> None:
         return None
 
-    def path_for(self, message: EmailMessage) -> Path:
+    def path_for(self, message: Sendable) -> Path:
         """Where ``message`` is written: its cycle and kind come from pdmail's Message-ID."""
-        m = _PDMAIL_ID.match(str(message.get("Message-ID", "")))
+        m = _PDMAIL_ID.match(message_id_of(message))
         cycle, kind = (m.group("cycle"), m.group("kind")) if m else ("misc", "message")
         recipient = (
             message.envelope_to
-            if isinstance(message, ComposedMessage)
+            if isinstance(message, (ComposedMessage, WireMessage))
             else str(message["To"].addresses[0].addr_spec)
         )
         to = _UNSAFE.sub("_", recipient)
@@ -60,9 +60,13 @@ class OutboxMailer:
             to += "-" + hashlib.sha256(recipient.encode()).hexdigest()[:8]
         return self.folder / _UNSAFE.sub("_", cycle) / f"{_UNSAFE.sub('_', kind)}-{to}.eml"
 
-    def send(self, message: EmailMessage, *, thread_id: str | None = None) -> SendResult:
+    def send(self, message: Sendable, *, thread_id: str | None = None) -> SendResult:
         target = self.path_for(message)
-        data = handover_bytes(message, f"outbox {self.folder}")
+        data = (
+            message.data
+            if isinstance(message, WireMessage)
+            else handover_bytes(message, f"outbox {self.folder}")
+        )
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
@@ -81,5 +85,5 @@ class OutboxMailer:
                 definite=True,
                 hint="check that the outbox folder (mail.outbox) is writable and the disk not full",
             ) from None
-        mid = str(message["Message-ID"])
+        mid = message_id_of(message)
         return SendResult(message_id=mid, thread_id=thread_id or mid, provider_id=str(target))

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from ..errors import BackendError, ConfigError, DeliveryError
 from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
+from ..wire import Sendable, WireMessage, message_id_of
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -166,12 +167,13 @@ class SmtpMailer:
         self._entered = False
         self._drop(polite=True)
 
-    def send(self, message: EmailMessage, *, thread_id: str | None = None) -> SendResult:
+    def send(self, message: Sendable, *, thread_id: str | None = None) -> SendResult:
         """Hand ``message`` to the server on the run's connection.
 
-        For a message pdmail composed (:class:`~pdmail.mail.ComposedMessage`) the envelope is
-        the sender and recipient pdmail chose, never addresses read back from its headers, and
-        the data are :func:`~pdmail.mail.wire_bytes`, checked before anything is sent. For any
+        For a message pdmail composed (:class:`~pdmail.wire.WireMessage`,
+        :class:`~pdmail.mail.ComposedMessage`) the envelope is the sender and recipient pdmail
+        chose, never addresses read back from its headers, and the data are the checked bytes
+        (:func:`~pdmail.mail.wire_bytes`, checked before anything is sent). For any
         other message the envelope sender comes from its Sender or From header, the recipients
         from To, Cc and Bcc (Bcc is not transmitted). Returns the message's Message-ID as
         ``message_id`` and ``thread_id`` (or the Message-ID when None) as ``thread_id``.
@@ -190,7 +192,7 @@ class SmtpMailer:
             )
         sender, recipients = _envelope(message)
         shown = ", ".join(recipients) or "(no recipient)"
-        message_id = str(message.get("Message-ID", "")).strip()
+        message_id = message_id_of(message)
         problem = ""
         if not message_id:
             problem = "has no Message-ID header"
@@ -201,18 +203,22 @@ class SmtpMailer:
         if problem:
             raise DeliveryError(f"{self.where}: message to {shown} {problem}", definite=True)
         checked = (
-            handover_bytes(message, self.where) if isinstance(message, ComposedMessage) else None
+            message.data
+            if isinstance(message, WireMessage)
+            else handover_bytes(message, self.where)
+            if isinstance(message, ComposedMessage)
+            else None
         )
 
         for attempt in (1, 2):
             conn = self._conn or self._reopen(shown)
             conn.data_started = False
             try:
-                data, options = (
-                    (checked, [])
-                    if checked is not None
-                    else _flatten(conn, message, [sender, *recipients])
-                )
+                if checked is not None:
+                    data, options = checked, []
+                else:
+                    assert isinstance(message, EmailMessage)  # WireMessage has its bytes
+                    data, options = _flatten(conn, message, [sender, *recipients])
                 refused = conn.sendmail(sender, recipients, data, options)
             except (smtplib.SMTPException, OSError) as exc:
                 # A server that stopped answering is not one that dropped an idle connection:
@@ -429,10 +435,10 @@ def _close(conn: smtplib.SMTP) -> None:
         conn.close()
 
 
-def _envelope(message: EmailMessage) -> tuple[str, list[str]]:
+def _envelope(message: Sendable) -> tuple[str, list[str]]:
     """The envelope sender and recipients: for a composed message the ones pdmail chose;
     otherwise Sender (else From) and To, Cc, Bcc, as ``send_message`` reads them."""
-    if isinstance(message, ComposedMessage):
+    if isinstance(message, (ComposedMessage, WireMessage)):
         return message.envelope_from, [message.envelope_to]
     field = "Sender" if "Sender" in message else "From"
     senders = [addr for _, addr in getaddresses([str(v) for v in message.get_all(field, [])])]
