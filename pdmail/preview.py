@@ -43,7 +43,7 @@ def preview_messages(
             request = LedgerEntry(
                 key=MessageKey(ws.config.campaign, cycle.name, teacher.email, REQUEST),
                 state=State.SENT,
-                message_id=str(item.message["Message-ID"]),
+                message_id=item.message_id,
                 thread_id="",
                 provider_id="",
                 subject=item.subject,

@@ -31,8 +31,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default
-from typing import Any
 from email.utils import format_datetime
+from typing import Any
 
 from .errors import InputError
 from .mail import (
@@ -62,9 +62,9 @@ class WireMessage:
     """A message as the exact bytes every mailer hands over, with the envelope pdmail chose.
 
     ``data`` were checked when the message was written and cannot change afterwards;
-    ``message_id`` and ``subject`` are the text pdmail wrote. Reading a header
-    (``message["To"].addresses``, ``message.get("Subject")``) gives what the standard
-    library's parser reads from ``data``, as on an ``EmailMessage`` (parsed on first use).
+    ``message_id`` and ``subject`` are the text pdmail wrote. Everything else an
+    ``EmailMessage`` offers (``message["To"].addresses``, ``get_body()``, ``walk()``) reads
+    what the standard library's parser reads from ``data``, parsed on first use.
     """
 
     data: bytes
@@ -74,24 +74,27 @@ class WireMessage:
     subject: str
 
     @functools.cached_property
-    def _head(self) -> EmailMessage:
-        parsed = BytesParser(policy=default).parsebytes(self.data, headersonly=True)
+    def parsed(self) -> EmailMessage:
+        """``data`` as the standard library reads it."""
+        parsed = BytesParser(policy=default).parsebytes(self.data)
         assert isinstance(parsed, EmailMessage)
         return parsed
 
     def get(self, name: str, default: Any = None) -> Any:
         """Header ``name`` as the standard library reads it, or ``default`` when absent."""
-        return self._head.get(name, default)
+        return self.parsed.get(name, default)
 
     def __getitem__(self, name: str) -> Any:
-        return self._head[name]
+        return self.parsed[name]
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._head
+    def __contains__(self, name: str) -> bool:
+        return name in self.parsed
 
-    def items(self) -> list[tuple[str, Any]]:
-        """Every header, in order, as the standard library reads it."""
-        return self._head.items()
+    def __getattr__(self, name: str) -> Any:
+        # Only for what the dataclass lacks; private names (pickle's probes) are not passed on.
+        if name.startswith("_") or name == "parsed":
+            raise AttributeError(name)
+        return getattr(self.parsed, name)
 
     def as_bytes(self) -> bytes:
         """The bytes a mailer hands over (CRLF line ends)."""
@@ -279,6 +282,8 @@ def subject_of(message: Sendable) -> str:
     if isinstance(message, WireMessage):
         return message.subject
     return str(message.get("Subject", ""))
+
+
 _FIXED = frozenset({"Date", "Message-ID", "In-Reply-To", "References"})
 # A message id as pdmail writes it on one line: <left@right>, printable ASCII, no space.
 _ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")

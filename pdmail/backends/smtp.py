@@ -214,8 +214,9 @@ class SmtpMailer:
             conn = self._conn or self._reopen(shown)
             conn.data_started = False
             try:
+                options: list[str] = []
                 if checked is not None:
-                    data, options = checked, []
+                    data = checked
                 else:
                     assert isinstance(message, EmailMessage)  # WireMessage has its bytes
                     data, options = _flatten(conn, message, [sender, *recipients])
