@@ -14,13 +14,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .backends.google_api import GOOGLE_FORMS, GOOGLE_GMAIL, GOOGLE_OAUTH, GOOGLE_SHEETS
 from .errors import ConfigError
 from .mail import is_plain_address
 from .timestamps import date_order
 from .yamlfile import YamlProblem, load_yaml, read_text_file
+
+if TYPE_CHECKING:
+    from .backends.base import Backend
+    from .backends.smtp import SmtpSettings
+
+B = TypeVar("B", bound="Backend")
 
 CONFIG_ENV = "PDMAIL_CONFIG"
 DEFAULT_CONFIG = "pdmail.yaml"
@@ -38,11 +45,28 @@ class Librarian:
 
 @dataclass(frozen=True)
 class Sources:
-    kind: str  # local | google
-    roster: Path | None
-    responses: Path | None
-    roster_sheet: str | None
-    responses_sheet: str | None
+    """``sources``: ``kind`` names a registered source (:mod:`pdmail.backends.registry`;
+    ``local`` and ``google`` ship with pdmail); ``options`` holds the keys each source owns,
+    checked by it."""
+
+    kind: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def roster(self) -> Path | None:
+        return cast("Path | None", self.options.get("roster"))
+
+    @property
+    def responses(self) -> Path | None:
+        return cast("Path | None", self.options.get("responses"))
+
+    @property
+    def roster_sheet(self) -> str | None:
+        return cast("str | None", self.options.get("roster_sheet"))
+
+    @property
+    def responses_sheet(self) -> str | None:
+        return cast("str | None", self.options.get("responses_sheet"))
 
 
 @dataclass(frozen=True)
@@ -59,10 +83,10 @@ class RosterColumns:
 
 @dataclass(frozen=True)
 class GoogleEndpoints:
-    sheets: str = "https://sheets.googleapis.com"
-    gmail: str = "https://gmail.googleapis.com"
-    forms: str = "https://forms.googleapis.com"
-    oauth: str = "https://oauth2.googleapis.com"
+    sheets: str = GOOGLE_SHEETS
+    gmail: str = GOOGLE_GMAIL
+    forms: str = GOOGLE_FORMS
+    oauth: str = GOOGLE_OAUTH
 
 
 @dataclass(frozen=True)
@@ -84,44 +108,29 @@ _GOOGLE_PATHS = ("client_secret_file", "token_file", "service_account_file")
 
 
 @dataclass(frozen=True)
-class Smtp:
-    host: str
-    port: int
-    security: str  # ssl | starttls | none
-    username: str
-    password_env: str
-    timeout: float
-
-    def password(self) -> str:
-        """The password from the environment variable the config names ("" if none is named)."""
-        if not self.password_env:
-            return ""
-        value = os.environ.get(self.password_env)
-        if value is None:
-            raise ConfigError(
-                f"mail.smtp.password_env: the environment variable {self.password_env} is not set",
-                hint=f"export {self.password_env}=... in the environment that runs pdmail "
-                "(for cron, in the crontab or a file it sources)",
-            )
-        return value
-
-
-@dataclass(frozen=True)
 class Mail:
-    kind: str  # outbox | smtp | gmail
-    outbox: Path
+    """``mail``: ``kind`` names a registered mailer (:mod:`pdmail.backends.registry`;
+    ``outbox``, ``smtp`` and ``gmail`` ship with pdmail), whose pacing is the default of
+    ``per_minute`` and ``daily_cap``; ``options`` holds the keys each mailer owns
+    (``outbox``, ``smtp``), checked by it."""
+
+    kind: str
     sender_name: str
     reply_to: str
-    smtp: Smtp | None
     per_minute: int  # 0: no pacing
     daily_cap: int  # 0: no cap
     lock_wait: int = 300  # seconds a run waits for another run on the same state folder
+    options: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def outbox(self) -> Path:
+        """The outbox folder (``mail.outbox``)."""
+        return cast(Path, self.options["outbox"])
 
-# What the providers allow: Gmail API projects about 60 sends a minute per user and Workspace
-# 2,000 messages a day; Microsoft 365 30 a minute and 10,000 recipients a day. The defaults
-# stay below both; an outbox folder has no limits.
-_PACE = {"gmail": (60, 1500), "smtp": (30, 1500), "outbox": (0, 0)}
+    @property
+    def smtp(self) -> SmtpSettings | None:
+        """The SMTP server (``mail.smtp``), when the config sets one."""
+        return cast("SmtpSettings | None", self.options.get("smtp"))
 
 
 @dataclass(frozen=True)
@@ -361,16 +370,11 @@ def parse_config(data: Any, path: Path) -> Config:
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", campaign):
         raise r.error("campaign", f"{campaign!r} is not a simple name", "e.g. monthly-update")
 
+    from .backends import registry
+
     src = r.mapping(root.get("sources"), "sources", required=True)
-    r.known(src, "sources", {"kind", "roster", "responses", "roster_sheet", "responses_sheet"})
-    kind = r.choice(src, "kind", "sources", ("local", "google"), "local")
-    sources = Sources(
-        kind=kind,
-        roster=r.path(src, "roster", "sources", required=kind == "local"),
-        responses=r.path(src, "responses", "sources", required=kind == "local"),
-        roster_sheet=r.text(src, "roster_sheet", "sources") or None,
-        responses_sheet=r.text(src, "responses_sheet", "sources") or None,
-    )
+    source = r.backend(src, "sources", registry.SOURCES, registry.DEFAULT_SOURCE)
+    sources = Sources(source.kind, r.options(src, registry.SOURCES, source))
 
     roster = r.mapping(root.get("roster"), "roster")
     r.known(roster, "roster", {"columns"})
@@ -381,8 +385,7 @@ def parse_config(data: Any, path: Path) -> Config:
     )
 
     google = _google(r, root)
-    if kind == "google" and not google.spreadsheet_id:
-        raise r.error("google.spreadsheet_id", "is required when sources.kind is google")
+    source.check(r, root)
 
     mail = _mail(r, root, librarian)
     form = _form(r, root)
@@ -451,47 +454,23 @@ def _google(r: _Reader, root: Mapping[str, Any]) -> Google:
 
 
 def _mail(r: _Reader, root: Mapping[str, Any], librarian: Librarian) -> Mail:
+    from .backends import registry
+
     m = r.mapping(root.get("mail"), "mail")
-    r.known(
-        m,
-        "mail",
-        {"kind", "outbox", "sender_name", "reply_to", "smtp", "per_minute", "daily_cap",
-         "lock_wait"},
-    )  # fmt: skip
-    kind = r.choice(m, "kind", "mail", ("outbox", "smtp", "gmail"), "outbox")
-    smtp = None
-    if kind == "smtp" or "smtp" in m:
-        s = r.mapping(m.get("smtp"), "mail.smtp", required=kind == "smtp")
-        r.known(s, "mail.smtp", {"host", "port", "security", "username", "password_env", "timeout"})
-        security = r.choice(s, "security", "mail.smtp", ("starttls", "ssl", "none"), "starttls")
-        default_port = {"ssl": 465, "starttls": 587, "none": 25}[security]
-        smtp = Smtp(
-            host=r.text(s, "host", "mail.smtp", required=kind == "smtp"),
-            port=r.integer(s, "port", "mail.smtp", default_port, 1, 65535),
-            security=security,
-            username=r.text(s, "username", "mail.smtp"),
-            password_env=r.text(s, "password_env", "mail.smtp"),
-            timeout=float(r.integer(s, "timeout", "mail.smtp", 30, 1, 600)),
-        )
-        if smtp.username and not smtp.password_env:
-            raise r.error(
-                "mail.smtp.password_env",
-                "is required with a username (the password itself never goes in the file)",
-                "e.g. password_env: PDMAIL_SMTP_PASSWORD",
-            )
+    mailer = r.backend(m, "mail", registry.MAILERS, registry.DEFAULT_MAILER)
+    options = r.options(m, registry.MAILERS, mailer)
+    mailer.check(r, root)
     reply_to = r.text(m, "reply_to", "mail")
     if reply_to:
         r.email(m, "reply_to", "mail")
-    per_minute, daily_cap = _PACE[kind]
     return Mail(
-        kind=kind,
-        outbox=r.folder(m, "outbox", "mail") or r.base / "outbox",
+        kind=mailer.kind,
         sender_name=r.text(m, "sender_name", "mail") or librarian.name,
         reply_to=reply_to,
-        smtp=smtp,
-        per_minute=r.integer(m, "per_minute", "mail", per_minute, 0, 6000),
-        daily_cap=r.integer(m, "daily_cap", "mail", daily_cap, 0, 100000),
+        per_minute=r.integer(m, "per_minute", "mail", mailer.per_minute, 0, 6000),
+        daily_cap=r.integer(m, "daily_cap", "mail", mailer.daily_cap, 0, 100000),
         lock_wait=r.integer(m, "lock_wait", "mail", 300, 0, 86400),
+        options=options,
     )
 
 
@@ -760,10 +739,34 @@ class _Reader:
     ) -> str:
         value = self.text(m, name, parent) or default
         if value not in options:
+            close = difflib.get_close_matches(value, list(options), n=1)
             raise self.error(
-                self._key(parent, name), f"{value!r} is not one of: {', '.join(options)}"
+                self._key(parent, name),
+                f"{value!r} is not one of: {', '.join(options)}",
+                f"did you mean {close[0]!r}?" if close else None,
             )
         return value
+
+    def backend(
+        self, m: Mapping[str, Any], parent: str, known: Sequence[type[B]], default: str
+    ) -> type[B]:
+        """The backend ``<parent>.kind`` picks from ``known`` (the registry's), after checking
+        that every key of ``m`` is ``kind``, one of the section's own keys, or one that a
+        backend of ``known`` owns."""
+        owned = {key for b in known for key in b.keys}
+        self.known(m, parent, _SECTION_KEYS[parent] | owned)
+        kind = self.choice(m, "kind", parent, [b.kind for b in known], default)
+        return next(b for b in known if b.kind == kind)
+
+    def options(
+        self, m: Mapping[str, Any], known: Sequence[type[Backend]], picked: type[Backend]
+    ) -> dict[str, Any]:
+        """Every backend's own keys of ``m``, each checked by its backend (which may require
+        some only when it is the ``picked`` one)."""
+        found: dict[str, Any] = {}
+        for b in known:
+            found.update(b.parse(self, m, chosen=b is picked))
+        return found
 
     def integer(
         self, m: Mapping[str, Any], name: str, parent: str, default: int, low: int, high: int
@@ -821,6 +824,15 @@ class _Reader:
                 "name a folder (pdmail makes it if it does not exist)",
             )
         return folder
+
+
+Reader = _Reader  # what a backend's parse() is given: pdmail.backends.base.Backend.parse
+
+# The keys of a backend section that belong to no backend.
+_SECTION_KEYS = {
+    "sources": {"kind"},
+    "mail": {"kind", "sender_name", "reply_to", "per_minute", "daily_cap", "lock_wait"},
+}
 
 
 def _show(value: Any) -> str:

@@ -6,14 +6,13 @@ do. Nothing is sent. Checks that depend on a failed one are skipped, not failed 
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from . import cycles
+from .backends.base import FAIL, OK, SEND_TEST, SKIP, WARN, Account, Check, MailerBackend
 from .config import Config, load_config
 from .errors import PdmailError
 from .freshness import answers_problem
@@ -22,17 +21,7 @@ from .opening import as_opened, first_request_day
 from .wording import count, plural
 from .workspace import Workspace, clock_on
 
-OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
-
-
-@dataclass(frozen=True)
-class Check:
-    """One line of the doctor's report."""
-
-    name: str
-    status: str
-    detail: str
-    fix: str = ""
+__all__ = ["FAIL", "OK", "SEND_TEST", "SKIP", "WARN", "Check", "diagnose", "summary"]
 
 
 def _attempt(name: str, body: Callable[[], Check]) -> Check:
@@ -66,37 +55,43 @@ def diagnose(
             f"{config.sources.kind}, mail by {config.mail.kind}",
         )
     ]
-    google = config.sources.kind == "google" or config.mail.kind == "gmail"
-    creds_ok = True
-    if google:
-        from .doctor_google import credentials
+    from .backends.registry import chosen
 
-        found = credentials(config)
+    source, mailer = chosen(config)
+    # Credentials two backends share (one Google sign-in) are checked once, first; a backend
+    # whose credentials cannot be used is skipped rather than failed again.
+    unusable: set[type[Account]] = set()
+    for account in dict.fromkeys(b.account for b in (source, mailer) if b.account is not None):
+        found, usable = account.checks(config)
         checks += found
-        # A scope Google did not grant is its own failure; the other checks still run.
-        creds_ok = all(c.status != FAIL for c in found if c.name != "scopes")
+        if not usable:
+            unusable.add(account)
     if workspace is Workspace and today is not None:
         ws = Workspace(config, clock=clock_on(today, config.timezone))
     else:
         ws = workspace(config)
     try:
         day = today or ws.now().date()
-        if config.sources.kind == "google" and not creds_ok:
-            checks.append(Check("roster", SKIP, "needs working Google credentials"))
+        if source.account in unusable:
+            checks.append(Check("roster", SKIP, _needs(source.account)))
         else:
             checks += _inputs(ws, day)
         checks.append(_attempt("calendar", lambda: _calendar(ws, day)))
         roster_ok = not any(c.name == "roster" and c.status in (FAIL, SKIP) for c in checks)
         if roster_ok:
             checks.append(_attempt("templates", lambda: _templates(ws, day)))
-        if config.mail.kind == "gmail" and not creds_ok:
-            checks.append(Check("mail", SKIP, "needs working Google credentials"))
+        if mailer.account in unusable:
+            checks.append(Check("mail", SKIP, _needs(mailer.account)))
         else:
-            checks += _mail(ws, connect=connect, send_test=send_test)
+            checks += _mail(ws, mailer, connect=connect, send_test=send_test)
         checks.append(_attempt("ledger", lambda: _ledger(ws)))
     finally:
         ws.close()
     return checks
+
+
+def _needs(account: type[Account] | None) -> str:
+    return f"needs working {account.name if account else ''} credentials"
 
 
 def _inputs(ws: Workspace, day: date) -> list[Check]:
@@ -182,51 +177,19 @@ def _templates(ws: Workspace, today: date) -> Check:
     return Check("templates", OK, f"request and reminder render for {ws.roster.active[0].email}")
 
 
-def _mail(ws: Workspace, *, connect: bool, send_test: bool) -> list[Check]:
-    """The mail checks, each saying only what was tried: an outbox folder written to, an SMTP
-    login, or (``send_test``) one test message handed over; Gmail is reached only by that."""
+def _mail(
+    ws: Workspace, backend: type[MailerBackend], *, connect: bool, send_test: bool
+) -> list[Check]:
+    """The mail checks, each saying only what was tried: what the mailer checks without
+    sending (an outbox folder written to, an SMTP login; Gmail is reached only by a send), or
+    (``send_test``) one test message handed over."""
     cfg = ws.config
     out = []
     if send_test:
-        out.append(_send_test(ws))
-    elif cfg.mail.kind == "outbox":
-
-        def writable() -> Check:
-            try:
-                cfg.mail.outbox.mkdir(parents=True, exist_ok=True)
-                with tempfile.NamedTemporaryFile(dir=cfg.mail.outbox):
-                    pass
-            except OSError as exc:
-                raise PdmailError(f"{cfg.mail.outbox}: cannot write ({exc.strerror})") from None
-            return Check(
-                "mail",
-                OK,
-                f"outbox folder {cfg.mail.outbox} (nothing reaches "
-                "teachers until mail.kind is smtp or gmail)",
-            )
-
-        out.append(_attempt("mail", writable))
-    elif not connect:
-        out.append(Check("mail", SKIP, "connection not tried"))
-    elif cfg.mail.kind == "gmail":
-        # With only the gmail.send scope, the one call that reaches Gmail is a send.
-        out.append(Check("mail", SKIP, f"Gmail not checked: {SEND_TEST}"))
+        out.append(_send_test(ws, backend))
     else:
-
-        def logs_in() -> Check:
-            smtp = cfg.mail.smtp
-            assert smtp is not None  # load_config requires mail.smtp when kind is smtp
-            with ws.mailer():
-                pass
-            done = (
-                f"logged in to {smtp.host}:{smtp.port} as {smtp.username}"
-                if smtp.username
-                else f"connected to {smtp.host}:{smtp.port} (no login configured)"
-            )
-            return Check("mail", OK, f"smtp: {done}; sending not checked: {SEND_TEST}")
-
-        out.append(_attempt("mail", logs_in))
-    out.append(_sender(cfg, tested=send_test and out[-1].status == OK))
+        out.append(_attempt("mail", lambda: backend.doctor(ws, connect=connect)))
+    out.append(_sender(cfg, backend, tested=send_test and out[-1].status == OK))
     cap = cfg.mail.daily_cap
     if cap:
 
@@ -244,47 +207,24 @@ def _mail(ws: Workspace, *, connect: bool, send_test: bool) -> list[Check]:
     return out
 
 
-SEND_TEST = "run 'pdmail doctor --send-test' to send yourself a test message"
-
-
-def _sender(cfg: Config, *, tested: bool) -> Check:
-    """The From address: ok once a test message went out from it (or for the outbox, which
-    only writes it into files); otherwise what the config says, marked as not checked."""
+def _sender(cfg: Config, backend: type[MailerBackend], *, tested: bool) -> Check:
+    """The From address: ok once a test message went out from it (or for a mailer that only
+    writes it into files); otherwise what the config says, marked as not checked."""
     detail = f"messages go out as {cfg.librarian.email}"
-    note = (
-        "the gmail.send scope cannot read the account's own address: this must be the "
-        "authorized account or one of its 'Send mail as' addresses"
-        if cfg.mail.kind == "gmail"
-        else ""
-    )
-    if tested or cfg.mail.kind == "outbox":
+    note = backend.sender_note(cfg)
+    if tested or not backend.delivers:
         return Check("sender", OK, detail, note)
     return Check("sender", SKIP, f"{detail} (from the config; not checked: {SEND_TEST})", note)
 
 
-def _send_test(ws: Workspace) -> Check:
+def _send_test(ws: Workspace, backend: type[MailerBackend]) -> Check:
     from .testmail import send_test_message
 
     cfg = ws.config
     sent = send_test_message(ws)
     to = cfg.librarian.email
     if sent.result is not None:
-        if cfg.mail.kind == "outbox":
-            return Check(
-                "mail",
-                OK,
-                f"outbox: wrote a test message to {sent.result.provider_id} (nothing reaches "
-                "anyone until mail.kind is smtp or gmail)",
-            )
-        where = "Gmail" if cfg.mail.kind == "gmail" else f"the SMTP server {_smtp_where(ws)}"
-        ids = f"Gmail id {sent.result.provider_id}, " if sent.result.provider_id else ""
-        return Check(
-            "mail",
-            OK,
-            f"{cfg.mail.kind}: {where} accepted a test message to {to} ({ids}Message-ID "
-            f"{sent.message['Message-ID']})",
-            "look for it in your inbox (and spam folder): accepted is not yet delivered",
-        )
+        return backend.test_sent(cfg, sent.result, str(sent.message["Message-ID"]))
     assert sent.error is not None
     if sent.unknown:
         return Check(
@@ -300,11 +240,6 @@ def _send_test(ws: Workspace) -> Check:
         f"{cfg.mail.kind}: the test message to {to} was not sent: {sent.error.message}",
         sent.error.hint or "",
     )
-
-
-def _smtp_where(ws: Workspace) -> str:
-    smtp = ws.config.mail.smtp
-    return f"{smtp.host}:{smtp.port}" if smtp is not None else ""
 
 
 def _ledger(ws: Workspace) -> Check:

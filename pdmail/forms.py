@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from .backends.google_api import FORMS_API, google_errors
 from .config import Config
-from .errors import BackendError, ConfigError
+from .errors import ConfigError
 
 _FORM_ID = re.compile(r"/forms/d/(?:e/)?([A-Za-z0-9_-]{20,})")
 
@@ -75,7 +76,6 @@ def parse_form(data: dict[str, Any]) -> FormInfo:
 def fetch_form(config: Config, credentials: Any, form_id: str, http: Any = None) -> FormInfo:
     """``forms.get`` through googleapiclient, at ``google.endpoints.forms``."""
     from googleapiclient.discovery import build_from_document
-    from googleapiclient.errors import HttpError
 
     doc = json.loads(
         resources.files("googleapiclient")
@@ -88,19 +88,16 @@ def fetch_form(config: Config, credentials: Any, form_id: str, http: Any = None)
 
         http = NoResendHttp(credentials)
     service = build_from_document(doc, http=http)
-    try:
+    with google_errors(FORMS_API, f"forms.get {form_id}", hints=_HINTS):
         data = service.forms().get(formId=form_id).execute(num_retries=2)
-    except HttpError as exc:
-        status = exc.resp.status
-        hint = {
-            403: "run 'pdmail auth --forms' (the forms.body.readonly scope), and make sure the "
-            "form belongs to or is shared with that account",
-            404: "pass the id from the form's edit address, not the responder link",
-        }.get(int(status))
-        raise BackendError(
-            f"Google Forms API: forms.get {form_id}: {status} {exc.reason}", hint=hint
-        ) from None
     return parse_form(data)
+
+
+_HINTS = {
+    403: "run 'pdmail auth --forms' (the forms.body.readonly scope), and make sure the form "
+    "belongs to or is shared with that account",
+    404: "pass the id from the form's edit address, not the responder link",
+}
 
 
 # Who is answering (prefilled from the roster), then what they answer, then the cycle: a title

@@ -40,12 +40,10 @@ def _where(ws: Workspace) -> tuple[str, str]:
             f"save it as {cfg.sources.responses}, or set sources.responses in {cfg.path.name} "
             "to where the export is"
         )
-    if cfg.sources.kind == "google":
-        return f"the responses tab '{cfg.google.responses_tab}'", (
-            "set google.responses_tab to the tab the Form is linked to (in the Form: "
-            "Responses > Link to Sheets)"
-        )
-    return "the responses source", "check that the responses can be read"
+    from .backends.registry import source_backend
+
+    place = source_backend(cfg.sources.kind).responses_place(cfg)
+    return place or ("the responses source", "check that the responses can be read")
 
 
 def answers_problem(ws: Workspace, cycle: Cycle) -> InputError | None:

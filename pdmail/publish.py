@@ -177,9 +177,9 @@ def _compile(
 
 def needs_table(ws: Workspace) -> str:
     """Where the librarian finds (and edits) every need, for the digest to point to."""
-    if ws.config.sources.kind == "google":
-        return f"the '{ws.config.google.needs_tab}' tab"
-    return ws.config.digest.needs_file.name
+    from .backends.registry import source_backend
+
+    return source_backend(ws.config.sources.kind).report_place(ws.config, "needs")
 
 
 def render_digest(ws: Workspace, cycle: Cycle, digest: Digest) -> RenderedDigest:

@@ -1,21 +1,52 @@
-"""The small protocols every backend implements.
+"""The small protocols every backend implements, and the class that describes a backend.
 
 A mailer hands over one message and returns its ids; a table source reads the roster and the
 responses; a report sink writes rows where the librarian can read them. The rest of pdmail
-speaks only to these, so a new footing (Gmail, Sheets, SMTP) is one module in this package.
+speaks only to these.
+
+A backend itself is a class (:class:`MailerBackend`, :class:`SourceBackend`) that carries its
+``kind`` (the name the config picks it by), the config keys it owns and how it checks them, how
+it is built from a checked config, its default pacing and its ``pdmail doctor`` checks; the
+registry (:mod:`pdmail.backends.registry`) lists them. So a new footing (Microsoft 365, say) is
+one module in this package: see docs/backends.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from ..models import SendResult, Table
 
 if TYPE_CHECKING:
+    from ..config import Config, Reader
     from ..wire import Sendable
+    from ..workspace import Workspace
+
+# The kinds pdmail ships with; the registry may hold more (a script's own mailer).
+BuiltinMailKind = Literal["outbox", "smtp", "gmail"]
+BuiltinSourceKind = Literal["local", "google"]
+
+CheckStatus = Literal["ok", "warn", "fail", "skip"]
+OK: CheckStatus = "ok"
+WARN: CheckStatus = "warn"
+FAIL: CheckStatus = "fail"
+SKIP: CheckStatus = "skip"
+
+SEND_TEST = "run 'pdmail doctor --send-test' to send yourself a test message"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of ``pdmail doctor``'s report."""
+
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
 
 
 class Mailer(Protocol):
@@ -71,6 +102,7 @@ class SavedExport(Protocol):
         ...
 
 
+@runtime_checkable
 class ReportSink(Protocol):
     """Writes a table (status, needs, digest) where the librarian reads it, and reads back
     one the librarian edits (the needs, whose status and note they change)."""
@@ -82,3 +114,122 @@ class ReportSink(Protocol):
     def read_table(self, name: str) -> Table | None:
         """The table ``name`` as it is now (edits included), or None if it does not exist."""
         ...
+
+
+# -- backends ------------------------------------------------------------------------------
+
+
+class Account:
+    """Credentials that several backends may share (one Google sign-in serves Sheets and
+    Gmail): ``pdmail doctor`` checks them once, before the checks of the backends that use
+    them."""
+
+    name: ClassVar[str]  # "Google": says "needs working Google credentials"
+
+    @classmethod
+    def checks(cls, config: Config) -> tuple[list[Check], bool]:
+        """The doctor's checks of these credentials, and whether they can be used (when not,
+        the checks of the backends that need them are skipped)."""
+        raise NotImplementedError
+
+
+class Backend:
+    """What every backend declares: its ``kind``, the keys it owns in its config section
+    (``mail:`` for a mailer, ``sources:`` for a source) and how it checks them."""
+
+    kind: ClassVar[str]
+    keys: ClassVar[frozenset[str]] = frozenset()
+    account: ClassVar[type[Account] | None] = None
+    google_scopes: ClassVar[tuple[str, ...]] = ()  # the OAuth scopes it needs, if any
+
+    @classmethod
+    def parse(cls, r: Reader, section: Mapping[str, Any], *, chosen: bool) -> dict[str, Any]:
+        """Check this backend's own ``keys`` in ``section`` and return their values (what the
+        config holds in ``options``). ``chosen`` says whether the config picks this backend:
+        a key it needs may be required only then. Errors come from ``r.error``, naming the
+        file and the key."""
+        return {}
+
+    @classmethod
+    def check(cls, r: Reader, root: Mapping[str, Any]) -> None:
+        """Requirements of the chosen backend on the rest of the config (``root`` is the
+        whole file), checked after its sections are: e.g. a Google source needs
+        ``google.spreadsheet_id``."""
+
+
+class MailerBackend(Backend):
+    """A way to send mail, picked by ``mail.kind``.
+
+    ``per_minute`` and ``daily_cap`` are the pacing used when the config sets none (what the
+    provider allows, with room to spare); ``delivers`` is False for a mailer that only writes
+    files, which reaches nobody.
+    """
+
+    per_minute: ClassVar[int] = 0
+    daily_cap: ClassVar[int] = 0
+    delivers: ClassVar[bool] = True
+
+    @classmethod
+    def build(cls, config: Config) -> Mailer:
+        """The mailer for one run (to be opened with ``with``)."""
+        raise NotImplementedError
+
+    @classmethod
+    def where_to_look(cls, message_id: str) -> str:
+        """Where the librarian finds a message whose outcome is unknown, and how."""
+        return (
+            f"search the sending mailbox's Sent folder (or the mail server's log) for the "
+            f"Message-ID {message_id}"
+        )
+
+    @classmethod
+    def doctor(cls, ws: Workspace, *, connect: bool) -> Check:
+        """The doctor's mail check when no test message is sent: ``connect`` allows opening
+        a connection (never sending). By default: not tried."""
+        if not connect:
+            return Check("mail", SKIP, "connection not tried")
+        return Check("mail", SKIP, f"{cls.kind} not checked: {SEND_TEST}")
+
+    @classmethod
+    def sender_note(cls, config: Config) -> str:
+        """What to know about the From address with this mailer (shown by the doctor)."""
+        return ""
+
+    @classmethod
+    def accepted_by(cls, config: Config) -> str:
+        """Who took a message handed over: "Gmail", "the SMTP server host:port"."""
+        return cls.kind
+
+    @classmethod
+    def test_sent(cls, config: Config, result: SendResult, message_id: str) -> Check:
+        """The doctor's line for a test message this mailer accepted."""
+        ids = f"{cls.provider_id_label} {result.provider_id}, " if result.provider_id else ""
+        return Check(
+            "mail",
+            OK,
+            f"{cls.kind}: {cls.accepted_by(config)} accepted a test message to "
+            f"{config.librarian.email} ({ids}Message-ID {message_id})",
+            "look for it in your inbox (and spam folder): accepted is not yet delivered",
+        )
+
+    provider_id_label: ClassVar[str] = "id"
+
+
+class SourceBackend(Backend):
+    """Where the roster and the responses come from, picked by ``sources.kind``."""
+
+    @classmethod
+    def build(cls, config: Config) -> TableSource:
+        """The roster and responses reader."""
+        raise NotImplementedError
+
+    @classmethod
+    def report_place(cls, config: Config, name: str) -> str:
+        """Where the librarian finds the report table ``name`` (the needs), in words."""
+        raise NotImplementedError
+
+    @classmethod
+    def responses_place(cls, config: Config) -> tuple[str, str] | None:
+        """How to name the responses in a message, and how to point pdmail at the right
+        ones; None when the source itself says (a saved export names its file)."""
+        return None

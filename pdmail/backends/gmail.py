@@ -43,26 +43,46 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from email.utils import getaddresses
 from types import TracebackType
-from typing import Any
-
-import httplib2  # type: ignore[import-untyped]
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import BackendError, DeliveryError
 from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
 from ..wire import Sendable, WireMessage, message_id_of
-from .google_auth import HINT_SIGN_IN_LATER, sign_in_trouble
-from .google_http import ApiFailure, RetryPolicy, parse_failure, retry_after
+from .base import SEND_TEST, SKIP, Check, MailerBackend
+from .google_api import (
+    GMAIL_API,
+    GMAIL_SCOPE,
+    GOOGLE_GMAIL,
+    HINT_SIGN_IN_LATER,
+    ApiFailure,
+    GoogleApiError,
+    GoogleSignInError,
+    RetryPolicy,
+    google_errors,
+    parse_failure,
+)
+from .google_doctor import GoogleAccount
 
-__all__ = ["GMAIL_ROOT", "GmailMailer", "NoResendHttp", "TransportFailure", "discovery_document"]
+if TYPE_CHECKING:
+    import requests
+
+    from ..config import Config
+    from ..workspace import Workspace
+
+__all__ = [
+    "GMAIL_ROOT",
+    "GmailBackend",
+    "GmailMailer",
+    "NoResendHttp",
+    "TransportFailure",
+    "discovery_document",
+]
 
 log = logging.getLogger(__name__)
 
-GMAIL_ROOT = "https://gmail.googleapis.com"
-API = "Gmail API"
+GMAIL_ROOT = GOOGLE_GMAIL
+API = GMAIL_API
 _DISCOVERY = "discovery_cache/documents/gmail.v1.json"
 # Gmail thread ids are short hex strings (the emulator's look like ``thr_AbC-12``). A value
 # with "<", "@" or "." is a Message-ID, which pdmail uses as the thread of mail sent through
@@ -148,6 +168,7 @@ class NoResendHttp:
 
     def __init__(self, credentials: Any, *, timeout: float = 60.0, trust_env: bool = True) -> None:
         from google.auth.transport.requests import AuthorizedSession
+        from requests.adapters import HTTPAdapter
 
         self.credentials = credentials
         self.timeout = timeout
@@ -174,6 +195,9 @@ class NoResendHttp:
 
         Raises :class:`TransportFailure` when no answer came back; never sends twice.
         """
+        import httplib2  # type: ignore[import-untyped]
+        import requests
+
         self.calls += 1
         self.last_failure = None
         method = method.upper()
@@ -247,6 +271,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 def _never_connected(exc: BaseException) -> bool:
     """True when the connection was never made, so the request cannot have been sent."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
     return any(
         isinstance(e, (NewConnectionError, ConnectTimeoutError, ssl.SSLCertVerificationError))
         for e in _chain(exc)
@@ -377,18 +403,16 @@ class GmailMailer:
         body: dict[str, str] = {"raw": base64.urlsafe_b64encode(data).decode("ascii")}
         if thread_id and _THREAD_ID.fullmatch(thread_id):
             body["threadId"] = thread_id
-        from googleapiclient.errors import HttpError
-
         attempts = min(2, self.policy.attempts) if self._throttled else self.policy.attempts
         self._throttled = False
         last = attempts - 1
         for attempt in range(attempts):
             request = self._service.users().messages().send(userId="me", body=body)
             try:
-                answer = request.execute(num_retries=0)
-            except HttpError as exc:
-                failure = parse_failure(int(exc.resp.status), exc.content or b"")
-                wait = retry_after(exc.resp)
+                with google_errors(API, f"message to {shown}"):
+                    answer = request.execute(num_retries=0)
+            except GoogleApiError as exc:
+                failure, wait = exc.failure, exc.retry_after
                 resume = _resume_at(failure, wait)
                 if wait is None and resume is not None:
                     # Gmail's words carry the time ("Retry after 2026-12-01T14:03:00Z").
@@ -449,11 +473,9 @@ class GmailMailer:
                     hint=_HINT_UNKNOWN,
                     cause="something that is not Gmail answered after receiving the message",
                 ) from None
-            except Exception as exc:
-                refused = _auth_error(exc, shown, self.http.last_failure if self.http else None)
-                if refused is None:
-                    raise
-                raise refused from None
+            except GoogleSignInError as exc:
+                answered = self.http.last_failure if self.http else None
+                raise _auth_error(exc, shown, answered) from None
             return _result(answer, message_id, thread_id)
         raise AssertionError("GmailMailer.send fell through its retry loop")
 
@@ -525,29 +547,24 @@ def _http_error(failure: ApiFailure, shown: str) -> DeliveryError:
     )
 
 
-def _auth_error(exc: Exception, shown: str, answer: ApiFailure | None) -> DeliveryError | None:
+def _auth_error(exc: GoogleSignInError, shown: str, answer: ApiFailure | None) -> DeliveryError:
     """google-auth failing to get a token: nothing was sent to Gmail, or Gmail refused it
     (``answer``, a 401) and the token could not be refreshed."""
-    from google.auth.exceptions import RefreshError, TransportError
-
     refused = f"{_status(answer)}; " if answer is not None else ""
-    if isinstance(exc, RefreshError):
+    if exc.refresh:
         # An outage of Google's sign-in service (5xx) is not a dead authorization.
-        what, outage = sign_in_trouble(exc)
         return DeliveryError(
             f"{API}: message to {shown} not sent: {refused}the authorization could not be "
-            f"refreshed: {what}",
+            f"refreshed: {exc.trouble}",
             definite=True,
-            hint=HINT_SIGN_IN_LATER if outage else _HINT_AUTH,
+            hint=HINT_SIGN_IN_LATER if exc.outage else _HINT_AUTH,
         )
-    if isinstance(exc, TransportError):
-        return DeliveryError(
-            f"{API}: message to {shown} not sent: {refused}no answer from the token endpoint "
-            f"({_first_line(exc)})",
-            definite=True,
-            hint=_HINT_NETWORK,
-        )
-    return None
+    return DeliveryError(
+        f"{API}: message to {shown} not sent: {refused}no answer from the token endpoint "
+        f"({exc.detail})",
+        definite=True,
+        hint=_HINT_NETWORK,
+    )
 
 
 def _result(answer: Any, message_id: str, thread_id: str | None) -> SendResult:
@@ -566,3 +583,47 @@ def _result(answer: Any, message_id: str, thread_id: str | None) -> SendResult:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+class GmailBackend(MailerBackend):
+    """``mail.kind: gmail``: the Gmail API as the librarian (or, with a service account, as
+    ``google.delegated_user``), at ``google.endpoints.gmail``. Paced below Gmail's limits:
+    about 60 sends a minute per user, 2,000 messages a day on Google Workspace."""
+
+    kind: ClassVar[str] = "gmail"
+    per_minute = 60
+    daily_cap = 1500
+    account = GoogleAccount
+    google_scopes = (GMAIL_SCOPE,)
+    provider_id_label = "Gmail id"
+
+    @classmethod
+    def build(cls, config: Config) -> GmailMailer:
+        from .google_auth import load_credentials, scopes_for
+
+        return GmailMailer(
+            load_credentials(config, scopes_for(config)), base_url=config.google.endpoints.gmail
+        )
+
+    @classmethod
+    def where_to_look(cls, message_id: str) -> str:
+        bare = message_id.strip().strip("<>")
+        return f"search the sending account's Gmail (Sent) for rfc822msgid:{bare}"
+
+    @classmethod
+    def doctor(cls, ws: Workspace, *, connect: bool) -> Check:
+        if not connect:
+            return super().doctor(ws, connect=connect)
+        # With only the gmail.send scope, the one call that reaches Gmail is a send.
+        return Check("mail", SKIP, f"Gmail not checked: {SEND_TEST}")
+
+    @classmethod
+    def sender_note(cls, config: Config) -> str:
+        return (
+            "the gmail.send scope cannot read the account's own address: this must be the "
+            "authorized account or one of its 'Send mail as' addresses"
+        )
+
+    @classmethod
+    def accepted_by(cls, config: Config) -> str:
+        return "Gmail"

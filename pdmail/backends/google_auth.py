@@ -15,29 +15,64 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..config import Config
 from ..errors import BackendError, ConfigError
+from .google_api import (
+    FORMS_SCOPE,
+    GMAIL_SCOPE,
+    GOOGLE_ACCOUNTS,
+    GOOGLE_OAUTH,
+    HINT_SIGN_IN_AGAIN,
+    HINT_SIGN_IN_LATER,
+    OAUTH_API,
+    SHEETS_SCOPE,
+    SIGN_IN,
+    SignInOutage,
+    google_errors,
+    sign_in_trouble,
+)
 
-SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
-GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.send"
-FORMS_SCOPE = "https://www.googleapis.com/auth/forms.body.readonly"
-GOOGLE_OAUTH = "https://oauth2.googleapis.com"
-GOOGLE_ACCOUNTS = "https://accounts.google.com"
+if TYPE_CHECKING:
+    from ..config import Config
+
+__all__ = [
+    "FORMS_SCOPE",
+    "GMAIL_SCOPE",
+    "GOOGLE_ACCOUNTS",
+    "GOOGLE_OAUTH",
+    "HINT_SIGN_IN_AGAIN",
+    "HINT_SIGN_IN_LATER",
+    "SHEETS_SCOPE",
+    "SIGN_IN",
+    "SignInOutage",
+    "authorize",
+    "authorized_at",
+    "client_config",
+    "granted_scopes",
+    "load_credentials",
+    "loose_permissions",
+    "read_token",
+    "refresh",
+    "save_token",
+    "scopes_for",
+    "sign_in_trouble",
+    "token_path",
+    "write_private",
+]
 
 
 def scopes_for(config: Config, *, forms: bool = False) -> list[str]:
-    """The scopes this config needs, and no more."""
-    scopes = []
-    if config.sources.kind == "google":
-        scopes.append(SHEETS_SCOPE)
-    if config.mail.kind == "gmail":
-        scopes.append(GMAIL_SCOPE)
+    """The scopes this config needs, and no more: those of the backends it picks (the
+    spreadsheet's for a Google source, ``gmail.send`` for Gmail), and the Forms API's for
+    ``form-fields``."""
+    from .registry import chosen
+
+    scopes = [s for backend in chosen(config) for s in backend.google_scopes]
     if forms:
         scopes.append(FORMS_SCOPE)
-    return scopes
+    return list(dict.fromkeys(scopes))
 
 
 def token_path(config: Config) -> Path:
@@ -226,47 +261,6 @@ def _json_kind(value: object) -> str:
     return "number"
 
 
-SIGN_IN = "Google's sign-in service"
-
-
-class SignInOutage(BackendError):
-    """Google's sign-in service is down or not answering (5xx, no answer): the saved
-    authorization may be fine, and the same command should work later."""
-
-
-HINT_SIGN_IN_LATER = (
-    "this is on Google's side, not a problem with your authorization: nothing needs to "
-    "change; run the command again later (https://www.google.com/appsstatus shows outages)"
-)
-HINT_SIGN_IN_AGAIN = (
-    "run 'pdmail auth' again. If this happens about a week after each 'pdmail auth', the "
-    "OAuth app is in 'Testing' status, whose refresh tokens expire after 7 days: set it to "
-    "'In production' in the Google Cloud console"
-)
-
-
-def sign_in_trouble(exc: BaseException, status: int | None = None) -> tuple[str, bool]:
-    """What a failed token request means, as ``(what happened, outage)``.
-
-    An outage (the token endpoint answered 5xx, 429 or 408, said ``server_error`` or
-    ``temporarily_unavailable``, or did not answer) means trying again later; only a refusal
-    (``invalid_grant``, a 400 or 401) means signing in again. ``status`` is the token
-    endpoint's HTTP status when the caller saw it.
-    """
-    from google.auth.exceptions import RefreshError
-
-    reason = _first_line(exc)
-    if reason.lstrip().startswith("<"):
-        reason = ""  # an HTML error page says nothing a person can use
-    if not isinstance(exc, RefreshError):
-        return f"{SIGN_IN} did not answer ({reason or type(exc).__name__})", True
-    retryable = bool(getattr(exc, "retryable", False))
-    if (status is not None and (status >= 500 or status in (408, 429))) or retryable:
-        said = f"answered {status}" if status is not None else "is having trouble"
-        return f"{SIGN_IN} {said}{f' ({reason})' if reason else ''}; try again later", True
-    return f"Google refused it ({reason or 'no reason given'})", False
-
-
 def refresh(creds: Any, path: Path | None, config: Config) -> None:
     """Get a fresh access token for ``creds`` and save OAuth credentials at ``path`` (None:
     nothing to save, as for a service account).
@@ -276,23 +270,20 @@ def refresh(creds: Any, path: Path | None, config: Config) -> None:
     so and to try again later.
     """
     import requests
-    from google.auth.exceptions import RefreshError, TransportError
     from google.auth.transport.requests import Request
 
     statuses: list[int] = []
     session = requests.Session()
     session.hooks["response"].append(lambda r, *args, **kwargs: statuses.append(r.status_code))
     try:
-        creds.refresh(Request(session))
-    except (RefreshError, TransportError) as exc:
-        what, outage = sign_in_trouble(exc, statuses[-1] if statuses else None)
-        message = (
-            f"Google OAuth: the saved authorization for {config.librarian.email} could not be "
-            f"refreshed: {what}"
-        )
-        if outage:
-            raise SignInOutage(message, hint=HINT_SIGN_IN_LATER) from None
-        raise BackendError(message, hint=HINT_SIGN_IN_AGAIN) from None
+        with google_errors(
+            OAUTH_API,
+            "",
+            unauthorized=f"the saved authorization for {config.librarian.email} could not be "
+            "refreshed",
+            status=lambda: statuses[-1] if statuses else None,
+        ):
+            creds.refresh(Request(session))
     finally:
         session.close()
     if path is not None:
@@ -312,7 +303,7 @@ def granted_scopes(config: Config, access_token: str) -> list[str]:
         answer = requests.get(url, params={"access_token": access_token}, timeout=30)
     except requests.RequestException as exc:
         raise SignInOutage(
-            f"Google OAuth: could not ask which scopes were granted: {SIGN_IN} did not "
+            f"{OAUTH_API}: could not ask which scopes were granted: {SIGN_IN} did not "
             f"answer ({type(exc).__name__})",
             hint=HINT_SIGN_IN_LATER,
         ) from None
@@ -324,14 +315,14 @@ def granted_scopes(config: Config, access_token: str) -> list[str]:
         data = {}
     if answer.status_code >= 500 or answer.status_code in (408, 429):
         raise SignInOutage(
-            f"Google OAuth: could not ask which scopes were granted: {SIGN_IN} answered "
+            f"{OAUTH_API}: could not ask which scopes were granted: {SIGN_IN} answered "
             f"{answer.status_code}; try again later",
             hint=HINT_SIGN_IN_LATER,
         )
     if not answer.ok or not isinstance(data.get("scope"), str):
         said = data.get("error_description") or data.get("error") or f"{answer.status_code}"
         raise BackendError(
-            f"Google OAuth: Google does not accept the saved authorization's access token ({said})",
+            f"{OAUTH_API}: Google does not accept the saved authorization's access token ({said})",
             hint=HINT_SIGN_IN_AGAIN,
         )
     return sorted(set(data["scope"].split()))

@@ -9,17 +9,33 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
-from .config import Config
-from .doctor import FAIL, OK, WARN, Check
-from .errors import PdmailError
-from .wording import count
+from ..errors import PdmailError
+from ..wording import count
+from .base import FAIL, OK, WARN, Account, Check
+from .google_api import FORMS_SCOPE, SignInOutage
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+
+class GoogleAccount(Account):
+    """The one Google sign-in (OAuth token or service account) that Sheets and Gmail share."""
+
+    name: ClassVar[str] = "Google"
+
+    @classmethod
+    def checks(cls, config: Config) -> tuple[list[Check], bool]:
+        found = credentials(config)
+        # A scope Google did not grant is its own failure; the other checks still run.
+        return found, all(c.status != FAIL for c in found if c.name != "scopes")
 
 
 def credentials(config: Config) -> list[Check]:
     """The Google checks: key file permissions, a token Google refreshes (or, for a service
     account, issues), the scopes Google says it granted, and the token's age."""
-    from .backends.google_auth import (
+    from .google_auth import (
         load_credentials,
         loose_permissions,
         refresh,
@@ -96,8 +112,6 @@ def credentials(config: Config) -> list[Check]:
 
 
 def _delegation_fix(exc: PdmailError, needed: list[str]) -> str:
-    from .backends.google_auth import SignInOutage
-
     if isinstance(exc, SignInOutage) or "google.service_account_file" in exc.message:
         return exc.hint or ""
     return (
@@ -109,7 +123,7 @@ def _delegation_fix(exc: PdmailError, needed: list[str]) -> str:
 
 def _scopes(config: Config, access_token: str | None, needed: list[str]) -> Check:
     """The scopes Google itself says the token carries (its tokeninfo endpoint)."""
-    from .backends.google_auth import FORMS_SCOPE, SignInOutage, granted_scopes
+    from .google_auth import granted_scopes
 
     try:
         granted = set(granted_scopes(config, access_token or ""))
@@ -139,7 +153,7 @@ def _scopes(config: Config, access_token: str | None, needed: list[str]) -> Chec
 
 
 def _token_age(path: Path) -> Check:
-    from .backends.google_auth import authorized_at
+    from .google_auth import authorized_at
 
     when = authorized_at(path)
     if when is None:

@@ -9,16 +9,10 @@ a 5xx (either may come after the change was made); others only after a 429 or ra
 
 from __future__ import annotations
 
-import json
-import random
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from google.auth.exceptions import GoogleAuthError
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient, ParamsType
 from requests import Response
@@ -26,103 +20,33 @@ from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import Timeout
 
 from ..errors import BackendError
-from .google_auth import HINT_SIGN_IN_AGAIN, HINT_SIGN_IN_LATER, sign_in_trouble
-
-
-class NoAnswer(BackendError):
-    """A request went out and no answer came back (connection lost, timed out): whether a
-    write was applied is unknown. Raised only for writes that are not safe to repeat."""
-
-
-GOOGLE_SHEETS = "https://sheets.googleapis.com"
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-RATE_LIMIT_REASONS = frozenset(
-    {"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED", "backendError"}
+from .google_api import (
+    GOOGLE_SHEETS,
+    RATE_LIMIT_REASONS,
+    RETRY_STATUSES,
+    SHEETS_API,
+    ApiFailure,
+    NoAnswer,
+    RetryPolicy,
+    google_errors,
+    parse_failure,
+    retry_after,
 )
 
-
-@dataclass(frozen=True)
-class ApiFailure:
-    """What an error answer says: status, Google's status word, reasons, message."""
-
-    code: int
-    status: str = ""
-    reasons: tuple[str, ...] = ()
-    message: str = ""
-
-    @property
-    def retryable(self) -> bool:
-        """True for answers that say "not now" rather than "no": 408, 429, 5xx, and 403s
-        whose reason is a rate limit (Gmail) or whose status is RESOURCE_EXHAUSTED (Sheets)."""
-        if self.code in RETRY_STATUSES:
-            return True
-        return self.code == 403 and (
-            self.status == "RESOURCE_EXHAUSTED" or bool(RATE_LIMIT_REASONS & set(self.reasons))
-        )
-
-    @property
-    def refused(self) -> bool:
-        """True when the answer says the request was turned away before anything was done
-        (408, 429, a rate-limit 403), so even a write that is not safe to repeat may be tried
-        again. A 5xx says no such thing: the change may have been made before the failure."""
-        return self.retryable and self.code < 500
-
-
-def parse_failure(code: int, body: bytes | str) -> ApiFailure:
-    """Read Google's error envelope, in either dialect: Sheets' ``status``/``details`` or
-    Gmail's older ``errors: [{reason}]`` list. A body that is not JSON keeps its first line."""
-    try:
-        data = json.loads(body)
-        error = data.get("error", {}) if isinstance(data, dict) else {}
-    except (ValueError, UnicodeDecodeError):
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        return ApiFailure(code, message=(text.strip().splitlines() or [""])[0][:200])
-    if not isinstance(error, dict):
-        return ApiFailure(code, message=str(error)[:200])
-    reasons = [e.get("reason", "") for e in error.get("errors", []) if isinstance(e, dict)]
-    for detail in error.get("details", []) or []:
-        if isinstance(detail, dict) and detail.get("reason"):
-            reasons.append(str(detail["reason"]))
-    return ApiFailure(
-        code=code,
-        status=str(error.get("status", "")),
-        reasons=tuple(r for r in reasons if r),
-        message=str(error.get("message", "")),
-    )
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from a ``Retry-After`` header (a number or an HTTP date), if there is one."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently to try again. ``attempts`` counts the first try."""
-
-    attempts: int = 5
-    base: float = 1.0
-    cap: float = 32.0
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
-
-    def wait(self, attempt: int, hinted: float | None) -> None:
-        """Sleep before try ``attempt + 1``: the server's hint, else full-jitter backoff."""
-        if hinted is not None:
-            delay = min(hinted, self.cap * 4)
-        else:
-            delay = random.uniform(0, min(self.cap, self.base * 2**attempt))
-        self.sleep(delay)
+__all__ = [
+    "GOOGLE_SHEETS",
+    "RATE_LIMIT_REASONS",
+    "RETRY_STATUSES",
+    "ApiFailure",
+    "NoAnswer",
+    "RetryPolicy",
+    "SheetsHTTPClient",
+    "configure",
+    "describe_api_error",
+    "parse_failure",
+    "repeatable",
+    "retry_after",
+]
 
 
 class SheetsHTTPClient(HTTPClient):
@@ -156,16 +80,20 @@ class SheetsHTTPClient(HTTPClient):
         for attempt in range(self.policy.attempts):
             self.calls += 1
             try:
-                response = self.session.request(
-                    method=method,
-                    url=url,
-                    json=json,
-                    params=params,
-                    data=data,
-                    files=files,
-                    headers=headers,
-                    timeout=self.timeout,
-                )
+                # google-auth refreshes the token inside the request (expired mid-run, or a
+                # 401): a refusal means no request can succeed until 'pdmail auth' is run; an
+                # outage of Google's sign-in service only means trying again later.
+                with google_errors(SHEETS_API, f"{method.upper()} {_path(url)}"):
+                    response = self.session.request(
+                        method=method,
+                        url=url,
+                        json=json,
+                        params=params,
+                        data=data,
+                        files=files,
+                        headers=headers,
+                        timeout=self.timeout,
+                    )
             except (RequestsConnectionError, Timeout) as exc:
                 if again and attempt < last:
                     self.policy.wait(attempt, None)
@@ -173,16 +101,6 @@ class SheetsHTTPClient(HTTPClient):
                 raise NoAnswer(
                     f"Google Sheets API: {method.upper()} {_path(url)}: no answer ({exc})",
                     hint=f"check the network; pdmail tried {attempt + 1} time{'s' * (attempt > 0)}",
-                ) from None
-            except GoogleAuthError as exc:
-                # google-auth refreshes the token inside the request (expired mid-run, or a
-                # 401). A refusal means no request can succeed until 'pdmail auth' is run; an
-                # outage of Google's sign-in service only means trying again later.
-                what, outage = sign_in_trouble(exc)
-                raise BackendError(
-                    f"Google Sheets API: {method.upper()} {_path(url)}: the saved authorization "
-                    f"could not be refreshed: {what}",
-                    hint=HINT_SIGN_IN_LATER if outage else HINT_SIGN_IN_AGAIN,
                 ) from None
             if response.ok:
                 return response
@@ -233,18 +151,14 @@ def configure(client: Any, base_url: str, policy: RetryPolicy, timeout: float) -
 
 
 def describe_api_error(api: str, exc: APIError, what: str) -> BackendError:
-    """A gspread error as pdmail's: the API, the status and what pdmail was doing."""
-    response = exc.response
-    failure = parse_failure(response.status_code, response.content)
-    hint = {
-        401: "the saved authorization was refused: run 'pdmail auth' again",
-        403: "the account lacks access: share the spreadsheet with it, or check the scopes "
-        "with 'pdmail doctor'",
-        404: "check google.spreadsheet_id (the long id in the sheet's address)",
-        429: "Google's quota was exceeded; pdmail waited and tried again. Run again later",
-    }.get(failure.code)
-    status = f"{failure.code} {failure.status}".strip()
-    return BackendError(f"{api}: {what}: {status}: {failure.message}", hint=hint)
+    """A gspread error as pdmail's: the API, the status and what pdmail was doing (what
+    :func:`~pdmail.backends.google_api.google_errors` raises for it)."""
+    try:
+        with google_errors(api, what):
+            raise exc
+    except BackendError as mapped:
+        return mapped
+    raise AssertionError("unreachable")  # google_errors maps every APIError
 
 
 def _path(url: str) -> str:

@@ -6,13 +6,18 @@ import csv
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import BackendError, InputError
 from ..models import Table
 from ..tables import read_table
+from .base import SourceBackend
+
+if TYPE_CHECKING:
+    from ..config import Config, Reader
 
 # A cell starting with one of these is run as a formula by Excel and LibreOffice when the CSV
 # is opened; a leading apostrophe keeps a teacher's answer text (OWASP's CSV-injection advice).
@@ -102,3 +107,36 @@ class CsvSink:
                 "disk is not full; the next run writes the table again",
             ) from None
         return str(target)
+
+
+class LocalBackend(SourceBackend):
+    """``sources.kind: local`` (the default): the roster and a responses export downloaded
+    from the Form, as CSV or XLSX files (``sources.roster``, ``sources.responses``, and for a
+    workbook ``sources.roster_sheet`` / ``sources.responses_sheet``)."""
+
+    kind: ClassVar[str] = "local"
+    keys = frozenset({"roster", "responses", "roster_sheet", "responses_sheet"})
+
+    @classmethod
+    def parse(cls, r: Reader, section: Mapping[str, Any], *, chosen: bool) -> dict[str, Any]:
+        return {
+            "roster": r.path(section, "roster", "sources", required=chosen),
+            "responses": r.path(section, "responses", "sources", required=chosen),
+            "roster_sheet": r.text(section, "roster_sheet", "sources") or None,
+            "responses_sheet": r.text(section, "responses_sheet", "sources") or None,
+        }
+
+    @classmethod
+    def build(cls, config: Config) -> LocalSource:
+        src = config.sources
+        assert src.roster is not None and src.responses is not None  # parse() requires them
+        return LocalSource(
+            src.roster,
+            src.responses,
+            roster_sheet=src.roster_sheet,
+            responses_sheet=src.responses_sheet,
+        )
+
+    @classmethod
+    def report_place(cls, config: Config, name: str) -> str:
+        return config.digest.needs_file.name if name == "needs" else f"{name}.csv"

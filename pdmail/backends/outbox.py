@@ -10,13 +10,20 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import DeliveryError
+from ..errors import DeliveryError, PdmailError
 from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
 from ..wire import Sendable, WireMessage, message_id_of
+from .base import OK, Check, MailerBackend
+
+if TYPE_CHECKING:
+    from ..config import Config, Reader
+    from ..workspace import Workspace
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
 _PDMAIL_ID = re.compile(r"^<pdmail\.[^.]+\.(?P<cycle>[^.]+)\.(?P<kind>[^.]+)\.")
@@ -87,3 +94,57 @@ class OutboxMailer:
             ) from None
         mid = message_id_of(message)
         return SendResult(message_id=mid, thread_id=thread_id or mid, provider_id=str(target))
+
+
+class OutboxBackend(MailerBackend):
+    """``mail.kind: outbox`` (the default): ``.eml`` files in ``mail.outbox`` (default: the
+    ``outbox`` folder next to the config). No limits, and nothing reaches anyone."""
+
+    kind: ClassVar[str] = "outbox"
+    keys = frozenset({"outbox"})
+    delivers = False
+
+    @classmethod
+    def parse(cls, r: Reader, section: Mapping[str, Any], *, chosen: bool) -> dict[str, Any]:
+        return {"outbox": r.folder(section, "outbox", "mail") or r.base / "outbox"}
+
+    @classmethod
+    def build(cls, config: Config) -> OutboxMailer:
+        return OutboxMailer(config.mail.outbox)
+
+    @classmethod
+    def where_to_look(cls, message_id: str) -> str:
+        return f"look in the outbox folder for the file with Message-ID {message_id}"
+
+    @classmethod
+    def doctor(cls, ws: Workspace, *, connect: bool) -> Check:
+        folder = ws.config.mail.outbox
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise PdmailError(f"{folder}: cannot write ({exc.strerror})") from None
+        return Check(
+            "mail",
+            OK,
+            f"outbox folder {folder} (nothing reaches teachers until {_real_mail()})",
+        )
+
+    @classmethod
+    def test_sent(cls, config: Config, result: SendResult, message_id: str) -> Check:
+        return Check(
+            "mail",
+            OK,
+            f"outbox: wrote a test message to {result.provider_id} (nothing reaches anyone "
+            f"until {_real_mail()})",
+        )
+
+
+def _real_mail() -> str:
+    """``mail.kind is smtp or gmail``: the mailers that reach people."""
+    from .registry import delivering_kinds
+
+    kinds = delivering_kinds()
+    listed = " or ".join(kinds) if len(kinds) < 3 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+    return f"mail.kind is {listed}"

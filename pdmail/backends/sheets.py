@@ -8,29 +8,31 @@ text and never becomes a formula.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import gspread
-from gspread.exceptions import APIError
-from gspread.utils import rowcol_to_a1
-
-from ..config import Config
 from ..display import shorten
 from ..errors import BackendError, InputError
 from ..models import Table
 from ..tables import table_from_rows
-from .google_http import (
+from .base import SourceBackend
+from .google_api import (
+    SHEETS_API,
+    SHEETS_SCOPE,
+    GoogleApiError,
     NoAnswer,
     RetryPolicy,
-    SheetsHTTPClient,
-    configure,
-    describe_api_error,
-    parse_failure,
+    google_errors,
 )
+from .google_doctor import GoogleAccount
 
-API = "Google Sheets API"
+if TYPE_CHECKING:
+    import gspread
+
+    from ..config import Config, Reader
+
+API = SHEETS_API
 CELL_LIMIT = 50_000  # characters Sheets holds in one cell
 
 
@@ -76,16 +78,13 @@ class SheetsBook:
     def grid(self) -> dict[str, tuple[int, int]]:
         """Every tab's title and grid size, from one metadata read."""
         if self._grid is None:
-            try:
+            missing = (
+                f"{API}: spreadsheet {self.spreadsheet_id} was not found (404)",
+                "check google.spreadsheet_id, and that the sheet is shared with the account "
+                "pdmail is authorized as",
+            )
+            with google_errors(API, "opening the spreadsheet", says={404: missing}):
                 meta = self.http.fetch_sheet_metadata(self.spreadsheet_id)
-            except APIError as exc:
-                if exc.response.status_code == 404:
-                    raise BackendError(
-                        f"{API}: spreadsheet {self.spreadsheet_id} was not found (404)",
-                        hint="check google.spreadsheet_id, and that the sheet is shared with "
-                        "the account pdmail is authorized as",
-                    ) from None
-                raise describe_api_error(API, exc, "opening the spreadsheet") from None
             self._grid = {}
             # FORMATTED_VALUE reads give dates as the spreadsheet's locale writes them
             # (03/12/2026 is 3 December in en_GB, 12 March in en_US).
@@ -130,14 +129,12 @@ class SheetsBook:
             tabs = [str(self.title(self.roster_tab)), str(self.title(self.responses_tab))]
             reports = (self.title(t) for t in self.tabs.values())
             tabs += [t for t in reports if t is not None and t not in tabs]
-            try:
+            with google_errors(API, "reading the roster and responses"):
                 answer = self.http.values_batch_get(
                     self.spreadsheet_id,
                     [a1_tab(t) for t in tabs],
                     params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"},
                 )
-            except APIError as exc:
-                raise describe_api_error(API, exc, "reading the roster and responses") from None
             ranges = [r.get("values", []) for r in answer.get("valueRanges", [])]
             ranges += [[]] * (len(tabs) - len(ranges))
             self._values = {tab: _strings(values) for tab, values in zip(tabs, ranges, strict=True)}
@@ -183,24 +180,20 @@ class SheetsBook:
                     "rowCount": rows_in_grid, "columnCount": cols_in_grid}},
                 "fields": "gridProperties.rowCount,gridProperties.columnCount",
             }}]}  # fmt: skip
-            try:
+            with google_errors(API, f"growing the tab {title!r}"):
                 self.http.batch_update(self.spreadsheet_id, resize)
-            except APIError as exc:
-                raise describe_api_error(API, exc, f"growing the tab {title!r}") from None
             grid[title] = (rows_in_grid, cols_in_grid)
         height = max(len(data), rows_in_grid)
         width = max(width, min(cols_in_grid, 26))
         padded = [r + [""] * (width - len(r)) for r in data]
         padded += [[""] * width for _ in range(height - len(padded))]
         grid[title] = (height, max(width, cols_in_grid))
-        target = f"{a1_tab(title)}!A1:{rowcol_to_a1(height, width)}"
-        try:
+        target = f"{a1_tab(title)}!A1:{_a1(height, width)}"
+        with google_errors(API, f"writing the tab {title!r}"):
             self.http.values_batch_update(
                 self.spreadsheet_id,
                 {"valueInputOption": "RAW", "data": [{"range": target, "values": padded}]},
             )
-        except APIError as exc:
-            raise describe_api_error(API, exc, f"writing the tab {title!r}") from None
         return f"sheet tab '{title}'"
 
     def _add_tab(self, title: str, size: tuple[int, int]) -> str:
@@ -218,14 +211,15 @@ class SheetsBook:
         }}}]}  # fmt: skip
         policy: RetryPolicy = getattr(self.http, "policy", RetryPolicy())
         for attempt in range(policy.attempts):
+            error: BackendError
             try:
-                reply = self.http.batch_update(self.spreadsheet_id, body)
-            except APIError as exc:
-                failure = parse_failure(exc.response.status_code, exc.response.content)
-                taken = failure.code == 400 and "already exists" in failure.message
-                error: BackendError = describe_api_error(API, exc, f"adding the tab {title!r}")
-                if failure.code < 500 and not taken:
-                    raise error from None
+                with google_errors(API, f"adding the tab {title!r}"):
+                    reply = self.http.batch_update(self.spreadsheet_id, body)
+            except GoogleApiError as exc:
+                taken = exc.failure.code == 400 and "already exists" in exc.failure.message
+                if exc.failure.code < 500 and not taken:
+                    raise
+                error = exc
             except NoAnswer as exc:
                 error = exc
             else:
@@ -246,8 +240,21 @@ def _strings(rows: list[list[Any]]) -> list[list[str]]:
     return [["" if c is None else str(c) for c in row] for row in rows]
 
 
+def _a1(row: int, column: int) -> str:
+    """The A1 name of a cell: ``_a1(3, 28)`` is ``AB3``."""
+    letters = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"{letters}{row}"
+
+
 def open_book(config: Config, credentials: Any, *, policy: RetryPolicy | None = None) -> SheetsBook:
     """A :class:`SheetsBook` for ``config``'s spreadsheet, through pdmail's transport."""
+    import gspread
+
+    from .google_http import SheetsHTTPClient, configure
+
     client = gspread.Client(auth=credentials, http_client=SheetsHTTPClient)
     configure(client, config.google.endpoints.sheets, policy or RetryPolicy(), timeout=60.0)
     g = config.google
@@ -258,3 +265,37 @@ def open_book(config: Config, credentials: Any, *, policy: RetryPolicy | None = 
         responses_tab=g.responses_tab,
         tabs={"status": g.status_tab, "digest": g.digest_tab, "needs": g.needs_tab},
     )
+
+
+class SheetsBackend(SourceBackend):
+    """``sources.kind: google``: the roster tab and the Form's responses tab of the Google
+    Sheet ``google.spreadsheet_id``; the status, digest and needs tabs are written there too."""
+
+    kind: ClassVar[str] = "google"
+    account = GoogleAccount
+    google_scopes = (SHEETS_SCOPE,)
+
+    @classmethod
+    def check(cls, r: Reader, root: Mapping[str, Any]) -> None:
+        google = root.get("google")
+        if not (isinstance(google, Mapping) and r.text(google, "spreadsheet_id", "google")):
+            raise r.error("google.spreadsheet_id", "is required when sources.kind is google")
+
+    @classmethod
+    def build(cls, config: Config) -> SheetsBook:
+        from .google_auth import load_credentials, scopes_for
+
+        return open_book(config, load_credentials(config, scopes_for(config)))
+
+    @classmethod
+    def report_place(cls, config: Config, name: str) -> str:
+        g = config.google
+        tab = {"status": g.status_tab, "digest": g.digest_tab, "needs": g.needs_tab}.get(name, name)
+        return f"the '{tab}' tab"
+
+    @classmethod
+    def responses_place(cls, config: Config) -> tuple[str, str] | None:
+        return f"the responses tab '{config.google.responses_tab}'", (
+            "set google.responses_tab to the tab the Form is linked to (in the Form: "
+            "Responses > Link to Sheets)"
+        )

@@ -14,25 +14,32 @@ import contextlib
 import copy
 import io
 import logging
+import os
 import re
 import smtplib
 import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.policy import SMTPUTF8, EmailPolicy
 from email.utils import getaddresses
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from ..errors import BackendError, ConfigError, DeliveryError
 from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
 from ..wire import Sendable, WireMessage, message_id_of
+from .base import OK, SEND_TEST, Check, MailerBackend
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
-__all__ = ["SECURITY_MODES", "SmtpMailer"]
+    from ..config import Config, Reader
+    from ..workspace import Workspace
+
+__all__ = ["SECURITY_MODES", "SmtpBackend", "SmtpMailer", "SmtpSettings"]
 
 log = logging.getLogger(__name__)
 
@@ -521,3 +528,111 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
         return _reply(exc.smtp_code, exc.smtp_error)
     return str(exc) or type(exc).__name__
+
+
+# -- the backend: mail.kind smtp -------------------------------------------------------------
+
+Security = Literal["starttls", "ssl", "none"]
+_DEFAULT_PORT: dict[Security, int] = {"ssl": 465, "starttls": 587, "none": 25}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """``mail.smtp``: the server, how to secure the connection, and who logs in."""
+
+    host: str
+    port: int
+    security: Security
+    username: str
+    password_env: str
+    timeout: float
+
+    def password(self) -> str:
+        """The password from the environment variable the config names ("" if none is named)."""
+        if not self.password_env:
+            return ""
+        value = os.environ.get(self.password_env)
+        if value is None:
+            raise ConfigError(
+                f"mail.smtp.password_env: the environment variable {self.password_env} is not set",
+                hint=f"export {self.password_env}=... in the environment that runs pdmail "
+                "(for cron, in the crontab or a file it sources)",
+            )
+        return value
+
+
+class SmtpBackend(MailerBackend):
+    """``mail.kind: smtp``: any SMTP server (Microsoft 365, the district's relay), set in
+    ``mail.smtp``. Paced below Microsoft 365's limits (30 messages a minute, 10,000
+    recipients a day)."""
+
+    kind: ClassVar[str] = "smtp"
+    keys = frozenset({"smtp"})
+    per_minute = 30
+    daily_cap = 1500
+
+    @classmethod
+    def parse(cls, r: Reader, section: Mapping[str, Any], *, chosen: bool) -> dict[str, Any]:
+        if not chosen and "smtp" not in section:
+            return {"smtp": None}
+        s = r.mapping(section.get("smtp"), "mail.smtp", required=chosen)
+        r.known(s, "mail.smtp", {"host", "port", "security", "username", "password_env", "timeout"})
+        security = cast(
+            Security,
+            r.choice(s, "security", "mail.smtp", ("starttls", "ssl", "none"), "starttls"),
+        )
+        smtp = SmtpSettings(
+            host=r.text(s, "host", "mail.smtp", required=chosen),
+            port=r.integer(s, "port", "mail.smtp", _DEFAULT_PORT[security], 1, 65535),
+            security=security,
+            username=r.text(s, "username", "mail.smtp"),
+            password_env=r.text(s, "password_env", "mail.smtp"),
+            timeout=float(r.integer(s, "timeout", "mail.smtp", 30, 1, 600)),
+        )
+        if smtp.username and not smtp.password_env:
+            raise r.error(
+                "mail.smtp.password_env",
+                "is required with a username (the password itself never goes in the file)",
+                "e.g. password_env: PDMAIL_SMTP_PASSWORD",
+            )
+        return {"smtp": smtp}
+
+    @classmethod
+    def settings(cls, config: Config) -> SmtpSettings:
+        """The checked ``mail.smtp``."""
+        smtp = config.mail.options.get("smtp")
+        assert isinstance(smtp, SmtpSettings)  # parse() requires mail.smtp when kind is smtp
+        return smtp
+
+    @classmethod
+    def build(cls, config: Config) -> SmtpMailer:
+        smtp = cls.settings(config)
+        return SmtpMailer(
+            smtp.host,
+            smtp.port,
+            security=smtp.security,
+            username=smtp.username,
+            password=smtp.password(),
+            timeout=smtp.timeout,
+        )
+
+    @classmethod
+    def doctor(cls, ws: Workspace, *, connect: bool) -> Check:
+        """A login (or, with no username, a connection), never a message."""
+        if not connect:
+            return super().doctor(ws, connect=connect)
+        smtp = cls.settings(ws.config)
+        with ws.mailer():
+            pass
+        done = (
+            f"logged in to {smtp.host}:{smtp.port} as {smtp.username}"
+            if smtp.username
+            else f"connected to {smtp.host}:{smtp.port} (no login configured)"
+        )
+        return Check("mail", OK, f"smtp: {done}; sending not checked: {SEND_TEST}")
+
+    @classmethod
+    def accepted_by(cls, config: Config) -> str:
+        smtp = config.mail.options.get("smtp")
+        where = f"{smtp.host}:{smtp.port}" if isinstance(smtp, SmtpSettings) else ""
+        return f"the SMTP server {where}"
