@@ -8,6 +8,7 @@ templates render and ``pdmail digest --json`` prints. Rendering and delivery liv
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -20,10 +21,18 @@ from .display import NAME_LIMIT, shorten
 from .models import Teacher
 from .needs import NeedRecord
 from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
-from .reading import LEARNING, LESSON, TASK, asks_team_visit, kinds_of, topics_by_kind
+from .reading import (
+    LEARNING,
+    LESSON,
+    TASK,
+    asks_team_visit,
+    kinds_of,
+    sentence_kinds,
+    topics_by_kind,
+)
 from .responses import Collection
 from .roster import Roster
-from .taxonomy import BOOKING, DEFAULT_TOPICS, PRINTING
+from .taxonomy import BOOKING, DEFAULT_TOPICS, LESSONS, PRINTING
 from .todo import TaskGroup, by_date, group_tasks
 from .topics import Evidence, Tagger, is_request, normalize_formats, split_formats
 from .trends import Trends, YearView, build_trends, build_year
@@ -224,6 +233,38 @@ def read_kinds(text: str, topics: Sequence[str]) -> tuple[str, ...]:
     return kinds
 
 
+# A class the librarian teaches (not one student, a club or office hours): the lessons topic.
+_CLASS_LESSON = re.compile(
+    r"\b(?:my|our|the|his|her|their|\d+|all\s+my|each)\s+(?:\w+\s+){0,2}?(?:class|classes|"
+    r"periods?|sections?|graders|students|kids|kiddos|kinders|scholars)\b|\bclass\s+period\b|"
+    r"\blessons?\b|\bco.?teach|\bco.?plan|\bbook.?talks?\b|\bread.?alouds?\b|\borientation\b",
+    re.IGNORECASE,
+)
+
+
+def lessons_agree(text: str, evidence: Evidence, tagger: Tagger) -> Evidence:
+    """``evidence`` with the lessons topic (:data:`pdmail.taxonomy.LESSONS`) only where the
+    answer asks for a lesson: "the Common Sense lessons are dated" names lessons but asks for
+    none, and "Could you do a 1-period workshop for my AP Sem kids?" asks for one without the
+    word. A school that dropped the topic gets nothing added."""
+    kinds = kinds_of(text)
+    topics = [name for name, _ in evidence]
+    if LESSONS in topics and LESSON not in kinds:
+        return tuple((name, words) for name, words in evidence if name != LESSONS)
+    order = {t.name: i for i, t in enumerate(tagger.topics)}
+    if LESSONS not in topics and LESSON in kinds and LESSONS in order:
+        sentence = next(
+            (s for s, ks in sentence_kinds(text) if LESSON in ks and _CLASS_LESSON.search(s)),
+            None,
+        )
+        if sentence is not None:
+            words = shorten(" ".join(sentence.split()), 60)
+            found = dict(evidence)
+            found[LESSONS] = (words,)
+            return tuple(sorted(found.items(), key=lambda kv: order.get(kv[0], len(order))))
+    return evidence
+
+
 def split_by_kind(text: str, evidence: Evidence) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Each kind of help ``text`` asks for with the topics it is about
     (:func:`pdmail.reading.topics_by_kind`), with the kinds :func:`read_kinds` adds."""
@@ -250,7 +291,7 @@ def current_needs(
     school = SchoolReader(needs, tagger, (r.help for _, r in asking), learn_threshold)
     out = []
     for teacher, response in asking:
-        evidence = tagger.explain(response.help)
+        evidence = lessons_agree(response.help, tagger.explain(response.help), tagger)
         by_kind = split_by_kind(response.help, evidence)
         need = Need(
             id=need_id(campaign, cycle, teacher.email),

@@ -165,7 +165,10 @@ _LESSON = _rx(
 # "lesson" asks for one only in a sentence that asks or dates it ("a research lesson on
 # the 14th?"), not in "classroom lessons" or "lesson planning".
 _LESSON_WORD = re.compile(
-    r"(?<!classroom\s)(?<!common\ssense\s)\blessons?\b(?!\s+(?:planning|plans?|sequence))|"
+    # lessons as where something is used ("videos used in library lessons") ask for none
+    r"(?<!classroom\s)(?<!common\ssense\s)(?<!\bin\s)(?<!\bin\slibrary\s)(?<!\bin\sthe\s)"
+    r"(?<!\bin\sour\s)(?<!\bin\smy\s)(?<!\bduring\s)(?<!\bin\sthe\slibrary\s)"
+    r"\blessons?\b(?!\s+(?:planning|plans?|sequence))|"
     r"\bworkshop\b[^.?!]{0,80}?\b(?:students|kids|class)\b",
     re.IGNORECASE,
 )
@@ -213,8 +216,6 @@ _LEARNING = _rx(
     r"\baprender\b|\benseñarme\b|\bcapacitación\b",
     # asking how a tool does something, or which way to go
     r"\b(?:can|could)\s+i\s+(?:\w+\s+){0,2}?(?:assign|add|make|set|share|turn|change|see|"
-    r"use(?!\s+(?:the\s+|a\s+|our\s+)?(?:library|lab|labs|room|makerspace|space|auditorium|"
-    r"computers?|conference|cart))|"
     r"track|link|embed|upload|record|create|customize|lock|hide|schedule|do)\b[^.!?]*\?",
     r"\bshould\s+(?:i|we)\s+(?:use|try|switch|get|go\s+with)\b",
     r"\b(?:need|want|looking\s+for)\s+a\s+(?:new|better|good|easy|easier|simple|different)\s+"

@@ -76,10 +76,13 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "research", "researching", "researcher", "research question", "research questions",
         "search", "searching", "search strategies", "keywords", "keyword", "note taking",
         "notetaking", "notecards", "paraphrasing", "paraphrase", "catalog", "Google Scholar",
-        "primary source", "primary sources", "pathfinder", "articles", "article", "sources",
+        "primary source", "primary sources", "pathfinder", "find sources", "finding sources",
+        "good sources", "better sources", "reliable sources", "scholarly sources", "sources for",
+        "sources on", "sources about", "articles for", "articles on", "articles about",
+        "find articles", "finding articles", "websites for", "websites on", "websites about",
         "find facts", "finding information", "background information", "credible sources",
         "science fair", "NHD", "national history day", "investigación", "fuentes",
-        "websites", "kid safe search", "search engine", "scholarly",
+        "kid safe search", "search engine", "scholarly",
     )),
     Topic(CITATION, (
         "Purdue OWL", "Scribbr", "BibMe", "Cite This For Me", "Turabian", "hanging indent",
@@ -204,8 +207,12 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "tripod", "tripods", "gimbal", "broadcast", "morning announcements", "radio show",
         "voiceover", "voice over", "video project", "film festival",
         "video", "videos", "WeVideo", "green screen", "screencast", "screencasts",
-        "Screencastify", "Loom", "podcast", "podcasts", "podcasting", "audio", "recording",
-        "record", "recordings", "iMovie", "Clipchamp", "Flip", "stop motion", "animation",
+        "Screencastify", "Loom", "podcast", "podcasts", "podcasting", "audio recording",
+        "audio recordings", "edit audio", "editing audio", "audio editing", "audio files",
+        "record a", "record their", "record themselves", "record my", "record our",
+        "recording studio", "practice recordings", "voice memos", "audio recorder",
+        "audio recorders", "voice recorder", "voice recorders", "iMovie", "Clipchamp",
+        "Flip", "stop motion", "animation",
         "documentary", "documentaries", "Filming", "Editing", "edit video", "video editing",
         "recording booth", "Audacity", "GarageBand", "Soundtrap", "voice recording",
         "captioned", "captioning", "newscast", "announcements",
@@ -325,6 +332,12 @@ CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
          r"kids|students)\s+(?:come|visit)\b|\bclass\s+visits?\b", LESSONS),
         # a brand named with an everyday word
         (r"\bbook\s+creator\b", DESIGN),
+        # Google's "make a copy" (of a doc, for each student) is no copies of a book
+        (r"\b(?:(?:mak(?:e|es|ing)|force)\s+a|(?:their|his|her)\s+own)\s+copy\b"
+         r"(?!\s+of\s+(?:the\s+|a\s+)?(?:book|novel|title|text))", WORKSPACE),
+        # pulling every version or edition a library has is the collection
+        (r"\bpull\s+(?:all\s+)?(?:the\s+)?(?:\w+\s+){0,2}?(?:versions|editions|copies)\s+of\b",
+         BOOKS),
         # a class brought to the library: a visit to book
         (r"\b(?:bring|take|send)\s+(?:my|our|the)\s+(?:\w+\s+)?(?:class|classes|students|kids|"
          r"group)\s+(?:to|into|over\s+to)\s+the\s+library\b", BOOKING),

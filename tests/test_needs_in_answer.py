@@ -6,9 +6,20 @@ from __future__ import annotations
 import pytest
 from test_digest_plan import build, resp
 
-from pdmail.digest import split_by_kind
+from pdmail.digest import lessons_agree, split_by_kind
 from pdmail.reading import LEARNING, LESSON, TASK, topics_by_kind
-from pdmail.taxonomy import BOOKING, BOOKS, DEFAULT_TOPICS, DESIGN, DEVICES, LESSONS, MAKING, VIDEO
+from pdmail.taxonomy import (
+    BOOKING,
+    BOOKS,
+    DEFAULT_TOPICS,
+    DESIGN,
+    DEVICES,
+    LESSONS,
+    MAKING,
+    RESEARCH,
+    VIDEO,
+    WORKSPACE,
+)
 from pdmail.topics import Tagger
 
 TAGGER = Tagger(DEFAULT_TOPICS)
@@ -64,3 +75,48 @@ def test_session_is_on_what_the_teacher_wants_to_learn() -> None:
     assert {p.topic for p in digest.proposals} == {DESIGN}
     assert sum(len(p.need_ids) for p in digest.proposals) == 3
     assert all(BOOKS in n.topics_for(TASK) for n in digest.to_do)
+
+
+@pytest.mark.parametrize(
+    ("text", "has_lessons"),
+    [
+        # "lessons" named, none asked for
+        ("The Common Sense lessons are ok but dated. Anything newer on group chats?", False),
+        ("Please make sure videos used in library lessons are captioned.", False),
+        # a class lesson asked for without the word
+        ("Could you do a 1-period workshop for my AP Sem kids? Week of 12/7 is best.", True),
+        ("Could you do a book talk for my class when we come Tuesday?", True),
+        ("Research lesson for my Bio classes on Dec 15?", True),
+    ],
+)
+def test_the_lessons_topic_goes_with_a_lesson_asked_for(text: str, has_lessons: bool) -> None:
+    evidence = lessons_agree(text, TAGGER.explain(text), TAGGER)
+    assert (LESSONS in dict(evidence)) is has_lessons
+    if has_lessons:
+        assert all(words for _, words in evidence)  # every tag says why
+
+
+def test_a_school_without_the_lessons_topic_gets_none_added() -> None:
+    tagger = Tagger(tuple(t for t in DEFAULT_TOPICS if t.name != LESSONS))
+    text = "Could you do a 1-period workshop for my AP Sem kids?"
+    assert LESSONS not in dict(lessons_agree(text, tagger.explain(text), tagger))
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        ("When I make a copy of a doc for each student, comments vanish", WORKSPACE, BOOKS),
+        ("Could you pull all the different versions of the Gingerbread Man?", BOOKS, None),
+        ("Our kids need Read&Write to work on the Gale articles", None, RESEARCH),
+        ("Could you help them find sources for the argument essay?", RESEARCH, None),
+        ("Seesaw won't save when kids record their voice", VIDEO, None),
+        ("Do we have audio recorders to check out?", VIDEO, None),
+        ("Need articles + audio in Spanish", None, VIDEO),
+    ],
+)
+def test_words_read_in_context(text: str, present: str | None, absent: str | None) -> None:
+    topics = TAGGER.tag(text)
+    if present:
+        assert present in topics
+    if absent:
+        assert absent not in topics
