@@ -44,7 +44,7 @@ class Check:
     """One line of ``pdmail doctor``'s report."""
 
     name: str
-    status: str
+    status: CheckStatus
     detail: str
     fix: str = ""
 

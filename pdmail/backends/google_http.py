@@ -19,7 +19,6 @@ from requests import Response
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import Timeout
 
-from ..errors import BackendError
 from .google_api import (
     GOOGLE_SHEETS,
     RATE_LIMIT_REASONS,
@@ -42,7 +41,6 @@ __all__ = [
     "RetryPolicy",
     "SheetsHTTPClient",
     "configure",
-    "describe_api_error",
     "parse_failure",
     "repeatable",
     "retry_after",
@@ -148,17 +146,6 @@ def configure(client: Any, base_url: str, policy: RetryPolicy, timeout: float) -
     transport.policy = policy
     transport.calls = 0
     client.set_timeout(timeout)
-
-
-def describe_api_error(api: str, exc: APIError, what: str) -> BackendError:
-    """A gspread error as pdmail's: the API, the status and what pdmail was doing (what
-    :func:`~pdmail.backends.google_api.google_errors` raises for it)."""
-    try:
-        with google_errors(api, what):
-            raise exc
-    except BackendError as mapped:
-        return mapped
-    raise AssertionError("unreachable")  # google_errors maps every APIError
 
 
 def _path(url: str) -> str:
