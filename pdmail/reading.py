@@ -41,11 +41,26 @@ _DECLINE = _rx(
     r"^\W*(?:no+|nope|nah|none|nada|non|nein|n\.?\s*/?\s*a\.?|not\s+really|nothing)"
     r"(?:\W|thanks?|thank\s+(?:you|u)|thx|ty|gracias|merci|danke|i'?m\s+(?:good|fine|ok)|"
     r"all\s+(?:good|set)|for\s+now|this\s+month|right\s+now|rn|at\s+the\s+moment|"
-    r"needed|for\s+me|from\s+me|so\s+far)*$",
+    r"at\s+this\s+(?:time|point)|currently|as\s+of\s+(?:now|yet)|today|yet|here|"
+    r"this\s+(?:week|time|cycle|round|semester)|needed|for\s+me|from\s+me|so\s+far)*$",
+    r"^\W*(?:ningun[oa]|ninguna\s+cosa|rien|nichts)\W*$|\bsin\s+(?:pedidos|solicitudes|"
+    r"necesidades)\b",
+    r"\bcan'?t\s+think\s+of\s+anything\b|\bnothing\s+comes\s+to\s+mind\b",
+    r"\b(?:i|we)\s+(?:don'?t|do\s+not)\s+need\s+anything\b|"
+    r"\bno\s+(?:help|support|assistance)\s+(?:is\s+)?needed\b",
+    r"^\W*(?:good|fine|ok|okay|all\s+good|set|covered)\s+(?:for\s+now|this\s+month)\b",
+    r"\beverything(?:'s|\s+is)\s+(?:fine|good|great|ok|okay|going\s+well)\b",
+    # away: nothing to ask for
+    r"\b(?:on|out\s+on|taking)\s+(?:\w+\s+)?leave\b(?![^.!?]*\b(?:could|can|would|please|"
+    r"pls|need|sub|substitute)\b)",
+    # a promise to ask later is no ask now
+    r"^\W*(?:i'?ll|i\s+will|will)\s+(?:let\s+you\s+know|reach\s+out|be\s+in\s+touch)\W*$",
+    r"\b(?:let\s+you\s+know|reach\s+out|get\s+in\s+touch|ask|email\s+you)\s+if\s+(?:i|we)\s+"
+    r"(?:need|think\s+of)\s+(?:anything|something|help)\b",
     r"\bnothing\b(?!\s+(?:works?|is\s+working|loads?|happens?|prints?|shows?))",
     r"\bno\s+(?:needs?|requests?)\b",
     r"\bnot\s+(?:this\s+(?:month|time|week|round)|right\s+now|now|at\s+(?:this|the\s+moment)|"
-    r"at\s+the\s+moment|today|yet|for\s+now|anything)\b",
+    r"at\s+the\s+moment|today|yet|for\s+now|anything|needed)\b",
     r"\b(?:i'?m|i\s+am|we'?re|we\s+are|i'?m\s+all|we'?re\s+all|all)\s+"
     r"(?:good|set|fine|ok|okay|covered)\b",
     r"\b(?:all|we'?re|i'?m)\s+set\b",
@@ -65,6 +80,7 @@ _SMALL_TALK = _rx(
     r"\b(?:kids|students|they|class)\s+(?:loved|liked|enjoyed|were\s+obsessed|are\s+obsessed)\b",
     r"\b(?:was|were|went)\s+(?:great|amazing|awesome|perfect|wonderful|a\s+hit)\b",
     r"\bcome\s+see\s+the\s+show\b",
+    r"\bkeep\s+(?:up\s+the\s+(?:great|good|awesome|amazing)\s+work|doing\s+what\s+you'?re\s+doing)\b",
 )
 # A sentence that puts a need off: maybe later, not now.
 _LATER = _rx(

@@ -54,6 +54,20 @@ from pdmail.topics import Tagger
         "N.A.",
         "nothing is broken, all good thanks",
         "I think we're all set, happy holidays",
+        "None at this time, thank you!",
+        "Can't think of anything",
+        "Nothing comes to mind right now",
+        "Keep up the great work!",
+        "Everything is fine",
+        "Will reach out if I need anything",
+        "I'll let you know!",
+        "Not needed",
+        "Good for now, thanks!",
+        "I don't need anything this month",
+        "No help needed this month",
+        "I am out on maternity leave until Feb",
+        "Sin pedidos este mes",
+        "Ninguna",
     ],
 )
 def test_answers_that_ask_for_nothing(text: str) -> None:
@@ -78,6 +92,10 @@ def test_answers_that_ask_for_nothing(text: str) -> None:
         "All good on my end except my Clever badge stopped working",
         "No rush, but could you pull books on frogs?",
         "Nope! Well, actually, could you reset my Destiny password?",
+        "I will be on leave in January, could you pull books for my sub?",
+        "Could you let me know if we have Gale?",
+        "Still waiting on the Chromebook cart from last month",
+        "Everything is fine except the projector, it won't turn on",
     ],
 )
 def test_answers_with_a_need(text: str) -> None:
