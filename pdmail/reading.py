@@ -213,7 +213,8 @@ _LEARNING = _rx(
     r"codes?|pins?)\b)|"
     r"\bi'?ve\s+never\s+used\b|\bnever\s+used\s+(?:it|one|them)\b",
     r"\bhow.to\s+for\s+me\b|\bquick\s+how.to\b|\bremind(?:er)?\s+(?:me\s+)?(?:of\s+)?how\b",
-    r"\bhelp\s+me\s+(?:set\s+up|figure|organize|learn|understand|redesign|use|plan)\b"
+    r"\bhelp\s+(?:me|us|my\s+team|our\s+team|the\s+team|our\s+department|my\s+department)\s+"
+    r"(?:set\s+up|figure|organize|learn|understand|redesign|use|plan|make|build|create|design)\b"
     r"(?![^.?!]*\b(?:accounts?|licen[cs]es?|passwords?)\b)|"
     r"\b(?:love|like|need|use)\s+(?:some\s+)?help\s+(?:with|making|using|organizing|setting)\b",
     # "is there a way to…" asks how, unless it is access that is wanted (a task)

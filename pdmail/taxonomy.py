@@ -57,7 +57,8 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "high interest", "hi lo", "series", "folktales", "fables", "mythology", "mysteries",
         "historical fiction", "novels in verse", "text set", "text sets", "lending library",
         "lit circles", "literature circles", "book clubs sets", "cookbooks", "copies of",
-        "curated list", "approved videos", "novelas", "cuentos",
+        "curated list", "approved videos", "extra copies", "more copies", "class copies",
+        "copies for", "novelas", "cuentos",
     )),
     Topic(READING, (
         "author visit", "author visits", "book fair", "Read Across America", "reading buddies",
@@ -264,7 +265,8 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
         "speech to text", "word prediction", "Voice Typing",
         "text to speech", "speech to text", "TTS", "Immersive Reader", "Read&Write",
         "Read and Write", "Learning Ally", "Bookshare", "large print", "braille",
-        "dyslexia", "dyslexic", "AAC", "accessible slides", "accessibility", "accommodation",
+        "dyslexia", "dyslexic", "AAC", "accessible slides", "accessibility", "accessible",
+        "colorblind", "color blind", "accommodation",
         "accommodations", "IEP", "504", "read aloud tool", "dictation", "voice typing",
         "Google Translate", "translation tool", "translation tools", "translator",
         "low vision", "hearing impaired", "adapted", "read aloud options", "read out loud",
@@ -332,6 +334,13 @@ CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
          r"kids|students)\s+(?:come|visit)\b|\bclass\s+visits?\b", LESSONS),
         # a brand named with an everyday word
         (r"\bbook\s+creator\b", DESIGN),
+        # reading events named with "book" are reading promotion, not the collection
+        (r"\b(?:battle\s+of\s+the\s+books|book\s+(?:fairs?|clubs?|talks?|tastings?|swaps?|bingo|"
+         r"challenges?|madness)|booktalks?)\b(?!\s+(?:sets?|books?|copies|titles|kits?))", READING),
+        # showing a film: whether it is allowed is copyright
+        (r"\b(?:allowed|ok|okay|legal|permission)\s+(?:for\s+\w+\s+)?to\s+(?:show|screen|play|"
+         r"stream)\s+(?:\w+\s+){0,3}?(?:movies?|films?|videos?|clips?|shows?|episodes?|music|songs?)\b",
+         COPYRIGHT),
         # Google's "make a copy" (of a doc, for each student) is no copies of a book
         (r"\b(?:(?:mak(?:e|es|ing)|force)\s+a|(?:their|his|her)\s+own)\s+copy\b"
          r"(?!\s+of\s+(?:the\s+|a\s+)?(?:book|novel|title|text))", WORKSPACE),

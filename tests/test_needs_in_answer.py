@@ -9,13 +9,16 @@ from test_digest_plan import build, resp
 from pdmail.digest import lessons_agree, split_by_kind
 from pdmail.reading import LEARNING, LESSON, TASK, topics_by_kind
 from pdmail.taxonomy import (
+    ASSISTIVE,
     BOOKING,
     BOOKS,
+    COPYRIGHT,
     DEFAULT_TOPICS,
     DESIGN,
     DEVICES,
     LESSONS,
     MAKING,
+    READING,
     RESEARCH,
     VIDEO,
     WORKSPACE,
@@ -112,6 +115,10 @@ def test_a_school_without_the_lessons_topic_gets_none_added() -> None:
         ("Seesaw won't save when kids record their voice", VIDEO, None),
         ("Do we have audio recorders to check out?", VIDEO, None),
         ("Need articles + audio in Spanish", None, VIDEO),
+        ("Could we do a Battle of the Books team this spring?", READING, BOOKS),
+        ("Battle of the Books: can we get extra copies of the list?", BOOKS, None),
+        ("Are we allowed to show Disney movies at the holiday party?", COPYRIGHT, None),
+        ("Can you help me make my slides readable for a colorblind student?", ASSISTIVE, None),
     ],
 )
 def test_words_read_in_context(text: str, present: str | None, absent: str | None) -> None:

@@ -165,6 +165,8 @@ def test_answers_with_a_need(text: str) -> None:
             (LEARNING,),
         ),
         ("Can you make sure my students have access to Sora?", (TASK,)),
+        ("Could you help my team figure out a plan for using Brisk?", (LEARNING,)),
+        ("Can you help me make my slides readable for a colorblind student?", (LEARNING,)),
         ("Research lesson for the argument essay. Periods 1 and 3 on Dec 14?", (LESSON,)),
         ("Do we have Statista? A short lesson would be awesome.", (TASK, LESSON)),
         ("Is there a way to get the kids their own NoodleTools accounts?", (TASK,)),
