@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pickle
 import tempfile
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 
 from .backends import Mailer
 from .errors import BackendError, DeliveryError, PdmailError, UsageError
-from .ledger import INTERRUPTED, Claim
+from .ledger import INTERRUPTED, QUEUED, Claim, boot_id, never_handed_over
 from .models import LedgerEntry, MessageKey, State
 from .runlock import RunLock
 from .wire import Sendable, WireMessage, message_id_of, subject_of
@@ -145,6 +146,9 @@ def _entries(ws: Workspace, items: Sequence[Item]) -> dict[MessageKey, LedgerEnt
     found: dict[MessageKey, LedgerEntry] = {}
     for campaign, cycle in {(i.key.campaign, i.key.cycle) for i in items}:
         found.update((e.key, e) for e in ws.ledger.entries(campaign, cycle))
+    # Claims a killed run queued and certainly never handed over are no claims at all.
+    for key in never_handed_over([e for e in found.values() if e.state is State.PENDING]):
+        del found[key]
     return found
 
 
@@ -186,13 +190,14 @@ def _deliver(
     if dry_run or not wanted:
         return report
     with _Spool() as spool:
-        return _send_all(ws, wanted, spool, report, resend, progress)
+        return _send_all(ws, wanted, spool, entries, report, resend, progress)
 
 
 def _send_all(
     ws: Workspace,
     to_send: list[Item],
     spool: _Spool,
+    entries: dict[MessageKey, LedgerEntry],
     report: DeliveryReport,
     resend: bool,
     progress: Progress | None,
@@ -221,13 +226,13 @@ def _send_all(
         spool.add(_rendered(item))
     pacer = _Pacer(ws.config.mail.per_minute, ws.monotonic, ws.sleep)
     streak = _Streak()
-    with ws.mailer() as mailer:
+    with ws.mailer() as mailer, _Claims(ws, mailer, spool, entries, resend) as claims:
         for n, outgoing in enumerate(spool):
             if cap and len(counted) >= cap:
                 _hold_for_cap(report, to_send[n:], cap, counted, ws.config.timezone)
                 break
             pacer.wait()
-            outcome, error = _send_one(ws, mailer, outgoing, resend)
+            outcome, error = _send_one(ws, mailer, outgoing, claims.claim(n, outgoing), resend)
             if outcome.result in ("sent", "unknown"):
                 counted.append(ws.now())
             report.outcomes.append(outcome)
@@ -364,6 +369,7 @@ class _Spool:
         # Owner-only and already unlinked: the rendered messages never outlive the run.
         self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
         self.slots: list[tuple[int, int] | Outgoing] = []
+        self.meta: list[tuple[MessageKey, str, str]] = []  # key, Message-ID, subject
         self.end = 0
 
     def __enter__(self) -> _Spool:
@@ -373,6 +379,7 @@ class _Spool:
         self.file.close()
 
     def add(self, item: Outgoing) -> None:
+        self.meta.append((item.key, item.message_id, item.subject))
         if not isinstance(item.message, WireMessage):
             self.slots.append(item)
             return
@@ -454,7 +461,7 @@ _OLD_INTERRUPTED = (
 
 def cause_of(entry: LedgerEntry) -> str:
     """What is known about ``entry``'s unknown (or interrupted) outcome, in words."""
-    if entry.cause:
+    if entry.cause and not entry.cause.startswith(QUEUED):
         return entry.cause
     # "interrupted: ..." is how pdmail before schema 3 worded it, with no cause of its own.
     if entry.state is State.PENDING or entry.error in (INTERRUPTED, _OLD_INTERRUPTED):
@@ -486,21 +493,22 @@ def unsettled(ws: Workspace) -> list[LedgerEntry]:
     """The campaign's messages (every cycle and kind) whose outcome is not known: unknown ones,
     and pending ones left by a run that stopped (not those of a run sending right now)."""
     entries = ws.ledger.unsettled(ws.config.campaign)
+    queued = set(never_handed_over([e for e in entries if e.state is State.PENDING]))
+    entries = [e for e in entries if e.key not in queued]
     if any(e.state is State.PENDING for e in entries) and RunLock.holder(ws.config.state):
         entries = [e for e in entries if e.state is not State.PENDING]
     return entries
 
 
 def _send_one(
-    ws: Workspace, mailer: Mailer, item: Outgoing, resend: bool
+    ws: Workspace, mailer: Mailer, item: Outgoing, claim: Claim, resend: bool
 ) -> tuple[Outcome, PdmailError | None]:
-    """Claim, hand over and record one message; the second value is the error it met, if any
-    (the caller decides whether the run goes on)."""
+    """Hand over and record one message as ``claim`` allows; the second value is the error it
+    met, if any (the caller decides whether the run goes on)."""
     ledger = ws.ledger
     key = item.key
     message_id = item.message_id
-    name = str(getattr(mailer, "name", "") or "")
-    claim = ledger.claim(key, message_id, item.subject, ws.now(), resend=resend, mailer=name)
+    name = _mailer_name(mailer)
     if not claim.granted:
         # Another process took it between our look and our claim.
         skipped = _skipped(claim.existing, resend, key)
@@ -524,6 +532,75 @@ def _send_one(
         ) from exc
     ledger.mark_sent(key, result, ws.now())
     return Outcome(key.recipient, key.kind, "sent"), None
+
+
+def _mailer_name(mailer: Mailer) -> str:
+    return str(getattr(mailer, "name", "") or "")
+
+
+# How many new messages one flushed ledger commit claims ahead when nothing paces the run.
+CLAIM_BATCH = 64
+
+
+class _Claims:
+    """The run's claims, each durable before its message is handed over.
+
+    Unpaced, on a system that tells its boot apart (:func:`~pdmail.ledger.boot_id`), the
+    messages the ledger has never seen are claimed up to :data:`CLAIM_BATCH` at a time in one
+    flushed commit, instead of one each: a flush costs milliseconds, a message less. Any
+    other message is claimed alone, as before. Claims ahead that the run does not hand over
+    (it stopped, or failed) are released when it ends; those of a killed run are settled by
+    the next one (:meth:`~pdmail.ledger.Ledger.settle_interrupted`).
+    """
+
+    def __init__(
+        self,
+        ws: Workspace,
+        mailer: Mailer,
+        spool: _Spool,
+        entries: dict[MessageKey, LedgerEntry],
+        resend: bool,
+    ) -> None:
+        self.ws = ws
+        self.name = _mailer_name(mailer)
+        self.spool = spool
+        self.entries = entries
+        self.resend = resend
+        self.boot = boot_id()
+        self.size = CLAIM_BATCH if self.boot and not ws.config.mail.per_minute else 1
+        self.ahead: dict[MessageKey, str] = {}  # claimed ahead, not handed over: their batch
+
+    def __enter__(self) -> _Claims:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        batches: dict[str, list[MessageKey]] = {}
+        for key, batch in self.ahead.items():
+            batches.setdefault(batch, []).append(key)
+        self.ahead.clear()
+        for batch, keys in batches.items():
+            self.ws.ledger.release_queued(keys, batch)
+
+    def claim(self, n: int, item: Outgoing) -> Claim:
+        """The claim for ``item``, the ``n``-th message of the spool, about to be handed over."""
+        key = item.key
+        if key not in self.ahead and self.size > 1 and key not in self.entries:
+            self._claim_ahead(n)
+        if self.ahead.pop(key, None) is not None:
+            return Claim(True, None)
+        return self.ws.ledger.claim(
+            key, item.message_id, item.subject, self.ws.now(), resend=self.resend, mailer=self.name
+        )
+
+    def _claim_ahead(self, n: int) -> None:
+        batch: list[tuple[MessageKey, str, str]] = []
+        for meta in self.spool.meta[n:]:
+            if len(batch) >= self.size or meta[0] in self.entries:
+                break
+            batch.append(meta)
+        name = f"{self.boot}:{uuid.uuid4().hex[:12]}"
+        granted = self.ws.ledger.claim_new(batch, self.ws.now(), batch=name, mailer=self.name)
+        self.ahead.update((meta[0], name) for meta, ok in zip(batch, granted, strict=True) if ok)
 
 
 def _record_failure(

@@ -11,7 +11,7 @@ claimed again. The primary key makes a claim atomic across processes.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -65,6 +65,22 @@ _COLUMNS = (
 )
 
 INTERRUPTED = "pdmail stopped before it could record whether the server accepted it"
+
+# The cause of a pending row claimed ahead in a batch (:meth:`Ledger.claim_new`), until it is
+# recorded: ``queued:<boot id>:<batch>:<place>``.
+QUEUED = "queued:"
+
+
+def boot_id() -> str:
+    """This boot of the machine ("" where the system does not say): a row queued in the same
+    boot was written to the operating system before the run went on, so a run that was
+    killed left it as it was; after a reboot (a power cut, a crash) it may not have."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
 
 _LOCKED_HINT = (
     "another pdmail process (or a program that opened the ledger file) is writing to it; "
@@ -182,18 +198,27 @@ class Ledger:
         self.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Cursor]:
+    def _write(self, *, flush: bool = True) -> Iterator[sqlite3.Cursor]:
         # BEGIN IMMEDIATE takes the write lock up front, so two processes claiming the same
-        # message cannot both read "no row" and both insert.
+        # message cannot both read "no row" and both insert. Without ``flush`` the commit
+        # reaches the operating system but waits for the next flushed one to reach the disk:
+        # only for a record whose loss in a power cut leaves the message unknown, never sent
+        # again (a sent message's row stays pending, settled as unknown).
         try:
             with closing(self._db.cursor()) as cur:
-                cur.execute("BEGIN IMMEDIATE")
+                if not flush:
+                    cur.execute("PRAGMA synchronous=NORMAL")
                 try:
-                    yield cur
-                except BaseException:
-                    cur.execute("ROLLBACK")
-                    raise
-                cur.execute("COMMIT")
+                    cur.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield cur
+                    except BaseException:
+                        cur.execute("ROLLBACK")
+                        raise
+                    cur.execute("COMMIT")
+                finally:
+                    if not flush:
+                        cur.execute("PRAGMA synchronous=FULL")
         except sqlite3.Error as exc:
             raise self._error("ledger write failed", exc) from None
 
@@ -309,6 +334,45 @@ class Ledger:
             )
             return Claim(True, existing)
 
+    def claim_new(
+        self,
+        claims: Sequence[tuple[MessageKey, str, str]],
+        now: datetime,
+        *,
+        batch: str,
+        mailer: str = "",
+    ) -> list[bool]:
+        """Claim, in one committed transaction, each of ``claims`` (key, Message-ID, subject)
+        that has no entry yet; say which were granted (a key with an entry is left as it is).
+
+        The rows are pending like any claim, marked as queued in ``batch`` (which starts
+        with :func:`boot_id`) in their order, until the message is recorded; a run that hands
+        over none of them calls :meth:`release_queued`.
+        """
+        stamp = _stamp(now)
+        granted = []
+        with self._write() as cur:
+            for place, (key, message_id, subject) in enumerate(claims):
+                cur.execute(
+                    "INSERT OR IGNORE INTO messages (campaign, cycle, recipient, kind, state,"
+                    " message_id, subject, created, updated, mailer, cause)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (*_key(key), State.PENDING.value, message_id, subject, stamp, stamp, mailer,
+                     f"{QUEUED}{batch}:{place}"),
+                )  # fmt: skip
+                granted.append(cur.rowcount == 1)
+        return granted
+
+    def release_queued(self, keys: Sequence[MessageKey], batch: str) -> None:
+        """Drop the rows of ``keys`` still queued in ``batch``: claimed, never handed over."""
+        with self._write() as cur:
+            for key in keys:
+                cur.execute(
+                    "DELETE FROM messages WHERE campaign=? AND cycle=? AND recipient=? AND kind=?"
+                    " AND state=? AND cause LIKE ?",
+                    (*_key(key), State.PENDING.value, f"{QUEUED}{batch}:%"),
+                )
+
     def release(self, key: MessageKey, claim: Claim) -> None:
         """Undo a granted ``claim`` whose message certainly did not leave and was not refused
         either (the run stopped first): the entry is as it was before, or gone if it is new.
@@ -344,12 +408,17 @@ class Ledger:
             )
 
     def mark_sent(self, key: MessageKey, result: SendResult, now: datetime) -> None:
-        """Record that the mailer took the message, with the ids it returned."""
+        """Record that the mailer took the message, with the ids it returned.
+
+        Flushed to disk with the next write that is (the next claim): should a power cut
+        lose it, the row is pending again and settles as unknown, never as something to send.
+        """
         self._update(
             key,
             "state=?, message_id=?, thread_id=?, provider_id=?, error='', cause='', updated=?",
             (State.SENT.value, result.message_id, result.thread_id, result.provider_id),
             now,
+            flush=False,
         )
 
     def mark_failed(self, key: MessageKey, error: str, now: datetime) -> None:
@@ -393,8 +462,23 @@ class Ledger:
         return entry, replace(entry, state=state, error=note, cause="", updated=now)
 
     def settle_interrupted(self, campaign: str, now: datetime) -> list[LedgerEntry]:
-        """Turn pending rows left by a run that stopped into unknown ones; return them."""
+        """Turn pending rows left by a run that stopped into unknown ones; return them.
+
+        Of the rows a run killed in this boot queued in one batch, only the first still
+        pending may have been handed over (a batch goes in order, each recorded before the
+        next); the later ones certainly were not, and are dropped, to go on the next run.
+        """
         with self._write() as cur:
+            rows = cur.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE campaign=? AND state=?",
+                (campaign, State.PENDING.value),
+            ).fetchall()
+            for key in never_handed_over([_entry(r) for r in rows], boot_id()):
+                cur.execute(
+                    "DELETE FROM messages WHERE campaign=? AND cycle=? AND recipient=? AND kind=?"
+                    " AND state=?",
+                    (*_key(key), State.PENDING.value),
+                )
             rows = cur.execute(
                 f"SELECT {_COLUMNS} FROM messages WHERE campaign=? AND state=?",
                 (campaign, State.PENDING.value),
@@ -414,14 +498,32 @@ class Ledger:
         return [_entry(r) for r in rows]
 
     def _update(
-        self, key: MessageKey, assignments: str, values: tuple[str, ...], now: datetime
+        self,
+        key: MessageKey,
+        assignments: str,
+        values: tuple[str, ...],
+        now: datetime,
+        *,
+        flush: bool = True,
     ) -> None:
-        with self._write() as cur:
+        with self._write(flush=flush) as cur:
             cur.execute(
                 f"UPDATE messages SET {assignments} WHERE campaign=? AND cycle=? AND recipient=?"
                 " AND kind=?",
                 (*values, _stamp(now), *_key(key)),
             )
+
+
+def never_handed_over(pending: Sequence[LedgerEntry], boot: str | None = None) -> list[MessageKey]:
+    """The keys of ``pending`` rows queued in a batch of this boot (``boot``, default
+    :func:`boot_id`) behind the batch's first pending row: certainly never handed over."""
+    boot = boot_id() if boot is None else boot
+    batches: dict[str, list[tuple[int, MessageKey]]] = {}
+    for entry in pending:
+        batch, _, place = entry.cause.removeprefix(QUEUED).rpartition(":")
+        if boot and entry.cause.startswith(f"{QUEUED}{boot}:") and place.isdigit():
+            batches.setdefault(batch, []).append((int(place), entry.key))
+    return [key for rows in batches.values() for _, key in sorted(rows)[1:]]
 
 
 def _key(key: MessageKey) -> tuple[str, str, str, str]:

@@ -1,0 +1,322 @@
+"""Sending and rendering side by side: pdmail, mailmerge and a bare smtplib loop.
+
+One command, one machine, loopback only. An aiosmtpd server on 127.0.0.1 (in this process)
+accepts and counts every message. For a roster of N teachers, written to a temporary folder:
+
+- ``smtp``: ``pdmail send`` over SMTP (the ledger written, as always), mailmerge's CLI with a
+  template, database and config written for it (``--no-dry-run --no-limit``; it opens one
+  connection a message), and a bare ``smtplib`` loop over one connection with messages made
+  by f-strings (the floor: no templates, no ledger, no checks);
+- ``render``: ``pdmail send --dry-run`` (renders, writes and checks every message, sends none)
+  against ``mailmerge --dry-run --no-limit`` (renders and prints every message), on a larger
+  roster;
+- ``rerun``: ``pdmail send`` again once everything went: nothing is due, nothing is rendered;
+- ``--help``: ``pdmail --help`` against ``python -c "import click"``.
+
+Each is a separate process, timed from start to exit; its peak memory is the child's own
+``ru_maxrss`` (``os.wait4``). Medians of ``--repeat`` runs. Needs mailmerge in the same
+environment (``pip install mailmerge``; it is not a pdmail dependency). Prints a table with
+the ratios; exits 1 when a run did not deliver what it should.
+
+    python bench/bench_send.py --teachers 2000 --render-teachers 10000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+SEND_DAY = "2026-12-01"  # the default calendar's send day for December
+BIN = Path(sys.executable).parent
+
+
+class _Controller(Controller):
+    def _trigger_server(self) -> None:
+        # Learn the port the OS picked before aiosmtpd pokes the server on it.
+        assert isinstance(self.server, asyncio.Server)
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()  # type: ignore[no-untyped-call]
+
+
+class Sink:
+    """Accepts every message and counts them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with self.lock:
+            self.count += len(envelope.rcpt_tos)
+        return "250 OK"
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mib: float
+    delivered: int = 0
+
+
+@dataclass
+class Row:
+    name: str
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(r.seconds for r in self.runs)
+
+    @property
+    def peak_mib(self) -> float:
+        return statistics.median(r.peak_mib for r in self.runs)
+
+
+def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
+    """Run ``argv`` to its end; its wall time and peak resident memory (its own, not this
+    process's). Output goes nowhere: printing is part of a dry run, reading it is not."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode not in (0,):
+        raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}:\n{err[-2000:]}")
+    return Run(seconds, usage.ru_maxrss / 1024)
+
+
+# -- the inputs ----------------------------------------------------------------------------
+
+
+def teachers(n: int) -> list[dict[str, str]]:
+    teams = ["Grade 6", "Grade 7", "Grade 8", "Science", "Arts"]
+    return [
+        {
+            "Email": f"teacher{i:05d}@lincoln.example.org",
+            "First Name": f"Ann{i}",
+            "Last Name": f"Lee{i}",
+            "Team": teams[i % len(teams)],
+            "Subject": "English",
+            "Building": "Main",
+            "Active": "yes",
+        }
+        for i in range(n)
+    ]
+
+
+def pdmail_folder(root: Path, n: int, port: int) -> Path:
+    """A pdmail folder (``pdmail init``) with N teachers, mailing the sink without pacing."""
+    folder = root / f"pdmail-{n}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    subprocess.run([BIN / "pdmail", "init", str(folder)], check=True, capture_output=True)
+    rows = teachers(n)
+    with (folder / "roster.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    config = (folder / "pdmail.yaml").read_text()
+    mail = textwrap.dedent(f"""\
+        mail:
+          kind: smtp
+          per_minute: 0
+          daily_cap: 0
+          smtp:
+            host: 127.0.0.1
+            port: {port}
+            security: none
+            username: ""
+            password_env: ""
+            timeout: 30
+        """)
+    start = config.index("\nmail:\n") + 1
+    end = config.index("\nform:\n") + 1
+    (folder / "pdmail.yaml").write_text(config[:start] + mail + config[end:])
+    return folder
+
+
+MAILMERGE_TEMPLATE = """\
+TO: {{email}}
+SUBJECT: What is coming up in {{team}}? (December 2026)
+FROM: Ms. Rivera <librarian@lincoln.example.org>
+
+Hi {{first_name}},
+
+It is time for the monthly library check-in. Which units of study are coming up for
+{{team}}, and how can the library help? Answering takes a minute:
+
+https://docs.google.com/forms/d/e/1FAIpQLSd_EXAMPLE/viewform?entry.1000001={{email}}
+
+Please answer by Tuesday, December 8.
+
+Thank you,
+Ms. Rivera
+"""
+
+
+def mailmerge_folder(root: Path, n: int, port: int) -> Path:
+    folder = root / f"mailmerge-{n}"
+    folder.mkdir(exist_ok=True)
+    (folder / "mailmerge_template.txt").write_text(MAILMERGE_TEMPLATE)
+    with (folder / "mailmerge_database.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["email", "first_name", "team"])
+        for t in teachers(n):
+            w.writerow([t["Email"], t["First Name"], t["Team"]])
+    (folder / "mailmerge_server.conf").write_text(
+        f"[smtp_server]\nhost = 127.0.0.1\nport = {port}\n"
+    )
+    return folder
+
+
+# The floor: one connection, messages made by f-strings, nothing recorded.
+BARE = """\
+import smtplib, sys
+n, port = int(sys.argv[1]), int(sys.argv[2])
+with smtplib.SMTP("127.0.0.1", port) as s:
+    for i in range(n):
+        to = f"teacher{i:05d}@lincoln.example.org"
+        msg = (f"From: librarian@lincoln.example.org\\r\\nTo: {to}\\r\\n"
+               f"Subject: December update\\r\\n\\r\\nHi Ann{i},\\r\\nwhat is coming up?\\r\\n")
+        s.sendmail("librarian@lincoln.example.org", [to], msg.encode())
+"""
+
+
+# -- the runs ------------------------------------------------------------------------------
+
+
+def ledger_rows(folder: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(folder / ".pdmail" / "ledger.sqlite3") as db:
+        return int(db.execute("SELECT COUNT(*) FROM messages WHERE state='sent'").fetchone()[0])
+
+
+def delivered(sink: Sink, before: int, want: int, what: str) -> int:
+    # The server may still be finishing the last DATA when the client has exited.
+    for _ in range(100):
+        if sink.count - before >= want:
+            break
+        time.sleep(0.05)
+    got = sink.count - before
+    if got != want:
+        raise SystemExit(f"{what}: the server received {got} messages, not {want}")
+    return got
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--teachers", type=int, default=2000, help="roster size for SMTP (2000)")
+    ap.add_argument(
+        "--render-teachers", type=int, default=10000, help="roster size for rendering (10000)"
+    )
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each, medians shown (3)")
+    ap.add_argument("--skip-mailmerge", action="store_true", help="without mailmerge")
+    args = ap.parse_args()
+    mailmerge = shutil.which("mailmerge", path=str(BIN)) or shutil.which("mailmerge")
+    if mailmerge is None and not args.skip_mailmerge:
+        raise SystemExit("mailmerge is not installed: pip install mailmerge (or --skip-mailmerge)")
+
+    sink = Sink()
+    controller = _Controller(sink, hostname="127.0.0.1", port=0)
+    controller.start()
+    port = controller.port
+    rows: dict[str, Row] = {}
+
+    def add(name: str, run: Run) -> None:
+        rows.setdefault(name, Row(name)).runs.append(run)
+
+    n, big = args.teachers, args.render_teachers
+    try:
+        with tempfile.TemporaryDirectory(prefix="pdmail-bench-") as tmp:
+            root = Path(tmp)
+            for _ in range(args.repeat):
+                # SMTP delivery
+                folder = pdmail_folder(root, n, port)
+                before = sink.count
+                run = timed([str(BIN / "pdmail"), "send", "--today", SEND_DAY], folder)
+                run.delivered = delivered(sink, before, n, "pdmail send")
+                if ledger_rows(folder) != n:
+                    raise SystemExit("pdmail send: the ledger does not hold every message")
+                add("smtp: pdmail send", run)
+                before = sink.count
+                add("rerun: pdmail send, nothing due",
+                    timed([str(BIN / "pdmail"), "send", "--today", SEND_DAY], folder))  # fmt: skip
+                delivered(sink, before, 0, "pdmail send (rerun)")
+                if mailmerge and not args.skip_mailmerge:
+                    mm = mailmerge_folder(root, n, port)
+                    before = sink.count
+                    run = timed([mailmerge, "--no-dry-run", "--no-limit"], mm)
+                    run.delivered = delivered(sink, before, n, "mailmerge")
+                    add("smtp: mailmerge", run)
+                before = sink.count
+                run = timed([sys.executable, "-c", BARE, str(n), str(port)], root)
+                run.delivered = delivered(sink, before, n, "smtplib loop")
+                add("smtp: bare smtplib loop", run)
+                # Rendering
+                folder = pdmail_folder(root, big, port)
+                add("render: pdmail send --dry-run",
+                    timed([str(BIN / "pdmail"), "send", "--dry-run", "--today", SEND_DAY],
+                          folder))  # fmt: skip
+                if mailmerge and not args.skip_mailmerge:
+                    mm = mailmerge_folder(root, big, port)
+                    add("render: mailmerge --dry-run",
+                        timed([mailmerge, "--dry-run", "--no-limit", "--output-format", "raw"],
+                              mm))  # fmt: skip
+                # Start-up
+                add("help: pdmail --help", timed([str(BIN / "pdmail"), "--help"], root))
+                add("help: python -c 'import click'",
+                    timed([sys.executable, "-c", "import click"], root))  # fmt: skip
+    finally:
+        controller.stop()
+
+    print_table(rows, n, big, args.repeat)
+    return 0
+
+
+def print_table(rows: dict[str, Row], n: int, big: int, repeat: int) -> None:
+    def rate(name: str, count: int) -> float:
+        return count / rows[name].seconds if name in rows else float("nan")
+
+    print(f"\n{n} teachers over SMTP, {big} rendered; medians of {repeat} runs\n")
+    print(f"| {'run':<34} | {'wall s':>8} | {'msgs/s':>8} | {'peak MiB':>8} |")
+    print(f"|{'-' * 36}|{'-' * 10}|{'-' * 10}|{'-' * 10}|")
+    for row in rows.values():
+        count = n if row.name.startswith("smtp") else big if row.name.startswith("render") else 0
+        per = f"{count / row.seconds:8.0f}" if count else f"{'':>8}"
+        print(f"| {row.name:<34} | {row.seconds:8.2f} | {per} | {row.peak_mib:8.1f} |")
+    pd = rate("smtp: pdmail send", n)
+    mm = rate("smtp: mailmerge", n)
+    bare = rate("smtp: bare smtplib loop", n)
+    rpd = rate("render: pdmail send --dry-run", big)
+    rmm = rate("render: mailmerge --dry-run", big)
+    helps = rows["help: pdmail --help"].seconds / rows["help: python -c 'import click'"].seconds
+    print()
+    print(f"SMTP: pdmail / mailmerge          {pd / mm:6.2f}x   (target >= 3)")
+    print(f"SMTP: pdmail / bare smtplib loop  {pd / bare:6.2f}    (target >= 0.5)")
+    print(f"render: pdmail / mailmerge        {rpd / rmm:6.2f}x   (target >= 4)")
+    peak = rows["render: pdmail send --dry-run"].peak_mib
+    print(f"render: pdmail peak memory        {peak:6.1f} MiB (target < 200, {big} teachers)")
+    print(f"--help: pdmail / import click     {helps:6.2f}x   (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
