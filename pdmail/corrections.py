@@ -96,6 +96,10 @@ better best sure possible able time times day days week weeks month months year 
 tomorrow monday tuesday wednesday thursday friday morning afternoon period periods block
 class classes classroom student students kid kids child children kiddos scholars group groups
 senior seniors junior juniors freshman freshmen sophomore sophomores graders
+english ell ells esl ela ell math maths science sciences history social studies psych
+psychology spanish french german latin art arts music pe health biology bio chemistry
+chem physics algebra geometry calculus stats statistics economics civics government
+literature writing sped iep ieps mr mrs ms miss dr
 team teams grade grades teacher teachers staff people everyone someone anyone room rooms unit
 units lesson lessons project projects assignment assignments activity activities thing things
 stuff way ways idea ideas question questions info information time again also back still
@@ -140,11 +144,13 @@ def _features(text: str) -> Counter[str]:
     return feats
 
 
+@functools.lru_cache(maxsize=65536)
 def _is_common(word: str) -> bool:
     low = word.lower().replace("’", "'")
     return low in STOPWORDS or low in COMMON or _key(low) in _COMMON_STEMS or low.isdigit()
 
 
+_TITLES = frozenset(("mr", "mrs", "ms", "miss", "dr", "coach", "señor", "señora", "sra", "sr"))
 _COMMON_STEMS = frozenset(stem(w) for w in COMMON)
 
 
@@ -205,6 +211,9 @@ class SchoolReader:
         names = set(tagger.by_name)
         self._order = {t.name: i for i, t in enumerate(tagger.topics)}
         self.examples: list[_Example] = []
+        # The needs the librarian left as pdmail read them: what a correction would have to
+        # outweigh before pdmail reads the school's words differently.
+        self._accepted = [(r.text, frozenset(r.topics)) for r in records if not r.is_corrected]
         for r in records:
             if not r.is_corrected:
                 continue
@@ -247,7 +256,8 @@ class SchoolReader:
 
     def _vector(self, text: str) -> dict[str, float]:
         feats = _features(text)
-        vec = {f: (1 + math.log(n)) * self._idf.get(f, self._idf_unseen) for f, n in feats.items()}
+        unseen = self._idf_unseen
+        vec = {f: (1 + math.log(n)) * self._idf.get(f, unseen) for f, n in feats.items()}
         norm = math.sqrt(sum(w * w for w in vec.values())) or 1.0
         return {f: w / norm for f, w in vec.items()}
 
@@ -277,18 +287,28 @@ class SchoolReader:
                     support[(phrase, topic)] += 1
                     if len(names) == 1 and len(e.added) == 1:
                         sure.add((phrase, topic))
+        by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for phrase, topic in first:
+            by_first[phrase[0]].append((phrase, topic))
         contradicted = set()
         for e in self.examples:
-            if e.topics is None:
-                continue
-            stems = _content(e.text)
-            for phrase, topic in first:
-                if topic not in e.topics and _find(stems, phrase):
-                    contradicted.add((phrase, topic))
+            if e.topics is not None:
+                for phrase, topic in _holding(_content(e.text), by_first):
+                    if topic not in e.topics:
+                        contradicted.add((phrase, topic))
+        # Needs left as read that hold the name without the topic count against it too, as
+        # many as the corrections that teach it.
+        left: Counter[tuple[tuple[str, ...], str]] = Counter()
+        if first:
+            for text, topics in self._accepted:
+                for phrase, topic in _holding(_content(text), by_first):
+                    if topic not in topics:
+                        left[(phrase, topic)] += 1
         index: dict[str, list[tuple[tuple[str, ...], str, _Example]]] = defaultdict(list)
         for (phrase, topic), e in first.items():
-            learned = (phrase, topic) in sure or support[(phrase, topic)] >= 2
-            if learned and (phrase, topic) not in contradicted:
+            key = (phrase, topic)
+            learned = key in sure or support[key] >= 2
+            if learned and key not in contradicted and left[key] < support[key]:
                 index[phrase[0]].append((phrase, topic, e))
         return index
 
@@ -298,9 +318,11 @@ class SchoolReader:
         claimed = _claimed(text, self.tagger.explain(text))
         runs: list[list[str]] = []
         previous_end = -1
-        for i, (word, start, end) in enumerate(_words(text)):
+        words = _words(text)
+        for i, (word, start, end) in enumerate(words):
             name = (
                 not any(claimed[start:end])
+                and not (i and words[i - 1][0].lower() in _TITLES)  # Mrs. Smith's class
                 and not _is_common(word)
                 and (len(word) >= 3 or word.isupper())
                 and self._is_name(word, text, start, i == 0)
@@ -361,7 +383,17 @@ class SchoolReader:
                     by_topic.setdefault(topic, []).append(s)
             for phrase in {s.phrase for s in entries}:
                 counts[(topic, phrase)] = len({s.example.id for s in entries if s.phrase == phrase})
-        everywhere = {k for k, n in counts.items() if n >= REMOVALS_SCHOOL_WIDE and k not in kept}
+        candidates = {k for k, n in counts.items() if n >= REMOVALS_SCHOOL_WIDE and k not in kept}
+        # Needs left as read, where the words still count for the topic, outvote removals.
+        still: Counter[tuple[str, tuple[str, ...]]] = Counter()
+        if candidates:
+            for text, topics in self._accepted:
+                for topic, words_list in self.tagger.explain(text):
+                    for words in words_list:
+                        key = (topic, tuple(_key(w) for w, _, _ in _words(words)))
+                        if key in candidates and topic in topics:
+                            still[key] += 1
+        everywhere = {k for k in candidates if still[k] < counts[k]}
         for topic, phrase in everywhere:  # listed for the reason, whatever the context
             if topic not in by_topic:
                 by_topic[topic] = [s for s in removed[topic] if s.phrase == phrase]
@@ -445,8 +477,9 @@ class SchoolReader:
         (by the answer's place in ``_learning``)."""
         vec = self._vector(text)
         scores: dict[int, float] = defaultdict(float)
+        postings = self._postings
         for f, w in vec.items():
-            for i, v in self._postings.get(f, ()):
+            for i, v in postings.get(f, ()):
                 scores[i] += w * v
         return vec, scores
 
@@ -559,17 +592,30 @@ def _claimed(text: str, evidence: Evidence) -> list[bool]:
     return out
 
 
-def _find(stems: Sequence[str], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return any(tuple(stems[i : i + n]) == phrase for i in range(len(stems) - n + 1))
+def _holding(
+    stems: Sequence[str], by_first: dict[str, list[tuple[tuple[str, ...], str]]]
+) -> set[tuple[tuple[str, ...], str]]:
+    """The (phrase, topic) pairs of ``by_first`` (indexed by the phrase's first stem) whose
+    phrase is among ``stems``."""
+    found = set()
+    for i, s in enumerate(stems):
+        for phrase, topic in by_first.get(s, ()):
+            if tuple(stems[i : i + len(phrase)]) == phrase:
+                found.add((phrase, topic))
+    return found
+
+
+@functools.lru_cache(maxsize=8192)
+def _stems_and_keep(text: str) -> tuple[tuple[str, ...], tuple[bool, ...]]:
+    """The stem of each word of ``text``, and whether it is distinctive (not common)."""
+    words = _words(text)
+    return tuple(_key(w) for w, _, _ in words), tuple(not _is_common(w) for w, _, _ in words)
 
 
 def _contexts(text: str, phrase: tuple[str, ...]) -> list[frozenset[str]]:
     """Each place ``phrase`` stands in ``text``, as the distinctive words nearest it on
     either side (:data:`CONTEXT_WINDOW` each way; stopwords and common words skipped)."""
-    words = _words(text)
-    stems = [_key(w) for w, _, _ in words]
-    keep = [not _is_common(w) for w, _, _ in words]
+    stems, keep = _stems_and_keep(text)
     n = len(phrase)
     out = []
     for i in range(len(stems) - n + 1):
