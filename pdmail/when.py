@@ -145,10 +145,14 @@ _WEEK_OF = r"(?P<weekof>\b(?:the\s+)?week\s+of\s+(?:the\s+)?|\bla\s+semana\s+del
 _DOW_FIRST = rf"(?:(?P<dow>{_DOW}),?\s+(?:the\s+)?)?"
 _YEAR = r"(?:,?\s+(?:de\s+|del\s+)?(?P<year>20\d\d)(?!\d))?"
 # Between two days of one list or range.
+# Each way through it is unique (the comma never takes the spaces after it), so a long list
+# of numbers cannot make the match backtrack without end.
 _SEP = (
-    r"\s*(?:,\s*(?:and|or|y|o)?|&|\band\b|\bor\b|\by\b|\bo\b|-|–|—|\bto\b|\bthrough\b|"
+    r"\s*(?:,(?:\s*(?:and|or|y|o)\b)?|&|\band\b|\bor\b|\by\b|\bo\b|-|–|—|\bto\b|\bthrough\b|"
     r"\bthru\b|\bal\b|\ba\b)\s*"
 )
+#: Days in one list at most ("Dec 8, 10 and 15"): a longer run of numbers is no list of days.
+_LIST_MAX = 12
 _RANGE_WORDS = {"-", "–", "—", "to", "through", "thru", "al", "a"}
 # Words after a number that make it a time or a count, not a day ("6-8pm", "3 classes").
 _TIME_OR_COUNT = re.compile(
@@ -274,7 +278,7 @@ def _continue(
     start = _resolve(month, first, year, ref)
     out = [start] if start else []
     previous = start
-    while True:
+    for _ in range(_LIST_MAX):
         m = more.match(text, end)
         if m is None or not _ok_after(text, m.end(), bool(m.group("ord"))):
             break
@@ -300,7 +304,7 @@ _DAY_FIRST = re.compile(
     _LEAD
     + _WEEK_OF
     + _DOW_FIRST
-    + rf"(?:the\s+)?(?P<days>{_DAY}{_ORD}(?:{_SEP}(?:the\s+)?{_DAY}{_ORD})*)"
+    + rf"(?:the\s+)?(?P<days>{_DAY}{_ORD}(?:{_SEP}(?:the\s+)?{_DAY}{_ORD}){{0,{_LIST_MAX}}})"
     + rf"\s*(?:de\s+|of\s+|del\s+mes\s+de\s+)?{_MONTH}"
     + _YEAR,
     re.IGNORECASE,
@@ -319,7 +323,8 @@ _COUNTED = re.compile(r"\b(?:grades?|gr|ages?|levels?|lvl|scores?|ratio|score)\.
 
 _ORDINAL = re.compile(
     r"(?P<lead>\b(?:no\s+later\s+than|by|before|until|till|on|for|starting|from)\s+)?"
-    rf"\bthe\s+(?P<days>{_DAY}(?:st|nd|rd|th)\b(?:{_SEP}(?:the\s+)?{_DAY}(?:st|nd|rd|th)\b)*)",
+    rf"\bthe\s+(?P<days>{_DAY}(?:st|nd|rd|th)\b"
+    rf"(?:{_SEP}(?:the\s+)?{_DAY}(?:st|nd|rd|th)\b){{0,{_LIST_MAX}}})",
     re.IGNORECASE,
 )
 _EL_DAY = re.compile(

@@ -224,3 +224,19 @@ def test_a_pasted_essay_is_read_quickly() -> None:
     got = wanted_in(text, DEC_1)
     assert time.perf_counter() - start < 2.0
     assert got.dates == ()  # the date is past the part that is read
+
+
+@pytest.mark.parametrize(
+    "text", ["1, " * 4000, "1 y " * 3000, "the 1st and 2nd and " * 600, "12/14-" * 2000]
+)
+def test_long_runs_of_numbers_are_read_quickly(text: str) -> None:
+    """A run of numbers once made the list pattern backtrack without end."""
+    start = time.perf_counter()
+    wanted_in(text, DEC_1)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_a_list_of_days_is_at_most_a_dozen_long() -> None:
+    days = ", ".join(str(n) for n in range(1, 29))
+    got = wanted_in(f"Dec {days}", DEC_1)
+    assert got.dates == tuple(date(2026, 12, n) for n in range(1, 14))
