@@ -369,7 +369,8 @@ def test_the_rendered_digest_shows_the_summary_first_then_the_groups(
     assert text.index("5 tasks to do") < text.index("SESSIONS TO OFFER") < text.index("TO DO (5)")
     assert text.index("Books to pull or order (3)") < text.index("Fixes (1)")
     assert text.index("Fixes (1)") < text.index("Bookings (1)") < text.index("LESSONS TO SCHEDULE")
-    assert '    Unit: Egypt\n    - Tue Dec 8 ("12/8"): Raj Patel' in text
+    # Compiled on the 11th: the 8th has passed.
+    assert '    Unit: Egypt\n    - Tue Dec 8, passed ("12/8"): Raj Patel' in text
     assert 'Fri Dec 18 ("on Friday 12/18"): María Gómez (Grade 7)' in text
     assert '- Mon Dec 14 ("on Dec 14"): Sam Haddad ((no team), units: Persuasive essays)' in text
     assert "no date: Ben Ode" in text
