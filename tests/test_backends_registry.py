@@ -24,7 +24,7 @@ import requests
 from conftest import Project, ledger_entries, run_cli
 
 from pdmail.backends import registry
-from pdmail.backends.base import OK, Check, MailerBackend
+from pdmail.backends.base import OK, Check, MailerBackend, SourceBackend
 from pdmail.backends.google_api import (
     GoogleApiError,
     GoogleSignInError,
@@ -34,7 +34,8 @@ from pdmail.backends.google_api import (
 from pdmail.config import Config, Reader, load_config
 from pdmail.delivery import how_to_find
 from pdmail.errors import BackendError, ConfigError, DeliveryError
-from pdmail.models import SendResult, State
+from pdmail.models import SendResult, State, Table
+from pdmail.tables import table_from_rows
 from pdmail.workspace import Workspace
 
 # -- a fourth mailer, defined here and nowhere in pdmail ---------------------------------
@@ -253,6 +254,74 @@ def test_a_kind_can_be_registered_once(monkeypatch: pytest.MonkeyPatch) -> None:
         registry.register(Again)
     with pytest.raises(TypeError):
         registry.register(int)  # type: ignore[type-var]
+
+
+# -- a third source, defined here too ----------------------------------------------------
+
+
+class InlineSource:
+    """The roster written in the config itself; no answers yet."""
+
+    def __init__(self, rows: list[list[str]]) -> None:
+        self.rows = rows
+
+    def read_roster(self) -> Table:
+        return table_from_rows("sources.inline", self.rows)
+
+    def read_responses(self) -> Table | None:
+        return None
+
+
+class InlineBackend(SourceBackend):
+    """``sources.kind: inline``, the roster as a list of rows under ``sources.inline``."""
+
+    kind: ClassVar[str] = "inline"
+    keys = frozenset({"inline"})
+
+    @classmethod
+    def parse(cls, r: Reader, section: Mapping[str, Any], *, chosen: bool) -> dict[str, Any]:
+        rows = section.get("inline")
+        if chosen and not isinstance(rows, list):
+            raise r.error("sources.inline", "expected the roster as a list of rows")
+        return {"inline": rows}
+
+    @classmethod
+    def build(cls, config: Config) -> InlineSource:
+        return InlineSource([[str(c) for c in row] for row in config.sources.options["inline"]])
+
+    @classmethod
+    def report_place(cls, config: Config, name: str) -> str:
+        return f"the inline {name} list"
+
+    @classmethod
+    def responses_place(cls, config: Config) -> tuple[str, str] | None:
+        return "the inline answers", "answers cannot be inline yet"
+
+
+def test_a_third_source_is_read_and_named_through_the_normal_path(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pdmail.publish import needs_table
+
+    monkeypatch.setattr(registry, "SOURCES", registry.SOURCES)
+    registry.register(InlineBackend)
+    rows = [["Email", "First Name"], ["ann@school.example.org", "Ann"]]
+    project.write_config({"sources": {"kind": "inline", "inline": rows}})
+    (project.folder / "roster.csv").unlink()  # the local files are not read
+
+    sent = run_cli(project, "send", today="2026-12-01")
+    assert sent.exit_code == 0, sent.output
+    assert project.sent_to("request") == ["ann@school.example.org"]
+    remind = run_cli(project, "remind", today="2026-12-07")
+    assert remind.exit_code != 0
+    assert "the inline answers: no responses there" in remind.output
+    assert "answers cannot be inline yet" in remind.output
+    assert project.sent_to("reminder-1") == []
+    with Workspace(project.config()) as ws:
+        assert needs_table(ws) == "the inline needs list"
+    project.write_config({"sources": {"kind": "inline", "inline": "ann"}})
+    with pytest.raises(ConfigError, match=r"sources\.inline: expected the roster as a list"):
+        load_config(project.config_path)
 
 
 # -- what each built-in backend carries ----------------------------------------------------
