@@ -306,7 +306,8 @@ def current_needs(
             kinds=tuple(k for k, _ in by_kind),
             evidence=evidence,
             by_kind=by_kind,
-            units=shorten(response.units.strip()),
+            # "n/a" or "-" names no unit: books to pull then go under "(no unit named)".
+            units=shorten(response.units.strip()) if is_request(response.units) else "",
             wanted=wanted_in(response.help, response.submitted, cycle),
         )
         reading = school.read(need.id, response.help, evidence, need.kinds)
