@@ -49,7 +49,7 @@ from ..errors import BackendError, DeliveryError
 from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
 from ..wire import Sendable, WireMessage, message_id_of
-from .base import SEND_TEST, SKIP, Check, MailerBackend
+from .base import SEND_TEST, SKIP, BuiltinMailKind, Check, MailerBackend
 from .google_api import (
     GMAIL_API,
     GMAIL_SCOPE,
@@ -590,7 +590,7 @@ class GmailBackend(MailerBackend):
     ``google.delegated_user``), at ``google.endpoints.gmail``. Paced below Gmail's limits:
     about 60 sends a minute per user, 2,000 messages a day on Google Workspace."""
 
-    kind: ClassVar[str] = "gmail"
+    kind: ClassVar[BuiltinMailKind] = "gmail"
     per_minute = 60
     daily_cap = 1500
     account = GoogleAccount

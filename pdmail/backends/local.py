@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import BackendError, InputError
 from ..models import Table
 from ..tables import read_table
-from .base import SourceBackend
+from .base import BuiltinSourceKind, SourceBackend
 
 if TYPE_CHECKING:
     from ..config import Config, Reader
@@ -114,7 +114,7 @@ class LocalBackend(SourceBackend):
     from the Form, as CSV or XLSX files (``sources.roster``, ``sources.responses``, and for a
     workbook ``sources.roster_sheet`` / ``sources.responses_sheet``)."""
 
-    kind: ClassVar[str] = "local"
+    kind: ClassVar[BuiltinSourceKind] = "local"
     keys = frozenset({"roster", "responses", "roster_sheet", "responses_sheet"})
 
     @classmethod

@@ -19,7 +19,7 @@ from ..errors import DeliveryError, PdmailError
 from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
 from ..wire import Sendable, WireMessage, message_id_of
-from .base import OK, Check, MailerBackend
+from .base import OK, BuiltinMailKind, Check, MailerBackend
 
 if TYPE_CHECKING:
     from ..config import Config, Reader
@@ -100,7 +100,7 @@ class OutboxBackend(MailerBackend):
     """``mail.kind: outbox`` (the default): ``.eml`` files in ``mail.outbox`` (default: the
     ``outbox`` folder next to the config). No limits, and nothing reaches anyone."""
 
-    kind: ClassVar[str] = "outbox"
+    kind: ClassVar[BuiltinMailKind] = "outbox"
     keys = frozenset({"outbox"})
     delivers = False
 

@@ -16,7 +16,7 @@ from ..display import shorten
 from ..errors import BackendError, InputError
 from ..models import Table
 from ..tables import table_from_rows
-from .base import SourceBackend
+from .base import BuiltinSourceKind, SourceBackend
 from .google_api import (
     SHEETS_API,
     SHEETS_SCOPE,
@@ -271,7 +271,7 @@ class SheetsBackend(SourceBackend):
     """``sources.kind: google``: the roster tab and the Form's responses tab of the Google
     Sheet ``google.spreadsheet_id``; the status, digest and needs tabs are written there too."""
 
-    kind: ClassVar[str] = "google"
+    kind: ClassVar[BuiltinSourceKind] = "google"
     account = GoogleAccount
     google_scopes = (SHEETS_SCOPE,)
 

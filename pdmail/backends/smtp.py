@@ -31,7 +31,7 @@ from ..errors import BackendError, ConfigError, DeliveryError
 from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
 from ..wire import Sendable, WireMessage, message_id_of
-from .base import OK, SEND_TEST, Check, MailerBackend
+from .base import OK, SEND_TEST, BuiltinMailKind, Check, MailerBackend
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -566,7 +566,7 @@ class SmtpBackend(MailerBackend):
     ``mail.smtp``. Paced below Microsoft 365's limits (30 messages a minute, 10,000
     recipients a day)."""
 
-    kind: ClassVar[str] = "smtp"
+    kind: ClassVar[BuiltinMailKind] = "smtp"
     keys = frozenset({"smtp"})
     per_minute = 30
     daily_cap = 1500
