@@ -14,9 +14,11 @@ wanted.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+
+from . import datewords as dw
 
 __all__ = ["NO_DATE", "Wanted", "day_label", "wanted_in"]
 
@@ -76,118 +78,7 @@ NO_DATE = Wanted()
 
 def day_label(day: date) -> str:
     """``Tue Dec 8`` (in English whatever the locale, as the rest of the digest is)."""
-    return f"{_DOW_NAMES[day.weekday()]} {_MONTH_NAMES[day.month - 1]} {day.day}"
-
-
-_DOW_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-                "Dec")  # fmt: skip
-
-_MONTHS: dict[str, int] = {}
-for _number, _names in enumerate(
-    (
-        "january jan enero ene",
-        "february feb febrero",
-        "march mar marzo",
-        "april apr abril abr",
-        "may mayo",
-        "june jun junio",
-        "july jul julio",
-        "august aug agosto",  # not "ago": "two weeks ago"
-        "september sept sep septiembre setiembre",
-        "october oct octubre",
-        "november nov noviembre",
-        "december dec diciembre dic",
-    ),
-    start=1,
-):
-    for _name in _names.split():
-        _MONTHS[_name] = _number
-# English words that are months only with a capital (or a day right after): "I may 3D print".
-_CAPITAL_ONLY = {"may", "mar", "march"}
-_FULL_MONTHS = sorted(
-    (n for n in _MONTHS if len(n) > 3 and n not in {"sept"}), key=len, reverse=True
-)
-
-_WEEKDAYS: dict[str, int] = {}
-for _number, _names in enumerate(
-    (
-        "monday mon lunes",
-        "tuesday tues tue martes",
-        "wednesday weds wed miércoles miercoles",
-        "thursday thurs thur thu jueves",
-        "friday fri viernes",
-        "saturday sat sábado sabado",
-        "sunday sun domingo",
-    )
-):
-    for _name in _names.split():
-        _WEEKDAYS[_name] = _number
-_SPANISH_DAYS = {"lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado",
-                 "sabado", "domingo"}  # fmt: skip
-_FULL_DAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
-
-
-def _alt(names: Iterable[str]) -> str:
-    """A regex alternation of ``names``, longest first (so "sept" is tried before "sep")."""
-    return "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
-
-
-_MONTH = rf"\b(?P<month>{_alt(_MONTHS)})\b\.?"
-_DOW = rf"\b(?:{_alt(_WEEKDAYS)})\b\.?"
-_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?!\d)"
-_ORD = r"(?:st|nd|rd|th|º|°|ro|do|to|vo|mo)?\b"
-_LEAD = (
-    r"(?P<lead>\b(?:no\s+later\s+than|by|before|until|till|til|on|for|starting|from|"
-    r"antes\s+del?|para\s+el|desde\s+el|el)\s+(?:the\s+)?)?"
-)
-_WEEK_OF = r"(?P<weekof>\b(?:the\s+)?week\s+of\s+(?:the\s+)?|\bla\s+semana\s+del?\s+)?"
-_DOW_FIRST = rf"(?:(?P<dow>{_DOW}),?\s+(?:the\s+)?)?"
-_YEAR = r"(?:,?\s+(?:de\s+|del\s+)?(?P<year>20\d\d)(?!\d))?"
-# Between two days of one list or range.
-# Each way through it is unique (the comma never takes the spaces after it), so a long list
-# of numbers cannot make the match backtrack without end.
-_SEP = (
-    r"\s*(?:,(?:\s*(?:and|or|y|o)\b)?|&|\band\b|\bor\b|\by\b|\bo\b|-|–|—|\bto\b|\bthrough\b|"
-    r"\bthru\b|\bal\b|\ba\b)\s*"
-)
-#: Days in one list at most ("Dec 8, 10 and 15"): a longer run of numbers is no list of days.
-_LIST_MAX = 12
-_RANGE_WORDS = {"-", "–", "—", "to", "through", "thru", "al", "a"}
-# Words after a number that make it a time or a count, not a day ("6-8pm", "3 classes").
-_TIME_OR_COUNT = re.compile(
-    r"\s*(?:[:.]\d|%|/|\d|[-–]\s*\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m|p\.m)\b|"
-    r"(?:am|pm|a\.m\.?|p\.m\.?|hrs?|hours|min(?:ute)?s?|students?|kids|copies|books|titles|"
-    r"pages?|teachers?|class(?:es)?|sections?|sets?|times|years|days|weeks|"
-    r"of\s+(?:the|my|our|them|these|those|each|every))\b)",
-    re.IGNORECASE,
-)
-# Words after an ordinal that make it a class or a place, not a day ("4th period").
-_CLASS = re.compile(
-    r"\s*(?:periods?|pds?|blocks?|grades?|graders?|gr|floors?|quarters?|qtrs?|semesters?|"
-    r"trimesters?|terms?|centur(?:y|ies)|editions?|places?|rows?|units?|chapters?|lessons?|"
-    r"sessions?|amendment|birthday|anniversary|street|st|ave|avenue|hour|week|day|time|"
-    r"year|graders?|class|draft|edition|try|attempt)\b",
-    re.IGNORECASE,
-)
-# After a first "12/14": the words that make it a fraction or a ratio ("1/2 day", "3/4 of").
-_FRACTION = re.compile(r"\s*(?:of|split|combo|cups?|time|inch(?:es)?|miles?|%)\b|\.\d", re.I)
-# Before a date: the words that make it no date wanted ("not the 17th", "instead of Wed").
-_NOT_THAT_DAY = re.compile(
-    r"\b(?:but|except|not|no|instead\s+of|every|each|other\s+than|besides|los|todos\s+los|"
-    r"cada|black|good|ash|cyber|super|giving)\s+(?:on\s+)?(?:the\s+)?$",
-    re.IGNORECASE,
-)
-
-
-def _ok_after(text: str, end: int, ordinal: bool) -> bool:
-    if _TIME_OR_COUNT.match(text, end):
-        return False
-    return not (ordinal and _CLASS.match(text, end))
-
-
-def _before(text: str, start: int, pattern: re.Pattern[str]) -> bool:
-    return pattern.search(text[max(0, start - 40) : start]) is not None
+    return f"{dw.DOW_NAMES[day.weekday()]} {dw.MONTH_NAMES[day.month - 1]} {day.day}"
 
 
 # --- resolving a written day against the day the answer was written -------------------------
@@ -250,20 +141,25 @@ def _span(first: date, last: date) -> list[date]:
 
 def _month_ok(match: re.Match[str]) -> bool:
     word = match.group("month").rstrip(".")
-    return word.lower() not in _CAPITAL_ONLY or word[0].isupper()
+    return word.lower() not in dw.CAPITAL_ONLY or word[0].isupper()
 
 
 _MONTH_FIRST = re.compile(
-    _LEAD + _WEEK_OF + _DOW_FIRST + _MONTH + rf"\s*(?:the\s+)?(?P<day>{_DAY}){_ORD}" + _YEAR,
+    dw.LEAD
+    + dw.WEEK_OF
+    + dw.DOW_FIRST
+    + dw.MONTH
+    + rf"\s*(?:the\s+)?(?P<day>{dw.DAY}){dw.ORD}"
+    + dw.YEAR,
     re.IGNORECASE,
 )
 _MORE_DAYS = re.compile(
-    rf"(?P<sep>{_SEP})(?:the\s+)?(?:(?P<month>{_alt(_MONTHS)})\.?\s*)?(?P<day>{_DAY})"
+    rf"(?P<sep>{dw.SEP})(?:the\s+)?(?:(?P<month>{dw.alt(dw.MONTHS)})\.?\s*)?(?P<day>{dw.DAY})"
     r"(?P<ord>st|nd|rd|th)?\b",
     re.IGNORECASE,
 )
 _MORE_NUMERIC = re.compile(
-    rf"(?P<sep>{_SEP})(?:(?P<month>1[0-2]|0?[1-9])/)?(?P<day>{_DAY})(?P<ord>)(?![/\w])",
+    rf"(?P<sep>{dw.SEP})(?:(?P<month>1[0-2]|0?[1-9])/)?(?P<day>{dw.DAY})(?P<ord>)(?![/\w])",
     re.IGNORECASE,
 )
 
@@ -278,9 +174,9 @@ def _continue(
     start = _resolve(month, first, year, ref)
     out = [start] if start else []
     previous = start
-    for _ in range(_LIST_MAX):
+    for _ in range(dw.LIST_MAX):
         m = more.match(text, end)
-        if m is None or not _ok_after(text, m.end(), bool(m.group("ord"))):
+        if m is None or not dw.ok_after(text, m.end(), bool(m.group("ord"))):
             break
         sep = m.group("sep").strip().lower()
         new_month = month_of(m.group("month")) if m.group("month") else month
@@ -288,7 +184,7 @@ def _continue(
             break
         day = _resolve(new_month, int(m.group("day")), year, ref)
         if day is not None:
-            if sep in _RANGE_WORDS and previous is not None:
+            if sep in dw.RANGE_WORDS and previous is not None:
                 out.extend(_span(previous, day)[1:])
             else:
                 out.append(day)
@@ -297,25 +193,26 @@ def _continue(
 
 
 def _month_word(word: str) -> int | None:
-    return _MONTHS.get(word.lower().rstrip("."))
+    return dw.MONTHS.get(word.lower().rstrip("."))
 
 
 _DAY_FIRST = re.compile(
-    _LEAD
-    + _WEEK_OF
-    + _DOW_FIRST
-    + rf"(?:the\s+)?(?P<days>{_DAY}{_ORD}(?:{_SEP}(?:the\s+)?{_DAY}{_ORD}){{0,{_LIST_MAX}}})"
-    + rf"\s*(?:de\s+|of\s+|del\s+mes\s+de\s+)?{_MONTH}"
-    + _YEAR,
+    dw.LEAD
+    + dw.WEEK_OF
+    + dw.DOW_FIRST
+    + rf"(?:the\s+)?(?P<days>{dw.DAY}{dw.ORD}"
+    + rf"(?:{dw.SEP}(?:the\s+)?{dw.DAY}{dw.ORD}){{0,{dw.LIST_MAX}}})"
+    + rf"\s*(?:de\s+|of\s+|del\s+mes\s+de\s+)?{dw.MONTH}"
+    + dw.YEAR,
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d+")
-_SEP_RX = re.compile(_SEP, re.IGNORECASE)
+_SEP_RX = re.compile(dw.SEP, re.IGNORECASE)
 
 _NUMERIC = re.compile(
-    _LEAD
-    + _WEEK_OF
-    + _DOW_FIRST
+    dw.LEAD
+    + dw.WEEK_OF
+    + dw.DOW_FIRST
     + r"(?<![\d/.:\-\w])(?P<a>[0-3]?\d)/(?P<b>[0-3]?\d)(?:/(?P<year>\d{4}|\d{2}))?(?![\d/])",
     re.IGNORECASE,
 )
@@ -323,12 +220,12 @@ _COUNTED = re.compile(r"\b(?:grades?|gr|ages?|levels?|lvl|scores?|ratio|score)\.
 
 _ORDINAL = re.compile(
     r"(?P<lead>\b(?:no\s+later\s+than|by|before|until|till|on|for|starting|from)\s+)?"
-    rf"\bthe\s+(?P<days>{_DAY}(?:st|nd|rd|th)\b"
-    rf"(?:{_SEP}(?:the\s+)?{_DAY}(?:st|nd|rd|th)\b){{0,{_LIST_MAX}}})",
+    rf"\bthe\s+(?P<days>{dw.DAY}(?:st|nd|rd|th)\b"
+    rf"(?:{dw.SEP}(?:the\s+)?{dw.DAY}(?:st|nd|rd|th)\b){{0,{dw.LIST_MAX}}})",
     re.IGNORECASE,
 )
 _EL_DAY = re.compile(
-    rf"(?P<lead>\b(?:para|antes\s+del?|desde|hasta)\s+)?\b(?:el|del)\s+(?P<days>{_DAY})"
+    rf"(?P<lead>\b(?:para|antes\s+del?|desde|hasta)\s+)?\b(?:el|del)\s+(?P<days>{dw.DAY})"
     r"(?=\s*(?:[.,;!?)]|$|\bo\b|\by\b|\ba\s+las\b))",
     re.IGNORECASE,
 )
@@ -336,7 +233,7 @@ _EL_DAY = re.compile(
 _WEEKDAY = re.compile(
     r"(?P<lead>\b(?:no\s+later\s+than|by|before|until|till|on|for|this\s+coming|this|"
     r"next|coming|el\s+pr[óo]ximo|el|este|pr[óo]ximo)\s+)?"
-    rf"(?P<dow>{_DOW})(?P<after>\s+(?:que\s+viene|pr[óo]ximo)\b)?",
+    rf"(?P<dow>{dw.DOW})(?P<after>\s+(?:que\s+viene|pr[óo]ximo)\b)?",
     re.IGNORECASE,
 )
 _RECURRING_AFTER = re.compile(
@@ -366,8 +263,8 @@ _NOT_URGENT = re.compile(
     re.IGNORECASE,
 )
 
-_ANY_MONTH = rf"(?:{_alt(_MONTHS)})\b\.?"
-_FULL_MONTH = rf"(?:{_alt(_FULL_MONTHS)})\b"
+_ANY_MONTH = rf"(?:{dw.alt(dw.MONTHS)})\b\.?"
+_FULL_MONTH = rf"(?:{dw.alt(dw.FULL_MONTHS)})\b"
 _VAGUE = re.compile(
     "|".join(
         f"(?:{p})"
@@ -402,15 +299,15 @@ def _weekday(match: re.Match[str], text: str, ref: date | None) -> list[date] | 
     is no date wanted ("Tuesdays", "Tues/Thurs", "any day but Wednesday", "Sun" alone)."""
     dow = match.group("dow").lower().rstrip(".")
     lead = " ".join((match.group("lead") or "").lower().split())
-    spanish = dow in _SPANISH_DAYS
+    spanish = dow in dw.SPANISH_DAYS
     if spanish and not lead:
         return None
-    if dow not in _FULL_DAYS and not spanish and not lead:
+    if dow not in dw.FULL_DAYS and not spanish and not lead:
         return None
     if lead in {"el", "este"} and not spanish:
         return None
-    if _before(text, match.start(), _NOT_THAT_DAY) or _before(
-        text, match.start("dow"), _NOT_THAT_DAY
+    if dw.before(text, match.start(), dw.NOT_THAT_DAY) or dw.before(
+        text, match.start("dow"), dw.NOT_THAT_DAY
     ):
         return None
     if _RECURRING_AFTER.match(text, match.end("dow")) or text[max(0, match.start() - 1)] == "/":
@@ -419,7 +316,7 @@ def _weekday(match: re.Match[str], text: str, ref: date | None) -> list[date] | 
         return None  # "Tech Tuesday", "Good Friday": a name, not a day
     if ref is None:
         return []
-    target = _WEEKDAYS[dow]
+    target = dw.WEEKDAYS[dow]
     following = lead.startswith("next") or "ximo" in lead or match.group("after") is not None
     if following:  # "next Tuesday": the Tuesday of next week
         monday = ref - timedelta(days=ref.weekday()) + timedelta(days=7)
@@ -449,7 +346,7 @@ class _Reader:
 
     def negated(self, match: re.Match[str]) -> bool:
         """A date the teacher rules out ("not the 17th", "except 12/16"): claimed, not kept."""
-        if _before(self.text, match.start(), _NOT_THAT_DAY):
+        if dw.before(self.text, match.start(), dw.NOT_THAT_DAY):
             self.claim(match.start(), match.end())
             return True
         return False
@@ -470,7 +367,7 @@ def _month_first(r: _Reader) -> None:
     for m in _MONTH_FIRST.finditer(r.text):
         if not r.free(m.start(), m.end()) or not _month_ok(m) or r.negated(m):
             continue
-        month = _MONTHS[m.group("month").lower().rstrip(".")]
+        month = dw.MONTHS[m.group("month").lower().rstrip(".")]
         dates, end = _continue(r.text, m.end(), month, int(m.group("day")), r.ref, _year(m),
                                _MORE_DAYS, _month_word)  # fmt: skip
         r.dated(m.start(), end, dates)
@@ -480,7 +377,7 @@ def _day_first(r: _Reader) -> None:
     for m in _DAY_FIRST.finditer(r.text):
         if not r.free(m.start(), m.end()) or not _month_ok(m) or r.negated(m):
             continue
-        month = _MONTHS[m.group("month").lower().rstrip(".")]
+        month = dw.MONTHS[m.group("month").lower().rstrip(".")]
         days_text = m.group("days")
         numbers = [(int(d.group()), d.start(), d.end()) for d in _NUMBER.finditer(days_text)]
         dates: list[date] = []
@@ -491,7 +388,7 @@ def _day_first(r: _Reader) -> None:
                 continue
             joint = days_text[numbers[i - 1][2] : at] if i else ""
             sep = _SEP_RX.search(joint)
-            if sep and sep.group().strip().lower() in _RANGE_WORDS and previous is not None:
+            if sep and sep.group().strip().lower() in dw.RANGE_WORDS and previous is not None:
                 dates.extend(_span(previous, day)[1:])
             else:
                 dates.append(day)
@@ -501,11 +398,11 @@ def _day_first(r: _Reader) -> None:
 
 def _numeric(r: _Reader) -> None:
     for m in _NUMERIC.finditer(r.text):
-        if not r.free(m.start(), m.end()) or _before(r.text, m.start("a"), _COUNTED):
+        if not r.free(m.start(), m.end()) or dw.before(r.text, m.start("a"), _COUNTED):
             continue
         a, b = int(m.group("a")), int(m.group("b"))
         if not m.group("year") and (
-            _FRACTION.match(r.text, m.end()) or (a <= 4 and b <= 4 and _DAY_AFTER.match(
+            dw.FRACTION.match(r.text, m.end()) or (a <= 4 and b <= 4 and _DAY_AFTER.match(
                 r.text, m.end()))
         ):  # fmt: skip
             continue
@@ -523,7 +420,7 @@ _DAY_AFTER = re.compile(r"\s*(?:-\s*)?days?\b", re.IGNORECASE)
 def _bare_days(r: _Reader) -> None:
     for rx in (_ORDINAL, _EL_DAY):
         for m in rx.finditer(r.text):
-            if not r.free(m.start(), m.end()) or not _ok_after(r.text, m.end(), True):
+            if not r.free(m.start(), m.end()) or not dw.ok_after(r.text, m.end(), True):
                 continue
             if r.negated(m):
                 continue
@@ -545,7 +442,7 @@ def _relative(r: _Reader) -> None:
         word = " ".join(m.group("word").lower().split())
         if not r.free(m.start(), m.end()):
             continue
-        if word == "mañana" and _before(r.text, m.start("word"), _MORNING):
+        if word == "mañana" and dw.before(r.text, m.start("word"), _MORNING):
             continue  # "por la mañana": in the morning
         if word in {"today", "tonight", "hoy"} and not m.group("lead"):
             continue  # "today's kids", "hoy en día"
@@ -556,7 +453,7 @@ def _relative(r: _Reader) -> None:
 def _asap(r: _Reader) -> bool:
     asap = False
     for m in _ASAP.finditer(r.text):
-        if r.free(m.start(), m.end()) and not _before(r.text, m.start(), _NOT_URGENT):
+        if r.free(m.start(), m.end()) and not dw.before(r.text, m.start(), _NOT_URGENT):
             asap = True
             r.keep(m.start(), m.end(), [])
     return asap
@@ -566,8 +463,8 @@ def _vague(r: _Reader) -> None:
     for m in _VAGUE.finditer(r.text):
         if not r.free(m.start(), m.end()):
             continue
-        months = [w for w in re.findall(r"[^\W\d_]+", m.group()) if w.lower() in _MONTHS]
-        if any(w.lower() in _CAPITAL_ONLY and not w[0].isupper() for w in months):
+        months = [w for w in re.findall(r"[^\W\d_]+", m.group()) if w.lower() in dw.MONTHS]
+        if any(w.lower() in dw.CAPITAL_ONLY and not w[0].isupper() for w in months):
             continue
         r.keep(m.start(), m.end(), [])
 
