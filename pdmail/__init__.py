@@ -14,34 +14,110 @@ a cycle step itself::
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from .config import Config, load_config
-from .cycles import Cycle
-from .cycles import cycle as cycle_named
-from .cycles import resolve as resolve_cycle
-from .delivery import DeliveryReport, Outcome
-from .digest import Digest, Need, build_digest
-from .errors import (
-    BackendError,
-    ConfigError,
-    DeliveryError,
-    InputError,
-    PdmailError,
-    TemplateError,
-)
-from .freshness import require_answers
-from .ledger import Ledger
-from .models import LedgerEntry, MessageKey, Problem, Response, SendResult, State, Table, Teacher
-from .opening import resolve as opened_cycle
-from .preview import Preview, preview_messages
-from .publish import compile_digest, render_digest, send_digest, write_digest
-from .responses import Collection
-from .roster import Roster, parse_roster
-from .status import CycleStatus, cycle_status
-from .steps import send_reminders, send_requests
-from .tick import TickReport, tick
-from .workspace import Workspace
+if TYPE_CHECKING:
+    from .config import Config, load_config
+    from .cycles import Cycle
+    from .cycles import cycle as cycle_named
+    from .cycles import resolve as resolve_cycle
+    from .delivery import DeliveryReport, Outcome
+    from .digest import Digest, Need, build_digest
+    from .errors import (
+        BackendError,
+        ConfigError,
+        DeliveryError,
+        InputError,
+        PdmailError,
+        TemplateError,
+    )
+    from .freshness import require_answers
+    from .ledger import Ledger
+    from .models import (
+        LedgerEntry,
+        MessageKey,
+        Problem,
+        Response,
+        SendResult,
+        State,
+        Table,
+        Teacher,
+    )
+    from .opening import resolve as opened_cycle
+    from .preview import Preview, preview_messages
+    from .publish import compile_digest, render_digest, send_digest, write_digest
+    from .responses import Collection
+    from .roster import Roster, parse_roster
+    from .status import CycleStatus, cycle_status
+    from .steps import send_reminders, send_requests
+    from .tick import TickReport, tick
+    from .workspace import Workspace
+
+# Each name is imported on first use, so that 'pdmail --help' and a script that needs one
+# function do not pay for the whole library (Jinja, SQLite, the digest) on start-up.
+_LAZY = {
+    "BackendError": (".errors", "BackendError"),
+    "Collection": (".responses", "Collection"),
+    "Config": (".config", "Config"),
+    "ConfigError": (".errors", "ConfigError"),
+    "Cycle": (".cycles", "Cycle"),
+    "CycleStatus": (".status", "CycleStatus"),
+    "DeliveryError": (".errors", "DeliveryError"),
+    "DeliveryReport": (".delivery", "DeliveryReport"),
+    "Digest": (".digest", "Digest"),
+    "InputError": (".errors", "InputError"),
+    "Ledger": (".ledger", "Ledger"),
+    "LedgerEntry": (".models", "LedgerEntry"),
+    "MessageKey": (".models", "MessageKey"),
+    "Need": (".digest", "Need"),
+    "Outcome": (".delivery", "Outcome"),
+    "PdmailError": (".errors", "PdmailError"),
+    "Preview": (".preview", "Preview"),
+    "Problem": (".models", "Problem"),
+    "Response": (".models", "Response"),
+    "Roster": (".roster", "Roster"),
+    "SendResult": (".models", "SendResult"),
+    "State": (".models", "State"),
+    "Table": (".models", "Table"),
+    "Teacher": (".models", "Teacher"),
+    "TemplateError": (".errors", "TemplateError"),
+    "TickReport": (".tick", "TickReport"),
+    "Workspace": (".workspace", "Workspace"),
+    "build_digest": (".digest", "build_digest"),
+    "compile_digest": (".publish", "compile_digest"),
+    "cycle_named": (".cycles", "cycle"),
+    "cycle_status": (".status", "cycle_status"),
+    "load_config": (".config", "load_config"),
+    "opened_cycle": (".opening", "resolve"),
+    "parse_roster": (".roster", "parse_roster"),
+    "preview_messages": (".preview", "preview_messages"),
+    "render_digest": (".publish", "render_digest"),
+    "require_answers": (".freshness", "require_answers"),
+    "resolve_cycle": (".cycles", "resolve"),
+    "send_digest": (".publish", "send_digest"),
+    "send_reminders": (".steps", "send_reminders"),
+    "send_requests": (".steps", "send_requests"),
+    "tick": (".tick", "tick"),
+    "write_digest": (".publish", "write_digest"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'pdmail' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "BackendError",

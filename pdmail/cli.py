@@ -13,20 +13,22 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, tzinfo
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
-from .config import default_config_path, load_config
-from .cycles import Cycle
-from .delivery import DeliveryReport, Outcome
 from .errors import PdmailError, UsageError
 from .jsonout import dumps
-from .models import MessageKey
-from .timestamps import parse_date
 from .wording import count, day, local_time, one_line, plural, printable, shorten
-from .workspace import Workspace, clock_on
+
+if TYPE_CHECKING:
+    # The library is imported by the command that uses it, so that 'pdmail --help' starts
+    # as fast as click itself.
+    from .cycles import Cycle
+    from .delivery import DeliveryReport, Outcome
+    from .models import MessageKey
+    from .workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,6 +77,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 def _parse_today(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    from .timestamps import parse_date
+
     if value is None:
         return None
     try:
@@ -128,6 +132,9 @@ def send_options(f: F) -> F:
 @contextmanager
 def workspace(config_path: Path | None, today: date | None) -> Iterator[Workspace]:
     """A workspace whose clock reads ``today`` (at the current time of day) when given."""
+    from .config import load_config
+    from .workspace import Workspace, clock_on
+
     config = load_config(config_path)
     clock = clock_on(today, config.timezone) if today is not None else None
     with Workspace(config, clock=clock) as ws:
@@ -725,6 +732,7 @@ def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bo
 @click.option("--at", "at_time", metavar="HH:MM", help="Time of day (default: calendar.run_at).")
 def schedule(config_path: Path | None, at_time: str | None) -> None:
     """Keep running, and do 'pdmail run' once a day at the configured time (Ctrl-C stops)."""
+    from .config import default_config_path, load_config
     from .scheduler import run_forever
 
     path = config_path or default_config_path()
@@ -771,6 +779,7 @@ def auth(
 ) -> None:
     """Authorize pdmail with Google once (Sheets and/or Gmail, as the config needs)."""
     from .backends.google_auth import authorize, read_token, scopes_for
+    from .config import load_config
 
     config = load_config(config_path)
     if config.google.service_account_file is not None:
@@ -840,6 +849,7 @@ def doctor(
 def form_fields(config_path: Path | None, form: str) -> None:
     """Read FORM's questions (its id or edit address) and print the form: block to paste."""
     from .backends.google_auth import FORMS_SCOPE, load_credentials
+    from .config import load_config
     from .forms import config_block, fetch_form, form_id_from
 
     config = load_config(config_path)

@@ -21,10 +21,11 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import random
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.contentmanager import _encode_text  # type: ignore[attr-defined]
 from email.headerregistry import Address
@@ -49,7 +50,16 @@ from .mail import (
     wire_bytes,
 )
 
-__all__ = ["Sendable", "WireMessage", "check_head", "compose_wire", "message_id_of", "subject_of"]
+__all__ = [
+    "Expected",
+    "Sendable",
+    "WireMessage",
+    "check_head",
+    "compose_wire",
+    "message_id_of",
+    "reread",
+    "subject_of",
+]
 
 _CRLF = "\r\n"
 # The longest line RFC 5322 allows. pdmail's own lines keep to 78 unless one word (a long
@@ -72,6 +82,8 @@ class WireMessage:
     envelope_to: str
     message_id: str
     subject: str
+    # What compose_wire meant the bytes to say (None: built and checked by compose()).
+    expected: Expected | None = field(default=None, repr=False)
 
     @functools.cached_property
     def parsed(self) -> EmailMessage:
@@ -126,14 +138,15 @@ _NEWLINES = re.compile(r"\r\n|\r|\n")
 _BOUNDARY_WIDTH = len(repr(sys.maxsize - 1))
 
 
-def _part(body: str, subtype: str, *, mime_version: bool) -> str:
-    """One text part: its headers, a blank line and its body with CRLF line ends, as the
-    standard library's content manager encodes and its generator writes it."""
+def _part(body: str, subtype: str, *, mime_version: bool) -> tuple[str, str]:
+    """One text part: its transfer encoding, and its headers, a blank line and its body with
+    CRLF line ends, as the standard library's content manager encodes and its generator
+    writes it."""
     cte, payload = _encode_text(_body_safe(body), "utf-8", None, POLICY)
     head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {cte}\r\n'
     if mime_version:
         head += "MIME-Version: 1.0\r\n"
-    return f"{head}\r\n{_NEWLINES.sub(_CRLF, payload)}"
+    return cte, f"{head}\r\n{_NEWLINES.sub(_CRLF, payload)}"
 
 
 def _boundary(parts: str) -> str:
@@ -163,9 +176,9 @@ def compose_wire(
 ) -> WireMessage:
     """The message :func:`~pdmail.mail.compose` builds from the same arguments, as checked
     bytes. Raises :class:`~pdmail.errors.InputError` as :func:`~pdmail.mail.compose` does."""
-    for field, mailbox in (("From", sender), ("To", to)):
+    for header, mailbox in (("From", sender), ("To", to)):
         if not is_plain_address(mailbox.addr_spec):
-            raise InputError(f"{field}: {mailbox.addr_spec!r} is not a single plain address")
+            raise InputError(f"{header}: {mailbox.addr_spec!r} is not a single plain address")
     # As the header classes of pdmail.mail do when the header is set.
     sender = Address(header_safe(sender.display_name), sender.username, sender.domain)
     to = Address(header_safe(to.display_name), to.username, to.domain)
@@ -202,46 +215,63 @@ def compose_wire(
         lines.append(f"{name}: {value}\r\n")
         headers.append((name, value))
     lines.append("X-Auto-Response-Suppress: OOF, AutoReply\r\n")
+    fixed = {n.lower(): v for n, v in headers if n in _FIXED}
+    fixed |= {"x-auto-response-suppress": "OOF, AutoReply", "mime-version": "1.0"}
+    names = [n for n, _ in headers] + ["X-Auto-Response-Suppress"]
     if html is None:
-        body = _part(text, "plain", mime_version=True)
-        head = "".join(lines)
-        mime = ""
-        data_text = head + body
+        cte, body = _part(text, "plain", mime_version=True)
+        names += ["Content-Type", "Content-Transfer-Encoding", "MIME-Version"]
+        fixed |= {"content-type": 'text/plain; charset="utf-8"', "content-transfer-encoding": cte}
+        data_text = "".join(lines) + body
     else:
-        parts = [_part(text, "plain", mime_version=False), _part(html, "html", mime_version=True)]
+        parts = [
+            _part(text, "plain", mime_version=False)[1],
+            _part(html, "html", mime_version=True)[1],
+        ]
         boundary = _boundary("".join(parts))
-        mime = (
-            "MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n"
-            f' boundary="{boundary}"\r\n'
-        )
-        head = "".join(lines) + mime
+        names += ["MIME-Version", "Content-Type"]
+        fixed["content-type"] = f'multipart/alternative; boundary="{boundary}"'
+        head = "".join(lines)
+        head += "MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n"
+        head += f' boundary="{boundary}"\r\n'
         body = "".join(f"\r\n--{boundary}\r\n{p}" for p in parts) + f"\r\n--{boundary}--\r\n"
         data_text = head + body
     data = data_text.encode("ascii", "surrogateescape")
     end = data.index(b"\r\n\r\n") + 2
     expected = Expected(
-        names=[n for n, _ in headers]
-        + ["X-Auto-Response-Suppress"]
-        + (
-            ["Content-Type", "Content-Transfer-Encoding", "MIME-Version"]
-            if html is None
-            else ["MIME-Version", "Content-Type"]
-        ),
+        names=names,
         sender=sender,
         to=to,
         subject=subject,
         reply_to=reply.addr_spec if reply is not None else "",
-        fixed={n.lower(): v for n, v in headers if n in _FIXED}
-        | {"x-auto-response-suppress": "OOF, AutoReply", "mime-version": "1.0"},
+        fixed=fixed,
+        body=hashlib.sha256(data[end:]).digest(),
     )
-    problem = check_head(data[:end], expected)
+    message = WireMessage(data, sender.addr_spec, to.addr_spec, message_id, subject, expected)
+    reread(message)
+    return message
+
+
+def reread(message: WireMessage, data: bytes | None = None) -> None:
+    """Read ``data`` (default: ``message.data``) back as a mail program would and raise
+    :class:`~pdmail.errors.InputError` naming the difference unless its header block reads
+    exactly as :func:`compose_wire` meant (:func:`check_head`) and its body is the body
+    written. A message not written by :func:`compose_wire` is checked as
+    :func:`~pdmail.mail.verify` checks it, when it was built."""
+    data = message.data if data is None else data
+    expected = message.expected
+    if expected is None:
+        return
+    end = data.find(b"\r\n\r\n") + 2
+    problem = check_head(data[:end], expected) if end > 1 else "it has no header block"
+    if not problem and hashlib.sha256(data[end:]).digest() != expected.body:
+        problem = "its parts would read differently"
     if problem:
         raise InputError(
-            f"the message to {to.addr_spec} would not read back as written: {problem}",
+            f"the message to {expected.to.addr_spec} would not read back as written: {problem}",
             hint="pdmail refuses to send a message whose headers a mail program could read "
             "differently; check the names and the subject template for unusual characters",
         )
-    return WireMessage(data, sender.addr_spec, to.addr_spec, message_id, subject)
 
 
 def _composed(
@@ -294,8 +324,8 @@ _ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")
 
 @dataclass
 class Expected:
-    """What a header block must say: the header names in order, the two mailboxes, the
-    subject, the Reply-To address ("" for none) and the text of every other header."""
+    """What a message must say: the header names in order, the two mailboxes, the subject,
+    the Reply-To address ("" for none), the text of every other header, and its body."""
 
     names: list[str]
     sender: Address
@@ -303,6 +333,7 @@ class Expected:
     subject: str
     reply_to: str
     fixed: dict[str, str]
+    body: bytes  # the SHA-256 of everything after the header block
 
 
 _FIELD = re.compile(rb"([\x21-\x39\x3b-\x7e]+):(.*)")
@@ -344,7 +375,7 @@ def check_head(head: bytes, expected: Expected) -> str:
     got = [name for name, _ in fields]
     wanted = [name.lower() for name in expected.names]
     if got != wanted:
-        extra = sorted(set(got) - set(wanted)) or [k for k in got if got.count(k) > 1]
+        extra = sorted(set(got) - set(wanted)) or sorted({k for k in got if got.count(k) > 1})
         if extra:
             return f"it would carry a header pdmail did not write ({', '.join(extra)})"
         missing = ", ".join(sorted(set(wanted) - set(got))) or "order changed"
@@ -372,7 +403,7 @@ def check_head(head: bytes, expected: Expected) -> str:
         elif name in expected.fixed:
             problem = "" if value == expected.fixed[name] else f"the {name} header would differ"
         else:
-            problem = ""  # the Content-* lines, checked with the parts
+            problem = f"the {name} header would not read as written"
         if problem:
             return problem
     return ""

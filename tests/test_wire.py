@@ -1,0 +1,201 @@
+"""Messages written straight to bytes: the same bytes as the standard library's message
+objects, read back as strictly, and usable wherever an ``EmailMessage`` was."""
+
+from __future__ import annotations
+
+import pickle
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pdmail.errors import InputError
+from pdmail.mail import address, compose, verify, wire_bytes
+from pdmail.wire import WireMessage, compose_wire, reread
+
+WHEN = datetime(2026, 12, 1, 7, 30, tzinfo=ZoneInfo("America/Chicago"))
+ANN = "ann@school.example.org"
+
+
+def args(**changes: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "sender": address("Lib Rarian", "librarian@school.example.org"),
+        "to": address("Ann Lee", ANN),
+        "subject": "December update",
+        "text": "Hello\n",
+        "html": "<p>Hello</p>\n",
+        "message_id": "<pdmail.monthly-update.2026-12.request.abc@school.example.org>",
+        "date": WHEN,
+    }
+    out.update(changes)
+    return out
+
+
+def same_but_boundary(data: bytes) -> bytes:
+    # The MIME boundary is random in both writers; everything else must match byte for byte.
+    return re.sub(rb"===============\d+==(\.\d+)?", b"BOUNDARY", data)
+
+
+CASES = [
+    {},
+    {"html": None},
+    {"to": address("", ANN)},
+    {"to": address("Ann Lée", ANN), "subject": "Décembre: 3 questions"},
+    {"to": address("O'Brien, Jr.", ANN)},
+    {"to": address("Ann\r\nBcc: victim@example.org", ANN)},
+    {"to": address("=?utf-8?q?Eve=0D=0ABcc:_x@evil.example?=", ANN)},
+    {"to": address("\u202eabc\u2066 \ufeff", ANN)},
+    {"to": address("👩🏽\u200d🏫 " * 12, ANN)},
+    {"subject": "Hello — world " * 8},
+    {"subject": "=?utf-8?b?QmNjOiB4QGV2aWwuZXhhbXBsZQ==?="},
+    {"subject": "a" * 90},
+    {"subject": '(hi) "quoted" <b> ; , : \\'},
+    {"subject": ""},
+    {"text": "é" * 200, "html": "x\r\ny\rz"},
+    {"text": "From the library\n" + "x" * 100 + "é\n", "html": "\ud800 lone surrogate"},
+    {"text": "no final newline", "html": "a\n\n"},
+    {"text": "--===============0000000000000000001==\n"},
+    {"reply_to": "desk@school.example.org"},
+    {"in_reply_to": "<pdmail.monthly-update.2026-12.request.abc@school.example.org>"},
+    {"message_id": "<" + "x" * 90 + "@school.example.org>"},  # too long for one line
+]
+
+
+@pytest.mark.parametrize("changes", CASES)
+def test_the_bytes_are_those_compose_writes(changes: dict[str, Any]) -> None:
+    built = compose(**args(**changes))
+    fast = compose_wire(**args(**changes))
+    assert same_but_boundary(fast.data) == same_but_boundary(wire_bytes(built))
+    # The full parse-back check of pdmail.mail accepts them too.
+    verify(built, fast.data)
+    assert fast.envelope_to == ANN
+    assert fast.message_id == changes.get("message_id", args()["message_id"])
+
+
+printable_text = st.text(
+    st.characters(exclude_categories=["Cs"], max_codepoint=0x2FFFF), max_size=80
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=printable_text, subject=printable_text, text=st.text(max_size=300))
+def test_any_name_subject_and_body_read_back_as_compose_writes_them(
+    name: str, subject: str, text: str
+) -> None:
+    changes = {"to": address(name, ANN), "subject": subject, "text": text}
+    built = compose(**args(**changes))
+    fast = compose_wire(**args(**changes))
+    assert same_but_boundary(fast.data) == same_but_boundary(wire_bytes(built))
+    verify(built, fast.data)
+
+
+def _tamper(raw: bytes, old: bytes, new: bytes) -> bytes:
+    assert old in raw
+    return raw.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda r: _tamper(r, b"Subject:", b"Bcc: x@evil.example\r\nSubject:"), "(bcc)"),
+        (lambda r: _tamper(r, b"Subject:", b"Cc: x@evil.example\r\nSubject:"), "(cc)"),
+        (lambda r: _tamper(r, b"Subject:", b"Resent-To: x@e.example\r\nSubject:"), "resent-to"),
+        (lambda r: _tamper(r, b"Subject:", b"To: x@evil.example\r\nSubject:"), "(to)"),
+        (lambda r: _tamper(r, b"Date:", b" Bcc: x@evil.example\r\nDate:"), "Subject would read"),
+        (
+            lambda r: _tamper(r, b"<ann@school.example.org>", b"<ann@school.example.org>, x@e.org"),
+            "To would",
+        ),
+        (
+            lambda r: _tamper(r, b"To: Ann Lee <ann@", b'To: "Ann Lee" <x@evil.example>, <ann@'),
+            "To would",
+        ),
+        (lambda r: _tamper(r, b"<ann@school", b"<eve@school"), "To would read as eve@"),
+        (
+            lambda r: _tamper(r, b"Subject: December update", b"Subject: =?utf-8?q?Dec=0D=0A?="),
+            "Subject",
+        ),
+        (
+            lambda r: _tamper(r, b"Subject: December update", b"Subject: December updates"),
+            "the Subject would read as 'December updates'",
+        ),
+        (
+            lambda r: _tamper(r, b"To: Ann Lee", b"To: =?utf-8?b?QW5uIBtbMzFt?="),
+            "control character",
+        ),
+        (lambda r: _tamper(r, b"To: Ann Lee", b"To: Eve Lee"), "the name in To"),
+        (lambda r: _tamper(r, b"From: Lib Rarian <librarian@", b"From: <x@"), "From would"),
+        (lambda r: _tamper(r, b"\r\nSubject", b"\nSubject"), "control character"),
+        (lambda r: _tamper(r, b"December update", b"December\rupdate"), "control character"),
+        (lambda r: _tamper(r, b"December update", b"December \xc3\xa9"), "8-bit"),
+        (lambda r: _tamper(r, b"Date:", b"Subject: December update\r\nDate:"), "subject"),
+        (lambda r: _tamper(r, b"Message-ID: <pdmail", b"Message-ID: <other"), "message-id"),
+        (lambda r: _tamper(r, b'boundary="', b'boundary="x'), "content-type"),
+        (lambda r: _tamper(r, b"\r\n\r\n--", b"\r\nX-Extra: 1\r\n\r\n--"), "x-extra"),
+        (lambda r: _tamper(r, b"<p>Hello</p>", b"<p>Goodbye</p>"), "its parts"),
+    ],
+)
+def test_reread_refuses_bytes_that_do_not_read_back_as_written(change: Any, says: str) -> None:
+    message = compose_wire(**args())
+    reread(message)  # the real bytes pass
+    with pytest.raises(InputError) as caught:
+        reread(message, change(message.data))
+    assert f"{ANN} would not read back as written" in caught.value.message
+    assert says in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"to": address("Ann", ANN).__class__("Ann", "a b", "x.org")}, "To:"),
+        ({"reply_to": "a@x.org, b@x.org"}, "Reply-To:"),
+    ],
+)
+def test_what_compose_refuses_compose_wire_refuses(changes: dict[str, Any], says: str) -> None:
+    for build in (compose, compose_wire):
+        with pytest.raises(InputError) as caught:
+            build(**args(**changes))
+        assert caught.value.message.startswith(says)
+
+
+def test_a_wire_message_reads_like_an_email_message() -> None:
+    message = compose_wire(**args(in_reply_to="<first@school.example.org>"))
+    assert [a.addr_spec for a in message["To"].addresses] == [ANN]
+    assert message["To"].addresses[0].display_name == "Ann Lee"
+    assert str(message.get("Subject")) == "December update"
+    assert str(message["In-Reply-To"]) == "<first@school.example.org>"
+    assert "Bcc" not in message and "Reply-To" not in message
+    assert message.get("Cc") is None
+    assert message.get_content_type() == "multipart/alternative"
+    assert message.get_body(("plain",)).get_content().splitlines() == ["Hello"]
+    assert message.get_body(("html",)).get_content().splitlines() == ["<p>Hello</p>"]
+    assert message.as_bytes() == message.data
+
+
+def test_a_wire_message_survives_the_spool_unchanged() -> None:
+    message = compose_wire(**args())
+    back = pickle.loads(pickle.dumps(message))
+    assert isinstance(back, WireMessage)
+    assert back.data == message.data
+    assert (back.envelope_from, back.envelope_to) == (message.envelope_from, message.envelope_to)
+    reread(back)
+    with pytest.raises(InputError):
+        reread(back, back.data.replace(b"Ann Lee", b"Eve Lee"))
+
+
+def test_writing_is_much_cheaper_than_composing() -> None:
+    import time
+
+    def timed(build: Any, n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            build(**args(text="Hello Ann,\n" * 20, html="<p>Hello Ann,</p>\n" * 20))
+        return (time.perf_counter() - start) / n
+
+    slow = min(timed(lambda **a: wire_bytes(compose(**a)), 20) for _ in range(3))
+    fast = min(timed(compose_wire, 200) for _ in range(3))
+    assert fast * 5 < slow, (fast, slow)
