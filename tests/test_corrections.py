@@ -530,3 +530,19 @@ def test_a_removed_topic_counts_again_in_an_answer_unlike_the_corrected_one() ->
     assert PRINTING in tagger().tag(text)
     got = read([TRIP], text)
     assert got is None or PRINTING in got.topics
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [
+        ('=HYPERLINK("http://x")', "'=HYPERLINK(\"http://x\")'"),
+        ("Reading; \x1b[31mAI\x1b[0m", "'[31mAI [0m'"),  # no escape reaches a terminal
+        ("x" * 5000, repr("x" * 59 + "…")),  # a pasted page is quoted short
+    ],
+)
+def test_a_hostile_topics_cell_is_quoted_safely(cell: str, shown: str) -> None:
+    edits, problems = read_changes(table(("a1", "done", cell, "task")), [PLAIN], NAMES)
+    assert edits == {}
+    [problem] = problems
+    assert problem.message.startswith(f"{shown} is not a topic")
+    assert len(problem.message) < 200 and "\x1b" not in problem.message
