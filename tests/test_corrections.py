@@ -546,3 +546,31 @@ def test_a_hostile_topics_cell_is_quoted_safely(cell: str, shown: str) -> None:
     [problem] = problems
     assert problem.message.startswith(f"{shown} is not a topic")
     assert len(problem.message) < 200 and "\x1b" not in problem.message
+
+
+def test_a_corrected_kind_moves_the_need_between_the_plan_and_the_to_do_list(
+    school: Project,
+) -> None:
+    december(school)
+    maria, raj = nid(MARIA), nid(RAJ)
+    before = digest_json(school, today="2026-12-11")
+    assert "learning" not in by_id(before)[maria]["kinds"]
+    assert raj in {i for p in before["proposals"] for i in p["need_ids"]}
+    result = invoke(school, "needs", "set", maria, "--kinds", "learning")
+    assert result.exit_code == 0, result.output
+    result = invoke(school, "needs", "set", raj, "--kinds", "task")
+    assert result.exit_code == 0, result.output
+    listed = json.loads(invoke(school, "needs", "list", "--json").stdout)["needs"]
+    assert {n["id"]: n["kinds"] for n in listed}[maria] == ["learning"]
+
+    digest = digest_json(school, today="2026-12-11")
+    proposed = {i for p in digest["proposals"] for i in p["need_ids"]}
+    kinds = {i: n["kinds"] for i, n in by_id(digest).items()}
+    assert maria in proposed and kinds[maria] == ["learning"]
+    assert raj not in proposed and kinds[raj] == ["task"]  # to do, not a session
+    # Carried into January, the corrections still hold.
+    jan = january(school)
+    carried = {n["id"]: n["kinds"] for n in jan["carried_over"]}
+    assert (carried[maria], carried[raj]) == (["learning"], ["task"])
+    proposed = {i for p in jan["proposals"] for i in p["need_ids"]}
+    assert maria in proposed and raj not in proposed
