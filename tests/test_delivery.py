@@ -15,22 +15,23 @@ from datetime import date, datetime, time
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import pytest
 from conftest import Project, answer, read_eml
 
 import pdmail
-from pdmail import cycles
+from pdmail import cycles, delivery
 from pdmail.backends.outbox import OutboxMailer
 from pdmail.cycles import Cycle
-from pdmail.delivery import DeliveryReport
-from pdmail.errors import BackendError, DeliveryError
+from pdmail.delivery import DeliveryReport, Due, count_due
+from pdmail.errors import BackendError, DeliveryError, TemplateError
 from pdmail.ledger import INTERRUPTED
 from pdmail.mail import message_id
 from pdmail.messages import REQUEST, build_reminder, build_request
 from pdmail.models import MessageKey, SendResult, Teacher
 from pdmail.publish import compile_digest, render_digest, send_digest
-from pdmail.steps import send_reminders, send_requests
+from pdmail.steps import plan_requests, send_reminders, send_requests
 from pdmail.workspace import Workspace
 
 ANN = "ann@school.example.org"
@@ -671,3 +672,162 @@ def test_digest_is_sent_once(project: Project) -> None:
     assert len(list(project.outbox.rglob("digest-*.eml"))) == 1
     assert project.sent_to("digest") == ["librarian@school.example.org"]
     assert ledger_rows(project, "digest") == {"librarian@school.example.org": ("sent", 1, "")}
+
+
+# --- one pass per message: counted without rendering, rendered once, held as bytes ----------
+
+
+def count_renders(ws: Workspace) -> list[str]:
+    """The names of the templates ``ws`` renders from now on, in order."""
+    names: list[str] = []
+    templates = ws.templates
+    render = templates.render
+
+    def counting(name: str, context: Any) -> str:
+        names.append(name)
+        return render(name, context)
+
+    templates.render = counting  # type: ignore[method-assign]
+    return names
+
+
+def test_each_message_is_rendered_once_and_a_rerun_with_nothing_due_renders_nothing(
+    project: Project,
+) -> None:
+    with workspace(project, SEND) as ws:
+        rendered = count_renders(ws)
+        first = send_requests(ws, december(project))
+    assert sorted(first.recipients("sent")) == sorted(ACTIVE)
+    # subject, text and HTML: each once per teacher, none rendered to count or plan.
+    assert len(rendered) == 3 * len(ACTIVE)
+    assert sorted(rendered) == sorted(
+        f"request.{part}.j2" for part in ("subject", "txt", "html") for _ in ACTIVE
+    )
+
+    mailer = OutboxWrapper(project.outbox)
+    with workspace(project, SEND, mailer) as ws:
+        rendered = count_renders(ws)
+        again = send_requests(ws, december(project))
+    assert results(again) == dict.fromkeys(ACTIVE, "already-sent")
+    assert rendered == []
+    assert mailer.entered == 0
+
+
+def test_a_dry_run_renders_each_message_once_and_only_what_is_due(project: Project) -> None:
+    with workspace(project, SEND, OutboxWrapper(project.outbox, {})) as ws:
+        send_requests(ws, december(project), limit=2)
+    with workspace(project, SEND) as ws:
+        rendered = count_renders(ws)
+        report = send_requests(ws, december(project), dry_run=True)
+    assert sorted(report.recipients("would-send")) == sorted([MARIA, SAM])
+    assert len(rendered) == 3 * 2
+
+
+def test_what_is_due_is_counted_from_the_ledger_without_rendering(project: Project) -> None:
+    with workspace(project, SEND) as ws:
+        rendered = count_renders(ws)
+        items = plan_requests(ws, december(project)).items
+        assert all(isinstance(item, Due) for item in items)  # nothing rendered to plan
+        assert count_due(ws, items) == len(ACTIVE)
+        assert count_due(ws, items, limit=3) == 3
+        send_requests(ws, december(project), limit=1)
+        assert count_due(ws, plan_requests(ws, december(project)).items) == len(ACTIVE) - 1
+    assert len(rendered) == 3  # the one message sent
+
+
+def test_a_template_error_for_a_later_teacher_stops_the_run_with_nothing_sent(
+    project: Project,
+) -> None:
+    folder = project.folder / "my-templates"
+    folder.mkdir()
+    (folder / "request.txt.j2").write_text(
+        "Hi {{ teacher.first_name }}\n"
+        f"{{% if teacher.email == '{SAM}' %}}{{{{ teacher.room_number }}}}{{% endif %}}\n",
+        encoding="utf-8",
+    )
+    project.write_config({"templates": "my-templates"})
+    mailer = OutboxWrapper(project.outbox)
+    with (
+        workspace(project, SEND, mailer) as ws,
+        pytest.raises(TemplateError, match="room_number"),
+    ):
+        send_requests(ws, december(project))
+    assert mailer.entered == 0 and mailer.attempted == []
+    assert ledger_rows(project) == {}
+    assert eml_files(project) == {}
+
+
+class ChecksTheLedger(OutboxWrapper):
+    """Before handing a message over, reads its row from the ledger file through a second
+    connection, as another process (or the disk after a crash) would see it."""
+
+    def __init__(self, outbox: Path, ledger: Path) -> None:
+        super().__init__(outbox)
+        self.ledger = ledger
+        self.seen: dict[str, str] = {}
+
+    def send(self, message: Any, *, thread_id: str | None = None) -> SendResult:
+        to = message.envelope_to
+        with sqlite3.connect(str(self.ledger)) as db:
+            row = db.execute("SELECT state FROM messages WHERE recipient=?", (to,)).fetchone()
+        self.seen[to] = row[0] if row else "no row"
+        return super().send(message, thread_id=thread_id)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 64])
+def test_every_claim_is_committed_before_its_message_is_handed_over(
+    project: Project, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    monkeypatch.setattr(delivery, "CLAIM_BATCH", batch)
+    mailer = ChecksTheLedger(project.outbox, project.config().state / "ledger.sqlite3")
+    with workspace(project, SEND, mailer) as ws:
+        report = send_requests(ws, december(project))
+    assert sorted(report.recipients("sent")) == sorted(ACTIVE)
+    assert mailer.seen == dict.fromkeys(ACTIVE, "pending")
+    assert ledger_rows(project) == {r: ("sent", 1, "") for r in ACTIVE}
+
+
+def test_claims_ahead_that_a_stopped_run_never_handed_over_are_released(
+    project: Project,
+) -> None:
+    refused = DeliveryError("over the sending limit", definite=True, stop=True)
+    mailer = OutboxWrapper(project.outbox, {RAJ: refused})
+    with workspace(project, SEND, mailer) as ws:
+        report = send_requests(ws, december(project))
+    assert results(report) == {ANN: "sent", RAJ: "held", MARIA: "held", SAM: "held"}
+    # Raj's claim is released as before; Maria's and Sam's, claimed with Ann's, go too.
+    assert ledger_rows(project) == {ANN: ("sent", 1, "")}
+
+
+def test_sending_holds_bytes_on_disk_not_messages_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tracemalloc
+
+    from conftest import ROSTER_HEADER, write_csv
+
+    monkeypatch.setattr(delivery, "SPOOL_MEMORY", 64 * 1024)
+    peaks = {}
+    for n in (150, 600):
+        project = Project(tmp_path / str(n))
+        project.folder.mkdir()
+        project.write_config()
+        rows = [[f"t{i}@school.example.org", f"Ann{i}", f"Lee{i}", "Grade 6", "yes"]
+                for i in range(n)]  # fmt: skip
+        write_csv(project.folder / "roster.csv", ROSTER_HEADER, rows)
+        with workspace(project, SEND) as ws:
+            cycle = december(project)
+            plan_requests(ws, cycle)  # the roster and responses, read before measuring
+            tracemalloc.start()
+            try:
+                report = send_requests(ws, cycle)
+                peaks[n] = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+        assert report.count("sent") == n
+        size = min(p.stat().st_size for p in project.outbox.rglob("*.eml"))
+    # Each message is ~3 KB of bytes (and was ~100 KB as objects); what grows with the
+    # roster is the report's line per teacher and each message's key and ids (~1.5 KB), not
+    # the messages.
+    per_teacher = (peaks[600] - peaks[150]) / 450
+    assert per_teacher < size * 0.75, (per_teacher, size, peaks)
