@@ -774,14 +774,51 @@ def demo(folder: Path, force: bool, today: date | None, as_json: bool) -> None:
 @click.option("--no-browser", is_flag=True, help="Print the address instead of opening it.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Local port (0: any).")
 @click.option("--forms", is_flag=True, help="Also allow reading the form (for form-fields).")
+@click.option(
+    "--microsoft",
+    is_flag=True,
+    help="Sign in to Microsoft 365 instead (a device code to type on any device).",
+)
+@click.option(
+    "--browser", is_flag=True, help="With --microsoft: sign in in this machine's browser."
+)
 def auth(
-    config_path: Path | None, client_secret: Path | None, no_browser: bool, port: int, forms: bool
+    config_path: Path | None,
+    client_secret: Path | None,
+    no_browser: bool,
+    port: int,
+    forms: bool,
+    microsoft: bool,
+    browser: bool,
 ) -> None:
-    """Authorize pdmail with Google once (Sheets and/or Gmail, as the config needs)."""
+    """Authorize pdmail with Google once (Sheets and/or Gmail, as the config needs), or
+    with --microsoft sign in to Microsoft 365 once (Graph mail, SMTP with OAuth, the Form's
+    workbook); later runs, cron included, refresh the sign-in silently."""
     from .backends.google_auth import authorize, read_token, scopes_for
     from .config import load_config
 
     config = load_config(config_path)
+    if browser and not microsoft:
+        raise UsageError("--browser goes with --microsoft (Google's sign-in opens a browser)")
+    if microsoft:
+        from .backends import microsoft as ms
+        from .backends.msal_auth import sign_in
+
+        path, who, granted = sign_in(
+            config, ms.scopes_for(config), browser=browser, echo=click.echo
+        )
+        click.echo(f"Microsoft granted: {', '.join(granted) or '(not said)'}")
+        if path is None:
+            click.echo(
+                f"The app {config.microsoft.client_id} acts for {who} with its own permissions; "
+                "nothing was saved. Next: pdmail doctor"
+            )
+        else:
+            click.echo(
+                f"Signed in as {who or 'the account'}; saved the sign-in to {path} (readable "
+                "by you only). Next: pdmail doctor"
+            )
+        return
     if config.google.service_account_file is not None:
         click.echo(
             "This config uses a service account (google.service_account_file); it needs no "
@@ -903,6 +940,12 @@ def needs_list(
             who = one_line(f"{r.teacher} ({r.team}){note}")
             click.echo(f"{r.id}  {r.status:<9} {r.cycle}  {who}")
             click.echo(f"            {shorten(r.text, 100)}")
+            if r.is_corrected and r.corrected is not None:
+                fixed = [f"topics: {'; '.join(r.topics) or 'none'}"] if (
+                    r.corrected_topics is not None) else []  # fmt: skip
+                if r.corrected_kinds is not None:
+                    fixed.append(f"kinds: {'; '.join(r.kinds)}")
+                click.echo(one_line(f"            corrected {r.corrected}: {', '.join(fixed)}"))
         for p in problems:
             click.secho(f"skipped: {p}", fg="yellow", err=True)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .backends.google_api import GOOGLE_FORMS, GOOGLE_GMAIL, GOOGLE_OAUTH, GOOGLE_SHEETS
+from .backends.microsoft import Microsoft, parse_microsoft
 from .errors import ConfigError
 from .mail import is_plain_address
 from .timestamps import date_order
@@ -254,6 +255,7 @@ class Config:
     state: Path
     digest: DigestSettings
     taxonomy: Taxonomy
+    microsoft: Microsoft = field(default_factory=Microsoft)
 
     @property
     def digest_out(self) -> Path:
@@ -348,7 +350,7 @@ def parse_config(data: Any, path: Path) -> Config:
         "",
         {
             "school", "timezone", "librarian", "campaign", "sources", "roster", "google",
-            "mail", "form", "calendar", "templates", "state", "digest", "taxonomy",
+            "microsoft", "mail", "form", "calendar", "templates", "state", "digest", "taxonomy",
         },
     )  # fmt: skip
     school = r.text(root, "school", "", required=True)
@@ -385,6 +387,7 @@ def parse_config(data: Any, path: Path) -> Config:
     )
 
     google = _google(r, root)
+    microsoft = parse_microsoft(r, root)
     source.check(r, root)
 
     mail = _mail(r, root, librarian)
@@ -408,6 +411,7 @@ def parse_config(data: Any, path: Path) -> Config:
         state=r.folder(root, "state", "") or path.parent / ".pdmail",
         digest=digest,
         taxonomy=taxonomy,
+        microsoft=microsoft,
     )
 
 

@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, TypeVar
 from ..errors import ConfigError
 from .base import Backend, Mailer, MailerBackend, ReportSink, SourceBackend, TableSource
 from .gmail import GmailBackend
+from .graph import Microsoft365Backend
 from .local import LocalBackend
 from .outbox import OutboxBackend
 from .sheets import SheetsBackend
 from .smtp import SmtpBackend
+from .workbook import Microsoft365Source
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -42,8 +44,13 @@ __all__ = [
     "where_to_look",
 ]
 
-MAILERS: tuple[type[MailerBackend], ...] = (OutboxBackend, SmtpBackend, GmailBackend)
-SOURCES: tuple[type[SourceBackend], ...] = (LocalBackend, SheetsBackend)
+MAILERS: tuple[type[MailerBackend], ...] = (
+    OutboxBackend,
+    SmtpBackend,
+    GmailBackend,
+    Microsoft365Backend,
+)
+SOURCES: tuple[type[SourceBackend], ...] = (LocalBackend, SheetsBackend, Microsoft365Source)
 
 # Safe defaults: nothing leaves the machine, no account is needed.
 DEFAULT_MAILER = OutboxBackend.kind

@@ -18,7 +18,7 @@ import os
 import re
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.message import EmailMessage
@@ -70,6 +70,31 @@ _HINT_AUTH = (
     "check mail.smtp.username and the password in the environment variable that "
     "mail.smtp.password_env names"
 )
+# Exchange Online refusing a password: Basic authentication for SMTP client submission is
+# being retired (MC786329), and a tenant or mailbox may have turned it off already. The words:
+# "550 5.7.30 Basic authentication is not supported for Client Submission", "535 5.7.139
+# Authentication unsuccessful, basic authentication is disabled", "535 5.7.3 Authentication
+# unsuccessful, ... basic authentication is disabled" ("SmtpClientAuthentication is disabled
+# for the Tenant" is 5.7.139 too, for SMTP AUTH as a whole).
+_BASIC_AUTH_RETIRED = re.compile(
+    r"\b5\.7\.(?:30|139)\b|basic auth\w* (?:is )?(?:disabled|not supported)", re.I
+)
+_HINT_BASIC_AUTH = (
+    "Exchange Online no longer takes a password for SMTP (Basic authentication is retired): "
+    "switch to 'mail.kind: microsoft365' (Microsoft Graph, no SMTP at all), or keep SMTP with "
+    "'mail.smtp.auth: oauth2' if the admin allows SMTP AUTH; both sign in once with 'pdmail "
+    "auth --microsoft' (see the README, Microsoft 365)"
+)
+_HINT_SMTP_AUTH_OFF = (
+    "Exchange Online refused the OAuth login: SMTP AUTH is turned off for the tenant or the "
+    "mailbox (an admin enables 'Authenticated SMTP' for it in the Microsoft 365 admin center), "
+    "or use 'mail.kind: microsoft365', which needs no SMTP AUTH"
+)
+_HINT_OAUTH = (
+    "the server refused the OAuth token: check that mail.smtp.username is the mailbox that "
+    "signed in, that the app has the SMTP.Send permission ('pdmail doctor' shows it), or run "
+    "'pdmail auth --microsoft' again"
+)
 _HINT_UNKNOWN = (
     "the server may or may not have accepted it; pdmail records it as unknown and will not "
     "resend it on its own. Check the recipient's mailbox or the server's log first"
@@ -118,6 +143,7 @@ class SmtpMailer:
         timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
+        oauth_token: Callable[[], str] | None = None,
     ) -> None:
         if security not in SECURITY_MODES:
             raise ConfigError(
@@ -134,6 +160,9 @@ class SmtpMailer:
         self.timeout = timeout
         self._ssl_context = ssl_context
         self.local_hostname = local_hostname
+        # XOAUTH2 instead of a password: called for a fresh token at each login.
+        self._oauth_token = oauth_token
+        self._token = ""
         self._conn: _Connection | None = None
         self._entered = False
 
@@ -385,7 +414,10 @@ class SmtpMailer:
                             "mail.smtp.security; leave mail.smtp.username empty for a relay "
                             "that needs no login",
                         )
-                    conn.login(self.username, self._password)
+                    if self._oauth_token is not None:
+                        self._xoauth2(conn)
+                    else:
+                        conn.login(self.username, self._password)
             except ssl.SSLCertVerificationError as exc:
                 raise self._failure("TLS certificate not trusted", exc, _HINT_TLS) from exc
             except ssl.SSLError as exc:
@@ -401,9 +433,43 @@ class SmtpMailer:
                         "(mail.smtp.timeout sets how long pdmail waits)",
                     ) from exc
                 hint = _HINT_AUTH if step == "authentication failed" else _HINT_CONNECT
+                if step == "authentication failed":
+                    refused = self._auth_refused(exc)
+                    if refused is not None:
+                        raise self._failure(refused[0], exc, refused[1]) from exc
+                    if self._oauth_token is not None:
+                        hint = _HINT_OAUTH
                 raise self._failure(step, exc, hint) from exc
             cleanup.pop_all()
             return conn
+
+    def _xoauth2(self, conn: _Connection) -> None:
+        """Log in with SASL XOAUTH2: the user and a bearer token instead of a password."""
+        assert self._oauth_token is not None
+        self._token = self._oauth_token()
+        initial = f"user={self.username}\x01auth=Bearer {self._token}\x01\x01"
+
+        def answer(challenge: bytes | None = None) -> str:
+            # After a refusal the server sends its reasons as a challenge; an empty answer
+            # ends the exchange, and the server then says 535.
+            return initial if challenge is None else ""
+
+        conn.auth("XOAUTH2", answer, initial_response_ok=True)
+
+    def _auth_refused(self, exc: BaseException) -> tuple[str, str] | None:
+        """What a refused login from Exchange Online means, when it says: Basic
+        authentication retired (for a password), SMTP AUTH off (for OAuth)."""
+        if not isinstance(exc, smtplib.SMTPResponseException):
+            return None
+        if not _BASIC_AUTH_RETIRED.search(_text(exc.smtp_error)):
+            return None
+        if self._oauth_token is not None:
+            return "Exchange Online refused the OAuth login", _HINT_SMTP_AUTH_OFF
+        return (
+            f"Exchange Online refused the password login of {self.username}: Basic "
+            "authentication for SMTP is disabled",
+            _HINT_BASIC_AUTH,
+        )
 
     def _context(self) -> ssl.SSLContext:
         # smtplib's own default context checks neither the certificate nor the host name.
@@ -434,8 +500,11 @@ class SmtpMailer:
         _close(conn)
 
     def _scrub(self, text: str) -> str:
-        # A server may echo what it was sent; the password must not reach a log or a screen.
-        return text.replace(self._password, "***") if self._password else text
+        # A server may echo what it was sent; the password (or the token) must not reach a log
+        # or a screen.
+        for secret in (self._password, self._token):
+            text = text.replace(secret, "***") if secret else text
+        return text
 
 
 def _close(conn: smtplib.SMTP) -> None:
@@ -546,6 +615,7 @@ class SmtpSettings:
     username: str
     password_env: str
     timeout: float
+    auth: Literal["password", "oauth2"] = "password"
 
     def password(self) -> str:
         """The password from the environment variable the config names ("" if none is named)."""
@@ -576,7 +646,11 @@ class SmtpBackend(MailerBackend):
         if not chosen and "smtp" not in section:
             return {"smtp": None}
         s = r.mapping(section.get("smtp"), "mail.smtp", required=chosen)
-        r.known(s, "mail.smtp", {"host", "port", "security", "username", "password_env", "timeout"})
+        r.known(
+            s,
+            "mail.smtp",
+            {"host", "port", "security", "username", "password_env", "timeout", "auth"},
+        )
         security = cast(
             Security,
             r.choice(s, "security", "mail.smtp", ("starttls", "ssl", "none"), "starttls"),
@@ -588,14 +662,40 @@ class SmtpBackend(MailerBackend):
             username=r.text(s, "username", "mail.smtp"),
             password_env=r.text(s, "password_env", "mail.smtp"),
             timeout=float(r.integer(s, "timeout", "mail.smtp", 30, 1, 600)),
+            auth=cast(
+                Literal["password", "oauth2"],
+                r.choice(s, "auth", "mail.smtp", ("password", "oauth2"), "password"),
+            ),
         )
-        if smtp.username and not smtp.password_env:
+        if smtp.auth == "oauth2":
+            # XOAUTH2 (Exchange Online): the token of 'pdmail auth --microsoft', no password.
+            if not smtp.username:
+                raise r.error(
+                    "mail.smtp.username",
+                    "is required with auth: oauth2 (the mailbox that signs in)",
+                    "e.g. username: librarian@school.org",
+                )
+            if smtp.security == "none":
+                raise r.error(
+                    "mail.smtp.security",
+                    "must be starttls or ssl with auth: oauth2 (a token never goes in plaintext)",
+                )
+        elif smtp.username and not smtp.password_env:
             raise r.error(
                 "mail.smtp.password_env",
                 "is required with a username (the password itself never goes in the file)",
                 "e.g. password_env: PDMAIL_SMTP_PASSWORD",
             )
         return {"smtp": smtp}
+
+    @classmethod
+    def check(cls, r: Reader, root: Mapping[str, Any]) -> None:
+        mail = root.get("mail")
+        smtp = mail.get("smtp") if isinstance(mail, Mapping) else None
+        if isinstance(smtp, Mapping) and smtp.get("auth") == "oauth2":
+            from .microsoft import require
+
+            require(r, root, "mail.smtp.auth is oauth2")
 
     @classmethod
     def settings(cls, config: Config) -> SmtpSettings:
@@ -607,13 +707,24 @@ class SmtpBackend(MailerBackend):
     @classmethod
     def build(cls, config: Config) -> SmtpMailer:
         smtp = cls.settings(config)
+        oauth_token: Callable[[], str] | None = None
+        if smtp.auth == "oauth2":
+            from .microsoft import SMTP_SEND
+            from .msal_auth import TokenSource
+
+            tokens = TokenSource(config)
+
+            def oauth_token() -> str:
+                return tokens.token([SMTP_SEND])
+
         return SmtpMailer(
             smtp.host,
             smtp.port,
             security=smtp.security,
             username=smtp.username,
-            password=smtp.password(),
+            password="" if smtp.auth == "oauth2" else smtp.password(),
             timeout=smtp.timeout,
+            oauth_token=oauth_token,
         )
 
     @classmethod
