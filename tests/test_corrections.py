@@ -384,6 +384,9 @@ def test_a_correction_in_needs_csv_is_kept_and_learned(school: Project) -> None:
     rows = needs_csv(school)
     assert (rows[nid(ANN)]["Topics"], rows[nid(ANN)]["Corrected"]) == (ACCOUNTS, "2026-12-11")
     assert rows[nid(RAJ)]["Corrected"] == ""
+    listed = invoke(school, "needs", "list").stdout
+    assert "            corrected 2026-12-11: topics: Accounts and logins\n" in listed
+    assert listed.count("corrected") == 1
 
     # January: new answers in other words. The learned name brings the topic; an answer
     # that shares nothing with the correction is read as before.
