@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pdmail.errors import BackendError
-from pdmail.ledger import INTERRUPTED, SCHEMA_VERSION, Ledger
+from pdmail.ledger import INTERRUPTED, SCHEMA_VERSION, Ledger, boot_id
 from pdmail.models import LedgerEntry, MessageKey, SendResult, State
 
 T0 = datetime(2026, 12, 1, 13, 30, tzinfo=timezone.utc)
@@ -361,3 +361,83 @@ def test_concurrent_claims_from_many_connections_grant_exactly_one(tmp_path: Pat
     assert errors == []
     assert sorted(granted) == [False] * (workers - 1) + [True]
     assert raw_rows(path) == [("ann@school.example.org", "request", "pending", 1)]
+
+
+# --- claims ahead, in batches ----------------------------------------------------------------
+
+BOOT = boot_id()
+TEAM = [key(f"t{i}@school.example.org") for i in range(5)]
+
+
+def claims(keys: list[MessageKey]) -> list[tuple[MessageKey, str, str]]:
+    return [(k, f"<id-{k.recipient}>", "Subject") for k in keys]
+
+
+def test_a_batch_claims_only_messages_the_ledger_has_never_seen(ledger: Ledger) -> None:
+    ledger.claim(TEAM[1], MID, "Subject", T0)
+    ledger.mark_sent(TEAM[1], SendResult(MID, MID), T0)
+    ledger.claim(TEAM[3], MID, "Subject", T0)
+    ledger.mark_failed(TEAM[3], "refused", T0)
+    granted = ledger.claim_new(claims(TEAM), T0, batch=f"{BOOT}:b1", mailer="smtp")
+    assert granted == [True, False, True, False, True]
+    assert must_get(ledger, TEAM[1]).state is State.SENT
+    assert must_get(ledger, TEAM[3]).state is State.FAILED  # claimed alone, as before
+    for k in (TEAM[0], TEAM[2], TEAM[4]):
+        entry = must_get(ledger, k)
+        assert (entry.state, entry.mailer) == (State.PENDING, "smtp")
+    # A claim of one of them now is refused like any pending claim.
+    assert not ledger.claim(TEAM[0], MID, "Subject", T0).granted
+
+
+def test_release_drops_only_the_rows_still_queued_in_that_batch(ledger: Ledger) -> None:
+    ledger.claim_new(claims(TEAM[:3]), T0, batch=f"{BOOT}:b1")
+    ledger.claim_new(claims(TEAM[3:]), T0, batch=f"{BOOT}:b2")
+    ledger.mark_sent(TEAM[0], SendResult(MID, MID), T0)
+    ledger.release_queued(TEAM, f"{BOOT}:b1")
+    assert must_get(ledger, TEAM[0]).state is State.SENT
+    assert ledger.get(TEAM[1]) is None and ledger.get(TEAM[2]) is None
+    assert [must_get(ledger, k).state for k in TEAM[3:]] == [State.PENDING, State.PENDING]
+
+
+@pytest.mark.parametrize(
+    ("sent", "unknown", "dropped"),
+    [
+        (0, [0], [1, 2, 3, 4]),  # killed during the first message
+        (2, [2], [3, 4]),  # two recorded, the third in flight
+        (4, [4], []),  # killed during the last
+        (5, [], []),  # all recorded
+    ],
+)
+def test_settling_a_killed_run_of_this_boot_leaves_one_unknown_per_batch(
+    ledger: Ledger, sent: int, unknown: list[int], dropped: list[int]
+) -> None:
+    ledger.claim_new(claims(TEAM), T0, batch=f"{BOOT}:b1")
+    for k in TEAM[:sent]:
+        ledger.mark_sent(k, SendResult(MID, MID), T0)
+    settled = ledger.settle_interrupted("monthly-update", T0)
+    assert [e.key for e in settled] == [TEAM[i] for i in unknown]
+    for i in unknown:
+        assert (must_get(ledger, TEAM[i]).state, must_get(ledger, TEAM[i]).error) == (
+            State.UNKNOWN,
+            INTERRUPTED,
+        )
+    for i in dropped:
+        assert ledger.get(TEAM[i]) is None  # never handed over: goes on the next run
+    assert [must_get(ledger, k).state for k in TEAM[:sent]] == [State.SENT] * sent
+
+
+@pytest.mark.parametrize("batch", ["another-boot:b1", ":b1", "b1"])
+def test_after_a_reboot_every_queued_row_is_unknown(ledger: Ledger, batch: str) -> None:
+    # A power cut may have lost a record that was not flushed: nothing can be ruled out.
+    ledger.claim_new(claims(TEAM), T0, batch=batch)
+    ledger.mark_sent(TEAM[0], SendResult(MID, MID), T0)
+    settled = ledger.settle_interrupted("monthly-update", T0)
+    assert [e.key for e in settled] == TEAM[1:]
+    assert all(must_get(ledger, k).state is State.UNKNOWN for k in TEAM[1:])
+
+
+def test_recording_a_send_leaves_the_ledger_flushing_every_claim(ledger: Ledger) -> None:
+    ledger.claim(KEY, MID, "Subject", T0)
+    ledger.mark_sent(KEY, SendResult(MID, MID), T0)
+    full = 2
+    assert ledger._db.execute("PRAGMA synchronous").fetchone()[0] == full
