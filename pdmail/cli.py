@@ -945,7 +945,8 @@ def needs_list(
                     r.corrected_topics is not None) else []  # fmt: skip
                 if r.corrected_kinds is not None:
                     fixed.append(f"kinds: {'; '.join(r.kinds)}")
-                click.echo(one_line(f"            corrected {r.corrected}: {', '.join(fixed)}"))
+                what = one_line(f"corrected {r.corrected}: {', '.join(fixed)}")
+                click.echo(f"            {what}")
         for p in problems:
             click.secho(f"skipped: {p}", fg="yellow", err=True)
 
