@@ -8,6 +8,8 @@ Fri 11) and then reads the outbox, the digest files and the SQLite ledger.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime, time, timezone
 from pathlib import Path
@@ -695,3 +697,42 @@ def test_debug_lets_the_error_through(
     assert isinstance(debug.exception, error)
     assert "Error: " not in debug.output
     assert emls(project) == []
+
+
+# --- start-up: the library and Google only when a command needs them ------------------------
+
+HEAVY = ("jinja2", "yaml", "sqlite3", "gspread", "googleapiclient", "google.auth", "pdmail.config")
+GOOGLE = ("gspread", "googleapiclient", "google.auth", "google.oauth2", "httplib2")
+
+
+def _imported_after(code: str, cwd: Path) -> set[str]:
+    script = f"import sys\n{code}\nprint('\\n'.join(sorted(sys.modules)))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return set(out.stdout.split())
+
+
+def _loaded(modules: set[str], roots: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == r or m.startswith(r + ".") for r in roots))
+
+
+def test_help_imports_neither_the_library_nor_google(tmp_path: Path) -> None:
+    modules = _imported_after(
+        "from pdmail.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+        tmp_path,
+    )
+    assert "click" in modules
+    assert _loaded(modules, HEAVY) == []
+
+
+def test_send_on_the_embedded_default_imports_no_google_library(project: Project) -> None:
+    modules = _imported_after(
+        "from pdmail.cli import main\n"
+        f"try:\n    main(['send', '--config', {str(project.config_path)!r},"
+        " '--today', '2026-12-01'])\nexcept SystemExit:\n    pass",
+        project.folder,
+    )
+    assert "pdmail.delivery" in modules  # it did send
+    assert _loaded(modules, GOOGLE) == []
