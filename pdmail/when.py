@@ -96,7 +96,11 @@ def _resolve(month: int, day: int, year: int | None, ref: date | None) -> date |
     written on ``ref``; None when it has passed (beyond :data:`GRACE`) and does not plainly
     mean next year, or does not exist."""
     if year is not None:
-        return _on(year + 2000 if year < 100 else year, month, day)
+        year = year + 2000 if year < 100 else year
+        # A year far from the answer's is no date wanted ("12/14/99", a birth date).
+        if ref is not None and not ref.year - 1 <= year <= ref.year + 2:
+            return None
+        return _on(year, month, day)
     if ref is None:
         return None
     this = _on(ref.year, month, day)

@@ -183,6 +183,8 @@ def test_dates_resolve_against_the_day_of_the_answer(
         (date(2026, 12, 3), "Sept 11"),  # nine months on: no plain "next year"
         (date(2026, 12, 20), "Dec 1"),  # nineteen days gone
         (date(2026, 12, 1), "Feb 30"),  # no such day
+        (date(2026, 12, 1), "born 12/14/99"),  # a year far from the answer's
+        (date(2026, 12, 1), "Dec 14, 2031"),
     ],
 )
 def test_a_date_that_has_passed_or_does_not_exist_is_no_date(submitted: date, text: str) -> None:
