@@ -117,17 +117,21 @@ def _resolve(month: int, day: int, year: int | None, ref: date | None) -> date |
     return this
 
 
-def _next_day_of_month(day: int, ref: date | None) -> date | None:
-    """The first ``day``-th of a month on or after ``ref`` ("the 14th")."""
+def _next_day_of_month(day: int, ref: date | None, weekday: int | None = None) -> date | None:
+    """The first ``day``-th of a month on or after ``ref`` ("the 14th"); with ``weekday``, the
+    first that falls on it ("Monday the 14th"), else the first whatever its day."""
     if ref is None:
         return None
+    found: list[date] = []
     year, month = ref.year, ref.month
-    for _ in range(3):
-        found = _on(year, month, day)
-        if found is not None and found >= ref:
-            return found
+    for _ in range(4):
+        day_in = _on(year, month, day)
+        if day_in is not None and day_in >= ref:
+            found.append(day_in)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return None
+    same = [f for f in found if weekday is None or f.weekday() == weekday]
+    pick = same or found
+    return pick[0] if pick else None
 
 
 def _span(first: date, last: date) -> list[date]:
@@ -222,6 +226,12 @@ _NUMERIC = re.compile(
 )
 _COUNTED = re.compile(r"\b(?:grades?|gr|ages?|levels?|lvl|scores?|ratio|score)\.?\s*$", re.I)
 
+# A weekday and a day of the month ("Monday the 14th", "Tuesday 15th", "el lunes 14").
+_DOW_DAY = re.compile(
+    dw.LEAD + rf"(?P<dow>{dw.DOW}),?\s+(?:the\s+)?(?P<days>{dw.DAY})(?P<ord>st|nd|rd|th)?\b"
+    r"(?!\s*(?:/|de\b|of\b))",
+    re.IGNORECASE,
+)
 _ORDINAL = re.compile(
     r"(?P<lead>\b(?:no\s+later\s+than|by|before|until|till|on|for|starting|from)\s+)?"
     rf"\bthe\s+(?P<days>{dw.DAY}(?:st|nd|rd|th)\b"
@@ -279,6 +289,7 @@ _VAGUE = re.compile(
             r"\b(?:antes|despu[ée]s)\s+de\s+(?:las\s+)?(?:vacaciones|fiestas)"
             r"(?:\s+de\s+(?:invierno|navidad|primavera))?",
             r"\b(?:later\s+)?(?:next|this|the\s+following)\s+(?:week|month)\b",
+            r"\bin\s+(?:a|one|two|three|four|a\s+couple\s+of|a\s+few|\d)\s+weeks?\b",
             r"\bla\s+(?:pr[óo]xima\s+semana|semana\s+que\s+viene)\b|\besta\s+semana\b|"
             r"\bel\s+(?:pr[óo]ximo\s+mes|mes\s+que\s+viene)\b",
             r"\b(?:the\s+)?(?:end|beginning|start|middle)\s+of\s+(?:the\s+)?"
@@ -421,6 +432,17 @@ def _numeric(r: _Reader) -> None:
 _DAY_AFTER = re.compile(r"\s*(?:-\s*)?days?\b", re.IGNORECASE)
 
 
+def _weekday_and_day(r: _Reader) -> None:
+    for m in _DOW_DAY.finditer(r.text):
+        if not r.free(m.start(), m.end()) or r.negated(m):
+            continue
+        if not dw.ok_after(r.text, m.end(), bool(m.group("ord"))):
+            continue  # "Tuesday 4th period", "Thursday 1:30": the weekday alone is read later
+        weekday = dw.WEEKDAYS[m.group("dow").lower().rstrip(".")]
+        day = _next_day_of_month(int(m.group("days")), r.ref, weekday)
+        r.keep(m.start(), m.end(), [day] if day else [])
+
+
 def _bare_days(r: _Reader) -> None:
     for rx in (_ORDINAL, _EL_DAY):
         for m in rx.finditer(r.text):
@@ -490,6 +512,7 @@ def wanted_in(
     _month_first(r)
     _day_first(r)
     _numeric(r)
+    _weekday_and_day(r)
     _bare_days(r)
     _weekdays(r)
     _relative(r)

@@ -64,6 +64,15 @@ WRITTEN = [
     ("Dec 14, 2026", ["2026-12-14"], ["Dec 14, 2026"]),
     ("the PD day on 1/4/2027", ["2027-01-04"], ["on 1/4/2027"]),
     ("tomorrow if you can", ["2026-12-02"], ["tomorrow"]),
+    # A weekday with a day of the month: the first such day that falls on it.
+    ("Monday the 14th", ["2026-12-14"], ["Monday the 14th"]),
+    ("Could you come Tuesday 15th?", ["2026-12-15"], ["Tuesday 15th"]),
+    ("el lunes 14, por favor", ["2026-12-14"], ["el lunes 14"]),
+    ("Friday the 1st", ["2027-01-01"], ["Friday the 1st"]),  # 1 January is the Friday
+    ("Tuesday 4th period", ["2026-12-08"], ["Tuesday"]),
+    ("Thursday 1:30 works", ["2026-12-03"], ["Thursday"]),
+    ("from Dec 14 to 16", ["2026-12-14", "2026-12-15", "2026-12-16"], ["from Dec 14 to 16"]),
+    ("Dec 14th-16th", ["2026-12-14", "2026-12-15", "2026-12-16"], ["Dec 14th-16th"]),
     ("We start 12/2 so asap, sorry", ["2026-12-02"], ["12/2", "asap"]),
 ]  # fmt: skip
 
@@ -88,6 +97,7 @@ def test_the_dates_an_answer_names(text: str, dates: list[str], words: list[str]
         ("a reading challenge for Jan-Feb?", ["Jan-Feb"]),
         ("antes de las vacaciones de invierno", ["antes de las vacaciones de invierno"]),
         ("la próxima semana", ["la próxima semana"]),
+        ("in two weeks or so", ["in two weeks"]),
     ],
 )
 def test_vague_times_are_words_without_a_date(text: str, words: list[str]) -> None:
