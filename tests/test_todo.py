@@ -365,6 +365,10 @@ def test_the_rendered_digest_shows_the_summary_first_then_the_groups(
     with project.workspace(date(2026, 12, 11)) as ws:
         rendered = render_digest(ws, cycles.cycle(ws.config, "2026-12"), digest)
     text, html, md = rendered.text, rendered.html, rendered.markdown
+    assert rendered.subject == (
+        "December 2026 library digest: 8 of 8 answered; 0 sessions to offer, 5 tasks, "
+        "3 lessons to schedule"
+    )
     assert "0 sessions to offer, 5 tasks to do, 3 lessons to schedule." in text
     assert text.index("5 tasks to do") < text.index("SESSIONS TO OFFER") < text.index("TO DO (5)")
     assert text.index("Books to pull or order (3)") < text.index("Fixes (1)")
