@@ -275,6 +275,9 @@ class GraphMailer:
         if self.client is not None:
             raise BackendError(f"{API}: the mailer is already open")
         scopes = [MAIL_SEND]
+        # A sign-in that is missing or refused fails the run before its first message, with
+        # the command to run, rather than once per message.
+        self.tokens.token(scopes)
         self.client = GraphClient(self.tokens, scopes, base_url=self.base_url, timeout=self.timeout)
         return self
 
@@ -323,11 +326,12 @@ class GraphMailer:
                     what=f"message to {shown}",
                 )
             except MicrosoftSignInError as exc:
-                # No token, so nothing went to Graph.
+                # No token, so nothing went to Graph; and no later message would get one.
                 raise DeliveryError(
                     f"{API}: message to {shown} not sent: {exc.message}",
                     definite=True,
                     hint=exc.hint,
+                    stop=not exc.outage,
                     transient="unreachable" if exc.outage else "",
                 ) from None
             except GraphError as exc:

@@ -286,9 +286,21 @@ def _call(body: Callable[[], Any], authority: str) -> Any:
     """Run one MSAL call; a network failure or an authority MSAL cannot use becomes
     pdmail's error."""
     import requests
+    from msal.exceptions import MsalError
 
     try:
         return body()
+    except MsalError as exc:
+        # MSAL raises (rather than answers) when an endpoint says 5xx or 429: an outage.
+        words = _first_line(exc)
+        status = re.search(r"HTTP Error: (\d+)", words)
+        outage = status is None or int(status.group(1)) >= 500 or status.group(1) == "429"
+        raise MicrosoftSignInError(
+            f"{SIGN_IN_API}: {authority} answered {words.removeprefix('HTTP Error: ')}"
+            + ("; try again later" if outage else ""),
+            outage=outage,
+            hint=_HINT_LATER if outage else _HINT_SIGN_IN,
+        ) from None
     except requests.exceptions.SSLError as exc:
         raise MicrosoftSignInError(
             f"{SIGN_IN_API}: {authority}: TLS certificate not trusted ({_first_line(exc)})",
