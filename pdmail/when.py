@@ -495,6 +495,17 @@ def _vague(r: _Reader) -> None:
         r.keep(m.start(), m.end(), [])
 
 
+_ANY_MONTH_WORD = re.compile(dw.MONTH, re.IGNORECASE)
+_ANY_WEEKDAY = re.compile(dw.DOW, re.IGNORECASE)
+_SLASHED = re.compile(r"\d/\d")
+_DAY_NUMBER = re.compile(r"\d(?:st|nd|rd|th)\b|\b(?:el|del)\s+\d", re.IGNORECASE)
+_VAGUE_WORD = re.compile(
+    r"\b(?:break|vacation|recess|holidays|vacaciones|fiestas|week|weeks|month|semana|mes|"
+    r"midterms?|finals?|exams?|testing|report|semester|quarter|term|year)\b",
+    re.IGNORECASE,
+)
+
+
 def wanted_in(
     text: str, submitted: datetime | date | None = None, cycle: str | None = None
 ) -> Wanted:
@@ -508,16 +519,26 @@ def wanted_in(
         except ValueError:
             ref = None
     r = _Reader(text[:READ_LIMIT], ref)
+    # A cheap look for the words each finder starts from first: most answers name no month
+    # or weekday, and the full patterns cost far more than these (a digest reads thousands).
+    month = _ANY_MONTH_WORD.search(r.text) is not None
+    weekday = _ANY_WEEKDAY.search(r.text) is not None
     # Most specific first: a finder never reads again the words an earlier one claimed.
-    _month_first(r)
-    _day_first(r)
-    _numeric(r)
-    _weekday_and_day(r)
-    _bare_days(r)
-    _weekdays(r)
+    if month:
+        _month_first(r)
+        _day_first(r)
+    if _SLASHED.search(r.text):
+        _numeric(r)
+    if weekday:
+        _weekday_and_day(r)
+    if _DAY_NUMBER.search(r.text):
+        _bare_days(r)
+    if weekday:
+        _weekdays(r)
     _relative(r)
     asap = _asap(r)
-    _vague(r)
+    if month or _VAGUE_WORD.search(r.text):
+        _vague(r)
     r.found.sort(key=lambda f: f[0])
     words: list[str] = []
     for _, phrase, _ in r.found:
