@@ -98,6 +98,8 @@ def test_the_dates_an_answer_names(text: str, dates: list[str], words: list[str]
         ("antes de las vacaciones de invierno", ["antes de las vacaciones de invierno"]),
         ("la próxima semana", ["la próxima semana"]),
         ("in two weeks or so", ["in two weeks"]),
+        ("before the end of the semester", ["the end of the semester"]),
+        ("after the holidays", ["after the holidays"]),
     ],
 )
 def test_vague_times_are_words_without_a_date(text: str, words: list[str]) -> None:
