@@ -45,8 +45,11 @@ from .topics import Evidence, Tagger, stem
 __all__ = ["DEFAULT_THRESHOLD", "Reading", "SchoolReader"]
 
 #: How similar (cosine, 0 to 1) a new answer must be to a corrected one to take its
-#: correction. 0.5 keeps rewordings of the same request ("reset the Lexia logins for my class"
-#: / "my class needs their Lexia logins reset") and leaves answers that only share a subject.
+#: correction. Among real teachers' answers, the same request reworded scores about 0.6 ("Can
+#: you reset the Lexia logins for my class?" / "My class needs their Lexia logins reset": 0.59;
+#: "a lesson on MLA works cited for my 10th graders" / "teach my 10th graders MLA works
+#: cited": 0.64), and a different request in the same words about 0.2 to 0.3 ("pull books on
+#: volcanoes for our earth science unit" / "on the civil war for our history unit": 0.20).
 DEFAULT_THRESHOLD = 0.5
 #: Distinct words two answers must share, beyond the threshold, to count as similar.
 MIN_SHARED = 2
