@@ -73,6 +73,8 @@ def has_control(text: str) -> bool:
     """True when ``text`` holds a character no header value may carry: a C0 or C1 control
     (NUL, ESC, CR, LF, DEL, ...), a line or paragraph separator, a bidi or other invisible
     format character, or a lone surrogate."""
+    if text.isascii() and text.isprintable():
+        return False  # the usual case, without a look at each character
     return any(_dropped(ch) or unicodedata.category(ch) in ("Zl", "Zp") for ch in text)
 
 
@@ -85,6 +87,9 @@ def header_safe(value: str) -> str:
     as an RFC 2047 encoded-word. The result never starts a new header and reads the same to
     every parser.
     """
+    if value.isascii() and value.isprintable():
+        # Printable ASCII has no control or format character and no white space but spaces.
+        return " ".join(value.split()).replace("=?", "= ?")
     kept = "".join(" " if ch.isspace() else ch for ch in value if ch.isspace() or not _dropped(ch))
     return " ".join(kept.split()).replace("=?", "= ?")
 

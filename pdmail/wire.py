@@ -87,8 +87,9 @@ class WireMessage:
 
     @functools.cached_property
     def parsed(self) -> EmailMessage:
-        """``data`` as the standard library reads it."""
-        parsed = BytesParser(policy=default).parsebytes(self.data)
+        """``data`` as the standard library reads it, line ends as Python writes them (so a
+        text part's content is the text that was rendered, as on the message composed)."""
+        parsed = BytesParser(policy=default).parsebytes(self.data.replace(b"\r\n", b"\n"))
         assert isinstance(parsed, EmailMessage)
         return parsed
 

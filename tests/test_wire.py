@@ -171,8 +171,8 @@ def test_a_wire_message_reads_like_an_email_message() -> None:
     assert "Bcc" not in message and "Reply-To" not in message
     assert message.get("Cc") is None
     assert message.get_content_type() == "multipart/alternative"
-    assert message.get_body(("plain",)).get_content().splitlines() == ["Hello"]
-    assert message.get_body(("html",)).get_content().splitlines() == ["<p>Hello</p>"]
+    assert message.get_body(("plain",)).get_content() == "Hello\n"
+    assert message.get_body(("html",)).get_content() == "<p>Hello</p>\n"
     assert message.as_bytes() == message.data
 
 
