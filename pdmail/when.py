@@ -254,8 +254,9 @@ _RECURRING_AFTER = re.compile(
     r"(?:s\b|\s*/|\s+(?:mornings|afternoons|evenings|nights)\b)", re.IGNORECASE
 )
 
-# A capitalised word just before a weekday, not starting a sentence: the day is part of a name.
-_NAMED_DAY = re.compile(r"(?<![.!?]\s)(?<!^)\b(?!I\b)[A-Z][\w']*['\"]?\s+$")
+# A capitalised word just before a weekday, not starting a sentence, makes the day part of a
+# name ("Tech Tuesday", "Good Friday"); an acronym does not ("our PLC Tuesday").
+_NAMED_DAY = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z][\w']*['\"]?\s+$")
 
 _RELATIVE = re.compile(
     r"(?P<lead>\b(?:by|before|until|till|for|later|para|antes\s+de|hasta)\s+)?"
