@@ -256,7 +256,11 @@ _RECURRING_AFTER = re.compile(
 
 # A capitalised word just before a weekday, not starting a sentence, makes the day part of a
 # name ("Tech Tuesday", "Good Friday"); an acronym does not ("our PLC Tuesday").
-_NAMED_DAY = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z][\w']*['\"]?\s+$")
+_NAMED_DAY = re.compile(
+    r"(?<![.!?\n]\s)(?<![\n(])(?<!^)\b"
+    r"(?!(?:Maybe|Perhaps|Or|And|But|Then|Also|Either|Any|Only|Hi|Hello|Thanks|Yes|No|Ok|Okay)\b)"
+    r"[A-Z][a-z][\w']*['\"]?\s+$"
+)
 
 _RELATIVE = re.compile(
     r"(?P<lead>\b(?:by|before|until|till|for|later|para|antes\s+de|hasta)\s+)?"

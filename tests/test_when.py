@@ -72,6 +72,7 @@ WRITTEN = [
     ("Tuesday 4th period", ["2026-12-08"], ["Tuesday"]),
     ("Thursday 1:30 works", ["2026-12-03"], ["Thursday"]),
     ("could you come to our PLC Thursday?", ["2026-12-03"], ["Thursday"]),
+    ("Books on volcanoes\nMaybe Thursday?", ["2026-12-03"], ["Thursday"]),
     ("from Dec 14 to 16", ["2026-12-14", "2026-12-15", "2026-12-16"], ["from Dec 14 to 16"]),
     ("Dec 14th-16th", ["2026-12-14", "2026-12-15", "2026-12-16"], ["Dec 14th-16th"]),
     ("We start 12/2 so asap, sorry", ["2026-12-02"], ["12/2", "asap"]),
