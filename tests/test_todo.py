@@ -466,3 +466,17 @@ def test_digest_json_carries_the_groups_lessons_units_and_dates(project: Project
         "Egypt",
     )
     assert {n["id"]: n["wanted"] for n in digest["needs"]}[ann["id"]] == ann["wanted"]
+
+
+def test_units_and_dates_are_text_in_every_part(project: Project) -> None:
+    digest = digest_of(
+        project,
+        Tagger.from_taxonomy(Taxonomy()),
+        [resp("ann", 2, "Could you pull books <i>by Dec 14</i>?", '<script>alert("u")</script>')],
+    )
+    with project.workspace(date(2026, 12, 11)) as ws:
+        rendered = render_digest(ws, cycles.cycle(ws.config, "2026-12"), digest)
+    assert "<script" not in rendered.html.lower() and "<i>" not in rendered.html
+    assert "Unit: &lt;script&gt;alert(&#34;u&#34;)&lt;/script&gt;" in rendered.html
+    assert "Mon Dec 14" in rendered.html
+    assert "<script" not in rendered.markdown.lower()
