@@ -735,8 +735,9 @@ class SmtpBackend(MailerBackend):
         smtp = cls.settings(ws.config)
         with ws.mailer():
             pass
+        how = " with XOAUTH2 (a token from the Microsoft sign-in)" if smtp.auth == "oauth2" else ""
         done = (
-            f"logged in to {smtp.host}:{smtp.port} as {smtp.username}"
+            f"logged in to {smtp.host}:{smtp.port} as {smtp.username}{how}"
             if smtp.username
             else f"connected to {smtp.host}:{smtp.port} (no login configured)"
         )
