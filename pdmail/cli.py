@@ -819,6 +819,14 @@ def auth(
                 "by you only). Next: pdmail doctor"
             )
         return
+    from .backends.microsoft import uses_microsoft
+
+    if not scopes_for(config) and uses_microsoft(config):
+        raise UsageError(
+            "this config signs in to Microsoft 365, not Google",
+            hint="run 'pdmail auth --microsoft' (a device code to type on any device; add "
+            "--browser to sign in in this machine's browser)",
+        )
     if config.google.service_account_file is not None:
         click.echo(
             "This config uses a service account (google.service_account_file); it needs no "
@@ -969,6 +977,9 @@ def needs_list(
     metavar="'KIND; KIND'",
     help="Correct its kinds: task, learning, lesson (separated by ';').",
 )
+@click.option(
+    "--forget", is_flag=True, help="Take back its correction: pdmail's own reading again."
+)
 def needs_set(
     config_path: Path | None,
     ids: tuple[str, ...],
@@ -976,15 +987,17 @@ def needs_set(
     note: str | None,
     topics: str | None,
     kinds: str | None,
+    forget: bool,
 ) -> None:
     """Mark needs IDS as open, scheduled or done, or correct their topics or kinds (the ids
     are in the digest and needs table)."""
     from .needs_cli import set_needs
 
     with workspace(config_path, None) as ws:
-        changed, where = set_needs(ws, ids, status, note, topics=topics, kinds=kinds)
+        changed, where = set_needs(ws, ids, status, note, topics=topics, kinds=kinds,
+                                   forget=forget)  # fmt: skip
         n = len(changed)
-        if topics is None and kinds is None and status is not None:
+        if topics is None and kinds is None and not forget and status is not None:
             did = f"{count(n, 'need')} {plural(n, 'is', 'are')} now {status}" if n else (
                 f"No need changed (already {status})")  # fmt: skip
         else:

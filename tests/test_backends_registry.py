@@ -213,7 +213,8 @@ def test_an_unregistered_kind_and_key_are_refused_with_the_kinds_there_are(
     project.write_config({"mail": {"kind": "memory"}})
     with pytest.raises(ConfigError) as caught:
         load_config(project.config_path)
-    assert "mail.kind: 'memory' is not one of: outbox, smtp, gmail" in caught.value.message
+    listed = "outbox, smtp, gmail, microsoft365"
+    assert f"mail.kind: 'memory' is not one of: {listed}" in caught.value.message
     project.write_config({"mail": {"kind": "outbox", "memory": {"box": "x"}}})
     with pytest.raises(ConfigError, match=r"mail\.memory: is not a known key"):
         load_config(project.config_path)
@@ -235,7 +236,9 @@ def test_an_unknown_kind_says_which_there_are_and_the_closest(
     project.write_config({section: {"kind": kind}})
     with pytest.raises(ConfigError) as caught:
         load_config(project.config_path)
-    listed = "outbox, smtp, gmail" if section == "mail" else "local, google"
+    listed = (
+        "outbox, smtp, gmail, microsoft365" if section == "mail" else "local, google, microsoft365"
+    )
     assert f"{section}.kind: {kind!r} is not one of: {listed}" in caught.value.message
     assert caught.value.hint == hint
     lookup = registry.mailer_backend if section == "mail" else registry.source_backend

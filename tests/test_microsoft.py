@@ -134,6 +134,18 @@ def test_auth_signs_in_once_with_a_device_code_and_keeps_it_owner_only(
     assert "refresh-" not in repr(TokenSource(project.config()))
 
 
+def test_plain_auth_on_a_microsoft_config_points_to_microsoft(
+    project: Project, ms: FakeMicrosoft
+) -> None:
+    ms_config(project, ms)
+    result = run_cli(project, "auth")
+    assert result.exit_code == 2
+    assert "pdmail auth --microsoft" in result.output
+    assert ms.requests == []
+    browser = run_cli(project, "auth", "--browser")
+    assert browser.exit_code == 2 and "--browser goes with --microsoft" in browser.output
+
+
 def test_a_run_refreshes_the_sign_in_silently_and_saves_it(
     project: Project, ms: FakeMicrosoft
 ) -> None:
@@ -366,6 +378,7 @@ def test_send_outside_with_raises(project: Project, ms: FakeMicrosoft) -> None:
 def test_a_whole_month_over_microsoft_graph(project: Project, ms: FakeMicrosoft) -> None:
     ms_config(project, ms)
     sign_in(project)
+    [signed_in] = [r.path for r in ms.requests if r.path.endswith("/token")]
     assert isinstance(make_mailer(project.config()), GraphMailer)
 
     sent = run_cli(project, "run", today="2026-12-01")
@@ -401,6 +414,8 @@ def test_a_whole_month_over_microsoft_graph(project: Project, ms: FakeMicrosoft)
     assert run_cli(project, "digest", "--send", today="2026-12-11").exit_code == 0
     assert len(ms.stored) == count and len(ms.sends) == count
     assert all(r.headers["authorization"].startswith("Bearer ") for r in ms.sends)
+    # The token of the sign-in served every run (MSAL's cache): no sign-in request since.
+    assert [r.path for r in ms.requests if r.path.endswith("/token")] == [signed_in]
 
 
 # -- an app with application permissions (client credentials) --------------------------------------
@@ -458,7 +473,7 @@ def test_doctor_checks_the_sign_in_permissions_and_mailbox(
     assert checks["sign-in"]["status"] == "ok"
     assert str(path) in checks["sign-in"]["detail"] and "refreshed" in checks["sign-in"]["detail"]
     # The refresh really happened: doctor asked Microsoft, not the file.
-    assert sum(1 for r in ms.requests if b"grant_type=refresh_token" in r.body) > refreshes
+    assert sum(1 for r in ms.requests if b"grant_type=refresh_token" in r.body) == refreshes + 1
     assert checks["permissions"]["status"] == "ok"
     assert "Mail.Send" in checks["permissions"]["detail"]
     assert checks["mailbox"]["status"] == "ok" and USER in checks["mailbox"]["detail"]

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 # The kinds pdmail ships with; the registry may hold more (a script's own mailer).
-BuiltinMailKind = Literal["outbox", "smtp", "gmail"]
-BuiltinSourceKind = Literal["local", "google"]
+BuiltinMailKind = Literal["outbox", "smtp", "gmail", "microsoft365"]
+BuiltinSourceKind = Literal["local", "google", "microsoft365"]
 
 CheckStatus = Literal["ok", "warn", "fail", "skip"]
 OK: CheckStatus = "ok"

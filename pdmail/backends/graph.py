@@ -40,7 +40,7 @@ from ..errors import BackendError, DeliveryError
 from ..mail import handover_bytes
 from ..models import SendResult
 from ..wire import Sendable, WireMessage, message_id_of
-from .base import SEND_TEST, SKIP, Check, MailerBackend
+from .base import SEND_TEST, SKIP, BuiltinMailKind, Check, MailerBackend
 from .google_api import RetryPolicy, retry_after
 from .microsoft import (
     GRAPH_API,
@@ -413,7 +413,7 @@ class Microsoft365Backend(MailerBackend):
     an app with application permissions, as ``microsoft.mailbox``). Paced below Exchange
     Online's limits: 30 messages a minute, 10,000 recipients a day."""
 
-    kind: ClassVar[str] = "microsoft365"
+    kind: ClassVar[BuiltinMailKind] = "microsoft365"
     per_minute = 30
     daily_cap = 5000  # half of Exchange's 10,000 recipients a day: the librarian's own mail too
     account = MicrosoftAccount

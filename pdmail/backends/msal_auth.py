@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,6 +103,7 @@ class TokenSource:
         self._app: Any = None
         self._cache: Any = None
         self.username = ""  # the signed-in account, once a token was had
+        self._held: dict[tuple[str, ...], tuple[str, float]] = {}
 
     def __repr__(self) -> str:
         # Spelled out: the cache holds refresh tokens, which must never reach a log.
@@ -109,7 +111,20 @@ class TokenSource:
 
     def token(self, scopes: Sequence[str], *, force_refresh: bool = False) -> str:
         """A bearer token for ``scopes``."""
-        return str(self.result(scopes, force_refresh=force_refresh)["access_token"])
+        key = tuple(sorted(scopes))
+        held = self._held.get(key)
+        # Kept for the run until five minutes before it expires: MSAL finds a cached token
+        # only when the scopes Microsoft wrote in its answer match the ones asked for, which
+        # they need not (a short name, a full URI), and a refresh for every message of a
+        # month would be a sign-in request each.
+        if held is not None and not force_refresh and held[1] - 300 > time.monotonic():
+            return held[0]
+        answer = self.result(scopes, force_refresh=force_refresh)
+        token = str(answer["access_token"])
+        lifetime = answer.get("expires_in")
+        if isinstance(lifetime, (int, float)) and lifetime > 300:
+            self._held[key] = (token, time.monotonic() + float(lifetime))
+        return token
 
     def result(self, scopes: Sequence[str], *, force_refresh: bool = False) -> dict[str, Any]:
         """MSAL's whole answer for ``scopes`` (``access_token``, ``scope``, ...)."""

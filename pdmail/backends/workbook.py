@@ -26,7 +26,7 @@ from urllib.parse import quote
 from ..errors import BackendError, InputError
 from ..models import Table
 from ..tables import read_table, table_from_rows
-from .base import SourceBackend
+from .base import BuiltinSourceKind, SourceBackend
 from .microsoft import FILES_READ, GRAPH_API, GraphError, require
 from .ms_doctor import MicrosoftAccount
 
@@ -208,7 +208,7 @@ class Microsoft365Source(SourceBackend):
     OneDrive or SharePoint (``sources.workbook``), the roster from ``sources.roster`` (a local
     file) or a sheet of the same workbook. Status and digest tables go to CSV files."""
 
-    kind: ClassVar[str] = "microsoft365"
+    kind: ClassVar[BuiltinSourceKind] = "microsoft365"
     keys = frozenset({"workbook"})
     account = MicrosoftAccount
     microsoft_scopes: ClassVar[tuple[str, ...]] = (FILES_READ,)

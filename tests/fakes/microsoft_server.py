@@ -263,8 +263,10 @@ class FakeMicrosoft(LoopbackFake):
             self.valid_tokens.add(access)
         out: dict[str, Any] = {
             "token_type": "Bearer", "expires_in": self.expires_in, "access_token": access,
-            "scope": " ".join(f"https://graph.microsoft.com/{s}" for s in scp.split()) if scp
-            else "",
+            # As Microsoft writes it: Graph's permissions by their short names, another
+            # resource's by its URI.
+            "scope": " ".join(s if s != "SMTP.Send" else "https://outlook.office.com/SMTP.Send"
+                              for s in scp.split()),
         }  # fmt: skip
         if refresh:
             uid, utid = "user-oid-1", "tenant-id-1"
