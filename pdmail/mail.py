@@ -19,6 +19,7 @@ the headers pdmail writes and one recipient. Three layers make that so:
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import unicodedata
@@ -75,6 +76,12 @@ def has_control(text: str) -> bool:
     format character, or a lone surrogate."""
     if text.isascii() and text.isprintable():
         return False  # the usual case, without a look at each character
+    return _has_control(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _has_control(text: str) -> bool:
+    # Cached: a run checks the same subject and sender name for every teacher.
     return any(_dropped(ch) or unicodedata.category(ch) in ("Zl", "Zp") for ch in text)
 
 
@@ -90,6 +97,12 @@ def header_safe(value: str) -> str:
     if value.isascii() and value.isprintable():
         # Printable ASCII has no control or format character and no white space but spaces.
         return " ".join(value.split()).replace("=?", "= ?")
+    return _header_safe(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _header_safe(value: str) -> str:
+    # Cached: a run makes the same subject and sender name safe for every teacher.
     kept = "".join(" " if ch.isspace() else ch for ch in value if ch.isspace() or not _dropped(ch))
     return " ".join(kept.split()).replace("=?", "= ?")
 
