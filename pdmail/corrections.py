@@ -42,7 +42,7 @@ from itertools import pairwise
 from .needs import NeedRecord
 from .topics import Evidence, Tagger, stem
 
-__all__ = ["DEFAULT_THRESHOLD", "Reading", "SchoolReader"]
+__all__ = ["DEFAULT_THRESHOLD", "Reading", "SchoolReader", "own_correction"]
 
 #: How similar (cosine, 0 to 1) a new answer must be to a corrected one to take its
 #: correction. Among real teachers' answers, the same request reworded scores about 0.6 ("Can
@@ -408,29 +408,16 @@ class SchoolReader:
         self, need_id: str, text: str, evidence: Evidence, kinds: tuple[str, ...]
     ) -> Reading | None:
         """The answer ``text`` (need ``need_id``, read by the tagger as ``evidence`` and
-        ``kinds``) with the corrections that apply to it, or None when none does."""
+        ``kinds``) with what the corrections of other needs teach, or None when nothing
+        applies. The need's own correction is not applied here (:func:`own_correction`):
+        this is pdmail's reading, which the needs table keeps beside the correction."""
         if not self.examples:
             return None
         found: dict[str, tuple[str, ...]] = dict(evidence)
         notes: list[str] = []
         decided: set[str] = set()
         new_kinds = kinds
-        own = self._by_id.get(need_id)
-        if own is not None:
-            when = f" on {own.day.isoformat()}" if own.day else ""
-            if own.topics is not None:
-                for topic in [t for t in found if t not in own.topics]:
-                    del found[topic]
-                    notes.append(f"removed {topic!r}: your correction{when}")
-                for topic in [t for t in own.topics if t not in found]:
-                    found[topic] = (f"your correction{when}",)
-                    notes.append(f"added {topic!r}: your correction{when}")
-                decided.update(self._order)
-            if own.kinds is not None:
-                if own.kinds != kinds:
-                    notes.append(f"kinds {', '.join(own.kinds)}: your correction{when}")
-                new_kinds = own.kinds
-        kinds_decided = own is not None and own.kinds is not None
+        kinds_decided = False
 
         vec, scores = self._scores(text)
         for e, score, shared in self._similar(text, need_id, vec, scores):
@@ -452,7 +439,7 @@ class SchoolReader:
                 kinds_decided = True
 
         for topic, word, e in self._term_hits(text):
-            if topic in decided or topic in found:
+            if topic in decided or topic in found or e.id == need_id:
                 continue
             why = f"{word} (learned from {e.source})"
             found[topic] = (why,)
@@ -460,7 +447,7 @@ class SchoolReader:
             decided.add(topic)
 
         for topic in [t for t in found if t not in decided and t in self._suppressed]:
-            because = self._suppressed_by(topic, text, found[topic], scores)
+            because = self._suppressed_by(topic, text, found[topic], scores, need_id)
             if because is not None:
                 del found[topic]
                 notes.append(f"removed {topic!r}: {because}")
@@ -517,7 +504,12 @@ class SchoolReader:
         return hits
 
     def _suppressed_by(
-        self, topic: str, text: str, evidence: tuple[str, ...], scores: dict[int, float]
+        self,
+        topic: str,
+        text: str,
+        evidence: tuple[str, ...],
+        scores: dict[int, float],
+        need_id: str = "",
     ) -> str | None:
         """Why ``topic`` no longer holds in ``text``: every word that decided it was removed
         from it by the librarian in the same context (beside the same neighbours, in an answer
@@ -534,7 +526,8 @@ class SchoolReader:
                 for context in _contexts(text, phrase):
                     for s in self._suppressed[topic]:
                         similar = scores.get(self._place[s.example.id], 0.0) >= near_enough
-                        if s.phrase == phrase and s.context & context and similar:
+                        other = s.example.id != need_id  # a need does not teach itself
+                        if s.phrase == phrase and s.context & context and similar and other:
                             near = ", ".join(sorted(_surface(text, c) for c in s.context & context))
                             match = f"{words} beside {near} (as in {s.example.source})"
                             break
@@ -544,6 +537,40 @@ class SchoolReader:
                 return None
             reasons.append(match)
         return "; ".join(reasons) if reasons else None
+
+
+def own_correction(
+    record: NeedRecord,
+    order: Sequence[str],
+    evidence: Evidence,
+    kinds: tuple[str, ...],
+    learned: tuple[str, ...] = (),
+) -> Reading | None:
+    """pdmail's reading of a need (``evidence``, ``kinds`` and the ``learned`` notes) with the
+    librarian's own correction of it in ``record`` over it, or None if it has none. Topics
+    come in ``order`` (the taxonomy's); a corrected topic pdmail did not find says so."""
+    if not record.is_corrected:
+        return None
+    when = f" on {record.corrected.isoformat()}" if record.corrected else ""
+    found = dict(evidence)
+    notes = list(learned)
+    fixed_topics, fixed_kinds = record.corrected_topics, record.corrected_kinds
+    if fixed_topics is not None:
+        notes = [n for n in notes if not n.startswith(("added '", "removed '"))]
+        for topic in [t for t in found if t not in fixed_topics]:
+            del found[topic]
+            notes.append(f"removed {topic!r}: your correction{when}")
+        for topic in [t for t in fixed_topics if t not in found]:
+            found[topic] = (f"your correction{when}",)
+            notes.append(f"added {topic!r}: your correction{when}")
+    if fixed_kinds is not None:
+        notes = [n for n in notes if not n.startswith("kinds ")]
+        if fixed_kinds != kinds:
+            notes.append(f"kinds {', '.join(fixed_kinds)}: your correction{when}")
+        kinds = fixed_kinds
+    rank = {name: i for i, name in enumerate(order)}
+    topics = sorted(found, key=lambda t: rank.get(t, len(rank)))
+    return Reading(tuple(topics), kinds, tuple((t, found[t]) for t in topics), tuple(notes))
 
 
 def _idf(texts: Sequence[str]) -> dict[str, float]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from .config import Sessions, Specialist
-from .corrections import DEFAULT_THRESHOLD, Reading, SchoolReader
+from .corrections import DEFAULT_THRESHOLD, Reading, SchoolReader, own_correction
 from .cycles import shift
 from .display import NAME_LIMIT, shorten
 from .models import Teacher
@@ -283,9 +283,11 @@ def current_needs(
     """The needs in a cycle's answers, each with its kinds, topics and the words behind
     each topic (answers asking for nothing are answered, not needs: they are left out).
 
-    The librarian's corrections among ``needs`` (the needs kept so far) are applied: a
-    corrected need keeps its correction, and a similar answer is read the same way
-    (:class:`pdmail.corrections.SchoolReader`; ``learn_threshold`` is how similar)."""
+    What the librarian's corrections among ``needs`` (the needs kept so far) teach is
+    applied: a similar answer is read the way they corrected one
+    (:class:`pdmail.corrections.SchoolReader`; ``learn_threshold`` is how similar). A
+    corrected need's own correction is applied by :func:`build_digest`: these needs are
+    pdmail's reading, as the needs table keeps it."""
     cycle = collection.cycle.name
     asking = [(t, r) for t, r in collection.answered if is_request(r.help)]
     school = SchoolReader(needs, tagger, (r.help for _, r in asking), learn_threshold)
@@ -438,13 +440,15 @@ def build_digest(
     fresh = []
     if current is None:
         current = current_needs(collection, tagger, campaign, needs, learn_threshold)
+    order = [t.name for t in tagger.topics]
     for n in current:
         kept = status.get(n.id)
-        fresh.append(
-            replace(n, status=kept.status, note=kept.note, first_seen=kept.first_seen)
-            if kept
-            else n
-        )
+        if kept is not None:
+            n = replace(n, status=kept.status, note=kept.note, first_seen=kept.first_seen)
+            # The librarian's correction of this very need holds over any reading of it.
+            fixed = own_correction(kept, order, n.evidence, n.kinds, n.learned)
+            n = n if fixed is None else _relearned(n, fixed, n.text)
+        fresh.append(n)
     # A kept need goes by the kinds it was kept with (the librarian's, if corrected); only
     # one kept before kinds were is read again.
     carried = [

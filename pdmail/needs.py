@@ -72,6 +72,8 @@ HEADER = [
     "First seen",
 ]
 _TOPIC_SEP = "; "
+# What the librarian may write in the Corrected column to take a correction back.
+FORGET = ("forget", "undo", "no")
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,9 @@ class NeedRecord:
 
     ``topics`` and ``kinds`` are what the digest goes by: the librarian's correction where
     there is one, else pdmail's reading. ``corrected_topics`` and ``corrected_kinds`` are the
-    correction itself (None: that part was not corrected) and ``corrected`` its day.
+    correction itself (None: that part was not corrected) and ``corrected`` its day;
+    ``read_topics`` and ``read_kinds`` pdmail's own reading of a corrected need (None: the
+    same as ``topics`` and ``kinds``), which it goes back to if the correction is forgotten.
     """
 
     id: str
@@ -99,6 +103,8 @@ class NeedRecord:
     corrected_topics: tuple[str, ...] | None = None
     corrected_kinds: tuple[str, ...] | None = None
     corrected: date | None = None
+    read_topics: tuple[str, ...] | None = None
+    read_kinds: tuple[str, ...] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -113,12 +119,14 @@ class NeedRecord:
 @dataclass(frozen=True)
 class NeedEdit:
     """What the librarian set on one need: its status and note, and, when they corrected
-    them, its topics or kinds (None: left as they were)."""
+    them, its topics or kinds (None: left as they were); ``forget``: drop the correction and
+    go back to pdmail's reading."""
 
     status: str
     note: str
     topics: tuple[str, ...] | None = None
     kinds: tuple[str, ...] | None = None
+    forget: bool = False
 
 
 def needs_rows(records: Sequence[NeedRecord]) -> tuple[list[str], list[list[str]]]:
@@ -177,6 +185,7 @@ def read_changes(
         )
     topics_col = column_index(table, "Topics") if topics else None
     kinds_col = column_index(table, "Kinds") if records else None
+    corrected_col = column_index(table, "Corrected") if records else None
     known = {r.id: r for r in records}
     edits: dict[str, NeedEdit] = {}
     problems: list[Problem] = []
@@ -220,7 +229,17 @@ def read_changes(
                 Problem(table.origin, row, header, f"{exc.message} (the row was left as it was)")
             )
             continue
-        edits[need_id] = NeedEdit(status, note, new_topics, new_kinds)
+        # "forget" in the Corrected cell takes the correction back. A blank cell does not: it
+        # is also how a correction made since the table was last written looks.
+        forget = (
+            record is not None
+            and record.is_corrected
+            and corrected_col is not None
+            and _key(cells[corrected_col]) in FORGET
+            and new_topics is None
+            and new_kinds is None
+        )
+        edits[need_id] = NeedEdit(status, note, new_topics, new_kinds, forget)
     return edits, problems
 
 
@@ -302,10 +321,25 @@ def apply_edits(
         e = edits.get(r.id)
         if e is not None:
             r = replace(r, status=e.status, note=e.note)
+            if e.forget and r.is_corrected:
+                r = replace(
+                    r,
+                    topics=r.topics if r.read_topics is None else r.read_topics,
+                    kinds=r.kinds if r.read_kinds is None else r.read_kinds,
+                    corrected_topics=None,
+                    corrected_kinds=None,
+                    corrected=None,
+                    read_topics=None,
+                    read_kinds=None,
+                )
             if e.topics is not None:
-                r = replace(r, topics=e.topics, corrected_topics=e.topics, corrected=today)
+                read = r.topics if r.corrected_topics is None else r.read_topics
+                r = replace(r, topics=e.topics, corrected_topics=e.topics, corrected=today,
+                            read_topics=read)  # fmt: skip
             if e.kinds is not None:
-                r = replace(r, kinds=e.kinds, corrected_kinds=e.kinds, corrected=today)
+                read = r.kinds if r.corrected_kinds is None else r.read_kinds
+                r = replace(r, kinds=e.kinds, corrected_kinds=e.kinds, corrected=today,
+                            read_kinds=read)  # fmt: skip
         out.append(r)
     return out
 
@@ -367,6 +401,8 @@ class NeedStore:
                     corrected_topics=fixed_topics,
                     corrected_kinds=fixed_kinds,
                     corrected=date.fromisoformat(r[15]) if r[15] else None,
+                    read_topics=None if fixed_topics is None else _split(r[7]),
+                    read_kinds=None if fixed_kinds is None else _split(r[12]),
                 )
             )
         return out
@@ -468,6 +504,8 @@ def merge(
                 corrected_topics=old.corrected_topics,
                 corrected_kinds=old.corrected_kinds,
                 corrected=old.corrected,
+                read_topics=None if old.corrected_topics is None else r.topics,
+                read_kinds=None if old.corrected_kinds is None else r.kinds,
             )
             if old
             else replace(r, first_seen=today)

@@ -40,14 +40,22 @@ def set_needs(
     *,
     topics: str | None = None,
     kinds: str | None = None,
+    forget: bool = False,
 ) -> tuple[list[str], str]:
     """Set ``status`` and ``note`` (each if given) on the needs ``ids``, and correct their
     ``topics`` ("AI tools; Academic integrity") or ``kinds`` ("learning"; "task; lesson") if
     given; then rewrite the needs table so it shows the change. Return the ids changed and
-    where the table is. A bad topic or kind, or an unknown id, changes nothing."""
-    if status is None and topics is None and kinds is None and note is None:
+    where the table is. With ``forget`` their corrections are dropped: pdmail's own reading
+    again. A bad topic or kind, or an unknown id, changes nothing."""
+    if status is None and topics is None and kinds is None and note is None and not forget:
         raise UsageError(
-            "nothing to set", hint="give --status, --topics, --kinds or --note (or several)"
+            "nothing to set",
+            hint="give --status, --topics, --kinds, --note or --forget (or several)",
+        )
+    if forget and (topics is not None or kinds is not None):
+        raise UsageError(
+            "--forget drops a correction; it cannot make one too",
+            hint="give --forget alone, or --topics/--kinds alone",
         )
     names = _topic_names(ws)
     try:
@@ -82,6 +90,7 @@ def set_needs(
             # Setting what the librarian already set is no new correction.
             None if new_topics == by_id[i].corrected_topics else new_topics,
             None if new_kinds == by_id[i].corrected_kinds else new_kinds,
+            forget,
         )
         for i in ids
     }

@@ -17,7 +17,7 @@ from click.testing import Result
 from conftest import Project, answer, run_cli
 
 from pdmail.config import Taxonomy, Topic
-from pdmail.corrections import SchoolReader
+from pdmail.corrections import SchoolReader, own_correction
 from pdmail.digest import need_id
 from pdmail.ledger import SCHEMA_VERSION, Ledger
 from pdmail.models import Table
@@ -136,11 +136,16 @@ def test_the_need_itself_takes_its_correction_whatever_the_tagger_says() -> None
     t = tagger()
     text = "Students keep pasting ChatGPT answers into their essays"
     record = corrected("own", text, (AI, INTEGRITY), kinds=("learning",))
-    got = SchoolReader([record], t).read("own", text, t.explain(text), kinds_of(text))
+    # pdmail's own reading of it does not change (the table keeps it beside the correction) ...
+    assert SchoolReader([record], t).read("own", text, t.explain(text), kinds_of(text)) is None
+    # ... the correction is laid over it.
+    order = [x.name for x in TOPICS]
+    got = own_correction(record, order, t.explain(text), kinds_of(text))
     assert got is not None
     assert (got.topics, got.kinds) == ((AI, INTEGRITY), ("learning",))
     assert dict(got.evidence)[INTEGRITY] == ("your correction on 2026-12-14",)
     assert dict(got.evidence)[AI] == ("ChatGPT",)  # the tagger's words, kept
+    assert own_correction(PLAIN, order, t.explain(text), ("task",)) is None
 
 
 def test_a_term_the_librarian_contradicted_is_not_learned() -> None:
@@ -577,3 +582,34 @@ def test_a_corrected_kind_moves_the_need_between_the_plan_and_the_to_do_list(
     assert (carried[maria], carried[raj]) == (["learning"], ["task"])
     proposed = {i for p in jan["proposals"] for i in p["need_ids"]}
     assert maria in proposed and raj not in proposed
+
+
+@pytest.mark.parametrize("how", ["table", "command"])
+def test_a_correction_taken_back_is_pdmails_reading_again(school: Project, how: str) -> None:
+    december(school)
+    result = invoke(school, "needs", "set", nid(ANN), "--topics", ACCOUNTS, "--kinds", "lesson")
+    assert result.exit_code == 0, result.output
+    assert needs_csv(school)[nid(ANN)]["Corrected"]
+    if how == "table":
+        edit_needs_csv(school, {nid(ANN): {"Corrected": "forget"}})
+    else:
+        result = invoke(school, "needs", "set", nid(ANN), "--forget")
+        assert result.exit_code == 0, result.output
+    again = by_id(digest_json(school, today="2026-12-11"))[nid(ANN)]
+    assert (again["topics"], again["kinds"], again["learned"]) == ([], ["task"], [])
+    row = needs_csv(school)[nid(ANN)]
+    assert (row["Topics"], row["Kinds"], row["Corrected"]) == ("", "task", "")
+    # Nothing is learned from it any more.
+    jan = january(school, answer(RAJ, "1/6/2027 9:00:00", help_text="Lexia isn't loading"))
+    assert by_id(jan)[nid(RAJ, "2027-01")]["topics"] == []
+
+
+def test_a_blank_corrected_cell_keeps_the_correction(school: Project) -> None:
+    # As a correction made in the table looks until pdmail writes the table again.
+    december(school)
+    edit_needs_csv(school, {nid(MARIA): {"Kinds": "lesson"}})
+    assert invoke(school, "needs", "list").exit_code == 0  # applies it, writes nothing
+    assert needs_csv(school)[nid(MARIA)]["Corrected"] == ""
+    kept = by_id(digest_json(school, today="2026-12-11"))[nid(MARIA)]
+    assert kept["kinds"] == ["lesson"]
+    assert needs_csv(school)[nid(MARIA)]["Corrected"]  # the day needs list read it
