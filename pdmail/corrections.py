@@ -21,11 +21,14 @@ correction it came from:
   Lexia" is corrected to *Accounts and logins*, "Lexia isn't loading" gets that topic too.
   One correction teaches a name only when it is unambiguous (the answer's one name, the one
   topic added); otherwise two corrections must agree. A name in any corrected answer left
-  without the topic is not learned for it. Common words ("help", "kids", "Tuesday") never are.
+  without the topic is not learned for it, nor one that as many needs left as pdmail read them
+  hold without it. Common words ("help", "kids", "Tuesday"), school subjects and the names
+  after Mr or Ms never are.
 - **Removed topics.** The words that were a removed topic's evidence stop counting for it
   beside the same neighbouring words ("field trip" beside "plan") in an answer at least half
   as similar as the threshold asks; and everywhere once the librarian removed that topic for
-  those words in :data:`REMOVALS_SCHOOL_WIDE` needs and kept it for them in none.
+  those words in :data:`REMOVALS_SCHOOL_WIDE` needs, kept it for them in no corrected need,
+  and fewer needs left as pdmail read them still count those words for it.
 """
 
 from __future__ import annotations
