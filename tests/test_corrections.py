@@ -613,3 +613,20 @@ def test_a_blank_corrected_cell_keeps_the_correction(school: Project) -> None:
     kept = by_id(digest_json(school, today="2026-12-11"))[nid(MARIA)]
     assert kept["kinds"] == ["lesson"]
     assert needs_csv(school)[nid(MARIA)]["Corrected"]  # the day needs list read it
+
+
+def test_needs_left_as_read_outvote_a_lone_correction() -> None:
+    left = replace(PLAIN, id="left1", text="Lexia reports for conferences, printed please",
+                   topics=(PRINTING,), kinds=("task",))  # fmt: skip
+    assert read([LEXIA], "Lexia isn't loading for my kids") is not None
+    assert read([LEXIA, left], "Lexia isn't loading for my kids") is None
+    # Removed twice, but counted for the topic in more needs left as read: still counts.
+    text = "Help me pick a novel for the field trip bus ride"
+    again = corrected("trip02", "Grade 6 field trip to the zoo is on the 12th", (READING,))
+    kept = [
+        replace(PLAIN, id=f"ok{i}", text=f"Permission slips for the field trip, {n} copies",
+                topics=(PRINTING,))
+        for i, n in enumerate((30, 60, 90))
+    ]  # fmt: skip
+    got = read([TRIP, again, *kept], text)
+    assert got is None or PRINTING in got.topics
