@@ -548,7 +548,7 @@ def workbook_project(project: Project, ms: FakeMicrosoft) -> None:
     )  # fmt: skip
     # 2026-12-02 09:00:00 as Excel keeps it (days since 1899-12-30).
     ms.workbook["Form1"] = [
-        FORMS_HEADER,
+        list(FORMS_HEADER),
         [1, 46358.375, 46358.375, "ann@school.example.org", "Ann Lee", "Ecosystems",
          "Help with citations", "Small group"],
     ]  # fmt: skip
