@@ -317,7 +317,9 @@ CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...] = tuple(
             r"(?:\s+(?:the|a|an|our|my|some|time\s+in\s+the|time\s+in|a\s+slot\s+in\s+the))?"
             r"\s+(?:library|lab|labs|computer\s+lab|makerspace|maker\s+space|room|rooms|"
             r"green\s+screen\s+room|space|display\s+cases?|media\s+center|classroom|"
-            r"auditorium|conference\s+room|library\s+classroom|library\s+time)\b",
+            r"auditorium|conference\s+room|library\s+classroom|library\s+time|gym|gymnasium|"
+            r"cafeteria|cafe|stage|theater|theatre|commons|courtyard|studio|recording\s+booth|"
+            r"(?:study|meeting|quiet|testing|reading)\s+rooms?)\b",
             BOOKING,
         ),
         (r"\b(?:book|reserve|borrow)(?:\s+(?:the|a|an|our|my|some))?\s+(?:\w+\s+)?carts?\b",

@@ -118,6 +118,8 @@ def test_a_school_without_the_lessons_topic_gets_none_added() -> None:
         ("Could we do a Battle of the Books team this spring?", READING, BOOKS),
         ("Battle of the Books: can we get extra copies of the list?", BOOKS, None),
         ("Are we allowed to show Disney movies at the holiday party?", COPYRIGHT, None),
+        ("Can I book the gym for Friday?", BOOKING, BOOKS),
+        ("Could you book a testing room for Tuesday?", BOOKING, BOOKS),
         ("Can you help me make my slides readable for a colorblind student?", ASSISTIVE, None),
     ],
 )
