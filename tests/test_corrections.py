@@ -13,8 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_google_month
 from click.testing import Result
-from conftest import Project, answer, run_cli
+from conftest import RESPONSE_HEADER, Project, answer, run_cli
+from fakes.gmail_server import FakeGmail
+from fakes.sheets_server import FakeSheets
+from test_google_month import SID
 
 from pdmail.config import Taxonomy, Topic
 from pdmail.corrections import SchoolReader, own_correction
@@ -72,6 +76,8 @@ def read(records: list[NeedRecord], text: str, corpus: tuple[str, ...] = ()) -> 
     school = SchoolReader(records, t, (text, *corpus))
     return school.read("new", text, t.explain(text), kinds_of(text))
 
+
+google = test_google_month.google  # the Google footing: loopback Sheets and Gmail
 
 LEXIA = corrected("abc123", "My kids can't get into Lexia again", (ACCOUNTS,))
 TRIP = corrected("trip01", "Could you help us plan the Grade 7 field trip?", ())
@@ -630,3 +636,39 @@ def test_needs_left_as_read_outvote_a_lone_correction() -> None:
     ]  # fmt: skip
     got = read([TRIP, again, *kept], text)
     assert got is None or PRINTING in got.topics
+
+
+def test_a_correction_in_the_sheets_needs_tab(
+    project: Project, google: tuple[FakeSheets, FakeGmail]
+) -> None:
+    sheets, _ = google
+    assert invoke(project, "run", today="2026-12-01").exit_code == 0
+    sheets.set_values(SID, "Form Responses 1", [
+        RESPONSE_HEADER,
+        answer(ANN, "12/2/2026 8:14:22", help_text="My kids can't get into Lexia again"),
+        answer(RAJ, "12/3/2026 9:00:00", help_text="Could you pull novels about the ocean?"),
+    ])  # fmt: skip
+    assert invoke(project, "digest", today="2026-12-11").exit_code == 0
+    tab = sheets.values(SID, "pdmail needs")
+    header = tab[0]
+    assert header[header.index("Topics") + 1 : header.index("Topics") + 3] == ["Kinds", "Corrected"]
+    for row in tab[1:]:
+        if row[0] == nid(ANN):
+            row[header.index("Topics")] = "accounts and logins"
+        if row[0] == nid(RAJ):
+            row[header.index("Kinds")] = "learnig"
+    sheets.set_values(SID, "pdmail needs", tab)
+
+    digest = digest_json(project, today="2026-12-11")
+    assert by_id(digest)[nid(ANN)]["topics"] == ["Accounts and logins"]
+    [problem] = digest["problems"]
+    assert problem == (
+        "sheet 'pdmail needs', row 3, column 'Kinds': 'learnig' is not a kind (task, learning "
+        "or lesson); did you mean 'learning'? (the row was left as it was)"
+    )
+    rows = {
+        r[0]: dict(zip(header, r, strict=False)) for r in sheets.values(SID, "pdmail needs")[1:]
+    }
+    assert (rows[nid(ANN)]["Topics"], rows[nid(ANN)]["Corrected"]) == (
+        "Accounts and logins", "2026-12-11")  # fmt: skip
+    assert rows[nid(RAJ)]["Corrected"] == ""
