@@ -301,23 +301,25 @@ def test_exchanges_sending_limit_stops_the_run_cleanly(
 
 
 @pytest.mark.parametrize(
-    ("status", "code", "hint"),
+    ("status", "code", "hint", "stop"),
     [
-        (400, "ErrorInvalidRecipients", "address in the roster"),
-        (401, "InvalidAuthenticationToken", "pdmail auth --microsoft"),
-        (403, "ErrorAccessDenied", "Mail.Send"),
-        (404, "ErrorInvalidUser", "microsoft.mailbox"),
+        (400, "ErrorInvalidRecipients", "address in the roster", False),
+        (401, "InvalidAuthenticationToken", "pdmail auth --microsoft", True),
+        (403, "ErrorAccessDenied", "Mail.Send", True),
+        (403, "ErrorSendAsDenied", "Send As", True),
+        (404, "ErrorInvalidUser", "microsoft.mailbox", True),
     ],
 )
 def test_a_refusal_is_definite_and_not_retried(
-    project: Project, ms: FakeMicrosoft, status: int, code: str, hint: str
+    project: Project, ms: FakeMicrosoft, status: int, code: str, hint: str, stop: bool
 ) -> None:
     ms_config(project, ms)
     sign_in(project)
     ms.fail_next(status, code=code)
     with mailer(project) as graph, pytest.raises(DeliveryError) as caught:
         graph.send(message())
-    assert caught.value.definite and not caught.value.stop
+    # A refusal about the sign-in or the mailbox stops the run: no later message would pass.
+    assert caught.value.definite and caught.value.stop is stop
     assert f"{status} {code}" in caught.value.message
     assert hint in (caught.value.hint or "")
     assert len(ms.sends) == 1
@@ -335,6 +337,19 @@ def test_a_5xx_is_unknown_and_never_sent_again(
     assert not caught.value.definite
     assert f"Graph answered {status}" in caught.value.cause
     assert len(ms.sends) == 1
+
+
+def test_a_permission_refused_stops_the_month_and_holds_every_message(
+    project: Project, ms: FakeMicrosoft
+) -> None:
+    ms_config(project, ms)
+    sign_in(project)
+    ms.fail_next(403, code="ErrorAccessDenied", count=10)
+    result = run_cli(project, "send", today="2026-12-01")
+    assert result.exit_code == 1, result.output
+    assert len(ms.sends) == 1 and "Stopped:" in result.output
+    assert "4 left for a later run" in result.output
+    assert all(e.state not in (State.SENT, State.FAILED) for e in ledger_entries(project))
 
 
 def test_a_dropped_answer_is_unknown_in_the_ledger_and_never_resent(

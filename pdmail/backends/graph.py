@@ -102,6 +102,10 @@ _HINT_REJECTED = (
     "Exchange refused the message itself, so it was not sent: check the teacher's address in "
     "the roster and the templates (pdmail preview shows the message)"
 )
+_HINT_SEND_AS = (
+    "Exchange will not send as the From address: librarian.email (or microsoft.mailbox) must be "
+    "the mailbox that signed in, or one it has 'Send As' rights on"
+)
 _HINT_NOT_FOUND = "Graph found no such mailbox: check microsoft.mailbox (or librarian.email)"
 _HINT_UNKNOWN = (
     "Exchange may or may not have taken and sent it; pdmail records it as unknown and will not "
@@ -397,8 +401,16 @@ def _http_error(failure: GraphFailure, shown: str) -> DeliveryError:
         hint = {401: _HINT_AUTH, 403: _HINT_FORBIDDEN, 404: _HINT_NOT_FOUND}.get(
             code, _HINT_REJECTED
         )
+        if failure.error == "ErrorSendAsDenied":
+            hint = _HINT_SEND_AS
+        # A refused token, a missing permission, a mailbox that is not there, a From address
+        # the mailbox may not use: no later message would fare better, so the run stops and
+        # they wait for the next one. A 400 is about this message alone.
         return DeliveryError(
-            f"{API}: message to {shown} not sent: {failure}", definite=True, hint=hint
+            f"{API}: message to {shown} not sent: {failure}",
+            definite=True,
+            hint=hint,
+            stop=code in (401, 403, 404),
         )
     return DeliveryError(
         f"{API}: outcome of the message to {shown} unknown: {failure}",

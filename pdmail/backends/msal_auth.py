@@ -380,6 +380,8 @@ def sign_in(
             lambda: app.acquire_token_interactive(
                 first,
                 login_hint=mailbox(config),
+                # One consent for every resource the config needs (SMTP's beside Graph's).
+                extra_scopes_to_consent=[x for group in rest for x in group] or None,
                 success_template="pdmail is signed in. You can close this tab.",
             ),
             config.microsoft.authority,
