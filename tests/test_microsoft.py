@@ -201,6 +201,21 @@ def test_a_sign_in_microsoft_refuses_stops_the_run_before_any_message(
     assert all(e.state is not State.SENT for e in ledger_entries(project))
 
 
+def test_an_unreachable_sign_in_service_is_an_outage_not_a_dead_sign_in(
+    project: Project, ms: FakeMicrosoft
+) -> None:
+    ms_config(project, ms)
+    sign_in(project)
+    data = project.config_path.read_text().replace(
+        f"login: {ms.base_url}", "login: https://127.0.0.1:9"
+    )
+    project.config_path.write_text(data)
+    result = run_cli(project, "send", today="2026-12-01")
+    assert result.exit_code != 0
+    assert "did not answer" in result.output and "run the command again later" in result.output
+    assert ms.sends == []
+
+
 def test_a_token_file_readable_by_others_is_refused(project: Project, ms: FakeMicrosoft) -> None:
     ms_config(project, ms)
     path = sign_in(project)
@@ -456,6 +471,26 @@ def test_an_app_sends_as_the_mailbox_with_client_credentials(
     refused = run_cli(project, "send", "--cycle", "2027-01", today="2027-01-05")
     assert refused.exit_code != 0
     assert "invalid_client" in refused.output and "PDMAIL_MS_SECRET" in refused.output
+
+
+def test_doctor_reads_an_apps_roles(
+    project: Project, ms: FakeMicrosoft, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PDMAIL_MS_SECRET", ms.secret)
+    ms_config(project, ms, microsoft={"client_secret_env": "PDMAIL_MS_SECRET"})
+    checks = doctor(project)
+    assert (
+        checks["sign-in"]["status"] == "ok" and "client credentials" in checks["sign-in"]["detail"]
+    )
+    assert checks["permissions"] == {
+        **checks["permissions"], "status": "ok",
+        "detail": "granted by Microsoft (roles): Mail.Send",
+    }  # fmt: skip
+    assert checks["mailbox"]["status"] == "ok" and f"/users/{USER}" in checks["mailbox"]["detail"]
+    ms.roles = ["User.Read.All"]
+    checks = doctor(project)
+    assert checks["permissions"]["status"] == "fail"
+    assert "application permission(s) Mail.Send" in checks["permissions"]["fix"]
 
 
 def test_a_missing_secret_variable_names_it(

@@ -62,7 +62,7 @@ _HINT_LATER = (
 _SIGN_IN_AGAIN = frozenset(
     {"invalid_grant", "interaction_required", "consent_required", "login_required"}
 )
-_AADSTS = re.compile(r"AADSTS\d+")
+_TIMEOUT = 30.0  # seconds for each request to the sign-in service
 
 
 def token_path(config: Config) -> Path:
@@ -159,7 +159,11 @@ class TokenSource:
         import msal
 
         s = self.settings
-        options: dict[str, Any] = {"authority": s.authority, "http_client": self._session()}
+        # MSAL's own session (it honours REQUESTS_CA_BUNDLE: a school's TLS-inspecting proxy,
+        # a test CA) with a time limit, so a sign-in service that hangs cannot hang cron.
+        options: dict[str, Any] = {"authority": s.authority, "timeout": _TIMEOUT}
+        if self._http is not None:
+            options["http_client"] = self._http
         if s.endpoints.login != MS_LOGIN:
             # A configured sign-in host (a loopback test server, a national cloud's) is not
             # in MSAL's list of Microsoft's hosts: it may not be validated against it.
@@ -181,14 +185,6 @@ class TokenSource:
                 s.authority,
             )
         return self._app
-
-    def _session(self) -> Any:
-        if self._http is None:
-            import requests
-
-            # requests honours REQUESTS_CA_BUNDLE (a school's TLS-inspecting proxy, a test CA).
-            self._http = requests.Session()
-        return self._http
 
     def _read_cache(self) -> str | None:
         path = self.path
