@@ -14,8 +14,11 @@ accepts and counts every message. For a roster of N teachers, written to a tempo
 - ``rerun``: ``pdmail send`` again once everything went: nothing is due, nothing is rendered;
 - ``--help``: ``pdmail --help`` against ``python -c "import click"``.
 
-Each is a separate process, timed from start to exit; its peak memory is the child's own
-``ru_maxrss`` (``os.wait4``). Medians of ``--repeat`` runs. Needs mailmerge in the same
+Each is a separate process, timed from start to exit; its peak memory is what GNU time
+(``/usr/bin/time -f %M``) reports for it (without GNU time, the child's ``ru_maxrss``, which
+on Linux is at least the bench's own size). Python may cache bytecode (in a folder of the
+bench's own) as an installed program has it, and one untimed run fills that cache. Medians of
+``--repeat`` runs. Needs mailmerge in the same
 environment (``pip install mailmerge``; it is not a pdmail dependency). Prints a table with
 the ratios; exits 1 when a run did not deliver what it should.
 
@@ -88,20 +91,33 @@ class Row:
         return statistics.median(r.peak_mib for r in self.runs)
 
 
+# The children's environment: Python may cache bytecode, as an installed pdmail (and the
+# installed mailmerge and click) has it, in a folder of the bench's own.
+ENV: dict[str, str] = dict(os.environ)
+
+
+# GNU time reports the peak memory of the program it runs. A child forked from this process
+# would report at least this process's own size (Linux keeps the peak across exec).
+GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else ""
+
+
 def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
     """Run ``argv`` to its end; its wall time and peak resident memory (its own, not this
     process's). Output goes nowhere: printing is part of a dry run, reading it is not."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        wrapped = [GNU_TIME, "-f", "%M", "-o", rss.name, *argv] if GNU_TIME else argv
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            wrapped, cwd=cwd, env=env or ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        peak_kib = float(rss.read().split()[-1]) if GNU_TIME else float(usage.ru_maxrss)
     proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode not in (0,):
         raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}:\n{err[-2000:]}")
-    return Run(seconds, usage.ru_maxrss / 1024)
+    return Run(seconds, peak_kib / 1024)
 
 
 # -- the inputs ----------------------------------------------------------------------------
@@ -254,6 +270,15 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="pdmail-bench-") as tmp:
             root = Path(tmp)
+            ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+            ENV["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
+            # One untimed run of each program fills the bytecode cache.
+            warm = pdmail_folder(root, 3, port)
+            timed([str(BIN / "pdmail"), "--help"], root)
+            timed([str(BIN / "pdmail"), "send", "--dry-run", "--today", SEND_DAY], warm)
+            if mailmerge and not args.skip_mailmerge:
+                timed([mailmerge, "--dry-run", "--output-format", "raw"],
+                      mailmerge_folder(root, 3, port))  # fmt: skip
             for _ in range(args.repeat):
                 # SMTP delivery
                 folder = pdmail_folder(root, n, port)
