@@ -38,10 +38,13 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import Policy, compat32, default
 from email.utils import format_datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import DeliveryError, InputError
 from .models import MessageKey
+
+if TYPE_CHECKING:
+    from .wire import WireMessage
 
 __all__ = [
     "POLICY",
@@ -401,14 +404,19 @@ _RECIPIENT_HEADERS = frozenset(
 )  # fmt: skip
 
 
-def wire_bytes(message: EmailMessage, *, check: bool = True) -> bytes:
+def wire_bytes(message: EmailMessage | WireMessage, *, check: bool = True) -> bytes:
     """The bytes a mailer hands over for ``message``: CRLF line ends, no ``>From`` mangling.
+    A :class:`~pdmail.wire.WireMessage` is its bytes.
 
     For a :class:`ComposedMessage` they are checked by :func:`verify` first (unless ``check``
     is False) and raise :class:`~pdmail.errors.InputError` rather than be sent wrong; bytes
     equal to ones already checked are not parsed again. Any other message is serialised with
     its own policy, as it is.
     """
+    from .wire import WireMessage  # built on this module, so imported here
+
+    if isinstance(message, WireMessage):
+        return message.data  # checked when it was written, and it cannot change
     if not isinstance(message, ComposedMessage):
         return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
     data = message.as_bytes(policy=_WIRE)
@@ -418,7 +426,7 @@ def wire_bytes(message: EmailMessage, *, check: bool = True) -> bytes:
     return data
 
 
-def handover_bytes(message: EmailMessage, where: str) -> bytes:
+def handover_bytes(message: EmailMessage | WireMessage, where: str) -> bytes:
     """:func:`wire_bytes` for a mailer at ``where`` (``SMTP host:port``, ``Gmail API``, an
     outbox folder): a message that fails the check is a definite
     :class:`~pdmail.errors.DeliveryError`, since nothing was handed over."""

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pdmail.errors import InputError
-from pdmail.mail import address, compose, verify, wire_bytes
+from pdmail.mail import address, compose, handover_bytes, verify, wire_bytes
 from pdmail.wire import WireMessage, compose_wire, reread
 
 WHEN = datetime(2026, 12, 1, 7, 30, tzinfo=ZoneInfo("America/Chicago"))
@@ -199,3 +199,9 @@ def test_writing_is_much_cheaper_than_composing() -> None:
     slow = min(timed(lambda **a: wire_bytes(compose(**a)), 20) for _ in range(3))
     fast = min(timed(compose_wire, 200) for _ in range(3))
     assert fast * 5 < slow, (fast, slow)
+
+
+def test_any_mailer_that_asks_for_the_handover_bytes_gets_the_checked_bytes() -> None:
+    message = compose_wire(**args())
+    assert handover_bytes(message, "a mailer") == message.data
+    assert wire_bytes(message) == message.data
