@@ -61,7 +61,8 @@ def diagnose(
     # Credentials two backends share (one Google sign-in) are checked once, first; a backend
     # whose credentials cannot be used is skipped rather than failed again.
     unusable: set[type[Account]] = set()
-    for account in dict.fromkeys(b.account for b in (source, mailer) if b.account is not None):
+    source_account, mailer_account = source.account_for(config), mailer.account_for(config)
+    for account in dict.fromkeys(a for a in (source_account, mailer_account) if a is not None):
         found, usable = account.checks(config)
         checks += found
         if not usable:
@@ -72,16 +73,16 @@ def diagnose(
         ws = workspace(config)
     try:
         day = today or ws.now().date()
-        if source.account in unusable:
-            checks.append(Check("roster", SKIP, _needs(source.account)))
+        if source_account in unusable:
+            checks.append(Check("roster", SKIP, _needs(source_account)))
         else:
             checks += _inputs(ws, day)
         checks.append(_attempt("calendar", lambda: _calendar(ws, day)))
         roster_ok = not any(c.name == "roster" and c.status in (FAIL, SKIP) for c in checks)
         if roster_ok:
             checks.append(_attempt("templates", lambda: _templates(ws, day)))
-        if mailer.account in unusable:
-            checks.append(Check("mail", SKIP, _needs(mailer.account)))
+        if mailer_account in unusable:
+            checks.append(Check("mail", SKIP, _needs(mailer_account)))
         else:
             checks += _mail(ws, mailer, connect=connect, send_test=send_test)
         checks.append(_attempt("ledger", lambda: _ledger(ws)))

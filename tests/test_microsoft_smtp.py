@@ -191,6 +191,9 @@ def test_smtp_logs_in_with_xoauth2_and_a_month_goes_out(
         checks = run_cli(project, "doctor", today="2026-12-01")
         assert f"logged in to {HOST}:{port(controller)} as {USER}" in checks.output
         assert "with XOAUTH2" in checks.output, checks.output
+        # The sign-in and its permissions are checked as for Graph mail.
+        assert "[ok  ] sign-in:" in checks.output and "refreshed" in checks.output
+        assert "granted by Microsoft (scp): SMTP.Send" in checks.output
     finally:
         controller.stop()
 

@@ -143,6 +143,12 @@ class Backend:
     google_scopes: ClassVar[tuple[str, ...]] = ()  # the OAuth scopes it needs, if any
 
     @classmethod
+    def account_for(cls, config: Config) -> type[Account] | None:
+        """The credentials this backend uses with ``config`` (``account`` unless a setting
+        brings others: SMTP with ``auth: oauth2`` signs in to Microsoft)."""
+        return cls.account
+
+    @classmethod
     def parse(cls, r: Reader, section: Mapping[str, Any], *, chosen: bool) -> dict[str, Any]:
         """Check this backend's own ``keys`` in ``section`` and return their values (what the
         config holds in ``options``). ``chosen`` says whether the config picks this backend:

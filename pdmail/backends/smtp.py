@@ -31,7 +31,7 @@ from ..errors import BackendError, ConfigError, DeliveryError
 from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
 from ..wire import Sendable, WireMessage, message_id_of
-from .base import OK, SEND_TEST, BuiltinMailKind, Check, MailerBackend
+from .base import OK, SEND_TEST, Account, BuiltinMailKind, Check, MailerBackend
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -687,6 +687,15 @@ class SmtpBackend(MailerBackend):
                 "e.g. password_env: PDMAIL_SMTP_PASSWORD",
             )
         return {"smtp": smtp}
+
+    @classmethod
+    def account_for(cls, config: Config) -> type[Account] | None:
+        smtp = config.mail.smtp
+        if smtp is not None and smtp.auth == "oauth2":
+            from .ms_doctor import MicrosoftAccount
+
+            return MicrosoftAccount
+        return None
 
     @classmethod
     def check(cls, r: Reader, root: Mapping[str, Any]) -> None:
