@@ -712,3 +712,61 @@ def test_the_share_id_is_graphs_encoding() -> None:
         "u!aHR0cHM6Ly9vbmVkcml2ZS5saXZlLmNvbS9yZWRpcj9yZXNpZD0xMjMxMjQ0MTkzOTEyITEyJmF1dGhLZXk9MTIwMTkxOSExMjkyMSEx"
     )
     assert base64.urlsafe_b64decode(share_id(url)[2:] + "==").decode() == url
+
+
+@pytest.mark.parametrize(
+    ("value", "number_format", "text"),
+    [
+        (46358.375, "m/d/yyyy h:mm:ss", "2026-12-02 09:00:00"),
+        (46358.375, "[$-en-US]m/d/yy h:mm AM/PM;@", "2026-12-02 09:00:00"),
+        (46358.0, "yyyy-mm-dd", "2026-12-02"),
+        (46358.0, "dd/mm/yyyy", "2026-12-02"),  # the cell, not its locale, says the day
+        (46358.999999, "m/d/yyyy h:mm:ss", "2026-12-03 00:00:00"),  # Excel's hair short
+        (0.375, "h:mm:ss", "09:00:00"),
+        (46358.375, "General", "46358.375"),
+        (42, "0", "42"),
+        (0.25, "0%", "0.25"),
+        (3.5, '0.0 "days"', "3.5"),
+        ("12/2/2026 9:00", "@", "12/2/2026 9:00"),
+        (True, "General", "TRUE"),
+        (None, "General", ""),
+        ("", "General", ""),
+    ],
+)
+def test_a_workbook_cell_reads_as_the_xlsx_reader_gives_it(
+    value: object, number_format: str, text: str
+) -> None:
+    from pdmail.backends.workbook import _cell
+
+    assert _cell(value, number_format) == text
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (
+            b'{"error": {"code": "ErrorAccessDenied", "message": "Access is denied."}}',
+            "403 ErrorAccessDenied: Access is denied.",
+        ),
+        (
+            b'{"error": "invalid_grant", "error_description": "AADSTS70008: expired\\r\\nTrace"}',
+            "403 invalid_grant: AADSTS70008: expired",  # the first line of the description
+        ),
+        (b"<html><body>Gateway</body></html>", "403"),
+        (b"Service Unavailable", "403: Service Unavailable"),
+        (b"[]", "403"),
+    ],
+)
+def test_graph_error_bodies_are_read_in_either_dialect(body: bytes, shown: str) -> None:
+    from pdmail.backends.microsoft import parse_failure
+
+    assert str(parse_failure(403, body)) == shown
+
+
+def test_a_token_that_is_not_a_jwt_has_no_claims() -> None:
+    from pdmail.backends.microsoft import granted, token_claims
+
+    assert token_claims("EwBwA8l6BAAU...opaque") == {}
+    assert token_claims("a.!!!.c") == {}
+    assert granted({"scp": "Mail.Send Files.Read.All", "roles": ["Sites.Read.All"]}) == [
+        "Files.Read.All", "Mail.Send", "Sites.Read.All"]  # fmt: skip

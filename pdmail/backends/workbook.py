@@ -199,6 +199,8 @@ def _cell(value: Any, number_format: Any) -> str:
                 whole += timedelta(seconds=1)
             if "h" not in bare and "s" not in bare and whole.time().isoformat() == "00:00:00":
                 return whole.date().isoformat()
+            if "d" not in bare and "y" not in bare and value < 1:
+                return whole.strftime("%H:%M:%S")  # a time of day, as the .xlsx reader gives it
             return whole.strftime("%Y-%m-%d %H:%M:%S")
     return _value_text(value)
 
