@@ -3,13 +3,12 @@ digest to the librarian, and to each integration specialist only their part, onc
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import cycles
+from .atomic import write_atomic
 from .cycles import Cycle
 from .delivery import DeliveryReport, Outgoing, deliver
 from .digest import Digest, as_records, build_digest, current_needs, digest_rows, for_specialist
@@ -202,11 +201,7 @@ def write_digest(rendered: RenderedDigest, out: Path) -> list[Path]:
     for name, body in (("digest.html", rendered.html), ("digest.md", rendered.markdown)):
         target = out / name
         try:
-            out.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=out, prefix=".", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(body)
-            os.replace(tmp, target)
+            write_atomic(target, body)
         except OSError as exc:
             raise BackendError(
                 f"{target}: cannot write the digest ({exc.strerror or exc})"

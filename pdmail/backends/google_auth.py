@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..atomic import write_private
 from ..errors import BackendError, ConfigError
 from .google_api import (
     FORMS_SCOPE,
@@ -84,21 +85,6 @@ def token_path(config: Config) -> Path:
 
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", config.librarian.email.replace("@", "_"))
     return platformdirs.user_config_path("pdmail") / f"google-token-{slug}.json"
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by its owner only (the folder too, when made)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
 
 
 def loose_permissions(path: Path) -> str:

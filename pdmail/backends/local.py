@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import os
 import stat
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
+from ..atomic import write_atomic
 from ..errors import BackendError, InputError
 from ..models import Table
 from ..tables import read_table
@@ -92,14 +91,14 @@ class CsvSink:
 
     def write_table(self, name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         target = self.path(name)
+
+        def write(out: IO[str]) -> None:
+            writer = csv.writer(out)
+            writer.writerow(header)
+            writer.writerows([[csv_safe(str(c)) for c in row] for row in rows])
+
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-            with os.fdopen(fd, "w", newline="", encoding="utf-8-sig") as out:
-                writer = csv.writer(out)
-                writer.writerow(header)
-                writer.writerows([[csv_safe(str(c)) for c in row] for row in rows])
-            os.replace(tmp, target)
+            write_atomic(target, write, encoding="utf-8-sig")
         except OSError as exc:
             raise BackendError(
                 f"{target}: cannot write ({exc.strerror or exc})",

@@ -7,7 +7,6 @@ before pointing pdmail at a real mail server.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import tempfile
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..atomic import write_atomic
 from ..errors import DeliveryError, PdmailError
 from ..mail import ComposedMessage, handover_bytes
 from ..models import SendResult
@@ -75,17 +75,7 @@ class OutboxMailer:
             else handover_bytes(message, f"outbox {self.folder}")
         )
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomic(target, data)
         except OSError as exc:
             raise DeliveryError(
                 f"outbox {self.folder}: cannot write {target.name} ({exc.strerror or exc})",
