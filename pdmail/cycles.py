@@ -15,9 +15,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
-from .config import Config
 from .errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    # Only for annotations: the name functions below serve modules beneath the config.
+    from .config import Config
 
 _NAME = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -55,6 +59,35 @@ def parse_cycle_name(text: str) -> tuple[int, int]:
     if not m or not 1 <= int(m.group(2)) <= 12 or not 1 <= int(m.group(1)) <= 9998:
         raise UsageError(f"--cycle: {text!r} is not a cycle name", hint="use YYYY-MM, e.g. 2026-12")
     return int(m.group(1)), int(m.group(2))
+
+
+def is_cycle_name(text: str) -> bool:
+    """True when ``text`` is a cycle name as :func:`parse_cycle_name` reads it."""
+    try:
+        parse_cycle_name(text)
+    except UsageError:
+        return False
+    return True
+
+
+def first_day(name: str) -> date:
+    """The first day of the month that names cycle ``name`` (``"2026-12"``: 1 December)."""
+    year, month = parse_cycle_name(name)
+    return date(year, month, 1)
+
+
+def months_between(later: str, earlier: str) -> int:
+    """How many months cycle ``later`` comes after ``earlier`` (negative when before)."""
+    (ly, lm), (ey, em) = parse_cycle_name(later), parse_cycle_name(earlier)
+    return (ly - ey) * 12 + (lm - em)
+
+
+def school_year(name: str, year_starts: int) -> str:
+    """The name of the cycle that begins the school year holding cycle ``name``, for a year
+    starting in month ``year_starts`` (``"2027-03"``, August: ``"2026-08"``)."""
+    year, month = parse_cycle_name(name)
+    start = year if month >= year_starts else year - 1
+    return f"{start:04d}-{year_starts:02d}"
 
 
 def shift(name: str, months: int) -> str:

@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from .config import Sessions, Specialist
 from .corrections import DEFAULT_THRESHOLD, Reading, SchoolReader, own_correction
-from .cycles import shift
+from .cycles import months_between, school_year, shift
 from .display import NAME_LIMIT, shorten
 from .models import Teacher
 from .needs import NeedRecord
@@ -395,18 +395,6 @@ def as_records(needs: Sequence[Need], campaign: str) -> list[NeedRecord]:
     ]
 
 
-def _cycle_gap(later: str, earlier: str) -> int:
-    ly, lm = (int(p) for p in later.split("-"))
-    ey, em = (int(p) for p in earlier.split("-"))
-    return (ly - ey) * 12 + (lm - em)
-
-
-def _school_year(cycle: str, year_starts: int) -> str:
-    y, m = (int(p) for p in cycle.split("-"))
-    start = y if m >= year_starts else y - 1
-    return f"{start:04d}-{year_starts:02d}"
-
-
 def build_digest(
     roster: Roster,
     collection: Collection,
@@ -453,8 +441,8 @@ def build_digest(
     # one kept before kinds were is read again.
     carried = [
         Need(r.id, r.cycle, r.email, r.teacher, r.team, r.text, r.topics, r.format,
-             status=r.status, note=r.note, first_seen=r.first_seen, age=_cycle_gap(cycle, r.cycle),
-             kinds=r.kinds or read_kinds(r.text, r.topics))
+             status=r.status, note=r.note, first_seen=r.first_seen,
+             age=months_between(cycle, r.cycle), kinds=r.kinds or read_kinds(r.text, r.topics))
         for r in needs
         if r.cycle < cycle and r.status != "done"
     ]  # fmt: skip
@@ -521,12 +509,12 @@ def build_digest(
                 (teacher.display_name, shorten(response.units.strip()))
             )
 
-    year_key = _school_year(cycle, year_starts)
-    this_year = [r for r in needs if _school_year(r.cycle, year_starts) == year_key]
+    year_key = school_year(cycle, year_starts)
+    this_year = [r for r in needs if school_year(r.cycle, year_starts) == year_key]
     this_year_ids = {r.id for r in this_year} | {n.id for n in fresh}
     past = [c for c in history if c.cycle.name < cycle]
     trend_span = [*past[-(trend_cycles - 1) :], collection] if trend_cycles > 1 else [collection]
-    in_year = [c for c in past if _school_year(c.cycle.name, year_starts) == year_key]
+    in_year = [c for c in past if school_year(c.cycle.name, year_starts) == year_key]
     return Digest(
         school=school,
         cycle=cycle,

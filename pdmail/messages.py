@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .cycles import Cycle
+from .cycles import Cycle, parse_cycle_name
 from .delivery import Outgoing
 from .errors import InputError, TemplateError
 from .mail import address, header_safe, message_id
@@ -35,7 +35,7 @@ def long_date(day: date) -> str:
 
 def cycle_context(cycle: Cycle) -> dict[str, Any]:
     """What templates see as ``cycle``."""
-    year, month = (int(p) for p in cycle.name.split("-"))
+    year, month = parse_cycle_name(cycle.name)
     return {
         "name": cycle.name,
         "month": f"{_MONTHS[month - 1]} {year}",

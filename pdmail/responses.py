@@ -8,22 +8,19 @@ timestamp cannot be read is reported, never guessed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .config import Form
-from .cycles import Cycle
+from .cycles import Cycle, is_cycle_name
 from .errors import InputError
 from .models import Ambiguity, Problem, Response, Table, Teacher
 from .names import RosterNames, address_in, clean_cell
 from .roster import Roster, normalize_email
 from .tables import require_column
 from .timestamps import OrderConflict, OrderMismatch, order_name, read_column
-
-_CYCLE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Response], list[Problem]]:
@@ -102,7 +99,7 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
                 answers={h: c for h, c in zip(table.header, cells, strict=False) if h},
                 origin=table.origin,
                 row=row_number,
-                cycle=cycle_answer if _CYCLE.match(cycle_answer) else "",
+                cycle=cycle_answer if is_cycle_name(cycle_answer) else "",
                 ambiguity=ambiguity,
             )
         )

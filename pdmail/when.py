@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from . import datewords as dw
+from .cycles import first_day, is_cycle_name
 
 __all__ = ["NO_DATE", "Wanted", "day_label", "wanted_in"]
 
@@ -519,10 +520,7 @@ def wanted_in(
     written with their year are resolved; the words are kept all the same."""
     ref = submitted.date() if isinstance(submitted, datetime) else submitted
     if ref is None and cycle:
-        try:
-            ref = date(int(cycle[:4]), int(cycle[5:7]), 1)
-        except ValueError:
-            ref = None
+        ref = first_day(cycle) if is_cycle_name(cycle) else None
     r = _Reader(text[:READ_LIMIT], ref)
     # A cheap look for the words each finder starts from first: most answers name no month
     # or weekday, and the full patterns cost far more than these (a digest reads thousands).

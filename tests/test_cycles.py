@@ -187,6 +187,53 @@ def test_parse_cycle_name_errors(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12", True),
+        ("0001-01", True),
+        ("9998-12", True),
+        ("9999-01", False),  # the cycle after it would have no name
+        ("0000-05", False),
+        ("2026-13", False),
+        ("2026-1", False),
+        ("2026-12-01", False),
+        ("", False),
+    ],
+)
+def test_is_cycle_name_agrees_with_parse_cycle_name(text: str, expected: bool) -> None:
+    assert cycles.is_cycle_name(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("later", "earlier", "months"),
+    [("2026-12", "2026-12", 0), ("2027-01", "2026-12", 1), ("2026-09", "2027-03", -6),
+     ("2030-02", "2026-02", 48)],
+)  # fmt: skip
+def test_months_between_is_the_inverse_of_shift(later: str, earlier: str, months: int) -> None:
+    assert cycles.months_between(later, earlier) == months
+    assert cycles.shift(earlier, months) == later
+
+
+@pytest.mark.parametrize(
+    ("name", "year_starts", "expected"),
+    [("2027-03", 8, "2026-08"), ("2026-08", 8, "2026-08"), ("2026-07", 8, "2025-08"),
+     ("2026-12", 1, "2026-01")],
+)  # fmt: skip
+def test_school_year_names_the_cycle_that_begins_it(
+    name: str, year_starts: int, expected: str
+) -> None:
+    assert cycles.school_year(name, year_starts) == expected
+
+
+@pytest.mark.parametrize("call", [cycles.first_day, lambda n: cycles.months_between(n, "2026-01"),
+                                  lambda n: cycles.school_year(n, 8)])  # fmt: skip
+def test_every_name_reader_refuses_a_bad_name_with_the_same_message(call: Any) -> None:
+    with pytest.raises(PdmailError, match=r"--cycle: '2026-13' is not a cycle name"):
+        call("2026-13")
+    assert cycles.first_day("2026-12") == date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(
     ("name", "today", "expected"),
     [
         (None, "2026-12-05", "2026-12"),
