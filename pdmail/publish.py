@@ -226,31 +226,39 @@ def publish_digest(
     cycle: Cycle,
     *,
     out: Path | None = None,
+    write: bool = True,
     send: bool = False,
     dry_run: bool = False,
     resend: bool = False,
+    files: list[str] | None = None,
+    errors: list[PdmailError] | None = None,
 ) -> Published:
     """Compile ``cycle``'s digest, write digest.html and digest.md into ``out`` (default
-    ``digest.out/<cycle>``) and the digest table, and with ``send`` mail it (once).
+    ``digest.out/<cycle>``) and the digest table, and with ``send`` mail it (once). This is
+    the whole digest step, for ``pdmail digest`` and the tick alike.
 
     A write that fails (the needs or digest tab, a digest file) is collected in ``errors``
     and the mail still goes: the digest itself is what the librarian needs. ``dry_run``
-    keeps the needs as they are and sends nothing.
+    keeps the needs as they are and sends nothing; ``write=False`` writes no file or table.
+
+    ``files`` and ``errors``, when given, are the caller's lists, filled as the step goes:
+    what was written, or failed, stays in them even if sending then raises.
     """
-    errors: list[PdmailError] = []
-    done = Published(prepare_digest(ws, cycle, persist=not dry_run, errors=errors), errors=errors)
-    digest = done.rendered.digest
-    folder = out or ws.config.digest_out / cycle.name
-    try:
-        done.files.extend(str(p) for p in write_digest(done.rendered, folder))
-    except PdmailError as exc:
-        errors.append(exc)
-    try:
-        done.files.append(ws.sink.write_table("digest", *digest_rows(digest)))
-    except PdmailError as exc:
-        errors.append(exc)
+    errors = [] if errors is None else errors
+    rendered = prepare_digest(ws, cycle, persist=not dry_run, errors=errors)
+    done = Published(rendered, files=[] if files is None else files, errors=errors)
+    if write:
+        folder = out or ws.config.digest_out / cycle.name
+        try:
+            done.files.extend(str(p) for p in write_digest(rendered, folder))
+        except PdmailError as exc:
+            errors.append(exc)
+        try:
+            done.files.append(ws.sink.write_table("digest", *digest_rows(rendered.digest)))
+        except PdmailError as exc:
+            errors.append(exc)
     if send:
-        done.mail = send_digest(ws, cycle, done.rendered, dry_run=dry_run, resend=resend)
+        done.mail = send_digest(ws, cycle, rendered, dry_run=dry_run, resend=resend)
     return done
 
 

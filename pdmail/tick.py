@@ -11,12 +11,11 @@ from datetime import date
 from . import cycles
 from .cycles import Cycle
 from .delivery import DeliveryReport, Progress
-from .digest import digest_rows
 from .errors import InternalError, PdmailError
 from .messages import REQUEST
 from .models import MessageKey, State
 from .opening import as_opened, describe_late, first_request_day
-from .publish import DIGEST, prepare_digest, send_digest, write_digest
+from .publish import DIGEST, publish_digest
 from .status import cycle_status, status_rows
 from .steps import send_reminders, send_requests
 from .wording import count
@@ -208,10 +207,14 @@ def _digest_if_due(
         if not quiet:
             report.notes.append(f"{cycle.name}: no requests were sent, so no digest")
         return
-    rendered = prepare_digest(ws, cycle, persist=not dry_run, errors=report.errors)
-    digest = rendered.digest
-    if not dry_run:
-        out = ws.config.digest_out / cycle.name
-        _write(report, lambda: [str(p) for p in write_digest(rendered, out)])
-        _write(report, lambda: [ws.sink.write_table("digest", *digest_rows(digest))])
-    report.steps.append((f"{cycle.name} digest", send_digest(ws, cycle, rendered, dry_run=dry_run)))
+    done = publish_digest(
+        ws,
+        cycle,
+        write=not dry_run,
+        send=True,
+        dry_run=dry_run,
+        files=report.files,
+        errors=report.errors,
+    )
+    if done.mail is not None:
+        report.steps.append((f"{cycle.name} digest", done.mail))
