@@ -209,15 +209,23 @@ def mailmerge_folder(root: Path, n: int, port: int, *, markdown: bool = True) ->
     return folder
 
 
-# The floor: one connection, messages made by f-strings, nothing recorded.
+# The floor: one connection, nothing rendered, checked or recorded: each message made by an
+# f-string, of the same shape and about the size of pdmail's request (text and HTML, ~3 KB).
 BARE = """\
 import smtplib, sys
 n, port = int(sys.argv[1]), int(sys.argv[2])
+text = "It's time for the library check-in: which units are coming up?\\r\\n" * 14
+html = "<p style=\\"margin:0 0 12px 0;\\">Which units are coming up?</p>\\r\\n" * 30
 with smtplib.SMTP("127.0.0.1", port) as s:
     for i in range(n):
         to = f"teacher{i:05d}@lincoln.example.org"
-        msg = (f"From: librarian@lincoln.example.org\\r\\nTo: {to}\\r\\n"
-               f"Subject: December update\\r\\n\\r\\nHi Ann{i},\\r\\nwhat is coming up?\\r\\n")
+        msg = (f"From: librarian@lincoln.example.org\\r\\nTo: Ann{i} Lee <{to}>\\r\\n"
+               f"Subject: December 2026 library update\\r\\nMessage-ID: <{i}@bench>\\r\\n"
+               "MIME-Version: 1.0\\r\\n"
+               "Content-Type: multipart/alternative; boundary=b\\r\\n\\r\\n"
+               f"--b\\r\\nContent-Type: text/plain; charset=utf-8\\r\\n\\r\\nHi Ann{i},\\r\\n"
+               f"{text}\\r\\n--b\\r\\nContent-Type: text/html; charset=utf-8\\r\\n\\r\\n"
+               f"<p>Hi Ann{i},</p>\\r\\n{html}\\r\\n--b--\\r\\n")
         s.sendmail("librarian@lincoln.example.org", [to], msg.encode())
 """
 

@@ -211,6 +211,9 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # Names whose own copy was found to be a file (or absent): looked at once, not once
+        # per message.
+        self._checked: set[str] = set()
         self.env.filters["md"] = md_escape
         # Half up, as people expect (5 of 8 is 63%), and the same everywhere in the digest.
         self.env.filters["percent"] = lambda rate: int(float(rate) * 100 + 0.5)
@@ -247,7 +250,7 @@ class Templates:
     def render(self, name: str, context: Mapping[str, Any]) -> str:
         """Render template ``name``; any failure becomes a :class:`TemplateError` with its place."""
         own = self.folders[0] / name if len(self.folders) > 1 else None
-        if own is not None and own.exists() and not own.is_file():
+        if own is not None and name not in self._checked and own.exists() and not own.is_file():
             # Jinja would pass over it to the built-in template: the school's wording would
             # quietly be replaced by pdmail's.
             raise TemplateError(
@@ -271,6 +274,7 @@ class Templates:
             raise TemplateError(
                 f"{self._file(name)}: cannot read the template ({exc.strerror or exc})"
             ) from None
+        self._checked.add(name)
         try:
             return template.render(context)
         except jinja2.TemplateNotFound as exc:

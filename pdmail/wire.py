@@ -27,6 +27,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
+from email import quoprimime
 from email.contentmanager import _encode_text  # type: ignore[attr-defined]
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -143,11 +144,44 @@ def _part(body: str, subtype: str, *, mime_version: bool) -> tuple[str, str]:
     """One text part: its transfer encoding, and its headers, a blank line and its body with
     CRLF line ends, as the standard library's content manager encodes and its generator
     writes it."""
-    cte, payload = _encode_text(_body_safe(body), "utf-8", None, POLICY)
+    cte, payload = encode_body(_body_safe(body))
     head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {cte}\r\n'
     if mime_version:
         head += "MIME-Version: 1.0\r\n"
     return cte, f"{head}\r\n{_NEWLINES.sub(_CRLF, payload)}"
+
+
+def encode_body(text: str) -> tuple[str, str]:
+    """The transfer encoding the standard library's content manager picks for ``text`` (as
+    UTF-8, with pdmail's policy) and the body encoded with it, LF line ends: exactly
+    ``email.contentmanager``'s result. Quoted-printable, which a template's long lines call
+    for, is written a line at a time, and the lines every teacher's message shares (most of a
+    template) are encoded once a run."""
+    lines = text.encode("utf-8").splitlines()
+    if max((len(x) for x in lines), default=0) <= _MAX_BODY_LINE:
+        return _stdlib_encoded(text)  # 7bit or 8bit: no encoding work
+    # The standard library decides between quoted-printable and base64 on the first ten
+    # lines; quoted-printable encodes each line on its own, so the body is its lines'.
+    sniff_qp = "".join(_qp_line(x) + "\n" for x in lines[:10])
+    if len(sniff_qp) > len(binascii.b2a_base64(b"".join(x + b"\n" for x in lines[:10]))):
+        return _stdlib_encoded(text)  # base64
+    if len(lines) <= 10:
+        return "quoted-printable", sniff_qp
+    return "quoted-printable", "".join(_qp_line(x) + "\n" for x in lines)
+
+
+_MAX_BODY_LINE = int(POLICY.max_line_length or 78)
+
+
+def _stdlib_encoded(text: str) -> tuple[str, str]:
+    cte, payload = _encode_text(text, "utf-8", None, POLICY)
+    return str(cte), str(payload)
+
+
+@functools.lru_cache(maxsize=4096)
+def _qp_line(line: bytes) -> str:
+    # Cached: the lines of a template that do not vary are the same for every teacher.
+    return quoprimime.body_encode(line.decode("latin-1"), _MAX_BODY_LINE)
 
 
 def _boundary(parts: str) -> str:

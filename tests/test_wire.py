@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from pdmail.errors import InputError
 from pdmail.mail import address, compose, handover_bytes, verify, wire_bytes
-from pdmail.wire import WireMessage, compose_wire, reread
+from pdmail.wire import WireMessage, compose_wire, encode_body, reread
 
 WHEN = datetime(2026, 12, 1, 7, 30, tzinfo=ZoneInfo("America/Chicago"))
 ANN = "ann@school.example.org"
@@ -205,3 +205,21 @@ def test_any_mailer_that_asks_for_the_handover_bytes_gets_the_checked_bytes() ->
     message = compose_wire(**args())
     assert handover_bytes(message, "a mailer") == message.data
     assert wire_bytes(message) == message.data
+
+
+# Long lines (quoted-printable), short ones (7bit, 8bit), mostly not ASCII (base64).
+body_text = st.lists(
+    st.sampled_from(["abc", " é", "=", "\t", " ", ".", "-", "\r\n", "\n", "\r", "\x0b",
+                     "\x85", "\u2028", "ü€", "x" * 30, "  \n", "é" * 20]),
+    max_size=60,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=body_text)
+def test_each_body_is_encoded_as_the_standard_library_encodes_it(text: str) -> None:
+    from email.contentmanager import _encode_text  # type: ignore[attr-defined]
+
+    from pdmail.mail import POLICY
+
+    assert encode_body(text) == _encode_text(text, "utf-8", None, POLICY)
