@@ -926,14 +926,24 @@ def needs() -> None:
     help="Only needs with this status (repeatable; default: open and scheduled).",
 )
 @click.option("--all", "show_all", is_flag=True, help="Every need, done ones included.")
+@click.option(
+    "--today",
+    callback=_parse_today,
+    metavar="YYYY-MM-DD",
+    help="Act as if today were this date (the day a correction or edit is dated).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def needs_list(
-    config_path: Path | None, statuses: tuple[str, ...], show_all: bool, as_json: bool
+    config_path: Path | None,
+    statuses: tuple[str, ...],
+    show_all: bool,
+    today: date | None,
+    as_json: bool,
 ) -> None:
     """Show the needs, oldest open ones first, with their ids."""
     from .needs_cli import list_needs
 
-    with workspace(config_path, None) as ws:
+    with workspace(config_path, today) as ws:
         wanted = set(statuses) or ({"open", "scheduled", "done"} if show_all else
                                    {"open", "scheduled"})  # fmt: skip
         records, problems = list_needs(ws)
@@ -980,6 +990,12 @@ def needs_list(
 @click.option(
     "--forget", is_flag=True, help="Take back its correction: pdmail's own reading again."
 )
+@click.option(
+    "--today",
+    callback=_parse_today,
+    metavar="YYYY-MM-DD",
+    help="Act as if today were this date (the day a correction or edit is dated).",
+)
 def needs_set(
     config_path: Path | None,
     ids: tuple[str, ...],
@@ -988,12 +1004,13 @@ def needs_set(
     topics: str | None,
     kinds: str | None,
     forget: bool,
+    today: date | None,
 ) -> None:
     """Mark needs IDS as open, scheduled or done, or correct their topics or kinds (the ids
     are in the digest and needs table)."""
     from .needs_cli import set_needs
 
-    with workspace(config_path, None) as ws:
+    with workspace(config_path, today) as ws:
         changed, where = set_needs(ws, ids, status, note, topics=topics, kinds=kinds,
                                    forget=forget)  # fmt: skip
         n = len(changed)

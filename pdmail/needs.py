@@ -16,7 +16,7 @@ import difflib
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from .errors import BackendError, InputError
 from .models import Problem, Table
@@ -407,11 +407,14 @@ class NeedStore:
             )
         return out
 
-    def upsert(self, records: Sequence[NeedRecord], today: date) -> None:
-        """Add new needs as open; refresh the text and pdmail's reading of known ones, keeping
-        status, note and the librarian's corrections (a teacher's later answer in the same
-        cycle supersedes the earlier text)."""
-        stamp = _now()
+    def upsert(
+        self, records: Sequence[NeedRecord], today: date, *, now: datetime | None = None
+    ) -> None:
+        """Add new needs as open (first seen ``today``); refresh the text and pdmail's reading
+        of known ones, keeping status, note and the librarian's corrections (a teacher's later
+        answer in the same cycle supersedes the earlier text). A row written is stamped
+        ``now`` (default: ``today``)."""
+        stamp = _stamp(now or today)
         self._run(
             "INSERT INTO needs (id, campaign, cycle, email, teacher, team, text, topics, format,"
             " status, note, first_seen, updated, kinds) VALUES (?,?,?,?,?,?,?,?,?,'open','',?,?,?)"
@@ -440,14 +443,16 @@ class NeedStore:
             ],
         )
 
-    def apply(self, edits: Mapping[str, NeedEdit], today: date) -> list[str]:
+    def apply(
+        self, edits: Mapping[str, NeedEdit], today: date, *, now: datetime | None = None
+    ) -> list[str]:
         """Apply the librarian's edits: status and note, and each correction of topics or
         kinds (kept apart from pdmail's reading, dated ``today``); return the ids that
-        changed."""
+        changed. A row changed is stamped ``now`` (default: ``today``)."""
         before = {r.id: r for r in self._all_campaigns()}
         after = {r.id: r for r in apply_edits(list(before.values()), edits, today)}
         changed = [i for i in edits if i in before and after[i] != before[i]]
-        stamp = _now()
+        stamp = _stamp(now or today)
         rows = []
         for i in changed:
             r = after[i]
@@ -467,14 +472,15 @@ class NeedStore:
         campaigns = [r[0] for r in self._db.execute("SELECT DISTINCT campaign FROM needs")]
         return [r for c in campaigns for r in self.all(c)]
 
-    def set_status(self, edits: dict[str, tuple[str, str]]) -> list[str]:
-        """Apply ``{id: (status, note)}``; return the ids that changed."""
+    def set_status(self, edits: dict[str, tuple[str, str]], now: datetime | date) -> list[str]:
+        """Apply ``{id: (status, note)}``, stamping the rows changed ``now``; return the ids
+        that changed."""
         known = {
             r[0]: (r[1], r[2])
             for r in self._db.execute("SELECT id, status, note FROM needs").fetchall()
         }
         changed = [i for i, v in edits.items() if i in known and known[i] != v]
-        stamp = _now()
+        stamp = _stamp(now)
         self._run(
             "UPDATE needs SET status=?, note=?, updated=? WHERE id=?",
             [(edits[i][0], edits[i][1], stamp, i) for i in changed],
@@ -525,5 +531,7 @@ def _join_or_none(items: tuple[str, ...] | None) -> str | None:
     return None if items is None else _TOPIC_SEP.join(items)
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def _stamp(now: datetime | date) -> str:
+    """The ``updated`` column's text. The time comes from the caller's clock (``--today``
+    included), never from the machine's: a rehearsed month writes no real date."""
+    return now.isoformat(timespec="seconds") if isinstance(now, datetime) else now.isoformat()

@@ -24,7 +24,8 @@ def list_needs(ws: Workspace) -> tuple[list[NeedRecord], list[str]]:
     if table is not None:
         stored = store.all(ws.config.campaign)
         edits, bad = read_changes(table, stored, _topic_names(ws))
-        store.apply(edits, ws.now().date())
+        now = ws.now()
+        store.apply(edits, now.date(), now=now)
         problems = [str(p) for p in bad]
     records = store.all(ws.config.campaign)
     order = {"open": 0, "scheduled": 1, "done": 2}
@@ -94,6 +95,7 @@ def set_needs(
         )
         for i in ids
     }
-    changed = ws.ledger.needs.apply(edits, ws.now().date())
+    now = ws.now()
+    changed = ws.ledger.needs.apply(edits, now.date(), now=now)
     where = ws.sink.write_table("needs", *needs_rows(ws.ledger.needs.all(ws.config.campaign)))
     return changed, where

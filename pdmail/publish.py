@@ -79,15 +79,16 @@ def sync_needs(
     """
     store = ws.ledger.needs
     campaign = ws.config.campaign
-    today = ws.now().date()
+    now = ws.now()
+    today = now.date()
     table = ws.sink.read_table("needs")
     stored = store.all(campaign)
     topics = [t.name for t in (tagger or Tagger.from_taxonomy(ws.config.taxonomy)).topics]
     edits, problems = read_changes(table, stored, topics) if table is not None else ({}, [])
     if not persist:
         return merge(apply_edits(stored, edits, today), fresh, today), [str(p) for p in problems]
-    store.apply(edits, today)
-    store.upsert(fresh, today)
+    store.apply(edits, today, now=now)
+    store.upsert(fresh, today, now=now)
     records = store.all(campaign)
     try:
         ws.sink.write_table("needs", *needs_rows(records))

@@ -66,7 +66,7 @@ def test_upsert_inserts_open_with_first_seen(ledger: Ledger) -> None:
 def test_a_second_upsert_keeps_status_note_and_first_seen(ledger: Ledger, tmp_path: Path) -> None:
     store = ledger.needs
     store.upsert([record("ann")], D1)
-    assert store.set_status({"ann": ("scheduled", "Jan 5")}) == ["ann"]
+    assert store.set_status({"ann": ("scheduled", "Jan 5")}, D1) == ["ann"]
     store.upsert(
         [record("ann", text="help with Moodle quizzes", format="team meeting", team="Grade 7")],
         D2,
@@ -116,8 +116,8 @@ def test_set_status_returns_only_changed_ids(
 ) -> None:
     store = ledger.needs
     store.upsert([record("ann"), record("raj")], D1)
-    store.set_status({"raj": ("scheduled", "Jan 5")})
-    assert store.set_status(edits) == changed
+    store.set_status({"raj": ("scheduled", "Jan 5")}, D1)
+    assert store.set_status(edits, D1) == changed
     assert {r.id: (r.status, r.note) for r in store.all(CAMPAIGN)} == after
     assert store.unknown_ids(["ann", "zz", "nobody"]) == ["nobody", "zz"]
 
@@ -210,7 +210,7 @@ def test_needs_rows_order_and_cells() -> None:
 def test_merge_is_the_store_after_an_upsert(ledger: Ledger) -> None:
     store = ledger.needs
     store.upsert([record("ann"), record("old", "2026-11")], D1)
-    store.set_status({"ann": ("scheduled", "Jan 5")})
+    store.set_status({"ann": ("scheduled", "Jan 5")}, D1)
     current = [record("ann", text="new text"), record("new")]
     merged = merge(store.all(CAMPAIGN), current, D2)
     assert [(r.id, r.text, r.status, r.note, r.first_seen) for r in merged] == [
