@@ -77,7 +77,16 @@ class Workspace:
             del self.__dict__["ledger"]
 
     def now(self) -> datetime:
-        """The current time in the school's time zone (or the injected clock's)."""
+        """The current time in the school's time zone (or the injected clock's).
+
+        This is the one clock of a run: every date pdmail writes (ledger rows, needs and
+        their corrections, a message's Date, the digest) and every "today" comes from it,
+        so ``--today`` moves them all. The machine's clock is read elsewhere only where real
+        time is what matters: a file's modification time is compared with it (an export
+        saved before the requests, :mod:`pdmail.freshness`), credentials expire and servers
+        ask for a wait in it (the Google and Microsoft backends), the pacing and lock timers
+        measure durations with ``time.monotonic``, and ``pdmail init`` names its backups by it.
+        """
         now = self._clock() if self._clock else datetime.now(self.config.timezone)
         return now.astimezone(self.config.timezone)
 
