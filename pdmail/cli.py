@@ -175,8 +175,9 @@ def _echo_report(report: DeliveryReport, what: str = "", tz: tzinfo | None = Non
     """Print ``report``; ``what`` is the singular noun of its messages (default: from its
     kind), ``tz`` the school's zone for the days things were sent."""
     what = what or _noun(report.kind)
-    results = ("sent", "would-send", "already-sent", "held", "failed", "unknown")
-    counts = {r: report.count(r) for r in (*results, "skipped-unknown")}
+    from .models import OUTCOME_RESULTS
+
+    counts = {r: report.count(r) for r in OUTCOME_RESULTS}
     # A rerun with nothing left to do says why instead of "Sent 0".
     idle = not report.dry_run and all(o.result == "already-sent" for o in report.outcomes)
     # Nothing went because the only messages left have an unknown outcome: say that, not "0".

@@ -43,6 +43,7 @@ from datetime import date
 from itertools import pairwise
 
 from .needs import NeedRecord
+from .reading import NeedKind
 from .topics import Evidence, Tagger, stem
 
 __all__ = ["DEFAULT_THRESHOLD", "Reading", "SchoolReader", "own_correction"]
@@ -167,7 +168,7 @@ class Reading:
     ``learned``, each change a correction made, in words."""
 
     topics: tuple[str, ...]
-    kinds: tuple[str, ...]
+    kinds: tuple[NeedKind, ...]
     evidence: Evidence
     learned: tuple[str, ...]
 
@@ -183,7 +184,7 @@ class _Example:
     added: tuple[str, ...]
     removed: tuple[str, ...]
     topics: tuple[str, ...] | None  # the corrected topics (None: not corrected)
-    kinds: tuple[str, ...] | None  # the corrected kinds (None: not corrected)
+    kinds: tuple[NeedKind, ...] | None  # the corrected kinds (None: not corrected)
 
     @property
     def source(self) -> str:
@@ -408,7 +409,7 @@ class SchoolReader:
     # -- reading --------------------------------------------------------------------------
 
     def read(
-        self, need_id: str, text: str, evidence: Evidence, kinds: tuple[str, ...]
+        self, need_id: str, text: str, evidence: Evidence, kinds: tuple[NeedKind, ...]
     ) -> Reading | None:
         """The answer ``text`` (need ``need_id``, read by the tagger as ``evidence`` and
         ``kinds``) with what the corrections of other needs teach, or None when nothing
@@ -546,7 +547,7 @@ def own_correction(
     record: NeedRecord,
     order: Sequence[str],
     evidence: Evidence,
-    kinds: tuple[str, ...],
+    kinds: tuple[NeedKind, ...],
     learned: tuple[str, ...] = (),
 ) -> Reading | None:
     """pdmail's reading of a need (``evidence``, ``kinds`` and the ``learned`` notes) with the

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from .backends import Mailer
 from .errors import BackendError, DeliveryError, PdmailError, UsageError
 from .ledger import INTERRUPTED, QUEUED, Claim, boot_id, never_handed_over
-from .models import LedgerEntry, MessageKey, State
+from .models import LedgerEntry, MessageKey, OutcomeResult, State
 from .runlock import RunLock
 from .wire import Sendable, WireMessage, message_id_of, subject_of
 from .wording import count, local_time
@@ -71,9 +71,7 @@ class Outcome:
 
     recipient: str
     kind: str
-    # sent | would-send | already-sent | failed | unknown (this run) | skipped-unknown (an
-    # earlier run's unknown outcome, not resent) | held (over the limit, or the run stopped)
-    result: str
+    result: OutcomeResult  # see OutcomeResult for what each word means
     detail: str = ""
     at: datetime | None = None  # for already-sent: when the ledger recorded it as sent
     # For an unknown outcome: what is known, in words, and how to find the message.
@@ -92,10 +90,10 @@ class DeliveryReport:
     stopped: str = ""
     note: str = ""
 
-    def count(self, result: str) -> int:
+    def count(self, result: OutcomeResult) -> int:
         return sum(1 for o in self.outcomes if o.result == result)
 
-    def recipients(self, result: str) -> list[str]:
+    def recipients(self, result: OutcomeResult) -> list[str]:
         return [o.recipient for o in self.outcomes if o.result == result]
 
     @property
@@ -425,7 +423,7 @@ def _hold_for_cap(
 
 def _blocked(
     entry: LedgerEntry | None, resend: bool
-) -> tuple[str, str] | tuple[str, str, datetime] | None:
+) -> tuple[OutcomeResult, str] | tuple[OutcomeResult, str, datetime] | None:
     if entry is None or entry.state is State.FAILED:
         return None
     if entry.state is State.SENT:

@@ -19,12 +19,13 @@ from .corrections import DEFAULT_THRESHOLD, Reading, SchoolReader, own_correctio
 from .cycles import months_between, school_year, shift
 from .display import NAME_LIMIT, shorten
 from .models import Teacher
-from .needs import NeedRecord
+from .needs import NeedRecord, NeedStatus
 from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
 from .reading import (
     LEARNING,
     LESSON,
     TASK,
+    NeedKind,
     asks_team_visit,
     kinds_of,
     sentence_kinds,
@@ -52,20 +53,20 @@ class Need:
     topics: tuple[str, ...]
     format: str
     submitted: datetime | None = None
-    status: str = "open"
+    status: NeedStatus = "open"
     note: str = ""
     first_seen: date | None = None
     age: int = 0  # cycles since the need was first asked (0: this cycle)
-    kinds: tuple[str, ...] = ()  # task, learning, lesson (pdmail.reading); () when unknown
+    kinds: tuple[NeedKind, ...] = ()  # in pdmail.reading.KINDS order; () when unknown
     evidence: Evidence = ()  # each topic with the words that decided it
     units: str = ""  # the teacher's units of study, as they wrote them (shortened)
     wanted: Wanted = NO_DATE  # the dates the answer asks for (pdmail.when)
     # the needs inside the answer: each kind asked with the topics it is about
-    by_kind: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    by_kind: tuple[tuple[NeedKind, tuple[str, ...]], ...] = ()
     # what the librarian's corrections changed in pdmail's reading, in words (corrections.py)
     learned: tuple[str, ...] = ()
 
-    def topics_for(self, kind: str) -> tuple[str, ...]:
+    def topics_for(self, kind: NeedKind) -> tuple[str, ...]:
         """The topics this need's ``kind`` of help is about (all its topics when the answer
         was not read sentence by sentence)."""
         if not self.by_kind:
@@ -224,7 +225,7 @@ def need_id(campaign: str, cycle: str, email: str) -> str:
     return hashlib.sha256(f"{campaign}\x1f{cycle}\x1f{email}".encode()).hexdigest()[:10]
 
 
-def read_kinds(text: str, topics: Sequence[str]) -> tuple[str, ...]:
+def read_kinds(text: str, topics: Sequence[str]) -> tuple[NeedKind, ...]:
     """The kinds of help ``text`` asks for (:func:`pdmail.reading.kinds_of`); a space to
     reserve or printing to do is a task for the librarian whatever the wording."""
     kinds = kinds_of(text)
@@ -265,7 +266,7 @@ def lessons_agree(text: str, evidence: Evidence, tagger: Tagger) -> Evidence:
     return evidence
 
 
-def split_by_kind(text: str, evidence: Evidence) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def split_by_kind(text: str, evidence: Evidence) -> tuple[tuple[NeedKind, tuple[str, ...]], ...]:
     """Each kind of help ``text`` asks for with the topics it is about
     (:func:`pdmail.reading.topics_by_kind`), with the kinds :func:`read_kinds` adds."""
     split = dict(topics_by_kind(text, evidence))
@@ -331,8 +332,8 @@ def _relearned(need: Need, reading: Reading, text: str) -> Need:
 
 
 def _kinds_with_topics(
-    text: str, evidence: Evidence, kinds: Sequence[str]
-) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    text: str, evidence: Evidence, kinds: Sequence[NeedKind]
+) -> tuple[tuple[NeedKind, tuple[str, ...]], ...]:
     """:func:`split_by_kind` for kinds the librarian set: each of ``kinds`` with the topics
     its sentences name, or all of them."""
     split = dict(split_by_kind(text, evidence))

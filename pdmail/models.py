@@ -6,6 +6,16 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal, get_args
+
+# What happened to one message in a run (a delivery report's outcome): sent; would-send (a
+# dry run); already-sent; failed; unknown (this run); skipped-unknown (an earlier run's
+# unknown outcome, not resent); held (over a limit, or the run stopped). A Literal, not an
+# Enum: reports are JSON and the words are the API, and mypy catches a misspelt one.
+OutcomeResult = Literal[
+    "sent", "would-send", "already-sent", "failed", "unknown", "skipped-unknown", "held"
+]
+OUTCOME_RESULTS: tuple[OutcomeResult, ...] = get_args(OutcomeResult)
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,18 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Literal, get_args
 
 from .errors import BackendError, InputError
 from .models import Problem, Table
-from .reading import KINDS
+from .reading import KINDS, NeedKind
 from .tables import column_index
 from .wording import shorten
 
-STATUSES = ("open", "scheduled", "done")
+# Where a need stands, as the librarian sets it (a Literal: the words are the table's and the
+# ledger's, and mypy catches a misspelt one).
+NeedStatus = Literal["open", "scheduled", "done"]
+STATUSES: tuple[NeedStatus, ...] = get_args(NeedStatus)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS needs (
     id         TEXT PRIMARY KEY,
@@ -96,15 +100,15 @@ class NeedRecord:
     text: str
     topics: tuple[str, ...]
     format: str
-    status: str = "open"
+    status: NeedStatus = "open"
     note: str = ""
     first_seen: date | None = None
-    kinds: tuple[str, ...] = ()  # () in a need kept before kinds were (read again from text)
+    kinds: tuple[NeedKind, ...] = ()  # () in a need kept before kinds were (read again)
     corrected_topics: tuple[str, ...] | None = None
-    corrected_kinds: tuple[str, ...] | None = None
+    corrected_kinds: tuple[NeedKind, ...] | None = None
     corrected: date | None = None
     read_topics: tuple[str, ...] | None = None
-    read_kinds: tuple[str, ...] | None = None
+    read_kinds: tuple[NeedKind, ...] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -122,10 +126,10 @@ class NeedEdit:
     them, its topics or kinds (None: left as they were); ``forget``: drop the correction and
     go back to pdmail's reading."""
 
-    status: str
+    status: NeedStatus
     note: str
     topics: tuple[str, ...] | None = None
-    kinds: tuple[str, ...] | None = None
+    kinds: tuple[NeedKind, ...] | None = None
     forget: bool = False
 
 
@@ -154,6 +158,12 @@ def needs_rows(records: Sequence[NeedRecord]) -> tuple[list[str], list[list[str]
         for r in ranked
     ]
     return list(HEADER), rows
+
+
+def need_status(text: str) -> NeedStatus | None:
+    """The status ``text`` names (any case, spaces around), or None when it names none."""
+    word = text.strip().lower()
+    return next((s for s in STATUSES if s == word), None)
 
 
 def read_edits(table: Table) -> tuple[dict[str, tuple[str, str]], list[Problem]]:
@@ -193,8 +203,8 @@ def read_changes(
         need_id = cells[id_col].strip().lstrip("'")
         if not need_id:
             continue
-        status = cells[status_col].strip().lower()
-        if status not in STATUSES:
+        status = need_status(cells[status_col])
+        if status is None:
             problems.append(
                 Problem(
                     table.origin,
@@ -209,7 +219,7 @@ def read_changes(
             note = note[1:]  # the guard pdmail adds against formulas, not the librarian's text
         record = known.get(need_id)
         new_topics: tuple[str, ...] | None = None
-        new_kinds: tuple[str, ...] | None = None
+        new_kinds: tuple[NeedKind, ...] | None = None
         try:
             if record is not None and topics_col is not None:
                 new_topics = parse_topics(cells[topics_col], topics)
@@ -293,7 +303,7 @@ def parse_topics(cell: str, names: Sequence[str]) -> tuple[str, ...]:
 _KIND_WORDS = {k: k for k in KINDS} | {"tasks": "task", "lessons": "lesson"}
 
 
-def parse_kinds(cell: str) -> tuple[str, ...]:
+def parse_kinds(cell: str) -> tuple[NeedKind, ...]:
     """The kinds named in ``cell`` ("task; lesson"), in pdmail's order (task, learning,
     lesson); separated by ";" or ",". Raises ValueError naming an unknown kind."""
     found: set[str] = set()
@@ -382,7 +392,7 @@ class NeedStore:
             ) from None
         out = []
         for r in rows:
-            fixed_topics, fixed_kinds = _split_or_none(r[13]), _split_or_none(r[14])
+            fixed_topics, fixed_kinds = _split_or_none(r[13]), _kinds_or_none(r[14])
             out.append(
                 NeedRecord(
                     id=r[0],
@@ -397,12 +407,12 @@ class NeedStore:
                     status=r[9],
                     note=r[10],
                     first_seen=date.fromisoformat(r[11]),
-                    kinds=_split(r[12]) if fixed_kinds is None else fixed_kinds,
+                    kinds=_kinds(r[12]) if fixed_kinds is None else fixed_kinds,
                     corrected_topics=fixed_topics,
                     corrected_kinds=fixed_kinds,
                     corrected=date.fromisoformat(r[15]) if r[15] else None,
                     read_topics=None if fixed_topics is None else _split(r[7]),
-                    read_kinds=None if fixed_kinds is None else _split(r[12]),
+                    read_kinds=None if fixed_kinds is None else _kinds(r[12]),
                 )
             )
         return out
@@ -525,6 +535,16 @@ def _split(cell: str) -> tuple[str, ...]:
 
 def _split_or_none(cell: str | None) -> tuple[str, ...] | None:
     return None if cell is None else _split(cell)
+
+
+def _kinds(cell: str) -> tuple[NeedKind, ...]:
+    """The kinds a cell of the store holds (written in :data:`KINDS` order, so kept in it)."""
+    found = set(_split(cell))
+    return tuple(k for k in KINDS if k in found)
+
+
+def _kinds_or_none(cell: str | None) -> tuple[NeedKind, ...] | None:
+    return None if cell is None else _kinds(cell)
 
 
 def _join_or_none(items: tuple[str, ...] | None) -> str | None:

@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .errors import UsageError
-from .needs import NeedEdit, NeedRecord, needs_rows, parse_kinds, parse_topics, read_changes
+from .needs import (
+    NeedEdit,
+    NeedRecord,
+    need_status,
+    needs_rows,
+    parse_kinds,
+    parse_topics,
+    read_changes,
+)
 from .topics import Tagger
 from .workspace import Workspace
 
@@ -47,7 +55,7 @@ def set_needs(
     ``topics`` ("AI tools; Academic integrity") or ``kinds`` ("learning"; "task; lesson") if
     given; then rewrite the needs table so it shows the change. Return the ids changed and
     where the table is. With ``forget`` their corrections are dropped: pdmail's own reading
-    again. A bad topic or kind, or an unknown id, changes nothing."""
+    again. A bad status, topic or kind, or an unknown id, changes nothing."""
     if status is None and topics is None and kinds is None and note is None and not forget:
         raise UsageError(
             "nothing to set",
@@ -57,6 +65,11 @@ def set_needs(
         raise UsageError(
             "--forget drops a correction; it cannot make one too",
             hint="give --forget alone, or --topics/--kinds alone",
+        )
+    new_status = need_status(status) if status is not None else None
+    if status is not None and new_status is None:
+        raise UsageError(
+            f"--status: {status!r} is not a need status", hint="open, scheduled or done"
         )
     names = _topic_names(ws)
     try:
@@ -86,7 +99,7 @@ def set_needs(
         )
     edits = {
         i: NeedEdit(
-            status or by_id[i].status,
+            new_status or by_id[i].status,
             by_id[i].note if note is None else note,
             # Setting what the librarian already set is no new correction.
             None if new_topics == by_id[i].corrected_topics else new_topics,

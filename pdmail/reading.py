@@ -18,11 +18,15 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from typing import Final, Literal, get_args
 
-TASK = "task"
-LEARNING = "learning"
-LESSON = "lesson"
-KINDS = (TASK, LEARNING, LESSON)
+# The kinds of help a need asks for: something done for the teacher, learning for the teacher,
+# a lesson for the class. A Literal, as the words are the table's and the JSON's.
+NeedKind = Literal["task", "learning", "lesson"]
+TASK: Final = "task"
+LEARNING: Final = "learning"
+LESSON: Final = "lesson"
+KINDS: tuple[NeedKind, ...] = get_args(NeedKind)
 
 _SPLIT = re.compile(
     r"(?<=[.!?;])\s+|\n+|\s+[—–-]\s+|(?<=[a-z]),?\s+(?:but|except(?:\s+that)?|other\s+than)\s+",
@@ -299,7 +303,7 @@ _STUDENTS = _rx(
 
 
 @functools.lru_cache(maxsize=65536)  # the digest asks again for each month it looks back on
-def sentence_kinds(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def sentence_kinds(text: str) -> tuple[tuple[str, tuple[NeedKind, ...]], ...]:
     """Each sentence of ``text`` that says something of what is wanted now, with the kinds
     of help it asks for (``()`` for a sentence that only gives context: "We're doing a
     comics unit!"). Thanks for past help and declines are left out."""
@@ -309,9 +313,9 @@ def sentence_kinds(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         if _ASK.search(s) or not (_SMALL_TALK.search(s) or _DECLINE.search(s))
     ]
     asking = [bool(_ASK.search(p) or _WANT.search(p) or _DATED.search(p)) for p in parts]
-    out = []
+    out: list[tuple[str, tuple[NeedKind, ...]]] = []
     for i, sentence in enumerate(parts):
-        found = set()
+        found: set[NeedKind] = set()
         # "Research lesson for the essay. Dec 14?": the ask may come in the next sentence.
         asks = asking[i] or (i + 1 < len(parts) and asking[i + 1])
         lesson = bool(_LESSON.search(sentence)) or bool(asks and _LESSON_WORD.search(sentence))
@@ -337,7 +341,7 @@ def sentence_kinds(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(out)
 
 
-def kinds_of(text: str) -> tuple[str, ...]:
+def kinds_of(text: str) -> tuple[NeedKind, ...]:
     """The kinds of help ``text`` asks for, in :data:`KINDS` order (a task when nothing
     says otherwise: "Do we have X?" is a task)."""
     found = {k for _, kinds in sentence_kinds(text) for k in kinds}
@@ -346,7 +350,7 @@ def kinds_of(text: str) -> tuple[str, ...]:
 
 def topics_by_kind(
     text: str, evidence: Sequence[tuple[str, Sequence[str]]]
-) -> tuple[tuple[str, tuple[str, ...]], ...]:
+) -> tuple[tuple[NeedKind, tuple[str, ...]], ...]:
     """Which topics each kind of help in ``text`` is about: the needs inside one answer.
 
     ``evidence`` is the tagger's (topic, words) pairs. A topic belongs to the kinds of the
@@ -358,7 +362,7 @@ def topics_by_kind(
     parts = sentence_kinds(text)
     kinds = kinds_of(text)
     lowered = [(s.lower(), k) for s, k in parts]
-    own: dict[str, set[str]] = {k: set() for k in kinds}
+    own: dict[NeedKind, set[str]] = {k: set() for k in kinds}
     for topic, words in evidence:
         where = {
             k
