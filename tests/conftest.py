@@ -35,6 +35,9 @@ ROSTER_ROWS = [
     ["sam@school.example.org", "Sam", "Haddad", "Related Arts", ""],
     ["old@school.example.org", "Old", "Timer", "Grade 7", "no"],
 ]
+# The roster's teachers by address, named once for every test (Sam has no Active cell, so is
+# active; Old is not).
+ANN, RAJ, MARIA, SAM, OLD = (row[0] for row in ROSTER_ROWS)
 RESPONSE_HEADER = [
     "Timestamp",
     "Email Address",
@@ -167,6 +170,32 @@ def answer(email_addr: str, when: str, units: str = "Unit", help_text: str = "He
            "citations", fmt: str = "Small group") -> list[str]:  # fmt: skip
     """One response row; ``when`` as the Sheets export writes it, e.g. ``12/3/2026 8:14:22``."""
     return [when, email_addr, units, help_text, fmt]
+
+
+def need_of(email: str, cycle: str = "2026-12", campaign: str = "monthly-update") -> str:
+    """The id of ``email``'s need in ``cycle`` (as the digest and needs table show it)."""
+    from pdmail.digest import need_id
+
+    return need_id(campaign, cycle, email)
+
+
+def needs_csv(project: Project) -> dict[str, dict[str, str]]:
+    """needs.csv as the librarian sees it: each row by its need id, in the file's order."""
+    with (project.folder / "needs.csv").open(encoding="utf-8-sig", newline="") as f:
+        return {r["Need id"]: r for r in csv.DictReader(f)}
+
+
+def edit_needs_csv(project: Project, changes: dict[str, dict[str, str]]) -> None:
+    """Change cells of needs.csv as the librarian would (``{need id: {column: value}}``)."""
+    from pdmail.needs import HEADER
+
+    rows = list(needs_csv(project).values())
+    for row in rows:
+        row.update(changes.get(row["Need id"], {}))
+    with (project.folder / "needs.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=HEADER)
+        w.writeheader()
+        w.writerows(rows)
 
 
 def run_cli(project: Project, *args: str, today: str | None = None) -> Result:

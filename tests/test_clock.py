@@ -14,12 +14,11 @@ import sqlite3
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from conftest import Project, answer, run_cli
+from conftest import ANN, RAJ, Project, answer, run_cli
 
 from pdmail.digest import need_id
 
 MONTH = "2030-12"
-ANN, RAJ = "ann@school.example.org", "raj@school.example.org"
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 

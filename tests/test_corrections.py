@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sqlite3
 import time
@@ -15,18 +14,28 @@ from typing import Any
 import pytest
 import test_google_month
 from click.testing import Result
-from conftest import RESPONSE_HEADER, Project, answer, run_cli
+from conftest import (
+    ANN,
+    MARIA,
+    RAJ,
+    RESPONSE_HEADER,
+    Project,
+    answer,
+    edit_needs_csv,
+    need_of,
+    needs_csv,
+    run_cli,
+)
 from fakes.gmail_server import FakeGmail
 from fakes.sheets_server import FakeSheets
 from test_google_month import SID
 
 from pdmail.config import Taxonomy, Topic
 from pdmail.corrections import SchoolReader, own_correction
-from pdmail.digest import need_id
 from pdmail.ledger import SCHEMA_VERSION, Ledger
 from pdmail.models import Table
-from pdmail.needs import HEADER, NeedEdit, NeedRecord, read_changes
-from pdmail.reading import KINDS, kinds_of
+from pdmail.needs import NeedEdit, NeedRecord, read_changes
+from pdmail.reading import KINDS, NeedKind, kinds_of
 from pdmail.topics import Tagger
 
 CAMPAIGN = "monthly-update"
@@ -58,7 +67,7 @@ def corrected(
     ident: str,
     text: str,
     topics: tuple[str, ...] | None = None,
-    kinds: tuple[str, ...] | None = None,
+    kinds: tuple[NeedKind, ...] | None = None,
     cycle: str = "2026-12",
 ) -> NeedRecord:
     """A need the librarian corrected (``topics``/``kinds`` None: that part untouched)."""
@@ -319,11 +328,7 @@ def test_a_correction_survives_pdmails_next_reading(tmp_path: Path) -> None:
 
 # -- a school year on disk --------------------------------------------------------------------
 
-ANN, RAJ, MARIA = "ann@school.example.org", "raj@school.example.org", "maria@school.example.org"
-
-
-def nid(email: str, cycle: str = "2026-12") -> str:
-    return need_id(CAMPAIGN, cycle, email)
+nid = need_of
 
 
 @pytest.fixture
@@ -347,21 +352,6 @@ def december(project: Project) -> None:
     assert invoke(project, "send", today="2026-12-01").exit_code == 0
     project.write_responses(DECEMBER)
     assert invoke(project, "digest", today="2026-12-11").exit_code == 0
-
-
-def needs_csv(project: Project) -> dict[str, dict[str, str]]:
-    with (project.folder / "needs.csv").open(encoding="utf-8-sig", newline="") as f:
-        return {r["Need id"]: r for r in csv.DictReader(f)}
-
-
-def edit_needs_csv(project: Project, changes: dict[str, dict[str, str]]) -> None:
-    rows = list(needs_csv(project).values())
-    for row in rows:
-        row.update(changes.get(row["Need id"], {}))
-    with (project.folder / "needs.csv").open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=HEADER)
-        w.writeheader()
-        w.writerows(rows)
 
 
 def digest_json(project: Project, *args: str, today: str) -> dict[str, Any]:

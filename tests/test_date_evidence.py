@@ -14,15 +14,12 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 
 import pytest
-from conftest import Project, answer, run_cli
+from conftest import ANN, RAJ, Project, answer, run_cli
 
 from pdmail import cycles
 from pdmail.errors import InputError
 from pdmail.responses import Collection
 from pdmail.steps import send_requests
-
-ANN = "ann@school.example.org"
-RAJ = "raj@school.example.org"
 
 
 def send_on(project: Project, day: date) -> None:

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 import pytest
-from conftest import Project, answer, read_eml
+from conftest import ANN, MARIA, RAJ, SAM, Project, answer, read_eml
 
 import pdmail
 from pdmail import cycles, delivery
@@ -34,10 +34,6 @@ from pdmail.publish import compile_digest, render_digest, send_digest
 from pdmail.steps import plan_requests, send_reminders, send_requests
 from pdmail.workspace import Workspace
 
-ANN = "ann@school.example.org"
-RAJ = "raj@school.example.org"
-MARIA = "maria@school.example.org"
-SAM = "sam@school.example.org"
 ACTIVE = [ANN, RAJ, MARIA, SAM]  # roster order; old@ is inactive
 
 SEND = date(2026, 12, 1)

@@ -12,7 +12,18 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import RESPONSE_HEADER, ROSTER_HEADER, ROSTER_ROWS, Project, answer, run_cli
+from conftest import (
+    ANN,
+    MARIA,
+    RAJ,
+    RESPONSE_HEADER,
+    ROSTER_HEADER,
+    ROSTER_ROWS,
+    SAM,
+    Project,
+    answer,
+    run_cli,
+)
 from fakes.gmail_server import FakeGmail
 from fakes.sheets_server import FakeSheets
 
@@ -22,7 +33,6 @@ from pdmail.ledger import Ledger
 from pdmail.models import State
 
 SID = "1pdmailMonthSheet_0123456789abcdefghijklmnopqrs"
-ANN, RAJ, MARIA, SAM, OLD = (row[0] for row in ROSTER_ROWS)
 
 
 class _Router(BaseHTTPRequestHandler):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -12,10 +11,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from conftest import Project, answer, run_cli
+from conftest import ANN, MARIA, RAJ, Project, answer, edit_needs_csv, need_of, needs_csv, run_cli
 
 from pdmail import cycles
-from pdmail.digest import need_id
 from pdmail.errors import InputError
 from pdmail.ledger import Ledger
 from pdmail.models import Table
@@ -225,11 +223,7 @@ def test_merge_is_the_store_after_an_upsert(ledger: Ledger) -> None:
 
 # -- pdmail needs, on a project after a digest -------------------------------------------------
 
-ANN, RAJ, MARIA = "ann@school.example.org", "raj@school.example.org", "maria@school.example.org"
-
-
-def nid(email: str, cycle: str = "2026-12") -> str:
-    return need_id(CAMPAIGN, cycle, email)
+nid = need_of
 
 
 def invoke(project: Project, *args: str, today: str | None = None) -> Result:
@@ -257,21 +251,6 @@ def december(project: Project) -> None:
     assert invoke(project, "digest", today="2026-12-11").exit_code == 0
 
 
-def needs_csv(project: Project) -> list[dict[str, str]]:
-    with (project.folder / "needs.csv").open(encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def edit_needs_csv(project: Project, changes: dict[str, dict[str, str]]) -> None:
-    rows = needs_csv(project)
-    for row in rows:
-        row.update(changes.get(row["Need id"], {}))
-    with (project.folder / "needs.csv").open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=HEADER)
-        w.writeheader()
-        w.writerows(rows)
-
-
 def listed(project: Project, *args: str) -> dict[str, tuple[str, str]]:
     result = invoke(project, "needs", "list", "--json", *args)
     assert result.exit_code == 0, result.output
@@ -291,7 +270,7 @@ def proposed_ids(digest: dict[str, object]) -> set[str]:
 
 def test_the_digest_writes_the_needs_table(project: Project) -> None:
     december(project)
-    rows = needs_csv(project)
+    rows = list(needs_csv(project).values())
     assert list(rows[0]) == HEADER
     assert [(r["Need id"], r["Status"], r["Teacher"], r["Team"], r["Preferred format"],
              r["Cycle"], r["First seen"]) for r in rows] == [
@@ -321,7 +300,7 @@ def test_a_hand_edit_of_needs_csv_is_picked_up_everywhere(project: Project) -> N
     assert proposed_ids(again) == {nid(RAJ), nid(MARIA)}
     statuses = {n["id"]: n["status"] for n in again["needs"]}  # type: ignore[attr-defined]
     assert statuses == {nid(ANN): "done", nid(RAJ): "open", nid(MARIA): "open"}
-    rows = {r["Need id"]: (r["Status"], r["Note"]) for r in needs_csv(project)}
+    rows = {r["Need id"]: (r["Status"], r["Note"]) for r in needs_csv(project).values()}
     assert rows[nid(ANN)] == ("done", "Visited Grade 6 on 12/15")
 
     # Next month: the two open needs carry over; the done one does not.
@@ -346,7 +325,7 @@ def test_needs_set_changes_the_status_and_rewrites_the_table(project: Project) -
     )
     raw = where.read_text(encoding="utf-8-sig")
     assert "'=Jan 5, room 12" in raw  # the formula guard in the file ...
-    rows = {r["Need id"]: (r["Status"], r["Note"]) for r in needs_csv(project)}
+    rows = {r["Need id"]: (r["Status"], r["Note"]) for r in needs_csv(project).values()}
     assert rows[nid(RAJ)] == ("scheduled", "'=Jan 5, room 12")
     # ... and read back as the note itself.
     assert listed(project)[nid(RAJ)] == ("scheduled", "=Jan 5, room 12")

@@ -11,15 +11,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import RESPONSE_HEADER, Project, answer
+from conftest import ANN, RAJ, RESPONSE_HEADER, Project, answer
 
 from pdmail import cycles
 from pdmail.errors import InputError
 from pdmail.responses import Collection
 
 CHICAGO = ZoneInfo("America/Chicago")
-ANN = "ann@school.example.org"
-RAJ = "raj@school.example.org"
 ACTIVE = ["ann@school.example.org", "raj@school.example.org", "maria@school.example.org",
           "sam@school.example.org"]  # fmt: skip
 

@@ -8,10 +8,7 @@ import os
 from datetime import datetime
 
 import pytest
-from conftest import Project, answer, run_cli
-
-ANN = "ann@school.example.org"
-RAJ = "raj@school.example.org"
+from conftest import ANN, RAJ, Project, answer, run_cli
 
 
 def responses(project: Project, rows: list[list[str]]) -> None:

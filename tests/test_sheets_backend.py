@@ -24,7 +24,18 @@ from urllib.parse import parse_qs
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import RESPONSE_HEADER, ROSTER_HEADER, ROSTER_ROWS, Project, answer
+from conftest import (
+    ANN,
+    MARIA,
+    OLD,
+    RAJ,
+    RESPONSE_HEADER,
+    ROSTER_HEADER,
+    ROSTER_ROWS,
+    SAM,
+    Project,
+    answer,
+)
 from fakes.sheets_server import FakeSheets
 
 from pdmail import cycles
@@ -50,7 +61,6 @@ READ = [f"GET {SHEET}", f"GET {SHEET}/values:batchGet"]
 ADD_TAB = f"POST {SHEET}:batchUpdate"  # addSheet (and updateSheetProperties)
 WRITE = f"POST {SHEET}/values:batchUpdate"
 
-ANN, RAJ, MARIA, SAM, OLD = (row[0] for row in ROSTER_ROWS)
 ACTIVE = sorted([ANN, RAJ, MARIA, SAM])
 LIBRARIAN = "librarian@school.example.org"
 HYPERLINK = '=HYPERLINK("http://x","click")'

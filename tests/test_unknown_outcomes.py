@@ -18,7 +18,7 @@ from types import TracebackType
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import Project, answer, read_eml
+from conftest import ANN, MARIA, RAJ, SAM, Project, answer, read_eml
 from fakes.gmail_server import FakeGmail
 from fakes.slow_smtp import SlowSmtp
 from google.oauth2.credentials import Credentials
@@ -41,10 +41,6 @@ from pdmail.steps import send_requests
 from pdmail.workspace import Workspace
 
 CAMPAIGN = "monthly-update"
-ANN = "ann@school.example.org"
-RAJ = "raj@school.example.org"
-MARIA = "maria@school.example.org"
-SAM = "sam@school.example.org"
 LIBRARIAN = "librarian@school.example.org"
 WHEN = datetime(2026, 12, 1, 13, 30, tzinfo=timezone.utc)
 
