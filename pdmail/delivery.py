@@ -16,7 +16,6 @@ it and the rest are held for a later run, with no ledger row of their own.
 
 from __future__ import annotations
 
-import pickle
 import tempfile
 import uuid
 from collections import deque
@@ -359,14 +358,15 @@ class _Pacer:
 
 
 class _Spool:
-    """The run's rendered messages, in order: each pdmail-written message as its pickled
-    bytes in one temporary file (held in memory up to :data:`SPOOL_MEMORY` bytes), any other
-    message as it is. Iterating gives each back once, as an :class:`Outgoing`."""
+    """The run's rendered messages, in order: the bytes of each message pdmail wrote in one
+    temporary file (held in memory up to :data:`SPOOL_MEMORY` bytes), any other message as
+    it is. Iterating gives each back once, as an :class:`Outgoing`."""
 
     def __init__(self) -> None:
         # Owner-only and already unlinked: the rendered messages never outlive the run.
         self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
-        self.slots: list[tuple[int, int] | Outgoing] = []
+        # Where each message's bytes are, with its envelope and thread; or the message.
+        self.slots: list[tuple[int, int, str, str, str | None] | Outgoing] = []
         self.meta: list[tuple[MessageKey, str, str]] = []  # key, Message-ID, subject
         self.end = 0
 
@@ -378,25 +378,29 @@ class _Spool:
 
     def add(self, item: Outgoing) -> None:
         self.meta.append((item.key, item.message_id, item.subject))
-        if not isinstance(item.message, WireMessage):
+        message = item.message
+        if not isinstance(message, WireMessage):
             self.slots.append(item)
             return
-        data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
         self.file.seek(self.end)
-        self.file.write(data)
-        self.slots.append((self.end, len(data)))
-        self.end += len(data)
+        self.file.write(message.data)
+        size = len(message.data)
+        self.slots.append(
+            (self.end, size, message.envelope_from, message.envelope_to, item.thread_id)
+        )
+        self.end += size
 
     def __iter__(self) -> Iterator[Outgoing]:
-        for slot in self.slots:
+        for slot, (key, message_id, subject) in zip(self.slots, self.meta, strict=True):
             if isinstance(slot, Outgoing):
                 yield slot
                 continue
-            start, size = slot
+            start, size, sender, recipient, thread_id = slot
             self.file.seek(start)
-            item = pickle.loads(self.file.read(size))
-            assert isinstance(item, Outgoing)
-            yield item
+            data = self.file.read(size)
+            # The bytes were checked when written; nothing but this run reads them back.
+            message = WireMessage(data, sender, recipient, message_id, subject)
+            yield Outgoing(key, message, thread_id)
 
 
 # How many bytes of rendered messages a run keeps in memory before the spool moves to disk.

@@ -82,7 +82,7 @@ def has_control(text: str) -> bool:
     return _has_control(text)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def _has_control(text: str) -> bool:
     # Cached: a run checks the same subject and sender name for every teacher.
     return any(_dropped(ch) or unicodedata.category(ch) in ("Zl", "Zp") for ch in text)
@@ -103,7 +103,7 @@ def header_safe(value: str) -> str:
     return _header_safe(value)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def _header_safe(value: str) -> str:
     # Cached: a run makes the same subject and sender name safe for every teacher.
     kept = "".join(" " if ch.isspace() else ch for ch in value if ch.isspace() or not _dropped(ch))

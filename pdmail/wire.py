@@ -178,9 +178,10 @@ def _stdlib_encoded(text: str) -> tuple[str, str]:
     return str(cte), str(payload)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def _qp_line(line: bytes) -> str:
-    # Cached: the lines of a template that do not vary are the same for every teacher.
+    # Cached: the lines of a template that do not vary are the same for every teacher, and,
+    # read for every message, stay in a small cache that the lines naming a teacher pass through.
     return quoprimime.body_encode(line.decode("latin-1"), _MAX_BODY_LINE)
 
 
