@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROSTER_HEADER, ROSTER_ROWS, Project
+from conftest import RESPONSE_HEADER, ROSTER_HEADER, ROSTER_ROWS, Project
 from fakes.oauth_server import FakeOAuth
 from fakes.sheets_server import FakeSheets
 
@@ -147,15 +147,7 @@ def test_unknown_messages_and_a_spent_budget_are_warnings(project: Project) -> N
 @pytest.fixture
 def sheets() -> Iterator[FakeSheets]:
     with FakeSheets() as fake:
-        responses = [
-            [
-                "Timestamp",
-                "Email Address",
-                "What units of study are coming up?",
-                "How can the library help?",
-                "Preferred format",
-            ]
-        ]
+        responses = [RESPONSE_HEADER]
         fake.add_spreadsheet(
             SHEET,
             "Library",
