@@ -134,6 +134,50 @@ def test_auth_signs_in_once_with_a_device_code_and_keeps_it_owner_only(
     assert "refresh-" not in repr(TokenSource(project.config()))
 
 
+def test_auth_browser_signs_in_through_this_machines_browser(
+    project: Project, ms: FakeMicrosoft, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import html
+    import re
+    import threading
+    import webbrowser
+
+    import requests
+
+    visited: list[str] = []
+
+    def browser(url: str, *args: Any, **kwargs: Any) -> bool:
+        # The librarian's browser: Microsoft's page sends it back to MSAL's local server.
+        def go() -> None:
+            with requests.Session() as session:
+                session.trust_env = False
+                session.verify = str(tmp_path / "test-ca.pem")
+                page = session.get(url, timeout=10).text
+                found = re.search(r'action="([^"]+)"', page)
+                assert found is not None, page
+                action = html.unescape(found[1])
+                fields = {
+                    k: html.unescape(v)
+                    for k, v in re.findall(r'name="(\w+)" value="([^"]*)"', page)
+                }
+                visited.append(action)
+                session.post(action, data=fields, timeout=10)
+
+        threading.Thread(target=go, daemon=True).start()
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", browser)
+    ms_config(project, ms)
+    result = run_cli(project, "auth", "--microsoft", "--browser")
+    assert result.exit_code == 0, result.output
+    assert f"Signed in as {USER}" in result.output
+    assert "Mail.Send" in ms.authorize_scopes and "offline_access" in ms.authorize_scopes
+    assert visited and visited[0].startswith("http://localhost:")
+    path = project.folder / "secrets" / "microsoft-token.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert TokenSource(project.config()).token(["Mail.Send"]) in ms.valid_tokens
+
+
 def test_plain_auth_on_a_microsoft_config_points_to_microsoft(
     project: Project, ms: FakeMicrosoft
 ) -> None:

@@ -63,6 +63,7 @@ _SIGN_IN_AGAIN = frozenset(
     {"invalid_grant", "interaction_required", "consent_required", "login_required"}
 )
 _TIMEOUT = 30.0  # seconds for each request to the sign-in service
+_BROWSER_WAIT = 600  # seconds the browser sign-in may take before pdmail gives up
 
 
 def token_path(config: Config) -> Path:
@@ -379,6 +380,7 @@ def sign_in(
                 # One consent for every resource the config needs (SMTP's beside Graph's).
                 extra_scopes_to_consent=[x for group in rest for x in group] or None,
                 success_template="pdmail is signed in. You can close this tab.",
+                timeout=_BROWSER_WAIT,
             ),
             config.microsoft.authority,
         )

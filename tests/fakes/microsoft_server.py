@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import html
 import itertools
 import json
 import ssl
@@ -153,6 +154,8 @@ class FakeMicrosoft(LoopbackFake):
         self.token_outage = 0  # token requests answered 503
         self.me_forbidden = False
         self.expires_in = 3600  # below 300 s, MSAL refreshes before every use
+        self.nonce = ""  # of the browser sign-in under way
+        self.authorize_scopes = ""
         self.user = USER
         self.workbook: dict[str, list[list[Any]]] = {}
         self.formats: dict[str, list[list[str]]] = {}
@@ -217,6 +220,23 @@ class FakeMicrosoft(LoopbackFake):
                 "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
             })  # fmt: skip
         form = dict(urllib.parse.parse_qsl(request.body.decode()))
+        if path == "/oauth2/v2.0/authorize":
+            # The browser sign-in: the librarian signs in and Microsoft sends the browser back
+            # to MSAL's local server with a code.
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(request.path).query))
+            self.nonce = query.get("nonce", "")
+            self.authorize_scopes = query.get("scope", "")
+            # MSAL asks for response_mode=form_post: a page that posts the code back.
+            fields = {"code": "auth-code-1", "state": query.get("state", "")}
+            inputs = "".join(
+                f'<input type="hidden" name="{k}" value="{html.escape(v)}">'
+                for k, v in fields.items()
+            )
+            page = (
+                f'<html><body onload="document.forms[0].submit()"><form method="post" '
+                f'action="{html.escape(query["redirect_uri"])}">{inputs}</form></body></html>'
+            )
+            return 200, {"Content-Type": "text/html"}, page.encode()
         if path == "/oauth2/v2.0/devicecode":
             return _json(200, {
                 "device_code": "device-code-1", "user_code": "ABCD-EFGH",
@@ -240,7 +260,13 @@ class FakeMicrosoft(LoopbackFake):
                 return _json(400, {"error": "invalid_grant", "error_description":
                                    "AADSTS700082: The refresh token has expired due to "
                                    "inactivity."})  # fmt: skip
-            if grant in ("refresh_token", "urn:ietf:params:oauth:grant-type:device_code"):
+            if grant == "authorization_code" and form.get("code") != "auth-code-1":
+                return _json(400, {"error": "invalid_grant"})
+            if grant in (
+                "refresh_token",
+                "authorization_code",
+                "urn:ietf:params:oauth:grant-type:device_code",
+            ):
                 asked = [s for s in form.get("scope", "").split()
                          if s not in ("openid", "profile", "offline_access")]  # fmt: skip
                 scp = "SMTP.Send" if any("SMTP.Send" in s for s in asked) else self.scopes
@@ -277,6 +303,7 @@ class FakeMicrosoft(LoopbackFake):
                 "iss": f"{self.base_url}/{TENANT}/v2.0", "aud": CLIENT_ID, "iat": now,
                 "exp": now + 3600, "sub": "sub-1", "oid": uid, "tid": utid,
                 "preferred_username": self.user, "name": "Lib Rarian",
+                **({"nonce": self.nonce} if self.nonce else {}),
             })  # fmt: skip
         return out
 
