@@ -178,6 +178,22 @@ def test_auth_browser_signs_in_through_this_machines_browser(
     assert TokenSource(project.config()).token(["Mail.Send"]) in ms.valid_tokens
 
 
+def test_a_browser_sign_in_left_unfinished_gives_up_with_a_way_out(
+    project: Project, ms: FakeMicrosoft, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import webbrowser
+
+    from pdmail.backends import msal_auth
+
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: True)  # nobody signs in
+    monkeypatch.setattr(msal_auth, "_BROWSER_WAIT", 1)
+    ms_config(project, ms)
+    result = run_cli(project, "auth", "--microsoft", "--browser")
+    assert result.exit_code != 0
+    assert "browser sign-in was not finished" in result.output
+    assert "without --browser" in result.output
+
+
 def test_plain_auth_on_a_microsoft_config_points_to_microsoft(
     project: Project, ms: FakeMicrosoft
 ) -> None:

@@ -299,9 +299,17 @@ def _call(body: Callable[[], Any], authority: str) -> Any:
     pdmail's error."""
     import requests
     from msal.exceptions import MsalError
+    from msal.oauth2cli.oauth2 import BrowserInteractionTimeoutError
 
     try:
         return body()
+    except BrowserInteractionTimeoutError:
+        raise MicrosoftSignInError(
+            f"{SIGN_IN_API}: the browser sign-in was not finished within "
+            f"{_BROWSER_WAIT // 60} minutes",
+            hint=f"run '{SIGN_IN_COMMAND}' without --browser to sign in with a code on any "
+            "device instead",
+        ) from None
     except MsalError as exc:
         # MSAL raises (rather than answers) when an endpoint says 5xx or 429: an outage.
         words = _first_line(exc)
