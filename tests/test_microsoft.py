@@ -194,6 +194,19 @@ def test_a_browser_sign_in_left_unfinished_gives_up_with_a_way_out(
     assert "without --browser" in result.output
 
 
+@pytest.mark.parametrize("error", ["invalid_grant", "expired_token", "authorization_declined"])
+def test_a_failed_device_code_sign_in_saves_nothing(
+    project: Project, ms: FakeMicrosoft, error: str
+) -> None:
+    ms.device_error = error
+    path = ms_config(project, ms)
+    result = run_cli(project, "auth", "--microsoft")
+    assert result.exit_code != 0
+    assert f"sign-in failed: {error} (AADSTS65001" in result.output
+    assert "admin" in result.output
+    assert not path.exists()
+
+
 def test_plain_auth_on_a_microsoft_config_points_to_microsoft(
     project: Project, ms: FakeMicrosoft
 ) -> None:

@@ -154,6 +154,7 @@ class FakeMicrosoft(LoopbackFake):
         self.token_outage = 0  # token requests answered 503
         self.me_forbidden = False
         self.expires_in = 3600  # below 300 s, MSAL refreshes before every use
+        self.device_error = ""  # the device-code sign-in ends with this error
         self.nonce = ""  # of the browser sign-in under way
         self.authorize_scopes = ""
         self.user = USER
@@ -260,6 +261,9 @@ class FakeMicrosoft(LoopbackFake):
                 return _json(400, {"error": "invalid_grant", "error_description":
                                    "AADSTS700082: The refresh token has expired due to "
                                    "inactivity."})  # fmt: skip
+            if grant.endswith("device_code") and self.device_error:
+                said = "AADSTS65001: The user or administrator has not consented."
+                return _json(400, {"error": self.device_error, "error_description": said})
             if grant == "authorization_code" and form.get("code") != "auth-code-1":
                 return _json(400, {"error": "invalid_grant"})
             if grant in (
