@@ -246,6 +246,9 @@ def test_a_broken_token_file_is_a_clear_error(
     assert result.exit_code != 0
     assert "pdmail auth --microsoft" in result.output
     assert ms.sends == []
+    sign_in(project)  # the way out it names works
+    assert run_cli(project, "send", today="2026-12-01").exit_code == 0
+    assert len(ms.stored) == 4
 
 
 def test_no_sign_in_in_cron_is_a_clear_error_with_the_command(
@@ -297,6 +300,10 @@ def test_a_token_file_readable_by_others_is_refused(project: Project, ms: FakeMi
     assert result.exit_code != 0
     assert "readable by others" in result.output and "chmod 600" in result.output
     assert ms.sends == []
+    # Signing in again replaces it, owner-only.
+    sign_in(project)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert run_cli(project, "send", today="2026-12-01").exit_code == 0
 
 
 # -- sending ---------------------------------------------------------------------------------------

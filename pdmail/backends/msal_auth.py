@@ -96,8 +96,9 @@ class TokenSource:
     Raises :class:`~pdmail.backends.microsoft.MicrosoftSignInError` with the command to run.
     """
 
-    def __init__(self, config: Config, *, http_client: Any = None) -> None:
+    def __init__(self, config: Config, *, http_client: Any = None, fresh: bool = False) -> None:
         self.config = config
+        self._fresh = fresh  # a new sign-in: the saved one (broken, loose) is not read
         self.settings = config.microsoft
         self.path = token_path(config)
         self._http = http_client
@@ -178,7 +179,7 @@ class TokenSource:
             )
         else:
             self._cache = msal.SerializableTokenCache()
-            self._cache.deserialize(self._read_cache())
+            self._cache.deserialize(None if self._fresh else self._read_cache())
             self._app = _call(
                 lambda: msal.PublicClientApplication(
                     s.client_id, token_cache=self._cache, **options
@@ -368,7 +369,8 @@ def sign_in(
             hint="set mail.kind: microsoft365, mail.smtp.auth: oauth2 or sources.kind: "
             "microsoft365 first",
         )
-    source = TokenSource(config, http_client=http_client)
+    # A new sign-in replaces the saved one, even one that is broken or readable by others.
+    source = TokenSource(config, http_client=http_client, fresh=True)
     groups = _resource_scopes(scopes, config.microsoft.app_only)
     if config.microsoft.app_only:
         got: list[str] = []
