@@ -13,8 +13,8 @@ from .needs import (
     needs_rows,
     parse_kinds,
     parse_topics,
-    read_changes,
 )
+from .needs_table import keep_needs
 from .topics import Tagger
 from .workspace import Workspace
 
@@ -26,16 +26,9 @@ def _topic_names(ws: Workspace) -> list[str]:
 def list_needs(ws: Workspace) -> tuple[list[NeedRecord], list[str]]:
     """Every need, with the librarian's edits to the needs table (status, note, corrections
     of topics and kinds) applied first."""
-    store = ws.ledger.needs
-    table = ws.sink.read_table("needs")
-    problems: list[str] = []
-    if table is not None:
-        stored = store.all(ws.config.campaign)
-        edits, bad = read_changes(table, stored, _topic_names(ws))
-        now = ws.now()
-        store.apply(edits, now.date(), now=now)
-        problems = [str(p) for p in bad]
-    records = store.all(ws.config.campaign)
+    records, problems = keep_needs(
+        ws.ledger.needs, ws.sink, ws.config.campaign, _topic_names(ws), ws.now(), write=False
+    )
     order = {"open": 0, "scheduled": 1, "done": 2}
     records.sort(key=lambda r: (order.get(r.status, 3), r.cycle, r.team, r.teacher))
     return records, problems

@@ -17,7 +17,8 @@ from .freshness import require_answers
 from .mail import address, compose, header_safe, message_id
 from .messages import REQUEST, base_context
 from .models import MessageKey
-from .needs import NeedRecord, apply_edits, merge, needs_rows, read_changes
+from .needs import NeedRecord, merge
+from .needs_table import keep_needs
 from .responses import Collection
 from .topics import Tagger
 from .workspace import Workspace
@@ -77,26 +78,17 @@ def sync_needs(
     (the needs are kept in the ledger all the same, and written on the next run). ``tagger``
     names the topics a correction may use (default: the config's taxonomy).
     """
-    store = ws.ledger.needs
-    campaign = ws.config.campaign
-    now = ws.now()
-    today = now.date()
-    table = ws.sink.read_table("needs")
-    stored = store.all(campaign)
     topics = [t.name for t in (tagger or Tagger.from_taxonomy(ws.config.taxonomy)).topics]
-    edits, problems = read_changes(table, stored, topics) if table is not None else ({}, [])
-    if not persist:
-        return merge(apply_edits(stored, edits, today), fresh, today), [str(p) for p in problems]
-    store.apply(edits, today, now=now)
-    store.upsert(fresh, today, now=now)
-    records = store.all(campaign)
-    try:
-        ws.sink.write_table("needs", *needs_rows(records))
-    except PdmailError as exc:
-        if errors is None:
-            raise
-        errors.append(exc)
-    return records, [str(p) for p in problems]
+    return keep_needs(
+        ws.ledger.needs,
+        ws.sink,
+        ws.config.campaign,
+        topics,
+        ws.now(),
+        fresh,
+        persist=persist,
+        errors=errors,
+    )
 
 
 def compile_digest(

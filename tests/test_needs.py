@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -14,10 +14,12 @@ from click.testing import Result
 from conftest import ANN, MARIA, RAJ, Project, answer, edit_needs_csv, need_of, needs_csv, run_cli
 
 from pdmail import cycles
-from pdmail.errors import InputError
+from pdmail.backends.local import CsvSink
+from pdmail.errors import BackendError, InputError, PdmailError
 from pdmail.ledger import Ledger
 from pdmail.models import Table
 from pdmail.needs import HEADER, NeedRecord, merge, needs_rows, read_edits
+from pdmail.needs_table import keep_needs
 from pdmail.publish import compile_digest
 from pdmail.tick import tick
 
@@ -427,3 +429,54 @@ def test_a_dry_run_tick_on_the_digest_day_records_no_needs(project: Project) -> 
         ]
         assert ws.ledger.needs.all(CAMPAIGN) == []
     assert not (project.folder / "needs.csv").exists()
+
+
+# -- the table kept in step, from its pieces (no workspace) ------------------------------------
+
+
+class _FullDisk(CsvSink):
+    def write_table(self, name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+        raise BackendError(f"{self.path(name)}: cannot write (No space left on device)")
+
+
+NOW = datetime(2026, 12, 11, 16, 0, tzinfo=timezone.utc)
+
+
+def test_keep_needs_keeps_the_tables_edits_then_adds_the_fresh_ones(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    sink = CsvSink(tmp_path)
+    ledger.needs.upsert([record("ann")], D1)
+    sink.write_table("needs", *needs_rows(ledger.needs.all(CAMPAIGN)))
+    edit = tmp_path / "needs.csv"
+    edit.write_text(edit.read_text(encoding="utf-8-sig").replace(",open,", ",done,"), "utf-8")
+
+    # A dry run: what would be kept, and nothing written.
+    before = edit.read_bytes()
+    would, _ = keep_needs(ledger.needs, sink, CAMPAIGN, ["Databases"], NOW, [record("raj")],
+                          persist=False)  # fmt: skip
+    assert [(r.id, r.status) for r in would] == [("ann", "done"), ("raj", "open")]
+    assert [r.status for r in ledger.needs.all(CAMPAIGN)] == ["open"]
+    assert edit.read_bytes() == before
+
+    kept, problems = keep_needs(ledger.needs, sink, CAMPAIGN, ["Databases"], NOW, [record("raj")])
+    assert ([(r.id, r.status, r.first_seen) for r in kept], problems) == (
+        [("ann", "done", D1), ("raj", "open", NOW.date())],
+        [],
+    )
+    table = sink.read_table("needs")
+    assert table is not None
+    assert {cells[0]: cells[1] for _, cells in table.rows} == {"ann": "done", "raj": "open"}
+
+
+def test_keep_needs_collects_a_table_it_cannot_write_and_keeps_the_needs(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    errors: list[PdmailError] = []
+    kept, _ = keep_needs(ledger.needs, _FullDisk(tmp_path), CAMPAIGN, [], NOW, [record("ann")],
+                         errors=errors)  # fmt: skip
+    assert [r.id for r in kept] == [r.id for r in ledger.needs.all(CAMPAIGN)] == ["ann"]
+    assert [e.message for e in errors] == [f"{tmp_path / 'needs.csv'}: cannot write (No space "
+                                           "left on device)"]  # fmt: skip
+    with pytest.raises(BackendError):
+        keep_needs(ledger.needs, _FullDisk(tmp_path), CAMPAIGN, [], NOW, [record("raj")])
