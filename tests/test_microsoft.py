@@ -751,6 +751,34 @@ def test_a_missing_sheet_names_the_sheets_there_are(project: Project, ms: FakeMi
             "microsoft.endpoints.login",
         ),
         ({"microsoft": {"tennant": "x"}}, "did you mean 'microsoft.tenant'"),
+        (
+            {"microsoft": {"tenant": "https://login.microsoftonline.com/lincoln"}},
+            "microsoft.tenant: 'https://login.microsoftonline.com/lincoln' is not a tenant id",
+        ),
+        ({"microsoft": {"mailbox": "library office"}}, "microsoft.mailbox: 'library office'"),
+        (
+            {
+                "sources": {
+                    "kind": "microsoft365",
+                    "workbook": {"share_url": "https://x", "item_id": "1"},
+                }
+            },
+            "not both",
+        ),
+        (
+            {"sources": {"kind": "microsoft365", "workbook": {"drive_id": "b!1"}}},
+            "needs share_url",
+        ),
+        (
+            {
+                "sources": {
+                    "kind": "microsoft365",
+                    "roster": None,
+                    "workbook": {"share_url": "https://x"},
+                }
+            },
+            "sources.roster: is required when sources.kind is microsoft365",
+        ),
         ({"sources": {"kind": "microsoft365"}}, "sources.workbook"),
         (
             {"sources": {"kind": "microsoft365", "workbook": {"share_url": "www.x.com"}}},

@@ -48,6 +48,7 @@ SMTP_SEND = "https://outlook.office.com/SMTP.Send"  # a token for Exchange's SMT
 GRAPH_DEFAULT = "https://graph.microsoft.com/.default"
 OUTLOOK_DEFAULT = "https://outlook.office365.com/.default"
 
+_TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
@@ -125,11 +126,19 @@ def parse_microsoft(r: Reader, root: Mapping[str, Any]) -> Microsoft:
             "copy the 'Application (client) ID' from the app registration's Overview page "
             "(it looks like 00000000-0000-0000-0000-000000000000)",
         )
+    tenant = r.text(m, "tenant", "microsoft")
+    if tenant and not _TENANT.fullmatch(tenant):
+        raise r.error(
+            "microsoft.tenant",
+            f"{tenant!r} is not a tenant id or domain",
+            "the 'Directory (tenant) ID' from the app registration's Overview page, or the "
+            "school's domain (lincoln.onmicrosoft.com), without https:// or a path",
+        )
     mailbox = r.text(m, "mailbox", "microsoft")
     if mailbox:
         r.email(m, "mailbox", "microsoft")
     return Microsoft(
-        tenant=r.text(m, "tenant", "microsoft"),
+        tenant=tenant,
         client_id=client_id,
         client_secret_env=r.text(m, "client_secret_env", "microsoft"),
         mailbox=mailbox,

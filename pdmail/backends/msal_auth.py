@@ -106,6 +106,7 @@ class TokenSource:
         self._cache: Any = None
         self.username = ""  # the signed-in account, once a token was had
         self._held: dict[tuple[str, ...], tuple[str, float]] = {}
+        self._saved: str | None = None  # the saved cache's text, once read
 
     def __repr__(self) -> str:
         # Spelled out: the cache holds refresh tokens, which must never reach a log.
@@ -130,6 +131,10 @@ class TokenSource:
 
     def result(self, scopes: Sequence[str], *, force_refresh: bool = False) -> dict[str, Any]:
         """MSAL's whole answer for ``scopes`` (``access_token``, ``scope``, ...)."""
+        if not self.settings.app_only and not self._fresh:
+            # Before MSAL is built: building it asks the sign-in service about the tenant,
+            # and a machine that never signed in needs the command to run, not a network call.
+            self._require_sign_in()
         app = self.app()
         if self.settings.app_only:
             wanted = _resource_scopes(scopes, True)[0]
@@ -179,7 +184,9 @@ class TokenSource:
             )
         else:
             self._cache = msal.SerializableTokenCache()
-            self._cache.deserialize(None if self._fresh else self._read_cache())
+            if self._saved is None and not self._fresh:
+                self._saved = self._read_cache() or ""
+            self._cache.deserialize(None if self._fresh else self._saved or None)
             self._app = _call(
                 lambda: msal.PublicClientApplication(
                     s.client_id, token_cache=self._cache, **options
@@ -214,6 +221,23 @@ class TokenSource:
             )
         return text if data else None
 
+    def _require_sign_in(self) -> None:
+        """Raise, naming the command to run, unless the saved sign-in holds an account."""
+        if self._saved is None:
+            if not self.path.exists():
+                raise MicrosoftSignInError(
+                    f"{SIGN_IN_API}: no Microsoft sign-in for {mailbox(self.config)} "
+                    f"({self.path} does not exist)",
+                    hint=_HINT_SIGN_IN,
+                )
+            self._saved = self._read_cache() or ""
+        data = json.loads(self._saved) if self._saved else {}
+        if not (data.get("Account") and data.get("RefreshToken")):
+            raise MicrosoftSignInError(
+                f"{SIGN_IN_API}: no Microsoft sign-in for {mailbox(self.config)} in {self.path}",
+                hint=_HINT_SIGN_IN,
+            )
+
     def _save(self) -> None:
         if self._cache is not None and self._cache.has_state_changed:
             write_private(self.path, self._cache.serialize())
@@ -221,12 +245,6 @@ class TokenSource:
     def _account(self) -> dict[str, Any]:
         """The signed-in account in the cache: the one for the sending mailbox, else the only
         one there is."""
-        if not self.path.exists():
-            raise MicrosoftSignInError(
-                f"{SIGN_IN_API}: no Microsoft sign-in for {mailbox(self.config)} "
-                f"({self.path} does not exist)",
-                hint=_HINT_SIGN_IN,
-            )
         accounts = _call(lambda: self.app().get_accounts(), self.settings.authority)
         wanted = mailbox(self.config).casefold()
         for account in accounts:

@@ -230,6 +230,11 @@ class Microsoft365Source(SourceBackend):
                 "in the Form: Responses, Open in Excel; then in Excel for the web: Share, "
                 "Copy link, and paste it as sources.workbook.share_url",
             )
+        if found.share_url and (found.drive_id or found.item_id):
+            raise r.error(
+                "sources.workbook",
+                "give share_url, or drive_id and item_id, not both",
+            )
         if found.share_url and not found.share_url.startswith("https://"):
             raise r.error(
                 "sources.workbook.share_url",
