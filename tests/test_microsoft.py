@@ -611,6 +611,16 @@ def test_doctor_checks_the_sign_in_permissions_and_mailbox(
     assert ms.sends == []
 
 
+def test_doctor_send_test_hands_one_message_to_graph(project: Project, ms: FakeMicrosoft) -> None:
+    ms_config(project, ms)
+    sign_in(project)
+    result = run_cli(project, "doctor", "--send-test", today="2026-12-01")
+    assert "Exchange Online (Microsoft Graph) accepted a test message" in result.output
+    [stored] = ms.stored
+    assert stored.to == "librarian@school.example.org"
+    assert ledger_entries(project) == []  # not a cycle message
+
+
 @pytest.mark.parametrize(
     ("granted", "status", "words"),
     [
