@@ -348,7 +348,8 @@ def test_429_with_retry_after_is_waited_for_then_sent_once(
 ) -> None:
     ms_config(project, ms)
     sign_in(project)
-    ms.fail_next(429, code="ApplicationThrottled", headers={"Retry-After": "7"}, count=2)
+    ms.fail_next(429, code="ApplicationThrottled", headers={"Retry-After": "7"})
+    ms.fail_next(429, code="MailboxConcurrency", headers={"Retry-After": "7"})  # a passing limit
     recorder = Recorder(attempts=3)
     with mailer(project, recorder) as graph:
         graph.send(message())

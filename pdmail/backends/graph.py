@@ -75,7 +75,6 @@ _STOP_CODES = frozenset(
         "ErrorMessageSubmissionBlocked",
         "ErrorQuotaExceeded",
         "ErrorSubmissionQuotaExceeded",
-        "MailboxConcurrency",
     }
 )
 
