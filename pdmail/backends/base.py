@@ -141,6 +141,7 @@ class Backend:
     keys: ClassVar[frozenset[str]] = frozenset()
     account: ClassVar[type[Account] | None] = None
     google_scopes: ClassVar[tuple[str, ...]] = ()  # the OAuth scopes it needs, if any
+    microsoft_scopes: ClassVar[tuple[str, ...]] = ()  # the Microsoft permissions it needs
 
     @classmethod
     def account_for(cls, config: Config) -> type[Account] | None:

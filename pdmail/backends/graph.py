@@ -428,7 +428,7 @@ class Microsoft365Backend(MailerBackend):
     per_minute = 30
     daily_cap = 5000  # half of Exchange's 10,000 recipients a day: the librarian's own mail too
     account = MicrosoftAccount
-    microsoft_scopes: ClassVar[tuple[str, ...]] = (MAIL_SEND,)
+    microsoft_scopes = (MAIL_SEND,)
 
     @classmethod
     def check(cls, r: Reader, root: Mapping[str, Any]) -> None:

@@ -180,7 +180,7 @@ def scopes_for(config: Config) -> list[str]:
     Graph, ``Files.Read.All`` to read the Form's workbook, SMTP.Send for SMTP with OAuth."""
     from .registry import chosen
 
-    wanted = [s for backend in chosen(config) for s in getattr(backend, "microsoft_scopes", ())]
+    wanted = [s for backend in chosen(config) for s in backend.microsoft_scopes]
     smtp = config.mail.smtp
     if config.mail.kind == "smtp" and smtp is not None and getattr(smtp, "auth", "") == "oauth2":
         wanted.append(SMTP_SEND)

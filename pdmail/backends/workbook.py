@@ -213,7 +213,7 @@ class Microsoft365Source(SourceBackend):
     kind: ClassVar[BuiltinSourceKind] = "microsoft365"
     keys = frozenset({"workbook"})
     account = MicrosoftAccount
-    microsoft_scopes: ClassVar[tuple[str, ...]] = (FILES_READ,)
+    microsoft_scopes = (FILES_READ,)
 
     @classmethod
     def parse(cls, r: Reader, section: Mapping[str, Any], *, chosen: bool) -> dict[str, Any]:
