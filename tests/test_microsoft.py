@@ -716,6 +716,37 @@ def test_answers_are_read_from_the_forms_workbook(project: Project, ms: FakeMicr
     assert len(project.sent_to("reminder-1")) == 3
 
 
+def test_a_whole_month_on_microsoft_365_alone(project: Project, ms: FakeMicrosoft) -> None:
+    """Graph mail and the Form's workbook on one sign-in: answers arrive in the workbook
+    between runs, and nobody downloads anything."""
+    workbook_project(project, ms)
+    ms.scopes = "Mail.Send Files.Read.All"
+    header, answered = ms.workbook["Form1"]
+    ms.workbook["Form1"] = [header]  # nobody has answered yet
+    data = project.config_path.read_text().replace("kind: outbox", "kind: microsoft365")
+    project.config_path.write_text(data)
+    sign_in(project)
+    [asked] = [r for r in ms.requests if r.path.endswith("/devicecode")]
+    assert {"Mail.Send", "Files.Read.All"} <= set(
+        dict(urllib.parse.parse_qsl(asked.body.decode()))["scope"].split()
+    )
+
+    assert run_cli(project, "run", today="2026-12-01").exit_code == 0
+    assert sorted(m.to for m in ms.stored) == TEACHERS
+    ms.workbook["Form1"].append(answered)  # Ann answers the Form on the 2nd
+    reminded = run_cli(project, "run", today="2026-12-07")
+    assert reminded.exit_code == 0, reminded.output
+    assert sorted(m.to for m in ms.stored[4:]) == [t for t in TEACHERS if t != answered[3]]
+    digest = run_cli(project, "digest", "--send", today="2026-12-11")
+    assert digest.exit_code == 0, digest.output
+    assert ms.stored[-1].to == "librarian@school.example.org"
+    body = ms.stored[-1].parsed().get_body(("plain",))
+    assert body is not None and "citations" in body.get_content().lower()  # Ann's need
+    assert [r.path for r in ms.requests if r.path.endswith("/token")] == [
+        f"/{TENANT}/oauth2/v2.0/token"
+    ]  # the one sign-in served every run
+
+
 def test_doctor_checks_the_workbook_and_its_columns(project: Project, ms: FakeMicrosoft) -> None:
     workbook_project(project, ms)
     sign_in(project)
