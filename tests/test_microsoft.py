@@ -467,6 +467,19 @@ def test_a_dropped_answer_is_unknown_in_the_ledger_and_never_resent(
     assert f"UNKNOWN {lost}" in second.output and "--resend" in second.output
 
 
+def test_no_answer_within_the_time_limit_is_unknown(project: Project, ms: FakeMicrosoft) -> None:
+    ms_config(project, ms)
+    sign_in(project)
+    ms.fail_next(202, store_first=True, delay=3)
+    graph = mailer(project)
+    graph.timeout = 0.5
+    with graph, pytest.raises(DeliveryError) as caught:
+        graph.send(message())
+    assert not caught.value.definite and caught.value.transient == "timeout"
+    assert "did not answer within 0.5 s" in caught.value.cause
+    assert len(ms.sends) == 1
+
+
 def test_a_refused_connection_is_definite(project: Project, ms: FakeMicrosoft) -> None:
     ms_config(project, ms)
     sign_in(project)

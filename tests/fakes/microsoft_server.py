@@ -69,6 +69,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
     store_first: bool = False
+    delay: float = 0.0  # seconds before answering (a hung server)
     contains: str = "/sendMail"
 
 
@@ -193,6 +194,8 @@ class FakeMicrosoft(LoopbackFake):
         if fault is not None:
             if fault.store_first:
                 self._store(request, path)
+            if fault.delay:
+                self._stopping.wait(fault.delay)
             if fault.drop:
                 return None
             return _json(
