@@ -775,6 +775,40 @@ def test_doctor_checks_the_workbook_and_its_columns(project: Project, ms: FakeMi
     assert "Completion time" in checks["responses"]["detail"]
 
 
+def test_the_workbook_by_its_ids_with_the_roster_in_a_sheet(
+    project: Project, ms: FakeMicrosoft
+) -> None:
+    workbook_project(project, ms)
+    workbook = {"drive_id": "b!drive1", "item_id": "ITEM1", "roster_sheet": "staff",
+                "responses_sheet": "form1"}  # fmt: skip
+    ms_config(project, ms, mail={"kind": "outbox"},
+              sources={"kind": "microsoft365", "roster": None, "workbook": workbook},
+              form={"columns": {"timestamp": "Completion time", "email": "Email"}})  # fmt: skip
+    ms.workbook["Staff"] = [
+        ["Email", "First Name", "Last Name", "Team", "Active"],
+        ["ann@school.example.org", "Ann", "Lee", "Grade 6", "yes"],
+        ["raj@school.example.org", "Raj", "Patel", "Grade 6", True],
+    ]
+    sign_in(project)
+    source = make_source(project.config())
+    roster = source.read_roster()
+    assert [row[0] for _, row in roster.rows] == [
+        "ann@school.example.org",
+        "raj@school.example.org",
+    ]
+    assert roster.rows[1][1][4] == "TRUE" and "sheet 'Staff'" in roster.origin
+    responses = source.read_responses()
+    assert responses is not None and "sheet 'Form1'" in responses.origin
+    assert not any("/shares/" in r.path for r in ms.requests)  # no link to look up
+    ms.workbook["Form1"] = ms.workbook["Form1"][:1]  # no answer yet: both are asked
+    sent = run_cli(project, "send", today="2026-12-01")
+    assert sent.exit_code == 0, sent.output
+    assert sorted(project.sent_to("request")) == [
+        "ann@school.example.org",
+        "raj@school.example.org",
+    ]
+
+
 def test_a_missing_sheet_names_the_sheets_there_are(project: Project, ms: FakeMicrosoft) -> None:
     workbook_project(project, ms)
     sign_in(project)
