@@ -683,6 +683,7 @@ def resolve(
 ) -> None:  # fmt: skip
     """Settle messages whose outcome is unknown, once you have looked for them."""
     from .delivery import resolve as settle
+    from .models import MessageKey
     from .roster import normalize_email
 
     if sent is None:
