@@ -13,15 +13,17 @@ import stat
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import pytest
 
 from pdmail.atomic import write_atomic, write_private
 from pdmail.backends.local import CsvSink
 from pdmail.backends.outbox import OutboxMailer
+from pdmail.digest import Digest
 from pdmail.errors import BackendError, DeliveryError
 from pdmail.mail import address, compose
+from pdmail.publish import RenderedDigest, write_digest
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 
@@ -190,3 +192,26 @@ def test_the_local_sink_and_outbox_report_a_full_disk_with_nothing_left(
     assert listing(tmp_path / "state") == ["status.csv"]
     assert (tmp_path / "state" / "status.csv").read_bytes() == before
     assert [p for p in (tmp_path / "outbox").rglob("*") if p.is_file()] == []
+
+
+def test_the_digest_files_and_a_token_on_a_full_disk_leave_the_old_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # write_digest reads only the texts; the compiled digest is not needed to write them.
+    rendered = RenderedDigest(cast(Digest, None), "December", "<p>new</p>", "new", "new")
+    out = tmp_path / "digest" / "2026-12"
+    out.mkdir(parents=True)
+    (out / "digest.html").write_text("<p>old</p>", encoding="utf-8")
+    token = tmp_path / "token.json"
+    write_private(token, '{"token": "old"}')
+    _fail_write(monkeypatch)
+
+    with pytest.raises(BackendError, match=r"digest\.html: cannot write the digest"):
+        write_digest(rendered, out)
+    with pytest.raises(DiskFull):
+        write_private(token, '{"token": "new"}')
+
+    assert listing(out) == ["digest.html"]
+    assert (out / "digest.html").read_text(encoding="utf-8") == "<p>old</p>"
+    assert listing(tmp_path) == ["digest", "token.json"]
+    assert token.read_text(encoding="utf-8") == '{"token": "old"}'
