@@ -70,6 +70,11 @@ def is_cycle_name(text: str) -> bool:
     return True
 
 
+def name_of(day: date) -> str:
+    """The name of the cycle of ``day``'s month (1 December 2026: ``"2026-12"``)."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
 def first_day(name: str) -> date:
     """The first day of the month that names cycle ``name`` (``"2026-12"``: 1 December)."""
     year, month = parse_cycle_name(name)
@@ -180,7 +185,7 @@ def late_opening(config: Config, planned: Cycle, today: date) -> tuple[Cycle | N
 
 def current_name(config: Config, today: date) -> str:
     """The cycle whose window holds ``today``: this month's once it opened, else last month's."""
-    this = f"{today.year:04d}-{today.month:02d}"
+    this = name_of(today)
     return this if cycle(config, this).send <= today else shift(this, -1)
 
 

@@ -259,7 +259,7 @@ def run_demo(
     scaffold(folder, roster=ROSTER)
     _demo_config(folder)
     config = load_config(folder / "pdmail.yaml")
-    name = f"{today.year:04d}-{today.month:02d}"
+    name = cycles.name_of(today)
     for _ in range(12):
         if cycles.cycle(config, name).runs:
             break

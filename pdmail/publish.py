@@ -39,8 +39,9 @@ def history(ws: Workspace, cycle: Cycle, sent: dict[str, int] | None = None) -> 
     """The earlier cycles the digest looks back on (trends, the year view), oldest first:
     the last ``digest.trend_cycles`` and every cycle since the school year began."""
     cfg = ws.config
-    start_of_year = f"{cycle.send.year - (cycle.send.month < cfg.calendar.year_starts):04d}-" \
-        f"{cfg.calendar.year_starts:02d}"  # fmt: skip
+    # The year of the month the requests went out in (a send moved past a month's end counts
+    # in the month it went out).
+    start_of_year = cycles.school_year(cycles.name_of(cycle.send), cfg.calendar.year_starts)
     first = min(cycles.shift(cycle.name, -(cfg.digest.trend_cycles - 1)), start_of_year)
     sent = requests_sent(ws) if sent is None else sent
     out: list[Collection] = []

@@ -225,6 +225,15 @@ def test_school_year_names_the_cycle_that_begins_it(
     assert cycles.school_year(name, year_starts) == expected
 
 
+@pytest.mark.parametrize(
+    ("day", "name"), [(date(2026, 12, 31), "2026-12"), (date(2027, 1, 1), "2027-01"),
+                      (date(999, 9, 9), "0999-09")],
+)  # fmt: skip
+def test_name_of_names_the_cycle_of_a_days_month(day: date, name: str) -> None:
+    assert cycles.name_of(day) == name
+    assert cycles.first_day(name) == day.replace(day=1)
+
+
 @pytest.mark.parametrize("call", [cycles.first_day, lambda n: cycles.months_between(n, "2026-01"),
                                   lambda n: cycles.school_year(n, 8)])  # fmt: skip
 def test_every_name_reader_refuses_a_bad_name_with_the_same_message(call: Any) -> None:
