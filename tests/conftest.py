@@ -27,6 +27,13 @@ from pdmail.ledger import Ledger
 from pdmail.models import LedgerEntry
 from pdmail.workspace import Workspace
 
+# Every server a test talks to is on this machine: a proxy set for the machine (HTTPS_PROXY in a
+# CI runner) must not carry the loopback calls of requests, gspread, googleapiclient or MSAL.
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+for _name in ("NO_PROXY", "no_proxy"):
+    _kept = [h for h in os.environ.get(_name, "").split(",") if h.strip()]
+    os.environ[_name] = ",".join([*_kept, *(h for h in _LOOPBACK if h not in _kept)])
+
 ROSTER_HEADER = ["Email", "First Name", "Last Name", "Team", "Active"]
 ROSTER_ROWS = [
     ["ann@school.example.org", "Ann", "Lee", "Grade 6", "yes"],
