@@ -15,6 +15,8 @@ a cycle step itself::
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -117,6 +119,22 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    """``pdmail.tick`` is the function, as ever, even once the module ``pdmail.tick`` is
+    imported (which sets the package's attribute to the module)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        value = super().__getattribute__(name)
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return getattr(value, name)
+        return value
+
+
+# Public names that are also the names of a submodule.
+_SHADOWED = frozenset(n for n, (module, _) in _LAZY.items() if module == f".{n}")
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

@@ -736,3 +736,16 @@ def test_send_on_the_embedded_default_imports_no_google_library(project: Project
     )
     assert "pdmail.delivery" in modules  # it did send
     assert _loaded(modules, GOOGLE) == []
+
+
+def test_public_names_load_on_first_use_and_tick_stays_the_function(tmp_path: Path) -> None:
+    modules = _imported_after(
+        "import pdmail\n"
+        "assert 'pdmail.config' not in sys.modules\n"
+        "import pdmail.tick\n"  # the submodule, imported first, does not hide the function
+        "assert callable(pdmail.tick) and pdmail.tick.__name__ == 'tick'\n"
+        "from pdmail import Workspace, send_requests, tick\n"
+        "assert tick is pdmail.tick and Workspace.__name__ == 'Workspace'",
+        tmp_path,
+    )
+    assert "pdmail.steps" in modules
