@@ -218,11 +218,11 @@ _LEARNING = _rx(
     r"\bi'?ve\s+never\s+used\b|\bnever\s+used\s+(?:it|one|them)\b",
     r"\bhow.to\s+for\s+me\b|\bquick\s+how.to\b|\bremind(?:er)?\s+(?:me\s+)?(?:of\s+)?how\b",
     r"\bhelp\s+(?:me|us|my\s+team|our\s+team|the\s+team|our\s+department|my\s+department)\s+"
-    r"(?:set\s+up|figure|organize|learn|understand|redesign|use|plan|make|build|create|design)\b"
+    r"(?:set\s+up|figure|organize|learn|understand|redesign|use|plan)\b"
     r"(?![^.?!]*\b(?:accounts?|licen[cs]es?|passwords?)\b)|"
     r"\b(?:love|like|need|use)\s+(?:some\s+)?help\s+(?:with|making|using|organizing|setting)\b",
     # "is there a way to…" asks how, unless it is access that is wanted (a task)
-    r"\bis\s+there\s+a\s+way\b(?![^.?!]*\b(?:accounts?|access|licen[cs]es?|logins?|subscriptions?|passwords?)\b)|\bhow\s+reliable\b|\bwhat(?:'s|\s+is)\s+(?:our|the)\s+"
+    r"\bis\s+there\s+a\s+way\b(?![^.?!]*\b(?:accounts?|access|licen[cs]es?|logins?|subscriptions?|passwords?|working|fixed)\b|\s+to\s+get\s+(?:my\s+|the\s+|our\s+)?(?:students|kids|them|us|me|class)\s+(?!to\b))|\bhow\s+reliable\b|\bwhat(?:'s|\s+is)\s+(?:our|the)\s+"
     r"(?:actual\s+)?(?:policy|copyright|situation)\b|\bis\s+it\s+(?:ok|okay|allowed)\b",
     r"\b(?:brainstorm|collaborate|sit\s+down|see\s+how|see\s+what)\b",
     r"\bwhich\s+(?:one\s+)?(?:is|would\s+be)\s+(?:better|best|easier)\b|\brecommendations?\b|"
@@ -236,7 +236,7 @@ _LEARNING = _rx(
     r"^\W*(?:\w+\s+){1,3}help\W*$|^\W*help\s+(?:with|on|using)\b",  # "Citations help"
     r"\baprender\b|\benseñarme\b|\bcapacitación\b",
     # asking how a tool does something, or which way to go
-    r"\b(?:can|could)\s+i\s+(?:\w+\s+){0,2}?(?:assign|add|make|set|share|turn|change|see|"
+    r"\b(?:can|could)\s+i\s+(?:\w+\s+){0,2}?(?:assign|add|make|share|turn|change|see|"
     r"track|link|embed|upload|record|create|customize|lock|hide|schedule|do)\b[^.!?]*\?",
     r"\bshould\s+(?:i|we)\s+(?:use|try|switch|get|go\s+with)\b",
     r"\b(?:need|want|looking\s+for)\s+a\s+(?:new|better|good|easy|easier|simple|different)\s+"
@@ -264,7 +264,7 @@ _TASK = _rx(
     r"email\s+me|get\s+(?:me|us|them|my|our|some|a|the)|set\s+(?:them\s+)?up\s+on|"
     r"(?<!\bto\s)make\s+sure|put\s+together|check\s+(?:if|on|them|out)|use\s+the\s+library)\b",
     r"\b(?:do\s+we\s+have|do\s+you\s+have|does\s+the\s+library\s+have|is\s+there\s+(?:a|an|any)"
-    r"(?!\s+way\b(?![^.?!]*\b(?:accounts?|access|licen[cs]es?|logins?|subscriptions?|passwords?)\b))|are\s+there|where\s+(?:is|are|can)|what'?s\s+the\s+(?:login|password|code)|"
+    r"(?!\s+way\b(?![^.?!]*\b(?:accounts?|access|licen[cs]es?|logins?|subscriptions?|passwords?|working|fixed)\b|\s+to\s+get\s+(?:my\s+|the\s+|our\s+)?(?:students|kids|them|us|me|class)\s+(?!to\b)))|are\s+there|where\s+(?:is|are|can)|what'?s\s+the\s+(?:login|password|code)|"
     r"which\s+one|who\s+do\s+i|is\s+that\s+(?:you|a\s+you)|could\s+we\s+(?:have|get|use))\b",
     r"\b(?:broken|not\s+working|won'?t|doesn'?t\s+work|missing|jammed|cracked|dead|expired|"
     r"offline|keeps\s+(?:dying|failing))\b",
@@ -282,6 +282,10 @@ _PROVIDE = _rx(
     # pulling books, not "pull random questions from a question bank"
     r"\bpull\s+(?:\w+\s+){0,3}?(?:books?|titles?|novels?|copies|sets?|materials|resources|"
     r"sources|articles|magazines|picture\s+books)\b",
+    # accounts or cards students need, equipment or a space to use: the librarian provides
+    r"\bneed\w*\s+(?:\w+\s+){0,2}?(?:accounts?|library\s+cards?|logins?|licen[cs]es?)\b",
+    r"\b(?:use|borrow|check\s+out)\s+the\s+(?:\w+\s+){0,2}?(?:laser\s+cutters?|3d\s+printers?|"
+    r"makerspace|green\s+screen|carts?|cameras?|kits?|library|lab|booth|mics?|tripods?)\b",
 )
 
 
