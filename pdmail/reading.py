@@ -161,7 +161,8 @@ def is_no_need(text: str) -> bool:
 _LESSON = _rx(
     r"\b(?:co.?teach(?!ers?\b)\w*|co.?plan\w*|mini.?lessons?|orientation|book.?talks?|storytime|"
     r"story\s+time|office\s+hours|mentor\s+them|class\s+period|guest\s+speaker)\b",
-    r"(?<!\bi\s)(?<!\bwe\s)\b(?:teach|show|walk|help|talk\s+to|work\s+with|visit\s+with|"
+    # "how to teach kids to use it" is the teachers learning, not a lesson
+    r"(?<!\bi\s)(?<!\bwe\s)(?<!\bhow\sto\s)\b(?:teach|show|walk|help|talk\s+to|work\s+with|visit\s+with|"
     r"present\s+to|meet\s+with|model\s+for|guide|run\s+\w+\s+for|do\s+\w+\s+with|read\s+to)\s+"
     r"(?:my|our|the|his|her|their|a\s+few|some|all\s+my|\d+)?\s*"
     r"(?:\w+\s+)?(?:students|kids|class|classes|graders|kiddos|scholars|kinders|"
@@ -179,7 +180,9 @@ _LESSON = _rx(
     r"lessons?\s+(?:on|about|for|in)\b",
     r"\b(?:students|kids|graders|they|newcomers|learners|kiddos|class|classes)\b[^.?!]{0,40}\b(?:need|needs)\b[^.?!]{0,30}\bto\s+learn\b",
     r"\bin\s+small\s+groups\b|\bsmall\s+groups?\s+(?:of\s+students|in\s+\w+|with\s+(?:my|the))\b",
-    r"\bread\s+(?:a|us|them)\s+(?:book|story)\b|\bread.?aloud\s*(?:\+|and|for|with)\b",
+    r"\bread\s+(?:a|us|them)\s+(?:book|story)\b|"
+    # a read-aloud for the class, not a text read aloud to a student as an accommodation
+    r"(?<!\bit\s)(?<!\bthem\s)(?<!\btext\s)\bread.?aloud\s*(?:\+|and|for|with)\b",
     r"\benseñar\s+a\s+(?:mis|los)\s+(?:estudiantes|alumnos)\b|\bclase\s+sobre\b",
 )
 # "lesson" asks for one only in a sentence that asks or dates it ("a research lesson on
@@ -243,6 +246,12 @@ _LEARNING = _rx(
     r"(?:way|tool|app|platform|site|option)\b",
     # open to whatever the librarian suggests
     r"\bopen\s+to\s+(?:anything|ideas|suggestions)\b|\bwhatever\s+you\s+(?:think|suggest|recommend)\b",
+)
+# Words that open another request in the same answer.
+_ANOTHER = _rx(
+    r"^\W*(?:also|plus|and\s+also|separately|another\s+(?:thing|question)|on\s+another\s+note|"
+    r"p\.?\s?s\.?|one\s+more\s+thing|oh\s+and|unrelated|different\s+topic)\b",
+    r"\balso\b",
 )
 # The teacher (or team) learning for themselves, beyond talking a lesson over.
 _LEARN_FOR_ME = _rx(
@@ -335,12 +344,15 @@ def sentence_kinds(text: str) -> tuple[tuple[str, tuple[NeedKind, ...]], ...]:
             found.add(TASK)
         out.append((sentence, tuple(k for k in KINDS if k in found)))
     # Planning a lesson with the librarian is part of the lesson: "Could you do a lesson on
-    # lateral reading? Can you help me plan it?" A sentence next to a lesson that learns only
-    # by talking, planning or choosing (no "show me", no PD) is the lesson's.
+    # lateral reading? Can you help me plan it?" A sentence of an answer asking for a lesson
+    # that learns only by talking, planning or choosing (no "show me", no PD) is the lesson's,
+    # unless it opens another request ("Also, can we talk about…").
     lessons = [LESSON in kinds for _, kinds in out]
     for i, (sentence, kinds) in enumerate(out):
-        near = any(lessons[j] for j in (i - 1, i + 1) if 0 <= j < len(out))
-        if kinds == (LEARNING,) and near and not _LEARN_FOR_ME.search(sentence):
+        if kinds != (LEARNING,) or not any(lessons) or _LEARN_FOR_ME.search(sentence):
+            continue
+        opening = " ".join(s for s, _ in out[max(0, i - 2) : i + 1])
+        if not any(lessons[:i]) or not _ANOTHER.search(opening):
             out[i] = (sentence, (LESSON,))
     return tuple(out)
 

@@ -151,6 +151,20 @@ def test_answers_with_a_need(text: str) -> None:
         # planning a lesson with the librarian is the lesson's; learning for oneself is not
         ("Thinking of a short lesson on that. Can you help me plan it?", (LESSON,)),
         (
+            "My 9th graders need to learn Google Scholar. Plus citing. Could we talk about doing it"
+            " in Jan?",
+            (LESSON,),
+        ),
+        (
+            "A quick lesson on SIFT for AP Lang? Also, can we talk about AI feedback on drafts?",
+            (LEARNING, LESSON),
+        ),
+        (
+            "We'd like you at our dept meeting to talk about how to teach kids to use it",
+            (LEARNING,),
+        ),
+        ("Is there a text-to-speech tool? A few kids need it read aloud and more", (TASK,)),
+        (
             "A lesson on SIFT for my class on Dec 9? Also, show me how you use NotebookLM",
             (LEARNING, LESSON),
         ),
