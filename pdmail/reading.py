@@ -162,8 +162,10 @@ _LESSON = _rx(
     r"\b(?:co.?teach(?!ers?\b)\w*|co.?plan\w*|mini.?lessons?|orientation|book.?talks?|storytime|"
     r"story\s+time|office\s+hours|mentor\s+them|class\s+period|guest\s+speaker)\b",
     # "how to teach kids to use it" is the teachers learning, not a lesson
-    r"(?<!\bi\s)(?<!\bwe\s)(?<!\bhow\sto\s)\b(?:teach|show|walk|help|talk\s+to|work\s+with|visit\s+with|"
-    r"present\s+to|meet\s+with|model\s+for|guide|run\s+\w+\s+for|do\s+\w+\s+with|read\s+to)\s+"
+    r"(?<!\bi\s)(?<!\bwe\s)(?<!\bhow\sto\s)\b(?:teach|show|walk|help|talk\s+to|work\s+with|"
+    r"visit\s+with|present\s+to|meet\s+with|model\s+for|guide|run\s+\w+\s+for|do\s+\w+\s+with|"
+    # "show in class" is where a film is shown, not who is taught
+    r"read\s+to)\s+(?!(?:in|at|during|before|after|to)\s)"
     r"(?:my|our|the|his|her|their|a\s+few|some|all\s+my|\d+)?\s*"
     r"(?:\w+\s+)?(?:students|kids|class|classes|graders|kiddos|scholars|kinders|"
     r"sections?|periods?|seniors|juniors|freshmen|sophomores|club|crew|team\s+of\s+students)\b",

@@ -164,6 +164,7 @@ def test_answers_with_a_need(text: str) -> None:
             (LEARNING,),
         ),
         ("Is there a text-to-speech tool? A few kids need it read aloud and more", (TASK,)),
+        ("Could you show the film in class on Friday?", (TASK,)),
         (
             "A lesson on SIFT for my class on Dec 9? Also, show me how you use NotebookLM",
             (LEARNING, LESSON),
