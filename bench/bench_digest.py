@@ -513,7 +513,7 @@ def build_project(base: Path, teachers: int, n_cycles: int, seed: int) -> Projec
         for c in school_cycles[:-1]:
             found = current_needs(ws.collect(c), tagger, config.campaign)
             store.upsert(as_records(found, config.campaign), c.digest)
-        store.set_status(librarian_edits(rng, store.all(config.campaign), last.name))
+        store.set_status(librarian_edits(rng, store.all(config.campaign), last.name), last.digest)
         records = store.all(config.campaign)
         header, table = needs_rows(records)
         # Edits made in needs.csv since then, not yet in the ledger: some done, one typo.
