@@ -13,6 +13,7 @@ overwrites it, and :mod:`pdmail.corrections` learns from it for later answers.
 from __future__ import annotations
 
 import difflib
+import functools
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -278,12 +279,17 @@ def _nearest(word: str, names: Sequence[str]) -> str:
     return f"; did you mean {by_key[close[0]]!r}?" if close else ""
 
 
+@functools.lru_cache(maxsize=64)  # a table of 50,000 needs asks for the same names each row
+def _by_key(names: tuple[str, ...]) -> dict[str, str]:
+    return {_key(n): n for n in names}
+
+
 def parse_topics(cell: str, names: Sequence[str]) -> tuple[str, ...]:
     """The topics named in ``cell`` ("AI tools; Academic integrity"), spelled and ordered as
     in ``names`` (the taxonomy's), any case. Topics are separated by ";" (a "," between two
     whole names is read as one too). Raises ValueError naming an unknown topic and the
     nearest one."""
-    by_key = {_key(n): n for n in names}
+    by_key = _by_key(tuple(names))
     found: set[str] = set()
     for part in cell.lstrip("'").split(";"):
         if not part.strip():
