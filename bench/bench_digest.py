@@ -62,7 +62,7 @@ if str(ROOT) not in sys.path:
 import yaml  # noqa: E402
 
 from pdmail import cycles  # noqa: E402
-from pdmail.config import Config, load_config  # noqa: E402
+from pdmail.config.load import Config, load_config  # noqa: E402
 from pdmail.cycles import Cycle  # noqa: E402
 from pdmail.digest import Digest, as_records, build_digest, current_needs  # noqa: E402
 from pdmail.ledger import Ledger  # noqa: E402

@@ -35,7 +35,7 @@ for where in (ROOT, ROOT / "bench"):
 
 from digest_quality import FAMILY_OF  # noqa: E402
 
-from pdmail.config import Taxonomy  # noqa: E402
+from pdmail.config.load import Taxonomy  # noqa: E402
 from pdmail.corrections import SchoolReader  # noqa: E402
 from pdmail.needs import NeedRecord  # noqa: E402
 from pdmail.reading import KINDS, kinds_of  # noqa: E402

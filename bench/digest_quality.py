@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
 import yaml  # noqa: E402
 
 from pdmail import cycles  # noqa: E402
-from pdmail.config import load_config  # noqa: E402
+from pdmail.config.load import load_config  # noqa: E402
 from pdmail.digest import build_digest, current_needs  # noqa: E402
 from pdmail.plan import TEAM_MEETING  # noqa: E402
 from pdmail.topics import Tagger  # noqa: E402

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .config import Config, load_config
+    from .config.load import Config, load_config
     from .cycles import Cycle
     from .cycles import cycle as cycle_named
     from .cycles import resolve as resolve_cycle
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "BackendError": (".errors", "BackendError"),
     "Collection": (".responses", "Collection"),
-    "Config": (".config", "Config"),
+    "Config": (".config.load", "Config"),
     "ConfigError": (".errors", "ConfigError"),
     "Cycle": (".cycles", "Cycle"),
     "CycleStatus": (".status", "CycleStatus"),
@@ -92,7 +92,7 @@ _LAZY = {
     "compile_digest": (".publish", "compile_digest"),
     "cycle_named": (".cycles", "cycle"),
     "cycle_status": (".status", "cycle_status"),
-    "load_config": (".config", "load_config"),
+    "load_config": (".config.load", "load_config"),
     "opened_cycle": (".opening", "resolve"),
     "parse_roster": (".roster", "parse_roster"),
     "preview_messages": (".preview", "preview_messages"),

@@ -132,7 +132,7 @@ def send_options(f: F) -> F:
 @contextmanager
 def workspace(config_path: Path | None, today: date | None) -> Iterator[Workspace]:
     """A workspace whose clock reads ``today`` (at the current time of day) when given."""
-    from .config import load_config
+    from .config.load import load_config
     from .workspace import Workspace, clock_on
 
     config = load_config(config_path)
@@ -734,7 +734,7 @@ def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bo
 @click.option("--at", "at_time", metavar="HH:MM", help="Time of day (default: calendar.run_at).")
 def schedule(config_path: Path | None, at_time: str | None) -> None:
     """Keep running, and do 'pdmail run' once a day at the configured time (Ctrl-C stops)."""
-    from .config import default_config_path, load_config
+    from .config.load import default_config_path, load_config
     from .scheduler import run_forever
 
     path = config_path or default_config_path()
@@ -797,7 +797,7 @@ def auth(
     with --microsoft sign in to Microsoft 365 once (Graph mail, SMTP with OAuth, the Form's
     workbook); later runs, cron included, refresh the sign-in silently."""
     from .backends.google_auth import authorize, read_token, scopes_for
-    from .config import load_config
+    from .config.load import load_config
 
     config = load_config(config_path)
     if browser and not microsoft:
@@ -896,7 +896,7 @@ def doctor(
 def form_fields(config_path: Path | None, form: str) -> None:
     """Read FORM's questions (its id or edit address) and print the form: block to paste."""
     from .backends.google_auth import FORMS_SCOPE, load_credentials
-    from .config import load_config
+    from .config.load import load_config
     from .forms import config_block, fetch_form, form_id_from
 
     config = load_config(config_path)

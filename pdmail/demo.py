@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from . import cycles
-from .config import Config, load_config
+from .config.load import Config, load_config
 from .errors import UsageError
 from .needs_cli import list_needs, set_needs
 from .scaffold import scaffold

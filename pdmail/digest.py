@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from .config import Sessions, Specialist
+from .config.load import Sessions, Specialist
 from .corrections import DEFAULT_THRESHOLD, Reading, SchoolReader, own_correction
 from .cycles import months_between, school_year, shift
 from .display import NAME_LIMIT, shorten

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import cycles
 from .backends.base import FAIL, OK, SEND_TEST, SKIP, WARN, Account, Check, MailerBackend
-from .config import Config, load_config
+from .config.load import Config, load_config
 from .errors import PdmailError
 from .freshness import answers_problem
 from .models import State

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .config import RosterColumns
+from .config.load import RosterColumns
 from .errors import InputError
 from .mail import is_plain_address
 from .models import Problem, Table, Teacher

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import schedule as schedule_lib
 
-from .config import load_config
+from .config.load import load_config
 from .delivery import unsettled
 from .errors import PdmailError
 from .tick import TickReport, tick

@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .backends import Mailer, ReportSink, TableSource, make_mailer, make_sink, make_source
-from .config import Config, load_config
+from .config.load import Config, load_config
 from .cycles import Cycle
 from .ledger import Ledger
 from .models import Problem, Response

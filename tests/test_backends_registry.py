@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import pytest
 import requests
 from conftest import Project, ledger_entries, run_cli
+from pdmail.config.load import Config, Reader, load_config
 
 from pdmail.backends import registry
 from pdmail.backends.base import OK, Check, MailerBackend, SourceBackend
@@ -31,7 +32,6 @@ from pdmail.backends.google_api import (
     SignInOutage,
     google_errors,
 )
-from pdmail.config import Config, Reader, load_config
 from pdmail.delivery import how_to_find
 from pdmail.errors import BackendError, ConfigError, DeliveryError
 from pdmail.models import SendResult, State, Table

@@ -18,10 +18,10 @@ import pytest
 import schedule as schedule_lib
 from click.testing import CliRunner, Result
 from conftest import ROSTER_ROWS, Project, answer, ledger_entries, read_eml, run_cli
+from pdmail.config.load import load_config
 
 import pdmail
 from pdmail.cli import main
-from pdmail.config import load_config
 from pdmail.errors import ConfigError, InputError, PdmailError, TemplateError
 from pdmail.ledger import Ledger
 from pdmail.models import MessageKey, State
@@ -701,7 +701,15 @@ def test_debug_lets_the_error_through(
 
 # --- start-up: the library and Google only when a command needs them ------------------------
 
-HEAVY = ("jinja2", "yaml", "sqlite3", "gspread", "googleapiclient", "google.auth", "pdmail.config")
+HEAVY = (
+    "jinja2",
+    "yaml",
+    "sqlite3",
+    "gspread",
+    "googleapiclient",
+    "google.auth",
+    "pdmail.config.load",
+)
 GOOGLE = ("gspread", "googleapiclient", "google.auth", "google.oauth2", "httplib2")
 
 
@@ -741,7 +749,7 @@ def test_send_on_the_embedded_default_imports_no_google_library(project: Project
 def test_public_names_load_on_first_use_and_tick_stays_the_function(tmp_path: Path) -> None:
     modules = _imported_after(
         "import pdmail\n"
-        "assert 'pdmail.config' not in sys.modules\n"
+        "assert 'pdmail.config.load' not in sys.modules\n"
         "import pdmail.tick\n"  # the submodule, imported first, does not hide the function
         "assert callable(pdmail.tick) and pdmail.tick.__name__ == 'tick'\n"
         "from pdmail import Workspace, send_requests, tick\n"

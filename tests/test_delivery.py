@@ -164,7 +164,7 @@ CHILD = textwrap.dedent(
 
     from pdmail import cycles
     from pdmail.backends.outbox import OutboxMailer
-    from pdmail.config import load_config
+    from pdmail.config.load import load_config
     from pdmail.steps import send_requests
     from pdmail.workspace import Workspace
 

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import Project, write_csv
+from pdmail.config.load import RosterColumns, Taxonomy
 
 from pdmail import cycles
-from pdmail.config import RosterColumns, Taxonomy
 from pdmail.digest import NO_TEAM, Digest, build_digest, need_id
 from pdmail.models import Response
 from pdmail.publish import render_digest

@@ -15,10 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner, Result
 from conftest import BASE_CONFIG, Project, answer
-
-from pdmail import cycles
-from pdmail.cli import main
-from pdmail.config import (
+from pdmail.config.load import (
     Config,
     RosterColumns,
     Sessions,
@@ -27,6 +24,9 @@ from pdmail.config import (
     Topic,
     parse_config,
 )
+
+from pdmail import cycles
+from pdmail.cli import main
 from pdmail.digest import (
     NO_TEAM,
     Digest,

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import Project, answer, run_cli, write_csv
+from pdmail.config.load import RosterColumns, Taxonomy, Topic
 
 from pdmail import cycles
-from pdmail.config import RosterColumns, Taxonomy, Topic
 from pdmail.digest import Digest, Need, build_digest
 from pdmail.models import Response
 from pdmail.publish import render_digest

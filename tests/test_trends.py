@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import BASE_CONFIG
+from pdmail.config.load import RosterColumns, Topic, parse_config
 
 from pdmail import cycles
-from pdmail.config import RosterColumns, Topic, parse_config
 from pdmail.models import Response
 from pdmail.responses import Collection, match
 from pdmail.roster import Roster, parse_roster

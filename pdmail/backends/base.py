@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 from ..models import SendResult, Table
 
 if TYPE_CHECKING:
-    from ..config import Config, Reader
+    from ..config.load import Config, Reader
     from ..wire import Sendable
     from ..workspace import Workspace
 

@@ -67,7 +67,7 @@ from .google_doctor import GoogleAccount
 if TYPE_CHECKING:
     import requests
 
-    from ..config import Config
+    from ..config.load import Config
     from ..workspace import Workspace
 
 __all__ = [

@@ -36,7 +36,7 @@ from .google_api import (
 )
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.load import Config
 
 __all__ = [
     "FORMS_SCOPE",

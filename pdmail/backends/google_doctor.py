@@ -17,7 +17,7 @@ from .base import FAIL, OK, WARN, Account, Check
 from .google_api import FORMS_SCOPE, SignInOutage
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.load import Config
 
 
 class GoogleAccount(Account):

@@ -57,7 +57,7 @@ from .microsoft import (
 from .ms_doctor import MicrosoftAccount
 
 if TYPE_CHECKING:
-    from ..config import Config, Reader
+    from ..config.load import Config, Reader
     from ..workspace import Workspace
     from .msal_auth import TokenSource
 

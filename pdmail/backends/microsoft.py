@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import BackendError, ConfigError
 
 if TYPE_CHECKING:
-    from ..config import Config, Reader
+    from ..config.load import Config, Reader
 
 MS_LOGIN = "https://login.microsoftonline.com"
 MS_GRAPH = "https://graph.microsoft.com/v1.0"

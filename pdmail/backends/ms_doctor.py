@@ -27,7 +27,7 @@ from .microsoft import (
 )
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.load import Config
     from .msal_auth import TokenSource
 
 # What an app acting alone needs instead of each delegated permission (any one of them).

@@ -38,7 +38,7 @@ from .microsoft import (
 )
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.load import Config
 
 __all__ = [
     "SIGN_IN_COMMAND",

@@ -22,7 +22,7 @@ from ..wire import Sendable, WireMessage, message_id_of
 from .base import OK, BuiltinMailKind, Check, MailerBackend
 
 if TYPE_CHECKING:
-    from ..config import Config, Reader
+    from ..config.load import Config, Reader
     from ..workspace import Workspace
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")

@@ -26,7 +26,7 @@ from .smtp import SmtpBackend
 from .workbook import Microsoft365Source
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.load import Config
 
 __all__ = [
     "DEFAULT_MAILER",

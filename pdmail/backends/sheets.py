@@ -30,7 +30,7 @@ from .google_doctor import GoogleAccount
 if TYPE_CHECKING:
     import gspread
 
-    from ..config import Config, Reader
+    from ..config.load import Config, Reader
 
 API = SHEETS_API
 CELL_LIMIT = 50_000  # characters Sheets holds in one cell

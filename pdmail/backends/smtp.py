@@ -36,7 +36,7 @@ from .base import OK, SEND_TEST, Account, BuiltinMailKind, Check, MailerBackend
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
-    from ..config import Config, Reader
+    from ..config.load import Config, Reader
     from ..workspace import Workspace
 
 __all__ = ["SECURITY_MODES", "SmtpBackend", "SmtpMailer", "SmtpSettings"]

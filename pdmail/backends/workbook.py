@@ -31,7 +31,7 @@ from .microsoft import FILES_READ, GRAPH_API, GraphError, require
 from .ms_doctor import MicrosoftAccount
 
 if TYPE_CHECKING:
-    from ..config import Config, Reader
+    from ..config.load import Config, Reader
     from .graph import GraphClient
 
 __all__ = ["Microsoft365Source", "WorkbookSettings", "WorkbookSource", "share_id"]

@@ -17,16 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .backends.google_api import GOOGLE_FORMS, GOOGLE_GMAIL, GOOGLE_OAUTH, GOOGLE_SHEETS
-from .backends.microsoft import Microsoft, parse_microsoft
-from .errors import ConfigError
-from .mail import is_plain_address
-from .timestamps import date_order
+from ..backends.google_api import GOOGLE_FORMS, GOOGLE_GMAIL, GOOGLE_OAUTH, GOOGLE_SHEETS
+from ..backends.microsoft import Microsoft, parse_microsoft
+from ..errors import ConfigError
+from ..mail import is_plain_address
+from ..timestamps import date_order
 from .yamlfile import YamlProblem, load_yaml, read_text_file
 
 if TYPE_CHECKING:
-    from .backends.base import Backend
-    from .backends.smtp import SmtpSettings
+    from ..backends.base import Backend
+    from ..backends.smtp import SmtpSettings
 
 B = TypeVar("B", bound="Backend")
 
@@ -372,7 +372,7 @@ def parse_config(data: Any, path: Path) -> Config:
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", campaign):
         raise r.error("campaign", f"{campaign!r} is not a simple name", "e.g. monthly-update")
 
-    from .backends import registry
+    from ..backends import registry
 
     src = r.mapping(root.get("sources"), "sources", required=True)
     source = r.backend(src, "sources", registry.SOURCES, registry.DEFAULT_SOURCE)
@@ -458,7 +458,7 @@ def _google(r: _Reader, root: Mapping[str, Any]) -> Google:
 
 
 def _mail(r: _Reader, root: Mapping[str, Any], librarian: Librarian) -> Mail:
-    from .backends import registry
+    from ..backends import registry
 
     m = r.mapping(root.get("mail"), "mail")
     mailer = r.backend(m, "mail", registry.MAILERS, registry.DEFAULT_MAILER)
@@ -686,7 +686,7 @@ def _taxonomy(r: _Reader, root: Mapping[str, Any], specialists: set[str]) -> Tax
 def _builtin_topic_names() -> dict[str, str]:
     """The built-in topics' names by their lower case (imported here: the taxonomy module
     builds its topics from this one's Topic)."""
-    from .taxonomy import DEFAULT_TOPICS
+    from ..taxonomy import DEFAULT_TOPICS
 
     return {t.name.lower(): t.name for t in DEFAULT_TOPICS}
 
