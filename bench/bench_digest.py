@@ -8,7 +8,7 @@ needs.csv), then times, side by side in one run, the steps a digest day goes thr
 
 * reading and parsing the roster and the responses export (``Workspace.roster`` and
   ``Workspace.responses``: CSV decode, sniffing, row fitting, timestamp parsing);
-* matching one cycle's responses to the roster (:func:`pdmail.responses.match`);
+* matching one cycle's responses to the roster (:func:`pdmail.sources.responses.match`);
 * matching every earlier cycle the digest looks back on (:func:`pdmail.publish.history`);
 * syncing the needs with the ledger and needs.csv (:func:`pdmail.publish.sync_needs`);
 * the pure :func:`pdmail.digest.build_digest` for the last cycle, with full history and needs;
@@ -77,7 +77,7 @@ from pdmail.publish import (  # noqa: E402
     requests_sent,
     sync_needs,
 )
-from pdmail.responses import Collection, match  # noqa: E402
+from pdmail.sources.responses import Collection, match  # noqa: E402
 from pdmail.topics import Tagger, normalize_format  # noqa: E402
 from pdmail.trends import build_trends, build_year  # noqa: E402
 from pdmail.workspace import Workspace  # noqa: E402

@@ -51,8 +51,8 @@ if TYPE_CHECKING:
     from .opening import resolve as opened_cycle
     from .preview import Preview, preview_messages
     from .publish import compile_digest, render_digest, send_digest, write_digest
-    from .responses import Collection
-    from .roster import Roster, parse_roster
+    from .sources.responses import Collection
+    from .sources.roster import Roster, parse_roster
     from .status import CycleStatus, cycle_status
     from .steps import send_reminders, send_requests
     from .tick import TickReport, tick
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 # function do not pay for the whole library (Jinja, SQLite, the digest) on start-up.
 _LAZY = {
     "BackendError": (".errors", "BackendError"),
-    "Collection": (".responses", "Collection"),
+    "Collection": (".sources.responses", "Collection"),
     "Config": (".config.load", "Config"),
     "ConfigError": (".errors", "ConfigError"),
     "Cycle": (".cycles", "Cycle"),
@@ -80,7 +80,7 @@ _LAZY = {
     "Preview": (".preview", "Preview"),
     "Problem": (".models", "Problem"),
     "Response": (".models", "Response"),
-    "Roster": (".roster", "Roster"),
+    "Roster": (".sources.roster", "Roster"),
     "SendResult": (".models", "SendResult"),
     "State": (".models", "State"),
     "Table": (".models", "Table"),
@@ -94,7 +94,7 @@ _LAZY = {
     "cycle_status": (".status", "cycle_status"),
     "load_config": (".config.load", "load_config"),
     "opened_cycle": (".opening", "resolve"),
-    "parse_roster": (".roster", "parse_roster"),
+    "parse_roster": (".sources.roster", "parse_roster"),
     "preview_messages": (".preview", "preview_messages"),
     "render_digest": (".publish", "render_digest"),
     "require_answers": (".freshness", "require_answers"),

@@ -77,7 +77,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 def _parse_today(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    from .timestamps import parse_date
+    from .sources.timestamps import parse_date
 
     if value is None:
         return None
@@ -684,7 +684,7 @@ def resolve(
     """Settle messages whose outcome is unknown, once you have looked for them."""
     from .delivery import resolve as settle
     from .models import MessageKey
-    from .roster import normalize_email
+    from .sources.roster import normalize_email
 
     if sent is None:
         raise UsageError(
@@ -897,7 +897,7 @@ def form_fields(config_path: Path | None, form: str) -> None:
     """Read FORM's questions (its id or edit address) and print the form: block to paste."""
     from .backends.google_auth import FORMS_SCOPE, load_credentials
     from .config.load import load_config
-    from .forms import config_block, fetch_form, form_id_from
+    from .sources.forms import config_block, fetch_form, form_id_from
 
     config = load_config(config_path)
     info = fetch_form(config, load_credentials(config, [FORMS_SCOPE]), form_id_from(form))

@@ -31,8 +31,8 @@ from .reading import (
     sentence_kinds,
     topics_by_kind,
 )
-from .responses import Collection
-from .roster import Roster
+from .sources.responses import Collection
+from .sources.roster import Roster
 from .taxonomy import BOOKING, DEFAULT_TOPICS, LESSONS, PRINTING
 from .todo import TaskGroup, by_date, group_tasks
 from .topics import Evidence, Tagger, is_request, normalize_formats, split_formats

@@ -22,7 +22,7 @@ from typing import Literal, get_args
 from .errors import BackendError, InputError
 from .models import Problem, Table
 from .reading import KINDS, NeedKind
-from .tables import column_index
+from .sources.tables import column_index
 from .wording import shorten
 
 # Where a need stands, as the librarian sets it (a Literal: the words are the table's and the

@@ -19,7 +19,7 @@ from .messages import REQUEST, base_context
 from .models import MessageKey
 from .needs import NeedRecord, merge
 from .needs_table import keep_needs
-from .responses import Collection
+from .sources.responses import Collection
 from .topics import Tagger
 from .workspace import Workspace
 

@@ -8,7 +8,7 @@ from datetime import datetime, tzinfo
 from .cycles import Cycle
 from .messages import REQUEST
 from .models import LedgerEntry, Response, State
-from .responses import Collection
+from .sources.responses import Collection
 from .wording import (
     count,
     day,

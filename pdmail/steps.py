@@ -16,7 +16,7 @@ from .errors import InputError
 from .freshness import require_answers
 from .messages import REQUEST, build_reminder, build_request, reminder_kind
 from .models import LedgerEntry, MessageKey, State, Teacher
-from .roster import normalize_email
+from .sources.roster import normalize_email
 from .wording import count, day
 from .workspace import Workspace
 

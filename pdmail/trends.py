@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .display import shorten
-from .responses import Collection
+from .sources.responses import Collection
 from .topics import is_request
 
 NO_TEAM = "(no team)"

@@ -16,8 +16,8 @@ from .config.load import Config, load_config
 from .cycles import Cycle
 from .ledger import Ledger
 from .models import Problem, Response
-from .responses import Collection, match, parse_responses, settle_order
-from .roster import Roster, parse_roster
+from .sources.responses import Collection, match, parse_responses, settle_order
+from .sources.roster import Roster, parse_roster
 from .templates import Templates
 
 LEDGER_FILE = "ledger.sqlite3"

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from pdmail.config.load import Config, load_config
 
 from pdmail.cli import main
+from pdmail.config.load import Config, load_config
 from pdmail.ledger import Ledger
 from pdmail.models import LedgerEntry
 from pdmail.workspace import Workspace

@@ -20,12 +20,12 @@ import yaml
 from click.testing import CliRunner
 from conftest import BASE_CONFIG, Project
 from fakes.oauth_server import FakeOAuth
-from pdmail.config.load import load_config
 
 from pdmail.backends import google_auth
 from pdmail.cli import main
+from pdmail.config.load import load_config
 from pdmail.errors import ConfigError
-from pdmail.forms import Question, config_block, form_id_from, parse_form
+from pdmail.sources.forms import Question, config_block, form_id_from, parse_form
 
 CLIENT = {
     "installed": {

@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 import pytest
 import requests
 from conftest import Project, ledger_entries, run_cli
-from pdmail.config.load import Config, Reader, load_config
 
 from pdmail.backends import registry
 from pdmail.backends.base import OK, Check, MailerBackend, SourceBackend
@@ -32,10 +31,11 @@ from pdmail.backends.google_api import (
     SignInOutage,
     google_errors,
 )
+from pdmail.config.load import Config, Reader, load_config
 from pdmail.delivery import how_to_find
 from pdmail.errors import BackendError, ConfigError, DeliveryError
 from pdmail.models import SendResult, State, Table
-from pdmail.tables import table_from_rows
+from pdmail.sources.tables import table_from_rows
 from pdmail.workspace import Workspace
 
 # -- a fourth mailer, defined here and nowhere in pdmail ---------------------------------

@@ -18,10 +18,10 @@ import pytest
 import schedule as schedule_lib
 from click.testing import CliRunner, Result
 from conftest import ROSTER_ROWS, Project, answer, ledger_entries, read_eml, run_cli
-from pdmail.config.load import load_config
 
 import pdmail
 from pdmail.cli import main
+from pdmail.config.load import load_config
 from pdmail.errors import ConfigError, InputError, PdmailError, TemplateError
 from pdmail.ledger import Ledger
 from pdmail.models import MessageKey, State

@@ -28,9 +28,9 @@ from conftest import (
 )
 from fakes.gmail_server import FakeGmail
 from fakes.sheets_server import FakeSheets
-from pdmail.config.load import Taxonomy, Topic
 from test_google_month import SID
 
+from pdmail.config.load import Taxonomy, Topic
 from pdmail.corrections import SchoolReader, own_correction
 from pdmail.ledger import SCHEMA_VERSION, Ledger
 from pdmail.models import Table

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import Project
-from pdmail.config.load import Calendar
 
 from pdmail import cycles
+from pdmail.config.load import Calendar
 from pdmail.errors import ConfigError, PdmailError
 
 CHICAGO = ZoneInfo("America/Chicago")

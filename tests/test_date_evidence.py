@@ -18,7 +18,7 @@ from conftest import ANN, RAJ, Project, answer, run_cli
 
 from pdmail import cycles
 from pdmail.errors import InputError
-from pdmail.responses import Collection
+from pdmail.sources.responses import Collection
 from pdmail.steps import send_requests
 
 

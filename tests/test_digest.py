@@ -1,5 +1,5 @@
 """The digest: built from a small roster and real Response records matched by
-``pdmail.responses.match``, then rendered by the default templates."""
+``pdmail.sources.responses.match``, then rendered by the default templates."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import Project, write_csv
-from pdmail.config.load import RosterColumns, Taxonomy
 
 from pdmail import cycles
+from pdmail.config.load import RosterColumns, Taxonomy
 from pdmail.digest import NO_TEAM, Digest, build_digest, need_id
 from pdmail.models import Response
 from pdmail.publish import render_digest
-from pdmail.responses import match
-from pdmail.roster import Roster, parse_roster
-from pdmail.tables import read_table
+from pdmail.sources.responses import match
+from pdmail.sources.roster import Roster, parse_roster
+from pdmail.sources.tables import read_table
 from pdmail.topics import Tagger
 
 CHICAGO = ZoneInfo("America/Chicago")

@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner, Result
 from conftest import BASE_CONFIG, Project, answer
+
+from pdmail import cycles
+from pdmail.cli import main
 from pdmail.config.load import (
     Config,
     RosterColumns,
@@ -24,9 +27,6 @@ from pdmail.config.load import (
     Topic,
     parse_config,
 )
-
-from pdmail import cycles
-from pdmail.cli import main
 from pdmail.digest import (
     NO_TEAM,
     Digest,
@@ -41,9 +41,9 @@ from pdmail.ledger import Ledger
 from pdmail.models import Response, State
 from pdmail.needs import NeedRecord
 from pdmail.publish import compile_digest, render_digest
-from pdmail.responses import match
-from pdmail.roster import Roster, parse_roster
-from pdmail.tables import table_from_rows
+from pdmail.sources.responses import match
+from pdmail.sources.roster import Roster, parse_roster
+from pdmail.sources.tables import table_from_rows
 from pdmail.topics import Tagger
 
 CHICAGO = ZoneInfo("America/Chicago")

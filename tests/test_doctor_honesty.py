@@ -22,7 +22,6 @@ from click.testing import CliRunner
 from conftest import Project, ledger_entries, read_eml
 from fakes.gmail_server import FakeGmail
 from fakes.oauth_server import FakeOAuth
-from pdmail.config.load import GOOGLE_ENDPOINT_ENV
 from test_smtp import HOST, PASSWORD, USER, StartServer, auth_handler, start_server
 
 from pdmail.backends import google_auth
@@ -37,6 +36,7 @@ from pdmail.backends.google_auth import (
     write_private,
 )
 from pdmail.cli import main
+from pdmail.config.load import GOOGLE_ENDPOINT_ENV
 from pdmail.doctor import FAIL, OK, WARN, Check, diagnose
 from pdmail.errors import BackendError
 

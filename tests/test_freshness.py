@@ -239,7 +239,7 @@ class LiveSource:
 
 @pytest.mark.parametrize("empty", [True, False])
 def test_a_live_source_is_only_checked_for_being_there(project: Project, empty: bool) -> None:
-    from pdmail.tables import read_table
+    from pdmail.sources.tables import read_table
 
     roster = read_table(project.folder / "roster.csv")
     project.write_responses([], saved=BEFORE_SEND)  # a file time a live source never has

@@ -20,7 +20,6 @@ from urllib.parse import parse_qs
 import platformdirs
 import pytest
 from conftest import BASE_CONFIG, Project, deep_merge
-from pdmail.config.load import GOOGLE_ENDPOINT_ENV, Config, parse_config
 
 from pdmail.backends.google_auth import (
     FORMS_SCOPE,
@@ -32,6 +31,7 @@ from pdmail.backends.google_auth import (
     token_path,
     write_private,
 )
+from pdmail.config.load import GOOGLE_ENDPOINT_ENV, Config, parse_config
 from pdmail.errors import BackendError, ConfigError
 
 LIBRARIAN = "librarian@school.example.org"

@@ -26,9 +26,9 @@ from conftest import (
 )
 from fakes.gmail_server import FakeGmail
 from fakes.sheets_server import FakeSheets
-from pdmail.config.load import GOOGLE_ENDPOINT_ENV
 
 from pdmail.backends.google_auth import GMAIL_SCOPE, SHEETS_SCOPE, write_private
+from pdmail.config.load import GOOGLE_ENDPOINT_ENV
 from pdmail.ledger import Ledger
 from pdmail.models import State
 

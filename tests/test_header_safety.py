@@ -49,7 +49,7 @@ from pdmail.mail import ComposedMessage, address, compose, verify, wire_bytes
 from pdmail.messages import build_reminder, build_request
 from pdmail.models import LedgerEntry, MessageKey, State, Table
 from pdmail.publish import compile_digest, digest_messages, render_digest
-from pdmail.roster import parse_roster
+from pdmail.sources.roster import parse_roster
 from pdmail.templates import Templates
 from pdmail.workspace import Workspace
 

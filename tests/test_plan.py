@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from pdmail.config.load import Sessions, Specialist, Topic
 
+from pdmail.config.load import Sessions, Specialist, Topic
 from pdmail.plan import (
     NO_TEAM,
     ONE_ON_ONE,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from pdmail.config.load import Taxonomy
 
+from pdmail.config.load import Taxonomy
 from pdmail.reading import (
     LEARNING,
     LESSON,

@@ -20,7 +20,6 @@ from conftest import Project
 from fakes.gmail_server import FakeGmail
 from fakes.slow_smtp import SilentSocket, SlowSmtp
 from google.oauth2.credentials import Credentials
-from pdmail.config.load import Config
 
 from pdmail import cycles
 from pdmail.backends import Mailer
@@ -29,6 +28,7 @@ from pdmail.backends.google_auth import GMAIL_SCOPE
 from pdmail.backends.google_http import RetryPolicy
 from pdmail.backends.smtp import SmtpMailer
 from pdmail.cli import main
+from pdmail.config.load import Config
 from pdmail.delivery import DeliveryReport
 from pdmail.errors import DeliveryError
 from pdmail.steps import send_requests

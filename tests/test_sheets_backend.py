@@ -37,13 +37,13 @@ from conftest import (
     answer,
 )
 from fakes.sheets_server import FakeSheets
-from pdmail.config.load import GOOGLE_ENDPOINT_ENV, Config
 
 from pdmail import cycles
 from pdmail.backends.google_auth import SHEETS_SCOPE, load_credentials, scopes_for, write_private
 from pdmail.backends.google_http import RetryPolicy
 from pdmail.backends.sheets import SheetsBook, open_book
 from pdmail.cli import main
+from pdmail.config.load import GOOGLE_ENDPOINT_ENV, Config
 from pdmail.cycles import Cycle
 from pdmail.errors import BackendError, InputError
 from pdmail.tick import TickReport, tick

@@ -11,9 +11,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from conftest import ROSTER_HEADER, ROSTER_ROWS, Project
-from pdmail.config.load import Form
 
 from pdmail import cycles
+from pdmail.config.load import Form
 from pdmail.errors import ConfigError, TemplateError
 from pdmail.messages import build_request, teacher_context
 from pdmail.models import Teacher

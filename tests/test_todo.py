@@ -13,15 +13,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import Project, answer, run_cli, write_csv
-from pdmail.config.load import RosterColumns, Taxonomy, Topic
 
 from pdmail import cycles
+from pdmail.config.load import RosterColumns, Taxonomy, Topic
 from pdmail.digest import Digest, Need, build_digest
 from pdmail.models import Response
 from pdmail.publish import render_digest
-from pdmail.responses import match
-from pdmail.roster import Roster, parse_roster
-from pdmail.tables import read_table
+from pdmail.sources.responses import match
+from pdmail.sources.roster import Roster, parse_roster
+from pdmail.sources.tables import read_table
 from pdmail.taxonomy import (
     ACCOUNTS,
     BOOKING,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from conftest import Project
-from pdmail.config.load import Taxonomy, Topic
 
+from pdmail.config.load import Taxonomy, Topic
 from pdmail.errors import ConfigError
 from pdmail.topics import (
     DEFAULT_TOPICS,

@@ -1,7 +1,7 @@
 """Trends across cycles and the year's curriculum map, from hand-made collections.
 
 Each cycle's answers are real :class:`~pdmail.models.Response` records matched to a small
-roster by :func:`pdmail.responses.match`, as the digest does.
+roster by :func:`pdmail.sources.responses.match`, as the digest does.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import BASE_CONFIG
-from pdmail.config.load import RosterColumns, Topic, parse_config
 
 from pdmail import cycles
+from pdmail.config.load import RosterColumns, Topic, parse_config
 from pdmail.models import Response
-from pdmail.responses import Collection, match
-from pdmail.roster import Roster, parse_roster
-from pdmail.tables import table_from_rows
+from pdmail.sources.responses import Collection, match
+from pdmail.sources.roster import Roster, parse_roster
+from pdmail.sources.tables import table_from_rows
 from pdmail.topics import Tagger
 from pdmail.trends import TopicTrend, TrendPoint, build_trends, build_year, sparkline
 

@@ -22,7 +22,6 @@ from conftest import ANN, MARIA, RAJ, SAM, Project, answer, read_eml
 from fakes.gmail_server import FakeGmail
 from fakes.slow_smtp import SlowSmtp
 from google.oauth2.credentials import Credentials
-from pdmail.config.load import Config
 
 from pdmail import cycles
 from pdmail.backends import Mailer
@@ -31,6 +30,7 @@ from pdmail.backends.google_http import RetryPolicy
 from pdmail.backends.outbox import OutboxMailer
 from pdmail.backends.smtp import SmtpMailer
 from pdmail.cli import main
+from pdmail.config.load import Config
 from pdmail.delivery import CAUSE_MAILER_ERROR, CAUSE_UNEXPECTED, explain, unsettled
 from pdmail.errors import BackendError, PdmailError
 from pdmail.ledger import INTERRUPTED, Ledger

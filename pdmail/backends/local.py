@@ -12,7 +12,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 from ..atomic import write_atomic
 from ..errors import BackendError, InputError
 from ..models import Table
-from ..tables import read_table
+from ..sources.tables import read_table
 from .base import BuiltinSourceKind, SourceBackend
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..display import shorten
 from ..errors import BackendError, InputError
 from ..models import Table
-from ..tables import table_from_rows
+from ..sources.tables import table_from_rows
 from .base import BuiltinSourceKind, SourceBackend
 from .google_api import (
     SHEETS_API,

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from ..errors import BackendError, InputError
 from ..models import Table
-from ..tables import read_table, table_from_rows
+from ..sources.tables import read_table, table_from_rows
 from .base import BuiltinSourceKind, SourceBackend
 from .microsoft import FILES_READ, GRAPH_API, GraphError, require
 from .ms_doctor import MicrosoftAccount
@@ -187,7 +187,7 @@ _DATE_PARTS = re.compile(r"[dmyhs]")
 
 def _cell(value: Any, number_format: Any) -> str:
     """A cell as the ``.xlsx`` reader gives it: a number in a date format as ISO text."""
-    from ..tables import _value_text
+    from ..sources.tables import _value_text
 
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         fmt = number_format if isinstance(number_format, str) else ""

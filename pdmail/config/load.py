@@ -21,7 +21,7 @@ from ..backends.google_api import GOOGLE_FORMS, GOOGLE_GMAIL, GOOGLE_OAUTH, GOOG
 from ..backends.microsoft import Microsoft, parse_microsoft
 from ..errors import ConfigError
 from ..mail import is_plain_address
-from ..timestamps import date_order
+from ..sources.timestamps import date_order
 from .yamlfile import YamlProblem, load_yaml, read_text_file
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ class Form:
     columns: FormColumns
     timestamp_format: str | None
     # How dates whose year is not first are read: auto (the column decides, or a Google
-    # Sheet's locale), dmy, mdy or ymd. See pdmail.timestamps.read_column.
+    # Sheet's locale), dmy, mdy or ymd. See pdmail.sources.timestamps.read_column.
     date_order: str = "auto"
 
 

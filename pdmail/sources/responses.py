@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .config.load import Form
-from .cycles import Cycle, is_cycle_name
-from .errors import InputError
-from .models import Ambiguity, Problem, Response, Table, Teacher
+from ..config.load import Form
+from ..cycles import Cycle, is_cycle_name
+from ..errors import InputError
+from ..models import Ambiguity, Problem, Response, Table, Teacher
 from .names import RosterNames, address_in, clean_cell
 from .roster import Roster, normalize_email
 from .tables import require_column
@@ -26,7 +26,7 @@ from .timestamps import OrderConflict, OrderMismatch, order_name, read_column
 def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Response], list[Problem]]:
     """Every submission in ``table`` as a :class:`Response`, and the rows that were skipped.
 
-    The timestamps are read as one column (:func:`pdmail.timestamps.read_column`): with
+    The timestamps are read as one column (:func:`pdmail.sources.timestamps.read_column`): with
     ``form.timestamp_format`` or ``form.date_order`` when the config sets them, else with the
     order the table's locale (a Google Sheet's) or the column itself settles. A response whose
     time depends on a guessed order carries an :class:`~pdmail.models.Ambiguity`, which

@@ -13,7 +13,7 @@ import io
 import re
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["DELIMITERS", "column_label", "open_error", "read_delimited"]
 

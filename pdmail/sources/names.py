@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from .models import Teacher
+from ..models import Teacher
 from .roster import is_valid_email
 
 __all__ = ["RosterNames", "address_in", "clean_cell", "probable_teacher"]

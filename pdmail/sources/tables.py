@@ -16,10 +16,10 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
+from ..models import Table
 from .delimited import DELIMITERS, open_error, read_delimited
 from .delimited import column_label as _column
-from .errors import InputError
-from .models import Table
 
 __all__ = ["column_index", "read_table", "require_column", "table_from_rows"]
 

@@ -11,10 +11,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .config.load import RosterColumns
-from .errors import InputError
-from .mail import is_plain_address
-from .models import Problem, Table, Teacher
+from ..config.load import RosterColumns
+from ..errors import InputError
+from ..mail import is_plain_address
+from ..models import Problem, Table, Teacher
 from .tables import column_index, require_column
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
