@@ -65,10 +65,8 @@ from pdmail import cycles  # noqa: E402
 from pdmail.config.load import Config, load_config  # noqa: E402
 from pdmail.cycles import Cycle  # noqa: E402
 from pdmail.digest import Digest, as_records, build_digest, current_needs  # noqa: E402
-from pdmail.ledger import Ledger  # noqa: E402
 from pdmail.mail import address, compose  # noqa: E402
 from pdmail.messages import REQUEST, reminder_kind  # noqa: E402
-from pdmail.needs import NeedRecord, needs_rows  # noqa: E402
 from pdmail.publish import (  # noqa: E402
     RenderedDigest,
     compile_digest,
@@ -78,6 +76,8 @@ from pdmail.publish import (  # noqa: E402
     sync_needs,
 )
 from pdmail.sources.responses import Collection, match  # noqa: E402
+from pdmail.state.ledger import Ledger  # noqa: E402
+from pdmail.state.needs import NeedRecord, needs_rows  # noqa: E402
 from pdmail.topics import Tagger, normalize_format  # noqa: E402
 from pdmail.trends import build_trends, build_year  # noqa: E402
 from pdmail.workspace import Workspace  # noqa: E402

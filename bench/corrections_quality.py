@@ -37,8 +37,8 @@ from digest_quality import FAMILY_OF  # noqa: E402
 
 from pdmail.config.load import Taxonomy  # noqa: E402
 from pdmail.corrections import SchoolReader  # noqa: E402
-from pdmail.needs import NeedRecord  # noqa: E402
 from pdmail.reading import KINDS, kinds_of  # noqa: E402
+from pdmail.state.needs import NeedRecord  # noqa: E402
 from pdmail.topics import Tagger, is_request  # noqa: E402
 
 

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
         TemplateError,
     )
     from .freshness import require_answers
-    from .ledger import Ledger
     from .models import (
         LedgerEntry,
         MessageKey,
@@ -53,6 +52,7 @@ if TYPE_CHECKING:
     from .publish import compile_digest, render_digest, send_digest, write_digest
     from .sources.responses import Collection
     from .sources.roster import Roster, parse_roster
+    from .state.ledger import Ledger
     from .status import CycleStatus, cycle_status
     from .steps import send_reminders, send_requests
     from .tick import TickReport, tick
@@ -71,7 +71,7 @@ _LAZY = {
     "DeliveryReport": (".delivery", "DeliveryReport"),
     "Digest": (".digest", "Digest"),
     "InputError": (".errors", "InputError"),
-    "Ledger": (".ledger", "Ledger"),
+    "Ledger": (".state.ledger", "Ledger"),
     "LedgerEntry": (".models", "LedgerEntry"),
     "MessageKey": (".models", "MessageKey"),
     "Need": (".digest", "Need"),

@@ -1,7 +1,7 @@
 """Learning the school's words from the librarian's corrections.
 
 When the librarian corrects a need's topics or kinds (in the needs table or with
-``pdmail needs set``), the correction is kept (:mod:`pdmail.needs`) and later answers are read
+``pdmail needs set``), the correction is kept (:mod:`pdmail.state.needs`) and later answers are read
 with it. :class:`SchoolReader` adjusts pdmail's reading of a new answer in four ways, each shown
 in the need's evidence (and its ``learned`` notes) with the words that decided it and the
 correction it came from:
@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
 
-from .needs import NeedRecord
 from .reading import NeedKind
+from .state.needs import NeedRecord
 from .topics import Evidence, Tagger, stem
 
 __all__ = ["DEFAULT_THRESHOLD", "Reading", "SchoolReader", "own_correction"]

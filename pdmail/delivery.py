@@ -25,9 +25,9 @@ from datetime import datetime, timedelta, timezone, tzinfo
 
 from .backends import Mailer
 from .errors import BackendError, DeliveryError, PdmailError, UsageError
-from .ledger import INTERRUPTED, QUEUED, Claim, boot_id, never_handed_over
 from .models import LedgerEntry, MessageKey, OutcomeResult, State
-from .runlock import RunLock
+from .state.ledger import INTERRUPTED, QUEUED, Claim, boot_id, never_handed_over
+from .state.runlock import RunLock
 from .wire import Sendable, WireMessage, message_id_of, subject_of
 from .wording import count, local_time
 from .workspace import Workspace
@@ -547,12 +547,12 @@ CLAIM_BATCH = 64
 class _Claims:
     """The run's claims, each durable before its message is handed over.
 
-    Unpaced, on a system that tells its boot apart (:func:`~pdmail.ledger.boot_id`), the
+    Unpaced, on a system that tells its boot apart (:func:`~pdmail.state.ledger.boot_id`), the
     messages the ledger has never seen are claimed up to :data:`CLAIM_BATCH` at a time in one
     flushed commit, instead of one each: a flush costs milliseconds, a message less. Any
     other message is claimed alone, as before. Claims ahead that the run does not hand over
     (it stopped, or failed) are released when it ends; those of a killed run are settled by
-    the next one (:meth:`~pdmail.ledger.Ledger.settle_interrupted`).
+    the next one (:meth:`~pdmail.state.ledger.Ledger.settle_interrupted`).
     """
 
     def __init__(

@@ -19,7 +19,6 @@ from .corrections import DEFAULT_THRESHOLD, Reading, SchoolReader, own_correctio
 from .cycles import months_between, school_year, shift
 from .display import NAME_LIMIT, shorten
 from .models import Teacher
-from .needs import NeedRecord, NeedStatus
 from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
 from .reading import (
     LEARNING,
@@ -33,6 +32,7 @@ from .reading import (
 )
 from .sources.responses import Collection
 from .sources.roster import Roster
+from .state.needs import NeedRecord, NeedStatus
 from .taxonomy import BOOKING, DEFAULT_TOPICS, LESSONS, PRINTING
 from .todo import TaskGroup, by_date, group_tasks
 from .topics import Evidence, Tagger, is_request, normalize_formats, split_formats

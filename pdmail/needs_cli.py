@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .errors import UsageError
-from .needs import (
+from .state.needs import (
     NeedEdit,
     NeedRecord,
     need_status,
@@ -14,7 +14,7 @@ from .needs import (
     parse_kinds,
     parse_topics,
 )
-from .needs_table import keep_needs
+from .state.needs_table import keep_needs
 from .topics import Tagger
 from .workspace import Workspace
 

@@ -17,9 +17,9 @@ from .freshness import require_answers
 from .mail import address, compose, header_safe, message_id
 from .messages import REQUEST, base_context
 from .models import MessageKey
-from .needs import NeedRecord, merge
-from .needs_table import keep_needs
 from .sources.responses import Collection
+from .state.needs import NeedRecord, merge
+from .state.needs_table import keep_needs
 from .topics import Tagger
 from .workspace import Workspace
 

@@ -23,8 +23,8 @@ from click.testing import CliRunner, Result
 
 from pdmail.cli import main
 from pdmail.config.load import Config, load_config
-from pdmail.ledger import Ledger
 from pdmail.models import LedgerEntry
+from pdmail.state.ledger import Ledger
 from pdmail.workspace import Workspace
 
 # Every server a test talks to is on this machine: a proxy set for the machine (HTTPS_PROXY in a
@@ -194,7 +194,7 @@ def needs_csv(project: Project) -> dict[str, dict[str, str]]:
 
 def edit_needs_csv(project: Project, changes: dict[str, dict[str, str]]) -> None:
     """Change cells of needs.csv as the librarian would (``{need id: {column: value}}``)."""
-    from pdmail.needs import HEADER
+    from pdmail.state.needs import HEADER
 
     rows = list(needs_csv(project).values())
     for row in rows:

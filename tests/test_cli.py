@@ -23,10 +23,10 @@ import pdmail
 from pdmail.cli import main
 from pdmail.config.load import load_config
 from pdmail.errors import ConfigError, InputError, PdmailError, TemplateError
-from pdmail.ledger import Ledger
 from pdmail.models import MessageKey, State
 from pdmail.resources import builtin_templates, example_config
 from pdmail.scheduler import daily_job, install, run_forever
+from pdmail.state.ledger import Ledger
 
 CAMPAIGN = "monthly-update"
 CYCLE = "2026-12"

@@ -32,10 +32,10 @@ from test_google_month import SID
 
 from pdmail.config.load import Taxonomy, Topic
 from pdmail.corrections import SchoolReader, own_correction
-from pdmail.ledger import SCHEMA_VERSION, Ledger
 from pdmail.models import Table
-from pdmail.needs import NeedEdit, NeedRecord, read_changes
 from pdmail.reading import KINDS, NeedKind, kinds_of
+from pdmail.state.ledger import SCHEMA_VERSION, Ledger
+from pdmail.state.needs import NeedEdit, NeedRecord, read_changes
 from pdmail.topics import Tagger
 
 CAMPAIGN = "monthly-update"

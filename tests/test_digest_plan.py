@@ -37,13 +37,13 @@ from pdmail.digest import (
     for_specialist,
     need_id,
 )
-from pdmail.ledger import Ledger
 from pdmail.models import Response, State
-from pdmail.needs import NeedRecord
 from pdmail.publish import compile_digest, render_digest
 from pdmail.sources.responses import match
 from pdmail.sources.roster import Roster, parse_roster
 from pdmail.sources.tables import table_from_rows
+from pdmail.state.ledger import Ledger
+from pdmail.state.needs import NeedRecord
 from pdmail.topics import Tagger
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -761,8 +761,8 @@ def test_long_lists_in_the_mailed_digest_show_their_first_entries_and_say_where_
     """A large school's digest must stay a readable message, not megabytes of HTML."""
     from pdmail import cycles as cycle_dates
     from pdmail.digest import build_digest as build_full
-    from pdmail.needs import NeedRecord
     from pdmail.publish import render_digest
+    from pdmail.state.needs import NeedRecord
     from pdmail.topics import Tagger as FullTagger
 
     old = [

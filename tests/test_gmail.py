@@ -30,9 +30,9 @@ from pdmail.backends.google_auth import GMAIL_SCOPE
 from pdmail.backends.google_http import RetryPolicy
 from pdmail.cli import main
 from pdmail.errors import BackendError, DeliveryError
-from pdmail.ledger import Ledger
 from pdmail.mail import address, compose, message_id
 from pdmail.models import LedgerEntry, MessageKey, State
+from pdmail.state.ledger import Ledger
 
 SCHOOL = "school.example.org"
 WHEN = datetime(2026, 12, 1, 7, 30, tzinfo=timezone.utc)

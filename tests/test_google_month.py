@@ -29,8 +29,8 @@ from fakes.sheets_server import FakeSheets
 
 from pdmail.backends.google_auth import GMAIL_SCOPE, SHEETS_SCOPE, write_private
 from pdmail.config.load import GOOGLE_ENDPOINT_ENV
-from pdmail.ledger import Ledger
 from pdmail.models import State
+from pdmail.state.ledger import Ledger
 
 SID = "1pdmailMonthSheet_0123456789abcdefghijklmnopqrs"
 

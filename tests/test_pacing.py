@@ -11,7 +11,7 @@ from conftest import ROSTER_HEADER, Project
 from pdmail import cycles
 from pdmail.cli import main
 from pdmail.errors import BackendError
-from pdmail.runlock import RunLock
+from pdmail.state.runlock import RunLock
 from pdmail.steps import send_requests
 from pdmail.workspace import Workspace
 

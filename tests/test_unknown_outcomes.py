@@ -33,10 +33,10 @@ from pdmail.cli import main
 from pdmail.config.load import Config
 from pdmail.delivery import CAUSE_MAILER_ERROR, CAUSE_UNEXPECTED, explain, unsettled
 from pdmail.errors import BackendError, PdmailError
-from pdmail.ledger import INTERRUPTED, Ledger
 from pdmail.mail import message_id
 from pdmail.models import MessageKey, SendResult
-from pdmail.runlock import RunLock
+from pdmail.state.ledger import INTERRUPTED, Ledger
+from pdmail.state.runlock import RunLock
 from pdmail.steps import send_requests
 from pdmail.workspace import Workspace
 

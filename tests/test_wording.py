@@ -329,8 +329,8 @@ def test_a_pasted_paragraph_in_the_address_cell_is_shortened(project: Project) -
 
 
 def test_status_attention_names_the_teacher_in_school_time(project: Project) -> None:
-    from pdmail.ledger import Ledger
     from pdmail.models import MessageKey
+    from pdmail.state.ledger import Ledger
 
     assert invoke(project, "send").exit_code == 0
     key = MessageKey("monthly-update", "2026-12", "raj@school.example.org", "request")

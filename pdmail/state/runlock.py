@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from .errors import BackendError
+from ..errors import BackendError
 
 LOCK_FILE = "run.lock"
 # How long a run waits for another one on the same state folder before giving up (seconds).

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .errors import PdmailError
+from ..errors import PdmailError
 from .needs import NeedEdit, NeedRecord, NeedStore, apply_edits, merge, needs_rows, read_changes
 
 if TYPE_CHECKING:
-    from .backends import ReportSink
+    from ..backends import ReportSink
 
 __all__ = ["keep_needs", "table_edits"]
 

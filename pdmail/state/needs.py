@@ -19,11 +19,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal, get_args
 
-from .errors import BackendError, InputError
-from .models import Problem, Table
-from .reading import KINDS, NeedKind
-from .sources.tables import column_index
-from .wording import shorten
+from ..errors import BackendError, InputError
+from ..models import Problem, Table
+from ..reading import KINDS, NeedKind
+from ..sources.tables import column_index
+from ..wording import shorten
 
 # Where a need stands, as the librarian sets it (a Literal: the words are the table's and the
 # ledger's, and mypy catches a misspelt one).

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import BackendError
-from .models import LedgerEntry, MessageKey, SendResult, State
+from ..errors import BackendError
+from ..models import LedgerEntry, MessageKey, SendResult, State
 from .needs import MIGRATIONS as NEEDS_MIGRATIONS
 from .needs import SCHEMA as NEEDS_SCHEMA
 from .needs import NeedStore
