@@ -65,8 +65,8 @@ from pdmail import cycles  # noqa: E402
 from pdmail.config.load import Config, load_config  # noqa: E402
 from pdmail.cycles import Cycle  # noqa: E402
 from pdmail.digest import Digest, as_records, build_digest, current_needs  # noqa: E402
-from pdmail.mail import address, compose  # noqa: E402
-from pdmail.messages import REQUEST, reminder_kind  # noqa: E402
+from pdmail.mail.compose import address, compose  # noqa: E402
+from pdmail.mail.messages import REQUEST, reminder_kind  # noqa: E402
 from pdmail.publish import (  # noqa: E402
     RenderedDigest,
     compile_digest,

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         TemplateError,
     )
     from .freshness import require_answers
+    from .mail.preview import Preview, preview_messages
     from .models import (
         LedgerEntry,
         MessageKey,
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
         Teacher,
     )
     from .opening import resolve as opened_cycle
-    from .preview import Preview, preview_messages
     from .publish import compile_digest, render_digest, send_digest, write_digest
     from .sources.responses import Collection
     from .sources.roster import Roster, parse_roster
@@ -77,7 +77,7 @@ _LAZY = {
     "Need": (".digest", "Need"),
     "Outcome": (".delivery", "Outcome"),
     "PdmailError": (".errors", "PdmailError"),
-    "Preview": (".preview", "Preview"),
+    "Preview": (".mail.preview", "Preview"),
     "Problem": (".models", "Problem"),
     "Response": (".models", "Response"),
     "Roster": (".sources.roster", "Roster"),
@@ -95,7 +95,7 @@ _LAZY = {
     "load_config": (".config.load", "load_config"),
     "opened_cycle": (".opening", "resolve"),
     "parse_roster": (".sources.roster", "parse_roster"),
-    "preview_messages": (".preview", "preview_messages"),
+    "preview_messages": (".mail.preview", "preview_messages"),
     "render_digest": (".publish", "render_digest"),
     "require_answers": (".freshness", "require_answers"),
     "resolve_cycle": (".cycles", "resolve"),

@@ -385,8 +385,8 @@ def preview(
     After the cycle's due date, the request is shown as 'send --late' (or the daily run) would
     send it today: with a due date counted from today.
     """
+    from .mail.preview import preview_messages
     from .opening import for_sending
-    from .preview import preview_messages
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
@@ -457,7 +457,7 @@ def send(
 
 
 def _echo_late(cycle: Cycle, opened: bool) -> None:
-    from .messages import long_date
+    from .mail.messages import long_date
     from .opening import describe_late
 
     if opened:

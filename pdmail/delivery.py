@@ -25,10 +25,10 @@ from datetime import datetime, timedelta, timezone, tzinfo
 
 from .backends import Mailer
 from .errors import BackendError, DeliveryError, PdmailError, UsageError
+from .mail.wire import Sendable, WireMessage, message_id_of, subject_of
 from .models import LedgerEntry, MessageKey, OutcomeResult, State
 from .state.ledger import INTERRUPTED, QUEUED, Claim, boot_id, never_handed_over
 from .state.runlock import RunLock
-from .wire import Sendable, WireMessage, message_id_of, subject_of
 from .wording import count, local_time
 from .workspace import Workspace
 

@@ -168,7 +168,7 @@ def _calendar(ws: Workspace, today: date) -> Check:
 
 
 def _templates(ws: Workspace, today: date) -> Check:
-    from .preview import preview_messages
+    from .mail.preview import preview_messages
 
     cycle = cycles.cycle(ws.config, cycles.current_name(ws.config, today))
     if not ws.roster.active:
@@ -219,7 +219,7 @@ def _sender(cfg: Config, backend: type[MailerBackend], *, tested: bool) -> Check
 
 
 def _send_test(ws: Workspace, backend: type[MailerBackend]) -> Check:
-    from .testmail import send_test_message
+    from .mail.testmail import send_test_message
 
     cfg = ws.config
     sent = send_test_message(ws)

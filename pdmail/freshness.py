@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from .backends.base import SavedExport
 from .cycles import Cycle
 from .errors import InputError
-from .messages import REQUEST
+from .mail.messages import REQUEST
 from .models import State
 from .workspace import Workspace
 

@@ -14,7 +14,7 @@ from datetime import date
 from . import cycles
 from .cycles import Cycle
 from .errors import UsageError
-from .messages import REQUEST, long_date
+from .mail.messages import REQUEST, long_date
 from .workspace import Workspace
 
 

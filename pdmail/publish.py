@@ -14,8 +14,8 @@ from .delivery import DeliveryReport, Outgoing, deliver
 from .digest import Digest, as_records, build_digest, current_needs, digest_rows, for_specialist
 from .errors import BackendError, InputError, PdmailError
 from .freshness import require_answers
-from .mail import address, compose, header_safe, message_id
-from .messages import REQUEST, base_context
+from .mail.compose import address, compose, header_safe, message_id
+from .mail.messages import REQUEST, base_context
 from .models import MessageKey
 from .sources.responses import Collection
 from .state.needs import NeedRecord, merge

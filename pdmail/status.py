@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from .cycles import Cycle
-from .messages import REQUEST
+from .mail.messages import REQUEST
 from .models import LedgerEntry, Response, State
 from .sources.responses import Collection
 from .wording import (

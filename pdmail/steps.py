@@ -14,7 +14,7 @@ from .cycles import Cycle
 from .delivery import DeliveryReport, Due, Progress, deliver
 from .errors import InputError
 from .freshness import require_answers
-from .messages import REQUEST, build_reminder, build_request, reminder_kind
+from .mail.messages import REQUEST, build_reminder, build_request, reminder_kind
 from .models import LedgerEntry, MessageKey, State, Teacher
 from .sources.roster import normalize_email
 from .wording import count, day

@@ -12,7 +12,7 @@ from . import cycles
 from .cycles import Cycle
 from .delivery import DeliveryReport, Progress
 from .errors import InternalError, PdmailError
-from .messages import REQUEST
+from .mail.messages import REQUEST
 from .models import MessageKey, State
 from .opening import as_opened, describe_late, first_request_day
 from .publish import DIGEST, publish_digest

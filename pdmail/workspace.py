@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 from .backends import Mailer, ReportSink, TableSource, make_mailer, make_sink, make_source
 from .config.load import Config, load_config
 from .cycles import Cycle
+from .mail.templates import Templates
 from .models import Problem, Response
 from .sources.responses import Collection, match, parse_responses, settle_order
 from .sources.roster import Roster, parse_roster
 from .state.ledger import Ledger
-from .templates import Templates
 
 LEDGER_FILE = "ledger.sqlite3"
 

@@ -22,7 +22,7 @@ from pdmail.backends.local import CsvSink
 from pdmail.backends.outbox import OutboxMailer
 from pdmail.digest import Digest
 from pdmail.errors import BackendError, DeliveryError
-from pdmail.mail import address, compose
+from pdmail.mail.compose import address, compose
 from pdmail.publish import RenderedDigest, write_digest
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")

@@ -26,8 +26,8 @@ from pdmail.backends.outbox import OutboxMailer
 from pdmail.cycles import Cycle
 from pdmail.delivery import DeliveryReport, Due, count_due
 from pdmail.errors import BackendError, DeliveryError, TemplateError
-from pdmail.mail import message_id
-from pdmail.messages import REQUEST, build_reminder, build_request
+from pdmail.mail.compose import message_id
+from pdmail.mail.messages import REQUEST, build_reminder, build_request
 from pdmail.models import MessageKey, SendResult, Teacher
 from pdmail.publish import compile_digest, render_digest, send_digest
 from pdmail.state.ledger import INTERRUPTED

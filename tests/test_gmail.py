@@ -30,7 +30,7 @@ from pdmail.backends.google_auth import GMAIL_SCOPE
 from pdmail.backends.google_http import RetryPolicy
 from pdmail.cli import main
 from pdmail.errors import BackendError, DeliveryError
-from pdmail.mail import address, compose, message_id
+from pdmail.mail.compose import address, compose, message_id
 from pdmail.models import LedgerEntry, MessageKey, State
 from pdmail.state.ledger import Ledger
 

@@ -31,7 +31,7 @@ from pdmail.backends.google_api import RetryPolicy
 from pdmail.backends.graph import GraphMailer
 from pdmail.backends.msal_auth import TokenSource
 from pdmail.errors import BackendError, ConfigError, DeliveryError
-from pdmail.mail import address, compose, message_id
+from pdmail.mail.compose import address, compose, message_id
 from pdmail.models import MessageKey, State
 
 SCHOOL = "school.example.org"

@@ -356,7 +356,7 @@ def test_429s_that_stop_coming_let_the_run_go_on(project: Project, fake: FakeGma
 
 
 def test_the_mailer_says_when_and_why_it_stops(fake: FakeGmail) -> None:
-    from pdmail.mail import address, compose
+    from pdmail.mail.compose import address, compose
 
     message = compose(
         sender=address("Lib", "librarian@school.example.org"),

@@ -33,7 +33,7 @@ from pdmail.cli import main
 from pdmail.config.load import Config
 from pdmail.delivery import CAUSE_MAILER_ERROR, CAUSE_UNEXPECTED, explain, unsettled
 from pdmail.errors import BackendError, PdmailError
-from pdmail.mail import message_id
+from pdmail.mail.compose import message_id
 from pdmail.models import MessageKey, SendResult
 from pdmail.state.ledger import INTERRUPTED, Ledger
 from pdmail.state.runlock import RunLock

@@ -23,7 +23,7 @@ from ..models import SendResult, Table
 
 if TYPE_CHECKING:
     from ..config.load import Config, Reader
-    from ..wire import Sendable
+    from ..mail.wire import Sendable
     from ..workspace import Workspace
 
 # The kinds pdmail ships with; the registry may hold more (a script's own mailer).

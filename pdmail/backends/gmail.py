@@ -46,9 +46,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import BackendError, DeliveryError
-from ..mail import ComposedMessage, handover_bytes
+from ..mail.compose import ComposedMessage, handover_bytes
+from ..mail.wire import Sendable, WireMessage, message_id_of
 from ..models import SendResult
-from ..wire import Sendable, WireMessage, message_id_of
 from .base import SEND_TEST, SKIP, BuiltinMailKind, Check, MailerBackend
 from .google_api import (
     GMAIL_API,

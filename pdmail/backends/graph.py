@@ -6,7 +6,7 @@ of ``sendMail`` accepts custom headers only when they start with ``X-``, so it c
 mail program that threads by them (most besides Outlook). Graph also takes a whole message in
 MIME format (``Content-Type: text/plain``, the RFC 5322 bytes base64-encoded, answered by
 ``202 Accepted``), and then keeps its headers. So the bytes are exactly those pdmail checked
-(:func:`pdmail.mail.wire_bytes`: one To, one From, no header a teacher's words could have
+(:func:`pdmail.mail.compose.wire_bytes`: one To, one From, no header a teacher's words could have
 added), with pdmail's own Message-ID, In-Reply-To and References, and a reminder lands in the
 request's thread everywhere, Outlook included (Exchange files a message in a conversation by
 those headers). Replying through Graph (``createReply``) would also thread, but needs
@@ -37,9 +37,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import BackendError, DeliveryError
-from ..mail import handover_bytes
+from ..mail.compose import handover_bytes
+from ..mail.wire import Sendable, WireMessage, message_id_of
 from ..models import SendResult
-from ..wire import Sendable, WireMessage, message_id_of
 from .base import SEND_TEST, SKIP, BuiltinMailKind, Check, MailerBackend
 from .google_api import RetryPolicy, retry_after
 from .microsoft import (

@@ -28,9 +28,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from ..errors import BackendError, ConfigError, DeliveryError
-from ..mail import ComposedMessage, handover_bytes
+from ..mail.compose import ComposedMessage, handover_bytes
+from ..mail.wire import Sendable, WireMessage, message_id_of
 from ..models import SendResult
-from ..wire import Sendable, WireMessage, message_id_of
 from .base import OK, SEND_TEST, Account, BuiltinMailKind, Check, MailerBackend
 
 if TYPE_CHECKING:
@@ -206,10 +206,10 @@ class SmtpMailer:
     def send(self, message: Sendable, *, thread_id: str | None = None) -> SendResult:
         """Hand ``message`` to the server on the run's connection.
 
-        For a message pdmail composed (:class:`~pdmail.wire.WireMessage`,
-        :class:`~pdmail.mail.ComposedMessage`) the envelope is the sender and recipient pdmail
-        chose, never addresses read back from its headers, and the data are the checked bytes
-        (:func:`~pdmail.mail.wire_bytes`, checked before anything is sent). For any
+        For a message pdmail composed (:class:`~pdmail.mail.wire.WireMessage`,
+        :class:`~pdmail.mail.compose.ComposedMessage`) the envelope is the sender and recipient
+        pdmail chose, never addresses read back from its headers, and the data are the checked
+        bytes (:func:`~pdmail.mail.compose.wire_bytes`, checked before anything is sent). For any
         other message the envelope sender comes from its Sender or From header, the recipients
         from To, Cc and Bcc (Bcc is not transmitted). Returns the message's Message-ID as
         ``message_id`` and ``thread_id`` (or the Message-ID when None) as ``thread_id``.

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..backends.google_api import GOOGLE_FORMS, GOOGLE_GMAIL, GOOGLE_OAUTH, GOOGLE_SHEETS
 from ..backends.microsoft import Microsoft, parse_microsoft
 from ..errors import ConfigError
-from ..mail import is_plain_address
+from ..mail.compose import is_plain_address
 from ..sources.timestamps import date_order
 from .yamlfile import YamlProblem, load_yaml, read_text_file
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..config.load import RosterColumns
 from ..errors import InputError
-from ..mail import is_plain_address
+from ..mail.compose import is_plain_address
 from ..models import Problem, Table, Teacher
 from .tables import column_index, require_column
 
@@ -29,7 +29,7 @@ def normalize_email(text: str) -> str:
 
 def is_valid_email(text: str) -> bool:
     """True for one plain ``local@domain.tld`` address with nothing else around it (see
-    :func:`pdmail.mail.is_plain_address`): no display name, second address, quotes, spaces
+    :func:`pdmail.mail.compose.is_plain_address`): no display name, second address, quotes, spaces
     or control characters, so it can only ever be the one recipient of a message."""
     return is_plain_address(text)
 

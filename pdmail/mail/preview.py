@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .cycles import Cycle
-from .errors import InputError
+from ..cycles import Cycle
+from ..errors import InputError
+from ..models import LedgerEntry, MessageKey, State
+from ..workspace import Workspace
 from .messages import REQUEST, build_reminder, build_request
-from .models import LedgerEntry, MessageKey, State
-from .workspace import Workspace
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .cycles import Cycle, parse_cycle_name
-from .delivery import Outgoing
-from .errors import InputError, TemplateError
-from .mail import address, header_safe, message_id
-from .models import LedgerEntry, MessageKey, Teacher
+from ..cycles import Cycle, parse_cycle_name
+from ..delivery import Outgoing
+from ..errors import InputError, TemplateError
+from ..models import LedgerEntry, MessageKey, Teacher
+from ..workspace import Workspace
+from .compose import address, header_safe, message_id
 from .templates import Fields, prefilled_link
 from .wire import compose_wire
-from .workspace import Workspace
 
 _MONTHS = [
     "January", "February", "March", "April", "May", "June",

@@ -24,10 +24,10 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .config.load import Form
-from .errors import ConfigError, TemplateError
-from .models import Teacher
-from .resources import builtin_templates
+from ..config.load import Form
+from ..errors import ConfigError, TemplateError
+from ..models import Teacher
+from ..resources import builtin_templates
 
 # Characters that make inline markup anywhere in a line; values never start a line (the
 # filter folds line breaks), so block markers such as "-" or "1." need no escape.

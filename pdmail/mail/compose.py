@@ -40,8 +40,8 @@ from email.policy import Policy, compat32, default
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from .errors import DeliveryError, InputError
-from .models import MessageKey
+from ..errors import DeliveryError, InputError
+from ..models import MessageKey
 
 if TYPE_CHECKING:
     from .wire import WireMessage
@@ -406,7 +406,7 @@ _RECIPIENT_HEADERS = frozenset(
 
 def wire_bytes(message: EmailMessage | WireMessage, *, check: bool = True) -> bytes:
     """The bytes a mailer hands over for ``message``: CRLF line ends, no ``>From`` mangling.
-    A :class:`~pdmail.wire.WireMessage` is its bytes.
+    A :class:`~pdmail.mail.wire.WireMessage` is its bytes.
 
     For a :class:`ComposedMessage` they are checked by :func:`verify` first (unless ``check``
     is False) and raise :class:`~pdmail.errors.InputError` rather than be sent wrong; bytes

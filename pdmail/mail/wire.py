@@ -1,11 +1,12 @@
 """Writing a message straight to the bytes a mailer hands over, and checking them cheaply.
 
-:func:`~pdmail.mail.compose` builds an ``EmailMessage``, flattens it and parses the bytes back:
-about 5 ms and over 100 KiB a message, most of it the standard library's header objects. A
-run sends the same few headers to thousands of teachers, so :func:`compose_wire` writes them
-itself, with the same writers :mod:`pdmail.mail` uses for From, To, Reply-To and Subject, and
-encodes each body with the standard library's own choice of transfer encoding. The bytes are
-those :func:`~pdmail.mail.compose` writes, but for the MIME boundary, which is random in both.
+:func:`~pdmail.mail.compose.compose` builds an ``EmailMessage``, flattens it and parses the
+bytes back: about 5 ms and over 100 KiB a message, most of it the standard library's header
+objects. A run sends the same few headers to thousands of teachers, so :func:`compose_wire`
+writes them itself, with the same writers :mod:`pdmail.mail.compose` uses for From, To,
+Reply-To and Subject, and encodes each body with the standard library's own choice of transfer
+encoding. The bytes are those :func:`~pdmail.mail.compose.compose` writes, but for the MIME
+boundary, which is random in both.
 
 The security check stays: before a :class:`WireMessage` exists, :func:`check_head` reads its
 header block back with a narrow grammar (only what pdmail writes: atoms, base64 encoded-words,
@@ -13,7 +14,7 @@ one bare address in angle brackets) and refuses it unless the names, the order, 
 recipient, the sender, the display names and the subject read back exactly as meant, with no
 control character; and the boundary is checked to occur in no part. A message whose headers
 pdmail does not write this way (a Message-ID too long for one line) is built by
-:func:`~pdmail.mail.compose` and checked by :func:`~pdmail.mail.verify` as before.
+:func:`~pdmail.mail.compose.compose` and checked by :func:`~pdmail.mail.compose.verify` as before.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from email.policy import default
 from email.utils import format_datetime
 from typing import Any
 
-from .errors import InputError
-from .mail import (
+from ..errors import InputError
+from .compose import (
     POLICY,
     _add_phrase,
     _add_unstructured,
@@ -210,12 +211,13 @@ def compose_wire(
     reply_to: str = "",
     in_reply_to: str = "",
 ) -> WireMessage:
-    """The message :func:`~pdmail.mail.compose` builds from the same arguments, as checked
-    bytes. Raises :class:`~pdmail.errors.InputError` as :func:`~pdmail.mail.compose` does."""
+    """The message :func:`~pdmail.mail.compose.compose` builds from the same arguments, as
+    checked bytes. Raises :class:`~pdmail.errors.InputError` as
+    :func:`~pdmail.mail.compose.compose` does."""
     for header, mailbox in (("From", sender), ("To", to)):
         if not is_plain_address(mailbox.addr_spec):
             raise InputError(f"{header}: {mailbox.addr_spec!r} is not a single plain address")
-    # As the header classes of pdmail.mail do when the header is set.
+    # As the header classes of pdmail.mail.compose do when the header is set.
     sender = Address(header_safe(sender.display_name), sender.username, sender.domain)
     to = Address(header_safe(to.display_name), to.username, to.domain)
     subject = header_safe(subject)
@@ -293,7 +295,7 @@ def reread(message: WireMessage, data: bytes | None = None) -> None:
     :class:`~pdmail.errors.InputError` naming the difference unless its header block reads
     exactly as :func:`compose_wire` meant (:func:`check_head`) and its body is the body
     written. A message not written by :func:`compose_wire` is checked as
-    :func:`~pdmail.mail.verify` checks it, when it was built."""
+    :func:`~pdmail.mail.compose.verify` checks it, when it was built."""
     data = message.data if data is None else data
     expected = message.expected
     if expected is None:

@@ -12,10 +12,10 @@ import secrets
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from .errors import DeliveryError, PdmailError
-from .mail import address, compose
-from .models import SendResult
-from .workspace import Workspace
+from ..errors import DeliveryError, PdmailError
+from ..models import SendResult
+from ..workspace import Workspace
+from .compose import address, compose
 
 SUBJECT = "pdmail test message"
 
