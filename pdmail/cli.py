@@ -796,7 +796,7 @@ def auth(
     """Authorize pdmail with Google once (Sheets and/or Gmail, as the config needs), or
     with --microsoft sign in to Microsoft 365 once (Graph mail, SMTP with OAuth, the Form's
     workbook); later runs, cron included, refresh the sign-in silently."""
-    from .backends.google_auth import authorize, read_token, scopes_for
+    from .backends.google.auth import authorize, read_token, scopes_for
     from .config.load import load_config
 
     config = load_config(config_path)
@@ -895,7 +895,7 @@ def doctor(
 @click.argument("form", required=True)
 def form_fields(config_path: Path | None, form: str) -> None:
     """Read FORM's questions (its id or edit address) and print the form: block to paste."""
-    from .backends.google_auth import FORMS_SCOPE, load_credentials
+    from .backends.google.auth import FORMS_SCOPE, load_credentials
     from .config.load import load_config
     from .sources.forms import config_block, fetch_form, form_id_from
 

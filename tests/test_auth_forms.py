@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from conftest import BASE_CONFIG, Project
 from fakes.oauth_server import FakeOAuth
 
-from pdmail.backends import google_auth
+from pdmail.backends.google import auth as google_auth
 from pdmail.cli import main
 from pdmail.config.load import load_config
 from pdmail.errors import ConfigError

@@ -25,7 +25,7 @@ from conftest import Project, ledger_entries, run_cli
 
 from pdmail.backends import registry
 from pdmail.backends.base import OK, Check, MailerBackend, SourceBackend
-from pdmail.backends.google_api import (
+from pdmail.backends.google.api import (
     GoogleApiError,
     GoogleSignInError,
     SignInOutage,

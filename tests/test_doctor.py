@@ -14,7 +14,7 @@ from conftest import RESPONSE_HEADER, ROSTER_HEADER, ROSTER_ROWS, Project
 from fakes.oauth_server import FakeOAuth
 from fakes.sheets_server import FakeSheets
 
-from pdmail.backends import google_auth
+from pdmail.backends.google import auth as google_auth
 from pdmail.cli import main
 from pdmail.doctor import FAIL, OK, SKIP, WARN, Check, diagnose
 from pdmail.models import MessageKey

@@ -21,7 +21,7 @@ import platformdirs
 import pytest
 from conftest import BASE_CONFIG, Project, deep_merge
 
-from pdmail.backends.google_auth import (
+from pdmail.backends.google.auth import (
     FORMS_SCOPE,
     GMAIL_SCOPE,
     SHEETS_SCOPE,
@@ -557,7 +557,7 @@ def test_a_service_account_file_of_the_wrong_shape_is_a_config_error(
 def test_an_oauth_client_file_of_the_wrong_shape_is_a_config_error(
     tmp_path: Path, body: object
 ) -> None:
-    from pdmail.backends.google_auth import client_config
+    from pdmail.backends.google.auth import client_config
 
     path = tmp_path / "client_secret.json"
     path.write_text(json.dumps(body), encoding="utf-8")

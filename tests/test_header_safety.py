@@ -38,8 +38,8 @@ from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from pdmail import cycles
-from pdmail.backends.gmail import GmailMailer
-from pdmail.backends.google_http import RetryPolicy
+from pdmail.backends.google.gmail import GmailMailer
+from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.outbox import OutboxMailer
 from pdmail.backends.smtp import SmtpMailer
 from pdmail.cycles import Cycle

@@ -27,7 +27,7 @@ from conftest import Project, answer, ledger_entries, run_cli
 from fakes.microsoft_server import CLIENT_ID, TENANT, USER, FakeMicrosoft
 
 from pdmail.backends import make_mailer, make_source
-from pdmail.backends.google_api import RetryPolicy
+from pdmail.backends.google.api import RetryPolicy
 from pdmail.backends.graph import GraphMailer
 from pdmail.backends.msal_auth import TokenSource
 from pdmail.errors import BackendError, ConfigError, DeliveryError

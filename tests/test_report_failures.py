@@ -29,8 +29,8 @@ from conftest import (
 from fakes.gmail_server import FakeGmail
 from fakes.sheets_server import FakeSheets
 
-from pdmail.backends import google_api
-from pdmail.backends.google_auth import GMAIL_SCOPE, SHEETS_SCOPE, write_private
+from pdmail.backends.google import api as google_api
+from pdmail.backends.google.auth import GMAIL_SCOPE, SHEETS_SCOPE, write_private
 from pdmail.config.load import GOOGLE_ENDPOINT_ENV
 from pdmail.errors import BackendError, InternalError
 from pdmail.models import State

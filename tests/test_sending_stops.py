@@ -23,9 +23,9 @@ from google.oauth2.credentials import Credentials
 
 from pdmail import cycles
 from pdmail.backends import Mailer
-from pdmail.backends.gmail import GmailMailer
-from pdmail.backends.google_auth import GMAIL_SCOPE
-from pdmail.backends.google_http import RetryPolicy
+from pdmail.backends.google.auth import GMAIL_SCOPE
+from pdmail.backends.google.gmail import GmailMailer
+from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.smtp import SmtpMailer
 from pdmail.cli import main
 from pdmail.config.load import Config

@@ -25,8 +25,8 @@ from google.oauth2.credentials import Credentials
 
 from pdmail import cycles
 from pdmail.backends import Mailer
-from pdmail.backends.gmail import GmailMailer
-from pdmail.backends.google_http import RetryPolicy
+from pdmail.backends.google.gmail import GmailMailer
+from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.outbox import OutboxMailer
 from pdmail.backends.smtp import SmtpMailer
 from pdmail.cli import main

@@ -41,7 +41,7 @@ from ..mail.compose import handover_bytes
 from ..mail.wire import Sendable, WireMessage, message_id_of
 from ..models import SendResult
 from .base import SEND_TEST, SKIP, BuiltinMailKind, Check, MailerBackend
-from .google_api import RetryPolicy, retry_after
+from .google.api import RetryPolicy, retry_after
 from .microsoft import (
     GRAPH_API,
     MAIL_SEND,
@@ -119,7 +119,7 @@ class GraphClient:
 
     urllib3's retries are off (``max_retries=0``), so a request whose connection drops is
     never sent again behind pdmail's back; what happens after an ambiguous failure is the
-    caller's (the ledger's) decision. Raises :class:`~pdmail.backends.gmail.TransportFailure`
+    caller's (the ledger's) decision. Raises :class:`~pdmail.backends.google.gmail.TransportFailure`
     when no answer came, :class:`~pdmail.backends.microsoft.GraphError` for an error answer.
     """
 
@@ -164,7 +164,7 @@ class GraphClient:
         """One request to ``base_url + path``; the ``requests.Response`` of a 2xx."""
         import requests
 
-        from .gmail import TransportFailure, _never_connected, _reason
+        from .google.gmail import TransportFailure, _never_connected, _reason
 
         token = self.tokens.token(self.scopes)
         sent_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
@@ -206,7 +206,7 @@ class GraphClient:
 
     def get_json(self, path: str, *, what: str) -> dict[str, Any]:
         """A GET whose answer is a JSON object; no answer is a BackendError."""
-        from .gmail import TransportFailure
+        from .google.gmail import TransportFailure
 
         # A read is safe to repeat: throttling (429) and a passing 5xx are waited out.
         policy = self.policy
@@ -300,7 +300,7 @@ class GraphMailer:
         Returns the Message-ID as both ids (a reply's ``thread_id`` is kept). Raises
         :class:`~pdmail.errors.DeliveryError` as the module docstring lists.
         """
-        from .gmail import TransportFailure, _recipients
+        from .google.gmail import TransportFailure, _recipients
 
         if self.client is None:
             raise BackendError(

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from .google_auth import loose_permissions, write_private
+from .google.auth import loose_permissions, write_private
 from .microsoft import (
     GRAPH_DEFAULT,
     MS_LOGIN,

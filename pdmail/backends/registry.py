@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import ConfigError
 from .base import Backend, Mailer, MailerBackend, ReportSink, SourceBackend, TableSource
-from .gmail import GmailBackend
+from .google.gmail import GmailBackend
+from .google.sheets import SheetsBackend
 from .graph import Microsoft365Backend
 from .local import LocalBackend
 from .outbox import OutboxBackend
-from .sheets import SheetsBackend
 from .smtp import SmtpBackend
 from .workbook import Microsoft365Source
 

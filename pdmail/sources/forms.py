@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from ..backends.google_api import FORMS_API, google_errors
+from ..backends.google.api import FORMS_API, google_errors
 from ..config.load import Config
 from ..errors import ConfigError
 
@@ -84,7 +84,7 @@ def fetch_form(config: Config, credentials: Any, form_id: str, http: Any = None)
     )
     doc["rootUrl"] = doc["mtlsRootUrl"] = config.google.endpoints.forms.rstrip("/") + "/"
     if http is None:
-        from ..backends.gmail import NoResendHttp
+        from ..backends.google.gmail import NoResendHttp
 
         http = NoResendHttp(credentials)
     service = build_from_document(doc, http=http)

@@ -19,7 +19,7 @@ from requests import Response
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import Timeout
 
-from .google_api import (
+from .api import (
     GOOGLE_SHEETS,
     RATE_LIMIT_REASONS,
     RETRY_STATUSES,

@@ -12,12 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..display import shorten
-from ..errors import BackendError, InputError
-from ..models import Table
-from ..sources.tables import table_from_rows
-from .base import BuiltinSourceKind, SourceBackend
-from .google_api import (
+from ...display import shorten
+from ...errors import BackendError, InputError
+from ...models import Table
+from ...sources.tables import table_from_rows
+from ..base import BuiltinSourceKind, SourceBackend
+from .api import (
     SHEETS_API,
     SHEETS_SCOPE,
     GoogleApiError,
@@ -25,12 +25,12 @@ from .google_api import (
     RetryPolicy,
     google_errors,
 )
-from .google_doctor import GoogleAccount
+from .doctor import GoogleAccount
 
 if TYPE_CHECKING:
     import gspread
 
-    from ..config.load import Config, Reader
+    from ...config.load import Config, Reader
 
 API = SHEETS_API
 CELL_LIMIT = 50_000  # characters Sheets holds in one cell
@@ -253,7 +253,7 @@ def open_book(config: Config, credentials: Any, *, policy: RetryPolicy | None = 
     """A :class:`SheetsBook` for ``config``'s spreadsheet, through pdmail's transport."""
     import gspread
 
-    from .google_http import SheetsHTTPClient, configure
+    from .http import SheetsHTTPClient, configure
 
     client = gspread.Client(auth=credentials, http_client=SheetsHTTPClient)
     configure(client, config.google.endpoints.sheets, policy or RetryPolicy(), timeout=60.0)
@@ -283,7 +283,7 @@ class SheetsBackend(SourceBackend):
 
     @classmethod
     def build(cls, config: Config) -> SheetsBook:
-        from .google_auth import load_credentials, scopes_for
+        from .auth import load_credentials, scopes_for
 
         return open_book(config, load_credentials(config, scopes_for(config)))
 

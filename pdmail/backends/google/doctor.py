@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from ..errors import PdmailError
-from ..wording import count
-from .base import FAIL, OK, WARN, Account, Check
-from .google_api import FORMS_SCOPE, SignInOutage
+from ...errors import PdmailError
+from ...wording import count
+from ..base import FAIL, OK, WARN, Account, Check
+from .api import FORMS_SCOPE, SignInOutage
 
 if TYPE_CHECKING:
-    from ..config.load import Config
+    from ...config.load import Config
 
 
 class GoogleAccount(Account):
@@ -35,7 +35,7 @@ class GoogleAccount(Account):
 def credentials(config: Config) -> list[Check]:
     """The Google checks: key file permissions, a token Google refreshes (or, for a service
     account, issues), the scopes Google says it granted, and the token's age."""
-    from .google_auth import (
+    from .auth import (
         load_credentials,
         loose_permissions,
         refresh,
@@ -123,7 +123,7 @@ def _delegation_fix(exc: PdmailError, needed: list[str]) -> str:
 
 def _scopes(config: Config, access_token: str | None, needed: list[str]) -> Check:
     """The scopes Google itself says the token carries (its tokeninfo endpoint)."""
-    from .google_auth import granted_scopes
+    from .auth import granted_scopes
 
     try:
         granted = set(granted_scopes(config, access_token or ""))
@@ -153,7 +153,7 @@ def _scopes(config: Config, access_token: str | None, needed: list[str]) -> Chec
 
 
 def _token_age(path: Path) -> Check:
-    from .google_auth import authorized_at
+    from .auth import authorized_at
 
     when = authorized_at(path)
     if when is None:

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..atomic import write_private
-from ..errors import BackendError, ConfigError
-from .google_api import (
+from ...atomic import write_private
+from ...errors import BackendError, ConfigError
+from .api import (
     FORMS_SCOPE,
     GMAIL_SCOPE,
     GOOGLE_ACCOUNTS,
@@ -36,7 +36,7 @@ from .google_api import (
 )
 
 if TYPE_CHECKING:
-    from ..config.load import Config
+    from ...config.load import Config
 
 __all__ = [
     "FORMS_SCOPE",
@@ -68,7 +68,7 @@ def scopes_for(config: Config, *, forms: bool = False) -> list[str]:
     """The scopes this config needs, and no more: those of the backends it picks (the
     spreadsheet's for a Google source, ``gmail.send`` for Gmail), and the Forms API's for
     ``form-fields``."""
-    from .registry import chosen
+    from ..registry import chosen
 
     scopes = [s for backend in chosen(config) for s in backend.google_scopes]
     if forms:

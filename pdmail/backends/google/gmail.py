@@ -45,12 +45,12 @@ from email.utils import getaddresses
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import BackendError, DeliveryError
-from ..mail.compose import ComposedMessage, handover_bytes
-from ..mail.wire import Sendable, WireMessage, message_id_of
-from ..models import SendResult
-from .base import SEND_TEST, SKIP, BuiltinMailKind, Check, MailerBackend
-from .google_api import (
+from ...errors import BackendError, DeliveryError
+from ...mail.compose import ComposedMessage, handover_bytes
+from ...mail.wire import Sendable, WireMessage, message_id_of
+from ...models import SendResult
+from ..base import SEND_TEST, SKIP, BuiltinMailKind, Check, MailerBackend
+from .api import (
     GMAIL_API,
     GMAIL_SCOPE,
     GOOGLE_GMAIL,
@@ -62,13 +62,13 @@ from .google_api import (
     google_errors,
     parse_failure,
 )
-from .google_doctor import GoogleAccount
+from .doctor import GoogleAccount
 
 if TYPE_CHECKING:
     import requests
 
-    from ..config.load import Config
-    from ..workspace import Workspace
+    from ...config.load import Config
+    from ...workspace import Workspace
 
 __all__ = [
     "GMAIL_ROOT",
@@ -599,7 +599,7 @@ class GmailBackend(MailerBackend):
 
     @classmethod
     def build(cls, config: Config) -> GmailMailer:
-        from .google_auth import load_credentials, scopes_for
+        from .auth import load_credentials, scopes_for
 
         return GmailMailer(
             load_credentials(config, scopes_for(config)), base_url=config.google.endpoints.gmail

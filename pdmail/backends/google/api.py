@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
-from ..errors import BackendError
+from ...errors import BackendError
 
 # Google's own addresses; google.endpoints.* (or PDMAIL_GOOGLE_ENDPOINT) points a run elsewhere.
 GOOGLE_SHEETS = "https://sheets.googleapis.com"
