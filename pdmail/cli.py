@@ -803,8 +803,8 @@ def auth(
     if browser and not microsoft:
         raise UsageError("--browser goes with --microsoft (Google's sign-in opens a browser)")
     if microsoft:
-        from .backends import microsoft as ms
-        from .backends.msal_auth import sign_in
+        from .backends.microsoft import api as ms
+        from .backends.microsoft.auth import sign_in
 
         path, who, granted = sign_in(
             config, ms.scopes_for(config), browser=browser, echo=click.echo
@@ -821,7 +821,7 @@ def auth(
                 "by you only). Next: pdmail doctor"
             )
         return
-    from .backends.microsoft import uses_microsoft
+    from .backends.microsoft.api import uses_microsoft
 
     if not scopes_for(config) and uses_microsoft(config):
         raise UsageError(

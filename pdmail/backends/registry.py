@@ -19,11 +19,11 @@ from ..errors import ConfigError
 from .base import Backend, Mailer, MailerBackend, ReportSink, SourceBackend, TableSource
 from .google.gmail import GmailBackend
 from .google.sheets import SheetsBackend
-from .graph import Microsoft365Backend
 from .local import LocalBackend
+from .microsoft.graph import Microsoft365Backend
+from .microsoft.workbook import Microsoft365Source
 from .outbox import OutboxBackend
 from .smtp import SmtpBackend
-from .workbook import Microsoft365Source
 
 if TYPE_CHECKING:
     from ..config.load import Config

@@ -692,7 +692,7 @@ class SmtpBackend(MailerBackend):
     def account_for(cls, config: Config) -> type[Account] | None:
         smtp = config.mail.smtp
         if smtp is not None and smtp.auth == "oauth2":
-            from .ms_doctor import MicrosoftAccount
+            from .microsoft.doctor import MicrosoftAccount
 
             return MicrosoftAccount
         return None
@@ -702,7 +702,7 @@ class SmtpBackend(MailerBackend):
         mail = root.get("mail")
         smtp = mail.get("smtp") if isinstance(mail, Mapping) else None
         if isinstance(smtp, Mapping) and smtp.get("auth") == "oauth2":
-            from .microsoft import require
+            from .microsoft.api import require
 
             require(r, root, "mail.smtp.auth is oauth2")
 
@@ -718,8 +718,8 @@ class SmtpBackend(MailerBackend):
         smtp = cls.settings(config)
         oauth_token: Callable[[], str] | None = None
         if smtp.auth == "oauth2":
-            from .microsoft import SMTP_SEND
-            from .msal_auth import TokenSource
+            from .microsoft.api import SMTP_SEND
+            from .microsoft.auth import TokenSource
 
             tokens = TokenSource(config)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..backends.google.api import GOOGLE_FORMS, GOOGLE_GMAIL, GOOGLE_OAUTH, GOOGLE_SHEETS
-from ..backends.microsoft import Microsoft, parse_microsoft
+from ..backends.microsoft.api import Microsoft, parse_microsoft
 from ..errors import ConfigError
 from ..mail.compose import is_plain_address
 from ..sources.timestamps import date_order

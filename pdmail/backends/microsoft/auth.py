@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
-from .google.auth import loose_permissions, write_private
-from .microsoft import (
+from ...errors import ConfigError
+from ..google.auth import loose_permissions, write_private
+from .api import (
     GRAPH_DEFAULT,
     MS_LOGIN,
     OUTLOOK_DEFAULT,
@@ -38,7 +38,7 @@ from .microsoft import (
 )
 
 if TYPE_CHECKING:
-    from ..config.load import Config
+    from ...config.load import Config
 
 __all__ = [
     "SIGN_IN_COMMAND",
@@ -93,7 +93,7 @@ class TokenSource:
     ``token(scopes)`` returns a bearer token for ``scopes`` (one resource), valid for a few
     minutes at least: MSAL hands back the cached one or refreshes it, and a refreshed cache is
     saved owner-only at once. ``force_refresh`` proves the refresh token still works (doctor).
-    Raises :class:`~pdmail.backends.microsoft.MicrosoftSignInError` with the command to run.
+    Raises :class:`~pdmail.backends.microsoft.api.MicrosoftSignInError` with the command to run.
     """
 
     def __init__(self, config: Config, *, http_client: Any = None, fresh: bool = False) -> None:
@@ -379,7 +379,7 @@ def sign_in(
     device); ``browser`` uses the interactive flow in this machine's browser instead. Then
     the permissions of any other resource (SMTP's when Graph came first) are asked for
     silently, which works once they are consented. Raises
-    :class:`~pdmail.backends.microsoft.MicrosoftSignInError` when the sign-in fails.
+    :class:`~pdmail.backends.microsoft.api.MicrosoftSignInError` when the sign-in fails.
     """
     if not scopes:
         raise ConfigError(
@@ -394,7 +394,7 @@ def sign_in(
         got: list[str] = []
         for group in groups:
             answer = source.result(group)
-            from .microsoft import granted, token_claims
+            from .api import granted, token_claims
 
             got += granted(token_claims(str(answer["access_token"])))
         return None, mailbox(config), sorted(set(got))

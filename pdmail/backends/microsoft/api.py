@@ -2,8 +2,9 @@
 permissions each backend needs, and what Graph's error answers say.
 
 This module imports neither MSAL nor requests, so the config can be read, and an error
-caught, without loading them: the sign-in lives in :mod:`pdmail.backends.msal_auth`, sending in
-:mod:`pdmail.backends.graph`, the Form's workbook in :mod:`pdmail.backends.workbook`.
+caught, without loading them: the sign-in lives in :mod:`pdmail.backends.microsoft.auth`,
+sending in :mod:`pdmail.backends.microsoft.graph`, the Form's workbook in
+:mod:`pdmail.backends.microsoft.workbook`.
 
 The ``microsoft:`` section (all of it optional until a Microsoft backend is picked)::
 
@@ -27,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BackendError, ConfigError
+from ...errors import BackendError, ConfigError
 
 if TYPE_CHECKING:
-    from ..config.load import Config, Reader
+    from ...config.load import Config, Reader
 
 MS_LOGIN = "https://login.microsoftonline.com"
 MS_GRAPH = "https://graph.microsoft.com/v1.0"
@@ -178,7 +179,7 @@ def graph_user(config: Config) -> str:
 def scopes_for(config: Config) -> list[str]:
     """The delegated permissions this config needs, and no more: ``Mail.Send`` to send through
     Graph, ``Files.Read.All`` to read the Form's workbook, SMTP.Send for SMTP with OAuth."""
-    from .registry import chosen
+    from ..registry import chosen
 
     wanted = [s for backend in chosen(config) for s in backend.microsoft_scopes]
     smtp = config.mail.smtp

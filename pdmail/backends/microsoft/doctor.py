@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from ..errors import PdmailError
-from .base import FAIL, OK, SKIP, WARN, Account, Check
-from .microsoft import (
+from ...errors import PdmailError
+from ..base import FAIL, OK, SKIP, WARN, Account, Check
+from .api import (
     FILES_READ,
     MAIL_SEND,
     SMTP_SEND,
@@ -27,8 +27,8 @@ from .microsoft import (
 )
 
 if TYPE_CHECKING:
-    from ..config.load import Config
-    from .msal_auth import TokenSource
+    from ...config.load import Config
+    from .auth import TokenSource
 
 # What an app acting alone needs instead of each delegated permission (any one of them).
 _APP_ROLES = {
@@ -52,7 +52,7 @@ class MicrosoftAccount(Account):
 
 def checks(config: Config) -> list[Check]:
     """The sign-in (refreshed), the permissions Microsoft granted and the mailbox."""
-    from .msal_auth import SIGN_IN_COMMAND, TokenSource, _resource_scopes
+    from .auth import SIGN_IN_COMMAND, TokenSource, _resource_scopes
 
     needed = scopes_for(config)
     app_only = config.microsoft.app_only

@@ -23,15 +23,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
-from ..errors import BackendError, InputError
-from ..models import Table
-from ..sources.tables import read_table, table_from_rows
-from .base import BuiltinSourceKind, SourceBackend
-from .microsoft import FILES_READ, GRAPH_API, GraphError, require
-from .ms_doctor import MicrosoftAccount
+from ...errors import BackendError, InputError
+from ...models import Table
+from ...sources.tables import read_table, table_from_rows
+from ..base import BuiltinSourceKind, SourceBackend
+from .api import FILES_READ, GRAPH_API, GraphError, require
+from .doctor import MicrosoftAccount
 
 if TYPE_CHECKING:
-    from ..config.load import Config, Reader
+    from ...config.load import Config, Reader
     from .graph import GraphClient
 
 __all__ = ["Microsoft365Source", "WorkbookSettings", "WorkbookSource", "share_id"]
@@ -187,7 +187,7 @@ _DATE_PARTS = re.compile(r"[dmyhs]")
 
 def _cell(value: Any, number_format: Any) -> str:
     """A cell as the ``.xlsx`` reader gives it: a number in a date format as ISO text."""
-    from ..sources.tables import _value_text
+    from ...sources.tables import _value_text
 
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         fmt = number_format if isinstance(number_format, str) else ""
@@ -266,8 +266,8 @@ class Microsoft365Source(SourceBackend):
 
     @classmethod
     def build(cls, config: Config) -> WorkbookSource:
+        from .auth import TokenSource
         from .graph import GraphClient
-        from .msal_auth import TokenSource
 
         client = GraphClient(
             TokenSource(config), [FILES_READ], base_url=config.microsoft.endpoints.graph

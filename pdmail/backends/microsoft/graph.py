@@ -36,13 +36,13 @@ from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import BackendError, DeliveryError
-from ..mail.compose import handover_bytes
-from ..mail.wire import Sendable, WireMessage, message_id_of
-from ..models import SendResult
-from .base import SEND_TEST, SKIP, BuiltinMailKind, Check, MailerBackend
-from .google.api import RetryPolicy, retry_after
-from .microsoft import (
+from ...errors import BackendError, DeliveryError
+from ...mail.compose import handover_bytes
+from ...mail.wire import Sendable, WireMessage, message_id_of
+from ...models import SendResult
+from ..base import SEND_TEST, SKIP, BuiltinMailKind, Check, MailerBackend
+from ..google.api import RetryPolicy, retry_after
+from .api import (
     GRAPH_API,
     MAIL_SEND,
     MS_GRAPH,
@@ -54,12 +54,12 @@ from .microsoft import (
     parse_failure,
     require,
 )
-from .ms_doctor import MicrosoftAccount
+from .doctor import MicrosoftAccount
 
 if TYPE_CHECKING:
-    from ..config.load import Config, Reader
-    from ..workspace import Workspace
-    from .msal_auth import TokenSource
+    from ...config.load import Config, Reader
+    from ...workspace import Workspace
+    from .auth import TokenSource
 
 __all__ = ["GraphClient", "GraphMailer", "Microsoft365Backend"]
 
@@ -120,7 +120,7 @@ class GraphClient:
     urllib3's retries are off (``max_retries=0``), so a request whose connection drops is
     never sent again behind pdmail's back; what happens after an ambiguous failure is the
     caller's (the ledger's) decision. Raises :class:`~pdmail.backends.google.gmail.TransportFailure`
-    when no answer came, :class:`~pdmail.backends.microsoft.GraphError` for an error answer.
+    when no answer came, :class:`~pdmail.backends.microsoft.api.GraphError` for an error answer.
     """
 
     def __init__(
@@ -164,7 +164,7 @@ class GraphClient:
         """One request to ``base_url + path``; the ``requests.Response`` of a 2xx."""
         import requests
 
-        from .google.gmail import TransportFailure, _never_connected, _reason
+        from ..google.gmail import TransportFailure, _never_connected, _reason
 
         token = self.tokens.token(self.scopes)
         sent_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
@@ -206,7 +206,7 @@ class GraphClient:
 
     def get_json(self, path: str, *, what: str) -> dict[str, Any]:
         """A GET whose answer is a JSON object; no answer is a BackendError."""
-        from .google.gmail import TransportFailure
+        from ..google.gmail import TransportFailure
 
         # A read is safe to repeat: throttling (429) and a passing 5xx are waited out.
         policy = self.policy
@@ -248,7 +248,7 @@ def _read_hint(failure: GraphFailure) -> str | None:
 class GraphMailer:
     """A :class:`~pdmail.backends.base.Mailer` sending through Graph's ``sendMail``.
 
-    ``tokens`` hands out access tokens (:class:`~pdmail.backends.msal_auth.TokenSource`);
+    ``tokens`` hands out access tokens (:class:`~pdmail.backends.microsoft.auth.TokenSource`);
     ``user`` is ``/me`` or ``/users/<mailbox>``; ``policy`` bounds the waits after a 429.
     """
 
@@ -300,7 +300,7 @@ class GraphMailer:
         Returns the Message-ID as both ids (a reply's ``thread_id`` is kept). Raises
         :class:`~pdmail.errors.DeliveryError` as the module docstring lists.
         """
-        from .google.gmail import TransportFailure, _recipients
+        from ..google.gmail import TransportFailure, _recipients
 
         if self.client is None:
             raise BackendError(
@@ -436,7 +436,7 @@ class Microsoft365Backend(MailerBackend):
 
     @classmethod
     def build(cls, config: Config) -> GraphMailer:
-        from .msal_auth import TokenSource
+        from .auth import TokenSource
 
         return GraphMailer(
             TokenSource(config),
