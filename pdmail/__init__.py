@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from .cycles import cycle as cycle_named
     from .cycles import resolve as resolve_cycle
     from .delivery import DeliveryReport, Outcome
-    from .digest import Digest, Need, build_digest
+    from .digest.build import Digest, Need, build_digest
+    from .digest.publish import compile_digest, render_digest, send_digest, write_digest
     from .errors import (
         BackendError,
         ConfigError,
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
         Teacher,
     )
     from .opening import resolve as opened_cycle
-    from .publish import compile_digest, render_digest, send_digest, write_digest
     from .sources.responses import Collection
     from .sources.roster import Roster, parse_roster
     from .state.ledger import Ledger
@@ -69,12 +69,12 @@ _LAZY = {
     "CycleStatus": (".status", "CycleStatus"),
     "DeliveryError": (".errors", "DeliveryError"),
     "DeliveryReport": (".delivery", "DeliveryReport"),
-    "Digest": (".digest", "Digest"),
+    "Digest": (".digest.build", "Digest"),
     "InputError": (".errors", "InputError"),
     "Ledger": (".state.ledger", "Ledger"),
     "LedgerEntry": (".models", "LedgerEntry"),
     "MessageKey": (".models", "MessageKey"),
-    "Need": (".digest", "Need"),
+    "Need": (".digest.build", "Need"),
     "Outcome": (".delivery", "Outcome"),
     "PdmailError": (".errors", "PdmailError"),
     "Preview": (".mail.preview", "Preview"),
@@ -88,22 +88,22 @@ _LAZY = {
     "TemplateError": (".errors", "TemplateError"),
     "TickReport": (".tick", "TickReport"),
     "Workspace": (".workspace", "Workspace"),
-    "build_digest": (".digest", "build_digest"),
-    "compile_digest": (".publish", "compile_digest"),
+    "build_digest": (".digest.build", "build_digest"),
+    "compile_digest": (".digest.publish", "compile_digest"),
     "cycle_named": (".cycles", "cycle"),
     "cycle_status": (".status", "cycle_status"),
     "load_config": (".config.load", "load_config"),
     "opened_cycle": (".opening", "resolve"),
     "parse_roster": (".sources.roster", "parse_roster"),
     "preview_messages": (".mail.preview", "preview_messages"),
-    "render_digest": (".publish", "render_digest"),
+    "render_digest": (".digest.publish", "render_digest"),
     "require_answers": (".freshness", "require_answers"),
     "resolve_cycle": (".cycles", "resolve"),
-    "send_digest": (".publish", "send_digest"),
+    "send_digest": (".digest.publish", "send_digest"),
     "send_reminders": (".steps", "send_reminders"),
     "send_requests": (".steps", "send_requests"),
     "tick": (".tick", "tick"),
-    "write_digest": (".publish", "write_digest"),
+    "write_digest": (".digest.publish", "write_digest"),
 }
 
 

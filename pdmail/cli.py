@@ -598,7 +598,7 @@ def digest(
     resend: bool,
 ) -> None:
     """Compile the digest to digest.html and digest.md; with --send, mail it to the librarian."""
-    from .publish import publish_digest
+    from .digest.publish import publish_digest
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)

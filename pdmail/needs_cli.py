@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .digest.topics import Tagger
 from .errors import UsageError
 from .state.needs import (
     NeedEdit,
@@ -15,7 +16,6 @@ from .state.needs import (
     parse_topics,
 )
 from .state.needs_table import keep_needs
-from .topics import Tagger
 from .workspace import Workspace
 
 

@@ -11,11 +11,11 @@ from datetime import date
 from . import cycles
 from .cycles import Cycle
 from .delivery import DeliveryReport, Progress
+from .digest.publish import DIGEST, publish_digest
 from .errors import InternalError, PdmailError
 from .mail.messages import REQUEST
 from .models import MessageKey, State
 from .opening import as_opened, describe_late, first_request_day
-from .publish import DIGEST, publish_digest
 from .status import cycle_status, status_rows
 from .steps import send_reminders, send_requests
 from .wording import count

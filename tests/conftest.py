@@ -181,7 +181,7 @@ def answer(email_addr: str, when: str, units: str = "Unit", help_text: str = "He
 
 def need_of(email: str, cycle: str = "2026-12", campaign: str = "monthly-update") -> str:
     """The id of ``email``'s need in ``cycle`` (as the digest and needs table show it)."""
-    from pdmail.digest import need_id
+    from pdmail.digest.build import need_id
 
     return need_id(campaign, cycle, email)
 

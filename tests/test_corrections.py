@@ -31,12 +31,12 @@ from fakes.sheets_server import FakeSheets
 from test_google_month import SID
 
 from pdmail.config.load import Taxonomy, Topic
-from pdmail.corrections import SchoolReader, own_correction
+from pdmail.digest.corrections import SchoolReader, own_correction
+from pdmail.digest.reading import KINDS, NeedKind, kinds_of
+from pdmail.digest.topics import Tagger
 from pdmail.models import Table
-from pdmail.reading import KINDS, NeedKind, kinds_of
 from pdmail.state.ledger import SCHEMA_VERSION, Ledger
 from pdmail.state.needs import NeedEdit, NeedRecord, read_changes
-from pdmail.topics import Tagger
 
 CAMPAIGN = "monthly-update"
 DAY = date(2026, 12, 14)

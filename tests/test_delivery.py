@@ -25,11 +25,11 @@ from pdmail import cycles, delivery
 from pdmail.backends.outbox import OutboxMailer
 from pdmail.cycles import Cycle
 from pdmail.delivery import DeliveryReport, Due, count_due
+from pdmail.digest.publish import compile_digest, render_digest, send_digest
 from pdmail.errors import BackendError, DeliveryError, TemplateError
 from pdmail.mail.compose import message_id
 from pdmail.mail.messages import REQUEST, build_reminder, build_request
 from pdmail.models import MessageKey, SendResult, Teacher
-from pdmail.publish import compile_digest, render_digest, send_digest
 from pdmail.state.ledger import INTERRUPTED
 from pdmail.steps import plan_requests, send_reminders, send_requests
 from pdmail.workspace import Workspace

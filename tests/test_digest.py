@@ -14,13 +14,13 @@ from conftest import Project, write_csv
 
 from pdmail import cycles
 from pdmail.config.load import RosterColumns, Taxonomy
-from pdmail.digest import NO_TEAM, Digest, build_digest, need_id
+from pdmail.digest.build import NO_TEAM, Digest, build_digest, need_id
+from pdmail.digest.publish import render_digest
+from pdmail.digest.topics import Tagger
 from pdmail.models import Response
-from pdmail.publish import render_digest
 from pdmail.sources.responses import match
 from pdmail.sources.roster import Roster, parse_roster
 from pdmail.sources.tables import read_table
-from pdmail.topics import Tagger
 
 CHICAGO = ZoneInfo("America/Chicago")
 GENERATED = datetime(2026, 12, 11, 7, 30, tzinfo=CHICAGO)

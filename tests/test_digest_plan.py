@@ -27,7 +27,7 @@ from pdmail.config.load import (
     Topic,
     parse_config,
 )
-from pdmail.digest import (
+from pdmail.digest.build import (
     NO_TEAM,
     Digest,
     FirstHand,
@@ -37,14 +37,14 @@ from pdmail.digest import (
     for_specialist,
     need_id,
 )
+from pdmail.digest.publish import compile_digest, render_digest
+from pdmail.digest.topics import Tagger
 from pdmail.models import Response, State
-from pdmail.publish import compile_digest, render_digest
 from pdmail.sources.responses import match
 from pdmail.sources.roster import Roster, parse_roster
 from pdmail.sources.tables import table_from_rows
 from pdmail.state.ledger import Ledger
 from pdmail.state.needs import NeedRecord
-from pdmail.topics import Tagger
 
 CHICAGO = ZoneInfo("America/Chicago")
 GENERATED = datetime(2026, 12, 11, 7, 30, tzinfo=CHICAGO)
@@ -760,10 +760,10 @@ def test_long_lists_in_the_mailed_digest_show_their_first_entries_and_say_where_
 ) -> None:
     """A large school's digest must stay a readable message, not megabytes of HTML."""
     from pdmail import cycles as cycle_dates
-    from pdmail.digest import build_digest as build_full
-    from pdmail.publish import render_digest
+    from pdmail.digest.build import build_digest as build_full
+    from pdmail.digest.publish import render_digest
+    from pdmail.digest.topics import Tagger as FullTagger
     from pdmail.state.needs import NeedRecord
-    from pdmail.topics import Tagger as FullTagger
 
     old = [
         NeedRecord(

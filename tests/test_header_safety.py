@@ -44,12 +44,12 @@ from pdmail.backends.outbox import OutboxMailer
 from pdmail.backends.smtp import SmtpMailer
 from pdmail.cycles import Cycle
 from pdmail.delivery import Outgoing
+from pdmail.digest.publish import compile_digest, digest_messages, render_digest
 from pdmail.errors import DeliveryError, InputError, TemplateError
 from pdmail.mail.compose import ComposedMessage, address, compose, verify, wire_bytes
 from pdmail.mail.messages import build_reminder, build_request
 from pdmail.mail.templates import Templates
 from pdmail.models import LedgerEntry, MessageKey, State, Table
-from pdmail.publish import compile_digest, digest_messages, render_digest
 from pdmail.sources.roster import parse_roster
 from pdmail.workspace import Workspace
 

@@ -15,9 +15,9 @@ from conftest import ANN, MARIA, RAJ, Project, answer, edit_needs_csv, need_of, 
 
 from pdmail import cycles
 from pdmail.backends.local import CsvSink
+from pdmail.digest.publish import compile_digest
 from pdmail.errors import BackendError, InputError, PdmailError
 from pdmail.models import Table
-from pdmail.publish import compile_digest
 from pdmail.state.ledger import Ledger
 from pdmail.state.needs import HEADER, NeedRecord, merge, needs_rows, read_edits
 from pdmail.state.needs_table import keep_needs

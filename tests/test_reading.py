@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pdmail.config.load import Taxonomy
-from pdmail.reading import (
+from pdmail.digest.reading import (
     LEARNING,
     LESSON,
     TASK,
@@ -14,7 +14,7 @@ from pdmail.reading import (
     kinds_of,
     sentences,
 )
-from pdmail.topics import Tagger
+from pdmail.digest.topics import Tagger
 
 
 @pytest.mark.parametrize(

@@ -16,12 +16,12 @@ from conftest import BASE_CONFIG
 
 from pdmail import cycles
 from pdmail.config.load import RosterColumns, Topic, parse_config
+from pdmail.digest.topics import Tagger
+from pdmail.digest.trends import TopicTrend, TrendPoint, build_trends, build_year, sparkline
 from pdmail.models import Response
 from pdmail.sources.responses import Collection, match
 from pdmail.sources.roster import Roster, parse_roster
 from pdmail.sources.tables import table_from_rows
-from pdmail.topics import Tagger
-from pdmail.trends import TopicTrend, TrendPoint, build_trends, build_year, sparkline
 
 CHICAGO = ZoneInfo("America/Chicago")
 CONFIG = parse_config(BASE_CONFIG, Path("/nowhere/pdmail.yaml"))

@@ -226,7 +226,7 @@ class DigestSettings:
     sessions: Sessions
     specialists: tuple[Specialist, ...]
     # How similar (0 to 1) an answer must be to one the librarian corrected to be read the
-    # same way (pdmail.corrections).
+    # same way (pdmail.digest.corrections).
     learn_threshold: float = 0.5
 
 
@@ -686,7 +686,7 @@ def _taxonomy(r: _Reader, root: Mapping[str, Any], specialists: set[str]) -> Tax
 def _builtin_topic_names() -> dict[str, str]:
     """The built-in topics' names by their lower case (imported here: the taxonomy module
     builds its topics from this one's Topic)."""
-    from ..taxonomy import DEFAULT_TOPICS
+    from ..digest.taxonomy import DEFAULT_TOPICS
 
     return {t.name.lower(): t.name for t in DEFAULT_TOPICS}
 

@@ -7,7 +7,7 @@ the new month's needs as open, and writes the table again, so an edit is never l
 
 The librarian may also correct a need's topics or kinds there. A correction is kept apart from
 pdmail's own reading (``corrected_topics``, ``corrected_kinds``, ``corrected``): pdmail never
-overwrites it, and :mod:`pdmail.corrections` learns from it for later answers.
+overwrites it, and :mod:`pdmail.digest.corrections` learns from it for later answers.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal, get_args
 
+from ..digest.reading import KINDS, NeedKind
 from ..errors import BackendError, InputError
 from ..models import Problem, Table
-from ..reading import KINDS, NeedKind
 from ..sources.tables import column_index
 from ..wording import shorten
 

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from ..cycles import first_day, is_cycle_name
 from . import datewords as dw
-from .cycles import first_day, is_cycle_name
 
 __all__ = ["NO_DATE", "Wanted", "day_label", "wanted_in"]
 
@@ -31,7 +31,7 @@ GRACE = timedelta(days=14)
 AHEAD = timedelta(days=183)
 #: A range up to this many days lists each day; a longer one, its two ends.
 RANGE_DAYS = 14
-#: Characters of an answer read (as pdmail.reading does): a pasted essay stays fast.
+#: Characters of an answer read (as pdmail.digest.reading does): a pasted essay stays fast.
 READ_LIMIT = 10_000
 
 

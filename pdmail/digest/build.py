@@ -14,11 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from .config.load import Sessions, Specialist
+from ..config.load import Sessions, Specialist
+from ..cycles import months_between, school_year, shift
+from ..models import Teacher
+from ..sources.responses import Collection
+from ..sources.roster import Roster
+from ..state.needs import NeedRecord, NeedStatus
 from .corrections import DEFAULT_THRESHOLD, Reading, SchoolReader, own_correction
-from .cycles import months_between, school_year, shift
 from .display import NAME_LIMIT, shorten
-from .models import Teacher
 from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
 from .reading import (
     LEARNING,
@@ -30,9 +33,6 @@ from .reading import (
     sentence_kinds,
     topics_by_kind,
 )
-from .sources.responses import Collection
-from .sources.roster import Roster
-from .state.needs import NeedRecord, NeedStatus
 from .taxonomy import BOOKING, DEFAULT_TOPICS, LESSONS, PRINTING
 from .todo import TaskGroup, by_date, group_tasks
 from .topics import Evidence, Tagger, is_request, normalize_formats, split_formats
@@ -57,10 +57,10 @@ class Need:
     note: str = ""
     first_seen: date | None = None
     age: int = 0  # cycles since the need was first asked (0: this cycle)
-    kinds: tuple[NeedKind, ...] = ()  # in pdmail.reading.KINDS order; () when unknown
+    kinds: tuple[NeedKind, ...] = ()  # in pdmail.digest.reading.KINDS order; () when unknown
     evidence: Evidence = ()  # each topic with the words that decided it
     units: str = ""  # the teacher's units of study, as they wrote them (shortened)
-    wanted: Wanted = NO_DATE  # the dates the answer asks for (pdmail.when)
+    wanted: Wanted = NO_DATE  # the dates the answer asks for (pdmail.digest.when)
     # the needs inside the answer: each kind asked with the topics it is about
     by_kind: tuple[tuple[NeedKind, tuple[str, ...]], ...] = ()
     # what the librarian's corrections changed in pdmail's reading, in words (corrections.py)
@@ -185,7 +185,7 @@ class Digest:
 
     @property
     def to_do_groups(self) -> tuple[TaskGroup, ...]:
-        """This cycle's open tasks as the to-do list (:func:`pdmail.todo.group_tasks`): books
+        """This cycle's open tasks as the to-do list (:func:`pdmail.digest.todo.group_tasks`): books
         to pull or order (by team and unit), fixes, bookings, accounts, printing, other
         tasks; each task once, each group by the date needed."""
         tasks = (n for n in self.needs if n.status == "open" and TASK in n.kinds)
@@ -226,7 +226,7 @@ def need_id(campaign: str, cycle: str, email: str) -> str:
 
 
 def read_kinds(text: str, topics: Sequence[str]) -> tuple[NeedKind, ...]:
-    """The kinds of help ``text`` asks for (:func:`pdmail.reading.kinds_of`); a space to
+    """The kinds of help ``text`` asks for (:func:`pdmail.digest.reading.kinds_of`); a space to
     reserve or printing to do is a task for the librarian whatever the wording."""
     kinds = kinds_of(text)
     if TASK not in kinds and {BOOKING, PRINTING} & set(topics):
@@ -244,7 +244,7 @@ _CLASS_LESSON = re.compile(
 
 
 def lessons_agree(text: str, evidence: Evidence, tagger: Tagger) -> Evidence:
-    """``evidence`` with the lessons topic (:data:`pdmail.taxonomy.LESSONS`) only where the
+    """``evidence`` with the lessons topic (:data:`pdmail.digest.taxonomy.LESSONS`) only where the
     answer asks for a lesson: "the Common Sense lessons are dated" names lessons but asks for
     none, and "Could you do a 1-period workshop for my AP Sem kids?" asks for one without the
     word. A school that dropped the topic gets nothing added."""
@@ -268,7 +268,7 @@ def lessons_agree(text: str, evidence: Evidence, tagger: Tagger) -> Evidence:
 
 def split_by_kind(text: str, evidence: Evidence) -> tuple[tuple[NeedKind, tuple[str, ...]], ...]:
     """Each kind of help ``text`` asks for with the topics it is about
-    (:func:`pdmail.reading.topics_by_kind`), with the kinds :func:`read_kinds` adds."""
+    (:func:`pdmail.digest.reading.topics_by_kind`), with the kinds :func:`read_kinds` adds."""
     split = dict(topics_by_kind(text, evidence))
     kinds = read_kinds(text, [name for name, _ in evidence])
     return tuple((k, split.get(k, tuple(name for name, _ in evidence))) for k in kinds)
@@ -286,7 +286,7 @@ def current_needs(
 
     What the librarian's corrections among ``needs`` (the needs kept so far) teach is
     applied: a similar answer is read the way they corrected one
-    (:class:`pdmail.corrections.SchoolReader`; ``learn_threshold`` is how similar). A
+    (:class:`pdmail.digest.corrections.SchoolReader`; ``learn_threshold`` is how similar). A
     corrected need's own correction is applied by :func:`build_digest`: these needs are
     pdmail's reading, as the needs table keeps it."""
     cycle = collection.cycle.name
@@ -422,7 +422,7 @@ def build_digest(
     requests sent per cycle, from the ledger; ``current`` the cycle's needs if the caller has
     already tagged them (:func:`current_needs`), else they are read here, with the
     librarian's corrections kept in ``needs`` (``learn_threshold``: see
-    :mod:`pdmail.corrections`).
+    :mod:`pdmail.digest.corrections`).
     """
     cycle = collection.cycle.name
     status = {r.id: r for r in needs}

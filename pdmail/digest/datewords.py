@@ -1,4 +1,4 @@
-"""The words of dates, in English and Spanish, as the patterns :mod:`pdmail.when` reads:
+"""The words of dates, in English and Spanish, as the patterns :mod:`pdmail.digest.when` reads:
 month and weekday names, the pieces of a written day ("Dec 8", "the 14th", "12/14"), what may
 join the days of a list or range, and the words around a number that make it no day at all
 ("periods 1, 2", "6-8pm", "3 classes", "not the 17th")."""

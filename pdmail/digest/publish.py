@@ -7,21 +7,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import cycles
-from .atomic import write_atomic
-from .cycles import Cycle
-from .delivery import DeliveryReport, Outgoing, deliver
-from .digest import Digest, as_records, build_digest, current_needs, digest_rows, for_specialist
-from .errors import BackendError, InputError, PdmailError
-from .freshness import require_answers
-from .mail.compose import address, compose, header_safe, message_id
-from .mail.messages import REQUEST, base_context
-from .models import MessageKey
-from .sources.responses import Collection
-from .state.needs import NeedRecord, merge
-from .state.needs_table import keep_needs
+from .. import cycles
+from ..atomic import write_atomic
+from ..cycles import Cycle
+from ..delivery import DeliveryReport, Outgoing, deliver
+from ..errors import BackendError, InputError, PdmailError
+from ..freshness import require_answers
+from ..mail.compose import address, compose, header_safe, message_id
+from ..mail.messages import REQUEST, base_context
+from ..models import MessageKey
+from ..sources.responses import Collection
+from ..state.needs import NeedRecord, merge
+from ..state.needs_table import keep_needs
+from ..workspace import Workspace
+from .build import Digest, as_records, build_digest, current_needs, digest_rows, for_specialist
 from .topics import Tagger
-from .workspace import Workspace
 
 DIGEST = "digest"
 
@@ -170,7 +170,7 @@ def _compile(
 
 def needs_table(ws: Workspace) -> str:
     """Where the librarian finds (and edits) every need, for the digest to point to."""
-    from .backends.registry import source_backend
+    from ..backends.registry import source_backend
 
     return source_backend(ws.config.sources.kind).report_place(ws.config, "needs")
 

@@ -1,4 +1,4 @@
-"""Tagging help requests with topics from a keyword taxonomy (:mod:`pdmail.taxonomy`).
+"""Tagging help requests with topics from a keyword taxonomy (:mod:`pdmail.digest.taxonomy`).
 
 Matching is on word stems, so "podcast", "podcasts" and "podcasting" are one word, and a
 keyword phrase ("works cited") matches the same words in a row. A request can carry several
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from .config.load import Taxonomy, Topic
+from ..config.load import Taxonomy, Topic
 from .reading import is_no_need
 from .taxonomy import CONTEXT_RULES, DEFAULT_TOPICS
 
@@ -54,7 +54,7 @@ class Tagger:
 
     A keyword in lower case matches related forms of its words (:func:`stem`); a keyword with
     a capital letter is a name and matches those exact words, in any case ("Canva" is not
-    "Canvas"). Context rules (:data:`pdmail.taxonomy.CONTEXT_RULES`) claim a few ambiguous
+    "Canvas"). Context rules (:data:`pdmail.digest.taxonomy.CONTEXT_RULES`) claim a few ambiguous
     phrases first ("book the lab", "Grade 7", "google it"), so their words reach no keyword.
     Phrases are indexed by their first word, so a text is scanned once whatever the size of
     the taxonomy; the digest tags a school year of answers for 10,000 teachers this way.
@@ -222,5 +222,6 @@ def split_formats(formats: str) -> tuple[str, ...]:
 
 def is_request(text: str) -> bool:
     """False for answers that ask for nothing now ("n/a", "Nothing right now.", "all good,
-    thanks!", "not this month, swamped with grading"); see :func:`pdmail.reading.is_no_need`."""
+    thanks!", "not this month, swamped with grading"); see
+    :func:`pdmail.digest.reading.is_no_need`."""
     return not is_no_need(text)

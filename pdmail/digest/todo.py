@@ -3,8 +3,8 @@ does them, and the lessons to schedule, each in the order it is needed.
 
 A task goes to one group, by the most specific of its task topics: a room or a cart to book,
 accounts to set up, a device to fix, printing, then books to pull or order (ebooks and
-audiobooks too). Groups follow the built-in topic names (:mod:`pdmail.taxonomy`), and a topic a
-school renamed with ``replaces`` keeps its group; a task with no such topic, or none at all,
+audiobooks too). Groups follow the built-in topic names (:mod:`pdmail.digest.taxonomy`), and a
+topic a school renamed with ``replaces`` keeps its group; a task with no such topic, or none at all,
 is in "Other tasks", never dropped. Books to pull are batched by team and unit of study, so
 one trip to the shelves serves a team's unit. Within a group, what is needed first comes
 first ("ASAP" as of the day it was asked); needs with no date written come last.
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from .taxonomy import ACCOUNTS, BOOKING, BOOKS, DEVICES, EBOOKS, PRINTING
 
 if TYPE_CHECKING:
-    from .digest import Need
+    from .build import Need
 
 __all__ = [
     "ACCOUNTS_TO_SET_UP",
