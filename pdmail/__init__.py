@@ -15,18 +15,21 @@ a cycle step itself::
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .config.load import Config, load_config
-    from .cycles import Cycle
-    from .cycles import cycle as cycle_named
-    from .cycles import resolve as resolve_cycle
-    from .delivery import DeliveryReport, Outcome
+    from .cycle.cycles import Cycle
+    from .cycle.cycles import cycle as cycle_named
+    from .cycle.cycles import resolve as resolve_cycle
+    from .cycle.delivery import DeliveryReport, Outcome
+    from .cycle.freshness import require_answers
+    from .cycle.opening import resolve as opened_cycle
+    from .cycle.status import CycleStatus, cycle_status
+    from .cycle.steps import send_reminders, send_requests
+    from .cycle.tick import TickReport, tick
     from .digest.build import Digest, Need, build_digest
     from .digest.publish import compile_digest, render_digest, send_digest, write_digest
     from .errors import (
@@ -37,7 +40,6 @@ if TYPE_CHECKING:
         PdmailError,
         TemplateError,
     )
-    from .freshness import require_answers
     from .mail.preview import Preview, preview_messages
     from .models import (
         LedgerEntry,
@@ -49,13 +51,9 @@ if TYPE_CHECKING:
         Table,
         Teacher,
     )
-    from .opening import resolve as opened_cycle
     from .sources.responses import Collection
     from .sources.roster import Roster, parse_roster
     from .state.ledger import Ledger
-    from .status import CycleStatus, cycle_status
-    from .steps import send_reminders, send_requests
-    from .tick import TickReport, tick
     from .workspace import Workspace
 
 # Each name is imported on first use, so that 'pdmail --help' and a script that needs one
@@ -65,17 +63,17 @@ _LAZY = {
     "Collection": (".sources.responses", "Collection"),
     "Config": (".config.load", "Config"),
     "ConfigError": (".errors", "ConfigError"),
-    "Cycle": (".cycles", "Cycle"),
-    "CycleStatus": (".status", "CycleStatus"),
+    "Cycle": (".cycle.cycles", "Cycle"),
+    "CycleStatus": (".cycle.status", "CycleStatus"),
     "DeliveryError": (".errors", "DeliveryError"),
-    "DeliveryReport": (".delivery", "DeliveryReport"),
+    "DeliveryReport": (".cycle.delivery", "DeliveryReport"),
     "Digest": (".digest.build", "Digest"),
     "InputError": (".errors", "InputError"),
     "Ledger": (".state.ledger", "Ledger"),
     "LedgerEntry": (".models", "LedgerEntry"),
     "MessageKey": (".models", "MessageKey"),
     "Need": (".digest.build", "Need"),
-    "Outcome": (".delivery", "Outcome"),
+    "Outcome": (".cycle.delivery", "Outcome"),
     "PdmailError": (".errors", "PdmailError"),
     "Preview": (".mail.preview", "Preview"),
     "Problem": (".models", "Problem"),
@@ -86,23 +84,23 @@ _LAZY = {
     "Table": (".models", "Table"),
     "Teacher": (".models", "Teacher"),
     "TemplateError": (".errors", "TemplateError"),
-    "TickReport": (".tick", "TickReport"),
+    "TickReport": (".cycle.tick", "TickReport"),
     "Workspace": (".workspace", "Workspace"),
     "build_digest": (".digest.build", "build_digest"),
     "compile_digest": (".digest.publish", "compile_digest"),
-    "cycle_named": (".cycles", "cycle"),
-    "cycle_status": (".status", "cycle_status"),
+    "cycle_named": (".cycle.cycles", "cycle"),
+    "cycle_status": (".cycle.status", "cycle_status"),
     "load_config": (".config.load", "load_config"),
-    "opened_cycle": (".opening", "resolve"),
+    "opened_cycle": (".cycle.opening", "resolve"),
     "parse_roster": (".sources.roster", "parse_roster"),
     "preview_messages": (".mail.preview", "preview_messages"),
     "render_digest": (".digest.publish", "render_digest"),
-    "require_answers": (".freshness", "require_answers"),
-    "resolve_cycle": (".cycles", "resolve"),
+    "require_answers": (".cycle.freshness", "require_answers"),
+    "resolve_cycle": (".cycle.cycles", "resolve"),
     "send_digest": (".digest.publish", "send_digest"),
-    "send_reminders": (".steps", "send_reminders"),
-    "send_requests": (".steps", "send_requests"),
-    "tick": (".tick", "tick"),
+    "send_reminders": (".cycle.steps", "send_reminders"),
+    "send_requests": (".cycle.steps", "send_requests"),
+    "tick": (".cycle.tick", "tick"),
     "write_digest": (".digest.publish", "write_digest"),
 }
 
@@ -119,22 +117,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
-
-
-class _Package(types.ModuleType):
-    """``pdmail.tick`` is the function, as ever, even once the module ``pdmail.tick`` is
-    imported (which sets the package's attribute to the module)."""
-
-    def __getattribute__(self, name: str) -> Any:
-        value = super().__getattribute__(name)
-        if name in _SHADOWED and isinstance(value, types.ModuleType):
-            return getattr(value, name)
-        return value
-
-
-# Public names that are also the names of a submodule.
-_SHADOWED = frozenset(n for n, (module, _) in _LAZY.items() if module == f".{n}")
-sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

@@ -25,8 +25,8 @@ from .wording import count, day, local_time, one_line, plural, printable, shorte
 if TYPE_CHECKING:
     # The library is imported by the command that uses it, so that 'pdmail --help' starts
     # as fast as click itself.
-    from .cycles import Cycle
-    from .delivery import DeliveryReport, Outcome
+    from .cycle.cycles import Cycle
+    from .cycle.delivery import DeliveryReport, Outcome
     from .models import MessageKey
     from .workspace import Workspace
 
@@ -148,7 +148,7 @@ def _today(ws: Workspace) -> date:
 def _cycle(ws: Workspace, name: str | None) -> Cycle:
     """The cycle named (or the current one) as it really runs: late, when its requests went
     out after their due date."""
-    from .opening import resolve
+    from .cycle.opening import resolve
 
     return resolve(ws, name, _today(ws))
 
@@ -238,7 +238,7 @@ def _unsettled(ws: Workspace, shown: Sequence[DeliveryReport] = (), *, quiet: bo
     """Say which of the campaign's messages (any cycle, any kind) still have an unknown
     outcome, beyond those ``shown`` above, and how to settle each; True when there are any,
     so the command exits 1."""
-    from .delivery import how_to_find, known, unsettled
+    from .cycle.delivery import how_to_find, known, unsettled
 
     entries = unsettled(ws)
     if quiet or not entries:
@@ -385,8 +385,8 @@ def preview(
     After the cycle's due date, the request is shown as 'send --late' (or the daily run) would
     send it today: with a due date counted from today.
     """
+    from .cycle.opening import for_sending
     from .mail.preview import preview_messages
-    from .opening import for_sending
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
@@ -431,9 +431,9 @@ def send(
     After the cycle's due date it refuses (exit 2) unless --late, rather than ask for an
     answer by a day already gone.
     """
-    from .delivery import count_due
-    from .opening import first_request_day, for_sending
-    from .steps import plan_requests, send_requests
+    from .cycle.delivery import count_due
+    from .cycle.opening import first_request_day, for_sending
+    from .cycle.steps import plan_requests, send_requests
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
@@ -457,8 +457,8 @@ def send(
 
 
 def _echo_late(cycle: Cycle, opened: bool) -> None:
+    from .cycle.opening import describe_late
     from .mail.messages import long_date
-    from .opening import describe_late
 
     if opened:
         click.echo(f"  {describe_late(cycle)}")
@@ -476,8 +476,8 @@ def collect(
     Once the cycle's requests went out, a missing export, or one saved before they went out,
     is an error (exit 3): it would show every teacher as not having answered.
     """
-    from .freshness import require_answers
-    from .status import unmatched, unmatched_line
+    from .cycle.freshness import require_answers
+    from .cycle.status import unmatched, unmatched_line
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
@@ -561,7 +561,7 @@ def remind(
     resend: bool,
 ) -> None:
     """Send the reminder due today to teachers who have not answered, in the request's thread."""
-    from .steps import send_reminders
+    from .cycle.steps import send_reminders
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
@@ -623,9 +623,9 @@ def status(
     config_path: Path | None, cycle_name: str | None, today: date | None, as_json: bool
 ) -> None:
     """Show the cycle: counts, a per-teacher table, and messages that need attention."""
-    from .freshness import answers_problem
-    from .opening import describe_late
-    from .status import cycle_status, status_lines
+    from .cycle.freshness import answers_problem
+    from .cycle.opening import describe_late
+    from .cycle.status import cycle_status, status_lines
 
     with workspace(config_path, today) as ws:
         st = cycle_status(ws, _cycle(ws, cycle_name))
@@ -682,7 +682,7 @@ def resolve(
     today: date | None, emails: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Settle messages whose outcome is unknown, once you have looked for them."""
-    from .delivery import resolve as settle
+    from .cycle.delivery import resolve as settle
     from .models import MessageKey
     from .sources.roster import normalize_email
 
@@ -706,7 +706,7 @@ def resolve(
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bool) -> None:
     """Do whatever is due today (requests, reminders, digest). For cron, once a day."""
-    from .tick import tick
+    from .cycle.tick import tick
 
     with workspace(config_path, today) as ws:
         report = tick(ws, _today(ws), dry_run=dry_run)
@@ -735,7 +735,7 @@ def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bo
 def schedule(config_path: Path | None, at_time: str | None) -> None:
     """Keep running, and do 'pdmail run' once a day at the configured time (Ctrl-C stops)."""
     from .config.load import default_config_path, load_config
-    from .scheduler import run_forever
+    from .cycle.scheduler import run_forever
 
     path = config_path or default_config_path()
     load_config(path)  # fail now, not at the first tick, on a broken config

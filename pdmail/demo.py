@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from . import cycles
 from .config.load import Config, load_config
+from .cycle import cycles
+from .cycle.tick import tick
 from .errors import UsageError
 from .needs_cli import list_needs, set_needs
 from .scaffold import scaffold
-from .tick import tick
 from .wording import count, plural
 from .workspace import Workspace
 

@@ -11,13 +11,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import cycles
 from .backends.base import FAIL, OK, SEND_TEST, SKIP, WARN, Account, Check, MailerBackend
 from .config.load import Config, load_config
+from .cycle import cycles
+from .cycle.freshness import answers_problem
+from .cycle.opening import as_opened, first_request_day
 from .errors import PdmailError
-from .freshness import answers_problem
 from .models import State
-from .opening import as_opened, first_request_day
 from .wording import count, plural
 from .workspace import Workspace, clock_on
 

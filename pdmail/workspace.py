@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from .backends import Mailer, ReportSink, TableSource, make_mailer, make_sink, make_source
 from .config.load import Config, load_config
-from .cycles import Cycle
+from .cycle.cycles import Cycle
 from .mail.templates import Templates
 from .models import Problem, Response
 from .sources.responses import Collection, match, parse_responses, settle_order
@@ -83,7 +83,7 @@ class Workspace:
         their corrections, a message's Date, the digest) and every "today" comes from it,
         so ``--today`` moves them all. The machine's clock is read elsewhere only where real
         time is what matters: a file's modification time is compared with it (an export
-        saved before the requests, :mod:`pdmail.freshness`), credentials expire and servers
+        saved before the requests, :mod:`pdmail.cycle.freshness`), credentials expire and servers
         ask for a wait in it (the Google and Microsoft backends), the pacing and lock timers
         measure durations with ``time.monotonic``, and ``pdmail init`` names its backups by it.
         """

@@ -32,7 +32,7 @@ from pdmail.backends.google.api import (
     google_errors,
 )
 from pdmail.config.load import Config, Reader, load_config
-from pdmail.delivery import how_to_find
+from pdmail.cycle.delivery import how_to_find
 from pdmail.errors import BackendError, ConfigError, DeliveryError
 from pdmail.models import SendResult, State, Table
 from pdmail.sources.tables import table_from_rows

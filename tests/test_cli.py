@@ -22,10 +22,10 @@ from conftest import ROSTER_ROWS, Project, answer, ledger_entries, read_eml, run
 import pdmail
 from pdmail.cli import main
 from pdmail.config.load import load_config
+from pdmail.cycle.scheduler import daily_job, install, run_forever
 from pdmail.errors import ConfigError, InputError, PdmailError, TemplateError
 from pdmail.models import MessageKey, State
 from pdmail.resources import builtin_templates, example_config
-from pdmail.scheduler import daily_job, install, run_forever
 from pdmail.state.ledger import Ledger
 
 CAMPAIGN = "monthly-update"
@@ -742,7 +742,7 @@ def test_send_on_the_embedded_default_imports_no_google_library(project: Project
         " '--today', '2026-12-01'])\nexcept SystemExit:\n    pass",
         project.folder,
     )
-    assert "pdmail.delivery" in modules  # it did send
+    assert "pdmail.cycle.delivery" in modules  # it did send
     assert _loaded(modules, GOOGLE) == []
 
 
@@ -750,10 +750,10 @@ def test_public_names_load_on_first_use_and_tick_stays_the_function(tmp_path: Pa
     modules = _imported_after(
         "import pdmail\n"
         "assert 'pdmail.config.load' not in sys.modules\n"
-        "import pdmail.tick\n"  # the submodule, imported first, does not hide the function
+        "import pdmail.cycle.tick\n"  # the module, imported first, does not hide the function
         "assert callable(pdmail.tick) and pdmail.tick.__name__ == 'tick'\n"
         "from pdmail import Workspace, send_requests, tick\n"
         "assert tick is pdmail.tick and Workspace.__name__ == 'Workspace'",
         tmp_path,
     )
-    assert "pdmail.steps" in modules
+    assert "pdmail.cycle.steps" in modules

@@ -16,10 +16,10 @@ from datetime import date, datetime, time
 import pytest
 from conftest import ANN, RAJ, Project, answer, run_cli
 
-from pdmail import cycles
+from pdmail.cycle import cycles
+from pdmail.cycle.steps import send_requests
 from pdmail.errors import InputError
 from pdmail.sources.responses import Collection
-from pdmail.steps import send_requests
 
 
 def send_on(project: Project, day: date) -> None:

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Project, write_csv
 
-from pdmail import cycles
 from pdmail.config.load import RosterColumns, Taxonomy
+from pdmail.cycle import cycles
 from pdmail.digest.build import NO_TEAM, Digest, build_digest, need_id
 from pdmail.digest.publish import render_digest
 from pdmail.digest.topics import Tagger

@@ -16,7 +16,6 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import BASE_CONFIG, Project, answer
 
-from pdmail import cycles
 from pdmail.cli import main
 from pdmail.config.load import (
     Config,
@@ -27,6 +26,7 @@ from pdmail.config.load import (
     Topic,
     parse_config,
 )
+from pdmail.cycle import cycles
 from pdmail.digest.build import (
     NO_TEAM,
     Digest,
@@ -759,7 +759,7 @@ def test_long_lists_in_the_mailed_digest_show_their_first_entries_and_say_where_
     project: Project,
 ) -> None:
     """A large school's digest must stay a readable message, not megabytes of HTML."""
-    from pdmail import cycles as cycle_dates
+    from pdmail.cycle import cycles as cycle_dates
     from pdmail.digest.build import build_digest as build_full
     from pdmail.digest.publish import render_digest
     from pdmail.digest.topics import Tagger as FullTagger

@@ -13,15 +13,15 @@ import pytest
 from click.testing import Result
 from conftest import ANN, MARIA, RAJ, Project, answer, edit_needs_csv, need_of, needs_csv, run_cli
 
-from pdmail import cycles
 from pdmail.backends.local import CsvSink
+from pdmail.cycle import cycles
+from pdmail.cycle.tick import tick
 from pdmail.digest.publish import compile_digest
 from pdmail.errors import BackendError, InputError, PdmailError
 from pdmail.models import Table
 from pdmail.state.ledger import Ledger
 from pdmail.state.needs import HEADER, NeedRecord, merge, needs_rows, read_edits
 from pdmail.state.needs_table import keep_needs
-from pdmail.tick import tick
 
 CAMPAIGN = "monthly-update"
 D1, D2 = date(2026, 12, 11), date(2026, 12, 20)

@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROSTER_HEADER, Project
 
-from pdmail import cycles
 from pdmail.cli import main
+from pdmail.cycle import cycles
+from pdmail.cycle.steps import send_requests
 from pdmail.errors import BackendError
 from pdmail.state.runlock import RunLock
-from pdmail.steps import send_requests
 from pdmail.workspace import Workspace
 
 DAY = date(2026, 12, 1)

@@ -23,7 +23,7 @@ from conftest import Project
 import pdmail
 import pdmail.state.ledger
 from pdmail.cli import main
-from pdmail.delivery import explain
+from pdmail.cycle.delivery import explain
 from pdmail.errors import BackendError
 from pdmail.models import MessageKey, State
 from pdmail.state.ledger import INTERRUPTED, Ledger

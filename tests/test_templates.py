@@ -12,13 +12,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from conftest import ROSTER_HEADER, ROSTER_ROWS, Project
 
-from pdmail import cycles
 from pdmail.config.load import Form
+from pdmail.cycle import cycles
+from pdmail.cycle.tick import tick
 from pdmail.errors import ConfigError, TemplateError
 from pdmail.mail.messages import build_request, teacher_context
 from pdmail.mail.templates import Templates, md_escape, prefilled_link
 from pdmail.models import Teacher
-from pdmail.tick import tick
 
 DAY = date(2026, 12, 1)
 

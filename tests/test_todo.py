@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Project, answer, run_cli, write_csv
 
-from pdmail import cycles
 from pdmail.config.load import RosterColumns, Taxonomy, Topic
+from pdmail.cycle import cycles
 from pdmail.digest.build import Digest, Need, build_digest
 from pdmail.digest.publish import render_digest
 from pdmail.digest.taxonomy import (

@@ -15,7 +15,7 @@ from pdmail.models import OUTCOME_RESULTS, OutcomeResult
 from pdmail.state.needs import STATUSES, NeedStatus, need_status
 
 SNIPPET = """
-from pdmail.delivery import DeliveryReport, Outcome
+from pdmail.cycle.delivery import DeliveryReport, Outcome
 from pdmail.digest.build import Need
 from pdmail.state.needs import NeedEdit, NeedRecord
 

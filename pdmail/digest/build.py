@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from ..config.load import Sessions, Specialist
-from ..cycles import months_between, school_year, shift
+from ..cycle.cycles import months_between, school_year, shift
 from ..models import Teacher
 from ..sources.responses import Collection
 from ..sources.roster import Roster

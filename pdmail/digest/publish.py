@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .. import cycles
 from ..atomic import write_atomic
-from ..cycles import Cycle
-from ..delivery import DeliveryReport, Outgoing, deliver
+from ..cycle import cycles
+from ..cycle.cycles import Cycle
+from ..cycle.delivery import DeliveryReport, Outgoing, deliver
+from ..cycle.freshness import require_answers
 from ..errors import BackendError, InputError, PdmailError
-from ..freshness import require_answers
 from ..mail.compose import address, compose, header_safe, message_id
 from ..mail.messages import REQUEST, base_context
 from ..models import MessageKey

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from ..cycles import Cycle, parse_cycle_name
-from ..delivery import Outgoing
+from ..cycle.cycles import Cycle, parse_cycle_name
+from ..cycle.delivery import Outgoing
 from ..errors import InputError, TemplateError
 from ..models import LedgerEntry, MessageKey, Teacher
 from ..workspace import Workspace

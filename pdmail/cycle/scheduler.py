@@ -13,12 +13,12 @@ from pathlib import Path
 
 import schedule as schedule_lib
 
-from .config.load import load_config
+from ..config.load import load_config
+from ..errors import PdmailError
+from ..wording import count
+from ..workspace import Workspace
 from .delivery import unsettled
-from .errors import PdmailError
 from .tick import TickReport, tick
-from .wording import count
-from .workspace import Workspace
 
 
 def daily_job(config_path: Path, log: Callable[[str], None]) -> TickReport | None:

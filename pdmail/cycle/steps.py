@@ -10,15 +10,15 @@ from datetime import date
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from ..errors import InputError
+from ..mail.messages import REQUEST, build_reminder, build_request, reminder_kind
+from ..models import LedgerEntry, MessageKey, State, Teacher
+from ..sources.roster import normalize_email
+from ..wording import count, day
+from ..workspace import Workspace
 from .cycles import Cycle
 from .delivery import DeliveryReport, Due, Progress, deliver
-from .errors import InputError
 from .freshness import require_answers
-from .mail.messages import REQUEST, build_reminder, build_request, reminder_kind
-from .models import LedgerEntry, MessageKey, State, Teacher
-from .sources.roster import normalize_email
-from .wording import count, day
-from .workspace import Workspace
 
 # Why a request is not sent to a teacher.
 ANSWERED = "already answered this cycle"
@@ -135,7 +135,7 @@ def plan_reminders(
 
     Raises :class:`~pdmail.errors.InputError` when a reminder is due but the responses cannot
     tell who answered (missing, or saved before the requests went out; see
-    :mod:`pdmail.freshness`).
+    :mod:`pdmail.cycle.freshness`).
     """
     number = cycle.reminders_due(today)
     if number == 0 or today >= cycle.digest:

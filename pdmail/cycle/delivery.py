@@ -23,14 +23,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from .backends import Mailer
-from .errors import BackendError, DeliveryError, PdmailError, UsageError
-from .mail.wire import Sendable, WireMessage, message_id_of, subject_of
-from .models import LedgerEntry, MessageKey, OutcomeResult, State
-from .state.ledger import INTERRUPTED, QUEUED, Claim, boot_id, never_handed_over
-from .state.runlock import RunLock
-from .wording import count, local_time
-from .workspace import Workspace
+from ..backends import Mailer
+from ..errors import BackendError, DeliveryError, PdmailError, UsageError
+from ..mail.wire import Sendable, WireMessage, message_id_of, subject_of
+from ..models import LedgerEntry, MessageKey, OutcomeResult, State
+from ..state.ledger import INTERRUPTED, QUEUED, Claim, boot_id, never_handed_over
+from ..state.runlock import RunLock
+from ..wording import count, local_time
+from ..workspace import Workspace
 
 Progress = Callable[[MessageKey], None]
 
@@ -474,7 +474,7 @@ def cause_of(entry: LedgerEntry) -> str:
 def how_to_find(mailer: str, message_id: str) -> str:
     """Where to look for a message whose outcome is unknown, and how to search for it (the
     advice of the mailer named ``mailer``)."""
-    from .backends.registry import where_to_look
+    from ..backends.registry import where_to_look
 
     return where_to_look(mailer, message_id)
 

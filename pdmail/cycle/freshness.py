@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from .backends.base import SavedExport
+from ..backends.base import SavedExport
+from ..errors import InputError
+from ..mail.messages import REQUEST
+from ..models import State
+from ..workspace import Workspace
 from .cycles import Cycle
-from .errors import InputError
-from .mail.messages import REQUEST
-from .models import State
-from .workspace import Workspace
 
 
 def requests_went_out(ws: Workspace, cycle: Cycle) -> datetime | None:
@@ -40,7 +40,7 @@ def _where(ws: Workspace) -> tuple[str, str]:
             f"save it as {cfg.sources.responses}, or set sources.responses in {cfg.path.name} "
             "to where the export is"
         )
-    from .backends.registry import source_backend
+    from ..backends.registry import source_backend
 
     place = source_backend(cfg.sources.kind).responses_place(cfg)
     return place or ("the responses source", "check that the responses can be read")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from .cycles import Cycle
-from .mail.messages import REQUEST
-from .models import LedgerEntry, Response, State
-from .sources.responses import Collection
-from .wording import (
+from ..mail.messages import REQUEST
+from ..models import LedgerEntry, Response, State
+from ..sources.responses import Collection
+from ..wording import (
     count,
     day,
     local_time,
@@ -20,7 +19,8 @@ from .wording import (
     shorten,
     text_width,
 )
-from .workspace import Workspace
+from ..workspace import Workspace
+from .cycles import Cycle
 
 # An unmatched answer's address cell is shown as typed, but a pasted paragraph is cut here.
 TYPED_WIDTH = 60

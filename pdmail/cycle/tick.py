@@ -8,18 +8,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from ..digest.publish import DIGEST, publish_digest
+from ..errors import InternalError, PdmailError
+from ..mail.messages import REQUEST
+from ..models import MessageKey, State
+from ..wording import count
+from ..workspace import Workspace
 from . import cycles
 from .cycles import Cycle
 from .delivery import DeliveryReport, Progress
-from .digest.publish import DIGEST, publish_digest
-from .errors import InternalError, PdmailError
-from .mail.messages import REQUEST
-from .models import MessageKey, State
 from .opening import as_opened, describe_late, first_request_day
 from .status import cycle_status, status_rows
 from .steps import send_reminders, send_requests
-from .wording import count
-from .workspace import Workspace
 
 
 @dataclass
@@ -55,8 +55,8 @@ def tick(
 
     Nothing is sent on a day that is not a school day (a note says when catching up resumes).
     When the due date came with no request sent (pdmail did not run), the requests go out late,
-    today, with the cycle's days counted from today (see :mod:`pdmail.opening`), unless the new
-    due date would reach the next cycle; a note says which.
+    today, with the cycle's days counted from today (see :mod:`pdmail.cycle.opening`), unless the
+    new due date would reach the next cycle; a note says which.
 
     Raises :class:`PdmailError` when the tick fails before doing anything. Once something was
     sent or written, a failure never hides it: the report comes back with the error in
