@@ -21,7 +21,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from pdmail.cli import main
+from pdmail.cli.commands import main
 from pdmail.config.load import Config, load_config
 from pdmail.models import LedgerEntry
 from pdmail.state.ledger import Ledger

@@ -517,7 +517,7 @@ def test_a_month_on_local_files_and_the_outbox_loads_no_google_library(project: 
     script = f"""
 import sys
 from click.testing import CliRunner
-from pdmail.cli import main
+from pdmail.cli.commands import main
 config = {str(project.config_path)!r}
 for args in (["send", "--today", "2026-12-01"], ["status", "--today", "2026-12-02"],
              ["digest", "--today", "2026-12-11"], ["doctor", "--today", "2026-12-02"]):

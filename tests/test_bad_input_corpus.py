@@ -21,7 +21,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import deep_merge
 
-from pdmail.cli import main
+from pdmail.cli.commands import main
 from pdmail.resources import builtin_templates
 from pdmail.state.ledger import Ledger
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 from conftest import ROSTER_ROWS, Project, answer, ledger_entries, read_eml, run_cli
 
 import pdmail
-from pdmail.cli import main
+from pdmail.cli.commands import main
 from pdmail.config.load import load_config
 from pdmail.cycle.scheduler import daily_job, install, run_forever
 from pdmail.errors import ConfigError, InputError, PdmailError, TemplateError
@@ -728,7 +728,8 @@ def _loaded(modules: set[str], roots: tuple[str, ...]) -> list[str]:
 
 def test_help_imports_neither_the_library_nor_google(tmp_path: Path) -> None:
     modules = _imported_after(
-        "from pdmail.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+        "from pdmail.cli.commands import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass",
         tmp_path,
     )
     assert "click" in modules
@@ -737,7 +738,7 @@ def test_help_imports_neither_the_library_nor_google(tmp_path: Path) -> None:
 
 def test_send_on_the_embedded_default_imports_no_google_library(project: Project) -> None:
     modules = _imported_after(
-        "from pdmail.cli import main\n"
+        "from pdmail.cli.commands import main\n"
         f"try:\n    main(['send', '--config', {str(project.config_path)!r},"
         " '--today', '2026-12-01'])\nexcept SystemExit:\n    pass",
         project.folder,

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import BASE_CONFIG, Project, answer
 
-from pdmail.cli import main
+from pdmail.cli.commands import main
 from pdmail.config.load import (
     Config,
     RosterColumns,

@@ -15,7 +15,7 @@ from fakes.oauth_server import FakeOAuth
 from fakes.sheets_server import FakeSheets
 
 from pdmail.backends.google import auth as google_auth
-from pdmail.cli import main
+from pdmail.cli.commands import main
 from pdmail.doctor import FAIL, OK, SKIP, WARN, Check, diagnose
 from pdmail.models import MessageKey
 from pdmail.state.ledger import Ledger

@@ -35,7 +35,7 @@ from pdmail.backends.google.auth import (
     refresh,
     write_private,
 )
-from pdmail.cli import main
+from pdmail.cli.commands import main
 from pdmail.config.load import GOOGLE_ENDPOINT_ENV
 from pdmail.doctor import FAIL, OK, WARN, Check, diagnose
 from pdmail.errors import BackendError

@@ -28,7 +28,7 @@ from pdmail.backends import make_mailer
 from pdmail.backends.google.auth import GMAIL_SCOPE
 from pdmail.backends.google.gmail import GmailMailer, discovery_document
 from pdmail.backends.google.http import RetryPolicy
-from pdmail.cli import main
+from pdmail.cli.commands import main
 from pdmail.errors import BackendError, DeliveryError
 from pdmail.mail.compose import address, compose, message_id
 from pdmail.models import LedgerEntry, MessageKey, State

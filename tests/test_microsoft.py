@@ -886,7 +886,7 @@ def test_config_errors_name_the_key(
 
 def test_msal_is_not_loaded_for_a_month_without_microsoft() -> None:
     code = (
-        "import sys, pdmail.cli, pdmail.backends.registry, pdmail.config.load; "
+        "import sys, pdmail.cli.commands, pdmail.backends.registry, pdmail.config.load; "
         "print('msal' in sys.modules, 'requests' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROSTER_HEADER, Project
 
-from pdmail.cli import main
+from pdmail.cli.commands import main
 from pdmail.cycle import cycles
 from pdmail.cycle.steps import send_requests
 from pdmail.errors import BackendError

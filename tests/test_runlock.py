@@ -22,7 +22,7 @@ from conftest import Project
 
 import pdmail
 import pdmail.state.ledger
-from pdmail.cli import main
+from pdmail.cli.commands import main
 from pdmail.cycle.delivery import explain
 from pdmail.errors import BackendError
 from pdmail.models import MessageKey, State

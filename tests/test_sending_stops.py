@@ -26,7 +26,7 @@ from pdmail.backends.google.auth import GMAIL_SCOPE
 from pdmail.backends.google.gmail import GmailMailer
 from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.smtp import SmtpMailer
-from pdmail.cli import main
+from pdmail.cli.commands import main
 from pdmail.config.load import Config
 from pdmail.cycle import cycles
 from pdmail.cycle.delivery import DeliveryReport

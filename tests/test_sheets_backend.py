@@ -41,7 +41,7 @@ from fakes.sheets_server import FakeSheets
 from pdmail.backends.google.auth import SHEETS_SCOPE, load_credentials, scopes_for, write_private
 from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.google.sheets import SheetsBook, open_book
-from pdmail.cli import main
+from pdmail.cli.commands import main
 from pdmail.config.load import GOOGLE_ENDPOINT_ENV, Config
 from pdmail.cycle import cycles
 from pdmail.cycle.cycles import Cycle

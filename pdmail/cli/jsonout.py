@@ -10,7 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import PdmailError
+from ..errors import PdmailError
 
 # Properties scripts read as if they were fields: a digest's needs, rate, to-do groups, lessons
 # and summary, a trend's sparkline, a proposal's size.

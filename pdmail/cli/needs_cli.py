@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .digest.topics import Tagger
-from .errors import UsageError
-from .state.needs import (
+from ..digest.topics import Tagger
+from ..errors import UsageError
+from ..state.needs import (
     NeedEdit,
     NeedRecord,
     need_status,
@@ -15,8 +15,8 @@ from .state.needs import (
     parse_kinds,
     parse_topics,
 )
-from .state.needs_table import keep_needs
-from .workspace import Workspace
+from ..state.needs_table import keep_needs
+from ..workspace import Workspace
 
 
 def _topic_names(ws: Workspace) -> list[str]:

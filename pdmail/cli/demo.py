@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from .config.load import Config, load_config
-from .cycle import cycles
-from .cycle.tick import tick
-from .errors import UsageError
+from ..config.load import Config, load_config
+from ..cycle import cycles
+from ..cycle.tick import tick
+from ..errors import UsageError
+from ..wording import count, plural
+from ..workspace import Workspace
 from .needs_cli import list_needs, set_needs
 from .scaffold import scaffold
-from .wording import count, plural
-from .workspace import Workspace
 
 MARKER = ".pdmail-demo"
 

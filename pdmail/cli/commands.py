@@ -17,18 +17,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from . import __version__
-from .errors import PdmailError, UsageError
+from .. import __version__
+from ..errors import PdmailError, UsageError
+from ..wording import count, day, local_time, one_line, plural, printable, shorten
 from .jsonout import dumps
-from .wording import count, day, local_time, one_line, plural, printable, shorten
 
 if TYPE_CHECKING:
     # The library is imported by the command that uses it, so that 'pdmail --help' starts
     # as fast as click itself.
-    from .cycle.cycles import Cycle
-    from .cycle.delivery import DeliveryReport, Outcome
-    from .models import MessageKey
-    from .workspace import Workspace
+    from ..cycle.cycles import Cycle
+    from ..cycle.delivery import DeliveryReport, Outcome
+    from ..models import MessageKey
+    from ..workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,7 +77,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 def _parse_today(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    from .sources.timestamps import parse_date
+    from ..sources.timestamps import parse_date
 
     if value is None:
         return None
@@ -132,8 +132,8 @@ def send_options(f: F) -> F:
 @contextmanager
 def workspace(config_path: Path | None, today: date | None) -> Iterator[Workspace]:
     """A workspace whose clock reads ``today`` (at the current time of day) when given."""
-    from .config.load import load_config
-    from .workspace import Workspace, clock_on
+    from ..config.load import load_config
+    from ..workspace import Workspace, clock_on
 
     config = load_config(config_path)
     clock = clock_on(today, config.timezone) if today is not None else None
@@ -148,7 +148,7 @@ def _today(ws: Workspace) -> date:
 def _cycle(ws: Workspace, name: str | None) -> Cycle:
     """The cycle named (or the current one) as it really runs: late, when its requests went
     out after their due date."""
-    from .cycle.opening import resolve
+    from ..cycle.opening import resolve
 
     return resolve(ws, name, _today(ws))
 
@@ -175,7 +175,7 @@ def _echo_report(report: DeliveryReport, what: str = "", tz: tzinfo | None = Non
     """Print ``report``; ``what`` is the singular noun of its messages (default: from its
     kind), ``tz`` the school's zone for the days things were sent."""
     what = what or _noun(report.kind)
-    from .models import OUTCOME_RESULTS
+    from ..models import OUTCOME_RESULTS
 
     counts = {r: report.count(r) for r in OUTCOME_RESULTS}
     # A rerun with nothing left to do says why instead of "Sent 0".
@@ -238,7 +238,7 @@ def _unsettled(ws: Workspace, shown: Sequence[DeliveryReport] = (), *, quiet: bo
     """Say which of the campaign's messages (any cycle, any kind) still have an unknown
     outcome, beyond those ``shown`` above, and how to settle each; True when there are any,
     so the command exits 1."""
-    from .cycle.delivery import how_to_find, known, unsettled
+    from ..cycle.delivery import how_to_find, known, unsettled
 
     entries = unsettled(ws)
     if quiet or not entries:
@@ -385,8 +385,8 @@ def preview(
     After the cycle's due date, the request is shown as 'send --late' (or the daily run) would
     send it today: with a due date counted from today.
     """
-    from .cycle.opening import for_sending
-    from .mail.preview import preview_messages
+    from ..cycle.opening import for_sending
+    from ..mail.preview import preview_messages
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
@@ -431,9 +431,9 @@ def send(
     After the cycle's due date it refuses (exit 2) unless --late, rather than ask for an
     answer by a day already gone.
     """
-    from .cycle.delivery import count_due
-    from .cycle.opening import first_request_day, for_sending
-    from .cycle.steps import plan_requests, send_requests
+    from ..cycle.delivery import count_due
+    from ..cycle.opening import first_request_day, for_sending
+    from ..cycle.steps import plan_requests, send_requests
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
@@ -457,8 +457,8 @@ def send(
 
 
 def _echo_late(cycle: Cycle, opened: bool) -> None:
-    from .cycle.opening import describe_late
-    from .mail.messages import long_date
+    from ..cycle.opening import describe_late
+    from ..mail.messages import long_date
 
     if opened:
         click.echo(f"  {describe_late(cycle)}")
@@ -476,8 +476,8 @@ def collect(
     Once the cycle's requests went out, a missing export, or one saved before they went out,
     is an error (exit 3): it would show every teacher as not having answered.
     """
-    from .cycle.freshness import require_answers
-    from .cycle.status import unmatched, unmatched_line
+    from ..cycle.freshness import require_answers
+    from ..cycle.status import unmatched, unmatched_line
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
@@ -561,7 +561,7 @@ def remind(
     resend: bool,
 ) -> None:
     """Send the reminder due today to teachers who have not answered, in the request's thread."""
-    from .cycle.steps import send_reminders
+    from ..cycle.steps import send_reminders
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
@@ -598,7 +598,7 @@ def digest(
     resend: bool,
 ) -> None:
     """Compile the digest to digest.html and digest.md; with --send, mail it to the librarian."""
-    from .digest.publish import publish_digest
+    from ..digest.publish import publish_digest
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
@@ -623,9 +623,9 @@ def status(
     config_path: Path | None, cycle_name: str | None, today: date | None, as_json: bool
 ) -> None:
     """Show the cycle: counts, a per-teacher table, and messages that need attention."""
-    from .cycle.freshness import answers_problem
-    from .cycle.opening import describe_late
-    from .cycle.status import cycle_status, status_lines
+    from ..cycle.freshness import answers_problem
+    from ..cycle.opening import describe_late
+    from ..cycle.status import cycle_status, status_lines
 
     with workspace(config_path, today) as ws:
         st = cycle_status(ws, _cycle(ws, cycle_name))
@@ -682,9 +682,9 @@ def resolve(
     today: date | None, emails: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Settle messages whose outcome is unknown, once you have looked for them."""
-    from .cycle.delivery import resolve as settle
-    from .models import MessageKey
-    from .sources.roster import normalize_email
+    from ..cycle.delivery import resolve as settle
+    from ..models import MessageKey
+    from ..sources.roster import normalize_email
 
     if sent is None:
         raise UsageError(
@@ -706,7 +706,7 @@ def resolve(
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bool) -> None:
     """Do whatever is due today (requests, reminders, digest). For cron, once a day."""
-    from .cycle.tick import tick
+    from ..cycle.tick import tick
 
     with workspace(config_path, today) as ws:
         report = tick(ws, _today(ws), dry_run=dry_run)
@@ -734,8 +734,8 @@ def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bo
 @click.option("--at", "at_time", metavar="HH:MM", help="Time of day (default: calendar.run_at).")
 def schedule(config_path: Path | None, at_time: str | None) -> None:
     """Keep running, and do 'pdmail run' once a day at the configured time (Ctrl-C stops)."""
-    from .config.load import default_config_path, load_config
-    from .cycle.scheduler import run_forever
+    from ..config.load import default_config_path, load_config
+    from ..cycle.scheduler import run_forever
 
     path = config_path or default_config_path()
     load_config(path)  # fail now, not at the first tick, on a broken config
@@ -796,15 +796,15 @@ def auth(
     """Authorize pdmail with Google once (Sheets and/or Gmail, as the config needs), or
     with --microsoft sign in to Microsoft 365 once (Graph mail, SMTP with OAuth, the Form's
     workbook); later runs, cron included, refresh the sign-in silently."""
-    from .backends.google.auth import authorize, read_token, scopes_for
-    from .config.load import load_config
+    from ..backends.google.auth import authorize, read_token, scopes_for
+    from ..config.load import load_config
 
     config = load_config(config_path)
     if browser and not microsoft:
         raise UsageError("--browser goes with --microsoft (Google's sign-in opens a browser)")
     if microsoft:
-        from .backends.microsoft import api as ms
-        from .backends.microsoft.auth import sign_in
+        from ..backends.microsoft import api as ms
+        from ..backends.microsoft.auth import sign_in
 
         path, who, granted = sign_in(
             config, ms.scopes_for(config), browser=browser, echo=click.echo
@@ -821,7 +821,7 @@ def auth(
                 "by you only). Next: pdmail doctor"
             )
         return
-    from .backends.microsoft.api import uses_microsoft
+    from ..backends.microsoft.api import uses_microsoft
 
     if not scopes_for(config) and uses_microsoft(config):
         raise UsageError(
@@ -870,7 +870,7 @@ def doctor(
     Only --send-test reaches Gmail or proves an SMTP server takes mail: without it, doctor
     says what it did not check.
     """
-    from .doctor import FAIL, diagnose, summary
+    from ..doctor import FAIL, diagnose, summary
 
     if send_test and no_connect:
         raise UsageError("--send-test needs the mail connection: leave out --no-connect")
@@ -895,9 +895,9 @@ def doctor(
 @click.argument("form", required=True)
 def form_fields(config_path: Path | None, form: str) -> None:
     """Read FORM's questions (its id or edit address) and print the form: block to paste."""
-    from .backends.google.auth import FORMS_SCOPE, load_credentials
-    from .config.load import load_config
-    from .sources.forms import config_block, fetch_form, form_id_from
+    from ..backends.google.auth import FORMS_SCOPE, load_credentials
+    from ..config.load import load_config
+    from ..sources.forms import config_block, fetch_form, form_id_from
 
     config = load_config(config_path)
     info = fetch_form(config, load_credentials(config, [FORMS_SCOPE]), form_id_from(form))

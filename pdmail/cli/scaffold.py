@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .errors import PdmailError, UsageError
-from .resources import builtin_templates, example_config
+from ..errors import PdmailError, UsageError
+from ..resources import builtin_templates, example_config
 
 SAMPLE_ROSTER = """\
 Email,First Name,Last Name,Team,Subject,Building,Active
