@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import ROSTER_HEADER, ROSTER_ROWS, Project, answer, run_cli
 
-import pdmail.cli.commands
+import pdmail.cli.common
 from pdmail import wording
 from pdmail.cli.commands import main
 from pdmail.errors import TemplateError
@@ -452,7 +452,7 @@ def test_no_progress_in_a_pipe_or_a_cron_log(project: Project) -> None:
 def test_progress_on_a_terminal_but_never_with_json(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pdmail.cli.commands, "_is_terminal", lambda stream: True)
+    monkeypatch.setattr(pdmail.cli.common, "_is_terminal", lambda stream: True)
     shown = invoke(project, "send", "--limit", "1")
     assert "Sending" in shown.stderr
     quiet = invoke(project, "send", "--json")
@@ -462,7 +462,7 @@ def test_progress_on_a_terminal_but_never_with_json(
 
 @pytest.mark.parametrize("stream", [None, object()])
 def test_a_stream_without_isatty_is_no_terminal(stream: object) -> None:
-    assert pdmail.cli.commands._is_terminal(stream) is False
+    assert pdmail.cli.common._is_terminal(stream) is False
 
 
 # -- template typos get "did you mean" --------------------------------------------------------
