@@ -61,7 +61,8 @@ if str(ROOT) not in sys.path:
 
 import yaml  # noqa: E402
 
-from pdmail.config.load import Config, load_config  # noqa: E402
+from pdmail.config.load import load_config  # noqa: E402
+from pdmail.config.records import Config  # noqa: E402
 from pdmail.cycle import cycles  # noqa: E402
 from pdmail.cycle.cycles import Cycle  # noqa: E402
 from pdmail.digest.build import Digest, as_records, build_digest, current_needs  # noqa: E402

@@ -35,7 +35,7 @@ for where in (ROOT, ROOT / "bench"):
 
 from digest_quality import FAMILY_OF  # noqa: E402
 
-from pdmail.config.load import Taxonomy  # noqa: E402
+from pdmail.config.records import Taxonomy  # noqa: E402
 from pdmail.digest.corrections import SchoolReader  # noqa: E402
 from pdmail.digest.reading import KINDS, kinds_of  # noqa: E402
 from pdmail.digest.topics import Tagger, is_request  # noqa: E402

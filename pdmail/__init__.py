@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .config.load import Config, load_config
+    from .config.load import load_config
+    from .config.records import Config
     from .cycle.cycles import Cycle
     from .cycle.cycles import cycle as cycle_named
     from .cycle.cycles import resolve as resolve_cycle

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from .backends.base import FAIL, OK, SEND_TEST, SKIP, WARN, Account, Check, MailerBackend
-from .config.load import Config, load_config
+from .config.load import load_config
+from .config.records import Config
 from .cycle import cycles
 from .cycle.freshness import answers_problem
 from .cycle.opening import as_opened, first_request_day

@@ -12,7 +12,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .backends import Mailer, ReportSink, TableSource, make_mailer, make_sink, make_source
-from .config.load import Config, load_config
+from .config.load import load_config
+from .config.records import Config
 from .cycle.cycles import Cycle
 from .mail.templates import Templates
 from .models import Problem, Response

@@ -22,7 +22,8 @@ import yaml
 from click.testing import CliRunner, Result
 
 from pdmail.cli.commands import main
-from pdmail.config.load import Config, load_config
+from pdmail.config.load import load_config
+from pdmail.config.records import Config
 from pdmail.models import LedgerEntry
 from pdmail.state.ledger import Ledger
 from pdmail.workspace import Workspace

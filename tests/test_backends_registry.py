@@ -31,7 +31,9 @@ from pdmail.backends.google.api import (
     SignInOutage,
     google_errors,
 )
-from pdmail.config.load import Config, Reader, load_config
+from pdmail.config.load import load_config
+from pdmail.config.reader import Reader
+from pdmail.config.records import Config
 from pdmail.cycle.delivery import how_to_find
 from pdmail.errors import BackendError, ConfigError, DeliveryError
 from pdmail.models import SendResult, State, Table

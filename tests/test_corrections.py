@@ -30,7 +30,7 @@ from fakes.gmail_server import FakeGmail
 from fakes.sheets_server import FakeSheets
 from test_google_month import SID
 
-from pdmail.config.load import Taxonomy, Topic
+from pdmail.config.records import Taxonomy, Topic
 from pdmail.digest.corrections import SchoolReader, own_correction
 from pdmail.digest.reading import KINDS, NeedKind, kinds_of
 from pdmail.digest.topics import Tagger

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Project
 
-from pdmail.config.load import Calendar
+from pdmail.config.records import Calendar
 from pdmail.cycle import cycles
 from pdmail.errors import ConfigError, PdmailError
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Project, write_csv
 
-from pdmail.config.load import RosterColumns, Taxonomy
+from pdmail.config.records import RosterColumns, Taxonomy
 from pdmail.cycle import cycles
 from pdmail.digest.build import NO_TEAM, Digest, build_digest, need_id
 from pdmail.digest.publish import render_digest

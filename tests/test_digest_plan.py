@@ -17,15 +17,8 @@ from click.testing import CliRunner, Result
 from conftest import BASE_CONFIG, Project, answer
 
 from pdmail.cli.commands import main
-from pdmail.config.load import (
-    Config,
-    RosterColumns,
-    Sessions,
-    Specialist,
-    Taxonomy,
-    Topic,
-    parse_config,
-)
+from pdmail.config.load import parse_config
+from pdmail.config.records import Config, RosterColumns, Sessions, Specialist, Taxonomy, Topic
 from pdmail.cycle import cycles
 from pdmail.digest.build import (
     NO_TEAM,

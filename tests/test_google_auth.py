@@ -31,7 +31,8 @@ from pdmail.backends.google.auth import (
     token_path,
     write_private,
 )
-from pdmail.config.load import GOOGLE_ENDPOINT_ENV, Config, parse_config
+from pdmail.config.load import GOOGLE_ENDPOINT_ENV, parse_config
+from pdmail.config.records import Config
 from pdmail.errors import BackendError, ConfigError
 
 LIBRARIAN = "librarian@school.example.org"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from pdmail.config.load import Sessions, Specialist, Topic
+from pdmail.config.records import Sessions, Specialist, Topic
 from pdmail.digest.plan import (
     NO_TEAM,
     ONE_ON_ONE,

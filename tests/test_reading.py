@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pdmail.config.load import Taxonomy
+from pdmail.config.records import Taxonomy
 from pdmail.digest.reading import (
     LEARNING,
     LESSON,

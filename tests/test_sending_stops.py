@@ -27,7 +27,7 @@ from pdmail.backends.google.gmail import GmailMailer
 from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.smtp import SmtpMailer
 from pdmail.cli.commands import main
-from pdmail.config.load import Config
+from pdmail.config.records import Config
 from pdmail.cycle import cycles
 from pdmail.cycle.delivery import DeliveryReport
 from pdmail.cycle.steps import send_requests

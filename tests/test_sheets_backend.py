@@ -42,7 +42,8 @@ from pdmail.backends.google.auth import SHEETS_SCOPE, load_credentials, scopes_f
 from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.google.sheets import SheetsBook, open_book
 from pdmail.cli.commands import main
-from pdmail.config.load import GOOGLE_ENDPOINT_ENV, Config
+from pdmail.config.load import GOOGLE_ENDPOINT_ENV
+from pdmail.config.records import Config
 from pdmail.cycle import cycles
 from pdmail.cycle.cycles import Cycle
 from pdmail.cycle.tick import TickReport, tick

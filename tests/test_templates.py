@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from conftest import ROSTER_HEADER, ROSTER_ROWS, Project
 
-from pdmail.config.load import Form
+from pdmail.config.records import Form
 from pdmail.cycle import cycles
 from pdmail.cycle.tick import tick
 from pdmail.errors import ConfigError, TemplateError

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Project, answer, run_cli, write_csv
 
-from pdmail.config.load import RosterColumns, Taxonomy, Topic
+from pdmail.config.records import RosterColumns, Taxonomy, Topic
 from pdmail.cycle import cycles
 from pdmail.digest.build import Digest, Need, build_digest
 from pdmail.digest.publish import render_digest

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from conftest import Project
 
-from pdmail.config.load import Taxonomy, Topic
+from pdmail.config.records import Taxonomy, Topic
 from pdmail.digest.topics import (
     DEFAULT_TOPICS,
     Tagger,

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import BASE_CONFIG
 
-from pdmail.config.load import RosterColumns, Topic, parse_config
+from pdmail.config.load import parse_config
+from pdmail.config.records import RosterColumns, Topic
 from pdmail.cycle import cycles
 from pdmail.digest.topics import Tagger
 from pdmail.digest.trends import TopicTrend, TrendPoint, build_trends, build_year, sparkline

@@ -29,7 +29,7 @@ from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.outbox import OutboxMailer
 from pdmail.backends.smtp import SmtpMailer
 from pdmail.cli.commands import main
-from pdmail.config.load import Config
+from pdmail.config.records import Config
 from pdmail.cycle import cycles
 from pdmail.cycle.delivery import CAUSE_MAILER_ERROR, CAUSE_UNEXPECTED, explain, unsettled
 from pdmail.cycle.steps import send_requests

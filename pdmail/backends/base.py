@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 from ..models import SendResult, Table
 
 if TYPE_CHECKING:
-    from ..config.load import Config, Reader
+    from ..config.reader import Reader
+    from ..config.records import Config
     from ..mail.wire import Sendable
     from ..workspace import Workspace
 

@@ -22,7 +22,8 @@ from ..models import SendResult
 from .base import OK, BuiltinMailKind, Check, MailerBackend
 
 if TYPE_CHECKING:
-    from ..config.load import Config, Reader
+    from ..config.reader import Reader
+    from ..config.records import Config
     from ..workspace import Workspace
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")

@@ -26,7 +26,7 @@ from .outbox import OutboxBackend
 from .smtp import SmtpBackend
 
 if TYPE_CHECKING:
-    from ..config.load import Config
+    from ..config.records import Config
 
 __all__ = [
     "DEFAULT_MAILER",

@@ -36,7 +36,8 @@ from .base import OK, SEND_TEST, Account, BuiltinMailKind, Check, MailerBackend
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
-    from ..config.load import Config, Reader
+    from ..config.reader import Reader
+    from ..config.records import Config
     from ..workspace import Workspace
 
 __all__ = ["SECURITY_MODES", "SmtpBackend", "SmtpMailer", "SmtpSettings"]

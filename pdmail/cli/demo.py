@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from ..config.load import Config, load_config
+from ..config.load import load_config
+from ..config.records import Config
 from ..cycle import cycles
 from ..cycle.tick import tick
 from ..errors import UsageError

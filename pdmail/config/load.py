@@ -10,25 +10,38 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..backends.google.api import GOOGLE_FORMS, GOOGLE_GMAIL, GOOGLE_OAUTH, GOOGLE_SHEETS
-from ..backends.microsoft.api import Microsoft, parse_microsoft
+from ..backends.microsoft.api import parse_microsoft
 from ..errors import ConfigError
-from ..mail.compose import is_plain_address
 from ..sources.timestamps import date_order
+from .reader import KeyProblem, Reader, show_value
+from .records import (
+    STAGES,
+    Calendar,
+    Config,
+    DigestSettings,
+    Form,
+    FormColumns,
+    Google,
+    GoogleEndpoints,
+    Librarian,
+    Mail,
+    RosterColumns,
+    Sessions,
+    Sources,
+    Specialist,
+    Taxonomy,
+    Topic,
+)
 from .yamlfile import YamlProblem, load_yaml, read_text_file
 
 if TYPE_CHECKING:
-    from ..backends.base import Backend
-    from ..backends.smtp import SmtpSettings
-
-B = TypeVar("B", bound="Backend")
+    pass
 
 CONFIG_ENV = "PDMAIL_CONFIG"
 DEFAULT_CONFIG = "pdmail.yaml"
@@ -36,234 +49,7 @@ GOOGLE_ENDPOINT_ENV = "PDMAIL_GOOGLE_ENDPOINT"
 
 _ENTRY = re.compile(r"^entry\.\d+$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-
-
-@dataclass(frozen=True)
-class Librarian:
-    name: str
-    email: str
-
-
-@dataclass(frozen=True)
-class Sources:
-    """``sources``: ``kind`` names a registered source (:mod:`pdmail.backends.registry`;
-    ``local`` and ``google`` ship with pdmail); ``options`` holds the keys each source owns,
-    checked by it."""
-
-    kind: str
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def roster(self) -> Path | None:
-        return cast("Path | None", self.options.get("roster"))
-
-    @property
-    def responses(self) -> Path | None:
-        return cast("Path | None", self.options.get("responses"))
-
-    @property
-    def roster_sheet(self) -> str | None:
-        return cast("str | None", self.options.get("roster_sheet"))
-
-    @property
-    def responses_sheet(self) -> str | None:
-        return cast("str | None", self.options.get("responses_sheet"))
-
-
-@dataclass(frozen=True)
-class RosterColumns:
-    """Which roster header holds each known field (matched trimmed, case-insensitively)."""
-
-    email: str = "Email"
-    first_name: str = "First Name"
-    last_name: str = "Last Name"
-    team: str = "Team"
-    active: str = "Active"
-    new: str = "New to district"
-
-
-@dataclass(frozen=True)
-class GoogleEndpoints:
-    sheets: str = GOOGLE_SHEETS
-    gmail: str = GOOGLE_GMAIL
-    forms: str = GOOGLE_FORMS
-    oauth: str = GOOGLE_OAUTH
-
-
-@dataclass(frozen=True)
-class Google:
-    spreadsheet_id: str = ""
-    roster_tab: str = "Roster"
-    responses_tab: str = "Form Responses 1"
-    status_tab: str = "pdmail status"
-    digest_tab: str = "pdmail digest"
-    needs_tab: str = "pdmail needs"
-    client_secret_file: Path | None = None
-    token_file: Path | None = None
-    service_account_file: Path | None = None
-    delegated_user: str = ""
-    endpoints: GoogleEndpoints = field(default_factory=GoogleEndpoints)
-
-
 _GOOGLE_PATHS = ("client_secret_file", "token_file", "service_account_file")
-
-
-@dataclass(frozen=True)
-class Mail:
-    """``mail``: ``kind`` names a registered mailer (:mod:`pdmail.backends.registry`;
-    ``outbox``, ``smtp`` and ``gmail`` ship with pdmail), whose pacing is the default of
-    ``per_minute`` and ``daily_cap``; ``options`` holds the keys each mailer owns
-    (``outbox``, ``smtp``), checked by it."""
-
-    kind: str
-    sender_name: str
-    reply_to: str
-    per_minute: int  # 0: no pacing
-    daily_cap: int  # 0: no cap
-    lock_wait: int = 300  # seconds a run waits for another run on the same state folder
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def outbox(self) -> Path:
-        """The outbox folder (``mail.outbox``)."""
-        return cast(Path, self.options["outbox"])
-
-    @property
-    def smtp(self) -> SmtpSettings | None:
-        """The SMTP server (``mail.smtp``), when the config sets one."""
-        return cast("SmtpSettings | None", self.options.get("smtp"))
-
-
-@dataclass(frozen=True)
-class FormColumns:
-    """Response headers for each role, matched trimmed and case-insensitively."""
-
-    timestamp: str = "Timestamp"
-    email: str = "Email Address"
-    units: str = "What units of study are coming up?"
-    help: str = "How can the library help?"
-    format: str = "Preferred format"
-    cycle: str = ""
-
-
-@dataclass(frozen=True)
-class Form:
-    url: str
-    prefill: Mapping[str, str]
-    columns: FormColumns
-    timestamp_format: str | None
-    # How dates whose year is not first are read: auto (the column decides, or a Google
-    # Sheet's locale), dmy, mdy or ymd. See pdmail.sources.timestamps.read_column.
-    date_order: str = "auto"
-
-
-@dataclass(frozen=True)
-class Calendar:
-    send_day: int = 1
-    due_after_days: int = 7
-    reminders_after_days: tuple[int, ...] = (4, 8)
-    digest_after_days: int = 10
-    months: tuple[int, ...] = tuple(range(1, 13))
-    skip: tuple[tuple[date, date], ...] = ()
-    school_days_only: bool = True
-    run_at: str = "07:30"
-    year_starts: int = 8
-
-    def is_school_day(self, day: date) -> bool:
-        """False on weekends (when ``school_days_only``) and on every skipped date."""
-        if self.school_days_only and day.weekday() >= 5:
-            return False
-        return not any(start <= day <= end for start, end in self.skip)
-
-    def next_school_day(self, day: date) -> date:
-        """``day`` itself if pdmail may send on it, else the first day after that is."""
-        for _ in range(400):
-            if self.is_school_day(day):
-                return day
-            day += timedelta(days=1)
-        raise ConfigError("calendar.skip: no school day in the next 400 days; check the ranges")
-
-
-STAGES = ("learning", "implementation", "standard")
-
-
-@dataclass(frozen=True)
-class Topic:
-    """A topic of the taxonomy. ``stage`` says who does the work on it: ``learning`` (a pilot:
-    the integration specialists), ``implementation`` (a roll-out: shared, the specialists
-    preparing the librarian), ``standard`` (what every teacher uses: the librarian).
-    ``owners`` (specialist addresses) lead it whatever the stage."""
-
-    name: str
-    keywords: tuple[str, ...]
-    stage: str = "standard"
-    owners: tuple[str, ...] = ()
-    replaces: str = ""  # a built-in topic this one renames (taking its place)
-    keep_keywords: bool = False  # add to the built-in topic's keywords instead of replacing
-
-
-@dataclass(frozen=True)
-class Specialist:
-    """A technology integration specialist who gets their own slice of the digest."""
-
-    name: str
-    email: str
-
-
-@dataclass(frozen=True)
-class Sessions:
-    """When needs on one topic become a group session rather than one-on-one help."""
-
-    team_meeting_min: int = 3
-    small_group_min: int = 3
-
-
-@dataclass(frozen=True)
-class DigestSettings:
-    out: Path
-    needs_file: Path
-    trend_cycles: int
-    sessions: Sessions
-    specialists: tuple[Specialist, ...]
-    # How similar (0 to 1) an answer must be to one the librarian corrected to be read the
-    # same way (pdmail.digest.corrections).
-    learn_threshold: float = 0.5
-
-
-@dataclass(frozen=True)
-class Taxonomy:
-    use_defaults: bool = True
-    topics: tuple[Topic, ...] = ()
-
-
-@dataclass(frozen=True)
-class Config:
-    """A checked config. Paths are absolute, resolved against the config file's folder."""
-
-    path: Path
-    school: str
-    timezone: ZoneInfo
-    librarian: Librarian
-    campaign: str
-    sources: Sources
-    roster_columns: RosterColumns
-    google: Google
-    mail: Mail
-    form: Form
-    calendar: Calendar
-    templates: Path | None
-    state: Path
-    digest: DigestSettings
-    taxonomy: Taxonomy
-    microsoft: Microsoft = field(default_factory=Microsoft)
-
-    @property
-    def digest_out(self) -> Path:
-        return self.digest.out
-
-    @property
-    def folder(self) -> Path:
-        return self.path.parent
 
 
 def default_config_path() -> Path:
@@ -317,13 +103,13 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         )
     if not isinstance(data, Mapping):
         raise ConfigError(
-            f"{cfg_path}: the config file holds {_show(data)}, not settings "
+            f"{cfg_path}: the config file holds {show_value(data)}, not settings "
             "('key: value' lines such as 'school: ...')",
             hint="run 'pdmail init' in a new folder for a complete example to copy from",
         )
     try:
         return parse_config(data, cfg_path.resolve())
-    except _KeyProblem as exc:
+    except KeyProblem as exc:
         # The key's line, so the librarian goes straight to it in a long file.
         key_line = lines.get(exc.key)
         if key_line is None:
@@ -333,17 +119,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(message, hint=exc.hint) from None
 
 
-class _KeyProblem(ConfigError):
-    """A config error about one key, which :func:`load_config` can place on its line."""
-
-    def __init__(self, message: str, *, key: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.key = key
-
-
 def parse_config(data: Any, path: Path) -> Config:
     """Check a config already parsed from YAML; ``path`` is used for messages and relative paths."""
-    r = _Reader(path)
+    r = Reader(path)
     root = r.mapping(data, "")
     r.known(
         root,
@@ -415,7 +193,7 @@ def parse_config(data: Any, path: Path) -> Config:
     )
 
 
-def _templates_folder(r: _Reader, root: Mapping[str, Any]) -> Path | None:
+def _templates_folder(r: Reader, root: Mapping[str, Any]) -> Path | None:
     # A folder that is not there must not quietly mean "the defaults": the school's own
     # wording (or its signature, its form link text) would go missing from every message.
     folder = r.path(root, "templates", "")
@@ -433,7 +211,7 @@ def _templates_folder(r: _Reader, root: Mapping[str, Any]) -> Path | None:
     return folder
 
 
-def _google(r: _Reader, root: Mapping[str, Any]) -> Google:
+def _google(r: Reader, root: Mapping[str, Any]) -> Google:
     g = r.mapping(root.get("google"), "google")
     fields = set(Google.__dataclass_fields__)
     r.known(g, "google", fields)
@@ -457,7 +235,7 @@ def _google(r: _Reader, root: Mapping[str, Any]) -> Google:
     return Google(**values, endpoints=endpoints)
 
 
-def _mail(r: _Reader, root: Mapping[str, Any], librarian: Librarian) -> Mail:
+def _mail(r: Reader, root: Mapping[str, Any], librarian: Librarian) -> Mail:
     from ..backends import registry
 
     m = r.mapping(root.get("mail"), "mail")
@@ -478,7 +256,7 @@ def _mail(r: _Reader, root: Mapping[str, Any], librarian: Librarian) -> Mail:
     )
 
 
-def _form(r: _Reader, root: Mapping[str, Any]) -> Form:
+def _form(r: Reader, root: Mapping[str, Any]) -> Form:
     f = r.mapping(root.get("form"), "form", required=True)
     r.known(f, "form", {"url", "prefill", "columns", "timestamp_format", "date_order"})
     url = r.text(f, "url", "form", required=True)
@@ -521,7 +299,7 @@ def _form(r: _Reader, root: Mapping[str, Any]) -> Form:
     )
 
 
-def _calendar(r: _Reader, root: Mapping[str, Any]) -> Calendar:
+def _calendar(r: Reader, root: Mapping[str, Any]) -> Calendar:
     c = r.mapping(root.get("calendar"), "calendar")
     r.known(c, "calendar", set(Calendar.__dataclass_fields__))
     d = Calendar()
@@ -562,7 +340,7 @@ def _calendar(r: _Reader, root: Mapping[str, Any]) -> Calendar:
     )
 
 
-def _skip_ranges(r: _Reader, value: Any) -> list[tuple[date, date]]:
+def _skip_ranges(r: Reader, value: Any) -> list[tuple[date, date]]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -589,7 +367,7 @@ def _skip_ranges(r: _Reader, value: Any) -> list[tuple[date, date]]:
     return out
 
 
-def _digest(r: _Reader, root: Mapping[str, Any], path: Path) -> DigestSettings:
+def _digest(r: Reader, root: Mapping[str, Any], path: Path) -> DigestSettings:
     d = r.mapping(root.get("digest"), "digest")
     r.known(
         d,
@@ -627,7 +405,7 @@ def _digest(r: _Reader, root: Mapping[str, Any], path: Path) -> DigestSettings:
     )
 
 
-def _taxonomy(r: _Reader, root: Mapping[str, Any], specialists: set[str]) -> Taxonomy:
+def _taxonomy(r: Reader, root: Mapping[str, Any], specialists: set[str]) -> Taxonomy:
     t = r.mapping(root.get("taxonomy"), "taxonomy")
     r.known(t, "taxonomy", {"use_defaults", "topics"})
     raw = t.get("topics") or []
@@ -689,160 +467,3 @@ def _builtin_topic_names() -> dict[str, str]:
     from ..digest.taxonomy import DEFAULT_TOPICS
 
     return {t.name.lower(): t.name for t in DEFAULT_TOPICS}
-
-
-class _Reader:
-    """Typed reads from the YAML tree, each error naming the file and the dotted key."""
-
-    def __init__(self, file: Path) -> None:
-        self.file = file
-        self.base = file.parent
-
-    def error(self, key: str, message: str, hint: str | None = None) -> ConfigError:
-        return _KeyProblem(f"{self.file.name}: {key}: {message}", key=key, hint=hint)
-
-    @staticmethod
-    def _key(parent: str, key: str) -> str:
-        return f"{parent}.{key}" if parent else key
-
-    def known(self, m: Mapping[str, Any], parent: str, allowed: set[str]) -> None:
-        for key in m:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-                hint = f"did you mean '{self._key(parent, close[0])}'?" if close else None
-                raise self.error(self._key(parent, str(key)), "is not a known key", hint)
-
-    def mapping(self, value: Any, key: str, *, required: bool = False) -> Mapping[str, Any]:
-        if value is None:
-            if required:
-                raise self.error(key or "(top level)", "is required")
-            return {}
-        if not isinstance(value, Mapping):
-            raise self.error(key or "(top level)", f"expected a mapping, got {_show(value)}")
-        return value
-
-    def text(self, m: Mapping[str, Any], name: str, parent: str, *, required: bool = False) -> str:
-        value = m.get(name)
-        key = self._key(parent, name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                raise self.error(key, "is required")
-            return ""
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise self.error(key, f"expected text, got {_show(value)}")
-        return str(value).strip()
-
-    def email(self, m: Mapping[str, Any], name: str, parent: str) -> str:
-        value = self.text(m, name, parent, required=True)
-        if not is_plain_address(value):
-            raise self.error(self._key(parent, name), f"{value!r} is not an email address")
-        return value
-
-    def choice(
-        self, m: Mapping[str, Any], name: str, parent: str, options: Sequence[str], default: str
-    ) -> str:
-        value = self.text(m, name, parent) or default
-        if value not in options:
-            close = difflib.get_close_matches(value, list(options), n=1)
-            raise self.error(
-                self._key(parent, name),
-                f"{value!r} is not one of: {', '.join(options)}",
-                f"did you mean {close[0]!r}?" if close else None,
-            )
-        return value
-
-    def backend(
-        self, m: Mapping[str, Any], parent: str, known: Sequence[type[B]], default: str
-    ) -> type[B]:
-        """The backend ``<parent>.kind`` picks from ``known`` (the registry's), after checking
-        that every key of ``m`` is ``kind``, one of the section's own keys, or one that a
-        backend of ``known`` owns."""
-        owned = {key for b in known for key in b.keys}
-        self.known(m, parent, _SECTION_KEYS[parent] | owned)
-        kind = self.choice(m, "kind", parent, [b.kind for b in known], default)
-        return next(b for b in known if b.kind == kind)
-
-    def options(
-        self, m: Mapping[str, Any], known: Sequence[type[Backend]], picked: type[Backend]
-    ) -> dict[str, Any]:
-        """Every backend's own keys of ``m``, each checked by its backend (which may require
-        some only when it is the ``picked`` one)."""
-        found: dict[str, Any] = {}
-        for b in known:
-            found.update(b.parse(self, m, chosen=b is picked))
-        return found
-
-    def integer(
-        self, m: Mapping[str, Any], name: str, parent: str, default: int, low: int, high: int
-    ) -> int:
-        value = m.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.error(
-                self._key(parent, name),
-                f"expected a whole number from {low} to {high}, got {_show(value)}",
-            )
-        return value
-
-    def fraction(self, m: Mapping[str, Any], name: str, parent: str, default: float) -> float:
-        """A number from 0 to 1 (a share, a similarity)."""
-        value = m.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise self.error(
-                self._key(parent, name), f"expected a number from 0 to 1, got {_show(value)}"
-            )
-        return float(value)
-
-    def integer_list(
-        self, m: Mapping[str, Any], name: str, parent: str, default: list[int], low: int, high: int
-    ) -> list[int]:
-        value = m.get(name, default)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.error(self._key(parent, name), f"expected a list, got {_show(value)}")
-        return [self.integer({name: v}, name, parent, 0, low, high) for v in value]
-
-    def boolean(self, m: Mapping[str, Any], name: str, parent: str, default: bool) -> bool:
-        value = m.get(name, default)
-        if not isinstance(value, bool):
-            raise self.error(self._key(parent, name), f"expected true or false, got {_show(value)}")
-        return value
-
-    def path(
-        self, m: Mapping[str, Any], name: str, parent: str, *, required: bool = False
-    ) -> Path | None:
-        value = self.text(m, name, parent, required=required)
-        if not value:
-            return None
-        p = Path(os.path.expanduser(value))
-        return p if p.is_absolute() else self.base / p
-
-    def folder(self, m: Mapping[str, Any], name: str, parent: str) -> Path | None:
-        """A folder pdmail writes into (made when first needed); a file in its place is an
-        error now rather than a failure for every message later."""
-        folder = self.path(m, name, parent)
-        if folder is not None and folder.exists() and not folder.is_dir():
-            raise self.error(
-                self._key(parent, name),
-                f"{folder} is a file, not a folder",
-                "name a folder (pdmail makes it if it does not exist)",
-            )
-        return folder
-
-
-Reader = _Reader  # what a backend's parse() is given: pdmail.backends.base.Backend.parse
-
-# The keys of a backend section that belong to no backend.
-_SECTION_KEYS = {
-    "sources": {"kind"},
-    "mail": {"kind", "sender_name", "reply_to", "per_minute", "daily_cap", "lock_wait"},
-}
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, (Mapping, list)):
-        return "a mapping" if isinstance(value, Mapping) else "a list"
-    if isinstance(value, date):
-        # YAML reads 2026-12-01 as a date; the librarian wrote text, so show it as written.
-        return f"the date {value.isoformat()}"
-    return repr(value)

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from ..config.load import Sessions, Specialist
+from ..config.records import Sessions, Specialist
 from ..cycle.cycles import months_between, school_year, shift
 from ..models import Teacher
 from ..sources.responses import Collection

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..config.load import Sessions, Specialist, Topic
+from ..config.records import Sessions, Specialist, Topic
 
 NO_TEAM = "(no team)"
 TEAM_MEETING = "team meeting"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ..config.load import Topic
+from ..config.records import Topic
 
 BOOKS = "Books and collection"
 READING = "Reading promotion"

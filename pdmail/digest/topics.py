@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ..config.load import Taxonomy, Topic
+from ..config.records import Taxonomy, Topic
 from .reading import is_no_need
 from .taxonomy import CONTEXT_RULES, DEFAULT_TOPICS
 

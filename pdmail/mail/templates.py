@@ -24,7 +24,7 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ..config.load import Form
+from ..config.records import Form
 from ..errors import ConfigError, TemplateError
 from ..models import Teacher
 from ..resources import builtin_templates

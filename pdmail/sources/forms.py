@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 from ..backends.google.api import FORMS_API, google_errors
-from ..config.load import Config
+from ..config.records import Config
 from ..errors import ConfigError
 
 _FORM_ID = re.compile(r"/forms/d/(?:e/)?([A-Za-z0-9_-]{20,})")

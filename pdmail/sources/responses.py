@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..config.load import Form
+from ..config.records import Form
 from ..cycle.cycles import Cycle, is_cycle_name
 from ..errors import InputError
 from ..models import Ambiguity, Problem, Response, Table, Teacher

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..config.load import RosterColumns
+from ..config.records import RosterColumns
 from ..errors import InputError
 from ..mail.compose import is_plain_address
 from ..models import Problem, Table, Teacher

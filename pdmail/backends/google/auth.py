@@ -36,7 +36,7 @@ from .api import (
 )
 
 if TYPE_CHECKING:
-    from ...config.load import Config
+    from ...config.records import Config
 
 __all__ = [
     "FORMS_SCOPE",

@@ -17,7 +17,7 @@ from ..base import FAIL, OK, WARN, Account, Check
 from .api import FORMS_SCOPE, SignInOutage
 
 if TYPE_CHECKING:
-    from ...config.load import Config
+    from ...config.records import Config
 
 
 class GoogleAccount(Account):

@@ -67,7 +67,7 @@ from .doctor import GoogleAccount
 if TYPE_CHECKING:
     import requests
 
-    from ...config.load import Config
+    from ...config.records import Config
     from ...workspace import Workspace
 
 __all__ = [

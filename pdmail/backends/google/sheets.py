@@ -30,7 +30,8 @@ from .doctor import GoogleAccount
 if TYPE_CHECKING:
     import gspread
 
-    from ...config.load import Config, Reader
+    from ...config.reader import Reader
+    from ...config.records import Config
 
 API = SHEETS_API
 CELL_LIMIT = 50_000  # characters Sheets holds in one cell

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 from ...errors import BackendError, ConfigError
 
 if TYPE_CHECKING:
-    from ...config.load import Config, Reader
+    from ...config.reader import Reader
+    from ...config.records import Config
 
 MS_LOGIN = "https://login.microsoftonline.com"
 MS_GRAPH = "https://graph.microsoft.com/v1.0"

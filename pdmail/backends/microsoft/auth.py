@@ -38,7 +38,7 @@ from .api import (
 )
 
 if TYPE_CHECKING:
-    from ...config.load import Config
+    from ...config.records import Config
 
 __all__ = [
     "SIGN_IN_COMMAND",

@@ -27,7 +27,7 @@ from .api import (
 )
 
 if TYPE_CHECKING:
-    from ...config.load import Config
+    from ...config.records import Config
     from .auth import TokenSource
 
 # What an app acting alone needs instead of each delegated permission (any one of them).

@@ -57,7 +57,8 @@ from .api import (
 from .doctor import MicrosoftAccount
 
 if TYPE_CHECKING:
-    from ...config.load import Config, Reader
+    from ...config.reader import Reader
+    from ...config.records import Config
     from ...workspace import Workspace
     from .auth import TokenSource
 

@@ -31,7 +31,8 @@ from .api import FILES_READ, GRAPH_API, GraphError, require
 from .doctor import MicrosoftAccount
 
 if TYPE_CHECKING:
-    from ...config.load import Config, Reader
+    from ...config.reader import Reader
+    from ...config.records import Config
     from .graph import GraphClient
 
 __all__ = ["Microsoft365Source", "WorkbookSettings", "WorkbookSource", "share_id"]
