@@ -22,17 +22,18 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .config.load import load_config
     from .config.records import Config
-    from .cycle.cycles import Cycle
-    from .cycle.cycles import cycle as cycle_named
-    from .cycle.cycles import resolve as resolve_cycle
     from .cycle.delivery import DeliveryReport, Outcome
     from .cycle.freshness import require_answers
     from .cycle.opening import resolve as opened_cycle
+    from .cycle.preview import Preview, preview_messages
+    from .cycle.publish import compile_digest, render_digest, send_digest, write_digest
     from .cycle.status import CycleStatus, cycle_status
     from .cycle.steps import send_reminders, send_requests
     from .cycle.tick import TickReport, tick
+    from .cycles import Cycle
+    from .cycles import cycle as cycle_named
+    from .cycles import resolve as resolve_cycle
     from .digest.build import Digest, Need, build_digest
-    from .digest.publish import compile_digest, render_digest, send_digest, write_digest
     from .errors import (
         BackendError,
         ConfigError,
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
         PdmailError,
         TemplateError,
     )
-    from .mail.preview import Preview, preview_messages
     from .models import (
         LedgerEntry,
         MessageKey,
@@ -64,7 +64,7 @@ _LAZY = {
     "Collection": (".sources.responses", "Collection"),
     "Config": (".config.load", "Config"),
     "ConfigError": (".errors", "ConfigError"),
-    "Cycle": (".cycle.cycles", "Cycle"),
+    "Cycle": (".cycles", "Cycle"),
     "CycleStatus": (".cycle.status", "CycleStatus"),
     "DeliveryError": (".errors", "DeliveryError"),
     "DeliveryReport": (".cycle.delivery", "DeliveryReport"),
@@ -76,7 +76,7 @@ _LAZY = {
     "Need": (".digest.build", "Need"),
     "Outcome": (".cycle.delivery", "Outcome"),
     "PdmailError": (".errors", "PdmailError"),
-    "Preview": (".mail.preview", "Preview"),
+    "Preview": (".cycle.preview", "Preview"),
     "Problem": (".models", "Problem"),
     "Response": (".models", "Response"),
     "Roster": (".sources.roster", "Roster"),
@@ -88,21 +88,21 @@ _LAZY = {
     "TickReport": (".cycle.tick", "TickReport"),
     "Workspace": (".workspace", "Workspace"),
     "build_digest": (".digest.build", "build_digest"),
-    "compile_digest": (".digest.publish", "compile_digest"),
-    "cycle_named": (".cycle.cycles", "cycle"),
+    "compile_digest": (".cycle.publish", "compile_digest"),
+    "cycle_named": (".cycles", "cycle"),
     "cycle_status": (".cycle.status", "cycle_status"),
     "load_config": (".config.load", "load_config"),
     "opened_cycle": (".cycle.opening", "resolve"),
     "parse_roster": (".sources.roster", "parse_roster"),
-    "preview_messages": (".mail.preview", "preview_messages"),
-    "render_digest": (".digest.publish", "render_digest"),
+    "preview_messages": (".cycle.preview", "preview_messages"),
+    "render_digest": (".cycle.publish", "render_digest"),
     "require_answers": (".cycle.freshness", "require_answers"),
-    "resolve_cycle": (".cycle.cycles", "resolve"),
-    "send_digest": (".digest.publish", "send_digest"),
+    "resolve_cycle": (".cycles", "resolve"),
+    "send_digest": (".cycle.publish", "send_digest"),
     "send_reminders": (".cycle.steps", "send_reminders"),
     "send_requests": (".cycle.steps", "send_requests"),
     "tick": (".cycle.tick", "tick"),
-    "write_digest": (".digest.publish", "write_digest"),
+    "write_digest": (".cycle.publish", "write_digest"),
 }
 
 

@@ -11,10 +11,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from . import cycles
 from .backends.base import FAIL, OK, SEND_TEST, SKIP, WARN, Account, Check, MailerBackend
 from .config.load import load_config
 from .config.records import Config
-from .cycle import cycles
 from .cycle.freshness import answers_problem
 from .cycle.opening import as_opened, first_request_day
 from .errors import PdmailError
@@ -169,7 +169,7 @@ def _calendar(ws: Workspace, today: date) -> Check:
 
 
 def _templates(ws: Workspace, today: date) -> Check:
-    from .mail.preview import preview_messages
+    from .cycle.preview import preview_messages
 
     cycle = cycles.cycle(ws.config, cycles.current_name(ws.config, today))
     if not ws.roster.active:

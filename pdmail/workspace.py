@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from .backends import Mailer, ReportSink, TableSource, make_mailer, make_sink, make_source
 from .config.load import load_config
 from .config.records import Config
-from .cycle.cycles import Cycle
+from .cycles import Cycle
 from .mail.templates import Templates
 from .models import Problem, Response
 from .sources.responses import Collection, match, parse_responses, settle_order

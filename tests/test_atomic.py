@@ -20,8 +20,8 @@ import pytest
 from pdmail.atomic import write_atomic, write_private
 from pdmail.backends.local import CsvSink
 from pdmail.backends.outbox import OutboxMailer
+from pdmail.cycle.publish import RenderedDigest, write_digest
 from pdmail.digest.build import Digest
-from pdmail.digest.publish import RenderedDigest, write_digest
 from pdmail.errors import BackendError, DeliveryError
 from pdmail.mail.compose import address, compose
 

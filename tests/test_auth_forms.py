@@ -22,10 +22,10 @@ from conftest import BASE_CONFIG, Project
 from fakes.oauth_server import FakeOAuth
 
 from pdmail.backends.google import auth as google_auth
+from pdmail.backends.google.forms import Question, config_block, form_id_from, parse_form
 from pdmail.cli.commands import main
 from pdmail.config.load import load_config
 from pdmail.errors import ConfigError
-from pdmail.sources.forms import Question, config_block, form_id_from, parse_form
 
 CLIENT = {
     "installed": {

@@ -306,7 +306,7 @@ class InlineBackend(SourceBackend):
 def test_a_third_source_is_read_and_named_through_the_normal_path(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pdmail.digest.publish import needs_table
+    from pdmail.cycle.publish import needs_table
 
     monkeypatch.setattr(registry, "SOURCES", registry.SOURCES)
     registry.register(InlineBackend)

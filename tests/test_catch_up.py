@@ -15,7 +15,7 @@ import pytest
 from conftest import ROSTER_ROWS, Project, answer, ledger_entries, run_cli
 from test_tick import days, ledger_rows, requests, run, snapshot
 
-from pdmail.cycle import cycles
+from pdmail import cycles
 from pdmail.cycle.opening import first_request_day, resolve
 
 ALL = ("ann", "raj", "maria", "sam")

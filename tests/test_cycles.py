@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Project
 
+from pdmail import cycles
 from pdmail.config.records import Calendar
-from pdmail.cycle import cycles
 from pdmail.errors import ConfigError, PdmailError
 
 CHICAGO = ZoneInfo("America/Chicago")

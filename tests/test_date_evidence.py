@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 import pytest
 from conftest import ANN, RAJ, Project, answer, run_cli
 
-from pdmail.cycle import cycles
+from pdmail import cycles
 from pdmail.cycle.steps import send_requests
 from pdmail.errors import InputError
 from pdmail.sources.responses import Collection

@@ -21,15 +21,16 @@ import pytest
 from conftest import ANN, MARIA, RAJ, SAM, Project, answer, read_eml
 
 import pdmail
+from pdmail import cycles
 from pdmail.backends.outbox import OutboxMailer
-from pdmail.cycle import cycles, delivery
-from pdmail.cycle.cycles import Cycle
+from pdmail.cycle import delivery
 from pdmail.cycle.delivery import DeliveryReport, Due, count_due
+from pdmail.cycle.messages import REQUEST, build_reminder, build_request
+from pdmail.cycle.publish import compile_digest, render_digest, send_digest
 from pdmail.cycle.steps import plan_requests, send_reminders, send_requests
-from pdmail.digest.publish import compile_digest, render_digest, send_digest
+from pdmail.cycles import Cycle
 from pdmail.errors import BackendError, DeliveryError, TemplateError
 from pdmail.mail.compose import message_id
-from pdmail.mail.messages import REQUEST, build_reminder, build_request
 from pdmail.models import MessageKey, SendResult, Teacher
 from pdmail.state.ledger import INTERRUPTED
 from pdmail.workspace import Workspace
@@ -162,7 +163,7 @@ CHILD = textwrap.dedent(
     import sys
     from datetime import datetime
 
-    from pdmail.cycle import cycles
+    from pdmail import cycles
     from pdmail.backends.outbox import OutboxMailer
     from pdmail.config.load import load_config
     from pdmail.cycle.steps import send_requests

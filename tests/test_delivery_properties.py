@@ -20,8 +20,8 @@ from conftest import Project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pdmail import cycles
 from pdmail.backends.outbox import OutboxMailer
-from pdmail.cycle import cycles
 from pdmail.cycle.steps import send_requests
 from pdmail.errors import DeliveryError
 from pdmail.models import SendResult, State

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Project, write_csv
 
+from pdmail import cycles
 from pdmail.config.records import RosterColumns, Taxonomy
-from pdmail.cycle import cycles
+from pdmail.cycle.publish import render_digest
 from pdmail.digest.build import NO_TEAM, Digest, build_digest, need_id
-from pdmail.digest.publish import render_digest
 from pdmail.digest.topics import Tagger
 from pdmail.models import Response
 from pdmail.sources.responses import match

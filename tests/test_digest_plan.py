@@ -16,10 +16,11 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import BASE_CONFIG, Project, answer
 
+from pdmail import cycles
 from pdmail.cli.commands import main
 from pdmail.config.load import parse_config
 from pdmail.config.records import Config, RosterColumns, Sessions, Specialist, Taxonomy, Topic
-from pdmail.cycle import cycles
+from pdmail.cycle.publish import compile_digest, render_digest
 from pdmail.digest.build import (
     NO_TEAM,
     Digest,
@@ -30,7 +31,6 @@ from pdmail.digest.build import (
     for_specialist,
     need_id,
 )
-from pdmail.digest.publish import compile_digest, render_digest
 from pdmail.digest.topics import Tagger
 from pdmail.models import Response, State
 from pdmail.sources.responses import match
@@ -752,9 +752,9 @@ def test_long_lists_in_the_mailed_digest_show_their_first_entries_and_say_where_
     project: Project,
 ) -> None:
     """A large school's digest must stay a readable message, not megabytes of HTML."""
-    from pdmail.cycle import cycles as cycle_dates
+    from pdmail import cycles as cycle_dates
+    from pdmail.cycle.publish import render_digest
     from pdmail.digest.build import build_digest as build_full
-    from pdmail.digest.publish import render_digest
     from pdmail.digest.topics import Tagger as FullTagger
     from pdmail.state.needs import NeedRecord
 

@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import Project, answer, ledger_entries, run_cli
 
+from pdmail import cycles
 from pdmail.cli.commands import main
-from pdmail.cycle import cycles
 from pdmail.cycle.freshness import answers_problem, requests_went_out
 from pdmail.cycle.steps import send_reminders, send_requests
 from pdmail.doctor import FAIL, diagnose

@@ -37,17 +37,17 @@ from google.oauth2.credentials import Credentials
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
+from pdmail import cycles
 from pdmail.backends.google.gmail import GmailMailer
 from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.outbox import OutboxMailer
 from pdmail.backends.smtp import SmtpMailer
-from pdmail.cycle import cycles
-from pdmail.cycle.cycles import Cycle
 from pdmail.cycle.delivery import Outgoing
-from pdmail.digest.publish import compile_digest, digest_messages, render_digest
+from pdmail.cycle.messages import build_reminder, build_request
+from pdmail.cycle.publish import compile_digest, digest_messages, render_digest
+from pdmail.cycles import Cycle
 from pdmail.errors import DeliveryError, InputError, TemplateError
 from pdmail.mail.compose import ComposedMessage, address, compose, verify, wire_bytes
-from pdmail.mail.messages import build_reminder, build_request
 from pdmail.mail.templates import Templates
 from pdmail.models import LedgerEntry, MessageKey, State, Table
 from pdmail.sources.roster import parse_roster

@@ -13,10 +13,10 @@ import pytest
 from click.testing import Result
 from conftest import ANN, MARIA, RAJ, Project, answer, edit_needs_csv, need_of, needs_csv, run_cli
 
+from pdmail import cycles
 from pdmail.backends.local import CsvSink
-from pdmail.cycle import cycles
+from pdmail.cycle.publish import compile_digest
 from pdmail.cycle.tick import tick
-from pdmail.digest.publish import compile_digest
 from pdmail.errors import BackendError, InputError, PdmailError
 from pdmail.models import Table
 from pdmail.state.ledger import Ledger

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROSTER_HEADER, Project
 
+from pdmail import cycles
 from pdmail.cli.commands import main
-from pdmail.cycle import cycles
 from pdmail.cycle.steps import send_requests
 from pdmail.errors import BackendError
 from pdmail.state.runlock import RunLock

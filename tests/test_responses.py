@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import ANN, RAJ, RESPONSE_HEADER, Project, answer
 
-from pdmail.cycle import cycles
+from pdmail import cycles
 from pdmail.errors import InputError
 from pdmail.sources.responses import Collection
 

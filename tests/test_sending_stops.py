@@ -21,6 +21,7 @@ from fakes.gmail_server import FakeGmail
 from fakes.slow_smtp import SilentSocket, SlowSmtp
 from google.oauth2.credentials import Credentials
 
+from pdmail import cycles
 from pdmail.backends import Mailer
 from pdmail.backends.google.auth import GMAIL_SCOPE
 from pdmail.backends.google.gmail import GmailMailer
@@ -28,7 +29,6 @@ from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.smtp import SmtpMailer
 from pdmail.cli.commands import main
 from pdmail.config.records import Config
-from pdmail.cycle import cycles
 from pdmail.cycle.delivery import DeliveryReport
 from pdmail.cycle.steps import send_requests
 from pdmail.errors import DeliveryError

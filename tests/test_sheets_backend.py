@@ -38,15 +38,15 @@ from conftest import (
 )
 from fakes.sheets_server import FakeSheets
 
+from pdmail import cycles
 from pdmail.backends.google.auth import SHEETS_SCOPE, load_credentials, scopes_for, write_private
 from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.google.sheets import SheetsBook, open_book
 from pdmail.cli.commands import main
 from pdmail.config.load import GOOGLE_ENDPOINT_ENV
 from pdmail.config.records import Config
-from pdmail.cycle import cycles
-from pdmail.cycle.cycles import Cycle
 from pdmail.cycle.tick import TickReport, tick
+from pdmail.cycles import Cycle
 from pdmail.errors import BackendError, InputError
 from pdmail.workspace import Workspace
 

@@ -12,11 +12,11 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from conftest import ROSTER_HEADER, ROSTER_ROWS, Project
 
+from pdmail import cycles
 from pdmail.config.records import Form
-from pdmail.cycle import cycles
+from pdmail.cycle.messages import build_request, teacher_context
 from pdmail.cycle.tick import tick
 from pdmail.errors import ConfigError, TemplateError
-from pdmail.mail.messages import build_request, teacher_context
 from pdmail.mail.templates import Templates, md_escape, prefilled_link
 from pdmail.models import Teacher
 

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Project, answer, run_cli, write_csv
 
+from pdmail import cycles
 from pdmail.config.records import RosterColumns, Taxonomy, Topic
-from pdmail.cycle import cycles
+from pdmail.cycle.publish import render_digest
 from pdmail.digest.build import Digest, Need, build_digest
-from pdmail.digest.publish import render_digest
 from pdmail.digest.taxonomy import (
     ACCOUNTS,
     BOOKING,

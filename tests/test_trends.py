@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import BASE_CONFIG
 
+from pdmail import cycles
 from pdmail.config.load import parse_config
 from pdmail.config.records import RosterColumns, Topic
-from pdmail.cycle import cycles
 from pdmail.digest.topics import Tagger
 from pdmail.digest.trends import TopicTrend, TrendPoint, build_trends, build_year, sparkline
 from pdmail.models import Response

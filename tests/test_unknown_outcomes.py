@@ -23,6 +23,7 @@ from fakes.gmail_server import FakeGmail
 from fakes.slow_smtp import SlowSmtp
 from google.oauth2.credentials import Credentials
 
+from pdmail import cycles
 from pdmail.backends import Mailer
 from pdmail.backends.google.gmail import GmailMailer
 from pdmail.backends.google.http import RetryPolicy
@@ -30,7 +31,6 @@ from pdmail.backends.outbox import OutboxMailer
 from pdmail.backends.smtp import SmtpMailer
 from pdmail.cli.commands import main
 from pdmail.config.records import Config
-from pdmail.cycle import cycles
 from pdmail.cycle.delivery import CAUSE_MAILER_ERROR, CAUSE_UNEXPECTED, explain, unsettled
 from pdmail.cycle.steps import send_requests
 from pdmail.errors import BackendError, PdmailError

@@ -18,8 +18,8 @@ from ..wording import count, day, plural
 if TYPE_CHECKING:
     # The library is imported by the command that uses it, so that 'pdmail --help' starts
     # as fast as click itself.
-    from ..cycle.cycles import Cycle
     from ..cycle.delivery import DeliveryReport, Outcome
+    from ..cycles import Cycle
     from ..models import MessageKey
     from ..workspace import Workspace
 

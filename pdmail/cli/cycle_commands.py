@@ -31,7 +31,7 @@ from .jsonout import dumps
 if TYPE_CHECKING:
     # The library is imported by the command that uses it, so that 'pdmail --help' starts
     # as fast as click itself.
-    from ..cycle.cycles import Cycle
+    from ..cycles import Cycle
 
 
 @click.command()
@@ -60,7 +60,7 @@ def preview(
     send it today: with a due date counted from today.
     """
     from ..cycle.opening import for_sending
-    from ..mail.preview import preview_messages
+    from ..cycle.preview import preview_messages
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)
@@ -131,8 +131,8 @@ def send(
 
 
 def _echo_late(cycle: Cycle, opened: bool) -> None:
+    from ..cycle.messages import long_date
     from ..cycle.opening import describe_late
-    from ..mail.messages import long_date
 
     if opened:
         click.echo(f"  {describe_late(cycle)}")
@@ -272,7 +272,7 @@ def digest(
     resend: bool,
 ) -> None:
     """Compile the digest to digest.html and digest.md; with --send, mail it to the librarian."""
-    from ..digest.publish import publish_digest
+    from ..cycle.publish import publish_digest
 
     with workspace(config_path, today) as ws:
         cycle = _cycle(ws, cycle_name)

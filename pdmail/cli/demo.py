@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from .. import cycles
 from ..config.load import load_config
 from ..config.records import Config
-from ..cycle import cycles
 from ..cycle.tick import tick
 from ..errors import UsageError
 from ..wording import count, plural

@@ -202,8 +202,8 @@ def doctor(
 def form_fields(config_path: Path | None, form: str) -> None:
     """Read FORM's questions (its id or edit address) and print the form: block to paste."""
     from ..backends.google.auth import FORMS_SCOPE, load_credentials
+    from ..backends.google.forms import config_block, fetch_form, form_id_from
     from ..config.load import load_config
-    from ..sources.forms import config_block, fetch_form, form_id_from
 
     config = load_config(config_path)
     info = fetch_form(config, load_credentials(config, [FORMS_SCOPE]), form_id_from(form))

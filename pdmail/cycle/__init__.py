@@ -1,1 +1,2 @@
-"""The cycle: its dates, its sending steps, delivery under the ledger, and the daily tick."""
+"""A cycle run: the messages it renders, its sending steps, delivery under the ledger, the
+digest step and the daily tick."""

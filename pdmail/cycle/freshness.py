@@ -18,11 +18,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from ..backends.base import SavedExport
+from ..cycles import Cycle
 from ..errors import InputError
-from ..mail.messages import REQUEST
 from ..models import State
 from ..workspace import Workspace
-from .cycles import Cycle
+from .messages import REQUEST
 
 
 def requests_went_out(ws: Workspace, cycle: Cycle) -> datetime | None:

@@ -3,7 +3,7 @@
 The calendar says when a cycle should open; the ledger says when its first request went out.
 When that was on or after the planned due date (the machine was off, or nobody ran pdmail),
 the cycle's due, reminder and digest days are counted from that day instead (see
-:func:`pdmail.cycle.cycles.as_opened`). Every run works the same calendar out again from the ledger,
+:func:`pdmail.cycles.as_opened`). Every run works the same calendar out again from the ledger,
 so nothing else has to be stored and a rerun agrees with the run before it.
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from .. import cycles
+from ..cycles import Cycle
 from ..errors import UsageError
-from ..mail.messages import REQUEST, long_date
 from ..workspace import Workspace
-from . import cycles
-from .cycles import Cycle
+from .messages import REQUEST, long_date
 
 
 def first_request_day(ws: Workspace, name: str) -> date | None:

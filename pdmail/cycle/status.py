@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from ..mail.messages import REQUEST
+from ..cycles import Cycle
 from ..models import LedgerEntry, Response, State
 from ..sources.responses import Collection
 from ..wording import (
@@ -20,7 +20,7 @@ from ..wording import (
     text_width,
 )
 from ..workspace import Workspace
-from .cycles import Cycle
+from .messages import REQUEST
 
 # An unmatched answer's address cell is shown as typed, but a pasted paragraph is cut here.
 TYPED_WIDTH = 60

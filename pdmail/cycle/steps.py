@@ -10,15 +10,15 @@ from datetime import date
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from ..cycles import Cycle
 from ..errors import InputError
-from ..mail.messages import REQUEST, build_reminder, build_request, reminder_kind
 from ..models import LedgerEntry, MessageKey, State, Teacher
 from ..sources.roster import normalize_email
 from ..wording import count, day
 from ..workspace import Workspace
-from .cycles import Cycle
 from .delivery import DeliveryReport, Due, Progress, deliver
 from .freshness import require_answers
+from .messages import REQUEST, build_reminder, build_request, reminder_kind
 
 # Why a request is not sent to a teacher.
 ANSWERED = "already answered this cycle"

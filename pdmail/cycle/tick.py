@@ -8,16 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from ..digest.publish import DIGEST, publish_digest
+from .. import cycles
+from ..cycles import Cycle
 from ..errors import InternalError, PdmailError
-from ..mail.messages import REQUEST
 from ..models import MessageKey, State
 from ..wording import count
 from ..workspace import Workspace
-from . import cycles
-from .cycles import Cycle
 from .delivery import DeliveryReport, Progress
+from .messages import REQUEST
 from .opening import as_opened, describe_late, first_request_day
+from .publish import DIGEST, publish_digest
 from .status import cycle_status, status_rows
 from .steps import send_reminders, send_requests
 

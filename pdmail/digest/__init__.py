@@ -1,1 +1,1 @@
-"""The digest: answers read, tagged and planned, then compiled and mailed to the librarian."""
+"""The digest: the month's answers read, tagged by topic, dated and planned into sessions."""

@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from ..config.records import Sessions, Specialist
-from ..cycle.cycles import months_between, school_year, shift
+from ..cycles import months_between, school_year, shift
+from ..display import NAME_LIMIT, shorten
 from ..models import Teacher
 from ..sources.responses import Collection
 from ..sources.roster import Roster
 from ..state.needs import NeedRecord, NeedStatus
 from .corrections import DEFAULT_THRESHOLD, Reading, SchoolReader, own_correction
-from .display import NAME_LIMIT, shorten
 from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
 from .reading import (
     LEARNING,

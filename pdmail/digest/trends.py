@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..display import shorten
 from ..sources.responses import Collection
-from .display import shorten
 from .topics import is_request
 
 NO_TEAM = "(no team)"

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from ..cycle.cycles import first_day, is_cycle_name
+from ..cycles import first_day, is_cycle_name
 from . import datewords as dw
 
 __all__ = ["NO_DATE", "Wanted", "day_label", "wanted_in"]

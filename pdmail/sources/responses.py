@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..config.records import Form
-from ..cycle.cycles import Cycle, is_cycle_name
+from ..cycles import Cycle, is_cycle_name
 from ..errors import InputError
 from ..models import Ambiguity, Problem, Response, Table, Teacher
 from .names import RosterNames, address_in, clean_cell

@@ -4,7 +4,7 @@ is written again, so an edit is never lost.
 
 It takes the pieces it works on (the store, the table's sink, the campaign, the topic names,
 the time) rather than a whole workspace, so a script or a test can use it on its own.
-:func:`pdmail.digest.publish.sync_needs` and :mod:`pdmail.cli.needs_cli` call it with a workspace's.
+:func:`pdmail.cycle.publish.sync_needs` and :mod:`pdmail.cli.needs_cli` call it with a workspace's.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ...digest.display import shorten
+from ...display import shorten
 from ...errors import BackendError, InputError
 from ...models import Table
 from ...sources.tables import table_from_rows

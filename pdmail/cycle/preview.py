@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..cycle.cycles import Cycle
+from ..cycles import Cycle
 from ..errors import InputError
 from ..models import LedgerEntry, MessageKey, State
 from ..workspace import Workspace

@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError, UsageError
+from .errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     # Only for annotations: the name functions below serve modules beneath the config.
-    from ..config.records import Config
+    from .config.records import Config
 
 _NAME = re.compile(r"^(\d{4})-(\d{2})$")
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from ..cycle.cycles import Cycle, parse_cycle_name
-from ..cycle.delivery import Outgoing
+from ..cycles import Cycle, parse_cycle_name
 from ..errors import InputError, TemplateError
+from ..mail.compose import address, header_safe, message_id
+from ..mail.templates import Fields, prefilled_link
+from ..mail.wire import compose_wire
 from ..models import LedgerEntry, MessageKey, Teacher
 from ..workspace import Workspace
-from .compose import address, header_safe, message_id
-from .templates import Fields, prefilled_link
-from .wire import compose_wire
+from .delivery import Outgoing
 
 _MONTHS = [
     "January", "February", "March", "April", "May", "June",

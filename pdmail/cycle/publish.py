@@ -7,21 +7,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .. import cycles
 from ..atomic import write_atomic
-from ..cycle import cycles
-from ..cycle.cycles import Cycle
-from ..cycle.delivery import DeliveryReport, Outgoing, deliver
-from ..cycle.freshness import require_answers
+from ..cycles import Cycle
+from ..digest.build import (
+    Digest,
+    as_records,
+    build_digest,
+    current_needs,
+    digest_rows,
+    for_specialist,
+)
+from ..digest.topics import Tagger
 from ..errors import BackendError, InputError, PdmailError
 from ..mail.compose import address, compose, header_safe, message_id
-from ..mail.messages import REQUEST, base_context
 from ..models import MessageKey
 from ..sources.responses import Collection
 from ..state.needs import NeedRecord, merge
 from ..state.needs_table import keep_needs
 from ..workspace import Workspace
-from .build import Digest, as_records, build_digest, current_needs, digest_rows, for_specialist
-from .topics import Tagger
+from .delivery import DeliveryReport, Outgoing, deliver
+from .freshness import require_answers
+from .messages import REQUEST, base_context
 
 DIGEST = "digest"
 

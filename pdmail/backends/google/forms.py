@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from ..backends.google.api import FORMS_API, google_errors
-from ..config.records import Config
-from ..errors import ConfigError
+from ...config.records import Config
+from ...errors import ConfigError
+from .api import FORMS_API, google_errors
 
 _FORM_ID = re.compile(r"/forms/d/(?:e/)?([A-Za-z0-9_-]{20,})")
 
@@ -84,7 +84,7 @@ def fetch_form(config: Config, credentials: Any, form_id: str, http: Any = None)
     )
     doc["rootUrl"] = doc["mtlsRootUrl"] = config.google.endpoints.forms.rstrip("/") + "/"
     if http is None:
-        from ..backends.google.gmail import NoResendHttp
+        from .gmail import NoResendHttp
 
         http = NoResendHttp(credentials)
     service = build_from_document(doc, http=http)
