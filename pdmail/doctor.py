@@ -220,7 +220,7 @@ def _sender(cfg: Config, backend: type[MailerBackend], *, tested: bool) -> Check
 
 
 def _send_test(ws: Workspace, backend: type[MailerBackend]) -> Check:
-    from .mail.testmail import send_test_message
+    from .testmail import send_test_message
 
     cfg = ws.config
     sent = send_test_message(ws)

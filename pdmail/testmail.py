@@ -12,10 +12,10 @@ import secrets
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from ..errors import DeliveryError, PdmailError
-from ..models import SendResult
-from ..workspace import Workspace
-from .compose import address, compose
+from .errors import DeliveryError, PdmailError
+from .mail.compose import address, compose
+from .models import SendResult
+from .workspace import Workspace
 
 SUBJECT = "pdmail test message"
 
