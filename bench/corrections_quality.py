@@ -37,8 +37,9 @@ from digest_quality import FAMILY_OF  # noqa: E402
 
 from pdmail.config.records import Taxonomy  # noqa: E402
 from pdmail.digest.corrections import SchoolReader  # noqa: E402
-from pdmail.digest.reading import KINDS, kinds_of  # noqa: E402
+from pdmail.digest.reading import kinds_of  # noqa: E402
 from pdmail.digest.topics import Tagger, is_request  # noqa: E402
+from pdmail.models import KINDS  # noqa: E402
 from pdmail.state.needs import NeedRecord  # noqa: E402
 
 

@@ -32,9 +32,9 @@ from test_google_month import SID
 
 from pdmail.config.records import Taxonomy, Topic
 from pdmail.digest.corrections import SchoolReader, own_correction
-from pdmail.digest.reading import KINDS, NeedKind, kinds_of
+from pdmail.digest.reading import kinds_of
 from pdmail.digest.topics import Tagger
-from pdmail.models import Table
+from pdmail.models import KINDS, NeedKind, Table
 from pdmail.state.ledger import SCHEMA_VERSION, Ledger
 from pdmail.state.needs import NeedEdit, NeedRecord, read_changes
 

@@ -7,7 +7,7 @@ import pytest
 from test_digest_plan import build, resp
 
 from pdmail.digest.build import lessons_agree, split_by_kind
-from pdmail.digest.reading import LEARNING, LESSON, TASK, topics_by_kind
+from pdmail.digest.reading import topics_by_kind
 from pdmail.digest.taxonomy import (
     ASSISTIVE,
     BOOKING,
@@ -24,6 +24,7 @@ from pdmail.digest.taxonomy import (
     WORKSPACE,
 )
 from pdmail.digest.topics import Tagger
+from pdmail.models import LEARNING, LESSON, TASK
 
 TAGGER = Tagger(DEFAULT_TOPICS)
 

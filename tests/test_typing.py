@@ -10,8 +10,7 @@ from typing import get_args
 
 import pytest
 
-from pdmail.digest.reading import KINDS, LEARNING, LESSON, TASK, NeedKind
-from pdmail.models import OUTCOME_RESULTS, OutcomeResult
+from pdmail.models import KINDS, LEARNING, LESSON, OUTCOME_RESULTS, TASK, NeedKind, OutcomeResult
 from pdmail.state.needs import STATUSES, NeedStatus, need_status
 
 SNIPPET = """

@@ -17,22 +17,13 @@ from datetime import date, datetime
 from ..config.records import Sessions, Specialist
 from ..cycles import months_between, school_year, shift
 from ..display import NAME_LIMIT, shorten
-from ..models import Teacher
+from ..models import LEARNING, LESSON, TASK, NeedKind, Teacher
 from ..sources.responses import Collection
 from ..sources.roster import Roster
 from ..state.needs import NeedRecord, NeedStatus
 from .corrections import DEFAULT_THRESHOLD, Reading, SchoolReader, own_correction
 from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
-from .reading import (
-    LEARNING,
-    LESSON,
-    TASK,
-    NeedKind,
-    asks_team_visit,
-    kinds_of,
-    sentence_kinds,
-    topics_by_kind,
-)
+from .reading import asks_team_visit, kinds_of, sentence_kinds, topics_by_kind
 from .taxonomy import BOOKING, DEFAULT_TOPICS, LESSONS, PRINTING
 from .todo import TaskGroup, by_date, group_tasks
 from .topics import Evidence, Tagger, is_request, normalize_formats, split_formats

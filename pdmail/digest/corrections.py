@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
 
+from ..models import NeedKind
 from ..state.needs import NeedRecord
-from .reading import NeedKind
 from .topics import Evidence, Tagger, stem
 
 __all__ = ["DEFAULT_THRESHOLD", "Reading", "SchoolReader", "own_correction"]

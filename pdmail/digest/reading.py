@@ -18,15 +18,8 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from typing import Final, Literal, get_args
 
-# The kinds of help a need asks for: something done for the teacher, learning for the teacher,
-# a lesson for the class. A Literal, as the words are the table's and the JSON's.
-NeedKind = Literal["task", "learning", "lesson"]
-TASK: Final = "task"
-LEARNING: Final = "learning"
-LESSON: Final = "lesson"
-KINDS: tuple[NeedKind, ...] = get_args(NeedKind)
+from ..models import KINDS, LEARNING, LESSON, TASK, NeedKind
 
 _SPLIT = re.compile(
     r"(?<=[.!?;])\s+|\n+|\s+[—–-]\s+|(?<=[a-z]),?\s+(?:but|except(?:\s+that)?|other\s+than)\s+",

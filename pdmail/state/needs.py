@@ -19,9 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal, get_args
 
-from ..digest.reading import KINDS, NeedKind
 from ..errors import BackendError, InputError
-from ..models import Problem, Table
+from ..models import KINDS, NeedKind, Problem, Table
 from ..sources.tables import column_index
 from ..wording import shorten
 
