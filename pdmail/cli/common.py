@@ -30,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # -- shared options -------------------------------------------------------------------------
 
 
-def _parse_today(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+def parse_today(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
     from ..sources.timestamps import parse_date
 
     if value is None:
@@ -56,7 +56,7 @@ def cycle_options(f: F) -> F:
     f = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(f)
     f = click.option(
         "--today",
-        callback=_parse_today,
+        callback=parse_today,
         metavar="YYYY-MM-DD",
         help="Act as if today were this date (rehearse or replay a month).",
     )(f)
@@ -95,16 +95,16 @@ def workspace(config_path: Path | None, today: date | None) -> Iterator[Workspac
         yield ws
 
 
-def _today(ws: Workspace) -> date:
+def today_of(ws: Workspace) -> date:
     return ws.now().date()
 
 
-def _cycle(ws: Workspace, name: str | None) -> Cycle:
+def cycle_of(ws: Workspace, name: str | None) -> Cycle:
     """The cycle named (or the current one) as it really runs: late, when its requests went
     out after their due date."""
     from ..cycle.opening import resolve
 
-    return resolve(ws, name, _today(ws))
+    return resolve(ws, name, today_of(ws))
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -125,7 +125,7 @@ def progressbar(length: int, label: str, quiet: bool) -> Iterator[Callable[[Mess
         yield lambda key: bar.update(1)
 
 
-def _echo_report(report: DeliveryReport, what: str = "", tz: tzinfo | None = None) -> None:
+def echo_report(report: DeliveryReport, what: str = "", tz: tzinfo | None = None) -> None:
     """Print ``report``; ``what`` is the singular noun of its messages (default: from its
     kind), ``tz`` the school's zone for the days things were sent."""
     what = what or _noun(report.kind)
@@ -188,7 +188,9 @@ def _unknown_text(o: Outcome) -> str:
     return f"{o.cause} ({said})" if o.cause and said else o.cause or said
 
 
-def _unsettled(ws: Workspace, shown: Sequence[DeliveryReport] = (), *, quiet: bool = False) -> bool:
+def show_unsettled(
+    ws: Workspace, shown: Sequence[DeliveryReport] = (), *, quiet: bool = False
+) -> bool:
     """Say which of the campaign's messages (any cycle, any kind) still have an unknown
     outcome, beyond those ``shown`` above, and how to settle each; True when there are any,
     so the command exits 1."""
@@ -246,7 +248,7 @@ def _all_sent_before(report: DeliveryReport, what: str, tz: tzinfo | None) -> st
     return f"All {count(n, what)} for {report.cycle} were already sent{when}; nothing to do."
 
 
-def _echo_problems(ws: Workspace) -> None:
+def echo_problems(ws: Workspace) -> None:
     """Report the roster and response rows this run read and skipped (file, row, column).
 
     Only what the run already read is reported (the cached inputs), so this never reads a
@@ -263,7 +265,7 @@ def _echo_problems(ws: Workspace) -> None:
         click.secho(f"  skipped: {p}", fg="yellow", err=True)
 
 
-def _fail_with(errors: Sequence[PdmailError]) -> None:
+def fail_with(errors: Sequence[PdmailError]) -> None:
     """Show what failed after the command had acted, below the report of what it did (which
     stays the record of what was sent), and exit with the first failure's code."""
     for exc in errors:
@@ -274,6 +276,6 @@ def _fail_with(errors: Sequence[PdmailError]) -> None:
         raise click.exceptions.Exit(errors[0].exit_code)
 
 
-def _finish(report_ok: bool) -> None:
+def finish(report_ok: bool) -> None:
     if not report_ok:
         raise click.exceptions.Exit(1)

@@ -12,18 +12,18 @@ import click
 from ..errors import UsageError
 from ..wording import count, local_time, one_line, plural, printable
 from .common import (
-    _cycle,
-    _echo_problems,
-    _echo_report,
-    _fail_with,
-    _finish,
-    _parse_today,
-    _today,
-    _unsettled,
     config_option,
+    cycle_of,
     cycle_options,
+    echo_problems,
+    echo_report,
+    fail_with,
+    finish,
+    parse_today,
     progressbar,
     send_options,
+    show_unsettled,
+    today_of,
     workspace,
 )
 from .jsonout import dumps
@@ -63,9 +63,9 @@ def preview(
     from ..cycle.preview import preview_messages
 
     with workspace(config_path, today) as ws:
-        cycle = _cycle(ws, cycle_name)
+        cycle = cycle_of(ws, cycle_name)
         if kind == "request":
-            cycle = for_sending(ws, cycle, _today(ws), late=True)
+            cycle = for_sending(ws, cycle, today_of(ws), late=True)
         previews = preview_messages(ws, cycle, teachers, kind)
         if as_json:
             click.echo(dumps(previews))
@@ -110,9 +110,9 @@ def send(
     from ..cycle.steps import plan_requests, send_requests
 
     with workspace(config_path, today) as ws:
-        cycle = _cycle(ws, cycle_name)
+        cycle = cycle_of(ws, cycle_name)
         opens_late = first_request_day(ws, cycle.name) is None
-        cycle = for_sending(ws, cycle, _today(ws), late=late)
+        cycle = for_sending(ws, cycle, today_of(ws), late=late)
         # The bar's length from the ledger alone: nothing is rendered to count it.
         todo = count_due(ws, plan_requests(ws, cycle, only).items, limit=limit, resend=resend)
         with progressbar(todo, "Sending", as_json or dry_run) as step:
@@ -122,12 +122,12 @@ def send(
         if as_json:
             click.echo(dumps(report))
         else:
-            _echo_report(report, "request", ws.config.timezone)
+            echo_report(report, "request", ws.config.timezone)
             if cycle.late:
                 _echo_late(cycle, opens_late and not dry_run and report.count("sent") > 0)
-        _echo_problems(ws)
-        unknown = _unsettled(ws, [report], quiet=as_json)
-        _finish(report.ok and not unknown)
+        echo_problems(ws)
+        unknown = show_unsettled(ws, [report], quiet=as_json)
+        finish(report.ok and not unknown)
 
 
 def _echo_late(cycle: Cycle, opened: bool) -> None:
@@ -154,7 +154,7 @@ def collect(
     from ..cycle.status import unmatched, unmatched_line
 
     with workspace(config_path, today) as ws:
-        cycle = _cycle(ws, cycle_name)
+        cycle = cycle_of(ws, cycle_name)
         require_answers(ws, cycle, "nothing is listed")
         c = ws.collect(cycle)
         problems = [*ws.roster.problems, *c.problems]
@@ -238,17 +238,17 @@ def remind(
     from ..cycle.steps import send_reminders
 
     with workspace(config_path, today) as ws:
-        cycle = _cycle(ws, cycle_name)
+        cycle = cycle_of(ws, cycle_name)
         report = send_reminders(
-            ws, cycle, _today(ws), dry_run=dry_run, limit=limit, only=only, resend=resend
+            ws, cycle, today_of(ws), dry_run=dry_run, limit=limit, only=only, resend=resend
         )
         if as_json:
             click.echo(dumps(report))
         else:
-            _echo_report(report, "reminder", ws.config.timezone)
-        _echo_problems(ws)
-        unknown = _unsettled(ws, [report], quiet=as_json)
-        _finish(report.ok and not unknown)
+            echo_report(report, "reminder", ws.config.timezone)
+        echo_problems(ws)
+        unknown = show_unsettled(ws, [report], quiet=as_json)
+        finish(report.ok and not unknown)
 
 
 @click.command()
@@ -275,7 +275,7 @@ def digest(
     from ..cycle.publish import publish_digest
 
     with workspace(config_path, today) as ws:
-        cycle = _cycle(ws, cycle_name)
+        cycle = cycle_of(ws, cycle_name)
         done = publish_digest(ws, cycle, out=out, send=send_it, dry_run=dry_run, resend=resend)
         report = done.mail
         if as_json:
@@ -286,9 +286,9 @@ def digest(
             for p in done.files:
                 click.echo(f"  wrote {p}")
             if report is not None:
-                _echo_report(report, "digest", ws.config.timezone)
-        _fail_with(done.errors)
-        _finish(report is None or report.ok)
+                echo_report(report, "digest", ws.config.timezone)
+        fail_with(done.errors)
+        finish(report is None or report.ok)
 
 
 @click.command()
@@ -302,7 +302,7 @@ def status(
     from ..cycle.status import cycle_status, status_lines
 
     with workspace(config_path, today) as ws:
-        st = cycle_status(ws, _cycle(ws, cycle_name))
+        st = cycle_status(ws, cycle_of(ws, cycle_name))
         if as_json:
             click.echo(dumps(st))
         else:
@@ -322,7 +322,7 @@ def status(
                 )
                 click.echo(f"Hint: {stale.hint}", err=True)
         # A message whose outcome is unknown needs the librarian, whatever cycle it is in.
-        _finish(not _unsettled(ws, quiet=as_json))
+        finish(not show_unsettled(ws, quiet=as_json))
 
 
 @click.command()
@@ -346,7 +346,7 @@ def status(
 )
 @click.option(
     "--today",
-    callback=_parse_today,
+    callback=parse_today,
     metavar="YYYY-MM-DD",
     help="Act as if today were this date (for the default cycle).",
 )
@@ -365,7 +365,7 @@ def resolve(
             "say what you found: --sent (the message arrived) or --not-sent (it did not)"
         )
     with workspace(config_path, today) as ws:
-        cycle = _cycle(ws, cycle_name)
+        cycle = cycle_of(ws, cycle_name)
         keys = [MessageKey(ws.config.campaign, cycle.name, normalize_email(e), kind)
                 for e in emails]  # fmt: skip
         state = "sent" if sent else "not sent: it goes on the next run"
@@ -375,7 +375,7 @@ def resolve(
 
 @click.command()
 @config_option
-@click.option("--today", callback=_parse_today, metavar="YYYY-MM-DD", help="Act as if today.")
+@click.option("--today", callback=parse_today, metavar="YYYY-MM-DD", help="Act as if today.")
 @click.option("--dry-run", is_flag=True, help="Show what is due; send and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bool) -> None:
@@ -383,7 +383,7 @@ def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bo
     from ..cycle.tick import tick
 
     with workspace(config_path, today) as ws:
-        report = tick(ws, _today(ws), dry_run=dry_run)
+        report = tick(ws, today_of(ws), dry_run=dry_run)
         if as_json:
             click.echo(dumps(report))
         else:
@@ -392,15 +392,15 @@ def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bo
                 click.echo("  nothing was due.")
             for name, step in report.steps:
                 click.echo(f"- {name}")
-                _echo_report(step, tz=ws.config.timezone)
+                echo_report(step, tz=ws.config.timezone)
             for note in report.notes:
                 click.echo(f"  {note}")
             for f in report.files:
                 click.echo(f"  wrote {f}")
-        _echo_problems(ws)
-        unknown = _unsettled(ws, [step for _, step in report.steps], quiet=as_json)
-        _fail_with(report.errors)
-        _finish(report.ok and not unknown)
+        echo_problems(ws)
+        unknown = show_unsettled(ws, [step for _, step in report.steps], quiet=as_json)
+        fail_with(report.errors)
+        finish(report.ok and not unknown)
 
 
 @click.command()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..wording import count, one_line, plural, shorten
-from .common import _parse_today, config_option, workspace
+from .common import config_option, parse_today, workspace
 from .jsonout import dumps
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def needs() -> None:
 @click.option("--all", "show_all", is_flag=True, help="Every need, done ones included.")
 @click.option(
     "--today",
-    callback=_parse_today,
+    callback=parse_today,
     metavar="YYYY-MM-DD",
     help="Act as if today were this date (the day a correction or edit is dated).",
 )
@@ -99,7 +99,7 @@ def needs_list(
 )
 @click.option(
     "--today",
-    callback=_parse_today,
+    callback=parse_today,
     metavar="YYYY-MM-DD",
     help="Act as if today were this date (the day a correction or edit is dated).",
 )

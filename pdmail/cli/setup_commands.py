@@ -10,7 +10,7 @@ import click
 
 from ..errors import UsageError
 from ..wording import count
-from .common import _finish, _parse_today, config_option
+from .common import config_option, finish, parse_today
 from .jsonout import dumps
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def init(folder: Path, force: bool) -> None:
 @click.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default="pdmail-demo")
 @click.option("--force", is_flag=True, help="Replace an earlier demo in FOLDER.")
-@click.option("--today", callback=_parse_today, metavar="YYYY-MM-DD", help="Rehearse this month.")
+@click.option("--today", callback=parse_today, metavar="YYYY-MM-DD", help="Rehearse this month.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def demo(folder: Path, force: bool, today: date | None, as_json: bool) -> None:
     """Rehearse a whole month in FOLDER with sample teachers and answers, no account needed."""
@@ -166,7 +166,7 @@ def auth(
     is_flag=True,
     help="Send yourself one test message through the configured mailer (not recorded).",
 )
-@click.option("--today", callback=_parse_today, metavar="YYYY-MM-DD", help="Act as if today.")
+@click.option("--today", callback=parse_today, metavar="YYYY-MM-DD", help="Act as if today.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def doctor(
     config_path: Path | None, no_connect: bool, send_test: bool, today: date | None, as_json: bool
@@ -193,7 +193,7 @@ def doctor(
                 click.echo(f"       fix: {c.fix}")
             elif c.fix:
                 click.echo(f"       note: {c.fix}")
-    _finish(all(c.status != FAIL for c in checks))
+    finish(all(c.status != FAIL for c in checks))
 
 
 @click.command("form-fields")
