@@ -8,12 +8,12 @@ needs.csv), then times, side by side in one run, the steps a digest day goes thr
 
 * reading and parsing the roster and the responses export (``Workspace.roster`` and
   ``Workspace.responses``: CSV decode, sniffing, row fitting, timestamp parsing);
-* matching one cycle's responses to the roster (:func:`pdmail.responses.match`);
-* matching every earlier cycle the digest looks back on (:func:`pdmail.publish.history`);
-* syncing the needs with the ledger and needs.csv (:func:`pdmail.publish.sync_needs`);
-* the pure :func:`pdmail.digest.build_digest` for the last cycle, with full history and needs;
-* the whole :func:`pdmail.publish.compile_digest` from a fresh workspace (every read, match,
-  SQLite write and needs.csv rewrite included), and :func:`pdmail.publish.render_digest`;
+* matching one cycle's responses to the roster (:func:`pdmail.sources.responses.match`);
+* matching every earlier cycle the digest looks back on (:func:`pdmail.cycle.publish.history`);
+* syncing the needs with the ledger and needs.csv (:func:`pdmail.cycle.publish.sync_needs`);
+* the pure :func:`pdmail.digest.build.build_digest` for the last cycle, with full history and needs;
+* the whole :func:`pdmail.cycle.publish.compile_digest` from a fresh workspace (every read, match,
+  SQLite write and needs.csv rewrite included), and :func:`pdmail.cycle.publish.render_digest`;
 * and, "inside compile_digest", the parts worth watching on their own: the ledger read behind
   the trend's "asked" counts, tagging and format normalising, the trends and the year view.
 
@@ -62,14 +62,10 @@ if str(ROOT) not in sys.path:
 import yaml  # noqa: E402
 
 from pdmail import cycles  # noqa: E402
-from pdmail.config import Config, load_config  # noqa: E402
-from pdmail.cycles import Cycle  # noqa: E402
-from pdmail.digest import Digest, as_records, build_digest, current_needs  # noqa: E402
-from pdmail.ledger import Ledger  # noqa: E402
-from pdmail.mail import address, compose  # noqa: E402
-from pdmail.messages import REQUEST, reminder_kind  # noqa: E402
-from pdmail.needs import NeedRecord, needs_rows  # noqa: E402
-from pdmail.publish import (  # noqa: E402
+from pdmail.config.load import load_config  # noqa: E402
+from pdmail.config.records import Config  # noqa: E402
+from pdmail.cycle.messages import REQUEST, reminder_kind  # noqa: E402
+from pdmail.cycle.publish import (  # noqa: E402
     RenderedDigest,
     compile_digest,
     history,
@@ -77,9 +73,14 @@ from pdmail.publish import (  # noqa: E402
     requests_sent,
     sync_needs,
 )
-from pdmail.responses import Collection, match  # noqa: E402
-from pdmail.topics import Tagger, normalize_format  # noqa: E402
-from pdmail.trends import build_trends, build_year  # noqa: E402
+from pdmail.cycles import Cycle  # noqa: E402
+from pdmail.digest.build import Digest, as_records, build_digest, current_needs  # noqa: E402
+from pdmail.digest.topics import Tagger, normalize_format  # noqa: E402
+from pdmail.digest.trends import build_trends, build_year  # noqa: E402
+from pdmail.mail.compose import address, compose  # noqa: E402
+from pdmail.sources.responses import Collection, match  # noqa: E402
+from pdmail.state.ledger import Ledger  # noqa: E402
+from pdmail.state.needs import NeedRecord, needs_rows  # noqa: E402
 from pdmail.workspace import Workspace  # noqa: E402
 
 # --------------------------------------------------------------------------------------------

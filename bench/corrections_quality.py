@@ -6,7 +6,7 @@
 Each round splits the labelled answers (``answers.jsonl``) in two at random. In the first half
 a simulated librarian corrects every need pdmail read wrong to its labels (topics, kinds, or
 both); the second half is then read with and without those corrections
-(:class:`pdmail.corrections.SchoolReader`), at several ``digest.learn_threshold`` values, and
+(:class:`pdmail.digest.corrections.SchoolReader`), at several ``digest.learn_threshold`` values, and
 scored against its labels: micro precision and recall of topic families, the share of needs
 whose kinds are right, and how many answers the corrections changed for the better or the
 worse. Nothing is learned from the half that is scored. Last, the time to read 1,000 answers
@@ -35,11 +35,12 @@ for where in (ROOT, ROOT / "bench"):
 
 from digest_quality import FAMILY_OF  # noqa: E402
 
-from pdmail.config import Taxonomy  # noqa: E402
-from pdmail.corrections import SchoolReader  # noqa: E402
-from pdmail.needs import NeedRecord  # noqa: E402
-from pdmail.reading import KINDS, kinds_of  # noqa: E402
-from pdmail.topics import Tagger, is_request  # noqa: E402
+from pdmail.config.records import Taxonomy  # noqa: E402
+from pdmail.digest.corrections import SchoolReader  # noqa: E402
+from pdmail.digest.reading import kinds_of  # noqa: E402
+from pdmail.digest.topics import Tagger, is_request  # noqa: E402
+from pdmail.models import KINDS  # noqa: E402
+from pdmail.state.needs import NeedRecord  # noqa: E402
 
 
 def families(topics: Sequence[str]) -> set[str]:

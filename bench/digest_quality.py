@@ -41,10 +41,10 @@ if str(ROOT) not in sys.path:
 import yaml  # noqa: E402
 
 from pdmail import cycles  # noqa: E402
-from pdmail.config import load_config  # noqa: E402
-from pdmail.digest import build_digest, current_needs  # noqa: E402
-from pdmail.plan import TEAM_MEETING  # noqa: E402
-from pdmail.topics import Tagger  # noqa: E402
+from pdmail.config.load import load_config  # noqa: E402
+from pdmail.digest.build import build_digest, current_needs  # noqa: E402
+from pdmail.digest.plan import TEAM_MEETING  # noqa: E402
+from pdmail.digest.topics import Tagger  # noqa: E402
 from pdmail.workspace import Workspace  # noqa: E402
 
 CYCLE = "2026-12"

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pdmail.reading import KINDS, is_no_need, kinds_of  # noqa: E402
+from pdmail.digest.reading import is_no_need, kinds_of  # noqa: E402
+from pdmail.models import KINDS  # noqa: E402
 
 _WORD = re.compile(r"[a-záéíóúñü']+")
 

@@ -31,9 +31,9 @@ for path in (ROOT, ROOT / "bench"):
 from digest_quality import family  # noqa: E402
 from kinds_cv import train  # noqa: E402
 
-from pdmail.reading import is_no_need  # noqa: E402
-from pdmail.taxonomy import DEFAULT_TOPICS  # noqa: E402
-from pdmail.topics import Tagger  # noqa: E402
+from pdmail.digest.reading import is_no_need  # noqa: E402
+from pdmail.digest.taxonomy import DEFAULT_TOPICS  # noqa: E402
+from pdmail.digest.topics import Tagger  # noqa: E402
 
 _WORD = re.compile(r"[a-záéíóúñü0-9']+")
 SETTINGS = ((0.005, 2.0), (0.02, 2.0), (0.05, 2.0), (0.01, 0.9), (0.2, 0.8))

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pdmail.demo import run_demo  # noqa: E402
+from pdmail.cli.demo import run_demo  # noqa: E402
 
 # A reading pane in Gmail or Outlook is about 700 pixels wide; the digest is laid out for it.
 WIDTH = 720

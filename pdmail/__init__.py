@@ -15,19 +15,25 @@ a cycle step itself::
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .config import Config, load_config
+    from .config.load import load_config
+    from .config.records import Config
+    from .cycle.delivery import DeliveryReport, Outcome
+    from .cycle.freshness import require_answers
+    from .cycle.opening import resolve as opened_cycle
+    from .cycle.preview import Preview, preview_messages
+    from .cycle.publish import compile_digest, render_digest, send_digest, write_digest
+    from .cycle.status import CycleStatus, cycle_status
+    from .cycle.steps import send_reminders, send_requests
+    from .cycle.tick import TickReport, tick
     from .cycles import Cycle
     from .cycles import cycle as cycle_named
     from .cycles import resolve as resolve_cycle
-    from .delivery import DeliveryReport, Outcome
-    from .digest import Digest, Need, build_digest
+    from .digest.build import Digest, Need, build_digest
     from .errors import (
         BackendError,
         ConfigError,
@@ -36,8 +42,6 @@ if TYPE_CHECKING:
         PdmailError,
         TemplateError,
     )
-    from .freshness import require_answers
-    from .ledger import Ledger
     from .models import (
         LedgerEntry,
         MessageKey,
@@ -48,62 +52,57 @@ if TYPE_CHECKING:
         Table,
         Teacher,
     )
-    from .opening import resolve as opened_cycle
-    from .preview import Preview, preview_messages
-    from .publish import compile_digest, render_digest, send_digest, write_digest
-    from .responses import Collection
-    from .roster import Roster, parse_roster
-    from .status import CycleStatus, cycle_status
-    from .steps import send_reminders, send_requests
-    from .tick import TickReport, tick
+    from .sources.responses import Collection
+    from .sources.roster import Roster, parse_roster
+    from .state.ledger import Ledger
     from .workspace import Workspace
 
 # Each name is imported on first use, so that 'pdmail --help' and a script that needs one
 # function do not pay for the whole library (Jinja, SQLite, the digest) on start-up.
 _LAZY = {
     "BackendError": (".errors", "BackendError"),
-    "Collection": (".responses", "Collection"),
-    "Config": (".config", "Config"),
+    "Collection": (".sources.responses", "Collection"),
+    "Config": (".config.load", "Config"),
     "ConfigError": (".errors", "ConfigError"),
     "Cycle": (".cycles", "Cycle"),
-    "CycleStatus": (".status", "CycleStatus"),
+    "CycleStatus": (".cycle.status", "CycleStatus"),
     "DeliveryError": (".errors", "DeliveryError"),
-    "DeliveryReport": (".delivery", "DeliveryReport"),
-    "Digest": (".digest", "Digest"),
+    "DeliveryReport": (".cycle.delivery", "DeliveryReport"),
+    "Digest": (".digest.build", "Digest"),
     "InputError": (".errors", "InputError"),
-    "Ledger": (".ledger", "Ledger"),
+    "Ledger": (".state.ledger", "Ledger"),
     "LedgerEntry": (".models", "LedgerEntry"),
     "MessageKey": (".models", "MessageKey"),
-    "Need": (".digest", "Need"),
-    "Outcome": (".delivery", "Outcome"),
+    "Need": (".digest.build", "Need"),
+    "Outcome": (".cycle.delivery", "Outcome"),
     "PdmailError": (".errors", "PdmailError"),
-    "Preview": (".preview", "Preview"),
+    "Preview": (".cycle.preview", "Preview"),
     "Problem": (".models", "Problem"),
     "Response": (".models", "Response"),
-    "Roster": (".roster", "Roster"),
+    "Roster": (".sources.roster", "Roster"),
     "SendResult": (".models", "SendResult"),
     "State": (".models", "State"),
     "Table": (".models", "Table"),
     "Teacher": (".models", "Teacher"),
     "TemplateError": (".errors", "TemplateError"),
-    "TickReport": (".tick", "TickReport"),
+    "TickReport": (".cycle.tick", "TickReport"),
     "Workspace": (".workspace", "Workspace"),
-    "build_digest": (".digest", "build_digest"),
-    "compile_digest": (".publish", "compile_digest"),
+    "build_digest": (".digest.build", "build_digest"),
+    "compile_digest": (".cycle.publish", "compile_digest"),
     "cycle_named": (".cycles", "cycle"),
-    "cycle_status": (".status", "cycle_status"),
-    "load_config": (".config", "load_config"),
-    "opened_cycle": (".opening", "resolve"),
-    "parse_roster": (".roster", "parse_roster"),
-    "preview_messages": (".preview", "preview_messages"),
-    "render_digest": (".publish", "render_digest"),
-    "require_answers": (".freshness", "require_answers"),
+    "cycle_status": (".cycle.status", "cycle_status"),
+    "load_config": (".config.load", "load_config"),
+    "opened_cycle": (".cycle.opening", "resolve"),
+    "parse_roster": (".sources.roster", "parse_roster"),
+    "preview_messages": (".cycle.preview", "preview_messages"),
+    "render_digest": (".cycle.publish", "render_digest"),
+    "require_answers": (".cycle.freshness", "require_answers"),
     "resolve_cycle": (".cycles", "resolve"),
-    "send_digest": (".publish", "send_digest"),
-    "send_reminders": (".steps", "send_reminders"),
-    "send_requests": (".steps", "send_requests"),
-    "tick": (".tick", "tick"),
-    "write_digest": (".publish", "write_digest"),
+    "send_digest": (".cycle.publish", "send_digest"),
+    "send_reminders": (".cycle.steps", "send_reminders"),
+    "send_requests": (".cycle.steps", "send_requests"),
+    "tick": (".cycle.tick", "tick"),
+    "write_digest": (".cycle.publish", "write_digest"),
 }
 
 
@@ -119,22 +118,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
-
-
-class _Package(types.ModuleType):
-    """``pdmail.tick`` is the function, as ever, even once the module ``pdmail.tick`` is
-    imported (which sets the package's attribute to the module)."""
-
-    def __getattribute__(self, name: str) -> Any:
-        value = super().__getattribute__(name)
-        if name in _SHADOWED and isinstance(value, types.ModuleType):
-            return getattr(value, name)
-        return value
-
-
-# Public names that are also the names of a submodule.
-_SHADOWED = frozenset(n for n, (module, _) in _LAZY.items() if module == f".{n}")
-sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

@@ -21,7 +21,7 @@ from .errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     # Only for annotations: the name functions below serve modules beneath the config.
-    from .config import Config
+    from .config.records import Config
 
 _NAME = re.compile(r"^(\d{4})-(\d{2})$")
 

@@ -13,11 +13,12 @@ from typing import Any
 
 from . import cycles
 from .backends.base import FAIL, OK, SEND_TEST, SKIP, WARN, Account, Check, MailerBackend
-from .config import Config, load_config
+from .config.load import load_config
+from .config.records import Config
+from .cycle.freshness import answers_problem
+from .cycle.opening import as_opened, first_request_day
 from .errors import PdmailError
-from .freshness import answers_problem
 from .models import State
-from .opening import as_opened, first_request_day
 from .wording import count, plural
 from .workspace import Workspace, clock_on
 
@@ -168,7 +169,7 @@ def _calendar(ws: Workspace, today: date) -> Check:
 
 
 def _templates(ws: Workspace, today: date) -> Check:
-    from .preview import preview_messages
+    from .cycle.preview import preview_messages
 
     cycle = cycles.cycle(ws.config, cycles.current_name(ws.config, today))
     if not ws.roster.active:

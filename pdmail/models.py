@@ -6,7 +6,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Final, Literal, get_args
 
 # What happened to one message in a run (a delivery report's outcome): sent; would-send (a
 # dry run); already-sent; failed; unknown (this run); skipped-unknown (an earlier run's
@@ -16,6 +16,14 @@ OutcomeResult = Literal[
     "sent", "would-send", "already-sent", "failed", "unknown", "skipped-unknown", "held"
 ]
 OUTCOME_RESULTS: tuple[OutcomeResult, ...] = get_args(OutcomeResult)
+
+# The kinds of help a need asks for: something done for the teacher, learning for the teacher,
+# a lesson for the class. A Literal, as the words are the table's and the JSON's.
+NeedKind = Literal["task", "learning", "lesson"]
+TASK: Final = "task"
+LEARNING: Final = "learning"
+LESSON: Final = "lesson"
+KINDS: tuple[NeedKind, ...] = get_args(NeedKind)
 
 
 @dataclass(frozen=True)

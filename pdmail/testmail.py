@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from .errors import DeliveryError, PdmailError
-from .mail import address, compose
+from .mail.compose import address, compose
 from .models import SendResult
 from .workspace import Workspace
 

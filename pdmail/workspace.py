@@ -12,13 +12,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .backends import Mailer, ReportSink, TableSource, make_mailer, make_sink, make_source
-from .config import Config, load_config
+from .config.load import load_config
+from .config.records import Config
 from .cycles import Cycle
-from .ledger import Ledger
+from .mail.templates import Templates
 from .models import Problem, Response
-from .responses import Collection, match, parse_responses, settle_order
-from .roster import Roster, parse_roster
-from .templates import Templates
+from .sources.responses import Collection, match, parse_responses, settle_order
+from .sources.roster import Roster, parse_roster
+from .state.ledger import Ledger
 
 LEDGER_FILE = "ledger.sqlite3"
 
@@ -83,7 +84,7 @@ class Workspace:
         their corrections, a message's Date, the digest) and every "today" comes from it,
         so ``--today`` moves them all. The machine's clock is read elsewhere only where real
         time is what matters: a file's modification time is compared with it (an export
-        saved before the requests, :mod:`pdmail.freshness`), credentials expire and servers
+        saved before the requests, :mod:`pdmail.cycle.freshness`), credentials expire and servers
         ask for a wait in it (the Google and Microsoft backends), the pacing and lock timers
         measure durations with ``time.monotonic``, and ``pdmail init`` names its backups by it.
         """

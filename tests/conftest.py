@@ -21,10 +21,11 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from pdmail.cli import main
-from pdmail.config import Config, load_config
-from pdmail.ledger import Ledger
+from pdmail.cli.commands import main
+from pdmail.config.load import load_config
+from pdmail.config.records import Config
 from pdmail.models import LedgerEntry
+from pdmail.state.ledger import Ledger
 from pdmail.workspace import Workspace
 
 # Every server a test talks to is on this machine: a proxy set for the machine (HTTPS_PROXY in a
@@ -181,7 +182,7 @@ def answer(email_addr: str, when: str, units: str = "Unit", help_text: str = "He
 
 def need_of(email: str, cycle: str = "2026-12", campaign: str = "monthly-update") -> str:
     """The id of ``email``'s need in ``cycle`` (as the digest and needs table show it)."""
-    from pdmail.digest import need_id
+    from pdmail.digest.build import need_id
 
     return need_id(campaign, cycle, email)
 
@@ -194,7 +195,7 @@ def needs_csv(project: Project) -> dict[str, dict[str, str]]:
 
 def edit_needs_csv(project: Project, changes: dict[str, dict[str, str]]) -> None:
     """Change cells of needs.csv as the librarian would (``{need id: {column: value}}``)."""
-    from pdmail.needs import HEADER
+    from pdmail.state.needs import HEADER
 
     rows = list(needs_csv(project).values())
     for row in rows:

@@ -20,10 +20,10 @@ import pytest
 from pdmail.atomic import write_atomic, write_private
 from pdmail.backends.local import CsvSink
 from pdmail.backends.outbox import OutboxMailer
-from pdmail.digest import Digest
+from pdmail.cycle.publish import RenderedDigest, write_digest
+from pdmail.digest.build import Digest
 from pdmail.errors import BackendError, DeliveryError
-from pdmail.mail import address, compose
-from pdmail.publish import RenderedDigest, write_digest
+from pdmail.mail.compose import address, compose
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 

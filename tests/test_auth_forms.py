@@ -21,11 +21,11 @@ from click.testing import CliRunner
 from conftest import BASE_CONFIG, Project
 from fakes.oauth_server import FakeOAuth
 
-from pdmail.backends import google_auth
-from pdmail.cli import main
-from pdmail.config import load_config
+from pdmail.backends.google import auth as google_auth
+from pdmail.backends.google.forms import Question, config_block, form_id_from, parse_form
+from pdmail.cli.commands import main
+from pdmail.config.load import load_config
 from pdmail.errors import ConfigError
-from pdmail.forms import Question, config_block, form_id_from, parse_form
 
 CLIENT = {
     "installed": {

@@ -25,17 +25,19 @@ from conftest import Project, ledger_entries, run_cli
 
 from pdmail.backends import registry
 from pdmail.backends.base import OK, Check, MailerBackend, SourceBackend
-from pdmail.backends.google_api import (
+from pdmail.backends.google.api import (
     GoogleApiError,
     GoogleSignInError,
     SignInOutage,
     google_errors,
 )
-from pdmail.config import Config, Reader, load_config
-from pdmail.delivery import how_to_find
+from pdmail.config.load import load_config
+from pdmail.config.reader import Reader
+from pdmail.config.records import Config
+from pdmail.cycle.delivery import how_to_find
 from pdmail.errors import BackendError, ConfigError, DeliveryError
 from pdmail.models import SendResult, State, Table
-from pdmail.tables import table_from_rows
+from pdmail.sources.tables import table_from_rows
 from pdmail.workspace import Workspace
 
 # -- a fourth mailer, defined here and nowhere in pdmail ---------------------------------
@@ -304,7 +306,7 @@ class InlineBackend(SourceBackend):
 def test_a_third_source_is_read_and_named_through_the_normal_path(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pdmail.publish import needs_table
+    from pdmail.cycle.publish import needs_table
 
     monkeypatch.setattr(registry, "SOURCES", registry.SOURCES)
     registry.register(InlineBackend)
@@ -517,7 +519,7 @@ def test_a_month_on_local_files_and_the_outbox_loads_no_google_library(project: 
     script = f"""
 import sys
 from click.testing import CliRunner
-from pdmail.cli import main
+from pdmail.cli.commands import main
 config = {str(project.config_path)!r}
 for args in (["send", "--today", "2026-12-01"], ["status", "--today", "2026-12-02"],
              ["digest", "--today", "2026-12-11"], ["doctor", "--today", "2026-12-02"]):

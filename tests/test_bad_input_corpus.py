@@ -21,9 +21,9 @@ import yaml
 from click.testing import CliRunner
 from conftest import deep_merge
 
-from pdmail.cli import main
-from pdmail.ledger import Ledger
+from pdmail.cli.commands import main
 from pdmail.resources import builtin_templates
+from pdmail.state.ledger import Ledger
 
 CORPUS = Path(__file__).parent / "data" / "bad_input"
 COMMANDS = ("send", "remind", "collect", "preview", "digest", "doctor", "run", "status")

@@ -16,7 +16,7 @@ from conftest import ROSTER_ROWS, Project, answer, ledger_entries, run_cli
 from test_tick import days, ledger_rows, requests, run, snapshot
 
 from pdmail import cycles
-from pdmail.opening import first_request_day, resolve
+from pdmail.cycle.opening import first_request_day, resolve
 
 ALL = ("ann", "raj", "maria", "sam")
 NOT_ANN = ("raj", "maria", "sam")
@@ -349,8 +349,8 @@ def test_a_request_the_server_refused_before_the_machine_went_off_is_named(
 ) -> None:
     from test_delivery import OutboxWrapper, workspace
 
+    from pdmail.cycle.tick import tick
     from pdmail.errors import DeliveryError
-    from pdmail.tick import tick
 
     project.write_responses([])
     refusing = OutboxWrapper(

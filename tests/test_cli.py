@@ -20,13 +20,13 @@ from click.testing import CliRunner, Result
 from conftest import ROSTER_ROWS, Project, answer, ledger_entries, read_eml, run_cli
 
 import pdmail
-from pdmail.cli import main
-from pdmail.config import load_config
+from pdmail.cli.commands import main
+from pdmail.config.load import load_config
+from pdmail.cycle.scheduler import daily_job, install, run_forever
 from pdmail.errors import ConfigError, InputError, PdmailError, TemplateError
-from pdmail.ledger import Ledger
 from pdmail.models import MessageKey, State
 from pdmail.resources import builtin_templates, example_config
-from pdmail.scheduler import daily_job, install, run_forever
+from pdmail.state.ledger import Ledger
 
 CAMPAIGN = "monthly-update"
 CYCLE = "2026-12"
@@ -701,7 +701,15 @@ def test_debug_lets_the_error_through(
 
 # --- start-up: the library and Google only when a command needs them ------------------------
 
-HEAVY = ("jinja2", "yaml", "sqlite3", "gspread", "googleapiclient", "google.auth", "pdmail.config")
+HEAVY = (
+    "jinja2",
+    "yaml",
+    "sqlite3",
+    "gspread",
+    "googleapiclient",
+    "google.auth",
+    "pdmail.config.load",
+)
 GOOGLE = ("gspread", "googleapiclient", "google.auth", "google.oauth2", "httplib2")
 
 
@@ -720,7 +728,8 @@ def _loaded(modules: set[str], roots: tuple[str, ...]) -> list[str]:
 
 def test_help_imports_neither_the_library_nor_google(tmp_path: Path) -> None:
     modules = _imported_after(
-        "from pdmail.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+        "from pdmail.cli.commands import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass",
         tmp_path,
     )
     assert "click" in modules
@@ -729,23 +738,23 @@ def test_help_imports_neither_the_library_nor_google(tmp_path: Path) -> None:
 
 def test_send_on_the_embedded_default_imports_no_google_library(project: Project) -> None:
     modules = _imported_after(
-        "from pdmail.cli import main\n"
+        "from pdmail.cli.commands import main\n"
         f"try:\n    main(['send', '--config', {str(project.config_path)!r},"
         " '--today', '2026-12-01'])\nexcept SystemExit:\n    pass",
         project.folder,
     )
-    assert "pdmail.delivery" in modules  # it did send
+    assert "pdmail.cycle.delivery" in modules  # it did send
     assert _loaded(modules, GOOGLE) == []
 
 
 def test_public_names_load_on_first_use_and_tick_stays_the_function(tmp_path: Path) -> None:
     modules = _imported_after(
         "import pdmail\n"
-        "assert 'pdmail.config' not in sys.modules\n"
-        "import pdmail.tick\n"  # the submodule, imported first, does not hide the function
+        "assert 'pdmail.config.load' not in sys.modules\n"
+        "import pdmail.cycle.tick\n"  # the module, imported first, does not hide the function
         "assert callable(pdmail.tick) and pdmail.tick.__name__ == 'tick'\n"
         "from pdmail import Workspace, send_requests, tick\n"
         "assert tick is pdmail.tick and Workspace.__name__ == 'Workspace'",
         tmp_path,
     )
-    assert "pdmail.steps" in modules
+    assert "pdmail.cycle.steps" in modules

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from conftest import ANN, RAJ, Project, answer, run_cli
 
-from pdmail.digest import need_id
+from pdmail.digest.build import need_id
 
 MONTH = "2030-12"
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

@@ -11,9 +11,9 @@ from conftest import BASE_CONFIG
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pdmail.config import load_config
+from pdmail.config.load import load_config
+from pdmail.config.yamlfile import YamlProblem, load_yaml
 from pdmail.errors import ConfigError
-from pdmail.yamlfile import YamlProblem, load_yaml
 
 GOOD = yaml.safe_dump(BASE_CONFIG, sort_keys=False)
 

@@ -30,13 +30,13 @@ from fakes.gmail_server import FakeGmail
 from fakes.sheets_server import FakeSheets
 from test_google_month import SID
 
-from pdmail.config import Taxonomy, Topic
-from pdmail.corrections import SchoolReader, own_correction
-from pdmail.ledger import SCHEMA_VERSION, Ledger
-from pdmail.models import Table
-from pdmail.needs import NeedEdit, NeedRecord, read_changes
-from pdmail.reading import KINDS, NeedKind, kinds_of
-from pdmail.topics import Tagger
+from pdmail.config.records import Taxonomy, Topic
+from pdmail.digest.corrections import SchoolReader, own_correction
+from pdmail.digest.reading import kinds_of
+from pdmail.digest.topics import Tagger
+from pdmail.models import KINDS, NeedKind, Table
+from pdmail.state.ledger import SCHEMA_VERSION, Ledger
+from pdmail.state.needs import NeedEdit, NeedRecord, read_changes
 
 CAMPAIGN = "monthly-update"
 DAY = date(2026, 12, 14)

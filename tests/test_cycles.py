@@ -10,7 +10,7 @@ import pytest
 from conftest import Project
 
 from pdmail import cycles
-from pdmail.config import Calendar
+from pdmail.config.records import Calendar
 from pdmail.errors import ConfigError, PdmailError
 
 CHICAGO = ZoneInfo("America/Chicago")

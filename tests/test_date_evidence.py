@@ -17,9 +17,9 @@ import pytest
 from conftest import ANN, RAJ, Project, answer, run_cli
 
 from pdmail import cycles
+from pdmail.cycle.steps import send_requests
 from pdmail.errors import InputError
-from pdmail.responses import Collection
-from pdmail.steps import send_requests
+from pdmail.sources.responses import Collection
 
 
 def send_on(project: Project, day: date) -> None:

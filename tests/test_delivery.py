@@ -21,17 +21,18 @@ import pytest
 from conftest import ANN, MARIA, RAJ, SAM, Project, answer, read_eml
 
 import pdmail
-from pdmail import cycles, delivery
+from pdmail import cycles
 from pdmail.backends.outbox import OutboxMailer
+from pdmail.cycle import delivery
+from pdmail.cycle.delivery import DeliveryReport, Due, count_due
+from pdmail.cycle.messages import REQUEST, build_reminder, build_request
+from pdmail.cycle.publish import compile_digest, render_digest, send_digest
+from pdmail.cycle.steps import plan_requests, send_reminders, send_requests
 from pdmail.cycles import Cycle
-from pdmail.delivery import DeliveryReport, Due, count_due
 from pdmail.errors import BackendError, DeliveryError, TemplateError
-from pdmail.ledger import INTERRUPTED
-from pdmail.mail import message_id
-from pdmail.messages import REQUEST, build_reminder, build_request
+from pdmail.mail.compose import message_id
 from pdmail.models import MessageKey, SendResult, Teacher
-from pdmail.publish import compile_digest, render_digest, send_digest
-from pdmail.steps import plan_requests, send_reminders, send_requests
+from pdmail.state.ledger import INTERRUPTED
 from pdmail.workspace import Workspace
 
 ACTIVE = [ANN, RAJ, MARIA, SAM]  # roster order; old@ is inactive
@@ -164,8 +165,8 @@ CHILD = textwrap.dedent(
 
     from pdmail import cycles
     from pdmail.backends.outbox import OutboxMailer
-    from pdmail.config import load_config
-    from pdmail.steps import send_requests
+    from pdmail.config.load import load_config
+    from pdmail.cycle.steps import send_requests
     from pdmail.workspace import Workspace
 
     config = load_config(sys.argv[1])

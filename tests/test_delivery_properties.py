@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from pdmail import cycles
 from pdmail.backends.outbox import OutboxMailer
+from pdmail.cycle.steps import send_requests
 from pdmail.errors import DeliveryError
 from pdmail.models import SendResult, State
-from pdmail.steps import send_requests
 from pdmail.workspace import Workspace
 
 BEHAVIOURS = ["ok", "refused", "lost-after", "lost-before", "timeout", "throttled", "limit"]

@@ -1,5 +1,5 @@
 """The digest: built from a small roster and real Response records matched by
-``pdmail.responses.match``, then rendered by the default templates."""
+``pdmail.sources.responses.match``, then rendered by the default templates."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import pytest
 from conftest import Project, write_csv
 
 from pdmail import cycles
-from pdmail.config import RosterColumns, Taxonomy
-from pdmail.digest import NO_TEAM, Digest, build_digest, need_id
+from pdmail.config.records import RosterColumns, Taxonomy
+from pdmail.cycle.publish import render_digest
+from pdmail.digest.build import NO_TEAM, Digest, build_digest, need_id
+from pdmail.digest.topics import Tagger
 from pdmail.models import Response
-from pdmail.publish import render_digest
-from pdmail.responses import match
-from pdmail.roster import Roster, parse_roster
-from pdmail.tables import read_table
-from pdmail.topics import Tagger
+from pdmail.sources.responses import match
+from pdmail.sources.roster import Roster, parse_roster
+from pdmail.sources.tables import read_table
 
 CHICAGO = ZoneInfo("America/Chicago")
 GENERATED = datetime(2026, 12, 11, 7, 30, tzinfo=CHICAGO)

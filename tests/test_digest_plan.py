@@ -17,17 +17,11 @@ from click.testing import CliRunner, Result
 from conftest import BASE_CONFIG, Project, answer
 
 from pdmail import cycles
-from pdmail.cli import main
-from pdmail.config import (
-    Config,
-    RosterColumns,
-    Sessions,
-    Specialist,
-    Taxonomy,
-    Topic,
-    parse_config,
-)
-from pdmail.digest import (
+from pdmail.cli.commands import main
+from pdmail.config.load import parse_config
+from pdmail.config.records import Config, RosterColumns, Sessions, Specialist, Taxonomy, Topic
+from pdmail.cycle.publish import compile_digest, render_digest
+from pdmail.digest.build import (
     NO_TEAM,
     Digest,
     FirstHand,
@@ -37,14 +31,13 @@ from pdmail.digest import (
     for_specialist,
     need_id,
 )
-from pdmail.ledger import Ledger
+from pdmail.digest.topics import Tagger
 from pdmail.models import Response, State
-from pdmail.needs import NeedRecord
-from pdmail.publish import compile_digest, render_digest
-from pdmail.responses import match
-from pdmail.roster import Roster, parse_roster
-from pdmail.tables import table_from_rows
-from pdmail.topics import Tagger
+from pdmail.sources.responses import match
+from pdmail.sources.roster import Roster, parse_roster
+from pdmail.sources.tables import table_from_rows
+from pdmail.state.ledger import Ledger
+from pdmail.state.needs import NeedRecord
 
 CHICAGO = ZoneInfo("America/Chicago")
 GENERATED = datetime(2026, 12, 11, 7, 30, tzinfo=CHICAGO)
@@ -760,10 +753,10 @@ def test_long_lists_in_the_mailed_digest_show_their_first_entries_and_say_where_
 ) -> None:
     """A large school's digest must stay a readable message, not megabytes of HTML."""
     from pdmail import cycles as cycle_dates
-    from pdmail.digest import build_digest as build_full
-    from pdmail.needs import NeedRecord
-    from pdmail.publish import render_digest
-    from pdmail.topics import Tagger as FullTagger
+    from pdmail.cycle.publish import render_digest
+    from pdmail.digest.build import build_digest as build_full
+    from pdmail.digest.topics import Tagger as FullTagger
+    from pdmail.state.needs import NeedRecord
 
     old = [
         NeedRecord(

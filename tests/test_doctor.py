@@ -14,11 +14,11 @@ from conftest import RESPONSE_HEADER, ROSTER_HEADER, ROSTER_ROWS, Project
 from fakes.oauth_server import FakeOAuth
 from fakes.sheets_server import FakeSheets
 
-from pdmail.backends import google_auth
-from pdmail.cli import main
+from pdmail.backends.google import auth as google_auth
+from pdmail.cli.commands import main
 from pdmail.doctor import FAIL, OK, SKIP, WARN, Check, diagnose
-from pdmail.ledger import Ledger
 from pdmail.models import MessageKey
+from pdmail.state.ledger import Ledger
 
 TODAY = date(2026, 12, 2)
 SHEET = "1doctorSheetIdForTests0123456789abcdefghij"

@@ -24,8 +24,8 @@ from fakes.gmail_server import FakeGmail
 from fakes.oauth_server import FakeOAuth
 from test_smtp import HOST, PASSWORD, USER, StartServer, auth_handler, start_server
 
-from pdmail.backends import google_auth
-from pdmail.backends.google_auth import (
+from pdmail.backends.google import auth as google_auth
+from pdmail.backends.google.auth import (
     FORMS_SCOPE,
     GMAIL_SCOPE,
     SHEETS_SCOPE,
@@ -35,8 +35,8 @@ from pdmail.backends.google_auth import (
     refresh,
     write_private,
 )
-from pdmail.cli import main
-from pdmail.config import GOOGLE_ENDPOINT_ENV
+from pdmail.cli.commands import main
+from pdmail.config.load import GOOGLE_ENDPOINT_ENV
 from pdmail.doctor import FAIL, OK, WARN, Check, diagnose
 from pdmail.errors import BackendError
 

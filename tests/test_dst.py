@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Project, answer
 
-from pdmail.tick import tick
+from pdmail.cycle.tick import tick
 
 
 @dataclass(frozen=True)

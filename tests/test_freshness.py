@@ -18,12 +18,12 @@ from click.testing import CliRunner
 from conftest import Project, answer, ledger_entries, run_cli
 
 from pdmail import cycles
-from pdmail.cli import main
+from pdmail.cli.commands import main
+from pdmail.cycle.freshness import answers_problem, requests_went_out
+from pdmail.cycle.steps import send_reminders, send_requests
 from pdmail.doctor import FAIL, diagnose
 from pdmail.errors import InputError
-from pdmail.freshness import answers_problem, requests_went_out
 from pdmail.models import Table
-from pdmail.steps import send_reminders, send_requests
 from pdmail.workspace import Workspace
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -239,7 +239,7 @@ class LiveSource:
 
 @pytest.mark.parametrize("empty", [True, False])
 def test_a_live_source_is_only_checked_for_being_there(project: Project, empty: bool) -> None:
-    from pdmail.tables import read_table
+    from pdmail.sources.tables import read_table
 
     roster = read_table(project.folder / "roster.csv")
     project.write_responses([], saved=BEFORE_SEND)  # a file time a live source never has

@@ -25,14 +25,14 @@ from fakes.gmail_server import FakeGmail
 from google.oauth2.credentials import Credentials
 
 from pdmail.backends import make_mailer
-from pdmail.backends.gmail import GmailMailer, discovery_document
-from pdmail.backends.google_auth import GMAIL_SCOPE
-from pdmail.backends.google_http import RetryPolicy
-from pdmail.cli import main
+from pdmail.backends.google.auth import GMAIL_SCOPE
+from pdmail.backends.google.gmail import GmailMailer, discovery_document
+from pdmail.backends.google.http import RetryPolicy
+from pdmail.cli.commands import main
 from pdmail.errors import BackendError, DeliveryError
-from pdmail.ledger import Ledger
-from pdmail.mail import address, compose, message_id
+from pdmail.mail.compose import address, compose, message_id
 from pdmail.models import LedgerEntry, MessageKey, State
+from pdmail.state.ledger import Ledger
 
 SCHOOL = "school.example.org"
 WHEN = datetime(2026, 12, 1, 7, 30, tzinfo=timezone.utc)

@@ -32,8 +32,8 @@ import pytest
 import yaml
 from google.oauth2.credentials import Credentials
 
-from pdmail.backends.gmail import GmailMailer, NoResendHttp, discovery_document
-from pdmail.mail import address, compose, message_id
+from pdmail.backends.google.gmail import GmailMailer, NoResendHttp, discovery_document
+from pdmail.mail.compose import address, compose, message_id
 from pdmail.models import MessageKey, SendResult
 
 VERSION = "0.11.2"

@@ -21,7 +21,7 @@ import platformdirs
 import pytest
 from conftest import BASE_CONFIG, Project, deep_merge
 
-from pdmail.backends.google_auth import (
+from pdmail.backends.google.auth import (
     FORMS_SCOPE,
     GMAIL_SCOPE,
     SHEETS_SCOPE,
@@ -31,7 +31,8 @@ from pdmail.backends.google_auth import (
     token_path,
     write_private,
 )
-from pdmail.config import GOOGLE_ENDPOINT_ENV, Config, parse_config
+from pdmail.config.load import GOOGLE_ENDPOINT_ENV, parse_config
+from pdmail.config.records import Config
 from pdmail.errors import BackendError, ConfigError
 
 LIBRARIAN = "librarian@school.example.org"
@@ -557,7 +558,7 @@ def test_a_service_account_file_of_the_wrong_shape_is_a_config_error(
 def test_an_oauth_client_file_of_the_wrong_shape_is_a_config_error(
     tmp_path: Path, body: object
 ) -> None:
-    from pdmail.backends.google_auth import client_config
+    from pdmail.backends.google.auth import client_config
 
     path = tmp_path / "client_secret.json"
     path.write_text(json.dumps(body), encoding="utf-8")

@@ -27,10 +27,10 @@ from conftest import (
 from fakes.gmail_server import FakeGmail
 from fakes.sheets_server import FakeSheets
 
-from pdmail.backends.google_auth import GMAIL_SCOPE, SHEETS_SCOPE, write_private
-from pdmail.config import GOOGLE_ENDPOINT_ENV
-from pdmail.ledger import Ledger
+from pdmail.backends.google.auth import GMAIL_SCOPE, SHEETS_SCOPE, write_private
+from pdmail.config.load import GOOGLE_ENDPOINT_ENV
 from pdmail.models import State
+from pdmail.state.ledger import Ledger
 
 SID = "1pdmailMonthSheet_0123456789abcdefghijklmnopqrs"
 

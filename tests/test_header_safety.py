@@ -38,19 +38,19 @@ from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from pdmail import cycles
-from pdmail.backends.gmail import GmailMailer
-from pdmail.backends.google_http import RetryPolicy
+from pdmail.backends.google.gmail import GmailMailer
+from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.outbox import OutboxMailer
 from pdmail.backends.smtp import SmtpMailer
+from pdmail.cycle.delivery import Outgoing
+from pdmail.cycle.messages import build_reminder, build_request
+from pdmail.cycle.publish import compile_digest, digest_messages, render_digest
 from pdmail.cycles import Cycle
-from pdmail.delivery import Outgoing
 from pdmail.errors import DeliveryError, InputError, TemplateError
-from pdmail.mail import ComposedMessage, address, compose, verify, wire_bytes
-from pdmail.messages import build_reminder, build_request
+from pdmail.mail.compose import ComposedMessage, address, compose, verify, wire_bytes
+from pdmail.mail.templates import Templates
 from pdmail.models import LedgerEntry, MessageKey, State, Table
-from pdmail.publish import compile_digest, digest_messages, render_digest
-from pdmail.roster import parse_roster
-from pdmail.templates import Templates
+from pdmail.sources.roster import parse_roster
 from pdmail.workspace import Workspace
 
 HOST = "127.0.0.1"

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from pdmail.errors import BackendError
-from pdmail.ledger import INTERRUPTED, SCHEMA_VERSION, Ledger, boot_id
 from pdmail.models import LedgerEntry, MessageKey, SendResult, State
+from pdmail.state.ledger import INTERRUPTED, SCHEMA_VERSION, Ledger, boot_id
 
 T0 = datetime(2026, 12, 1, 13, 30, tzinfo=timezone.utc)
 KEY = MessageKey("monthly-update", "2026-12", "ann@school.example.org", "request")

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pdmail.errors import InputError
-from pdmail.mail import address, compose, header_safe, message_id
+from pdmail.mail.compose import address, compose, header_safe, message_id
 from pdmail.models import MessageKey
 
 CHICAGO = ZoneInfo("America/Chicago")

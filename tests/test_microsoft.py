@@ -27,11 +27,11 @@ from conftest import Project, answer, ledger_entries, run_cli
 from fakes.microsoft_server import CLIENT_ID, TENANT, USER, FakeMicrosoft
 
 from pdmail.backends import make_mailer, make_source
-from pdmail.backends.google_api import RetryPolicy
-from pdmail.backends.graph import GraphMailer
-from pdmail.backends.msal_auth import TokenSource
+from pdmail.backends.google.api import RetryPolicy
+from pdmail.backends.microsoft.auth import TokenSource
+from pdmail.backends.microsoft.graph import GraphMailer
 from pdmail.errors import BackendError, ConfigError, DeliveryError
-from pdmail.mail import address, compose, message_id
+from pdmail.mail.compose import address, compose, message_id
 from pdmail.models import MessageKey, State
 
 SCHOOL = "school.example.org"
@@ -183,7 +183,7 @@ def test_a_browser_sign_in_left_unfinished_gives_up_with_a_way_out(
 ) -> None:
     import webbrowser
 
-    from pdmail.backends import msal_auth
+    from pdmail.backends.microsoft import auth as msal_auth
 
     monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: True)  # nobody signs in
     monkeypatch.setattr(msal_auth, "_BROWSER_WAIT", 1)
@@ -886,7 +886,7 @@ def test_config_errors_name_the_key(
 
 def test_msal_is_not_loaded_for_a_month_without_microsoft() -> None:
     code = (
-        "import sys, pdmail.cli, pdmail.backends.registry, pdmail.config; "
+        "import sys, pdmail.cli.commands, pdmail.backends.registry, pdmail.config.load; "
         "print('msal' in sys.modules, 'requests' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -901,7 +901,7 @@ def test_msal_is_not_loaded_for_a_month_without_microsoft() -> None:
 
 
 def test_the_share_id_is_graphs_encoding() -> None:
-    from pdmail.backends.workbook import share_id
+    from pdmail.backends.microsoft.workbook import share_id
 
     url = "https://onedrive.live.com/redir?resid=1231244193912!12&authKey=1201919!12921!1"
     # Graph's own example of an encoded sharing URL.
@@ -933,7 +933,7 @@ def test_the_share_id_is_graphs_encoding() -> None:
 def test_a_workbook_cell_reads_as_the_xlsx_reader_gives_it(
     value: object, number_format: str, text: str
 ) -> None:
-    from pdmail.backends.workbook import _cell
+    from pdmail.backends.microsoft.workbook import _cell
 
     assert _cell(value, number_format) == text
 
@@ -955,13 +955,13 @@ def test_a_workbook_cell_reads_as_the_xlsx_reader_gives_it(
     ],
 )
 def test_graph_error_bodies_are_read_in_either_dialect(body: bytes, shown: str) -> None:
-    from pdmail.backends.microsoft import parse_failure
+    from pdmail.backends.microsoft.api import parse_failure
 
     assert str(parse_failure(403, body)) == shown
 
 
 def test_a_token_that_is_not_a_jwt_has_no_claims() -> None:
-    from pdmail.backends.microsoft import granted, token_claims
+    from pdmail.backends.microsoft.api import granted, token_claims
 
     assert token_claims("EwBwA8l6BAAU...opaque") == {}
     assert token_claims("a.!!!.c") == {}

@@ -23,7 +23,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from conftest import Project, ledger_entries, run_cli
 from fakes.microsoft_server import CLIENT_ID, TENANT, USER, FakeMicrosoft
 
-from pdmail.backends.microsoft import token_claims
+from pdmail.backends.microsoft.api import token_claims
 from pdmail.models import State
 
 HOST = "127.0.0.1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pdmail.models import Teacher
-from pdmail.names import RosterNames, address_in, clean_cell, probable_teacher
+from pdmail.sources.names import RosterNames, address_in, clean_cell, probable_teacher
 
 ROSTER = [
     Teacher("ann@school.org", "Ann", "Lee"),

@@ -15,13 +15,13 @@ from conftest import ANN, MARIA, RAJ, Project, answer, edit_needs_csv, need_of, 
 
 from pdmail import cycles
 from pdmail.backends.local import CsvSink
+from pdmail.cycle.publish import compile_digest
+from pdmail.cycle.tick import tick
 from pdmail.errors import BackendError, InputError, PdmailError
-from pdmail.ledger import Ledger
 from pdmail.models import Table
-from pdmail.needs import HEADER, NeedRecord, merge, needs_rows, read_edits
-from pdmail.needs_table import keep_needs
-from pdmail.publish import compile_digest
-from pdmail.tick import tick
+from pdmail.state.ledger import Ledger
+from pdmail.state.needs import HEADER, NeedRecord, merge, needs_rows, read_edits
+from pdmail.state.needs_table import keep_needs
 
 CAMPAIGN = "monthly-update"
 D1, D2 = date(2026, 12, 11), date(2026, 12, 20)

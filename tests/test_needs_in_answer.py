@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from test_digest_plan import build, resp
 
-from pdmail.digest import lessons_agree, split_by_kind
-from pdmail.reading import LEARNING, LESSON, TASK, topics_by_kind
-from pdmail.taxonomy import (
+from pdmail.digest.build import lessons_agree, split_by_kind
+from pdmail.digest.reading import topics_by_kind
+from pdmail.digest.taxonomy import (
     ASSISTIVE,
     BOOKING,
     BOOKS,
@@ -23,7 +23,8 @@ from pdmail.taxonomy import (
     VIDEO,
     WORKSPACE,
 )
-from pdmail.topics import Tagger
+from pdmail.digest.topics import Tagger
+from pdmail.models import LEARNING, LESSON, TASK
 
 TAGGER = Tagger(DEFAULT_TOPICS)
 

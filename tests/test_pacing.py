@@ -9,10 +9,10 @@ from click.testing import CliRunner
 from conftest import ROSTER_HEADER, Project
 
 from pdmail import cycles
-from pdmail.cli import main
+from pdmail.cli.commands import main
+from pdmail.cycle.steps import send_requests
 from pdmail.errors import BackendError
-from pdmail.runlock import RunLock
-from pdmail.steps import send_requests
+from pdmail.state.runlock import RunLock
 from pdmail.workspace import Workspace
 
 DAY = date(2026, 12, 1)

@@ -1,7 +1,7 @@
 """Planning: which sessions serve the teachers asking about one topic, and who leads them.
 
-Pure functions over small hand-made asks: :func:`pdmail.plan.propose` (thresholds from
-``digest.sessions``), :func:`pdmail.plan.rank` and :func:`pdmail.plan.ownership`.
+Pure functions over small hand-made asks: :func:`pdmail.digest.plan.propose` (thresholds from
+``digest.sessions``), :func:`pdmail.digest.plan.rank` and :func:`pdmail.digest.plan.ownership`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from pdmail.config import Sessions, Specialist, Topic
-from pdmail.plan import (
+from pdmail.config.records import Sessions, Specialist, Topic
+from pdmail.digest.plan import (
     NO_TEAM,
     ONE_ON_ONE,
     SMALL_GROUP,

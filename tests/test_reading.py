@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pdmail.config import Taxonomy
-from pdmail.reading import (
-    LEARNING,
-    LESSON,
-    TASK,
-    asks_team_visit,
-    is_no_need,
-    kinds_of,
-    sentences,
-)
-from pdmail.topics import Tagger
+from pdmail.config.records import Taxonomy
+from pdmail.digest.reading import asks_team_visit, is_no_need, kinds_of, sentences
+from pdmail.digest.topics import Tagger
+from pdmail.models import LEARNING, LESSON, TASK
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from pdmail.cli import main
+from pdmail.cli.commands import main
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

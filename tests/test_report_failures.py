@@ -29,12 +29,12 @@ from conftest import (
 from fakes.gmail_server import FakeGmail
 from fakes.sheets_server import FakeSheets
 
-from pdmail.backends import google_api
-from pdmail.backends.google_auth import GMAIL_SCOPE, SHEETS_SCOPE, write_private
-from pdmail.config import GOOGLE_ENDPOINT_ENV
+from pdmail.backends.google import api as google_api
+from pdmail.backends.google.auth import GMAIL_SCOPE, SHEETS_SCOPE, write_private
+from pdmail.config.load import GOOGLE_ENDPOINT_ENV
+from pdmail.cycle.tick import tick
 from pdmail.errors import BackendError, InternalError
 from pdmail.models import State
-from pdmail.tick import tick
 from pdmail.workspace import Workspace
 
 SID = "1pdmailReportSheet_0123456789abcdefghijklmnopq"

@@ -15,7 +15,7 @@ from conftest import ANN, RAJ, RESPONSE_HEADER, Project, answer
 
 from pdmail import cycles
 from pdmail.errors import InputError
-from pdmail.responses import Collection
+from pdmail.sources.responses import Collection
 
 CHICAGO = ZoneInfo("America/Chicago")
 ACTIVE = ["ann@school.example.org", "raj@school.example.org", "maria@school.example.org",

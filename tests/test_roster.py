@@ -10,7 +10,7 @@ import pytest
 from conftest import Project
 
 from pdmail.errors import InputError
-from pdmail.roster import Roster, field_name, is_valid_email, normalize_email
+from pdmail.sources.roster import Roster, field_name, is_valid_email, normalize_email
 
 HEADER = ["Email", "First Name", "Last Name", "Team", "Active"]
 

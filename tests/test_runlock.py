@@ -21,14 +21,14 @@ from click.testing import CliRunner
 from conftest import Project
 
 import pdmail
-import pdmail.ledger
-from pdmail.cli import main
-from pdmail.delivery import explain
+import pdmail.state.ledger
+from pdmail.cli.commands import main
+from pdmail.cycle.delivery import explain
 from pdmail.errors import BackendError
-from pdmail.ledger import INTERRUPTED, Ledger
 from pdmail.models import MessageKey, State
-from pdmail.needs import NeedRecord
-from pdmail.runlock import RunLock
+from pdmail.state.ledger import INTERRUPTED, Ledger
+from pdmail.state.needs import NeedRecord
+from pdmail.state.runlock import RunLock
 
 ROOT = str(Path(pdmail.__file__).resolve().parent.parent)
 ANN_EMAIL = "ann@school.example.org"
@@ -39,7 +39,7 @@ HOLD_RUN_LOCK = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from pdmail.runlock import RunLock
+    from pdmail.state.runlock import RunLock
 
     with RunLock(Path(sys.argv[1]), wait=0):
         print("held", flush=True)
@@ -230,7 +230,7 @@ def test_a_busy_ledger_through_the_command_line(
     path = project.config().state / "ledger.sqlite3"
     Ledger(path).close()
     holders.append(_hold(HOLD_LEDGER, path, 60))
-    monkeypatch.setattr(pdmail.ledger, "BUSY_TIMEOUT", 0.3)
+    monkeypatch.setattr(pdmail.state.ledger, "BUSY_TIMEOUT", 0.3)
 
     code, output = _send(project)
 
@@ -270,7 +270,7 @@ def test_a_schema_2_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
         ledger.mark_unknown(KEY, old, NOW)
         assert explain(ledger.unsettled("monthly-update")[0]).startswith(INTERRUPTED + ";")
     with sqlite3.connect(str(path)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == pdmail.ledger.SCHEMA_VERSION
+        assert db.execute("PRAGMA user_version").fetchone()[0] == pdmail.state.ledger.SCHEMA_VERSION
 
 
 def _rows(path: Path) -> int:

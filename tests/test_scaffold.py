@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pdmail.cli import main
+from pdmail.cli.commands import main
+from pdmail.cli.scaffold import SAMPLE_ROSTER, backup_name, scaffold
 from pdmail.errors import UsageError
 from pdmail.resources import builtin_templates, example_config
-from pdmail.scaffold import SAMPLE_ROSTER, backup_name, scaffold
 
 NOW = datetime(2026, 11, 29, 17, 0, 0)
 STAMP = "bak-2026-11-29T170000"

@@ -23,15 +23,15 @@ from google.oauth2.credentials import Credentials
 
 from pdmail import cycles
 from pdmail.backends import Mailer
-from pdmail.backends.gmail import GmailMailer
-from pdmail.backends.google_auth import GMAIL_SCOPE
-from pdmail.backends.google_http import RetryPolicy
+from pdmail.backends.google.auth import GMAIL_SCOPE
+from pdmail.backends.google.gmail import GmailMailer
+from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.smtp import SmtpMailer
-from pdmail.cli import main
-from pdmail.config import Config
-from pdmail.delivery import DeliveryReport
+from pdmail.cli.commands import main
+from pdmail.config.records import Config
+from pdmail.cycle.delivery import DeliveryReport
+from pdmail.cycle.steps import send_requests
 from pdmail.errors import DeliveryError
-from pdmail.steps import send_requests
 from pdmail.workspace import Workspace
 
 ACTIVE = [
@@ -356,7 +356,7 @@ def test_429s_that_stop_coming_let_the_run_go_on(project: Project, fake: FakeGma
 
 
 def test_the_mailer_says_when_and_why_it_stops(fake: FakeGmail) -> None:
-    from pdmail.mail import address, compose
+    from pdmail.mail.compose import address, compose
 
     message = compose(
         sender=address("Lib", "librarian@school.example.org"),

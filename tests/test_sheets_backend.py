@@ -39,14 +39,15 @@ from conftest import (
 from fakes.sheets_server import FakeSheets
 
 from pdmail import cycles
-from pdmail.backends.google_auth import SHEETS_SCOPE, load_credentials, scopes_for, write_private
-from pdmail.backends.google_http import RetryPolicy
-from pdmail.backends.sheets import SheetsBook, open_book
-from pdmail.cli import main
-from pdmail.config import GOOGLE_ENDPOINT_ENV, Config
+from pdmail.backends.google.auth import SHEETS_SCOPE, load_credentials, scopes_for, write_private
+from pdmail.backends.google.http import RetryPolicy
+from pdmail.backends.google.sheets import SheetsBook, open_book
+from pdmail.cli.commands import main
+from pdmail.config.load import GOOGLE_ENDPOINT_ENV
+from pdmail.config.records import Config
+from pdmail.cycle.tick import TickReport, tick
 from pdmail.cycles import Cycle
 from pdmail.errors import BackendError, InputError
-from pdmail.tick import TickReport, tick
 from pdmail.workspace import Workspace
 
 SID = "1pdmailTestSheet_0123456789abcdefghijklmnopqrs"

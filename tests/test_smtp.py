@@ -622,7 +622,7 @@ def test_send_and_remind_over_smtp_use_one_connection_and_never_resend(
     from click.testing import CliRunner
     from conftest import Project
 
-    from pdmail.cli import main
+    from pdmail.cli.commands import main
 
     server = start_server(
         authenticator=auth_handler(USER, PASSWORD, []),
@@ -669,7 +669,7 @@ def test_a_missing_password_variable_stops_before_any_connection(
 ) -> None:
     from click.testing import CliRunner
 
-    from pdmail.cli import main
+    from pdmail.cli.commands import main
 
     config = _smtp_project(tmp_path, server)
     monkeypatch.delenv("PDMAIL_TEST_SMTP_PASSWORD", raising=False)

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 
 from pdmail.errors import InputError
 from pdmail.models import Table
-from pdmail.tables import column_index, read_table, require_column
+from pdmail.sources.tables import column_index, read_table, require_column
 
 Rows = tuple[tuple[int, tuple[str, ...]], ...]
 

@@ -13,12 +13,12 @@ import pytest
 from conftest import ROSTER_HEADER, ROSTER_ROWS, Project
 
 from pdmail import cycles
-from pdmail.config import Form
+from pdmail.config.records import Form
+from pdmail.cycle.messages import build_request, teacher_context
+from pdmail.cycle.tick import tick
 from pdmail.errors import ConfigError, TemplateError
-from pdmail.messages import build_request, teacher_context
+from pdmail.mail.templates import Templates, md_escape, prefilled_link
 from pdmail.models import Teacher
-from pdmail.templates import Templates, md_escape, prefilled_link
-from pdmail.tick import tick
 
 DAY = date(2026, 12, 1)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import Project, answer
 
-from pdmail.tick import TickReport, tick
+from pdmail.cycle.tick import TickReport, tick
 
 CAMPAIGN = "monthly-update"
 ACTIVE = ("ann", "raj", "maria", "sam")  # old@ is inactive on the test roster

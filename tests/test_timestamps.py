@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pdmail.timestamps import (
+from pdmail.sources.timestamps import (
     ColumnTimes,
     OrderConflict,
     OrderMismatch,

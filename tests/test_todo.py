@@ -15,14 +15,10 @@ import pytest
 from conftest import Project, answer, run_cli, write_csv
 
 from pdmail import cycles
-from pdmail.config import RosterColumns, Taxonomy, Topic
-from pdmail.digest import Digest, Need, build_digest
-from pdmail.models import Response
-from pdmail.publish import render_digest
-from pdmail.responses import match
-from pdmail.roster import Roster, parse_roster
-from pdmail.tables import read_table
-from pdmail.taxonomy import (
+from pdmail.config.records import RosterColumns, Taxonomy, Topic
+from pdmail.cycle.publish import render_digest
+from pdmail.digest.build import Digest, Need, build_digest
+from pdmail.digest.taxonomy import (
     ACCOUNTS,
     BOOKING,
     BOOKS,
@@ -31,7 +27,7 @@ from pdmail.taxonomy import (
     PRINTING,
     RESEARCH,
 )
-from pdmail.todo import (
+from pdmail.digest.todo import (
     ACCOUNTS_TO_SET_UP,
     BOOKINGS,
     BOOKS_TO_PULL,
@@ -44,8 +40,12 @@ from pdmail.todo import (
     group_tasks,
     needed_by,
 )
-from pdmail.topics import Tagger
-from pdmail.when import wanted_in
+from pdmail.digest.topics import Tagger
+from pdmail.digest.when import wanted_in
+from pdmail.models import Response
+from pdmail.sources.responses import match
+from pdmail.sources.roster import Roster, parse_roster
+from pdmail.sources.tables import read_table
 
 CHICAGO = ZoneInfo("America/Chicago")
 GENERATED = datetime(2026, 12, 11, 7, 30, tzinfo=CHICAGO)

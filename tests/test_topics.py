@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 from conftest import Project
 
-from pdmail.config import Taxonomy, Topic
-from pdmail.errors import ConfigError
-from pdmail.topics import (
+from pdmail.config.records import Taxonomy, Topic
+from pdmail.digest.topics import (
     DEFAULT_TOPICS,
     Tagger,
     is_request,
@@ -19,6 +18,7 @@ from pdmail.topics import (
     stem,
     stems,
 )
+from pdmail.errors import ConfigError
 
 DEFAULTS = Tagger.from_taxonomy(Taxonomy())
 DEFAULT_NAMES = [t.name for t in DEFAULT_TOPICS]

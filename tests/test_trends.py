@@ -1,7 +1,7 @@
 """Trends across cycles and the year's curriculum map, from hand-made collections.
 
 Each cycle's answers are real :class:`~pdmail.models.Response` records matched to a small
-roster by :func:`pdmail.responses.match`, as the digest does.
+roster by :func:`pdmail.sources.responses.match`, as the digest does.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import pytest
 from conftest import BASE_CONFIG
 
 from pdmail import cycles
-from pdmail.config import RosterColumns, Topic, parse_config
+from pdmail.config.load import parse_config
+from pdmail.config.records import RosterColumns, Topic
+from pdmail.digest.topics import Tagger
+from pdmail.digest.trends import TopicTrend, TrendPoint, build_trends, build_year, sparkline
 from pdmail.models import Response
-from pdmail.responses import Collection, match
-from pdmail.roster import Roster, parse_roster
-from pdmail.tables import table_from_rows
-from pdmail.topics import Tagger
-from pdmail.trends import TopicTrend, TrendPoint, build_trends, build_year, sparkline
+from pdmail.sources.responses import Collection, match
+from pdmail.sources.roster import Roster, parse_roster
+from pdmail.sources.tables import table_from_rows
 
 CHICAGO = ZoneInfo("America/Chicago")
 CONFIG = parse_config(BASE_CONFIG, Path("/nowhere/pdmail.yaml"))

@@ -10,14 +10,13 @@ from typing import get_args
 
 import pytest
 
-from pdmail.models import OUTCOME_RESULTS, OutcomeResult
-from pdmail.needs import STATUSES, NeedStatus, need_status
-from pdmail.reading import KINDS, LEARNING, LESSON, TASK, NeedKind
+from pdmail.models import KINDS, LEARNING, LESSON, OUTCOME_RESULTS, TASK, NeedKind, OutcomeResult
+from pdmail.state.needs import STATUSES, NeedStatus, need_status
 
 SNIPPET = """
-from pdmail.delivery import DeliveryReport, Outcome
-from pdmail.digest import Need
-from pdmail.needs import NeedEdit, NeedRecord
+from pdmail.cycle.delivery import DeliveryReport, Outcome
+from pdmail.digest.build import Need
+from pdmail.state.needs import NeedEdit, NeedRecord
 
 report = DeliveryReport("2026-12", "request", dry_run=False)
 report.count("sent")

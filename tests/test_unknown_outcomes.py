@@ -25,19 +25,19 @@ from google.oauth2.credentials import Credentials
 
 from pdmail import cycles
 from pdmail.backends import Mailer
-from pdmail.backends.gmail import GmailMailer
-from pdmail.backends.google_http import RetryPolicy
+from pdmail.backends.google.gmail import GmailMailer
+from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.outbox import OutboxMailer
 from pdmail.backends.smtp import SmtpMailer
-from pdmail.cli import main
-from pdmail.config import Config
-from pdmail.delivery import CAUSE_MAILER_ERROR, CAUSE_UNEXPECTED, explain, unsettled
+from pdmail.cli.commands import main
+from pdmail.config.records import Config
+from pdmail.cycle.delivery import CAUSE_MAILER_ERROR, CAUSE_UNEXPECTED, explain, unsettled
+from pdmail.cycle.steps import send_requests
 from pdmail.errors import BackendError, PdmailError
-from pdmail.ledger import INTERRUPTED, Ledger
-from pdmail.mail import message_id
+from pdmail.mail.compose import message_id
 from pdmail.models import MessageKey, SendResult
-from pdmail.runlock import RunLock
-from pdmail.steps import send_requests
+from pdmail.state.ledger import INTERRUPTED, Ledger
+from pdmail.state.runlock import RunLock
 from pdmail.workspace import Workspace
 
 CAMPAIGN = "monthly-update"
@@ -381,7 +381,7 @@ def test_resolve_refuses_what_it_cannot_settle(
 
 
 def test_the_daily_job_logs_unknown_outcomes(project: Project) -> None:
-    from pdmail.scheduler import daily_job
+    from pdmail.cycle.scheduler import daily_job
 
     leave_unknown(project, key(LIBRARIAN, "digest", "2026-11"), "gmail", "lost", "dropped")
     # The job runs on the real clock: a campaign that runs neither this month nor last sends

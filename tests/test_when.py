@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pdmail.jsonout import plain
-from pdmail.when import NO_DATE, Wanted, day_label, wanted_in
+from pdmail.cli.jsonout import plain
+from pdmail.digest.when import NO_DATE, Wanted, day_label, wanted_in
 
 CHICAGO = ZoneInfo("America/Chicago")
 # Tuesday 1 December 2026, 9:00: the day the December answers come in.

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pdmail.errors import InputError
-from pdmail.mail import address, compose, handover_bytes, verify, wire_bytes
-from pdmail.wire import WireMessage, compose_wire, encode_body, reread
+from pdmail.mail.compose import address, compose, handover_bytes, verify, wire_bytes
+from pdmail.mail.wire import WireMessage, compose_wire, encode_body, reread
 
 WHEN = datetime(2026, 12, 1, 7, 30, tzinfo=ZoneInfo("America/Chicago"))
 ANN = "ann@school.example.org"
@@ -70,7 +70,7 @@ def test_the_bytes_are_those_compose_writes(changes: dict[str, Any]) -> None:
     built = compose(**args(**changes))
     fast = compose_wire(**args(**changes))
     assert same_but_boundary(fast.data) == same_but_boundary(wire_bytes(built))
-    # The full parse-back check of pdmail.mail accepts them too.
+    # The full parse-back check of pdmail.mail.compose accepts them too.
     verify(built, fast.data)
     assert fast.envelope_to == ANN
     assert fast.message_id == changes.get("message_id", args()["message_id"])
@@ -220,6 +220,6 @@ body_text = st.lists(
 def test_each_body_is_encoded_as_the_standard_library_encodes_it(text: str) -> None:
     from email.contentmanager import _encode_text  # type: ignore[attr-defined]
 
-    from pdmail.mail import POLICY
+    from pdmail.mail.compose import POLICY
 
     assert encode_body(text) == _encode_text(text, "utf-8", None, POLICY)

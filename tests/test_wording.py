@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import ROSTER_HEADER, ROSTER_ROWS, Project, answer, run_cli
 
-import pdmail.cli
+import pdmail.cli.common
 from pdmail import wording
-from pdmail.cli import main
+from pdmail.cli.commands import main
 from pdmail.errors import TemplateError
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -329,8 +329,8 @@ def test_a_pasted_paragraph_in_the_address_cell_is_shortened(project: Project) -
 
 
 def test_status_attention_names_the_teacher_in_school_time(project: Project) -> None:
-    from pdmail.ledger import Ledger
     from pdmail.models import MessageKey
+    from pdmail.state.ledger import Ledger
 
     assert invoke(project, "send").exit_code == 0
     key = MessageKey("monthly-update", "2026-12", "raj@school.example.org", "request")
@@ -452,7 +452,7 @@ def test_no_progress_in_a_pipe_or_a_cron_log(project: Project) -> None:
 def test_progress_on_a_terminal_but_never_with_json(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pdmail.cli, "_is_terminal", lambda stream: True)
+    monkeypatch.setattr(pdmail.cli.common, "_is_terminal", lambda stream: True)
     shown = invoke(project, "send", "--limit", "1")
     assert "Sending" in shown.stderr
     quiet = invoke(project, "send", "--json")
@@ -462,7 +462,7 @@ def test_progress_on_a_terminal_but_never_with_json(
 
 @pytest.mark.parametrize("stream", [None, object()])
 def test_a_stream_without_isatty_is_no_terminal(stream: object) -> None:
-    assert pdmail.cli._is_terminal(stream) is False
+    assert pdmail.cli.common._is_terminal(stream) is False
 
 
 # -- template typos get "did you mean" --------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .base import Mailer, MailerBackend, ReportSink, SourceBackend, TableSource
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.records import Config
 
 __all__ = [
     "Mailer",

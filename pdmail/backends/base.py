@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 from ..models import SendResult, Table
 
 if TYPE_CHECKING:
-    from ..config import Config, Reader
-    from ..wire import Sendable
+    from ..config.reader import Reader
+    from ..config.records import Config
+    from ..mail.wire import Sendable
     from ..workspace import Workspace
 
 # The kinds pdmail ships with; the registry may hold more (a script's own mailer).

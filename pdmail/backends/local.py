@@ -12,11 +12,12 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 from ..atomic import write_atomic
 from ..errors import BackendError, InputError
 from ..models import Table
-from ..tables import read_table
+from ..sources.tables import read_table
 from .base import BuiltinSourceKind, SourceBackend
 
 if TYPE_CHECKING:
-    from ..config import Config, Reader
+    from ..config.reader import Reader
+    from ..config.records import Config
 
 # A cell starting with one of these is run as a formula by Excel and LibreOffice when the CSV
 # is opened; a leading apostrophe keeps a teacher's answer text (OWASP's CSV-injection advice).

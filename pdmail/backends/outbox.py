@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..atomic import write_atomic
 from ..errors import DeliveryError, PdmailError
-from ..mail import ComposedMessage, handover_bytes
+from ..mail.compose import ComposedMessage, handover_bytes
+from ..mail.wire import Sendable, WireMessage, message_id_of
 from ..models import SendResult
-from ..wire import Sendable, WireMessage, message_id_of
 from .base import OK, BuiltinMailKind, Check, MailerBackend
 
 if TYPE_CHECKING:
-    from ..config import Config, Reader
+    from ..config.reader import Reader
+    from ..config.records import Config
     from ..workspace import Workspace
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")

@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import ConfigError
 from .base import Backend, Mailer, MailerBackend, ReportSink, SourceBackend, TableSource
-from .gmail import GmailBackend
-from .graph import Microsoft365Backend
+from .google.gmail import GmailBackend
+from .google.sheets import SheetsBackend
 from .local import LocalBackend
+from .microsoft.graph import Microsoft365Backend
+from .microsoft.workbook import Microsoft365Source
 from .outbox import OutboxBackend
-from .sheets import SheetsBackend
 from .smtp import SmtpBackend
-from .workbook import Microsoft365Source
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.records import Config
 
 __all__ = [
     "DEFAULT_MAILER",

@@ -28,15 +28,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from ..errors import BackendError, ConfigError, DeliveryError
-from ..mail import ComposedMessage, handover_bytes
+from ..mail.compose import ComposedMessage, handover_bytes
+from ..mail.wire import Sendable, WireMessage, message_id_of
 from ..models import SendResult
-from ..wire import Sendable, WireMessage, message_id_of
 from .base import OK, SEND_TEST, Account, BuiltinMailKind, Check, MailerBackend
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
-    from ..config import Config, Reader
+    from ..config.reader import Reader
+    from ..config.records import Config
     from ..workspace import Workspace
 
 __all__ = ["SECURITY_MODES", "SmtpBackend", "SmtpMailer", "SmtpSettings"]
@@ -206,10 +207,10 @@ class SmtpMailer:
     def send(self, message: Sendable, *, thread_id: str | None = None) -> SendResult:
         """Hand ``message`` to the server on the run's connection.
 
-        For a message pdmail composed (:class:`~pdmail.wire.WireMessage`,
-        :class:`~pdmail.mail.ComposedMessage`) the envelope is the sender and recipient pdmail
-        chose, never addresses read back from its headers, and the data are the checked bytes
-        (:func:`~pdmail.mail.wire_bytes`, checked before anything is sent). For any
+        For a message pdmail composed (:class:`~pdmail.mail.wire.WireMessage`,
+        :class:`~pdmail.mail.compose.ComposedMessage`) the envelope is the sender and recipient
+        pdmail chose, never addresses read back from its headers, and the data are the checked
+        bytes (:func:`~pdmail.mail.compose.wire_bytes`, checked before anything is sent). For any
         other message the envelope sender comes from its Sender or From header, the recipients
         from To, Cc and Bcc (Bcc is not transmitted). Returns the message's Message-ID as
         ``message_id`` and ``thread_id`` (or the Message-ID when None) as ``thread_id``.
@@ -692,7 +693,7 @@ class SmtpBackend(MailerBackend):
     def account_for(cls, config: Config) -> type[Account] | None:
         smtp = config.mail.smtp
         if smtp is not None and smtp.auth == "oauth2":
-            from .ms_doctor import MicrosoftAccount
+            from .microsoft.doctor import MicrosoftAccount
 
             return MicrosoftAccount
         return None
@@ -702,7 +703,7 @@ class SmtpBackend(MailerBackend):
         mail = root.get("mail")
         smtp = mail.get("smtp") if isinstance(mail, Mapping) else None
         if isinstance(smtp, Mapping) and smtp.get("auth") == "oauth2":
-            from .microsoft import require
+            from .microsoft.api import require
 
             require(r, root, "mail.smtp.auth is oauth2")
 
@@ -718,8 +719,8 @@ class SmtpBackend(MailerBackend):
         smtp = cls.settings(config)
         oauth_token: Callable[[], str] | None = None
         if smtp.auth == "oauth2":
-            from .microsoft import SMTP_SEND
-            from .msal_auth import TokenSource
+            from .microsoft.api import SMTP_SEND
+            from .microsoft.auth import TokenSource
 
             tokens = TokenSource(config)
 

@@ -1,0 +1,1 @@
+"""The ``pdmail`` command and the helpers only the command uses."""

@@ -1,0 +1,1 @@
+"""The config file: read, checked key by key, and frozen into records."""

@@ -1,0 +1,666 @@
+"""Handing messages to the mailer under the ledger's exactly-once rules.
+
+A step names the messages it owes (:class:`Due`) without rendering them; the ledger decides
+which may go, so a rerun with nothing left renders nothing. Each of those is rendered once,
+to bytes kept in a temporary spool (in memory while small, on disk beyond), and every one is
+rendered before the first goes out, so a template error or a bad roster field stops the run
+with nothing sent, while memory stays flat however long the roster. Then each message is
+claimed in the ledger, handed over, and recorded. A refusal is recorded as failed (tried
+again next run); a failure whose outcome cannot be known is recorded as unknown, with what is
+known about it, and never resent without ``resend``.
+
+A provider's sending limit, or a passing condition that keeps coming (two timeouts in a row,
+three messages in a row turned away for the rate limit), stops the run: the message that met
+it and the rest are held for a later run, with no ledger row of their own.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone, tzinfo
+
+from ..backends import Mailer
+from ..errors import BackendError, DeliveryError, PdmailError, UsageError
+from ..mail.wire import Sendable, WireMessage, message_id_of, subject_of
+from ..models import LedgerEntry, MessageKey, OutcomeResult, State
+from ..state.ledger import INTERRUPTED, QUEUED, Claim, boot_id, never_handed_over
+from ..state.runlock import RunLock
+from ..wording import count, local_time
+from ..workspace import Workspace
+
+Progress = Callable[[MessageKey], None]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One rendered message and where it belongs in the ledger."""
+
+    key: MessageKey
+    message: Sendable
+    thread_id: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return subject_of(self.message)
+
+    @property
+    def message_id(self) -> str:
+        return message_id_of(self.message)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A message a step owes, not rendered yet: where it belongs in the ledger, and how to
+    render it (called at most once, and only when the ledger lets the message go)."""
+
+    key: MessageKey
+    render: Callable[[], Outgoing]
+
+
+Item = Outgoing | Due
+
+
+@dataclass
+class Outcome:
+    """What happened to one message in a run."""
+
+    recipient: str
+    kind: str
+    result: OutcomeResult  # see OutcomeResult for what each word means
+    detail: str = ""
+    at: datetime | None = None  # for already-sent: when the ledger recorded it as sent
+    # For an unknown outcome: what is known, in words, and how to find the message.
+    cause: str = ""
+    find: str = ""
+
+
+@dataclass
+class DeliveryReport:
+    """A run's outcomes, in the order the messages were considered."""
+
+    cycle: str
+    kind: str
+    dry_run: bool
+    outcomes: list[Outcome] = field(default_factory=list)
+    stopped: str = ""
+    note: str = ""
+
+    def count(self, result: OutcomeResult) -> int:
+        return sum(1 for o in self.outcomes if o.result == result)
+
+    def recipients(self, result: OutcomeResult) -> list[str]:
+        return [o.recipient for o in self.outcomes if o.result == result]
+
+    @property
+    def ok(self) -> bool:
+        """False when a message failed, has an unknown outcome, or the run stopped early."""
+        return not self.stopped and not any(
+            o.result in ("failed", "unknown") for o in self.outcomes
+        )
+
+
+def count_due(
+    ws: Workspace, items: Sequence[Item], *, limit: int | None = None, resend: bool = False
+) -> int:
+    """How many of ``items`` a run would hand over now (the ledger's say and ``limit``), from
+    the ledger alone: nothing is rendered."""
+    entries = _entries(ws, items)
+    due = sum(_blocked(entries.get(item.key), resend) is None for item in items)
+    return min(due, limit) if limit is not None else due
+
+
+def deliver(
+    ws: Workspace,
+    items: Sequence[Item],
+    *,
+    cycle: str,
+    kind: str,
+    dry_run: bool = False,
+    limit: int | None = None,
+    resend: bool = False,
+    progress: Progress | None = None,
+) -> DeliveryReport:
+    """Send ``items`` that the ledger allows; with ``dry_run`` decide only, touching nothing.
+
+    ``limit`` caps how many are handed over in this run; the rest are reported as held and
+    go out on a later run. ``resend`` allows messages whose outcome is unknown to go again
+    (with the same Message-ID, so a mail system can recognise a duplicate).
+    """
+    if dry_run:
+        return _deliver(ws, items, DeliveryReport(cycle, kind, True), limit, resend, progress)
+    with RunLock(ws.config.state, wait=ws.config.mail.lock_wait):
+        ws.ledger.settle_interrupted(ws.config.campaign, ws.now())
+        return _deliver(ws, items, DeliveryReport(cycle, kind, False), limit, resend, progress)
+
+
+def _entries(ws: Workspace, items: Sequence[Item]) -> dict[MessageKey, LedgerEntry]:
+    """The ledger's entries for the cycles of ``items``, by key: one query a cycle rather
+    than one a message."""
+    found: dict[MessageKey, LedgerEntry] = {}
+    for campaign, cycle in {(i.key.campaign, i.key.cycle) for i in items}:
+        found.update((e.key, e) for e in ws.ledger.entries(campaign, cycle))
+    # Claims a killed run queued and certainly never handed over are no claims at all.
+    for key in never_handed_over([e for e in found.values() if e.state is State.PENDING]):
+        del found[key]
+    return found
+
+
+def _rendered(item: Item) -> Outgoing:
+    if isinstance(item, Outgoing):
+        return item
+    outgoing = item.render()
+    if outgoing.key != item.key:
+        # The ledger was asked about item.key: anything else would escape exactly-once.
+        raise AssertionError(f"rendered {outgoing.key} for {item.key}")
+    return outgoing
+
+
+def _deliver(
+    ws: Workspace,
+    items: Sequence[Item],
+    report: DeliveryReport,
+    limit: int | None,
+    resend: bool,
+    progress: Progress | None,
+) -> DeliveryReport:
+    dry_run = report.dry_run
+    entries = _entries(ws, items)
+    wanted: list[Item] = []
+    for item in items:
+        skipped = _skipped(entries.get(item.key), resend, item.key)
+        if skipped:
+            report.outcomes.append(skipped)
+        elif limit is not None and len(wanted) >= limit:
+            report.outcomes.append(
+                Outcome(item.key.recipient, item.key.kind, "held", f"over --limit {limit}")
+            )
+        elif dry_run:
+            _rendered(item)  # a template or roster error shows in a dry run too
+            wanted.append(item)
+            report.outcomes.append(Outcome(item.key.recipient, item.key.kind, "would-send"))
+        else:
+            wanted.append(item)
+    if dry_run or not wanted:
+        return report
+    with _Spool() as spool:
+        return _send_all(ws, wanted, spool, entries, report, resend, progress)
+
+
+def _send_all(
+    ws: Workspace,
+    to_send: list[Item],
+    spool: _Spool,
+    entries: dict[MessageKey, LedgerEntry],
+    report: DeliveryReport,
+    resend: bool,
+    progress: Progress | None,
+) -> DeliveryReport:
+    ledger = ws.ledger
+    cap = ws.config.mail.daily_cap
+    window_start = ws.now() - timedelta(days=1)
+    counted = ledger.sent_since(window_start) if cap else []
+    if cap and len(counted) >= cap:
+        _hold_for_cap(report, to_send, cap, counted, ws.config.timezone)
+        return report
+    halted = _halted(ws)
+    if halted is not None:
+        # An earlier step of this run met the provider's limit or a hung or unreachable
+        # server: asking again now would only meet it again.
+        reason, resume = halted
+        for item in to_send:
+            report.outcomes.append(
+                Outcome(item.key.recipient, item.key.kind, "held", "the run stopped earlier")
+            )
+        report.stopped = f"not tried, as the run stopped earlier: {reason}"
+        report.note = _resume_note(report.count("held"), resume, ws.config.timezone)
+        return report
+    # Every message is rendered before the first goes out; only its bytes are kept.
+    for item in to_send:
+        spool.add(_rendered(item))
+    pacer = _Pacer(ws.config.mail.per_minute, ws.monotonic, ws.sleep)
+    streak = _Streak()
+    with ws.mailer() as mailer, _Claims(ws, mailer, spool, entries, resend) as claims:
+        for n, outgoing in enumerate(spool):
+            if cap and len(counted) >= cap:
+                _hold_for_cap(report, to_send[n:], cap, counted, ws.config.timezone)
+                break
+            pacer.wait()
+            outcome, error = _send_one(ws, mailer, outgoing, claims.claim(n, outgoing), resend)
+            if outcome.result in ("sent", "unknown"):
+                counted.append(ws.now())
+            report.outcomes.append(outcome)
+            if progress:
+                progress(outgoing.key)
+            stop = _stop_reason(error, streak)
+            if stop:
+                rest = to_send[n + 1 :]
+                report.stopped = stop
+                for later in rest:
+                    report.outcomes.append(
+                        Outcome(later.key.recipient, later.key.kind, "held", "the run stopped")
+                    )
+                resume = error.resume_after if isinstance(error, DeliveryError) else None
+                if isinstance(error, DeliveryError) and error.stop and resume is None:
+                    resume = _TOMORROW
+                held = report.count("held")
+                if held:
+                    report.note = _resume_note(held, resume, ws.config.timezone)
+                _halt(ws, stop, resume)
+                break
+    return report
+
+
+# Consecutive messages that met the same passing condition before the run gives up on it:
+# a server that timed out twice is hung, one that turned three messages away for its rate
+# limit in a row, each after waiting, will not take more in this run, and one that cannot be
+# reached at all will not be for the next message either.
+STREAK_LIMITS = {"timeout": 2, "throttled": 3, "unreachable": 1}
+
+
+class _Streak:
+    """How many messages in a row met the same passing condition."""
+
+    def __init__(self) -> None:
+        self.kind = ""
+        self.count = 0
+
+    def add(self, kind: str) -> int:
+        self.count = self.count + 1 if kind and kind == self.kind else int(bool(kind))
+        self.kind = kind
+        return self.count
+
+
+def _stop_reason(error: PdmailError | None, streak: _Streak) -> str:
+    """Why the run must stop after this message's ``error`` ("" to go on)."""
+    if error is None:
+        streak.add("")
+        return ""
+    if not isinstance(error, DeliveryError):
+        # Not about this message (a lost connection, a login refused): stop.
+        return error.message
+    if error.stop:
+        return error.message
+    count = streak.add(error.transient)
+    limit = STREAK_LIMITS.get(error.transient, 0)
+    if limit == 1:
+        return f"the mail server cannot be reached: {error.message}"
+    if limit and count >= limit:
+        what = "timed out" if error.transient == "timeout" else "were turned away (rate limit)"
+        return f"{count} messages in a row {what}; the last: {error.message}"
+    return ""
+
+
+# Stands for "when the provider's sending limit resets", which it did not say.
+_TOMORROW = datetime.min.replace(tzinfo=timezone.utc)
+
+# How long a stop without a time from the provider keeps later steps of the same run (the
+# same workspace) from trying: longer than a run, shorter than the next one.
+_HALT_FOR = timedelta(minutes=15)
+
+
+def _resume_note(held: int, resume: datetime | None, tz: tzinfo) -> str:
+    left = f"{held} message{'s' * (held != 1)} left"
+    if resume is _TOMORROW:
+        return f"{left} will go on the next run once the sending limit resets (usually tomorrow)"
+    if resume is not None:
+        return f"{left} will go on the next run after {local_time(resume, tz)}"
+    return f"{left} will go on the next run"
+
+
+def _halt(ws: Workspace, reason: str, resume: datetime | None) -> None:
+    """Remember on ``ws`` that its run stopped, so a later step does not ask again."""
+    until = ws.now() + _HALT_FOR
+    if resume is not None and resume is not _TOMORROW:
+        until = max(until, resume)
+    ws.__dict__[_HALTED] = (reason, resume, until)
+
+
+def _halted(ws: Workspace) -> tuple[str, datetime | None] | None:
+    """Why and until when an earlier step of this run stopped, if it did and still holds."""
+    found = ws.__dict__.get(_HALTED)
+    if found is None:
+        return None
+    reason, resume, until = found
+    if ws.now() >= until:
+        return None
+    return reason, resume
+
+
+_HALTED = "_pdmail_delivery_halted"
+
+
+class _Pacer:
+    """At most ``per_minute`` sends in any sixty seconds (0: no limit), sleeping as needed."""
+
+    def __init__(
+        self, per_minute: int, monotonic: Callable[[], float], sleep: Callable[[float], None]
+    ) -> None:
+        self.per_minute = per_minute
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.starts: deque[float] = deque()
+
+    def wait(self) -> None:
+        if not self.per_minute:
+            return
+        now = self.monotonic()
+        while self.starts and now - self.starts[0] >= 60.0:
+            self.starts.popleft()
+        if len(self.starts) >= self.per_minute:
+            self.sleep(60.0 - (now - self.starts[0]))
+            now = self.monotonic()
+            self.starts.popleft()
+        self.starts.append(now)
+
+
+class _Spool:
+    """The run's rendered messages, in order: the bytes of each message pdmail wrote in one
+    temporary file (held in memory up to :data:`SPOOL_MEMORY` bytes), any other message as
+    it is. Iterating gives each back once, as an :class:`Outgoing`."""
+
+    def __init__(self) -> None:
+        # Owner-only and already unlinked: the rendered messages never outlive the run.
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
+        # Where each message's bytes are, with its envelope and thread; or the message.
+        self.slots: list[tuple[int, int, str, str, str | None] | Outgoing] = []
+        self.meta: list[tuple[MessageKey, str, str]] = []  # key, Message-ID, subject
+        self.end = 0
+
+    def __enter__(self) -> _Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+    def add(self, item: Outgoing) -> None:
+        self.meta.append((item.key, item.message_id, item.subject))
+        message = item.message
+        if not isinstance(message, WireMessage):
+            self.slots.append(item)
+            return
+        self.file.seek(self.end)
+        self.file.write(message.data)
+        size = len(message.data)
+        self.slots.append(
+            (self.end, size, message.envelope_from, message.envelope_to, item.thread_id)
+        )
+        self.end += size
+
+    def __iter__(self) -> Iterator[Outgoing]:
+        for slot, (key, message_id, subject) in zip(self.slots, self.meta, strict=True):
+            if isinstance(slot, Outgoing):
+                yield slot
+                continue
+            start, size, sender, recipient, thread_id = slot
+            self.file.seek(start)
+            data = self.file.read(size)
+            # The bytes were checked when written; nothing but this run reads them back.
+            message = WireMessage(data, sender, recipient, message_id, subject)
+            yield Outgoing(key, message, thread_id)
+
+
+# How many bytes of rendered messages a run keeps in memory before the spool moves to disk.
+SPOOL_MEMORY = 8 * 1024 * 1024
+
+
+def _hold_for_cap(
+    report: DeliveryReport,
+    rest: Sequence[Item],
+    cap: int,
+    counted: list[datetime],
+    tz: tzinfo,
+) -> None:
+    for item in rest:
+        report.outcomes.append(
+            Outcome(item.key.recipient, item.key.kind, "held", f"daily cap of {cap}")
+        )
+    resume = min(counted) + timedelta(days=1)
+    report.note = (
+        f"the daily cap of {count(cap, 'message')} (mail.daily_cap) is reached; {len(rest)} "
+        f"left will go on the next run after {local_time(resume, tz)}"
+    )
+
+
+def _blocked(
+    entry: LedgerEntry | None, resend: bool
+) -> tuple[OutcomeResult, str] | tuple[OutcomeResult, str, datetime] | None:
+    if entry is None or entry.state is State.FAILED:
+        return None
+    if entry.state is State.SENT:
+        return ("already-sent", entry.updated.isoformat(timespec="minutes"), entry.updated)
+    if resend:
+        return None
+    return ("skipped-unknown", entry.error or "outcome unknown; pass --resend to send it again")
+
+
+def _skipped(entry: LedgerEntry | None, resend: bool, key: MessageKey) -> Outcome | None:
+    """The outcome of a message the ledger does not let go now, or None if it may go."""
+    blocked = _blocked(entry, resend)
+    if blocked is None:
+        return None
+    outcome = Outcome(key.recipient, key.kind, *blocked)
+    if entry is not None and outcome.result == "skipped-unknown":
+        outcome.cause = cause_of(entry)
+        outcome.find = how_to_find(entry.mailer, entry.message_id)
+    return outcome
+
+
+# What is known when the mailer gave no words of its own for an unknown outcome.
+CAUSE_MAILER_ERROR = "the mailer failed while handing the message over, so it may have left"
+CAUSE_UNEXPECTED = (
+    "the mailer failed in a way pdmail does not recognise while handing the message over, "
+    "so it may have left"
+)
+CAUSE_UNKNOWN = "the mailer could not tell whether the server accepted it"
+_OLD_INTERRUPTED = (
+    "interrupted: the run stopped after handing the message over and before recording"
+)
+
+
+def cause_of(entry: LedgerEntry) -> str:
+    """What is known about ``entry``'s unknown (or interrupted) outcome, in words."""
+    if entry.cause and not entry.cause.startswith(QUEUED):
+        return entry.cause
+    # "interrupted: ..." is how pdmail before schema 3 worded it, with no cause of its own.
+    if entry.state is State.PENDING or entry.error in (INTERRUPTED, _OLD_INTERRUPTED):
+        return INTERRUPTED
+    return CAUSE_UNKNOWN
+
+
+def how_to_find(mailer: str, message_id: str) -> str:
+    """Where to look for a message whose outcome is unknown, and how to search for it (the
+    advice of the mailer named ``mailer``)."""
+    from ..backends.registry import where_to_look
+
+    return where_to_look(mailer, message_id)
+
+
+def known(entry: LedgerEntry) -> str:
+    """What is known about an unsettled ``entry``, and what the mailer said about it."""
+    cause = cause_of(entry)
+    said = entry.error if entry.error not in ("", cause, _OLD_INTERRUPTED) else ""
+    return f"{cause} ({said})" if said else cause
+
+
+def explain(entry: LedgerEntry) -> str:
+    """One line on an unsettled ``entry``: what is known, what the mailer said, where to look."""
+    return f"{known(entry)}; {how_to_find(entry.mailer, entry.message_id)}"
+
+
+def unsettled(ws: Workspace) -> list[LedgerEntry]:
+    """The campaign's messages (every cycle and kind) whose outcome is not known: unknown ones,
+    and pending ones left by a run that stopped (not those of a run sending right now)."""
+    entries = ws.ledger.unsettled(ws.config.campaign)
+    queued = set(never_handed_over([e for e in entries if e.state is State.PENDING]))
+    entries = [e for e in entries if e.key not in queued]
+    if any(e.state is State.PENDING for e in entries) and RunLock.holder(ws.config.state):
+        entries = [e for e in entries if e.state is not State.PENDING]
+    return entries
+
+
+def _send_one(
+    ws: Workspace, mailer: Mailer, item: Outgoing, claim: Claim, resend: bool
+) -> tuple[Outcome, PdmailError | None]:
+    """Hand over and record one message as ``claim`` allows; the second value is the error it
+    met, if any (the caller decides whether the run goes on)."""
+    ledger = ws.ledger
+    key = item.key
+    message_id = item.message_id
+    name = _mailer_name(mailer)
+    if not claim.granted:
+        # Another process took it between our look and our claim.
+        skipped = _skipped(claim.existing, resend, key)
+        return skipped or Outcome(key.recipient, key.kind, "skipped-unknown",
+                                  "claimed by another run"), None  # fmt: skip
+    try:
+        result = mailer.send(item.message, thread_id=item.thread_id)
+    except DeliveryError as exc:
+        return _record_failure(ws, key, claim, exc, message_id, name), exc
+    except PdmailError as exc:
+        # Not about this message (a lost connection, a login refused): it may have left.
+        ledger.mark_unknown(key, exc.message, ws.now(), cause=CAUSE_MAILER_ERROR)
+        return _unknown(key, CAUSE_MAILER_ERROR, exc.message, name, message_id), exc
+    except Exception as exc:
+        # The mailer broke in a way it did not classify: the message may have left.
+        msg = f"{type(exc).__name__}: {exc}"
+        ledger.mark_unknown(key, msg, ws.now(), cause=CAUSE_UNEXPECTED)
+        raise BackendError(
+            f"{mailer.__class__.__name__} failed unexpectedly for {key.recipient} ({msg})",
+            hint="the message is recorded as unknown; check the mailbox, then pdmail status",
+        ) from exc
+    ledger.mark_sent(key, result, ws.now())
+    return Outcome(key.recipient, key.kind, "sent"), None
+
+
+def _mailer_name(mailer: Mailer) -> str:
+    return str(getattr(mailer, "name", "") or "")
+
+
+# How many new messages one flushed ledger commit claims ahead when nothing paces the run.
+CLAIM_BATCH = 64
+
+
+class _Claims:
+    """The run's claims, each durable before its message is handed over.
+
+    Unpaced, on a system that tells its boot apart (:func:`~pdmail.state.ledger.boot_id`), the
+    messages the ledger has never seen are claimed up to :data:`CLAIM_BATCH` at a time in one
+    flushed commit, instead of one each: a flush costs milliseconds, a message less. Any
+    other message is claimed alone, as before. Claims ahead that the run does not hand over
+    (it stopped, or failed) are released when it ends; those of a killed run are settled by
+    the next one (:meth:`~pdmail.state.ledger.Ledger.settle_interrupted`).
+    """
+
+    def __init__(
+        self,
+        ws: Workspace,
+        mailer: Mailer,
+        spool: _Spool,
+        entries: dict[MessageKey, LedgerEntry],
+        resend: bool,
+    ) -> None:
+        self.ws = ws
+        self.name = _mailer_name(mailer)
+        self.spool = spool
+        self.entries = entries
+        self.resend = resend
+        self.boot = boot_id()
+        self.size = CLAIM_BATCH if self.boot and not ws.config.mail.per_minute else 1
+        self.ahead: dict[MessageKey, str] = {}  # claimed ahead, not handed over: their batch
+
+    def __enter__(self) -> _Claims:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        batches: dict[str, list[MessageKey]] = {}
+        for key, batch in self.ahead.items():
+            batches.setdefault(batch, []).append(key)
+        self.ahead.clear()
+        for batch, keys in batches.items():
+            self.ws.ledger.release_queued(keys, batch)
+
+    def claim(self, n: int, item: Outgoing) -> Claim:
+        """The claim for ``item``, the ``n``-th message of the spool, about to be handed over."""
+        key = item.key
+        if key not in self.ahead and self.size > 1 and key not in self.entries:
+            self._claim_ahead(n)
+        if self.ahead.pop(key, None) is not None:
+            return Claim(True, None)
+        return self.ws.ledger.claim(
+            key, item.message_id, item.subject, self.ws.now(), resend=self.resend, mailer=self.name
+        )
+
+    def _claim_ahead(self, n: int) -> None:
+        batch: list[tuple[MessageKey, str, str]] = []
+        for meta in self.spool.meta[n:]:
+            if len(batch) >= self.size or meta[0] in self.entries:
+                break
+            batch.append(meta)
+        name = f"{self.boot}:{uuid.uuid4().hex[:12]}"
+        granted = self.ws.ledger.claim_new(batch, self.ws.now(), batch=name, mailer=self.name)
+        self.ahead.update((meta[0], name) for meta, ok in zip(batch, granted, strict=True) if ok)
+
+
+def _record_failure(
+    ws: Workspace, key: MessageKey, claim: Claim, exc: DeliveryError, message_id: str, name: str
+) -> Outcome:
+    if exc.definite and (exc.stop or exc.transient):
+        # Not refused for a reason of its own and certainly not sent: it simply waits for a
+        # later run, so the ledger is left as it was before this claim.
+        ws.ledger.release(key, claim)
+        return Outcome(key.recipient, key.kind, "held", exc.message)
+    if exc.definite:
+        ws.ledger.mark_failed(key, exc.message, ws.now())
+        return Outcome(key.recipient, key.kind, "failed", exc.message)
+    cause = exc.cause or CAUSE_UNKNOWN
+    ws.ledger.mark_unknown(key, exc.message, ws.now(), cause=cause)
+    return _unknown(key, cause, exc.message, name, message_id)
+
+
+def _unknown(key: MessageKey, cause: str, detail: str, mailer: str, message_id: str) -> Outcome:
+    return Outcome(
+        key.recipient,
+        key.kind,
+        "unknown",
+        detail,
+        cause=cause,
+        find=how_to_find(mailer, message_id),
+    )
+
+
+def resolve(ws: Workspace, keys: Sequence[MessageKey], *, sent: bool) -> list[LedgerEntry]:
+    """Settle the unknown outcomes of ``keys`` as the librarian found them: ``sent`` (the
+    message is in the Sent folder or the teacher has it) records each as sent, never to go
+    again; otherwise as failed, so the next run sends it (with the same Message-ID).
+
+    Waits for a sending run on the same state folder like any run. Raises
+    :class:`~pdmail.errors.UsageError`, changing nothing, when any of them has no unknown
+    outcome.
+    """
+    note = (
+        "checked by hand: it had been sent"
+        if sent
+        else "checked by hand: it had not been sent; it goes on the next run"
+    )
+    with RunLock(ws.config.state, wait=ws.config.mail.lock_wait):
+        ws.ledger.settle_interrupted(ws.config.campaign, ws.now())
+        for key in keys:
+            entry = ws.ledger.get(key)
+            if entry is None or entry.state is not State.UNKNOWN:
+                what = "nothing was recorded" if entry is None else f"it is {entry.state.value}"
+                raise UsageError(
+                    f"{key.recipient} ({key.kind}, {key.cycle}): {what}, so there is no "
+                    "unknown outcome to resolve; nothing was changed",
+                    hint="pdmail status lists the messages whose outcome is unknown, with "
+                    "their cycle and kind",
+                )
+        settled = []
+        for key in keys:
+            _, after = ws.ledger.resolve(key, sent=sent, note=note, now=ws.now())
+            assert after is not None  # checked above, under the same lock
+            settled.append(after)
+    return settled

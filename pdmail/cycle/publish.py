@@ -1,0 +1,315 @@
+"""Compiling the digest from everything pdmail knows, rendering it, and mailing it: the full
+digest to the librarian, and to each integration specialist only their part, once per cycle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .. import cycles
+from ..atomic import write_atomic
+from ..cycles import Cycle
+from ..digest.build import (
+    Digest,
+    as_records,
+    build_digest,
+    current_needs,
+    digest_rows,
+    for_specialist,
+)
+from ..digest.topics import Tagger
+from ..errors import BackendError, InputError, PdmailError
+from ..mail.compose import address, compose, header_safe, message_id
+from ..models import MessageKey
+from ..sources.responses import Collection
+from ..state.needs import NeedRecord, merge
+from ..state.needs_table import keep_needs
+from ..workspace import Workspace
+from .delivery import DeliveryReport, Outgoing, deliver
+from .freshness import require_answers
+from .messages import REQUEST, base_context
+
+DIGEST = "digest"
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    digest: Digest
+    subject: str
+    html: str
+    markdown: str
+    text: str
+
+
+def history(ws: Workspace, cycle: Cycle, sent: dict[str, int] | None = None) -> list[Collection]:
+    """The earlier cycles the digest looks back on (trends, the year view), oldest first:
+    the last ``digest.trend_cycles`` and every cycle since the school year began."""
+    cfg = ws.config
+    # The year of the month the requests went out in (a send moved past a month's end counts
+    # in the month it went out).
+    start_of_year = cycles.school_year(cycles.name_of(cycle.send), cfg.calendar.year_starts)
+    first = min(cycles.shift(cycle.name, -(cfg.digest.trend_cycles - 1)), start_of_year)
+    sent = requests_sent(ws) if sent is None else sent
+    out: list[Collection] = []
+    name = first
+    while name < cycle.name:
+        earlier = cycles.cycle(cfg, name)
+        if earlier.runs:
+            collected = ws.collect(earlier)
+            # Months before pdmail was in use (nothing sent, nothing answered) are not history.
+            if out or sent.get(name) or collected.answered:
+                out.append(collected)
+        name = cycles.shift(name, 1)
+    return out
+
+
+def requests_sent(ws: Workspace) -> dict[str, int]:
+    """How many requests went out in each cycle (the trend's "asked")."""
+    return ws.ledger.count_sent(ws.config.campaign, REQUEST)
+
+
+def sync_needs(
+    ws: Workspace,
+    fresh: list[NeedRecord],
+    *,
+    persist: bool = True,
+    errors: list[PdmailError] | None = None,
+    tagger: Tagger | None = None,
+) -> tuple[list[NeedRecord], list[str]]:
+    """Apply the librarian's edits (needs.csv or the needs tab: status, note, and corrections
+    of topics and kinds), add ``fresh`` needs as open, and write the table back; return every
+    need and the rows that could not be read.
+
+    Without ``persist`` nothing is written: the result is what would be kept. With an
+    ``errors`` list, a table that cannot be written back is added to it instead of raised
+    (the needs are kept in the ledger all the same, and written on the next run). ``tagger``
+    names the topics a correction may use (default: the config's taxonomy).
+    """
+    topics = [t.name for t in (tagger or Tagger.from_taxonomy(ws.config.taxonomy)).topics]
+    return keep_needs(
+        ws.ledger.needs,
+        ws.sink,
+        ws.config.campaign,
+        topics,
+        ws.now(),
+        fresh,
+        persist=persist,
+        errors=errors,
+    )
+
+
+def compile_digest(
+    ws: Workspace,
+    cycle: Cycle,
+    *,
+    persist: bool = True,
+    errors: list[PdmailError] | None = None,
+) -> Digest:
+    """The digest of ``cycle`` as it stands now, with the needs kept in step (a needs table
+    that cannot be written goes to ``errors`` when one is given, see :func:`sync_needs`)."""
+    digest, keep = _compile(ws, cycle)
+    if persist:
+        keep(errors)
+    return digest
+
+
+def prepare_digest(
+    ws: Workspace,
+    cycle: Cycle,
+    *,
+    persist: bool = True,
+    errors: list[PdmailError] | None = None,
+) -> RenderedDigest:
+    """:func:`compile_digest` and :func:`render_digest` in one, keeping the needs only once
+    every digest template has rendered: a broken template stops the step with nothing
+    written."""
+    digest, keep = _compile(ws, cycle)
+    rendered = render_digest(ws, cycle, digest)
+    if persist:
+        keep(errors)
+    return rendered
+
+
+def _compile(
+    ws: Workspace, cycle: Cycle
+) -> tuple[Digest, Callable[[list[PdmailError] | None], object]]:
+    """The digest as it will stand once its needs are kept, and the call that keeps them
+    (nothing is written before that call)."""
+    cfg = ws.config
+    # Its response rate and non-responders are only true if the answers can be there.
+    require_answers(ws, cycle, "no digest was made")
+    tagger = Tagger.from_taxonomy(cfg.taxonomy)
+    collection = ws.collect(cycle)
+    # The needs with the librarian's latest edits, corrections among them, read first: the
+    # month's answers are read with what those corrections teach.
+    kept, problems = sync_needs(ws, [], persist=False, tagger=tagger)
+    month = current_needs(collection, tagger, cfg.campaign, kept, cfg.digest.learn_threshold)
+    fresh = as_records(month, cfg.campaign)
+    needs = merge(kept, fresh, ws.now().date())
+    sent = requests_sent(ws)
+    digest = build_digest(
+        ws.roster,
+        collection,
+        tagger,
+        school=cfg.school,
+        campaign=cfg.campaign,
+        generated=ws.now(),
+        needs=needs,
+        history=history(ws, cycle, sent),
+        asked=sent,
+        sessions=cfg.digest.sessions,
+        specialists=cfg.digest.specialists,
+        librarian=cfg.librarian.name,
+        year_starts=cfg.calendar.year_starts,
+        trend_cycles=cfg.digest.trend_cycles,
+        current=month,
+        learn_threshold=cfg.digest.learn_threshold,
+    )
+    if problems:
+        digest = replace(digest, problems=(*digest.problems, *problems))
+
+    def keep(errors: list[PdmailError] | None) -> object:
+        return sync_needs(ws, fresh, persist=True, errors=errors, tagger=tagger)
+
+    return digest, keep
+
+
+def needs_table(ws: Workspace) -> str:
+    """Where the librarian finds (and edits) every need, for the digest to point to."""
+    from ..backends.registry import source_backend
+
+    return source_backend(ws.config.sources.kind).report_place(ws.config, "needs")
+
+
+def render_digest(ws: Workspace, cycle: Cycle, digest: Digest) -> RenderedDigest:
+    """The digest rendered by digest.{subject,html,md,txt}.j2 (a specialist's slice too:
+    ``digest.audience`` names them, and the templates leave out the librarian's parts)."""
+    ctx = {**base_context(ws, cycle), "digest": digest, "needs_table": needs_table(ws)}
+    render = ws.templates.render
+    return RenderedDigest(
+        digest=digest,
+        subject=header_safe(render("digest.subject.j2", ctx)),
+        html=render("digest.html.j2", ctx),
+        markdown=render("digest.md.j2", ctx),
+        text=render("digest.txt.j2", ctx),
+    )
+
+
+def write_digest(rendered: RenderedDigest, out: Path) -> list[Path]:
+    """Write digest.html and digest.md into ``out`` (each replaced atomically)."""
+    written = []
+    for name, body in (("digest.html", rendered.html), ("digest.md", rendered.markdown)):
+        target = out / name
+        try:
+            write_atomic(target, body)
+        except OSError as exc:
+            raise BackendError(
+                f"{target}: cannot write the digest ({exc.strerror or exc})"
+            ) from None
+        written.append(target)
+    return written
+
+
+@dataclass
+class Published:
+    """What :func:`publish_digest` did: the rendered digest, where it was written, the mail's
+    report (None without ``send``), and the writes that failed (which stopped nothing)."""
+
+    rendered: RenderedDigest
+    files: list[str] = field(default_factory=list)
+    mail: DeliveryReport | None = None
+    errors: list[PdmailError] = field(default_factory=list)
+
+
+def publish_digest(
+    ws: Workspace,
+    cycle: Cycle,
+    *,
+    out: Path | None = None,
+    write: bool = True,
+    send: bool = False,
+    dry_run: bool = False,
+    resend: bool = False,
+    files: list[str] | None = None,
+    errors: list[PdmailError] | None = None,
+) -> Published:
+    """Compile ``cycle``'s digest, write digest.html and digest.md into ``out`` (default
+    ``digest.out/<cycle>``) and the digest table, and with ``send`` mail it (once). This is
+    the whole digest step, for ``pdmail digest`` and the tick alike.
+
+    A write that fails (the needs or digest tab, a digest file) is collected in ``errors``
+    and the mail still goes: the digest itself is what the librarian needs. ``dry_run``
+    keeps the needs as they are and sends nothing; ``write=False`` writes no file or table.
+
+    ``files`` and ``errors``, when given, are the caller's lists, filled as the step goes:
+    what was written, or failed, stays in them even if sending then raises.
+    """
+    errors = [] if errors is None else errors
+    rendered = prepare_digest(ws, cycle, persist=not dry_run, errors=errors)
+    done = Published(rendered, files=[] if files is None else files, errors=errors)
+    if write:
+        folder = out or ws.config.digest_out / cycle.name
+        try:
+            done.files.extend(str(p) for p in write_digest(rendered, folder))
+        except PdmailError as exc:
+            errors.append(exc)
+        try:
+            done.files.append(ws.sink.write_table("digest", *digest_rows(rendered.digest)))
+        except PdmailError as exc:
+            errors.append(exc)
+    if send:
+        done.mail = send_digest(ws, cycle, rendered, dry_run=dry_run, resend=resend)
+    return done
+
+
+def _message(
+    ws: Workspace, cycle: Cycle, rendered: RenderedDigest, name: str, email: str
+) -> Outgoing:
+    cfg = ws.config
+    key = MessageKey(cfg.campaign, cycle.name, email.lower(), DIGEST)
+    try:
+        msg = compose(
+            sender=address(cfg.mail.sender_name, cfg.librarian.email),
+            to=address(name, key.recipient),
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            message_id=message_id(key, cfg.librarian.email.rpartition("@")[2]),
+            date=ws.now(),
+            reply_to=cfg.mail.reply_to,
+        )
+    except InputError as exc:
+        raise InputError(
+            f"the digest to {email} cannot be built safely: {exc.message}",
+            hint="check librarian and digest.specialists in the config and the digest subject "
+            "template; nothing was sent",
+        ) from None
+    return Outgoing(key, msg)
+
+
+def send_digest(
+    ws: Workspace,
+    cycle: Cycle,
+    rendered: RenderedDigest,
+    *,
+    dry_run: bool = False,
+    resend: bool = False,
+) -> DeliveryReport:
+    """Mail the digest (HTML and text) to the librarian, and each specialist's part to them,
+    at most once per cycle each. A specialist with nothing to lead this month gets nothing."""
+    items = digest_messages(ws, cycle, rendered)
+    return deliver(ws, items, cycle=cycle.name, kind=DIGEST, dry_run=dry_run, resend=resend)
+
+
+def digest_messages(ws: Workspace, cycle: Cycle, rendered: RenderedDigest) -> list[Outgoing]:
+    """The digest's messages, built and checked but not sent: the librarian's first, then
+    each specialist's part (only for a specialist with something to lead)."""
+    cfg = ws.config
+    items = [_message(ws, cycle, rendered, cfg.librarian.name, cfg.librarian.email)]
+    for specialist in cfg.digest.specialists:
+        part = for_specialist(rendered.digest, specialist)
+        if part.proposals:
+            mine = render_digest(ws, cycle, part)
+            items.append(_message(ws, cycle, mine, specialist.name, specialist.email))
+    return items

@@ -1,0 +1,225 @@
+"""The cycle's sending steps: requests to every active teacher, reminders to those who have not
+answered. Each is safe to run any number of times: the ledger decides what is still owed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from ..cycles import Cycle
+from ..errors import InputError
+from ..models import LedgerEntry, MessageKey, State, Teacher
+from ..sources.roster import normalize_email
+from ..wording import count, day
+from ..workspace import Workspace
+from .delivery import DeliveryReport, Due, Progress, deliver
+from .freshness import require_answers
+from .messages import REQUEST, build_reminder, build_request, reminder_kind
+
+# Why a request is not sent to a teacher.
+ANSWERED = "already answered this cycle"
+INACTIVE = "inactive on the roster"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Who a step will write to (each message not rendered yet), and who it leaves out and
+    why."""
+
+    items: tuple[Due, ...]
+    left_out: tuple[tuple[str, str], ...]  # (email, reason)
+
+
+def _only(ws: Workspace, only: Sequence[str]) -> set[str] | None:
+    if not only:
+        return None
+    wanted = {normalize_email(e) for e in only}
+    missing = sorted(e for e in wanted if ws.roster.get(e) is None)
+    if missing:
+        raise InputError(
+            f"--only: not on the roster ({ws.roster.origin}): {', '.join(missing)}",
+            hint="check the spelling against the roster's Email column",
+        )
+    return wanted
+
+
+def plan_requests(ws: Workspace, cycle: Cycle, only: Sequence[str] = ()) -> Plan:
+    """The request owed to every active teacher (or those in ``only``) who has not answered.
+
+    Nothing is rendered here: delivery renders the messages the ledger lets go, all of them
+    before the first is sent, so a template or roster field error stops the step with
+    nothing sent.
+    """
+    ws.roster.require_active()
+    wanted = _only(ws, only)
+    collection = ws.collect(cycle)
+    answered = {t.email for t, _ in collection.answered}
+    items: list[Due] = []
+    left_out: list[tuple[str, str]] = []
+    for teacher in ws.roster.teachers:
+        if wanted is not None and teacher.email not in wanted:
+            continue
+        if not teacher.active:
+            left_out.append((teacher.email, INACTIVE))
+        elif teacher.email in answered:
+            left_out.append((teacher.email, ANSWERED))
+        else:
+            items.append(
+                Due(_key(ws, cycle, teacher, REQUEST), partial(build_request, ws, cycle, teacher))
+            )
+    return Plan(tuple(items), tuple(left_out))
+
+
+def _key(ws: Workspace, cycle: Cycle, teacher: Teacher, kind: str) -> MessageKey:
+    return MessageKey(ws.config.campaign, cycle.name, teacher.email, kind)
+
+
+def why_none(plan: Plan, nobody: str) -> str:
+    """Why ``plan`` has no message to send, from the teachers it left out (``nobody`` when
+    it left out no one): "everyone has answered", "ann@x.org: already answered this cycle",
+    "already sent reminder 1 (3 teachers)"."""
+    if not plan.left_out:
+        return nobody
+    if len(plan.left_out) == 1:
+        email, reason = plan.left_out[0]
+        return f"{email}: {reason}"
+    reasons = Counter(reason for _, reason in plan.left_out)
+    if len(reasons) > 1:
+        reasons.pop(INACTIVE, None)  # beside a real reason, inactive teachers are no news
+    if set(reasons) == {ANSWERED}:
+        return "everyone has answered"
+    return "; ".join(f"{reason} ({count(n, 'teacher')})" for reason, n in reasons.items())
+
+
+def send_requests(
+    ws: Workspace,
+    cycle: Cycle,
+    *,
+    dry_run: bool = False,
+    limit: int | None = None,
+    only: Sequence[str] = (),
+    resend: bool = False,
+    progress: Progress | None = None,
+) -> DeliveryReport:
+    """Send this cycle's request to every active teacher who has not had one."""
+    plan = plan_requests(ws, cycle, only)
+    report = deliver(
+        ws,
+        plan.items,
+        cycle=cycle.name,
+        kind=REQUEST,
+        dry_run=dry_run,
+        limit=limit,
+        resend=resend,
+        progress=progress,
+    )
+    if not plan.items:
+        report.note = why_none(plan, "no active teacher on the roster")
+    return report
+
+
+def plan_reminders(
+    ws: Workspace, cycle: Cycle, today: date, only: Sequence[str] = (), *, resend: bool = False
+) -> tuple[int, Plan]:
+    """The reminder number due on ``today`` and the reminders it owes.
+
+    Reminder *n* is due once the calendar's *n*-th reminder day has come. A teacher gets it
+    when they have not answered, their request went out (so there is a thread to reply in) on
+    an earlier day, and no reminder numbered *n* or later was recorded for them (reminder *n*
+    itself with an unknown outcome counts as recorded unless ``resend``). A missed reminder
+    day is not made up with two messages: only the latest due reminder goes.
+
+    Raises :class:`~pdmail.errors.InputError` when a reminder is due but the responses cannot
+    tell who answered (missing, or saved before the requests went out; see
+    :mod:`pdmail.cycle.freshness`).
+    """
+    number = cycle.reminders_due(today)
+    if number == 0 or today >= cycle.digest:
+        return number if today < cycle.digest else 0, Plan((), ())
+    ws.roster.require_active()
+    wanted = _only(ws, only)
+    # A missing or stale export would make every teacher look like a non-responder.
+    require_answers(ws, cycle, "no reminder was sent")
+    collection = ws.collect(cycle)
+    entries = ws.ledger.entries(ws.config.campaign, cycle.name)
+    requests = {e.key.recipient: e for e in entries if e.key.kind == REQUEST}
+    reminded: dict[str, int] = {}
+    unsettled: set[str] = set()
+    for e in entries:
+        if e.key.kind.startswith("reminder-") and e.state is not State.FAILED:
+            n = int(e.key.kind.split("-", 1)[1])
+            if n == number and e.state in (State.UNKNOWN, State.PENDING):
+                unsettled.add(e.key.recipient)
+                if resend:
+                    continue  # planned again, for delivery to resend as it does requests
+            reminded[e.key.recipient] = max(reminded.get(e.key.recipient, 0), n)
+    items: list[Due] = []
+    left_out: list[tuple[str, str]] = []
+    tz = ws.config.timezone
+    kind = reminder_kind(number)
+    for teacher in collection.not_answered:
+        if wanted is not None and teacher.email not in wanted:
+            continue
+        request = requests.get(teacher.email)
+        reason = _no_reminder(request, reminded.get(teacher.email, 0), number, today, tz)
+        if reason and teacher.email in unsettled and not resend:
+            reason = f"reminder {number} has an unknown outcome (--resend sends it again)"
+        if reason:
+            left_out.append((teacher.email, reason))
+            continue
+        assert request is not None  # _no_reminder said there is one
+        render = partial(build_reminder, ws, cycle, teacher, number, request)
+        items.append(Due(_key(ws, cycle, teacher, kind), render))
+    return number, Plan(tuple(items), tuple(left_out))
+
+
+def _no_reminder(
+    request: LedgerEntry | None, reminded: int, number: int, today: date, tz: ZoneInfo
+) -> str:
+    if request is None or request.state is not State.SENT:
+        return "no request was sent to them this cycle"
+    if request.updated.astimezone(tz).date() >= today:
+        return "their request went out today"
+    if reminded >= number:
+        return f"already sent reminder {reminded}"
+    return ""
+
+
+def send_reminders(
+    ws: Workspace,
+    cycle: Cycle,
+    today: date,
+    *,
+    dry_run: bool = False,
+    limit: int | None = None,
+    only: Sequence[str] = (),
+    resend: bool = False,
+    progress: Progress | None = None,
+) -> DeliveryReport:
+    """Send the reminder due on ``today`` to teachers who have not answered."""
+    number, plan = plan_reminders(ws, cycle, today, only, resend=resend)
+    report = deliver(
+        ws,
+        plan.items,
+        cycle=cycle.name,
+        kind=reminder_kind(number) if number else "reminder",
+        dry_run=dry_run,
+        limit=limit,
+        resend=resend,
+        progress=progress,
+    )
+    if number and not plan.items:
+        report.note = why_none(plan, "everyone has answered")
+    if number == 0:
+        first = cycle.reminders[0] if cycle.reminders else None
+        if today >= cycle.digest:
+            report.note = f"the reminder days of {cycle.name} are over (digest day {cycle.digest})"
+        elif first:
+            report.note = f"no reminder is due before {day(first)}"
+        else:
+            report.note = "the calendar has no reminder days"
+    return report

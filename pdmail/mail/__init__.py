@@ -1,0 +1,1 @@
+"""Turning templates into messages and messages into the bytes a mailer sends."""

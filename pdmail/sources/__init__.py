@@ -1,0 +1,1 @@
+"""Where the month's inputs come from: the roster and the responses, read from tables."""

@@ -1,0 +1,1 @@
+"""What pdmail keeps between runs: the ledger of sent mail, the needs, the run lock."""

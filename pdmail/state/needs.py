@@ -1,0 +1,562 @@
+"""Needs that carry over: every need keeps a stable id and a status the librarian changes.
+
+The needs live in the ledger's SQLite file. The librarian edits their status and note wherever
+is handiest: ``needs.csv`` beside the config (or the needs tab of the Sheet), or
+``pdmail needs set``. Before each digest pdmail reads that table back, applies the edits, adds
+the new month's needs as open, and writes the table again, so an edit is never lost.
+
+The librarian may also correct a need's topics or kinds there. A correction is kept apart from
+pdmail's own reading (``corrected_topics``, ``corrected_kinds``, ``corrected``): pdmail never
+overwrites it, and :mod:`pdmail.digest.corrections` learns from it for later answers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Literal, get_args
+
+from ..errors import BackendError, InputError
+from ..models import KINDS, NeedKind, Problem, Table
+from ..sources.tables import column_index
+from ..wording import shorten
+
+# Where a need stands, as the librarian sets it (a Literal: the words are the table's and the
+# ledger's, and mypy catches a misspelt one).
+NeedStatus = Literal["open", "scheduled", "done"]
+STATUSES: tuple[NeedStatus, ...] = get_args(NeedStatus)
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS needs (
+    id         TEXT PRIMARY KEY,
+    campaign   TEXT NOT NULL,
+    cycle      TEXT NOT NULL,
+    email      TEXT NOT NULL,
+    teacher    TEXT NOT NULL,
+    team       TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    topics     TEXT NOT NULL,
+    format     TEXT NOT NULL,
+    status     TEXT NOT NULL DEFAULT 'open',
+    note       TEXT NOT NULL DEFAULT '',
+    first_seen TEXT NOT NULL,
+    updated    TEXT NOT NULL,
+    kinds            TEXT NOT NULL DEFAULT '',
+    corrected_topics TEXT,
+    corrected_kinds  TEXT,
+    corrected        TEXT NOT NULL DEFAULT ''
+);
+"""
+# Columns added to the needs table after it first shipped (ledger schema 4), and how to add
+# them to an older file. ``topics`` and ``kinds`` are pdmail's reading, refreshed by every
+# digest; ``corrected_topics`` and ``corrected_kinds`` are the librarian's (NULL: not
+# corrected) and win over it; ``corrected`` is the day of the last correction.
+MIGRATIONS = (
+    "ALTER TABLE needs ADD COLUMN kinds TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE needs ADD COLUMN corrected_topics TEXT",
+    "ALTER TABLE needs ADD COLUMN corrected_kinds TEXT",
+    "ALTER TABLE needs ADD COLUMN corrected TEXT NOT NULL DEFAULT ''",
+)
+HEADER = [
+    "Need id",
+    "Status",
+    "Note",
+    "Cycle",
+    "Teacher",
+    "Email",
+    "Team",
+    "Topics",
+    "Kinds",
+    "Corrected",
+    "Preferred format",
+    "Request",
+    "First seen",
+]
+_TOPIC_SEP = "; "
+# What the librarian may write in the Corrected column to take a correction back.
+FORGET = ("forget", "undo", "no")
+
+
+@dataclass(frozen=True)
+class NeedRecord:
+    """A need as the ledger keeps it, with its status and note.
+
+    ``topics`` and ``kinds`` are what the digest goes by: the librarian's correction where
+    there is one, else pdmail's reading. ``corrected_topics`` and ``corrected_kinds`` are the
+    correction itself (None: that part was not corrected) and ``corrected`` its day;
+    ``read_topics`` and ``read_kinds`` pdmail's own reading of a corrected need (None: the
+    same as ``topics`` and ``kinds``), which it goes back to if the correction is forgotten.
+    """
+
+    id: str
+    campaign: str
+    cycle: str
+    email: str
+    teacher: str
+    team: str
+    text: str
+    topics: tuple[str, ...]
+    format: str
+    status: NeedStatus = "open"
+    note: str = ""
+    first_seen: date | None = None
+    kinds: tuple[NeedKind, ...] = ()  # () in a need kept before kinds were (read again)
+    corrected_topics: tuple[str, ...] | None = None
+    corrected_kinds: tuple[NeedKind, ...] | None = None
+    corrected: date | None = None
+    read_topics: tuple[str, ...] | None = None
+    read_kinds: tuple[NeedKind, ...] | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "done"
+
+    @property
+    def is_corrected(self) -> bool:
+        """True when the librarian corrected its topics or kinds."""
+        return self.corrected_topics is not None or self.corrected_kinds is not None
+
+
+@dataclass(frozen=True)
+class NeedEdit:
+    """What the librarian set on one need: its status and note, and, when they corrected
+    them, its topics or kinds (None: left as they were); ``forget``: drop the correction and
+    go back to pdmail's reading."""
+
+    status: NeedStatus
+    note: str
+    topics: tuple[str, ...] | None = None
+    kinds: tuple[NeedKind, ...] | None = None
+    forget: bool = False
+
+
+def needs_rows(records: Sequence[NeedRecord]) -> tuple[list[str], list[list[str]]]:
+    """The needs as the table the librarian edits: newest cycle first, open before done."""
+    order = {"open": 0, "scheduled": 1, "done": 2}
+    ranked = sorted(records, key=lambda r: (r.team, r.teacher))
+    ranked.sort(key=lambda r: r.cycle, reverse=True)  # stable: ties keep team, teacher
+    ranked.sort(key=lambda r: order.get(r.status, 3))
+    rows = [
+        [
+            r.id,
+            r.status,
+            r.note,
+            r.cycle,
+            r.teacher,
+            r.email,
+            r.team,
+            _TOPIC_SEP.join(r.topics),
+            _TOPIC_SEP.join(r.kinds),
+            r.corrected.isoformat() if r.corrected and r.is_corrected else "",
+            r.format,
+            r.text,
+            r.first_seen.isoformat() if r.first_seen else "",
+        ]
+        for r in ranked
+    ]
+    return list(HEADER), rows
+
+
+def need_status(text: str) -> NeedStatus | None:
+    """The status ``text`` names (any case, spaces around), or None when it names none."""
+    word = text.strip().lower()
+    return next((s for s in STATUSES if s == word), None)
+
+
+def read_edits(table: Table) -> tuple[dict[str, tuple[str, str]], list[Problem]]:
+    """Status and note per need id from the librarian's table; a row with an unknown status
+    is reported and left as it was."""
+    edits, problems = read_changes(table)
+    return {i: (e.status, e.note) for i, e in edits.items()}, problems
+
+
+def read_changes(
+    table: Table, records: Sequence[NeedRecord] = (), topics: Sequence[str] = ()
+) -> tuple[dict[str, NeedEdit], list[Problem]]:
+    """Every row's edit of the librarian's table: status and note, and a correction where the
+    Topics or Kinds cell differs from ``records`` (the needs as the table was written from).
+
+    ``topics`` are the taxonomy's topic names; without them the Topics column is not read.
+    A row with an unknown status, topic or kind is reported (file, row, column and the
+    nearest name) and left as it was, its status included. A table without the Kinds or
+    Topics column (written by an older pdmail) is read for what it has.
+    """
+    id_col = column_index(table, "Need id")
+    status_col = column_index(table, "Status")
+    note_col = column_index(table, "Note")
+    if id_col is None or status_col is None:
+        missing = "Need id" if id_col is None else "Status"
+        raise InputError(
+            f"{table.origin}: no column '{missing}'; the needs table must keep its header",
+            hint="restore the header row (pdmail writes it: Need id, Status, Note, ...)",
+        )
+    topics_col = column_index(table, "Topics") if topics else None
+    kinds_col = column_index(table, "Kinds") if records else None
+    corrected_col = column_index(table, "Corrected") if records else None
+    known = {r.id: r for r in records}
+    edits: dict[str, NeedEdit] = {}
+    problems: list[Problem] = []
+    for row, cells in table.rows:
+        need_id = cells[id_col].strip().lstrip("'")
+        if not need_id:
+            continue
+        status = need_status(cells[status_col])
+        if status is None:
+            problems.append(
+                Problem(
+                    table.origin,
+                    row,
+                    table.header[status_col],
+                    f"{cells[status_col]!r} is not open, scheduled or done",
+                )
+            )
+            continue
+        note = cells[note_col].strip() if note_col is not None else ""
+        if note[:1] == "'" and note[1:2] in ("=", "+", "-", "@"):
+            note = note[1:]  # the guard pdmail adds against formulas, not the librarian's text
+        record = known.get(need_id)
+        new_topics: tuple[str, ...] | None = None
+        new_kinds: tuple[NeedKind, ...] | None = None
+        try:
+            if record is not None and topics_col is not None:
+                new_topics = parse_topics(cells[topics_col], topics)
+                if set(new_topics) == set(record.topics):
+                    new_topics = None
+            if record is not None and kinds_col is not None:
+                new_kinds = parse_kinds(cells[kinds_col])
+                if set(new_kinds) == set(record.kinds) or (not record.kinds and not new_kinds):
+                    new_kinds = None  # unchanged (or a need kept before kinds were, untouched)
+                elif not new_kinds:
+                    raise _CellError("Kinds", "a need has at least one kind: task, learning "
+                                     "or lesson")  # fmt: skip
+        except _CellError as exc:
+            col = topics_col if exc.column == "Topics" else kinds_col
+            header = table.header[col] if col is not None else exc.column
+            problems.append(
+                Problem(table.origin, row, header, f"{exc.message} (the row was left as it was)")
+            )
+            continue
+        # "forget" in the Corrected cell takes the correction back. A blank cell does not: it
+        # is also how a correction made since the table was last written looks.
+        forget = (
+            record is not None
+            and record.is_corrected
+            and corrected_col is not None
+            and _key(cells[corrected_col]) in FORGET
+            and new_topics is None
+            and new_kinds is None
+        )
+        edits[need_id] = NeedEdit(status, note, new_topics, new_kinds, forget)
+    return edits, problems
+
+
+class _CellError(ValueError):
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+        self.message = message
+
+
+def _quoted(cell: str) -> str:
+    """A cell's text for a message: quoted, on one line, and not a page long."""
+    return repr(shorten(cell.strip(), 60))
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _nearest(word: str, names: Sequence[str]) -> str:
+    """ "; did you mean 'X'?" for the name closest to ``word``, or ""."""
+    by_key = {_key(n): n for n in names}
+    close = difflib.get_close_matches(_key(word), list(by_key), n=1, cutoff=0.6)
+    if not close:  # "AI" for "AI tools": a shorter or longer form of a name
+        close = [k for k in by_key if _key(word) and (_key(word) in k or k in _key(word))][:1]
+    return f"; did you mean {by_key[close[0]]!r}?" if close else ""
+
+
+@functools.lru_cache(maxsize=64)  # a table of 50,000 needs asks for the same names each row
+def _by_key(names: tuple[str, ...]) -> dict[str, str]:
+    return {_key(n): n for n in names}
+
+
+def parse_topics(cell: str, names: Sequence[str]) -> tuple[str, ...]:
+    """The topics named in ``cell`` ("AI tools; Academic integrity"), spelled and ordered as
+    in ``names`` (the taxonomy's), any case. Topics are separated by ";" (a "," between two
+    whole names is read as one too). Raises ValueError naming an unknown topic and the
+    nearest one."""
+    by_key = _by_key(tuple(names))
+    found: set[str] = set()
+    for part in cell.lstrip("'").split(";"):
+        if not part.strip():
+            continue
+        name = by_key.get(_key(part))
+        if name is not None:
+            found.add(name)
+            continue
+        pieces = [by_key.get(_key(p)) for p in part.split(",") if p.strip()]
+        if len(pieces) > 1 and all(pieces):
+            found.update(p for p in pieces if p)
+            continue
+        raise _CellError("Topics", f"{_quoted(part)} is not a topic{_nearest(part, names)}")
+    return tuple(n for n in names if n in found)
+
+
+_KIND_WORDS = {k: k for k in KINDS} | {"tasks": "task", "lessons": "lesson"}
+
+
+def parse_kinds(cell: str) -> tuple[NeedKind, ...]:
+    """The kinds named in ``cell`` ("task; lesson"), in pdmail's order (task, learning,
+    lesson); separated by ";" or ",". Raises ValueError naming an unknown kind."""
+    found: set[str] = set()
+    for part in cell.replace(",", ";").split(";"):
+        word = _key(part)
+        if not word:
+            continue
+        kind = _KIND_WORDS.get(word)
+        if kind is None:
+            raise _CellError(
+                "Kinds", f"{_quoted(part)} is not a kind (task, learning or lesson)"
+                f"{_nearest(word, KINDS)}"
+            )  # fmt: skip
+        found.add(kind)
+    return tuple(k for k in KINDS if k in found)
+
+
+def apply_edits(
+    records: Sequence[NeedRecord], edits: Mapping[str, NeedEdit], today: date
+) -> list[NeedRecord]:
+    """``records`` with ``edits`` applied, as :meth:`NeedStore.apply` would keep them (a dry
+    run, and what the digest learns from before anything is written)."""
+    out = []
+    for r in records:
+        e = edits.get(r.id)
+        if e is not None:
+            r = replace(r, status=e.status, note=e.note)
+            if e.forget and r.is_corrected:
+                r = replace(
+                    r,
+                    topics=r.topics if r.read_topics is None else r.read_topics,
+                    kinds=r.kinds if r.read_kinds is None else r.read_kinds,
+                    corrected_topics=None,
+                    corrected_kinds=None,
+                    corrected=None,
+                    read_topics=None,
+                    read_kinds=None,
+                )
+            if e.topics is not None:
+                read = r.topics if r.corrected_topics is None else r.read_topics
+                r = replace(r, topics=e.topics, corrected_topics=e.topics, corrected=today,
+                            read_topics=read)  # fmt: skip
+            if e.kinds is not None:
+                read = r.kinds if r.corrected_kinds is None else r.read_kinds
+                r = replace(r, kinds=e.kinds, corrected_kinds=e.kinds, corrected=today,
+                            read_kinds=read)  # fmt: skip
+        out.append(r)
+    return out
+
+
+class NeedStore:
+    """The needs table of the ledger file."""
+
+    def __init__(self, db: sqlite3.Connection, path: str) -> None:
+        self._db = db
+        self._path = path
+
+    def _run(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        try:
+            with self._db:  # one transaction
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            raise BackendError(
+                f"{self._path}: needs write failed ({exc})",
+                hint="another pdmail process (or a program that opened the ledger file) is "
+                "writing to it; wait for it to finish and run again"
+                if busy
+                else None,
+            ) from None
+
+    def all(self, campaign: str) -> list[NeedRecord]:
+        try:
+            rows = self._db.execute(
+                "SELECT id, campaign, cycle, email, teacher, team, text, topics, format, status,"
+                " note, first_seen, kinds, corrected_topics, corrected_kinds, corrected"
+                " FROM needs WHERE campaign=? ORDER BY cycle, team, teacher",
+                (campaign,),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise BackendError(
+                f"{self._path}: needs read failed ({exc})",
+                hint="another pdmail process (or a program that opened the ledger file) may "
+                "be writing to it; wait for it to finish and run again",
+            ) from None
+        out = []
+        for r in rows:
+            fixed_topics, fixed_kinds = _split_or_none(r[13]), _kinds_or_none(r[14])
+            out.append(
+                NeedRecord(
+                    id=r[0],
+                    campaign=r[1],
+                    cycle=r[2],
+                    email=r[3],
+                    teacher=r[4],
+                    team=r[5],
+                    text=r[6],
+                    topics=_split(r[7]) if fixed_topics is None else fixed_topics,
+                    format=r[8],
+                    status=r[9],
+                    note=r[10],
+                    first_seen=date.fromisoformat(r[11]),
+                    kinds=_kinds(r[12]) if fixed_kinds is None else fixed_kinds,
+                    corrected_topics=fixed_topics,
+                    corrected_kinds=fixed_kinds,
+                    corrected=date.fromisoformat(r[15]) if r[15] else None,
+                    read_topics=None if fixed_topics is None else _split(r[7]),
+                    read_kinds=None if fixed_kinds is None else _kinds(r[12]),
+                )
+            )
+        return out
+
+    def upsert(
+        self, records: Sequence[NeedRecord], today: date, *, now: datetime | None = None
+    ) -> None:
+        """Add new needs as open (first seen ``today``); refresh the text and pdmail's reading
+        of known ones, keeping status, note and the librarian's corrections (a teacher's later
+        answer in the same cycle supersedes the earlier text). A row written is stamped
+        ``now`` (default: ``today``)."""
+        stamp = _stamp(now or today)
+        self._run(
+            "INSERT INTO needs (id, campaign, cycle, email, teacher, team, text, topics, format,"
+            " status, note, first_seen, updated, kinds) VALUES (?,?,?,?,?,?,?,?,?,'open','',?,?,?)"
+            " ON CONFLICT(id) DO UPDATE SET teacher=excluded.teacher, team=excluded.team,"
+            " text=excluded.text, topics=excluded.topics, format=excluded.format,"
+            " kinds=excluded.kinds, updated=excluded.updated"
+            " WHERE needs.text != excluded.text OR needs.topics != excluded.topics"
+            " OR needs.format != excluded.format OR needs.team != excluded.team"
+            " OR needs.kinds != excluded.kinds",
+            [
+                (
+                    r.id,
+                    r.campaign,
+                    r.cycle,
+                    r.email,
+                    r.teacher,
+                    r.team,
+                    r.text,
+                    _TOPIC_SEP.join(r.topics),
+                    r.format,
+                    today.isoformat(),
+                    stamp,
+                    _TOPIC_SEP.join(r.kinds),
+                )
+                for r in records
+            ],
+        )
+
+    def apply(
+        self, edits: Mapping[str, NeedEdit], today: date, *, now: datetime | None = None
+    ) -> list[str]:
+        """Apply the librarian's edits: status and note, and each correction of topics or
+        kinds (kept apart from pdmail's reading, dated ``today``); return the ids that
+        changed. A row changed is stamped ``now`` (default: ``today``)."""
+        before = {r.id: r for r in self._all_campaigns()}
+        after = {r.id: r for r in apply_edits(list(before.values()), edits, today)}
+        changed = [i for i in edits if i in before and after[i] != before[i]]
+        stamp = _stamp(now or today)
+        rows = []
+        for i in changed:
+            r = after[i]
+            day = r.corrected.isoformat() if r.corrected is not None else ""
+            rows.append(
+                (r.status, r.note, _join_or_none(r.corrected_topics),
+                 _join_or_none(r.corrected_kinds), day, stamp, i)
+            )  # fmt: skip
+        self._run(
+            "UPDATE needs SET status=?, note=?, corrected_topics=?, corrected_kinds=?,"
+            " corrected=?, updated=? WHERE id=?",
+            rows,
+        )
+        return changed
+
+    def _all_campaigns(self) -> list[NeedRecord]:
+        campaigns = [r[0] for r in self._db.execute("SELECT DISTINCT campaign FROM needs")]
+        return [r for c in campaigns for r in self.all(c)]
+
+    def set_status(self, edits: dict[str, tuple[str, str]], now: datetime | date) -> list[str]:
+        """Apply ``{id: (status, note)}``, stamping the rows changed ``now``; return the ids
+        that changed."""
+        known = {
+            r[0]: (r[1], r[2])
+            for r in self._db.execute("SELECT id, status, note FROM needs").fetchall()
+        }
+        changed = [i for i, v in edits.items() if i in known and known[i] != v]
+        stamp = _stamp(now)
+        self._run(
+            "UPDATE needs SET status=?, note=?, updated=? WHERE id=?",
+            [(edits[i][0], edits[i][1], stamp, i) for i in changed],
+        )
+        return changed
+
+    def unknown_ids(self, ids: Iterable[str]) -> list[str]:
+        known = {r[0] for r in self._db.execute("SELECT id FROM needs").fetchall()}
+        return sorted(set(ids) - known)
+
+
+def merge(
+    stored: Sequence[NeedRecord], current: Sequence[NeedRecord], today: date
+) -> list[NeedRecord]:
+    """What the store would hold after ``upsert(current)``, without writing (a dry run)."""
+    by_id = {r.id: r for r in stored}
+    for r in current:
+        old = by_id.get(r.id)
+        by_id[r.id] = (
+            replace(
+                r,
+                status=old.status,
+                note=old.note,
+                first_seen=old.first_seen,
+                topics=r.topics if old.corrected_topics is None else old.corrected_topics,
+                kinds=r.kinds if old.corrected_kinds is None else old.corrected_kinds,
+                corrected_topics=old.corrected_topics,
+                corrected_kinds=old.corrected_kinds,
+                corrected=old.corrected,
+                read_topics=None if old.corrected_topics is None else r.topics,
+                read_kinds=None if old.corrected_kinds is None else r.kinds,
+            )
+            if old
+            else replace(r, first_seen=today)
+        )
+    return list(by_id.values())
+
+
+def _split(cell: str) -> tuple[str, ...]:
+    return tuple(t for t in cell.split(_TOPIC_SEP) if t)
+
+
+def _split_or_none(cell: str | None) -> tuple[str, ...] | None:
+    return None if cell is None else _split(cell)
+
+
+def _kinds(cell: str) -> tuple[NeedKind, ...]:
+    """The kinds a cell of the store holds (written in :data:`KINDS` order, so kept in it)."""
+    found = set(_split(cell))
+    return tuple(k for k in KINDS if k in found)
+
+
+def _kinds_or_none(cell: str | None) -> tuple[NeedKind, ...] | None:
+    return None if cell is None else _kinds(cell)
+
+
+def _join_or_none(items: tuple[str, ...] | None) -> str | None:
+    return None if items is None else _TOPIC_SEP.join(items)
+
+
+def _stamp(now: datetime | date) -> str:
+    """The ``updated`` column's text. The time comes from the caller's clock (``--today``
+    included), never from the machine's: a rehearsed month writes no real date."""
+    return now.isoformat(timespec="seconds") if isinstance(now, datetime) else now.isoformat()
