@@ -16,9 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import getaddresses
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
+from ..errors import BackendError, DeliveryError
+from ..mail.compose import ComposedMessage, handover_bytes
+from ..mail.wire import WireMessage, message_id_of
 from ..models import SendResult, Table
 
 if TYPE_CHECKING:
@@ -240,3 +244,32 @@ class SourceBackend(Backend):
         """How to name the responses in a message, and how to point pdmail at the right
         ones; None when the source itself says (a saved export names its file)."""
         return None
+
+
+def recipients_of(message: Sendable) -> str:
+    """The addresses ``message`` goes to, as error messages show them."""
+    if isinstance(message, (ComposedMessage, WireMessage)):
+        return message.envelope_to
+    fields = [str(v) for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])]
+    return ", ".join(addr for _, addr in getaddresses(fields) if addr)
+
+
+def api_handover(message: Sendable, api: str, mailer: str, *, opened: bool) -> tuple[bytes, str]:
+    """What a mailer that posts raw MIME to an API (Gmail, Microsoft Graph) hands over: the
+    message's checked bytes and its Message-ID. Both APIs take the recipients from the raw
+    headers, so the bytes are the ones pdmail checked to name its recipient and nobody else.
+
+    Raises :class:`BackendError` when the mailer is not open (``opened`` false: ``send()``
+    outside its ``with``) and a definite :class:`DeliveryError` for a message with no
+    Message-ID (the ledger could not find it again)."""
+    if not opened:
+        raise BackendError(
+            f"{api}: send() was called outside 'with {mailer}(...)'",
+            hint="open the mailer with a with-block first",
+        )
+    message_id = message_id_of(message)
+    if not message_id:
+        shown = recipients_of(message) or "(no recipient)"
+        raise DeliveryError(f"{api}: message to {shown} has no Message-ID header", definite=True)
+    data = message.data if isinstance(message, WireMessage) else handover_bytes(message, api)
+    return data, message_id

@@ -41,15 +41,21 @@ import re
 import ssl
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from email.utils import getaddresses
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import BackendError, DeliveryError
-from ...mail.compose import ComposedMessage, handover_bytes
-from ...mail.wire import Sendable, WireMessage, message_id_of
+from ...mail.wire import Sendable
 from ...models import SendResult
-from ..base import SEND_TEST, SKIP, BuiltinMailKind, Check, MailerBackend
+from ..base import (
+    SEND_TEST,
+    SKIP,
+    BuiltinMailKind,
+    Check,
+    MailerBackend,
+    api_handover,
+    recipients_of,
+)
 from .api import (
     GMAIL_API,
     GMAIL_SCOPE,
@@ -386,20 +392,10 @@ class GmailMailer:
         or :class:`~pdmail.errors.BackendError` when the daily sending limit is reached or
         when called outside ``with``.
         """
-        if self._service is None:
-            raise BackendError(
-                f"{API}: send() was called outside 'with GmailMailer(...)'",
-                hint="open the mailer with a with-block first",
-            )
-        shown = _recipients(message) or "(no recipient)"
-        message_id = message_id_of(message)
-        if not message_id:
-            raise DeliveryError(
-                f"{API}: message to {shown} has no Message-ID header", definite=True
-            )
-        # A composed message's bytes are checked first: Gmail takes its recipients from the
-        # raw headers, so they must name pdmail's recipient and nobody else.
-        data = message.data if isinstance(message, WireMessage) else handover_bytes(message, API)
+        data, message_id = api_handover(
+            message, API, "GmailMailer", opened=self._service is not None
+        )
+        shown = recipients_of(message) or "(no recipient)"
         body: dict[str, str] = {"raw": base64.urlsafe_b64encode(data).decode("ascii")}
         if thread_id and _THREAD_ID.fullmatch(thread_id):
             body["threadId"] = thread_id
@@ -478,13 +474,6 @@ class GmailMailer:
                 raise _auth_error(exc, shown, answered) from None
             return _result(answer, message_id, thread_id)
         raise AssertionError("GmailMailer.send fell through its retry loop")
-
-
-def _recipients(message: Sendable) -> str:
-    if isinstance(message, (ComposedMessage, WireMessage)):
-        return message.envelope_to
-    fields = [str(v) for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])]
-    return ", ".join(addr for _, addr in getaddresses(fields) if addr)
 
 
 def _status(failure: ApiFailure) -> str:

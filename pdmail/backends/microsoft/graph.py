@@ -37,10 +37,17 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import BackendError, DeliveryError
-from ...mail.compose import handover_bytes
-from ...mail.wire import Sendable, WireMessage, message_id_of
+from ...mail.wire import Sendable
 from ...models import SendResult
-from ..base import SEND_TEST, SKIP, BuiltinMailKind, Check, MailerBackend
+from ..base import (
+    SEND_TEST,
+    SKIP,
+    BuiltinMailKind,
+    Check,
+    MailerBackend,
+    api_handover,
+    recipients_of,
+)
 from ..google.api import RetryPolicy, retry_after
 from .api import (
     GRAPH_API,
@@ -301,28 +308,18 @@ class GraphMailer:
         Returns the Message-ID as both ids (a reply's ``thread_id`` is kept). Raises
         :class:`~pdmail.errors.DeliveryError` as the module docstring lists.
         """
-        from ..google.gmail import TransportFailure, _recipients
+        from ..google.gmail import TransportFailure
 
-        if self.client is None:
-            raise BackendError(
-                f"{API}: send() was called outside 'with GraphMailer(...)'",
-                hint="open the mailer with a with-block first",
-            )
-        shown = _recipients(message) or "(no recipient)"
-        message_id = message_id_of(message)
-        if not message_id:
-            raise DeliveryError(
-                f"{API}: message to {shown} has no Message-ID header", definite=True
-            )
-        # Graph reads the recipients from the MIME headers: the checked bytes name pdmail's
-        # recipient and nobody else.
-        data = message.data if isinstance(message, WireMessage) else handover_bytes(message, API)
+        client = self.client
+        data, message_id = api_handover(message, API, "GraphMailer", opened=client is not None)
+        assert client is not None  # api_handover refuses a mailer that is not open
+        shown = recipients_of(message) or "(no recipient)"
         body = base64.b64encode(data)
         attempts = min(2, self.policy.attempts) if self._throttled else self.policy.attempts
         self._throttled = False
         for attempt in range(attempts):
             try:
-                self.client.request(
+                client.request(
                     "POST",
                     f"{self.user}/sendMail",
                     data=body,
