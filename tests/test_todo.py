@@ -8,11 +8,10 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import Project, answer, run_cli, write_csv
+from test_digest import CHICAGO, GENERATED, make_roster, resp
 
 from pdmail import cycles
 from pdmail.config.records import RosterColumns, Taxonomy, Topic
@@ -44,12 +43,8 @@ from pdmail.digest.topics import Tagger
 from pdmail.digest.when import wanted_in
 from pdmail.models import Response
 from pdmail.sources.responses import match
-from pdmail.sources.roster import Roster, parse_roster
+from pdmail.sources.roster import parse_roster
 from pdmail.sources.tables import read_table
-
-CHICAGO = ZoneInfo("America/Chicago")
-GENERATED = datetime(2026, 12, 11, 7, 30, tzinfo=CHICAGO)
-
 
 # -- which group a task goes to ---------------------------------------------------------------
 
@@ -215,42 +210,6 @@ def test_books_to_pull_go_by_team_then_unit() -> None:
 
 
 # -- the digest, from real answers ------------------------------------------------------------
-
-PEOPLE = [
-    ("ann", "Ann", "Lee", "Grade 6"),
-    ("raj", "Raj", "Patel", "Grade 6"),
-    ("kim", "Kim", "Ng", "Grade 6"),
-    ("maria", "María", "Gómez", "Grade 7"),
-    ("lu", "Lu", "Chen", "Grade 7"),
-    ("sam", "Sam", "Haddad", ""),
-    ("noor", "Noor", "Ali", ""),
-    ("ben", "Ben", "Ode", ""),
-]
-
-
-def addr(who: str) -> str:
-    return f"{who}@school.example.org"
-
-
-def make_roster(folder: Path) -> Roster:
-    path = folder / "todo-roster.csv"
-    rows = [[addr(e), f, la, t, "yes"] for e, f, la, t in PEOPLE]
-    write_csv(path, ["Email", "First Name", "Last Name", "Team", "Active"], rows)
-    return parse_roster(read_table(path), RosterColumns())
-
-
-def resp(who: str, day: int, help_text: str, units: str = "") -> Response:
-    return Response(
-        email=addr(who),
-        submitted=datetime(2026, 12, day, 9, 0, tzinfo=CHICAGO),
-        units=units,
-        help=help_text,
-        format="",
-        answers={},
-        origin="responses.csv",
-        row=day + 1,
-    )
-
 
 ANSWERS = [
     resp("ann", 2, "Could you pull 30 copies of The Giver for our unit by Dec 14?", "The Giver"),
