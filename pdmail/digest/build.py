@@ -257,12 +257,18 @@ def lessons_agree(text: str, evidence: Evidence, tagger: Tagger) -> Evidence:
     return evidence
 
 
-def split_by_kind(text: str, evidence: Evidence) -> tuple[tuple[NeedKind, tuple[str, ...]], ...]:
+def split_by_kind(
+    text: str, evidence: Evidence, kinds: Sequence[NeedKind] | None = None
+) -> tuple[tuple[NeedKind, tuple[str, ...]], ...]:
     """Each kind of help ``text`` asks for with the topics it is about
-    (:func:`pdmail.digest.reading.topics_by_kind`), with the kinds :func:`read_kinds` adds."""
+    (:func:`pdmail.digest.reading.topics_by_kind`): the kinds :func:`read_kinds` finds, or
+    ``kinds`` when they are given (the librarian's); a kind no sentence names gets all the
+    topics."""
     split = dict(topics_by_kind(text, evidence))
-    kinds = read_kinds(text, [name for name, _ in evidence])
-    return tuple((k, split.get(k, tuple(name for name, _ in evidence))) for k in kinds)
+    everything = tuple(name for name, _ in evidence)
+    if kinds is None:
+        kinds = read_kinds(text, everything)
+    return tuple((k, split.get(k, everything)) for k in kinds)
 
 
 def current_needs(
@@ -317,19 +323,9 @@ def _relearned(need: Need, reading: Reading, text: str) -> Need:
         topics=reading.topics,
         kinds=reading.kinds,
         evidence=reading.evidence,
-        by_kind=_kinds_with_topics(text, reading.evidence, reading.kinds),
+        by_kind=split_by_kind(text, reading.evidence, reading.kinds),
         learned=reading.learned,
     )
-
-
-def _kinds_with_topics(
-    text: str, evidence: Evidence, kinds: Sequence[NeedKind]
-) -> tuple[tuple[NeedKind, tuple[str, ...]], ...]:
-    """:func:`split_by_kind` for kinds the librarian set: each of ``kinds`` with the topics
-    its sentences name, or all of them."""
-    split = dict(split_by_kind(text, evidence))
-    everything = tuple(name for name, _ in evidence)
-    return tuple((k, split.get(k, everything)) for k in kinds)
 
 
 def _stored_evidence(tagger: Tagger, text: str, topics: Sequence[str]) -> Evidence:
@@ -441,7 +437,7 @@ def build_digest(
     # Which topics its learning is about matters only to a need still to plan: the rest are
     # not read again (a school's years of kept needs would cost seconds every digest).
     carried = [
-        replace(n, by_kind=_kinds_with_topics(
+        replace(n, by_kind=split_by_kind(
             n.text, _stored_evidence(tagger, n.text, n.topics), n.kinds))
         if n.status == "open" and LEARNING in n.kinds else n
         for n in carried
