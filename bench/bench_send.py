@@ -260,6 +260,10 @@ def main() -> int:
     )
     ap.add_argument("--repeat", type=int, default=3, help="runs of each, medians shown (3)")
     ap.add_argument("--skip-mailmerge", action="store_true", help="without mailmerge")
+    ap.add_argument(
+        "--digest-responses", type=int, default=100000,
+        help="response rows for the digest against csv.reader (100000; 0: skip)",
+    )  # fmt: skip
     args = ap.parse_args()
     mailmerge = shutil.which("mailmerge", path=str(BIN)) or shutil.which("mailmerge")
     if mailmerge is None and not args.skip_mailmerge:
@@ -333,6 +337,12 @@ def main() -> int:
                     timed([sys.executable, "-c", "import click"], root))  # fmt: skip
     finally:
         controller.stop()
+    if args.digest_responses:
+        from digest_speed import measure as digest_speed  # bench/ is the script's folder
+
+        for timing in digest_speed(args.digest_responses, args.repeat).rows:
+            for seconds, peak in zip(timing.seconds, timing.peaks, strict=True):
+                add(timing.name, Run(seconds, peak))
 
     print_table(rows, n, big, args.repeat)
     return 0
@@ -370,6 +380,12 @@ def print_table(rows: dict[str, Row], n: int, big: int, repeat: int) -> None:
     peak = rows["render: pdmail send --dry-run"].peak_mib
     print(f"render: pdmail peak memory        {peak:6.1f} MiB (target < 200, {big} teachers)")
     print(f"--help: pdmail / import click     {helps:6.2f}x   (target <= 1.5)")
+    if "digest: pdmail digest" in rows:
+        digest = (
+            rows["digest: pdmail digest"].seconds
+            / rows["digest: csv.reader, responses.csv"].seconds
+        )
+        print(f"digest: pdmail / csv.reader       {digest:6.2f}x   (target <= 5)")
 
 
 if __name__ == "__main__":
