@@ -19,13 +19,16 @@ from pathlib import Path
 
 from ..errors import BackendError
 from ..models import LedgerEntry, MessageKey, SendResult, State
+from .journal import SCHEMA as JOURNAL_SCHEMA
+from .journal import JournalStore
 from .needs import MIGRATIONS as NEEDS_MIGRATIONS
 from .needs import SCHEMA as NEEDS_SCHEMA
 from .needs import NeedStore
 
 # 2: the needs table; 3: messages.cause and messages.mailer; 4: the needs' kinds and the
-# librarian's corrections
-SCHEMA_VERSION = 4
+# librarian's corrections; 5: the librarian's journal (a table of its own, made by the
+# CREATE TABLE IF NOT EXISTS below, so it needs no step of its own)
+SCHEMA_VERSION = 5
 
 # How long a connection waits for another one's write lock before giving up (seconds).
 BUSY_TIMEOUT = 30.0
@@ -136,7 +139,8 @@ class Ledger:
     def _upgrade(self) -> None:
         # Only a file older than this pdmail is written to on open, so opening an up-to-date
         # ledger never needs the write lock another run may be holding.
-        statements = [s for s in (_SCHEMA + NEEDS_SCHEMA).split(";") if s.strip()]
+        tables = _SCHEMA + NEEDS_SCHEMA + JOURNAL_SCHEMA
+        statements = [s for s in tables.split(";") if s.strip()]
         with closing(self._db.cursor()) as cur:
             cur.execute("BEGIN IMMEDIATE")
             try:
@@ -190,6 +194,11 @@ class Ledger:
     def needs(self) -> NeedStore:
         """The needs that carry over, kept in the same file."""
         return NeedStore(self._db, str(self.path))
+
+    @property
+    def journal(self) -> JournalStore:
+        """The librarian's dated reflections, kept in the same file."""
+        return JournalStore(self._db, str(self.path))
 
     def __enter__(self) -> Ledger:
         return self
