@@ -108,9 +108,15 @@ def _send_date(config: Config, year: int, month: int) -> date:
 
 
 def cycle(config: Config, name: str) -> Cycle:
-    """Work out the dates of the cycle called ``name`` under ``config``'s calendar."""
+    """Work out the dates of the cycle called ``name`` under ``config``'s calendar.
+
+    Under a calendar of one-off windows, the cycle of a month a window opens in runs, with
+    the window's dates; any other month's cycle does not run.
+    """
     year, month = parse_cycle_name(name)
     cal = config.calendar
+    if cal.windows:
+        return _window_cycle(config, name)
     send = _send_date(config, year, month)
     nyear, nmonth = parse_cycle_name(shift(name, 1))
     next_send = _send_date(config, nyear, nmonth)
@@ -131,6 +137,48 @@ def cycle(config: Config, name: str) -> Cycle:
     )
 
 
+def _window_cycle(config: Config, name: str) -> Cycle:
+    cal, tz = config.calendar, config.timezone
+    sends = [cal.next_school_day(w.opens) for w in cal.windows]
+    for i, w in enumerate(cal.windows):
+        if name_of(w.opens) != name:
+            continue
+        # Answers count from the opening day until the next window opens (a later answer to
+        # a one-off survey still counts: the Form is the survey's own).
+        closes = sends[i + 1] if i + 1 < len(sends) else sends[i] + timedelta(days=366)
+        return Cycle(
+            name=name,
+            send=sends[i],
+            due=cal.next_school_day(w.due),
+            reminders=tuple(cal.next_school_day(d) for d in w.reminders),
+            digest=cal.next_school_day(w.digest),
+            opens=datetime.combine(sends[i], time(0), tzinfo=tz),
+            closes=datetime.combine(closes, time(0), tzinfo=tz),
+            runs=True,
+        )
+    first = first_day(name)
+    start = datetime.combine(first, time(0), tzinfo=tz)
+    return Cycle(name, first, first, (), first, start, start, runs=False)
+
+
+def following(config: Config, name: str) -> Cycle | None:
+    """The cycle that opens after cycle ``name``: next month's, or under one-off windows the
+    next window's (None after the last)."""
+    if not config.calendar.windows:
+        return cycle(config, shift(name, 1))
+    later = [w for w in config.calendar.windows if name_of(w.opens) > name]
+    return cycle(config, name_of(later[0].opens)) if later else None
+
+
+def preceding(config: Config, name: str) -> Cycle:
+    """The cycle before cycle ``name``: last month's, or under one-off windows the previous
+    window's (a cycle that does not run when there is none)."""
+    if not config.calendar.windows:
+        return cycle(config, shift(name, -1))
+    earlier = [w for w in config.calendar.windows if name_of(w.opens) < name]
+    return cycle(config, name_of(earlier[-1].opens) if earlier else shift(name, -1))
+
+
 def counted_from(config: Config, planned: Cycle, start: date) -> Cycle:
     """``planned`` as it runs when its requests go out on ``start`` instead: the due, reminder
     and digest days counted from ``start`` by the calendar's rules (moved to school days).
@@ -139,6 +187,19 @@ def counted_from(config: Config, planned: Cycle, start: date) -> Cycle:
     gap), and ``planned_send`` keeps the calendar's send day.
     """
     cal = config.calendar
+    if cal.windows:
+        # A window's days keep their distances from its opening day.
+        def moved(day: date) -> date:
+            return cal.next_school_day(start + (day - planned.send))
+
+        return replace(
+            planned,
+            send=start,
+            due=moved(planned.due),
+            reminders=tuple(moved(d) for d in planned.reminders),
+            digest=moved(planned.digest),
+            planned_send=planned.planned_send or planned.send,
+        )
 
     def after(days: int) -> date:
         return cal.next_school_day(start + timedelta(days=days))
@@ -174,8 +235,8 @@ def late_opening(config: Config, planned: Cycle, today: date) -> tuple[Cycle | N
     requests are about to go out anyway.
     """
     late = counted_from(config, planned, today)
-    upcoming = cycle(config, shift(planned.name, 1))
-    if late.due >= upcoming.send:
+    upcoming = following(config, planned.name)
+    if upcoming is not None and late.due >= upcoming.send:
         return None, (
             f"{planned.name}: its requests were never sent, and it is now too late to ask "
             f"(they would be due {late.due}, after {upcoming.name} opens on {upcoming.send})"
@@ -184,7 +245,13 @@ def late_opening(config: Config, planned: Cycle, today: date) -> tuple[Cycle | N
 
 
 def current_name(config: Config, today: date) -> str:
-    """The cycle whose window holds ``today``: this month's once it opened, else last month's."""
+    """The cycle whose window holds ``today``: this month's once it opened, else last month's
+    (under one-off windows: the latest window opened by ``today``, else this month's)."""
+    if config.calendar.windows:
+        opened = [
+            w for w in config.calendar.windows if cycle(config, name_of(w.opens)).send <= today
+        ]
+        return name_of(opened[-1].opens) if opened else name_of(today)
     this = name_of(today)
     return this if cycle(config, this).send <= today else shift(this, -1)
 
@@ -192,6 +259,14 @@ def current_name(config: Config, today: date) -> str:
 def resolve(config: Config, name: str | None, today: date) -> Cycle:
     """The cycle named on the command line, or the current one; it must be a running month."""
     c = cycle(config, name or current_name(config, today))
+    if not c.runs and config.calendar.windows:
+        opens = ", ".join(name_of(w.opens) for w in config.calendar.windows)
+        raise ConfigError(
+            f"cycle {c.name}: the {config.campaign} campaign has no window opening that month "
+            f"(its windows open in {opens})",
+            hint="pass --cycle with one of those months, or add a window to the campaign's "
+            "calendar",
+        )
     if not c.runs:
         raise ConfigError(
             f"cycle {c.name}: the campaign does not run in that month (calendar.months)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from functools import cached_property
@@ -16,12 +16,27 @@ from .config.load import load_config
 from .config.records import Config
 from .cycles import Cycle
 from .mail.templates import Templates
-from .models import Problem, Response
+from .models import Problem, Response, Table
+from .sources.audience import in_audience
 from .sources.responses import Collection, match, parse_responses, settle_order
 from .sources.roster import Roster, parse_roster
 from .state.ledger import Ledger
 
 LEDGER_FILE = "ledger.sqlite3"
+
+
+class CampaignSink:
+    """A sink whose tables are named for one campaign (``pd-survey-status``)."""
+
+    def __init__(self, inner: ReportSink, campaign: str) -> None:
+        self.inner = inner
+        self.campaign = campaign
+
+    def write_table(self, name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+        return self.inner.write_table(f"{self.campaign}-{name}", header, rows)
+
+    def read_table(self, name: str) -> Table | None:
+        return self.inner.read_table(f"{self.campaign}-{name}")
 
 
 def clock_on(day: date, tz: ZoneInfo) -> Callable[[], datetime]:
@@ -101,7 +116,8 @@ class Workspace:
 
     @cached_property
     def templates(self) -> Templates:
-        return Templates(self.config.templates)
+        campaign = self.config.active_campaign
+        return Templates(self.config.templates, builtin_set=campaign.template_set)
 
     @cached_property
     def source(self) -> TableSource:
@@ -109,7 +125,12 @@ class Workspace:
 
     @cached_property
     def sink(self) -> ReportSink:
-        return self._sink or make_sink(self.config, self.source)
+        sink = self._sink or make_sink(self.config, self.source)
+        if self.config.campaign != self.config.default_campaign:
+            # The campaigns share the state folder and the Sheet: a second campaign's status
+            # must not overwrite the first's.
+            return CampaignSink(sink, self.config.campaign)
+        return sink
 
     def mailer(self) -> Mailer:
         """A new mailer for one run (open it with ``with``)."""
@@ -117,7 +138,10 @@ class Workspace:
 
     @cached_property
     def roster(self) -> Roster:
-        return parse_roster(self.source.read_roster(), self.config.roster_columns)
+        """The teachers of this campaign: the roster, narrowed to the campaign's audience."""
+        table = self.source.read_roster()
+        roster = parse_roster(table, self.config.roster_columns)
+        return in_audience(roster, table, self.config.active_campaign.audience, self.config.path)
 
     @cached_property
     def responses(self) -> tuple[list[Response], list[Problem]]:

@@ -23,6 +23,7 @@ from .reader import KeyProblem, Reader, show_value
 from .records import (
     STAGES,
     Calendar,
+    Campaign,
     Config,
     DigestSettings,
     Form,
@@ -129,6 +130,7 @@ def parse_config(data: Any, path: Path) -> Config:
         {
             "school", "timezone", "librarian", "campaign", "sources", "roster", "google",
             "microsoft", "mail", "form", "calendar", "templates", "state", "digest", "taxonomy",
+            "campaigns",
         },
     )  # fmt: skip
     school = r.text(root, "school", "", required=True)
@@ -173,6 +175,10 @@ def parse_config(data: Any, path: Path) -> Config:
     calendar = _calendar(r, root)
     digest = _digest(r, root, path)
     taxonomy = _taxonomy(r, root, {sp.email for sp in digest.specialists})
+    templates = _templates_folder(r, root)
+    from .campaigns import parse_campaigns
+
+    main = Campaign(campaign, "update", form, calendar, templates)
     return Config(
         path=path,
         school=school,
@@ -185,11 +191,12 @@ def parse_config(data: Any, path: Path) -> Config:
         mail=mail,
         form=form,
         calendar=calendar,
-        templates=_templates_folder(r, root),
+        templates=templates,
         state=r.folder(root, "state", "") or path.parent / ".pdmail",
         digest=digest,
         taxonomy=taxonomy,
         microsoft=microsoft,
+        campaigns=parse_campaigns(r, root, main, sources),
     )
 
 
@@ -256,35 +263,48 @@ def _mail(r: Reader, root: Mapping[str, Any], librarian: Librarian) -> Mail:
     )
 
 
-def _form(r: Reader, root: Mapping[str, Any]) -> Form:
-    f = r.mapping(root.get("form"), "form", required=True)
-    r.known(f, "form", {"url", "prefill", "columns", "timestamp_format", "date_order"})
-    url = r.text(f, "url", "form", required=True)
+def _form(
+    r: Reader,
+    root: Mapping[str, Any],
+    at: str = "form",
+    roles: tuple[str, ...] = tuple(FormColumns.__dataclass_fields__),
+    extra: frozenset[str] = frozenset(),
+) -> Form:
+    """The ``form`` section at key ``at`` (``form``, or a campaign's); ``roles`` are the
+    response columns it may name, ``extra`` further keys its caller reads."""
+    f = r.mapping(root.get("form"), at, required=True)
+    r.known(f, at, {"url", "prefill", "columns", "timestamp_format", "date_order", *extra})
+    url = r.text(f, "url", at, required=True)
     if not url.startswith(("https://", "http://")):
-        raise r.error("form.url", f"{url!r} is not a web address", "paste the form's link")
-    prefill_raw = r.mapping(f.get("prefill"), "form.prefill")
+        raise r.error(f"{at}.url", f"{url!r} is not a web address", "paste the form's link")
+    prefill_raw = r.mapping(f.get("prefill"), f"{at}.prefill")
     prefill: dict[str, str] = {}
     for name, _entry in prefill_raw.items():
-        value = r.text(prefill_raw, name, "form.prefill", required=True)
+        value = r.text(prefill_raw, name, f"{at}.prefill", required=True)
         if not _ENTRY.match(value):
             raise r.error(
-                f"form.prefill.{name}",
+                f"{at}.prefill.{name}",
                 f"{value!r} is not an entry number",
                 "copy it from the form's 'Get pre-filled link', e.g. entry.1234567890",
             )
         prefill[str(name)] = value
-    cols = r.mapping(f.get("columns"), "form.columns")
-    r.known(cols, "form.columns", set(FormColumns.__dataclass_fields__))
+    cols = r.mapping(f.get("columns"), f"{at}.columns")
+    r.known(cols, f"{at}.columns", set(roles))
+    plain = {k: r.text(cols, k, f"{at}.columns", required=k != "cycle") for k in cols}
+    if "units" not in roles:
+        # A Form without the monthly update's questions (a survey): its own columns are
+        # read by the campaign, and the response reader needs none of these.
+        plain.update(units="", help="", format="")
     columns = FormColumns(
-        **{k: r.text(cols, k, "form.columns", required=k != "cycle") for k in cols}
+        **{k: v for k, v in plain.items() if k in FormColumns.__dataclass_fields__}
     )
-    timestamp_format = r.text(f, "timestamp_format", "form") or None
-    order_text = r.text(f, "date_order", "form") or "auto"
+    timestamp_format = r.text(f, "timestamp_format", at) or None
+    order_text = r.text(f, "date_order", at) or "auto"
     try:
         order = date_order(order_text)
     except ValueError:
         raise r.error(
-            "form.date_order",
+            f"{at}.date_order",
             f"{order_text!r} is not one of: auto, day-first, month-first, year-first "
             "(or dmy, mdy, ymd)",
             "day-first when the export writes 3 December as 03/12/2026, month-first when "
@@ -301,20 +321,8 @@ def _form(r: Reader, root: Mapping[str, Any]) -> Form:
 
 def _calendar(r: Reader, root: Mapping[str, Any]) -> Calendar:
     c = r.mapping(root.get("calendar"), "calendar")
-    r.known(c, "calendar", set(Calendar.__dataclass_fields__))
+    r.known(c, "calendar", set(Calendar.__dataclass_fields__) - {"windows"})
     d = Calendar()
-    reminders = tuple(
-        r.integer_list(c, "reminders_after_days", "calendar", list(d.reminders_after_days), 1, 27)
-    )
-    if list(reminders) != sorted(set(reminders)):
-        raise r.error("calendar.reminders_after_days", "must be increasing, without repeats")
-    digest_after = r.integer(c, "digest_after_days", "calendar", d.digest_after_days, 1, 27)
-    if reminders and reminders[-1] >= digest_after:
-        raise r.error(
-            "calendar.reminders_after_days",
-            f"the last reminder (day {reminders[-1]}) must come before the digest "
-            f"(calendar.digest_after_days: {digest_after})",
-        )
     raw = c.get("run_at")
     if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw < 24 * 60:
         # YAML 1.1 reads an unquoted 12:30 as the base-60 number 750.
@@ -328,16 +336,37 @@ def _calendar(r: Reader, root: Mapping[str, Any]) -> Calendar:
     if not _TIME.match(run_at):
         raise r.error("calendar.run_at", f"{run_at!r} is not a time of day", "e.g. '07:30'")
     return Calendar(
-        send_day=r.integer(c, "send_day", "calendar", d.send_day, 1, 28),
-        due_after_days=r.integer(c, "due_after_days", "calendar", d.due_after_days, 1, 27),
-        reminders_after_days=reminders,
-        digest_after_days=digest_after,
-        months=tuple(r.integer_list(c, "months", "calendar", list(d.months), 1, 12)),
+        **monthly_calendar(r, c, "calendar", d),
         skip=tuple(_skip_ranges(r, c.get("skip"))),
         school_days_only=r.boolean(c, "school_days_only", "calendar", d.school_days_only),
         run_at=run_at,
         year_starts=r.integer(c, "year_starts", "calendar", d.year_starts, 1, 12),
     )
+
+
+def monthly_calendar(r: Reader, c: Mapping[str, Any], at: str, d: Calendar) -> dict[str, Any]:
+    """The monthly keys of the calendar mapping ``c`` at key ``at`` (``calendar``, or a
+    campaign's), each defaulting to ``d``'s, checked together: the send day, the due, reminder
+    and digest day counts, the months."""
+    reminders = tuple(
+        r.integer_list(c, "reminders_after_days", at, list(d.reminders_after_days), 1, 27)
+    )
+    if list(reminders) != sorted(set(reminders)):
+        raise r.error(f"{at}.reminders_after_days", "must be increasing, without repeats")
+    digest_after = r.integer(c, "digest_after_days", at, d.digest_after_days, 1, 27)
+    if reminders and reminders[-1] >= digest_after:
+        raise r.error(
+            f"{at}.reminders_after_days",
+            f"the last reminder (day {reminders[-1]}) must come before the digest "
+            f"({at}.digest_after_days: {digest_after})",
+        )
+    return {
+        "send_day": r.integer(c, "send_day", at, d.send_day, 1, 28),
+        "due_after_days": r.integer(c, "due_after_days", at, d.due_after_days, 1, 27),
+        "reminders_after_days": reminders,
+        "digest_after_days": digest_after,
+        "months": tuple(r.integer_list(c, "months", at, list(d.months), 1, 12)),
+    }
 
 
 def _skip_ranges(r: Reader, value: Any) -> list[tuple[date, date]]:

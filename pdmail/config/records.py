@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 from zoneinfo import ZoneInfo
 
 from ..backends.google.api import GOOGLE_FORMS, GOOGLE_GMAIL, GOOGLE_OAUTH, GOOGLE_SHEETS
@@ -134,7 +134,22 @@ class Form:
 
 
 @dataclass(frozen=True)
+class Window:
+    """A one-off campaign's round: the day it opens, its due date, its reminder days and its
+    digest day, as the config gives them (each moved to a school day when the cycle is
+    worked out). The round is named by the month it opens in (``2027-02``)."""
+
+    opens: date
+    due: date
+    reminders: tuple[date, ...]
+    digest: date
+
+
+@dataclass(frozen=True)
 class Calendar:
+    """When a campaign's rounds happen: monthly (``send_day`` and the day counts, in
+    ``months``), or, when ``windows`` is not empty, only in those windows."""
+
     send_day: int = 1
     due_after_days: int = 7
     reminders_after_days: tuple[int, ...] = (4, 8)
@@ -144,6 +159,7 @@ class Calendar:
     school_days_only: bool = True
     run_at: str = "07:30"
     year_starts: int = 8
+    windows: tuple[Window, ...] = ()
 
     def is_school_day(self, day: date) -> bool:
         """False on weekends (when ``school_days_only``) and on every skipped date."""
@@ -212,6 +228,69 @@ class Taxonomy:
     topics: tuple[Topic, ...] = ()
 
 
+DEFAULT_CAMPAIGN = "monthly-update"
+CampaignKind = Literal["update", "survey"]
+CAMPAIGN_KINDS: tuple[CampaignKind, ...] = get_args(CampaignKind)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Which roster teachers a campaign writes to: every active teacher, narrowed by
+    ``include`` (a teacher must match every column listed, any of its values) and ``exclude``
+    (a teacher matching any column listed, any of its values, is left out). Columns are roster
+    headers and values are compared trimmed and ignoring case; ``key`` is the config key, for
+    messages."""
+
+    include: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    key: str = ""
+
+    @property
+    def everyone(self) -> bool:
+        return not self.include and not self.exclude
+
+    def describe(self) -> str:
+        """The filter in words: ``Team is Grade 6 or Grade 7; not Building Annex``."""
+        parts = [f"{col} is {' or '.join(vals)}" for col, vals in self.include]
+        parts += [f"not {col} {' or '.join(vals)}" for col, vals in self.exclude]
+        return "; ".join(parts) or "every active teacher"
+
+
+@dataclass(frozen=True)
+class SurveyQuestions:
+    """A survey Form's questions: the response header of each (``formats``, ``times``,
+    ``topics`` are multiple-choice or checkbox questions, ``suggestion`` free text) and the
+    choices each offers, as the Form shows them."""
+
+    formats: str
+    times: str
+    topics: str
+    suggestion: str
+    choices: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """One campaign of the config: its own templates, Form, calendar and audience.
+
+    ``kind`` says what its answers become: ``update`` (units of study and needs, the monthly
+    digest) or ``survey`` (preferences counted, :mod:`pdmail.campaigns.survey`).
+    ``template_set`` names pdmail's built-in templates it falls back on ("" for the monthly
+    update's, ``pd-survey`` for the survey's); ``responses`` is where its Form's answers are
+    read ("" for the sources' own: a file path for local sources, a tab for Google).
+    """
+
+    name: str
+    kind: CampaignKind
+    form: Form
+    calendar: Calendar
+    templates: Path | None
+    audience: Audience = field(default_factory=Audience)
+    template_set: str = ""
+    responses: str = ""
+    survey: SurveyQuestions | None = None
+
+
 @dataclass(frozen=True)
 class Config:
     """A checked config. Paths are absolute, resolved against the config file's folder."""
@@ -232,6 +311,25 @@ class Config:
     digest: DigestSettings
     taxonomy: Taxonomy
     microsoft: Microsoft = field(default_factory=Microsoft)
+    # Every campaign the config defines, the top-level one (``campaign``) first; empty for a
+    # Config built in code, which then has the one campaign its top-level settings describe.
+    campaigns: tuple[Campaign, ...] = ()
+    # The campaign the top-level settings describe (the default of ``--campaign``); ""
+    # means ``campaign``.
+    main_campaign: str = ""
+
+    @property
+    def active_campaign(self) -> Campaign:
+        """The campaign this config is for (see :func:`pdmail.config.campaigns.for_campaign`)."""
+        for c in self.campaigns:
+            if c.name == self.campaign:
+                return c
+        return Campaign(self.campaign, "update", self.form, self.calendar, self.templates)
+
+    @property
+    def default_campaign(self) -> str:
+        """The campaign a command works on without ``--campaign``."""
+        return self.main_campaign or self.campaign
 
     @property
     def digest_out(self) -> Path:

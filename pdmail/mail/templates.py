@@ -191,7 +191,9 @@ class Templates:
     """Renders named templates from ``folder`` (if given) then the built-in defaults, in
     Jinja's immutable sandbox."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, *, builtin_set: str = "") -> None:
+        """``builtin_set`` names a campaign's own set of built-in templates (a sub-folder of
+        pdmail's, such as ``pd-survey``), looked in before the monthly update's."""
         if folder is not None and not folder.is_dir():
             # Never a quiet fall back to the defaults: the school's own wording would vanish.
             raise ConfigError(
@@ -199,7 +201,12 @@ class Templates:
                 hint="correct the 'templates' path in the config, or remove the key to use "
                 "pdmail's own templates",
             )
-        self.folders = [*([folder] if folder is not None else []), builtin_templates()]
+        builtin = builtin_templates()
+        self.folders = [
+            *([folder] if folder is not None else []),
+            *([builtin / builtin_set] if builtin_set else []),
+            builtin,
+        ]
         loaders: list[jinja2.BaseLoader] = [
             jinja2.FileSystemLoader(str(place)) for place in self.folders
         ]

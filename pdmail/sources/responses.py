@@ -41,9 +41,12 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
     dates both day first and month first.
     """
     cols = form.columns
+    # A Form without the monthly update's questions (a survey's) names none of units, help
+    # and format: their values are then "", and the answers are read by header instead.
     index = {
         role: require_column(table, getattr(cols, role), key=f"form.columns.{role}")
         for role in ("timestamp", "email", "units", "help", "format")
+        if getattr(cols, role)
     }
     cycle_index = (
         require_column(table, cols.cycle, key="form.columns.cycle") if cols.cycle else None
@@ -93,9 +96,9 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
             Response(
                 email=address_in(email_cell) or clean_cell(email_cell),
                 submitted=submitted,
-                units=cells[index["units"]],
-                help=cells[index["help"]],
-                format=cells[index["format"]],
+                units=cells[index["units"]] if "units" in index else "",
+                help=cells[index["help"]] if "help" in index else "",
+                format=cells[index["format"]] if "format" in index else "",
                 answers={h: c for h, c in zip(table.header, cells, strict=False) if h},
                 origin=table.origin,
                 row=row_number,

@@ -1,9 +1,13 @@
-"""One sending run at a time per state folder.
+"""One sending run at a time per state folder and campaign.
 
 Two runs at once (cron and a librarian at the keyboard) could not send a message twice, since
 the ledger's claim is atomic, but each would take the other's in-flight messages for ones a
 crash left behind. An operating-system lock on a file in the state folder keeps them apart;
 the system releases it when the process ends, so a crash leaves no stale lock.
+
+Each campaign has its own lock file (``run.lock`` for the monthly update, as before, and
+``run.<campaign>.lock`` for another), since a run takes only its own campaign's in-flight
+messages for ones left behind: a survey's run never waits for the monthly update's.
 """
 
 from __future__ import annotations
@@ -19,6 +23,15 @@ from typing import IO
 from ..errors import BackendError
 
 LOCK_FILE = "run.lock"
+# The campaign whose lock is LOCK_FILE itself (every other campaign's names it).
+_MAIN = "monthly-update"
+
+
+def lock_file(campaign: str = _MAIN) -> str:
+    """The name of ``campaign``'s lock file in the state folder."""
+    return LOCK_FILE if campaign == _MAIN else f"run.{campaign}.lock"
+
+
 # How long a run waits for another one on the same state folder before giving up (seconds).
 DEFAULT_WAIT = 300.0
 _POLL = 0.2
@@ -45,8 +58,9 @@ class RunLock:
         notify: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        campaign: str = _MAIN,
     ) -> None:
-        self.path = folder / LOCK_FILE
+        self.path = folder / lock_file(campaign)
         self.wait = max(0.0, wait)
         self.notify = notify or _to_stderr
         self.clock = clock
@@ -55,12 +69,13 @@ class RunLock:
         self._file: IO[str] | None = None
 
     @staticmethod
-    def holder(folder: Path) -> str | None:
-        """Who holds the lock on ``folder`` right now ("pid N"), or None when nobody does.
+    def holder(folder: Path, campaign: str = _MAIN) -> str | None:
+        """Who holds ``campaign``'s lock on ``folder`` right now ("pid N"), or None when
+        nobody does.
 
         Takes and drops the lock to find out, so it never blocks.
         """
-        path = folder / LOCK_FILE
+        path = folder / lock_file(campaign)
         try:
             f = path.open("a+", encoding="utf-8")
         except OSError:
