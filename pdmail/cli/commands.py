@@ -20,6 +20,7 @@ from .. import __version__
 from ..errors import PdmailError
 from .cycle_commands import collect, digest, preview, remind, resolve, run, schedule, send, status
 from .needs_commands import needs
+from .report_commands import journal, report
 from .setup_commands import auth, demo, doctor, form_fields, init
 
 
@@ -71,9 +72,11 @@ for command in (
     doctor,
     form_fields,
     init,
+    journal,
     needs,
     preview,
     remind,
+    report,
     resolve,
     run,
     schedule,

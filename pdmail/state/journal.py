@@ -42,12 +42,14 @@ class JournalEntry:
 
 
 def clean_text(text: str) -> str:
-    """``text`` as it is kept: line ends made ``\\n``, blank lines around it dropped.
+    """``text`` as it is kept: line ends made ``\\n``, spaces at their ends and blank lines
+    around the text dropped.
 
     Raises :class:`~pdmail.errors.UsageError` for text that is empty (or only spaces), too
     long, or holds control characters other than line breaks and tabs.
     """
-    cleaned = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    cleaned = "\n".join(line.rstrip() for line in lines).strip()
     if not cleaned:
         raise UsageError(
             "the journal entry is empty",

@@ -1,0 +1,464 @@
+"""The year's PD report as numbers: pure counting over the year's records, no I/O.
+
+Every count is of distinct things: a teacher asked twice in a month (a request resent after
+a failure) is one request; a need names each kind, format and topic once. A need with two
+formats or topics counts under each (the tables say so), but once in every total. Rates are
+None where nothing was asked, so no month ever divides by zero.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ..digest.topics import is_request, split_formats
+from ..display import shorten
+from ..models import KINDS, LedgerEntry, Response, State, Teacher
+from ..sources.roster import normalize_email
+from ..state.journal import JournalEntry
+from ..state.needs import NeedRecord
+from .year import SchoolYear, month_label
+
+REQUEST = "request"
+NO_TEAM = "(no team)"
+NO_FORMAT = "(no format given)"
+NO_TOPIC = "(no topic)"
+NO_KIND = "(not sorted)"
+
+# Where a month stands: requests went out; the campaign does not run in it; it has not come
+# yet; it ran in the calendar but no request is in the ledger (pdmail was not in use yet).
+MonthState = str
+SENT, NO_CYCLE, NOT_YET, NOT_SENT = "sent", "no cycle", "not yet", "not sent"
+
+
+def percent(part: int, whole: int) -> int | None:
+    """``part`` of ``whole`` as a whole percentage, rounded half up; None when ``whole`` is 0."""
+    return int(part * 100 / whole + 0.5) if whole else None
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    """One month of the school year: what was asked, answered and needed, and the journal."""
+
+    cycle: str
+    label: str
+    state: MonthState
+    requests: int = 0
+    reminders: int = 0
+    answered: int = 0
+    needs: int = 0
+    scheduled: int = 0
+    done: int = 0
+    journal: tuple[JournalEntry, ...] = ()
+
+    @property
+    def rate(self) -> float | None:
+        """Teachers who answered over teachers asked; None when nobody was asked."""
+        return self.answered / self.requests if self.requests else None
+
+    @property
+    def percent(self) -> int | None:
+        return percent(self.answered, self.requests)
+
+    @property
+    def note(self) -> str:
+        """The month's state in words ("" for a month whose requests went out)."""
+        return {
+            NO_CYCLE: "no cycle: the campaign does not run this month",
+            NOT_YET: "not yet",
+            NOT_SENT: "no requests sent",
+        }.get(self.state, "")
+
+
+@dataclass(frozen=True)
+class KindRow:
+    """The needs of one kind (task, learning, lesson) received in the year, by status."""
+
+    kind: str
+    received: int
+    open: int
+    scheduled: int
+    done: int
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Needs done and scheduled under one name (a format or a topic)."""
+
+    name: str
+    done: int
+    scheduled: int
+
+    @property
+    def total(self) -> int:
+        return self.done + self.scheduled
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    team: str
+    teachers: int  # active on the roster
+    asked: int  # distinct teachers with a need this year
+    helped: int  # distinct teachers with a need done
+    done: int  # needs done
+
+    @property
+    def percent(self) -> int | None:
+        return percent(self.helped, self.teachers)
+
+
+@dataclass(frozen=True)
+class TeacherRow:
+    email: str
+    name: str
+    team: str
+    active: bool
+    answered: int  # months answered
+    needs: int
+    done: int
+    on_roster: bool = True
+
+    @property
+    def helped(self) -> bool:
+        return self.done > 0
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """A unit of study the library supported: a need done or scheduled, and the unit its
+    teacher named that month."""
+
+    cycle: str
+    team: str
+    teacher: str
+    unit: str
+    topics: tuple[str, ...]
+    status: str
+
+
+@dataclass(frozen=True)
+class SurveyQuestion:
+    """One question of the PD survey: each answer and how many chose it."""
+
+    question: str
+    counts: tuple[tuple[str, int], ...]
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.counts)
+
+
+@dataclass(frozen=True)
+class Survey:
+    """The year's PD survey results (None in the report when there was no survey)."""
+
+    name: str
+    responses: int
+    questions: tuple[SurveyQuestion, ...]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The year's totals in one record (what ``--json`` gives scripts beside the tables)."""
+
+    year: str
+    cycles_run: int
+    requests: int
+    answered: int
+    rate: float | None
+    percent: int | None
+    needs: int
+    done: int
+    scheduled: int
+    open: int
+    active: int
+    helped: int
+    never_helped: int
+    teams: int
+    teams_reached: int
+    units: int
+
+
+@dataclass(frozen=True)
+class YearReport:
+    school: str
+    campaign: str
+    year: SchoolYear
+    generated: datetime
+    months: tuple[MonthRow, ...]
+    kinds: tuple[KindRow, ...]
+    formats: tuple[Tally, ...]
+    topics: tuple[Tally, ...]
+    teams: tuple[TeamRow, ...]
+    teachers: tuple[TeacherRow, ...]
+    units: tuple[UnitRow, ...]
+    journal: tuple[JournalEntry, ...]
+    survey: Survey | None = None
+    problems: tuple[str, ...] = ()
+    librarian: str = ""
+
+    @property
+    def requests(self) -> int:
+        return sum(m.requests for m in self.months)
+
+    @property
+    def answered(self) -> int:
+        return sum(m.answered for m in self.months)
+
+    @property
+    def rate(self) -> float | None:
+        return self.answered / self.requests if self.requests else None
+
+    @property
+    def percent(self) -> int | None:
+        return percent(self.answered, self.requests)
+
+    @property
+    def needs(self) -> int:
+        return sum(m.needs for m in self.months)
+
+    @property
+    def done(self) -> int:
+        return sum(m.done for m in self.months)
+
+    @property
+    def scheduled(self) -> int:
+        return sum(m.scheduled for m in self.months)
+
+    @property
+    def helped(self) -> int:
+        """Distinct teachers with at least one need done."""
+        return sum(t.helped for t in self.teachers)
+
+    @property
+    def active(self) -> int:
+        """Active teachers on the roster."""
+        return sum(t.active and t.on_roster for t in self.teachers)
+
+    @property
+    def never_helped(self) -> tuple[TeacherRow, ...]:
+        """Active roster teachers with no need done this year."""
+        return tuple(t for t in self.teachers if t.active and t.on_roster and not t.helped)
+
+    @property
+    def teams_reached(self) -> int:
+        return sum(t.helped > 0 for t in self.teams)
+
+    @property
+    def cycles_run(self) -> int:
+        return sum(m.state == SENT for m in self.months)
+
+    @property
+    def summary(self) -> Summary:
+        return Summary(
+            year=self.year.label,
+            cycles_run=self.cycles_run,
+            requests=self.requests,
+            answered=self.answered,
+            rate=self.rate,
+            percent=self.percent,
+            needs=self.needs,
+            done=self.done,
+            scheduled=self.scheduled,
+            open=self.needs - self.done - self.scheduled,
+            active=self.active,
+            helped=self.helped,
+            never_helped=len(self.never_helped),
+            teams=len(self.teams),
+            teams_reached=self.teams_reached,
+            units=len(self.units),
+        )
+
+
+def build_report(
+    *,
+    school: str,
+    campaign: str,
+    year: SchoolYear,
+    generated: datetime,
+    runs: Mapping[str, bool],
+    sends: Mapping[str, date],
+    entries: Sequence[LedgerEntry],
+    answers: Mapping[str, Mapping[str, Response]],
+    needs: Sequence[NeedRecord],
+    roster: Sequence[Teacher],
+    journal: Sequence[JournalEntry] = (),
+    survey: Survey | None = None,
+    problems: Sequence[str] = (),
+    librarian: str = "",
+) -> YearReport:
+    """Count the school ``year`` of ``campaign``.
+
+    ``runs`` says whether the calendar runs each month and ``sends`` its send day (a month
+    not run yet on ``generated``'s day is "not yet"); ``entries`` are the campaign's ledger
+    rows; ``answers`` each month's latest answer by address (roster teachers and others
+    alike: a teacher who has left still answered); ``needs`` the campaign's needs as the
+    librarian has marked them; ``roster`` every teacher (active or not); ``journal`` the
+    entries about days in the year. Rows outside the year are ignored.
+    """
+    names = year.cycles
+    in_year = set(names)
+    asked: dict[str, set[str]] = {n: set() for n in names}
+    reminded: dict[str, set[tuple[str, str]]] = {n: set() for n in names}
+    for e in entries:
+        if e.key.cycle not in in_year or e.state is not State.SENT:
+            continue
+        who = normalize_email(e.key.recipient) or e.key.recipient
+        if e.key.kind == REQUEST:
+            asked[e.key.cycle].add(who)
+        elif e.key.kind.startswith("reminder-"):
+            reminded[e.key.cycle].add((who, e.key.kind))
+    answered = {n: asked[n] & {normalize_email(a) or a for a in answers.get(n, {})} for n in names}
+    year_needs = [r for r in needs if r.cycle in in_year]
+    by_month: dict[str, list[JournalEntry]] = {}
+    kept = [j for j in journal if year.holds(j.day)]
+    for j in kept:
+        by_month.setdefault(f"{j.day.year:04d}-{j.day.month:02d}", []).append(j)
+    today = generated.date()
+    months = []
+    for n in names:
+        mine = [r for r in year_needs if r.cycle == n]
+        if asked[n]:
+            state = SENT
+        elif not runs.get(n, False):
+            state = NO_CYCLE
+        elif sends.get(n, date.max) > today:
+            state = NOT_YET
+        else:
+            state = NOT_SENT
+        months.append(
+            MonthRow(
+                cycle=n,
+                label=month_label(n),
+                state=state,
+                requests=len(asked[n]),
+                reminders=len(reminded[n]),
+                answered=len(answered[n]),
+                needs=len(mine),
+                scheduled=sum(r.status == "scheduled" for r in mine),
+                done=sum(r.status == "done" for r in mine),
+                journal=tuple(by_month.get(n, ())),
+            )
+        )
+    return YearReport(
+        school=school,
+        campaign=campaign,
+        year=year,
+        generated=generated,
+        months=tuple(months),
+        kinds=_kinds(year_needs),
+        formats=_tally(year_needs, lambda r: split_formats(r.format) or (NO_FORMAT,)),
+        topics=_tally(year_needs, lambda r: r.topics or (NO_TOPIC,)),
+        teams=_teams(year_needs, roster),
+        teachers=_teachers(year_needs, roster, answered),
+        units=_units(year_needs, answers),
+        journal=tuple(kept),
+        survey=survey,
+        problems=tuple(problems),
+        librarian=librarian,
+    )
+
+
+def _kinds(needs: Sequence[NeedRecord]) -> tuple[KindRow, ...]:
+    rows = []
+    for kind in (*KINDS, NO_KIND):
+        mine = [r for r in needs if (kind in r.kinds if kind != NO_KIND else not r.kinds)]
+        if kind == NO_KIND and not mine:
+            continue
+        statuses = Counter(r.status for r in mine)
+        rows.append(
+            KindRow(kind, len(mine), statuses["open"], statuses["scheduled"], statuses["done"])
+        )
+    return tuple(rows)
+
+
+def _tally(
+    needs: Sequence[NeedRecord], names: Callable[[NeedRecord], Iterable[str]]
+) -> tuple[Tally, ...]:
+    """Needs done and scheduled under each of the names ``names(need)`` gives, most first."""
+    done: Counter[str] = Counter()
+    scheduled: Counter[str] = Counter()
+    for r in needs:
+        if r.status not in ("done", "scheduled"):
+            continue
+        for name in dict.fromkeys(names(r)):
+            (done if r.status == "done" else scheduled)[name] += 1
+    order = sorted(set(done) | set(scheduled), key=lambda k: (-done[k] - scheduled[k], k))
+    return tuple(Tally(k, done[k], scheduled[k]) for k in order)
+
+
+def _team(teacher: Teacher | None, need_team: str = "") -> str:
+    if teacher is not None:
+        return teacher.team.strip() or NO_TEAM
+    return need_team.strip() or NO_TEAM
+
+
+def _teams(needs: Sequence[NeedRecord], roster: Sequence[Teacher]) -> tuple[TeamRow, ...]:
+    by_email = {t.email: t for t in roster}
+    teachers: Counter[str] = Counter(_team(t) for t in roster if t.active)
+    asked: dict[str, set[str]] = {}
+    helped: dict[str, set[str]] = {}
+    done: Counter[str] = Counter()
+    for r in needs:
+        team = _team(by_email.get(r.email), r.team)
+        asked.setdefault(team, set()).add(r.email)
+        if r.status == "done":
+            helped.setdefault(team, set()).add(r.email)
+            done[team] += 1
+    names = sorted(set(teachers) | set(asked), key=lambda t: (t == NO_TEAM, t.casefold()))
+    return tuple(
+        TeamRow(t, teachers[t], len(asked.get(t, ())), len(helped.get(t, ())), done[t])
+        for t in names
+    )
+
+
+def _teachers(
+    needs: Sequence[NeedRecord], roster: Sequence[Teacher], answered: Mapping[str, set[str]]
+) -> tuple[TeacherRow, ...]:
+    months: Counter[str] = Counter(e for people in answered.values() for e in people)
+    mine: dict[str, list[NeedRecord]] = {}
+    for r in needs:
+        mine.setdefault(r.email, []).append(r)
+    rows = [
+        TeacherRow(
+            email=t.email,
+            name=t.display_name,
+            team=_team(t),
+            active=t.active,
+            answered=months[t.email],
+            needs=len(mine.get(t.email, ())),
+            done=sum(r.status == "done" for r in mine.get(t.email, ())),
+        )
+        for t in roster
+    ]
+    # Teachers helped this year who are no longer on the roster still count as reached.
+    known = {t.email for t in roster}
+    for email, records in mine.items():
+        if email in known:
+            continue
+        rows.append(
+            TeacherRow(email, records[-1].teacher or email, _team(None, records[-1].team),
+                       False, months[email], len(records),
+                       sum(r.status == "done" for r in records), on_roster=False)
+        )  # fmt: skip
+    rows.sort(key=lambda r: (r.team == NO_TEAM, r.team.casefold(), r.name.casefold()))
+    return tuple(rows)
+
+
+def _units(
+    needs: Sequence[NeedRecord], answers: Mapping[str, Mapping[str, Response]]
+) -> tuple[UnitRow, ...]:
+    rows = []
+    for r in needs:
+        if r.status not in ("done", "scheduled"):
+            continue
+        response = answers.get(r.cycle, {}).get(r.email)
+        unit = response.units.strip() if response is not None else ""
+        if not unit or not is_request(unit):
+            continue
+        rows.append(UnitRow(r.cycle, r.team.strip() or NO_TEAM, r.teacher, shorten(unit),
+                            r.topics, r.status))  # fmt: skip
+    rows.sort(key=lambda u: (u.cycle, u.team.casefold(), u.teacher.casefold()))
+    return tuple(rows)

@@ -1,0 +1,76 @@
+"""Gathering the year's records from a workspace: the ledger, the answers, the needs as the
+librarian has marked them (the needs table's edits included), the roster and the journal.
+
+Reading only: the report never writes to the ledger or the needs table, and a project with
+no ledger yet gets an empty year rather than a new ledger file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from .. import cycles
+from ..digest.topics import Tagger
+from ..models import LedgerEntry, Response
+from ..sources.roster import normalize_email
+from ..state.journal import JournalEntry
+from ..state.needs import NeedRecord
+from ..state.needs_table import keep_needs
+from ..workspace import Workspace
+from .build import REQUEST, Survey, YearReport, build_report
+from .year import SchoolYear
+
+# Where the survey's results come from, when a survey campaign ran this year: a function of
+# the workspace and the year that returns them (or None).
+SurveyReader = Callable[[Workspace, SchoolYear], "Survey | None"]
+
+
+def compile_report(
+    ws: Workspace, year: SchoolYear, *, survey: SurveyReader | None = None
+) -> YearReport:
+    """The report of school ``year`` for the workspace's campaign, as things stand now."""
+    cfg = ws.config
+    campaign = cfg.campaign
+    entries: list[LedgerEntry] = []
+    needs: list[NeedRecord] = []
+    journal: list[JournalEntry] = []
+    problems: list[str] = []
+    if ws.ledger_path.exists():
+        entries = ws.ledger.entries(campaign)
+        topics = [t.name for t in Tagger.from_taxonomy(cfg.taxonomy).topics]
+        needs, problems = keep_needs(
+            ws.ledger.needs, ws.sink, campaign, topics, ws.now(), persist=False
+        )
+        journal = ws.ledger.journal.entries(year.first_day, year.last_day)
+    roster = ws.roster
+    problems.extend(str(p) for p in roster.problems)
+    planned = {n: cycles.cycle(cfg, n) for n in year.cycles}
+    asked = {e.key.cycle for e in entries if e.key.kind == REQUEST and e.key.cycle in planned}
+    wanted = asked | {r.cycle for r in needs if r.cycle in planned}
+    answers: dict[str, Mapping[str, Response]] = {}
+    for name in year.cycles:
+        if name not in wanted:
+            continue
+        collection = ws.collect(planned[name])
+        by_address: dict[str, Response] = {
+            normalize_email(r.email): r for r in collection.strangers if r.email
+        }
+        by_address.update({t.email: r for t, r in collection.answered})
+        answers[name] = by_address
+        problems.extend(str(p) for p in collection.problems)
+    return build_report(
+        school=cfg.school,
+        campaign=campaign,
+        year=year,
+        generated=ws.now(),
+        runs={n: c.runs for n, c in planned.items()},
+        sends={n: c.send for n, c in planned.items()},
+        entries=entries,
+        answers=answers,
+        needs=needs,
+        roster=roster.teachers,
+        journal=journal,
+        survey=survey(ws, year) if survey is not None else None,
+        problems=list(dict.fromkeys(problems)),
+        librarian=cfg.librarian.name,
+    )

@@ -1,0 +1,438 @@
+"""The year's PD report: its arithmetic on a small fixed history, the school year's bounds,
+an empty year, the journal beside its month, and files safe to open (HTML escaped, CSV
+cells never formulas)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from datetime import date, datetime, time, timezone
+
+import pytest
+from conftest import ANN, MARIA, OLD, RAJ, SAM, Project, answer, run_cli
+
+from pdmail.errors import UsageError
+from pdmail.models import MessageKey, SendResult
+from pdmail.report.build import NO_FORMAT, NO_KIND, NO_TOPIC, YearReport
+from pdmail.report.gather import compile_report
+from pdmail.report.year import SchoolYear, parse_year, year_of
+from pdmail.state.ledger import Ledger
+from pdmail.state.needs import NeedRecord
+
+CAMPAIGN = "monthly-update"
+GONE = "gone@school.example.org"  # helped in October, no longer on the roster
+# The calendar runs every month but December and July; the year starts in August.
+MONTHS = {"calendar": {"months": [1, 2, 3, 4, 5, 6, 8, 9, 10, 11]}}
+TODAY = date(2027, 1, 15)
+STAMP = datetime(2026, 9, 1, 13, 0, tzinfo=timezone.utc)
+
+
+def _send(ledger: Ledger, cycle: str, kind: str, who: str, *, failed: bool = False) -> None:
+    key = MessageKey(CAMPAIGN, cycle, who, kind)
+    ledger.claim(key, f"<{cycle}.{kind}.{who}>", "subject", STAMP)
+    if failed:
+        ledger.mark_failed(key, "550 no such user", STAMP)
+    else:
+        ledger.mark_sent(key, SendResult(f"<{cycle}.{kind}.{who}>", "t"), STAMP)
+
+
+def _need(id: str, cycle: str, email: str, team: str, kinds: tuple[str, ...],
+          topics: tuple[str, ...], fmt: str) -> NeedRecord:  # fmt: skip
+    return NeedRecord(id=id, campaign=CAMPAIGN, cycle=cycle, email=email, teacher=email,
+                      team=team, text="help", topics=topics, format=fmt,
+                      kinds=kinds)  # type: ignore[arg-type]  # fmt: skip
+
+
+def history(project: Project) -> None:
+    """September: 4 asked, Ann and Raj answer (Raj twice), a stranger too: 2 of 4.
+    October: Maria's request failed (3 asked); Ann, Maria and Sam answer: Ann and Sam count,
+    2 of 3. November runs but nothing went out; December and July do not run. A row of the
+    year before and one of the year after are in the ledger too."""
+    project.write_config(MONTHS)
+    project.write_responses(
+        [
+            answer(ANN, "9/3/2026 10:00:00", "Persuasive essays"),
+            answer(RAJ, "9/5/2026 10:00:00", "Energy"),
+            answer(RAJ, "9/10/2026 10:00:00", "Energy v2"),
+            answer("x@elsewhere.example.com", "9/11/2026 10:00:00"),
+            answer(ANN, "10/2/2026 10:00:00", "Poetry"),
+            answer(MARIA, "10/5/2026 10:00:00", "Rome"),
+            answer(SAM, "10/20/2026 10:00:00", "n/a"),
+        ]
+    )
+    with Ledger(project.folder / ".pdmail" / "ledger.sqlite3") as ledger:
+        for who in (ANN, RAJ, MARIA, SAM):
+            _send(ledger, "2026-09", "request", who)
+            _send(ledger, "2026-10", "request", who, failed=who == MARIA)
+        _send(ledger, "2026-09", "reminder-1", MARIA)
+        _send(ledger, "2026-09", "reminder-1", SAM)
+        _send(ledger, "2026-09", "reminder-2", SAM)
+        _send(ledger, "2025-10", "request", ANN)
+        _send(ledger, "2027-08", "request", ANN)
+        needs = [
+            _need("n1", "2026-09", ANN, "Grade 6", ("lesson",), ("Citation",), "small group"),
+            _need(
+                "n2",
+                "2026-09",
+                RAJ,
+                "Grade 6",
+                ("task", "learning"),
+                ("LMS", "Citation"),
+                "team meeting, written guide",
+            ),
+            _need("n3", "2026-10", ANN, "Grade 6", ("learning",), (), ""),
+            _need("n4", "2026-10", SAM, "Related Arts", (), ("LMS",), "one-on-one"),
+            _need("n5", "2025-10", RAJ, "Grade 6", ("task",), ("LMS",), "one-on-one"),
+            _need("n6", "2026-10", GONE, "Grade 8", ("task",), (), ""),
+        ]
+        ledger.needs.upsert(needs, date(2026, 10, 12))
+        ledger.needs.set_status(
+            {"n1": ("done", ""), "n2": ("scheduled", ""), "n4": ("done", ""),
+             "n5": ("done", ""), "n6": ("done", "")},
+            date(2026, 10, 30),
+        )  # fmt: skip
+        ledger.journal.add(date(2026, 8, 1), "First day of the year", STAMP)
+        ledger.journal.add(date(2027, 7, 31), "Last day of the year", STAMP)
+        ledger.journal.add(date(2026, 7, 31), "The year before", STAMP)
+        ledger.journal.add(date(2026, 10, 14), "Moodle session went well", STAMP)
+
+
+def compiled(project: Project, year: str = "2026-27", today: date = TODAY) -> YearReport:
+    with project.workspace(today) as ws:
+        return compile_report(ws, parse_year(year, ws.config.calendar.year_starts))
+
+
+def test_the_months_count_requests_answers_and_needs(project: Project) -> None:
+    history(project)
+    r = compiled(project)
+    rows = {m.cycle: m for m in r.months}
+    assert [m.cycle for m in r.months][0::11] == ["2026-08", "2027-07"]
+    got = {
+        n: (m.state, m.requests, m.reminders, m.answered, m.percent, m.needs, m.scheduled, m.done)
+        for n, m in rows.items()
+    }
+    assert got["2026-09"] == ("sent", 4, 3, 2, 50, 2, 1, 1)
+    assert got["2026-10"] == ("sent", 3, 0, 2, 67, 3, 0, 2)  # 2 of 3: 66.7, half up
+    assert got["2026-08"][0] == "not sent"  # the calendar ran it, nothing went out
+    assert got["2026-11"][0] == "not sent"
+    assert got["2026-12"][0] == "no cycle"
+    assert got["2027-07"][0] == "no cycle"
+    assert got["2027-02"][0] == "not yet"
+    for quiet in ("2026-08", "2026-11", "2026-12", "2027-02"):
+        assert rows[quiet].rate is None and rows[quiet].percent is None  # never 0/0
+    assert (r.requests, r.answered, r.percent, r.cycles_run) == (7, 4, 57, 2)
+    assert (r.needs, r.done, r.scheduled) == (5, 3, 1)
+
+
+def test_needs_by_kind_format_and_topic(project: Project) -> None:
+    history(project)
+    r = compiled(project)
+    assert [(k.kind, k.received, k.open, k.scheduled, k.done) for k in r.kinds] == [
+        ("task", 2, 0, 1, 1),
+        ("learning", 2, 1, 1, 0),
+        ("lesson", 1, 0, 0, 1),
+        (NO_KIND, 1, 0, 0, 1),
+    ]
+    assert {(t.name, t.done, t.scheduled) for t in r.formats} == {
+        ("small group", 1, 0), ("team meeting", 0, 1), ("written guide", 0, 1),
+        ("one-on-one", 1, 0), (NO_FORMAT, 1, 0),
+    }  # fmt: skip
+    assert [(t.name, t.done, t.scheduled) for t in r.topics] == [
+        ("Citation", 1, 1), ("LMS", 1, 1), (NO_TOPIC, 1, 0),
+    ]  # fmt: skip
+
+
+def test_teachers_and_teams_reached(project: Project) -> None:
+    history(project)
+    r = compiled(project)
+    assert (r.helped, r.active, r.teams_reached) == (3, 4, 3)
+    assert [t.email for t in r.never_helped] == [RAJ, MARIA]
+    teams = {t.team: (t.teachers, t.asked, t.helped, t.done, t.percent) for t in r.teams}
+    assert teams == {
+        "Grade 6": (2, 2, 1, 1, 50),
+        "Grade 7": (1, 0, 0, 0, 0),  # Old is inactive
+        "Related Arts": (1, 1, 1, 1, 100),
+        "Grade 8": (0, 1, 1, 1, None),  # only a teacher who has left
+    }
+    by = {t.email: t for t in r.teachers}
+    assert (by[ANN].answered, by[RAJ].answered, by[MARIA].answered, by[SAM].answered) == (
+        2, 1, 0, 1)  # fmt: skip
+    assert not by[OLD].active and not by[GONE].on_roster and by[GONE].helped
+
+
+def test_units_supported_are_the_units_named_beside_needs_done_or_scheduled(
+    project: Project,
+) -> None:
+    history(project)
+    r = compiled(project)
+    # Raj's later September answer supersedes his first; Sam's "n/a" names no unit.
+    assert [(u.cycle, u.teacher, u.unit, u.status) for u in r.units] == [
+        ("2026-09", ANN, "Persuasive essays", "done"),
+        ("2026-09", RAJ, "Energy v2", "scheduled"),
+    ]
+
+
+def test_the_journal_sits_beside_its_month_within_the_year(project: Project) -> None:
+    history(project)
+    r = compiled(project)
+    placed = {m.cycle: [j.text for j in m.journal] for m in r.months if m.journal}
+    assert placed == {
+        "2026-08": ["First day of the year"],
+        "2026-10": ["Moodle session went well"],
+        "2027-07": ["Last day of the year"],
+    }
+    assert [j.text for j in r.journal] == [
+        "First day of the year", "Moodle session went well", "Last day of the year"]  # fmt: skip
+
+
+def test_a_year_starting_in_september_moves_the_boundary(project: Project) -> None:
+    history(project)
+    project.write_config({**MONTHS, "calendar": {**MONTHS["calendar"], "year_starts": 9}})
+    r = compiled(project)
+    assert (r.months[0].cycle, r.months[-1].cycle) == ("2026-09", "2027-08")
+    # The ledger row of August 2027 is in this year now; the August 2026 entry is not.
+    assert (r.requests, r.cycles_run) == (8, 3)
+    assert "First day of the year" not in [j.text for j in r.journal]
+    earlier = compiled(project, "2025-26")
+    assert [j.text for j in earlier.journal] == ["The year before", "First day of the year"]
+    assert earlier.requests == 1  # October 2025
+
+
+def test_the_needs_tables_edits_count_without_being_written(project: Project) -> None:
+    history(project)
+    run_cli(project, "needs", "list", "--all", today="2027-01-10")  # writes nothing
+    with Ledger(project.folder / ".pdmail" / "ledger.sqlite3") as ledger:
+        from pdmail.state.needs import needs_rows
+
+        header, rows = needs_rows(ledger.needs.all(CAMPAIGN))
+    for row in rows:
+        if row[0] == "n3":
+            row[1] = "done"
+    with (project.folder / "needs.csv").open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, *rows])
+    before = (project.folder / "needs.csv").read_bytes()
+    r = compiled(project)
+    assert (r.done, r.months[2].done) == (4, 3)
+    assert (project.folder / "needs.csv").read_bytes() == before
+
+
+def test_an_empty_year_has_months_and_no_division(project: Project) -> None:
+    project.write_config(MONTHS)
+    r = compiled(project, "2030-31", date(2030, 9, 15))
+    assert not (project.folder / ".pdmail" / "ledger.sqlite3").exists()  # nothing created
+    assert [m.state for m in r.months][:3] == ["not sent", "not sent", "not yet"]
+    assert (r.requests, r.answered, r.rate, r.percent, r.needs, r.helped) == (
+        0, 0, None, None, 0, 0)  # fmt: skip
+    assert len(r.never_helped) == 4 and r.units == () and r.survey is None
+    result = run_cli(project, "report", "--year", "2030-31", today="2030-09-15")
+    assert result.exit_code == 0, result.output
+    html = (project.folder / "report" / "2030-31" / "report.html").read_text(encoding="utf-8")
+    assert "No survey this year." in html and "No needs this school year." in html
+    assert "not yet" in html and "no cycle" in html
+
+
+@pytest.mark.parametrize(
+    ("text", "starts", "first"),
+    [
+        ("2026-27", 8, 2026),
+        ("2026-2027", 8, 2026),
+        (" 2026/27 ", 8, 2026),
+        ("2026\u201327", 8, 2026),
+        ("1999-00", 8, 1999),
+        ("1999-2000", 9, 1999),
+        ("2026", 1, 2026),
+    ],
+)
+def test_school_year_names(text: str, starts: int, first: int) -> None:
+    year = parse_year(text, starts)
+    assert (year.start, year.starts) == (first, starts)
+
+
+@pytest.mark.parametrize(
+    ("text", "starts", "error"),
+    [
+        ("2026-28", 8, "the second year must be the one after the first"),
+        ("2026-2028", 8, "the second year must be the one after the first"),
+        ("2026", 8, "is not a school year"),
+        ("26-27", 8, "is not a school year"),
+        ("next year", 8, "is not a school year"),
+        ("2026-27", 1, "is not a school year"),
+        ("", 8, "is not a school year"),
+        ("0999-00", 8, "out of range"),
+    ],
+)
+def test_bad_school_years_are_refused(text: str, starts: int, error: str) -> None:
+    with pytest.raises(UsageError, match=error):
+        parse_year(text, starts)
+
+
+@pytest.mark.parametrize(
+    ("day", "starts", "label", "first", "last"),
+    [
+        (date(2026, 8, 1), 8, "2026-27", date(2026, 8, 1), date(2027, 7, 31)),
+        (date(2026, 7, 31), 8, "2025-26", date(2025, 8, 1), date(2026, 7, 31)),
+        (date(2027, 2, 28), 9, "2026-27", date(2026, 9, 1), date(2027, 8, 31)),
+        (date(2026, 12, 31), 1, "2026", date(2026, 1, 1), date(2026, 12, 31)),
+        (date(2028, 3, 1), 3, "2028-29", date(2028, 3, 1), date(2029, 2, 28)),
+    ],
+)
+def test_the_year_of_a_day(day: date, starts: int, label: str, first: date, last: date) -> None:
+    year = year_of(day, starts)
+    assert (year.label, year.first_day, year.last_day) == (label, first, last)
+    assert year.holds(day) and len(year.cycles) == 12
+    assert SchoolYear(year.start, starts) == parse_year(label, starts)
+
+
+HOSTILE = '<script>alert("x")</script>'
+
+
+def test_the_files_are_escaped_and_never_formulas(project: Project) -> None:
+    history(project)
+    project.write_roster(
+        [
+            [ANN, "+Ann", "@Lee", "-Grade 6", "yes"],
+            [RAJ, HOSTILE, '=HYPERLINK("http://evil")', "Grade 6", "yes"],
+            [MARIA, "María", "Gómez", "Grade 7", "yes"],
+            [SAM, "Sam", "Haddad", "<b>Related Arts</b>", ""],
+        ]
+    )
+    project.write_responses(
+        [answer(ANN, "9/3/2026 10:00:00", '=cmd|"/c calc"!A1 <img src=x onerror=alert(1)>')]
+    )
+    with Ledger(project.folder / ".pdmail" / "ledger.sqlite3") as ledger:
+        ledger.journal.add(date(2026, 9, 2), "</div><script>bad()</script> & more", STAMP)
+    out = project.folder / "out"
+    result = run_cli(project, "report", "--year", "2026-2027", "--out", str(out),
+                     today="2027-01-15")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for raw in ("<script>", "<img", "<b>Related", "</div><script>"):
+        assert raw not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;/div&gt;&lt;script&gt;bad()&lt;/script&gt; &amp; more" in html
+    # Nothing outside the page: no scripts, links, images or fonts fetched from anywhere.
+    assert not re.search(
+        r"<(script|link|img|iframe|object|embed)\b|<[a-z]+[^>]*\s(src|href)=", html
+    )
+    assert not re.search(r"url\(|@import|https?:", html.split("</style>")[0])
+
+    def cells(name: str) -> list[list[str]]:
+        with (out / f"{name}.csv").open(encoding="utf-8-sig", newline="") as f:
+            return list(csv.reader(f))
+
+    teachers = {row[0]: row for row in cells("teachers")[1:]}
+    assert teachers[RAJ][1] == f'{HOSTILE} =HYPERLINK("http://evil")'
+    assert teachers[ANN][1:3] == ["'+Ann @Lee", "'-Grade 6"]
+    units = cells("units")
+    assert units[1][3] == '\'=cmd|"/c calc"!A1 <img src=x onerror=alert(1)>'
+    teams = [row[0] for row in cells("teams")[1:]]
+    assert "'-Grade 6" in teams and "<b>Related Arts</b>" in teams
+    for name in ("months", "needs_by_kind", "sessions_by_format", "sessions_by_topic",
+                 "journal", "survey"):  # fmt: skip
+        for row in cells(name)[1:]:
+            assert not any(c[:1] in ("=", "+", "-", "@") for c in row), (name, row)
+
+
+def test_the_command_writes_every_table_and_json_for_scripts(project: Project) -> None:
+    history(project)
+    result = run_cli(project, "report", "--year", "2026-27", "--json", today="2027-01-15")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    summary = data["report"]["summary"]
+    assert (summary["year"], summary["requests"], summary["percent"]) == ("2026-27", 7, 57)
+    assert (summary["helped"], summary["never_helped"], summary["open"]) == (3, 2, 1)
+    assert data["report"]["months"][1]["rate"] == 0.5
+    assert data["report"]["months"][0]["rate"] is None
+    folder = project.folder / "report" / "2026-27"
+    assert data["files"]["html"] == str(folder / "report.html")
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(["report.html", "months.csv", "needs_by_kind.csv", "teams.csv",
+                            "sessions_by_format.csv", "sessions_by_topic.csv", "units.csv",
+                            "teachers.csv", "journal.csv", "survey.csv"])  # fmt: skip
+    months = list(csv.reader((folder / "months.csv").open(encoding="utf-8-sig")))
+    assert months[2][:7] == ["September 2026", "2026-09", "requests sent", "4", "3", "2", "50"]
+    assert months[5][2] == "no cycle: the campaign does not run this month"
+    assert months[5][6] == ""  # a rate that does not exist is blank, not 0
+    text = run_cli(project, "report", "--year", "2026-27", today="2027-01-15").output
+    assert "7 requests in 2 months, 57% answered; 5 needs, 3 done; 3 of 4 active" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--year", "2026-28"], "the second year must be the one after the first"),
+        (["--year", "soon"], "is not a school year"),
+    ],
+)
+def test_bad_report_options_change_nothing(project: Project, args: list[str], message: str) -> None:
+    history(project)
+    result = run_cli(project, "report", *args)
+    assert result.exit_code != 0 and message in result.output
+    assert not (project.folder / "report").exists()
+
+
+def test_an_out_path_that_is_a_file_is_refused(project: Project) -> None:
+    history(project)
+    (project.folder / "taken").write_text("mine")
+    result = run_cli(project, "report", "--out", str(project.folder / "taken"))
+    assert result.exit_code != 0 and "is a file, not a folder" in result.output
+    assert (project.folder / "taken").read_text() == "mine"
+
+
+def test_journal_commands(project: Project) -> None:
+    project.write_config(MONTHS)
+    assert "No journal entries yet." in run_cli(project, "journal", "list").output
+    assert not (project.folder / ".pdmail").exists()
+    ok = run_cli(project, "journal", "add", "Book fair  \nwent well", "--date", "2026-10-03")
+    assert ok.exit_code == 0 and "Kept journal entry 1 for 2026-10-03" in ok.output
+    run_cli(project, "journal", "add", "Spring planning", "--date", "2027-03-01")
+    run_cli(project, "journal", "add", "Last year", "--date", "2026-07-30")
+    listed = run_cli(project, "journal", "list", "--year", "2026-27").output
+    assert "1  2026-10-03  Book fair went well" in listed and "Last year" not in listed
+    data = json.loads(run_cli(project, "journal", "list", "--json").output)
+    assert [e["id"] for e in data["entries"]] == [3, 1, 2]
+    assert data["entries"][1]["text"] == "Book fair\nwent well"
+    gone = run_cli(project, "journal", "remove", "2")
+    assert gone.exit_code == 0 and "Removed journal entry 2 (2027-03-01)" in gone.output
+    r = compiled(project)
+    assert {m.cycle: len(m.journal) for m in r.months if m.journal} == {"2026-10": 1}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["add", ""], "the journal entry is empty"),
+        (["add", "   "], "the journal entry is empty"),
+        (["add", "text", "--date", "2026-02-30"], "is not a date"),
+        (["add", "text", "--date", "tomorrow"], "is not a date"),
+        (["remove", "7"], "no journal entry has the id 7"),
+        (["remove", "0"], "0 is not in the range"),
+        (["remove", "one"], "'one' is not a valid integer"),
+        (["list", "--year", "2026-2028"], "the second year must be the one after the first"),
+    ],
+)
+def test_bad_journal_input_changes_nothing(project: Project, args: list[str], message: str) -> None:
+    project.write_config(MONTHS)
+    run_cli(project, "journal", "add", "kept", "--date", "2026-09-01")
+    result = run_cli(project, "journal", *args)
+    assert result.exit_code != 0 and message in result.output
+    data = json.loads(run_cli(project, "journal", "list", "--json").output)
+    assert [e["text"] for e in data["entries"]] == ["kept"]
+
+
+def test_journal_text_from_standard_input(project: Project) -> None:
+    from click.testing import CliRunner
+
+    from pdmail.cli.commands import main
+
+    result = CliRunner().invoke(
+        main,
+        ["journal", "add", "-", "--date", "2026-11-02", "--config", str(project.config_path)],
+        input="Read-aloud week:\nevery Grade 6 class came.\n",
+    )
+    assert result.exit_code == 0, result.output
+    with project.workspace(date(2026, 11, 2), time(9)) as ws:
+        [entry] = ws.ledger.journal.entries()
+    assert entry.text == "Read-aloud week:\nevery Grade 6 class came."
