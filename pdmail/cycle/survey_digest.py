@@ -1,0 +1,141 @@
+"""A survey campaign's digest: its answers counted (:mod:`pdmail.campaigns.survey`), rendered
+as bars, written beside the monthly digests and mailed to the librarian once per round."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..atomic import write_atomic
+from ..campaigns.survey import SurveyResults, survey_results
+from ..cycles import Cycle
+from ..errors import BackendError, ConfigError, InputError, PdmailError
+from ..mail.compose import address, compose, header_safe, message_id
+from ..models import MessageKey
+from ..workspace import Workspace
+from .delivery import DeliveryReport, Outgoing, deliver
+from .freshness import require_answers
+from .messages import base_context
+from .publish import DIGEST
+
+
+@dataclass
+class PublishedSurvey:
+    """What :func:`publish_survey` did: the results and their rendering, the files written,
+    the mail's report (None without ``send``) and the writes that failed."""
+
+    results: SurveyResults
+    subject: str
+    html: str
+    text: str
+    files: list[str] = field(default_factory=list)
+    mail: DeliveryReport | None = None
+    errors: list[PdmailError] = field(default_factory=list)
+
+
+def results_of(ws: Workspace, cycle: Cycle) -> SurveyResults:
+    """The survey round ``cycle`` counted from ``ws``'s answers (its campaign must be a
+    survey). Refuses, like the monthly digest, when the answers cannot all be there yet."""
+    questions = ws.config.active_campaign.survey
+    if questions is None:
+        raise ConfigError(
+            f"campaign {ws.config.campaign}: not a survey, so it has no survey results",
+            hint="pass --campaign with a survey campaign (kind: survey)",
+        )
+    require_answers(ws, cycle, "no digest was made")
+    return survey_results(ws.collect(cycle), questions)
+
+
+def survey_rows(results: SurveyResults) -> tuple[list[str], list[list[str]]]:
+    """The results as one table: a row per team (``All`` first), question and choice, then
+    one per suggestion (written as values, never formulas, by the sinks)."""
+    header = ["Team", "Question", "Choice", "Teachers", "Of", "Share"]
+    rows: list[list[str]] = []
+    for team, respondents, questions in [
+        ("All", results.respondents, results.questions),
+        *((t.team or "(no team)", t.respondents, t.questions) for t in results.teams),
+    ]:
+        for q in questions:
+            for bar in q.bars:
+                rows.append(
+                    [team, q.title, bar.label, str(bar.count), str(respondents),
+                     f"{bar.share:.0%}"]
+                )  # fmt: skip
+    for s in results.suggestions:
+        rows.append([s.team or "(no team)", "Suggestion", s.text, s.teacher, "", ""])
+    return header, rows
+
+
+def publish_survey(
+    ws: Workspace,
+    cycle: Cycle,
+    *,
+    out: Path | None = None,
+    write: bool = True,
+    send: bool = False,
+    dry_run: bool = False,
+    resend: bool = False,
+    files: list[str] | None = None,
+    errors: list[PdmailError] | None = None,
+) -> PublishedSurvey:
+    """Count ``cycle``'s survey answers, write survey.html and survey.txt into ``out``
+    (default ``digest.out/<campaign>/<cycle>``) and the ``results`` table, and with ``send``
+    mail the digest to the librarian (once). Takes the same options as
+    :func:`pdmail.cycle.publish.publish_digest`, for ``pdmail digest`` and the tick alike: a
+    write that fails is collected in ``errors`` and the mail still goes."""
+    errors = [] if errors is None else errors
+    results = results_of(ws, cycle)
+    ctx = {**base_context(ws, cycle), "survey": results}
+    render = ws.templates.render
+    done = PublishedSurvey(
+        results=results,
+        subject=header_safe(render("digest.subject.j2", ctx)),
+        html=render("digest.html.j2", ctx),
+        text=render("digest.txt.j2", ctx),
+        files=[] if files is None else files,
+        errors=errors,
+    )
+    if write:
+        folder = out or ws.config.digest_out / cycle.name
+        for name, body in (("survey.html", done.html), ("survey.txt", done.text)):
+            target = folder / name
+            try:
+                write_atomic(target, body)
+                done.files.append(str(target))
+            except OSError as exc:
+                errors.append(
+                    BackendError(f"{target}: cannot write the survey digest ({exc.strerror})")
+                )
+        try:
+            done.files.append(ws.sink.write_table("results", *survey_rows(results)))
+        except PdmailError as exc:
+            errors.append(exc)
+    if send:
+        items = [_message(ws, cycle, done)]
+        done.mail = deliver(
+            ws, items, cycle=cycle.name, kind=DIGEST, dry_run=dry_run, resend=resend
+        )
+    return done
+
+
+def _message(ws: Workspace, cycle: Cycle, done: PublishedSurvey) -> Outgoing:
+    cfg = ws.config
+    key = MessageKey(cfg.campaign, cycle.name, cfg.librarian.email.lower(), DIGEST)
+    try:
+        msg = compose(
+            sender=address(cfg.mail.sender_name, cfg.librarian.email),
+            to=address(cfg.librarian.name, key.recipient),
+            subject=done.subject,
+            text=done.text,
+            html=done.html,
+            message_id=message_id(key, cfg.librarian.email.rpartition("@")[2]),
+            date=ws.now(),
+            reply_to=cfg.mail.reply_to,
+        )
+    except InputError as exc:
+        raise InputError(
+            f"the survey digest cannot be built safely: {exc.message}",
+            hint="check librarian in the config and the survey's digest subject template; "
+            "nothing was sent",
+        ) from None
+    return Outgoing(key, msg)
