@@ -7,18 +7,32 @@ do. Nothing is sent. Checks that depend on a failed one are skipped, not failed 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from . import cycles
-from .backends.base import FAIL, OK, SEND_TEST, SKIP, WARN, Account, Check, MailerBackend
+from .backends.base import (
+    FAIL,
+    OK,
+    SEND_TEST,
+    SKIP,
+    WARN,
+    Account,
+    Check,
+    Mailer,
+    MailerBackend,
+)
 from .config.load import load_config
 from .config.records import Config
 from .cycle.freshness import answers_problem
+from .cycle.messages import Composer
 from .cycle.opening import as_opened, first_request_day
 from .errors import PdmailError
-from .models import State
+from .models import Clock, State
+from .sources.roster import Roster
+from .state.ledger import Ledger
 from .wording import count, plural
 from .workspace import Workspace, clock_on
 
@@ -78,15 +92,18 @@ def diagnose(
             checks.append(Check("roster", SKIP, _needs(source_account)))
         else:
             checks += _inputs(ws, day)
-        checks.append(_attempt("calendar", lambda: _calendar(ws, day)))
+        checks.append(_attempt("calendar", lambda: _calendar(config, ws.ledger, day)))
         roster_ok = not any(c.name == "roster" and c.status in (FAIL, SKIP) for c in checks)
         if roster_ok:
-            checks.append(_attempt("templates", lambda: _templates(ws, day)))
+            checks.append(
+                _attempt("templates", lambda: _templates(Composer.of(ws), ws.roster, day))
+            )
         if mailer_account in unusable:
             checks.append(Check("mail", SKIP, _needs(mailer_account)))
         else:
-            checks += _mail(ws, mailer, connect=connect, send_test=send_test)
-        checks.append(_attempt("ledger", lambda: _ledger(ws)))
+            mail = _Mail(config, mailer, ws.mailer, ws.now, lambda: ws.ledger)
+            checks += _mail(mail, connect=connect, send_test=send_test)
+        checks.append(_attempt("ledger", lambda: _ledger(config, ws.ledger, ws.ledger_path)))
     finally:
         ws.close()
     return checks
@@ -116,8 +133,10 @@ def _inputs(ws: Workspace, day: date) -> list[Check]:
     def responses() -> Check:
         # The same test as remind, the tick and the digest: once the current cycle's requests
         # went out, a missing or stale export fails here before it fails the daily run.
-        cycle = as_opened(ws, cycles.cycle(ws.config, cycles.current_name(ws.config, day)))
-        problem = answers_problem(ws, cycle)
+        cycle = as_opened(
+            ws.config, ws.ledger, cycles.cycle(ws.config, cycles.current_name(ws.config, day))
+        )
+        problem = answers_problem(ws.config, ws.ledger, ws.source, cycle)
         if problem is not None:
             return Check("responses", FAIL, problem.message, problem.hint or "")
         table = ws.source.read_responses()
@@ -140,10 +159,9 @@ def _inputs(ws: Workspace, day: date) -> list[Check]:
     return out
 
 
-def _calendar(ws: Workspace, today: date) -> Check:
-    config = ws.config
+def _calendar(config: Config, ledger: Ledger, today: date) -> Check:
     planned = cycles.cycle(config, cycles.current_name(config, today))
-    first = first_request_day(ws, planned.name)
+    first = first_request_day(config, ledger, planned.name)
     c = cycles.as_opened(config, planned, first)
     detail = (
         f"cycle {c.name}: send {c.send}, due {c.due}, reminders "
@@ -168,35 +186,52 @@ def _calendar(ws: Workspace, today: date) -> Check:
     return Check("calendar", OK, detail)
 
 
-def _templates(ws: Workspace, today: date) -> Check:
-    from .cycle.preview import preview_messages
+def _templates(composer: Composer, roster: Roster, today: date) -> Check:
+    from .cycle.preview import render_previews
 
-    cycle = cycles.cycle(ws.config, cycles.current_name(ws.config, today))
-    if not ws.roster.active:
+    config = composer.config
+    cycle = cycles.cycle(config, cycles.current_name(config, today))
+    if not roster.active:
         return Check("templates", WARN, "no active teacher to render for")
-    preview_messages(ws, cycle, (), "request")
-    preview_messages(ws, cycle, (), "reminder")
-    return Check("templates", OK, f"request and reminder render for {ws.roster.active[0].email}")
+    render_previews(composer, roster, cycle, (), "request")
+    render_previews(composer, roster, cycle, (), "reminder")
+    return Check("templates", OK, f"request and reminder render for {roster.active[0].email}")
 
 
-def _mail(
-    ws: Workspace, backend: type[MailerBackend], *, connect: bool, send_test: bool
-) -> list[Check]:
+@dataclass(frozen=True)
+class _Mail:
+    """What the mail checks use: the config, the chosen mailer backend, a way to make its
+    mailer, the clock, and the ledger (opened by the daily budget check, so that a ledger
+    that cannot be opened fails that check rather than the doctor)."""
+
+    config: Config
+    backend: type[MailerBackend]
+    new_mailer: Callable[[], Mailer]
+    clock: Clock
+    ledger: Callable[[], Ledger]
+
+
+def _mail(mail: _Mail, *, connect: bool, send_test: bool) -> list[Check]:
     """The mail checks, each saying only what was tried: what the mailer checks without
     sending (an outbox folder written to, an SMTP login; Gmail is reached only by a send), or
     (``send_test``) one test message handed over."""
-    cfg = ws.config
+    cfg, backend = mail.config, mail.backend
     out = []
     if send_test:
-        out.append(_send_test(ws, backend))
+        out.append(_send_test(mail))
     else:
-        out.append(_attempt("mail", lambda: backend.doctor(ws, connect=connect)))
+        out.append(
+            _attempt(
+                "mail",
+                lambda: backend.doctor(cfg, connect=connect, new_mailer=mail.new_mailer),
+            )
+        )
     out.append(_sender(cfg, backend, tested=send_test and out[-1].status == OK))
     cap = cfg.mail.daily_cap
     if cap:
 
         def budget() -> Check:
-            used = len(ws.ledger.sent_since(ws.now() - timedelta(days=1)))
+            used = len(mail.ledger().sent_since(mail.clock() - timedelta(days=1)))
             left = max(0, cap - used)
             return Check(
                 "daily budget",
@@ -219,11 +254,11 @@ def _sender(cfg: Config, backend: type[MailerBackend], *, tested: bool) -> Check
     return Check("sender", SKIP, f"{detail} (from the config; not checked: {SEND_TEST})", note)
 
 
-def _send_test(ws: Workspace, backend: type[MailerBackend]) -> Check:
+def _send_test(mail: _Mail) -> Check:
     from .testmail import send_test_message
 
-    cfg = ws.config
-    sent = send_test_message(ws)
+    cfg, backend = mail.config, mail.backend
+    sent = send_test_message(cfg, mail.new_mailer, mail.clock)
     to = cfg.librarian.email
     if sent.result is not None:
         return backend.test_sent(cfg, sent.result, str(sent.message["Message-ID"]))
@@ -244,10 +279,10 @@ def _send_test(ws: Workspace, backend: type[MailerBackend]) -> Check:
     )
 
 
-def _ledger(ws: Workspace) -> Check:
-    entries = ws.ledger.entries(ws.config.campaign)
+def _ledger(config: Config, ledger: Ledger, path: Path) -> Check:
+    entries = ledger.entries(config.campaign)
     attention = [e for e in entries if e.state in (State.UNKNOWN, State.FAILED, State.PENDING)]
-    detail = f"{ws.ledger_path}: {count(len(entries), 'message')} recorded"
+    detail = f"{path}: {count(len(entries), 'message')} recorded"
     if attention:
         return Check(
             "ledger",

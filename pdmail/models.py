@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal, get_args
@@ -24,6 +24,10 @@ TASK: Final = "task"
 LEARNING: Final = "learning"
 LESSON: Final = "lesson"
 KINDS: tuple[NeedKind, ...] = get_args(NeedKind)
+
+# The one clock of a run: it returns the current time in the school's zone (a fixed day under
+# ``--today``). Functions that write or compare a date take one, never read the machine's.
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)

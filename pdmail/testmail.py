@@ -9,13 +9,15 @@ reported as it is, never tried again.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from .backends.base import Mailer
+from .config.records import Config
 from .errors import DeliveryError, PdmailError
 from .mail.compose import address, compose
-from .models import SendResult
-from .workspace import Workspace
+from .models import Clock, SendResult
 
 SUBJECT = "pdmail test message"
 
@@ -34,38 +36,39 @@ class SendTest:
         return isinstance(self.error, DeliveryError) and not self.error.definite
 
 
-def build_test_message(ws: Workspace) -> EmailMessage:
-    """The test message: from and to the librarian, with a Message-ID of its own (a second
-    test is a second message, not a resend of the first)."""
-    cfg = ws.config
-    now = ws.now()
-    domain = cfg.librarian.email.rpartition("@")[2]
-    mid = f"<pdmail.{cfg.campaign}.doctor.test-{now:%Y%m%dT%H%M%S}.{secrets.token_hex(6)}@{domain}>"
+def build_test_message(config: Config, clock: Clock) -> EmailMessage:
+    """The test message: from and to the librarian, dated by ``clock``, with a Message-ID of
+    its own (a second test is a second message, not a resend of the first)."""
+    now = clock()
+    domain = config.librarian.email.rpartition("@")[2]
+    unique = f"{now:%Y%m%dT%H%M%S}.{secrets.token_hex(6)}"
+    mid = f"<pdmail.{config.campaign}.doctor.test-{unique}@{domain}>"
     text = (
-        f"This is a test message from pdmail for {cfg.school}, sent by 'pdmail doctor "
-        f"--send-test' on {now:%Y-%m-%d at %H:%M} ({cfg.timezone.key}).\n\n"
-        f"It went through the configured mailer ({cfg.mail.kind}), as the requests to teachers "
-        "will. If it reached you, pdmail can send. Nothing else was sent, and this message "
-        "is not part of any cycle.\n"
+        f"This is a test message from pdmail for {config.school}, sent by 'pdmail doctor "
+        f"--send-test' on {now:%Y-%m-%d at %H:%M} ({config.timezone.key}).\n\n"
+        f"It went through the configured mailer ({config.mail.kind}), as the requests to "
+        "teachers will. If it reached you, pdmail can send. Nothing else was sent, and this "
+        "message is not part of any cycle.\n"
     )
     return compose(
-        sender=address(cfg.mail.sender_name, cfg.librarian.email),
-        to=address(cfg.librarian.name, cfg.librarian.email),
-        subject=f"{SUBJECT} ({cfg.school})",
+        sender=address(config.mail.sender_name, config.librarian.email),
+        to=address(config.librarian.name, config.librarian.email),
+        subject=f"{SUBJECT} ({config.school})",
         text=text,
         html=None,
         message_id=mid,
         date=now,
-        reply_to=cfg.mail.reply_to,
+        reply_to=config.mail.reply_to,
     )
 
 
-def send_test_message(ws: Workspace) -> SendTest:
-    """Hand the test message to the configured mailer once; the mailer's error, if any, is
-    returned with it (connecting or logging in failing, a refusal, an unknown outcome)."""
-    message = build_test_message(ws)
+def send_test_message(config: Config, new_mailer: Callable[[], Mailer], clock: Clock) -> SendTest:
+    """Hand the test message to a mailer from ``new_mailer`` (the configured one) once; the
+    mailer's error, if any, is returned with it (building it, connecting or logging in
+    failing, a refusal, an unknown outcome)."""
+    message = build_test_message(config, clock)
     try:
-        with ws.mailer() as mailer:
+        with new_mailer() as mailer:
             return SendTest(message, result=mailer.send(message))
     except PdmailError as exc:
         return SendTest(message, error=exc)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from email import message_from_bytes, policy
 from pathlib import Path
 from types import TracebackType
@@ -24,7 +24,7 @@ import requests
 from conftest import Project, ledger_entries, run_cli
 
 from pdmail.backends import registry
-from pdmail.backends.base import OK, Check, MailerBackend, SourceBackend
+from pdmail.backends.base import OK, Check, Mailer, MailerBackend, SourceBackend
 from pdmail.backends.google.api import (
     GoogleApiError,
     GoogleSignInError,
@@ -111,8 +111,8 @@ class MemoryBackend(MailerBackend):
         return f"look in the memory box for {message_id}"
 
     @classmethod
-    def doctor(cls, ws: Workspace, *, connect: bool) -> Check:
-        box = ws.config.mail.options["memory"]["box"]
+    def doctor(cls, config: Config, *, connect: bool, new_mailer: Callable[[], Mailer]) -> Check:
+        box = config.mail.options["memory"]["box"]
         return Check("mail", OK, f"memory box {box!r} is ready")
 
 

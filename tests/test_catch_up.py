@@ -162,7 +162,7 @@ def test_late_requests_carry_the_real_due_date_and_the_tick_says_what_it_did(
 
     # Every later run works the same calendar out of the ledger.
     with project.workspace(d("2026-12-15")) as ws:
-        assert first_request_day(ws, "2026-12") == d("2026-12-10")
+        assert first_request_day(ws.config, ws.ledger, "2026-12") == d("2026-12-10")
         c = resolve(ws, None, d("2026-12-15"))
     assert (c.send, c.due, c.reminders, c.digest, c.planned_send) == (
         d("2026-12-10"),

@@ -25,7 +25,7 @@ from pdmail import cycles
 from pdmail.backends.outbox import OutboxMailer
 from pdmail.cycle import delivery
 from pdmail.cycle.delivery import DeliveryReport, Due, count_due
-from pdmail.cycle.messages import REQUEST, build_reminder, build_request
+from pdmail.cycle.messages import REQUEST, Composer, build_reminder, build_request
 from pdmail.cycle.publish import compile_digest, render_digest, send_digest
 from pdmail.cycle.steps import plan_requests, send_reminders, send_requests
 from pdmail.cycles import Cycle
@@ -130,7 +130,7 @@ def teacher(ws: Workspace, email: str) -> Teacher:
 
 
 def request_id(ws: Workspace, cycle: Cycle, email: str) -> str:
-    return str(build_request(ws, cycle, teacher(ws, email)).message["Message-ID"])
+    return str(build_request(Composer.of(ws), cycle, teacher(ws, email)).message["Message-ID"])
 
 
 # --- requests: once and only once ------------------------------------------------------------
@@ -638,7 +638,7 @@ def test_reminder_reuses_the_request_thread_id(project: Project) -> None:
     with workspace(project, REMIND_1) as ws:
         request = ws.ledger.get(MessageKey("monthly-update", "2026-12", ANN, REQUEST))
         assert request is not None
-        outgoing = build_reminder(ws, cycle, teacher(ws, ANN), 1, request)
+        outgoing = build_reminder(Composer.of(ws), cycle, teacher(ws, ANN), 1, request)
 
     assert outgoing.thread_id == request.thread_id == request.message_id
     assert str(outgoing.message["In-Reply-To"]) == request.message_id
@@ -796,14 +796,15 @@ def test_claims_ahead_that_a_stopped_run_never_handed_over_are_released(
     assert ledger_rows(project) == {ANN: ("sent", 1, "")}
 
 
-def test_sending_holds_bytes_on_disk_not_messages_in_memory(
+def test_sending_renders_as_it_goes_so_memory_does_not_grow_with_the_messages(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import tracemalloc
 
     from conftest import ROSTER_HEADER, write_csv
 
-    monkeypatch.setattr(delivery, "SPOOL_MEMORY", 64 * 1024)
+    monkeypatch.setattr(delivery, "AHEAD", 8)
+    monkeypatch.setattr(delivery, "CLAIM_BATCH", 8)
     peaks = {}
     for n in (150, 600):
         project = Project(tmp_path / str(n))
@@ -824,7 +825,7 @@ def test_sending_holds_bytes_on_disk_not_messages_in_memory(
         assert report.count("sent") == n
         size = min(p.stat().st_size for p in project.outbox.rglob("*.eml"))
     # Each message is ~3 KB of bytes (and was ~100 KB as objects); what grows with the
-    # roster is the report's line per teacher and each message's key and ids (~1.5 KB), not
-    # the messages.
+    # roster is the report's line per teacher and each message's key (~1.5 KB), not the
+    # messages: a few are rendered ahead of the one going out, and dropped once it has gone.
     per_teacher = (peaks[600] - peaks[150]) / 450
     assert per_teacher < size * 0.75, (per_teacher, size, peaks)

@@ -180,11 +180,11 @@ def test_stale_means_saved_before_the_first_sent_request(
     cycle = cycles.cycle(project.config(), "2026-12")
     with project.workspace(SEND, time(9, 15)) as ws:
         send_requests(ws, cycle)
-        went_out = requests_went_out(ws, cycle)
+        went_out = requests_went_out(ws.config, ws.ledger, cycle)
     assert went_out == datetime(2026, 12, 1, 9, 15, tzinfo=tz)
     project.write_responses([], saved=went_out + offset)
     with project.workspace(date(2026, 12, 7)) as ws:
-        problem = answers_problem(ws, cycle)
+        problem = answers_problem(ws.config, ws.ledger, ws.source, cycle)
         assert (problem is not None) is stale
         if stale:
             with pytest.raises(InputError):
@@ -200,7 +200,8 @@ def test_the_first_sent_request_counts_not_a_failed_one(project: Project) -> Non
         send_requests(ws, cycle, only=["ann@school.example.org"])
     with project.workspace(SEND, time(10, 0)) as ws:
         send_requests(ws, cycle)
-        assert requests_went_out(ws, cycle) == datetime(2026, 12, 1, 8, 0, tzinfo=CHICAGO)
+        went_out = requests_went_out(ws.config, ws.ledger, cycle)
+        assert went_out == datetime(2026, 12, 1, 8, 0, tzinfo=CHICAGO)
 
 
 # --- doctor; a live source (a Sheet) has no file time -----------------------------------------

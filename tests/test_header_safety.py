@@ -43,7 +43,7 @@ from pdmail.backends.google.http import RetryPolicy
 from pdmail.backends.outbox import OutboxMailer
 from pdmail.backends.smtp import SmtpMailer
 from pdmail.cycle.delivery import Outgoing
-from pdmail.cycle.messages import build_reminder, build_request
+from pdmail.cycle.messages import Composer, build_reminder, build_request
 from pdmail.cycle.publish import compile_digest, digest_messages, render_digest
 from pdmail.cycles import Cycle
 from pdmail.errors import DeliveryError, InputError, TemplateError
@@ -477,10 +477,10 @@ def test_requests_reach_only_the_teacher_on_every_mailer(
     subject = sanitised(intended_subject(parts, values))
     if not subject:
         with pytest.raises(TemplateError, match="the subject is empty"):
-            build_request(ws, setting.cycle, teacher)
+            build_request(Composer.of(ws), setting.cycle, teacher)
         event("empty subject refused")
         return
-    request = build_request(ws, setting.cycle, teacher)
+    request = build_request(Composer.of(ws), setting.cycle, teacher)
     assert request.key.recipient == teacher.email
     mailers.check_everywhere(
         request,
@@ -500,8 +500,8 @@ def test_the_default_templates_too_requests_and_reminders(
     with project.workspace(SEND_DAY) as ws:
         cycle = cycles.cycle(ws.config, "2026-12")
         teacher = teacher_from_row(ws, row)
-        request = build_request(ws, cycle, teacher)
-        reminder = build_reminder(ws, cycle, teacher, 1, _entry(request, ws.now()))
+        request = build_request(Composer.of(ws), cycle, teacher)
+        reminder = build_reminder(Composer.of(ws), cycle, teacher, 1, _entry(request, ws.now()))
     subject = sanitised(request.subject)
     assert subject == "December 2026 library update: what's coming up in your classes?"
     for item, names, wanted in (
@@ -868,5 +868,5 @@ def test_ordinary_templates_still_render_in_the_sandbox(setting: Setting) -> Non
         "{% endfor %}{{ ns.n }} {{ '{} {}'.format(teacher.first_name, cycle.month) }} "
         "{{ teacher.team|upper }} {{ 2 ** 3 }} {{ '-' * 3 }} {{ teacher.display_name|length }}"
     )
-    item = build_request(ws, setting.cycle, teacher)
+    item = build_request(Composer.of(ws), setting.cycle, teacher)
     assert item.subject == "2 Ann December 2026 GRADE 6 8 --- 7"

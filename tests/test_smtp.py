@@ -685,3 +685,62 @@ def _ledger_rows(folder: Path) -> int:
 
     with sqlite3.connect(folder / ".pdmail" / "ledger.sqlite3") as db:
         return int(db.execute("SELECT count(*) FROM messages").fetchone()[0])
+
+
+# -- messages pdmail wrote: the transaction without smtplib's per-message parsing ----------
+
+
+def written(to: str = "ada@school.example", text: str = "Hello Ada,\n") -> Any:
+    from datetime import datetime, timezone
+
+    from pdmail.mail.compose import address
+    from pdmail.mail.wire import compose_wire
+
+    return compose_wire(
+        sender=address("School Library", "library@school.example"),
+        to=address("Ada Teacher", to),
+        subject="PD request for March",
+        text=text,
+        html=None,
+        message_id=make_msgid(domain="school.example"),
+        date=datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc),
+    )
+
+
+def test_a_written_message_arrives_as_its_bytes_and_meanwhile_runs_once(server: Server) -> None:
+    calls: list[int] = []
+    message = written(text=".a line that starts with a dot\n..two\nlast line without end")
+    with server.mailer() as mailer:
+        mailer.send(message, meanwhile=lambda: calls.append(1))
+    assert calls == [1]
+    (got,) = server.handler.received
+    assert got.rcpt_tos == ["ada@school.example"]
+    # Dot-stuffing undone by the server: the bytes are the ones pdmail checked.
+    assert got.content.rstrip(b"\r\n") == message.data.rstrip(b"\r\n")
+
+
+@pytest.mark.parametrize(
+    ("setup", "says"),
+    [
+        (lambda h: setattr(h, "refuse_rcpt", {"ada@school.example"}), "recipient refused"),
+        (lambda h: setattr(h, "mail_replies", ["550 5.7.1 Sender not allowed"]), "sender"),
+        (lambda h: setattr(h, "data_reply", "554 5.6.0 Message rejected as spam"), "rejected"),
+    ],
+)
+def test_a_written_message_refused_is_definite_and_the_connection_goes_on(
+    server: Server, setup: Callable[[Any], None], says: str
+) -> None:
+    calls: list[int] = []
+    setup(server.handler)
+    with server.mailer() as mailer:
+        with pytest.raises(DeliveryError) as caught:
+            mailer.send(written(), meanwhile=lambda: calls.append(1))
+        server.handler.refuse_rcpt = set()
+        server.handler.data_reply = ""
+        mailer.send(written(to="bob@school.example"))
+    assert caught.value.definite is True
+    assert says in str(caught.value)
+    # Refused before its data went out (the data's own refusal comes after it did).
+    assert calls == ([1] if says == "rejected" else [])
+    assert server.handler.connections == 1
+    assert [r.rcpt_tos for r in server.handler.received] == [["bob@school.example"]]

@@ -14,7 +14,7 @@ from conftest import ROSTER_HEADER, ROSTER_ROWS, Project
 
 from pdmail import cycles
 from pdmail.config.records import Form
-from pdmail.cycle.messages import build_request, teacher_context
+from pdmail.cycle.messages import Composer, build_request, teacher_context
 from pdmail.cycle.tick import tick
 from pdmail.errors import ConfigError, TemplateError
 from pdmail.mail.templates import Templates, md_escape, prefilled_link
@@ -37,7 +37,7 @@ def request_for(project: Project, email: str = "ann@school.example.org") -> Emai
         cycle = cycles.cycle(ws.config, "2026-12")
         teacher = ws.roster.get(email)
         assert teacher is not None
-        return build_request(ws, cycle, teacher).message
+        return build_request(Composer.of(ws), cycle, teacher).message
 
 
 def part(msg: EmailMessage, subtype: str) -> str:
@@ -230,7 +230,7 @@ def test_the_request_carries_the_prefilled_link(project: Project) -> None:
     with project.workspace(DAY) as ws:
         teacher = ws.roster.get("maria@school.example.org")
         assert teacher is not None
-        link = teacher_context(ws, cycles.cycle(ws.config, "2026-12"), teacher)["form_link"]
+        link = teacher_context(ws.config, cycles.cycle(ws.config, "2026-12"), teacher)["form_link"]
     assert link.startswith(FORM_URL + "?usp=pp_url&")
     assert sorted(parse_qsl(urlsplit(link).query)) == [
         ("entry.111", "maria@school.example.org"),

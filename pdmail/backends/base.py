@@ -13,7 +13,7 @@ one module in this package: see docs/backends.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import getaddresses
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from ..config.reader import Reader
     from ..config.records import Config
     from ..mail.wire import Sendable
-    from ..workspace import Workspace
 
 # The kinds pdmail ships with; the registry may hold more (a script's own mailer).
 BuiltinMailKind = Literal["outbox", "smtp", "gmail", "microsoft365"]
@@ -196,9 +195,10 @@ class MailerBackend(Backend):
         )
 
     @classmethod
-    def doctor(cls, ws: Workspace, *, connect: bool) -> Check:
+    def doctor(cls, config: Config, *, connect: bool, new_mailer: Callable[[], Mailer]) -> Check:
         """The doctor's mail check when no test message is sent: ``connect`` allows opening
-        a connection (never sending). By default: not tried."""
+        a connection (never sending), with a mailer from ``new_mailer`` (the one
+        :meth:`build` makes, or a script's own). By default: not tried."""
         if not connect:
             return Check("mail", SKIP, "connection not tried")
         return Check("mail", SKIP, f"{cls.kind} not checked: {SEND_TEST}")

@@ -22,9 +22,11 @@ from ..models import SendResult
 from .base import OK, BuiltinMailKind, Check, MailerBackend
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..config.reader import Reader
     from ..config.records import Config
-    from ..workspace import Workspace
+    from .base import Mailer
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
 _PDMAIL_ID = re.compile(r"^<pdmail\.[^.]+\.(?P<cycle>[^.]+)\.(?P<kind>[^.]+)\.")
@@ -108,8 +110,8 @@ class OutboxBackend(MailerBackend):
         return f"look in the outbox folder for the file with Message-ID {message_id}"
 
     @classmethod
-    def doctor(cls, ws: Workspace, *, connect: bool) -> Check:
-        folder = ws.config.mail.outbox
+    def doctor(cls, config: Config, *, connect: bool, new_mailer: Callable[[], Mailer]) -> Check:
+        folder = config.mail.outbox
         try:
             folder.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=folder):

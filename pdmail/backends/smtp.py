@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from ..config.reader import Reader
     from ..config.records import Config
-    from ..workspace import Workspace
+    from .base import Mailer
 
 __all__ = ["SECURITY_MODES", "SmtpBackend", "SmtpMailer", "SmtpSettings"]
 
@@ -204,8 +204,18 @@ class SmtpMailer:
         self._entered = False
         self._drop(polite=True)
 
-    def send(self, message: Sendable, *, thread_id: str | None = None) -> SendResult:
+    def send(
+        self,
+        message: Sendable,
+        *,
+        thread_id: str | None = None,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> SendResult:
         """Hand ``message`` to the server on the run's connection.
+
+        ``meanwhile``, if given, is called at most once, while the server takes in a message
+        pdmail wrote (after its data went out, before the reply is read): the caller's own
+        work (rendering the next message) then costs no time of its own. It must not raise.
 
         For a message pdmail composed (:class:`~pdmail.mail.wire.WireMessage`,
         :class:`~pdmail.mail.compose.ComposedMessage`) the envelope is the sender and recipient
@@ -251,13 +261,12 @@ class SmtpMailer:
             conn = self._conn or self._reopen(shown)
             conn.data_started = False
             try:
-                options: list[str] = []
                 if checked is not None:
-                    data = checked
+                    refused = _transact(conn, sender, recipients[0], checked, meanwhile)
                 else:
                     assert isinstance(message, EmailMessage)  # WireMessage has its bytes
                     data, options = _flatten(conn, message, [sender, *recipients])
-                refused = conn.sendmail(sender, recipients, data, options)
+                    refused = conn.sendmail(sender, recipients, data, options)
             except (smtplib.SMTPException, OSError) as exc:
                 # A server that stopped answering is not one that dropped an idle connection:
                 # connecting again would only wait out another timeout.
@@ -513,6 +522,60 @@ def _close(conn: smtplib.SMTP) -> None:
         conn.close()
 
 
+def _transact(
+    conn: _Connection,
+    sender: str,
+    recipient: str,
+    data: bytes,
+    meanwhile: Callable[[], None] | None,
+) -> dict[str, tuple[int, bytes]]:
+    """``conn.sendmail(sender, [recipient], data)`` for the checked bytes of a message pdmail
+    wrote, with the same commands, replies and errors, but none of its per-message parsing:
+    both addresses are plain ``local@domain`` (checked when the message was written), so they
+    need no quoting, and the bytes end every line with CRLF, so only leading dots need
+    doubling. ``meanwhile`` runs while the server takes the data in."""
+    conn.ehlo_or_helo_if_needed()
+    options = f" size={len(data)}" if conn.does_esmtp and conn.has_extn("size") else ""
+    conn.putcmd("mail", f"FROM:<{sender}>{options}")
+    code, reply = conn.getreply()
+    if code != 250:
+        if code == _CLOSING:
+            conn.close()
+        else:
+            conn._rset()  # type: ignore[attr-defined]
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    conn.putcmd("rcpt", f"TO:<{recipient}>")
+    code, reply = conn.getreply()
+    if code not in (250, 251):
+        if code == _CLOSING:
+            conn.close()
+        else:
+            conn._rset()  # type: ignore[attr-defined]
+        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+    # From here on the message may reach the server: the line sendmail() draws at data().
+    conn.data_started = True
+    conn.putcmd("data")
+    code, reply = conn.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)  # as data() raises it, the session as it is
+    body = data.replace(b"\n.", b"\n..")
+    if body.startswith(b"."):
+        body = b"." + body
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    conn.send(body + b".\r\n")
+    if meanwhile is not None:
+        meanwhile()
+    code, reply = conn.getreply()
+    if code != 250:
+        if code == _CLOSING:
+            conn.close()
+        else:
+            conn._rset()  # type: ignore[attr-defined]
+        raise smtplib.SMTPDataError(code, reply)
+    return {}
+
+
 def _envelope(message: Sendable) -> tuple[str, list[str]]:
     """The envelope sender and recipients: for a composed message the ones pdmail chose;
     otherwise Sender (else From) and To, Cc, Bcc, as ``send_message`` reads them."""
@@ -738,12 +801,12 @@ class SmtpBackend(MailerBackend):
         )
 
     @classmethod
-    def doctor(cls, ws: Workspace, *, connect: bool) -> Check:
+    def doctor(cls, config: Config, *, connect: bool, new_mailer: Callable[[], Mailer]) -> Check:
         """A login (or, with no username, a connection), never a message."""
         if not connect:
-            return super().doctor(ws, connect=connect)
-        smtp = cls.settings(ws.config)
-        with ws.mailer():
+            return super().doctor(config, connect=connect, new_mailer=new_mailer)
+        smtp = cls.settings(config)
+        with new_mailer():
             pass
         how = " with XOAUTH2 (a token from the Microsoft sign-in)" if smtp.auth == "oauth2" else ""
         done = (

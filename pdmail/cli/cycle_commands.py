@@ -65,7 +65,7 @@ def preview(
     with workspace(config_path, today) as ws:
         cycle = cycle_of(ws, cycle_name)
         if kind == "request":
-            cycle = for_sending(ws, cycle, today_of(ws), late=True)
+            cycle = for_sending(ws.config, ws.ledger, cycle, today_of(ws), late=True)
         previews = preview_messages(ws, cycle, teachers, kind)
         if as_json:
             click.echo(dumps(previews))
@@ -111,8 +111,8 @@ def send(
 
     with workspace(config_path, today) as ws:
         cycle = cycle_of(ws, cycle_name)
-        opens_late = first_request_day(ws, cycle.name) is None
-        cycle = for_sending(ws, cycle, today_of(ws), late=late)
+        opens_late = first_request_day(ws.config, ws.ledger, cycle.name) is None
+        cycle = for_sending(ws.config, ws.ledger, cycle, today_of(ws), late=late)
         # The bar's length from the ledger alone: nothing is rendered to count it.
         todo = count_due(ws, plan_requests(ws, cycle, only).items, limit=limit, resend=resend)
         with progressbar(todo, "Sending", as_json or dry_run) as step:
@@ -202,7 +202,7 @@ def collect(
             click.echo(f"  answered  {name} <{t.email}>  {local_time(r.submitted, tz)}")
         for t in c.not_answered:
             click.echo(f"  waiting   {one_line(t.display_name)} <{t.email}>")
-        for u in unmatched(ws, c):
+        for u in unmatched(ws.config, c):
             click.echo(f"  not on the roster: {unmatched_line(u, tz)}")
         if c.superseded:
             n = len(c.superseded)
@@ -313,7 +313,7 @@ def status(
             for p in st.problems:
                 click.secho(f"skipped: {p}", fg="yellow", err=True)
             # Status only shows; but who "answered" is only as good as the export.
-            stale = answers_problem(ws, st.cycle)
+            stale = answers_problem(ws.config, ws.ledger, ws.source, st.cycle)
             if stale is not None:
                 click.secho(
                     f"Warning: {stale.message}; the answers shown cannot be trusted",

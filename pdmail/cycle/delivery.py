@@ -2,12 +2,18 @@
 
 A step names the messages it owes (:class:`Due`) without rendering them; the ledger decides
 which may go, so a rerun with nothing left renders nothing. Each of those is rendered once,
-to bytes kept in a temporary spool (in memory while small, on disk beyond), and every one is
-rendered before the first goes out, so a template error or a bad roster field stops the run
-with nothing sent, while memory stays flat however long the roster. Then each message is
-claimed in the ledger, handed over, and recorded. A refusal is recorded as failed (tried
-again next run); a failure whose outcome cannot be known is recorded as unknown, with what is
-known about it, and never resent without ``resend``.
+as the run comes to it: a few dozen ahead of the one going out (those the next ledger claim
+covers), so memory stays flat however long the roster. The first claim's messages are
+rendered before anything is opened or sent, so a template that fails for every teacher (an
+undefined field, a syntax error) stops the run with nothing sent; a roster row that cannot
+make a safe message stops the run where it is met, the messages before it sent and recorded.
+Each message is claimed in the ledger, handed over, and recorded. A refusal is recorded as
+failed (tried again next run); a failure whose outcome cannot be known is recorded as unknown,
+with what is known about it, and never resent without ``resend``.
+
+The functions take what they use (:class:`Courier`: the config, the ledger, the mailer, the
+clock and the pacing timers); :func:`deliver`, :func:`count_due`, :func:`unsettled` and
+:func:`resolve` are the same for a :class:`~pdmail.workspace.Workspace`.
 
 A provider's sending limit, or a passing condition that keeps coming (two timeouts in a row,
 three messages in a row turned away for the rate limit), stops the run: the message that met
@@ -16,21 +22,28 @@ it and the rest are held for a later run, with no ledger row of their own.
 
 from __future__ import annotations
 
-import tempfile
+import contextlib
+import inspect
+import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..backends import Mailer
 from ..errors import BackendError, DeliveryError, PdmailError, UsageError
-from ..mail.wire import Sendable, WireMessage, message_id_of, subject_of
-from ..models import LedgerEntry, MessageKey, OutcomeResult, State
-from ..state.ledger import INTERRUPTED, QUEUED, Claim, boot_id, never_handed_over
+from ..mail.wire import Sendable, message_id_of, subject_of
+from ..models import Clock, LedgerEntry, MessageKey, OutcomeResult, SendResult, State
+from ..state.ledger import INTERRUPTED, QUEUED, Claim, Ledger, boot_id, never_handed_over
 from ..state.runlock import RunLock
 from ..wording import count, local_time
-from ..workspace import Workspace
+
+if TYPE_CHECKING:
+    from ..config.records import Config
+    from ..workspace import Workspace
 
 Progress = Callable[[MessageKey], None]
 
@@ -103,12 +116,49 @@ class DeliveryReport:
         )
 
 
+class Halt:
+    """Why and until when a run stopped sending (the provider's limit, a hung server), kept
+    across the steps of one run so that a later step does not ask again."""
+
+    def __init__(self) -> None:
+        self.stopped: tuple[str, datetime | None, datetime] | None = None  # reason, resume, until
+
+
+@dataclass
+class Courier:
+    """What handing messages over takes: the config (campaign, state folder, ``mail``
+    pacing, cap and lock wait, time zone), the ledger, a factory for the run's mailer, the
+    clock, the pacing timers, and the run's :class:`Halt` (shared by its steps)."""
+
+    config: Config
+    ledger: Ledger
+    mailer: Callable[[], Mailer]
+    clock: Clock
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
+    halt: Halt = field(default_factory=Halt)
+
+    @classmethod
+    def of(cls, ws: Workspace) -> Courier:
+        """The workspace's pieces; its steps share one :class:`Halt`."""
+        halt = ws.__dict__.setdefault(_HALTED, Halt())
+        assert isinstance(halt, Halt)
+        return cls(ws.config, ws.ledger, ws.mailer, ws.now, ws.sleep, ws.monotonic, halt)
+
+
 def count_due(
     ws: Workspace, items: Sequence[Item], *, limit: int | None = None, resend: bool = False
 ) -> int:
+    """:func:`due_in` with the workspace's ledger."""
+    return due_in(ws.ledger, items, limit=limit, resend=resend)
+
+
+def due_in(
+    ledger: Ledger, items: Sequence[Item], *, limit: int | None = None, resend: bool = False
+) -> int:
     """How many of ``items`` a run would hand over now (the ledger's say and ``limit``), from
     the ledger alone: nothing is rendered."""
-    entries = _entries(ws, items)
+    entries = _entries(ledger, items)
     due = sum(_blocked(entries.get(item.key), resend) is None for item in items)
     return min(due, limit) if limit is not None else due
 
@@ -124,25 +174,50 @@ def deliver(
     resend: bool = False,
     progress: Progress | None = None,
 ) -> DeliveryReport:
+    """:func:`hand_over` with the workspace's config, ledger, mailer and clock."""
+    return hand_over(
+        Courier.of(ws),
+        items,
+        cycle=cycle,
+        kind=kind,
+        dry_run=dry_run,
+        limit=limit,
+        resend=resend,
+        progress=progress,
+    )
+
+
+def hand_over(
+    courier: Courier,
+    items: Sequence[Item],
+    *,
+    cycle: str,
+    kind: str,
+    dry_run: bool = False,
+    limit: int | None = None,
+    resend: bool = False,
+    progress: Progress | None = None,
+) -> DeliveryReport:
     """Send ``items`` that the ledger allows; with ``dry_run`` decide only, touching nothing.
 
     ``limit`` caps how many are handed over in this run; the rest are reported as held and
     go out on a later run. ``resend`` allows messages whose outcome is unknown to go again
     (with the same Message-ID, so a mail system can recognise a duplicate).
     """
+    c = courier
     if dry_run:
-        return _deliver(ws, items, DeliveryReport(cycle, kind, True), limit, resend, progress)
-    with RunLock(ws.config.state, wait=ws.config.mail.lock_wait):
-        ws.ledger.settle_interrupted(ws.config.campaign, ws.now())
-        return _deliver(ws, items, DeliveryReport(cycle, kind, False), limit, resend, progress)
+        return _deliver(c, items, DeliveryReport(cycle, kind, True), limit, resend, progress)
+    with RunLock(c.config.state, wait=c.config.mail.lock_wait, campaign=c.config.campaign):
+        c.ledger.settle_interrupted(c.config.campaign, c.clock())
+        return _deliver(c, items, DeliveryReport(cycle, kind, False), limit, resend, progress)
 
 
-def _entries(ws: Workspace, items: Sequence[Item]) -> dict[MessageKey, LedgerEntry]:
+def _entries(ledger: Ledger, items: Sequence[Item]) -> dict[MessageKey, LedgerEntry]:
     """The ledger's entries for the cycles of ``items``, by key: one query a cycle rather
     than one a message."""
     found: dict[MessageKey, LedgerEntry] = {}
     for campaign, cycle in {(i.key.campaign, i.key.cycle) for i in items}:
-        found.update((e.key, e) for e in ws.ledger.entries(campaign, cycle))
+        found.update((e.key, e) for e in ledger.entries(campaign, cycle))
     # Claims a killed run queued and certainly never handed over are no claims at all.
     for key in never_handed_over([e for e in found.values() if e.state is State.PENDING]):
         del found[key]
@@ -160,7 +235,7 @@ def _rendered(item: Item) -> Outgoing:
 
 
 def _deliver(
-    ws: Workspace,
+    c: Courier,
     items: Sequence[Item],
     report: DeliveryReport,
     limit: int | None,
@@ -168,7 +243,7 @@ def _deliver(
     progress: Progress | None,
 ) -> DeliveryReport:
     dry_run = report.dry_run
-    entries = _entries(ws, items)
+    entries = _entries(c.ledger, items)
     wanted: list[Item] = []
     for item in items:
         skipped = _skipped(entries.get(item.key), resend, item.key)
@@ -186,27 +261,26 @@ def _deliver(
             wanted.append(item)
     if dry_run or not wanted:
         return report
-    with _Spool() as spool:
-        return _send_all(ws, wanted, spool, entries, report, resend, progress)
+    return _send_all(c, wanted, entries, report, resend, progress)
 
 
 def _send_all(
-    ws: Workspace,
+    c: Courier,
     to_send: list[Item],
-    spool: _Spool,
     entries: dict[MessageKey, LedgerEntry],
     report: DeliveryReport,
     resend: bool,
     progress: Progress | None,
 ) -> DeliveryReport:
-    ledger = ws.ledger
-    cap = ws.config.mail.daily_cap
-    window_start = ws.now() - timedelta(days=1)
+    ledger = c.ledger
+    tz = c.config.timezone
+    cap = c.config.mail.daily_cap
+    window_start = c.clock() - timedelta(days=1)
     counted = ledger.sent_since(window_start) if cap else []
     if cap and len(counted) >= cap:
-        _hold_for_cap(report, to_send, cap, counted, ws.config.timezone)
+        _hold_for_cap(report, to_send, cap, counted, tz)
         return report
-    halted = _halted(ws)
+    halted = _halted(c)
     if halted is not None:
         # An earlier step of this run met the provider's limit or a hung or unreachable
         # server: asking again now would only meet it again.
@@ -216,22 +290,43 @@ def _send_all(
                 Outcome(item.key.recipient, item.key.kind, "held", "the run stopped earlier")
             )
         report.stopped = f"not tried, as the run stopped earlier: {reason}"
-        report.note = _resume_note(report.count("held"), resume, ws.config.timezone)
+        report.note = _resume_note(report.count("held"), resume, tz)
         return report
-    # Every message is rendered before the first goes out; only its bytes are kept.
-    for item in to_send:
-        spool.add(_rendered(item))
-    pacer = _Pacer(ws.config.mail.per_minute, ws.monotonic, ws.sleep)
+    queue = _Ahead(to_send)
+    batch = CLAIM_BATCH if boot_id() and not c.config.mail.per_minute else 1
+    # The first claim's messages are rendered before the mailer is opened: a template that
+    # fails for everyone fails with nothing sent.
+    queue.render_upto(min(batch, len(to_send)))
+    pacer = _Pacer(c.config.mail.per_minute, c.monotonic, c.sleep)
     streak = _Streak()
-    with ws.mailer() as mailer, _Claims(ws, mailer, spool, entries, resend) as claims:
-        for n, outgoing in enumerate(spool):
+    with c.mailer() as mailer, _Claims(c, mailer, queue, entries, resend, batch) as claims:
+        # A mailer that can wait for its server while the next message is rendered is
+        # given that work (SMTP: while the server takes in the data).
+        meanwhile = queue.render_next if _takes_meanwhile(mailer) else None
+        for n in range(len(to_send)):
             if cap and len(counted) >= cap:
-                _hold_for_cap(report, to_send[n:], cap, counted, ws.config.timezone)
+                _hold_for_cap(report, to_send[n:], cap, counted, tz)
                 break
-            pacer.wait()
-            outcome, error = _send_one(ws, mailer, outgoing, claims.claim(n, outgoing), resend)
+            try:
+                outgoing = queue.get(n)
+                pacer.wait()
+                claim = claims.claim(n, outgoing)
+            except PdmailError as exc:
+                if exc is not queue.failed or n == 0:
+                    raise
+                # A later row that cannot make its message: the ones before it went out and
+                # are recorded; this one and the rest wait for the row to be fixed.
+                report.stopped = f"a message could not be written: {exc.message}"
+                for later in to_send[n:]:
+                    report.outcomes.append(
+                        Outcome(later.key.recipient, later.key.kind, "held", "the run stopped")
+                    )
+                report.note = _resume_note(report.count("held"), None, tz)
+                break
+            outcome, error = _send_one(c, mailer, outgoing, claim, resend, meanwhile)
+            queue.done(n)
             if outcome.result in ("sent", "unknown"):
-                counted.append(ws.now())
+                counted.append(c.clock())
             report.outcomes.append(outcome)
             if progress:
                 progress(outgoing.key)
@@ -248,10 +343,63 @@ def _send_all(
                     resume = _TOMORROW
                 held = report.count("held")
                 if held:
-                    report.note = _resume_note(held, resume, ws.config.timezone)
-                _halt(ws, stop, resume)
+                    report.note = _resume_note(held, resume, tz)
+                _halt(c, stop, resume)
                 break
     return report
+
+
+def _takes_meanwhile(mailer: Mailer) -> bool:
+    try:
+        return "meanwhile" in inspect.signature(mailer.send).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class _Ahead:
+    """The messages of a run, each rendered once, at most :data:`AHEAD` ahead of the one
+    going out; a message is dropped once handed over, so memory does not grow with the run.
+
+    A render that fails in :meth:`render_next` (called while the mailer waits) is kept and
+    raised when the run comes to that message, never inside the mailer.
+    """
+
+    def __init__(self, items: Sequence[Item]) -> None:
+        self.items = items
+        self.rendered: dict[int, Outgoing] = {}
+        self.next = 0  # the first index not rendered yet
+        self.current = 0  # the message going out
+        self.failed: Exception | None = None
+
+    def _render(self) -> None:
+        if self.failed is not None:
+            raise self.failed
+        try:
+            self.rendered[self.next] = _rendered(self.items[self.next])
+        except Exception as exc:
+            self.failed = exc
+            raise
+        self.next += 1
+
+    def get(self, n: int) -> Outgoing:
+        """Message ``n``, rendered now if it was not; raises what rendering it raised."""
+        self.current = max(self.current, n)
+        self.render_upto(n + 1)
+        return self.rendered[n]
+
+    def render_upto(self, end: int) -> None:
+        """Render every message before index ``end``."""
+        while self.next < min(end, len(self.items)):
+            self._render()
+
+    def render_next(self) -> None:
+        """Render one more message if it is not too far ahead; never raises."""
+        if self.failed is None and self.next < min(self.current + AHEAD, len(self.items)):
+            with contextlib.suppress(Exception):  # kept in self.failed
+                self._render()
+
+    def done(self, n: int) -> None:
+        self.rendered.pop(n, None)
 
 
 # Consecutive messages that met the same passing condition before the run gives up on it:
@@ -311,21 +459,21 @@ def _resume_note(held: int, resume: datetime | None, tz: tzinfo) -> str:
     return f"{left} will go on the next run"
 
 
-def _halt(ws: Workspace, reason: str, resume: datetime | None) -> None:
-    """Remember on ``ws`` that its run stopped, so a later step does not ask again."""
-    until = ws.now() + _HALT_FOR
+def _halt(c: Courier, reason: str, resume: datetime | None) -> None:
+    """Remember that the run stopped, so a later step of it does not ask again."""
+    until = c.clock() + _HALT_FOR
     if resume is not None and resume is not _TOMORROW:
         until = max(until, resume)
-    ws.__dict__[_HALTED] = (reason, resume, until)
+    c.halt.stopped = (reason, resume, until)
 
 
-def _halted(ws: Workspace) -> tuple[str, datetime | None] | None:
+def _halted(c: Courier) -> tuple[str, datetime | None] | None:
     """Why and until when an earlier step of this run stopped, if it did and still holds."""
-    found = ws.__dict__.get(_HALTED)
+    found = c.halt.stopped
     if found is None:
         return None
     reason, resume, until = found
-    if ws.now() >= until:
+    if c.clock() >= until:
         return None
     return reason, resume
 
@@ -357,54 +505,8 @@ class _Pacer:
         self.starts.append(now)
 
 
-class _Spool:
-    """The run's rendered messages, in order: the bytes of each message pdmail wrote in one
-    temporary file (held in memory up to :data:`SPOOL_MEMORY` bytes), any other message as
-    it is. Iterating gives each back once, as an :class:`Outgoing`."""
-
-    def __init__(self) -> None:
-        # Owner-only and already unlinked: the rendered messages never outlive the run.
-        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
-        # Where each message's bytes are, with its envelope and thread; or the message.
-        self.slots: list[tuple[int, int, str, str, str | None] | Outgoing] = []
-        self.meta: list[tuple[MessageKey, str, str]] = []  # key, Message-ID, subject
-        self.end = 0
-
-    def __enter__(self) -> _Spool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.file.close()
-
-    def add(self, item: Outgoing) -> None:
-        self.meta.append((item.key, item.message_id, item.subject))
-        message = item.message
-        if not isinstance(message, WireMessage):
-            self.slots.append(item)
-            return
-        self.file.seek(self.end)
-        self.file.write(message.data)
-        size = len(message.data)
-        self.slots.append(
-            (self.end, size, message.envelope_from, message.envelope_to, item.thread_id)
-        )
-        self.end += size
-
-    def __iter__(self) -> Iterator[Outgoing]:
-        for slot, (key, message_id, subject) in zip(self.slots, self.meta, strict=True):
-            if isinstance(slot, Outgoing):
-                yield slot
-                continue
-            start, size, sender, recipient, thread_id = slot
-            self.file.seek(start)
-            data = self.file.read(size)
-            # The bytes were checked when written; nothing but this run reads them back.
-            message = WireMessage(data, sender, recipient, message_id, subject)
-            yield Outgoing(key, message, thread_id)
-
-
-# How many bytes of rendered messages a run keeps in memory before the spool moves to disk.
-SPOOL_MEMORY = 8 * 1024 * 1024
+# How many messages a run renders ahead of the one going out: enough for the next claim.
+AHEAD = 64
 
 
 def _hold_for_cap(
@@ -492,22 +594,34 @@ def explain(entry: LedgerEntry) -> str:
 
 
 def unsettled(ws: Workspace) -> list[LedgerEntry]:
+    """:func:`unsettled_in` for the workspace's ledger, campaign and state folder."""
+    return unsettled_in(ws.ledger, ws.config.campaign, ws.config.state)
+
+
+def unsettled_in(ledger: Ledger, campaign: str, state: Path) -> list[LedgerEntry]:
     """The campaign's messages (every cycle and kind) whose outcome is not known: unknown ones,
-    and pending ones left by a run that stopped (not those of a run sending right now)."""
-    entries = ws.ledger.unsettled(ws.config.campaign)
+    and pending ones left by a run that stopped (not those of a run of the campaign sending
+    right now, on the ``state`` folder)."""
+    entries = ledger.unsettled(campaign)
     queued = set(never_handed_over([e for e in entries if e.state is State.PENDING]))
     entries = [e for e in entries if e.key not in queued]
-    if any(e.state is State.PENDING for e in entries) and RunLock.holder(ws.config.state):
+    running = RunLock.holder(state, campaign)
+    if running and any(e.state is State.PENDING for e in entries):
         entries = [e for e in entries if e.state is not State.PENDING]
     return entries
 
 
 def _send_one(
-    ws: Workspace, mailer: Mailer, item: Outgoing, claim: Claim, resend: bool
+    c: Courier,
+    mailer: Mailer,
+    item: Outgoing,
+    claim: Claim,
+    resend: bool,
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[Outcome, PdmailError | None]:
     """Hand over and record one message as ``claim`` allows; the second value is the error it
     met, if any (the caller decides whether the run goes on)."""
-    ledger = ws.ledger
+    ledger = c.ledger
     key = item.key
     message_id = item.message_id
     name = _mailer_name(mailer)
@@ -517,22 +631,27 @@ def _send_one(
         return skipped or Outcome(key.recipient, key.kind, "skipped-unknown",
                                   "claimed by another run"), None  # fmt: skip
     try:
-        result = mailer.send(item.message, thread_id=item.thread_id)
+        if meanwhile is None:
+            result = mailer.send(item.message, thread_id=item.thread_id)
+        else:
+            # A mailer whose send() takes it (see _takes_meanwhile).
+            send: Callable[..., SendResult] = mailer.send
+            result = send(item.message, thread_id=item.thread_id, meanwhile=meanwhile)
     except DeliveryError as exc:
-        return _record_failure(ws, key, claim, exc, message_id, name), exc
+        return _record_failure(c, key, claim, exc, message_id, name), exc
     except PdmailError as exc:
         # Not about this message (a lost connection, a login refused): it may have left.
-        ledger.mark_unknown(key, exc.message, ws.now(), cause=CAUSE_MAILER_ERROR)
+        ledger.mark_unknown(key, exc.message, c.clock(), cause=CAUSE_MAILER_ERROR)
         return _unknown(key, CAUSE_MAILER_ERROR, exc.message, name, message_id), exc
     except Exception as exc:
         # The mailer broke in a way it did not classify: the message may have left.
         msg = f"{type(exc).__name__}: {exc}"
-        ledger.mark_unknown(key, msg, ws.now(), cause=CAUSE_UNEXPECTED)
+        ledger.mark_unknown(key, msg, c.clock(), cause=CAUSE_UNEXPECTED)
         raise BackendError(
             f"{mailer.__class__.__name__} failed unexpectedly for {key.recipient} ({msg})",
             hint="the message is recorded as unknown; check the mailbox, then pdmail status",
         ) from exc
-    ledger.mark_sent(key, result, ws.now())
+    ledger.mark_sent(key, result, c.clock())
     return Outcome(key.recipient, key.kind, "sent"), None
 
 
@@ -557,19 +676,20 @@ class _Claims:
 
     def __init__(
         self,
-        ws: Workspace,
+        c: Courier,
         mailer: Mailer,
-        spool: _Spool,
+        queue: _Ahead,
         entries: dict[MessageKey, LedgerEntry],
         resend: bool,
+        size: int,
     ) -> None:
-        self.ws = ws
+        self.c = c
         self.name = _mailer_name(mailer)
-        self.spool = spool
+        self.queue = queue
         self.entries = entries
         self.resend = resend
         self.boot = boot_id()
-        self.size = CLAIM_BATCH if self.boot and not ws.config.mail.per_minute else 1
+        self.size = size if self.boot else 1
         self.ahead: dict[MessageKey, str] = {}  # claimed ahead, not handed over: their batch
 
     def __enter__(self) -> _Claims:
@@ -581,43 +701,47 @@ class _Claims:
             batches.setdefault(batch, []).append(key)
         self.ahead.clear()
         for batch, keys in batches.items():
-            self.ws.ledger.release_queued(keys, batch)
+            self.c.ledger.release_queued(keys, batch)
 
     def claim(self, n: int, item: Outgoing) -> Claim:
-        """The claim for ``item``, the ``n``-th message of the spool, about to be handed over."""
+        """The claim for ``item``, the ``n``-th message of the run, about to be handed over."""
         key = item.key
         if key not in self.ahead and self.size > 1 and key not in self.entries:
             self._claim_ahead(n)
         if self.ahead.pop(key, None) is not None:
             return Claim(True, None)
-        return self.ws.ledger.claim(
-            key, item.message_id, item.subject, self.ws.now(), resend=self.resend, mailer=self.name
+        return self.c.ledger.claim(
+            key, item.message_id, item.subject, self.c.clock(), resend=self.resend, mailer=self.name
         )
 
     def _claim_ahead(self, n: int) -> None:
+        # The batch's messages are rendered first: a claim records their Message-ID and subject.
+        items = self.queue.items
+        end = min(n + self.size, len(items))
+        end = next((i for i in range(n, end) if items[i].key in self.entries), end)
+        self.queue.render_upto(end)
         batch: list[tuple[MessageKey, str, str]] = []
-        for meta in self.spool.meta[n:]:
-            if len(batch) >= self.size or meta[0] in self.entries:
-                break
-            batch.append(meta)
+        for i in range(n, end):
+            item = self.queue.rendered[i]
+            batch.append((item.key, item.message_id, item.subject))
         name = f"{self.boot}:{uuid.uuid4().hex[:12]}"
-        granted = self.ws.ledger.claim_new(batch, self.ws.now(), batch=name, mailer=self.name)
+        granted = self.c.ledger.claim_new(batch, self.c.clock(), batch=name, mailer=self.name)
         self.ahead.update((meta[0], name) for meta, ok in zip(batch, granted, strict=True) if ok)
 
 
 def _record_failure(
-    ws: Workspace, key: MessageKey, claim: Claim, exc: DeliveryError, message_id: str, name: str
+    c: Courier, key: MessageKey, claim: Claim, exc: DeliveryError, message_id: str, name: str
 ) -> Outcome:
     if exc.definite and (exc.stop or exc.transient):
         # Not refused for a reason of its own and certainly not sent: it simply waits for a
         # later run, so the ledger is left as it was before this claim.
-        ws.ledger.release(key, claim)
+        c.ledger.release(key, claim)
         return Outcome(key.recipient, key.kind, "held", exc.message)
     if exc.definite:
-        ws.ledger.mark_failed(key, exc.message, ws.now())
+        c.ledger.mark_failed(key, exc.message, c.clock())
         return Outcome(key.recipient, key.kind, "failed", exc.message)
     cause = exc.cause or CAUSE_UNKNOWN
-    ws.ledger.mark_unknown(key, exc.message, ws.now(), cause=cause)
+    c.ledger.mark_unknown(key, exc.message, c.clock(), cause=cause)
     return _unknown(key, cause, exc.message, name, message_id)
 
 
@@ -633,6 +757,11 @@ def _unknown(key: MessageKey, cause: str, detail: str, mailer: str, message_id: 
 
 
 def resolve(ws: Workspace, keys: Sequence[MessageKey], *, sent: bool) -> list[LedgerEntry]:
+    """:func:`settle` with the workspace's ledger, config and clock."""
+    return settle(Courier.of(ws), keys, sent=sent)
+
+
+def settle(c: Courier, keys: Sequence[MessageKey], *, sent: bool) -> list[LedgerEntry]:
     """Settle the unknown outcomes of ``keys`` as the librarian found them: ``sent`` (the
     message is in the Sent folder or the teacher has it) records each as sent, never to go
     again; otherwise as failed, so the next run sends it (with the same Message-ID).
@@ -646,10 +775,10 @@ def resolve(ws: Workspace, keys: Sequence[MessageKey], *, sent: bool) -> list[Le
         if sent
         else "checked by hand: it had not been sent; it goes on the next run"
     )
-    with RunLock(ws.config.state, wait=ws.config.mail.lock_wait):
-        ws.ledger.settle_interrupted(ws.config.campaign, ws.now())
+    with RunLock(c.config.state, wait=c.config.mail.lock_wait, campaign=c.config.campaign):
+        c.ledger.settle_interrupted(c.config.campaign, c.clock())
         for key in keys:
-            entry = ws.ledger.get(key)
+            entry = c.ledger.get(key)
             if entry is None or entry.state is not State.UNKNOWN:
                 what = "nothing was recorded" if entry is None else f"it is {entry.state.value}"
                 raise UsageError(
@@ -660,7 +789,7 @@ def resolve(ws: Workspace, keys: Sequence[MessageKey], *, sent: bool) -> list[Le
                 )
         settled = []
         for key in keys:
-            _, after = ws.ledger.resolve(key, sent=sent, note=note, now=ws.now())
+            _, after = c.ledger.resolve(key, sent=sent, note=note, now=c.clock())
             assert after is not None  # checked above, under the same lock
             settled.append(after)
     return settled

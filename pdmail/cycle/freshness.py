@@ -16,25 +16,29 @@ month has no export yet, and requests never need one.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
-from ..backends.base import SavedExport
+from ..backends.base import SavedExport, TableSource
+from ..config.records import Config
 from ..cycles import Cycle
 from ..errors import InputError
 from ..models import State
-from ..workspace import Workspace
+from ..state.ledger import Ledger
 from .messages import REQUEST
 
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
-def requests_went_out(ws: Workspace, cycle: Cycle) -> datetime | None:
+
+def requests_went_out(config: Config, ledger: Ledger, cycle: Cycle) -> datetime | None:
     """When the first request of ``cycle`` that was sent was handed over, or None when no
     request of it was sent."""
-    return ws.ledger.first_created(ws.config.campaign, REQUEST, cycle=cycle.name, state=State.SENT)
+    return ledger.first_created(config.campaign, REQUEST, cycle=cycle.name, state=State.SENT)
 
 
-def _where(ws: Workspace) -> tuple[str, str]:
+def _where(cfg: Config, source: TableSource) -> tuple[str, str]:
     """How to name the responses source in a message, and how to fix it."""
-    cfg = ws.config
-    if isinstance(ws.source, SavedExport) and cfg.sources.responses is not None:
+    if isinstance(source, SavedExport) and cfg.sources.responses is not None:
         return str(cfg.sources.responses), (
             "download a fresh export from the Form (Responses > Download responses (.csv)) and "
             f"save it as {cfg.sources.responses}, or set sources.responses in {cfg.path.name} "
@@ -46,17 +50,19 @@ def _where(ws: Workspace) -> tuple[str, str]:
     return place or ("the responses source", "check that the responses can be read")
 
 
-def answers_problem(ws: Workspace, cycle: Cycle) -> InputError | None:
-    """Why the responses cannot tell who answered ``cycle`` (an error to raise or report), or
-    None when they can: the source is missing, or an export was saved before the cycle's
-    first request went out. An unreadable source raises its own :class:`InputError`."""
-    since = requests_went_out(ws, cycle)
+def answers_problem(
+    config: Config, ledger: Ledger, source: TableSource, cycle: Cycle
+) -> InputError | None:
+    """Why the responses in ``source`` cannot tell who answered ``cycle`` (an error to raise
+    or report), or None when they can: the source is missing, or an export was saved before
+    the cycle's first request went out (as ``ledger`` recorded it). An unreadable source
+    raises its own :class:`InputError`."""
+    since = requests_went_out(config, ledger, cycle)
     if since is None:
         return None
-    tz = ws.config.timezone
-    where, fix = _where(ws)
+    tz = config.timezone
+    where, fix = _where(config, source)
     sent = f"the {cycle.name} requests went out on {since.astimezone(tz):%Y-%m-%d at %H:%M}"
-    source = ws.source
     if isinstance(source, SavedExport):
         saved = source.responses_saved()
         if saved is None:
@@ -69,7 +75,7 @@ def answers_problem(ws: Workspace, cycle: Cycle) -> InputError | None:
                 fix += (
                     "; rehearsing with --today, give the export a time after the rehearsed "
                     f"requests: touch -d '{after.isoformat(timespec='minutes')}' "
-                    f"{ws.config.sources.responses}"
+                    f"{config.sources.responses}"
                 )
             return InputError(
                 f"{where}: saved {saved.astimezone(tz):%Y-%m-%d at %H:%M} (the file's "
@@ -83,9 +89,16 @@ def answers_problem(ws: Workspace, cycle: Cycle) -> InputError | None:
 
 
 def require_answers(ws: Workspace, cycle: Cycle, refused: str) -> None:
+    """:func:`ensure_answers` with the workspace's config, ledger and responses source."""
+    ensure_answers(ws.config, ws.ledger, ws.source, cycle, refused)
+
+
+def ensure_answers(
+    config: Config, ledger: Ledger, source: TableSource, cycle: Cycle, refused: str
+) -> None:
     """Raise :class:`InputError` (see :func:`answers_problem`), saying ``refused`` (what was
     not done, e.g. ``"no reminder was sent"``) so the reader knows nothing happened."""
-    problem = answers_problem(ws, cycle)
+    problem = answers_problem(config, ledger, source, cycle)
     if problem is not None:
         raise InputError(
             f"{problem.message}; pdmail cannot tell who answered, so {refused}",

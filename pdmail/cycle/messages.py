@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..config.records import Config
 from ..cycles import Cycle, parse_cycle_name
 from ..errors import InputError, TemplateError
 from ..mail.compose import address, header_safe, message_id
-from ..mail.templates import Fields, prefilled_link
+from ..mail.templates import Fields, Templates, prefilled_link
 from ..mail.wire import compose_wire
-from ..models import LedgerEntry, MessageKey, Teacher
-from ..workspace import Workspace
+from ..models import Clock, LedgerEntry, MessageKey, Teacher
 from .delivery import Outgoing
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 _MONTHS = [
     "January", "February", "March", "April", "May", "June",
@@ -52,39 +56,52 @@ def cycle_context(cycle: Cycle) -> dict[str, Any]:
     }
 
 
-def base_context(ws: Workspace, cycle: Cycle) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Composer:
+    """What writing a teacher's message takes: the config (school, campaign, librarian, form
+    link, sender and Reply-To), the templates, the clock (each message's Date) and where the
+    roster came from (named when a row cannot make a safe message)."""
+
+    config: Config
+    templates: Templates
+    clock: Clock
+    roster_origin: str = "the roster"
+
+    @classmethod
+    def of(cls, ws: Workspace) -> Composer:
+        """The workspace's config, templates, clock and roster origin (the roster is read
+        first, so a roster that cannot be read is the error a step reports first)."""
+        origin = ws.roster.origin
+        return cls(ws.config, ws.templates, ws.now, origin)
+
+
+def shared_context(config: Config, cycle: Cycle) -> dict[str, Any]:
     """The context every template shares: school, librarian, campaign, cycle."""
-    cfg = ws.config
     return {
-        "school": cfg.school,
-        "campaign": cfg.campaign,
-        "librarian": {"name": cfg.librarian.name, "email": cfg.librarian.email},
+        "school": config.school,
+        "campaign": config.campaign,
+        "librarian": {"name": config.librarian.name, "email": config.librarian.email},
         "cycle": cycle_context(cycle),
     }
 
 
-def teacher_context(ws: Workspace, cycle: Cycle, teacher: Teacher) -> dict[str, Any]:
+def base_context(ws: Workspace, cycle: Cycle) -> dict[str, Any]:
+    """:func:`shared_context` with the workspace's config."""
+    return shared_context(ws.config, cycle)
+
+
+def teacher_context(config: Config, cycle: Cycle, teacher: Teacher) -> dict[str, Any]:
+    """What a teacher's templates see: the shared context, the teacher's fields and their
+    prefilled form link."""
     return {
-        **base_context(ws, cycle),
+        **shared_context(config, cycle),
         "teacher": Fields(teacher),
-        "form_link": prefilled_link(ws.config.form, teacher, cycle.name),
+        "form_link": prefilled_link(config.form, teacher, cycle.name),
     }
 
 
-def _key(ws: Workspace, cycle: Cycle, recipient: str, kind: str) -> MessageKey:
-    return MessageKey(ws.config.campaign, cycle.name, recipient, kind)
-
-
-def _domain(ws: Workspace) -> str:
-    return ws.config.librarian.email.rpartition("@")[2]
-
-
-def _sender(ws: Workspace) -> Any:
-    return address(ws.config.mail.sender_name, ws.config.librarian.email)
-
-
 def _to_teacher(
-    ws: Workspace,
+    composer: Composer,
     cycle: Cycle,
     teacher: Teacher,
     kind: str,
@@ -95,25 +112,26 @@ def _to_teacher(
 ) -> Outgoing:
     """A message of ``kind`` to ``teacher`` from ``template``.{txt,html}.j2; with ``reply_to``,
     a reply in that message's thread."""
-    key = _key(ws, cycle, teacher.email, kind)
-    text = ws.templates.render(f"{template}.txt.j2", ctx)
-    html = ws.templates.render(f"{template}.html.j2", ctx)
+    cfg = composer.config
+    key = MessageKey(cfg.campaign, cycle.name, teacher.email, kind)
+    text = composer.templates.render(f"{template}.txt.j2", ctx)
+    html = composer.templates.render(f"{template}.html.j2", ctx)
     # The roster's key is the one recipient; a roster without names gives a bare address.
     name = "" if teacher.display_name == teacher.email else teacher.display_name
     try:
         msg = compose_wire(
-            sender=_sender(ws),
+            sender=address(cfg.mail.sender_name, cfg.librarian.email),
             to=address(name, key.recipient),
             subject=subject,
             text=text,
             html=html,
-            message_id=message_id(key, _domain(ws)),
-            date=ws.now(),
-            reply_to=ws.config.mail.reply_to,
+            message_id=message_id(key, cfg.librarian.email.rpartition("@")[2]),
+            date=composer.clock(),
+            reply_to=cfg.mail.reply_to,
             in_reply_to=reply_to.message_id if reply_to else "",
         )
     except InputError as exc:
-        where = f"{ws.roster.origin}, row {teacher.row}" if teacher.row else "the roster"
+        where = f"{composer.roster_origin}, row {teacher.row}" if teacher.row else "the roster"
         raise InputError(
             f"{where} ({teacher.email}): the {kind} cannot be built safely: {exc.message}",
             hint="check the row's name fields and the subject template; nothing was sent",
@@ -122,21 +140,22 @@ def _to_teacher(
     return Outgoing(key, msg, thread_id=thread)
 
 
-def build_request(ws: Workspace, cycle: Cycle, teacher: Teacher) -> Outgoing:
+def build_request(composer: Composer, cycle: Cycle, teacher: Teacher) -> Outgoing:
     """The cycle's request to ``teacher``, rendered from request.{subject,txt,html}.j2."""
-    ctx = teacher_context(ws, cycle, teacher)
-    subject = header_safe(ws.templates.render("request.subject.j2", ctx))
+    ctx = teacher_context(composer.config, cycle, teacher)
+    templates = composer.templates
+    subject = header_safe(templates.render("request.subject.j2", ctx))
     if not subject:
-        raise TemplateError(f"{ws.templates.where('request.subject.j2')}: the subject is empty")
-    return _to_teacher(ws, cycle, teacher, REQUEST, "request", subject, ctx)
+        raise TemplateError(f"{templates.where('request.subject.j2')}: the subject is empty")
+    return _to_teacher(composer, cycle, teacher, REQUEST, "request", subject, ctx)
 
 
 def build_reminder(
-    ws: Workspace, cycle: Cycle, teacher: Teacher, number: int, request: LedgerEntry
+    composer: Composer, cycle: Cycle, teacher: Teacher, number: int, request: LedgerEntry
 ) -> Outgoing:
     """Reminder ``number`` to ``teacher``: a reply in the request's thread, same subject."""
     ctx = {
-        **teacher_context(ws, cycle, teacher),
+        **teacher_context(composer.config, cycle, teacher),
         "reminder_number": number,
         "reminders_left": len(cycle.reminders) - number,
     }
@@ -144,4 +163,4 @@ def build_reminder(
     if not subject.lower().startswith("re:"):
         subject = f"Re: {subject}"
     kind = reminder_kind(number)
-    return _to_teacher(ws, cycle, teacher, kind, "reminder", subject, ctx, reply_to=request)
+    return _to_teacher(composer, cycle, teacher, kind, "reminder", subject, ctx, reply_to=request)

@@ -10,29 +10,40 @@ so nothing else has to be stored and a rerun agrees with the run before it.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from .. import cycles
+from ..config.records import Config
 from ..cycles import Cycle
 from ..errors import UsageError
-from ..workspace import Workspace
+from ..state.ledger import Ledger
 from .messages import REQUEST, long_date
 
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
-def first_request_day(ws: Workspace, name: str) -> date | None:
+
+def first_request_day(config: Config, ledger: Ledger, name: str) -> date | None:
     """The school-time day pdmail first tried to send a request of cycle ``name`` (whatever
     became of it), or None when it never has."""
-    first = ws.ledger.first_created(ws.config.campaign, REQUEST, cycle=name)
-    return None if first is None else first.astimezone(ws.config.timezone).date()
+    first = ledger.first_created(config.campaign, REQUEST, cycle=name)
+    return None if first is None else first.astimezone(config.timezone).date()
 
 
-def as_opened(ws: Workspace, planned: Cycle) -> Cycle:
+def as_opened(config: Config, ledger: Ledger, planned: Cycle) -> Cycle:
     """``planned`` on the calendar it really runs on (late, when its requests went out late)."""
-    return cycles.as_opened(ws.config, planned, first_request_day(ws, planned.name))
+    return cycles.as_opened(config, planned, first_request_day(config, ledger, planned.name))
 
 
 def resolve(ws: Workspace, name: str | None, today: date) -> Cycle:
-    """The cycle named (or the current one), as it really runs; it must be a running month."""
-    return as_opened(ws, cycles.resolve(ws.config, name, today))
+    """:func:`resolve_opened` with the workspace's config and ledger."""
+    return resolve_opened(ws.config, ws.ledger, name, today)
+
+
+def resolve_opened(config: Config, ledger: Ledger, name: str | None, today: date) -> Cycle:
+    """The cycle named (or the current one on ``today``), as it really runs by ``ledger``;
+    it must be a running month."""
+    return as_opened(config, ledger, cycles.resolve(config, name, today))
 
 
 def describe_late(cycle: Cycle, *, dry_run: bool = False) -> str:
@@ -46,7 +57,9 @@ def describe_late(cycle: Cycle, *, dry_run: bool = False) -> str:
     )
 
 
-def for_sending(ws: Workspace, cycle: Cycle, today: date, *, late: bool) -> Cycle:
+def for_sending(
+    config: Config, ledger: Ledger, cycle: Cycle, today: date, *, late: bool
+) -> Cycle:
     """The cycle a request sent by hand on ``today`` carries.
 
     Before the due date: ``cycle`` itself. On or after it, a request would ask for an answer by
@@ -56,9 +69,9 @@ def for_sending(ws: Workspace, cycle: Cycle, today: date, *, late: bool) -> Cycl
     """
     if today < cycle.due:
         return cycle
-    shifted = cycles.counted_from(ws.config, cycle, today)
+    shifted = cycles.counted_from(config, cycle, today)
     if not late:
-        opened = first_request_day(ws, cycle.name) is not None
+        opened = first_request_day(config, ledger, cycle.name) is not None
         moves = (
             "reminders and digest keep their days, as requests already went out"
             if opened

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..cycles import Cycle
 from ..errors import InputError
 from ..models import LedgerEntry, MessageKey, State
-from ..workspace import Workspace
-from .messages import REQUEST, build_reminder, build_request
+from ..sources.roster import Roster
+from .messages import REQUEST, Composer, build_reminder, build_request
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,18 @@ def preview_messages(
 ) -> list[Preview]:
     """The request (or first reminder) as ``teachers`` would get it (default: the first
     active teacher). Nothing is sent or recorded."""
-    roster = ws.roster
+    return render_previews(Composer.of(ws), ws.roster, cycle, teachers, kind)
+
+
+def render_previews(
+    composer: Composer,
+    roster: Roster,
+    cycle: Cycle,
+    teachers: Sequence[str] = (),
+    kind: str = "request",
+) -> list[Preview]:
+    """:func:`preview_messages` from the parts it uses: the message composer and the roster
+    the ``teachers`` are found in."""
     if teachers:
         chosen = []
         for email in teachers:
@@ -37,11 +52,11 @@ def preview_messages(
         chosen = list(roster.require_active()[:1])
     out = []
     for teacher in chosen:
-        item = build_request(ws, cycle, teacher)
+        item = build_request(composer, cycle, teacher)
         if kind == "reminder":
-            now = ws.now()
+            now = composer.clock()
             request = LedgerEntry(
-                key=MessageKey(ws.config.campaign, cycle.name, teacher.email, REQUEST),
+                key=MessageKey(composer.config.campaign, cycle.name, teacher.email, REQUEST),
                 state=State.SENT,
                 message_id=item.message_id,
                 thread_id="",
@@ -52,7 +67,7 @@ def preview_messages(
                 created=now,
                 updated=now,
             )
-            item = build_reminder(ws, cycle, teacher, 1, request)
+            item = build_reminder(composer, cycle, teacher, 1, request)
         msg = item.message
         text_part = msg.get_body(("plain",))
         html_part = msg.get_body(("html",))

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
+from ..config.records import Config
 from ..cycles import Cycle
 from ..models import LedgerEntry, Response, State
 from ..sources.responses import Collection
+from ..sources.roster import Roster
+from ..state.ledger import Ledger
 from ..wording import (
     count,
     day,
@@ -19,8 +23,10 @@ from ..wording import (
     shorten,
     text_width,
 )
-from ..workspace import Workspace
 from .messages import REQUEST
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 # An unmatched answer's address cell is shown as typed, but a pasted paragraph is cut here.
 TYPED_WIDTH = 60
@@ -81,10 +87,10 @@ def typed_address(response: Response, column: str) -> str:
     return shorten(response.email, TYPED_WIDTH)
 
 
-def unmatched(ws: Workspace, collection: Collection) -> tuple[Unmatched, ...]:
+def unmatched(config: Config, collection: Collection) -> tuple[Unmatched, ...]:
     """The answers of ``collection`` that no roster teacher matched, as typed, in school time."""
-    tz = ws.config.timezone
-    column = ws.config.form.columns.email
+    tz = config.timezone
+    column = config.form.columns.email
     out = []
     for r in collection.strangers:
         teacher = collection.probably(r)
@@ -103,15 +109,23 @@ def unmatched_line(answer: Unmatched, tz: tzinfo) -> str:
 
 
 def cycle_status(ws: Workspace, cycle: Cycle) -> CycleStatus:
-    """The status of ``cycle`` from the roster, the responses and the ledger."""
-    tz = ws.config.timezone
-    entries = ws.ledger.entries(ws.config.campaign, cycle.name)
+    """The status of ``cycle`` from the workspace's roster, responses and ledger (see
+    :func:`status_of`)."""
+    return status_of(ws.config, ws.ledger, ws.roster, ws.collect(cycle), cycle)
+
+
+def status_of(
+    config: Config, ledger: Ledger, roster: Roster, collection: Collection, cycle: Cycle
+) -> CycleStatus:
+    """The status of ``cycle`` from the roster, its matched ``collection`` of responses and
+    the ledger's entries for it."""
+    tz = config.timezone
+    entries = ledger.entries(config.campaign, cycle.name)
     by_teacher: dict[str, list[LedgerEntry]] = {}
     for e in entries:
         by_teacher.setdefault(e.key.recipient, []).append(e)
-    collection = ws.collect(cycle)
     rows = []
-    for t in ws.roster.teachers:
+    for t in roster.teachers:
         mine = by_teacher.get(t.email, [])
         request = next((e.state.value for e in mine if e.key.kind == REQUEST), "")
         reminders = sum(
@@ -125,14 +139,14 @@ def cycle_status(ws: Workspace, cycle: Cycle) -> CycleStatus:
                                   reminders, answered, last_update))  # fmt: skip
     attention = tuple(e for e in entries if e.state is not State.SENT)
     digest = next((e.state.value for e in entries if e.key.kind == "digest"), "")
-    strangers = unmatched(ws, collection)
+    strangers = unmatched(config, collection)
     return CycleStatus(
         cycle=cycle,
         teachers=tuple(rows),
         attention=attention,
         digest=digest,
         strangers=strangers,
-        problems=tuple(str(p) for p in (*ws.roster.problems, *collection.problems)),
+        problems=tuple(str(p) for p in (*roster.problems, *collection.problems)),
     )
 
 

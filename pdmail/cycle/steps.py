@@ -4,21 +4,27 @@ answered. Each is safe to run any number of times: the ledger decides what is st
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from ..backends.base import TableSource
 from ..cycles import Cycle
 from ..errors import InputError
-from ..models import LedgerEntry, MessageKey, State, Teacher
-from ..sources.roster import normalize_email
+from ..models import LedgerEntry, MessageKey, State
+from ..sources.responses import Collection
+from ..sources.roster import Roster, normalize_email
+from ..state.ledger import Ledger
 from ..wording import count, day
-from ..workspace import Workspace
 from .delivery import DeliveryReport, Due, Progress, deliver
-from .freshness import require_answers
-from .messages import REQUEST, build_reminder, build_request, reminder_kind
+from .freshness import ensure_answers
+from .messages import REQUEST, Composer, build_reminder, build_request, reminder_kind
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 # Why a request is not sent to a teacher.
 ANSWERED = "already answered this cycle"
@@ -34,33 +40,45 @@ class Plan:
     left_out: tuple[tuple[str, str], ...]  # (email, reason)
 
 
-def _only(ws: Workspace, only: Sequence[str]) -> set[str] | None:
+def _only(roster: Roster, only: Sequence[str]) -> set[str] | None:
     if not only:
         return None
     wanted = {normalize_email(e) for e in only}
-    missing = sorted(e for e in wanted if ws.roster.get(e) is None)
+    missing = sorted(e for e in wanted if roster.get(e) is None)
     if missing:
         raise InputError(
-            f"--only: not on the roster ({ws.roster.origin}): {', '.join(missing)}",
+            f"--only: not on the roster ({roster.origin}): {', '.join(missing)}",
             hint="check the spelling against the roster's Email column",
         )
     return wanted
 
 
 def plan_requests(ws: Workspace, cycle: Cycle, only: Sequence[str] = ()) -> Plan:
-    """The request owed to every active teacher (or those in ``only``) who has not answered.
+    """:func:`requests_plan` with the workspace's roster, answers and templates."""
+    return requests_plan(Composer.of(ws), ws.roster, ws.collect(cycle), cycle, only)
 
-    Nothing is rendered here: delivery renders the messages the ledger lets go, all of them
-    before the first is sent, so a template or roster field error stops the step with
-    nothing sent.
+
+def requests_plan(
+    composer: Composer,
+    roster: Roster,
+    collection: Collection,
+    cycle: Cycle,
+    only: Sequence[str] = (),
+) -> Plan:
+    """The request owed to every active teacher of ``roster`` (or those in ``only``) who has
+    not answered in ``collection``.
+
+    Nothing is rendered here: delivery renders the messages the ledger lets go (with
+    ``composer``), all of them before the first is sent, so a template or roster field error
+    stops the step with nothing sent.
     """
-    ws.roster.require_active()
-    wanted = _only(ws, only)
-    collection = ws.collect(cycle)
+    roster.require_active()
+    wanted = _only(roster, only)
     answered = {t.email for t, _ in collection.answered}
+    campaign = composer.config.campaign
     items: list[Due] = []
     left_out: list[tuple[str, str]] = []
-    for teacher in ws.roster.teachers:
+    for teacher in roster.teachers:
         if wanted is not None and teacher.email not in wanted:
             continue
         if not teacher.active:
@@ -68,14 +86,9 @@ def plan_requests(ws: Workspace, cycle: Cycle, only: Sequence[str] = ()) -> Plan
         elif teacher.email in answered:
             left_out.append((teacher.email, ANSWERED))
         else:
-            items.append(
-                Due(_key(ws, cycle, teacher, REQUEST), partial(build_request, ws, cycle, teacher))
-            )
+            key = MessageKey(campaign, cycle.name, teacher.email, REQUEST)
+            items.append(Due(key, partial(build_request, composer, cycle, teacher)))
     return Plan(tuple(items), tuple(left_out))
-
-
-def _key(ws: Workspace, cycle: Cycle, teacher: Teacher, kind: str) -> MessageKey:
-    return MessageKey(ws.config.campaign, cycle.name, teacher.email, kind)
 
 
 def why_none(plan: Plan, nobody: str) -> str:
@@ -122,10 +135,40 @@ def send_requests(
     return report
 
 
+def reminder_due(cycle: Cycle, today: date) -> int:
+    """The number of the reminder of ``cycle`` due on ``today``: the latest whose day has
+    come, or 0 when none has or the digest day has come (the reminders are over)."""
+    return cycle.reminders_due(today) if today < cycle.digest else 0
+
+
 def plan_reminders(
     ws: Workspace, cycle: Cycle, today: date, only: Sequence[str] = (), *, resend: bool = False
 ) -> tuple[int, Plan]:
-    """The reminder number due on ``today`` and the reminders it owes.
+    """:func:`reminders_plan` with the workspace's roster, ledger, responses and templates
+    (read only when a reminder is due)."""
+    if not reminder_due(cycle, today):
+        return 0, Plan((), ())
+    composer = Composer.of(ws)
+    return reminders_plan(
+        composer, ws.roster, ws.ledger, ws.source, ws.collect, cycle, today, only, resend=resend
+    )
+
+
+def reminders_plan(
+    composer: Composer,
+    roster: Roster,
+    ledger: Ledger,
+    source: TableSource,
+    collect: Callable[[Cycle], Collection],
+    cycle: Cycle,
+    today: date,
+    only: Sequence[str] = (),
+    *,
+    resend: bool = False,
+) -> tuple[int, Plan]:
+    """The reminder number due on ``today`` and the reminders it owes, from the roster, the
+    ledger's record of what went out, and the cycle's answers: ``source`` is first checked
+    to hold them (see below), and only then ``collect`` matches them to the roster.
 
     Reminder *n* is due once the calendar's *n*-th reminder day has come. A teacher gets it
     when they have not answered, their request went out (so there is a thread to reply in) on
@@ -137,15 +180,16 @@ def plan_reminders(
     tell who answered (missing, or saved before the requests went out; see
     :mod:`pdmail.cycle.freshness`).
     """
-    number = cycle.reminders_due(today)
-    if number == 0 or today >= cycle.digest:
-        return number if today < cycle.digest else 0, Plan((), ())
-    ws.roster.require_active()
-    wanted = _only(ws, only)
+    number = reminder_due(cycle, today)
+    if not number:
+        return 0, Plan((), ())
+    config = composer.config
+    roster.require_active()
+    wanted = _only(roster, only)
     # A missing or stale export would make every teacher look like a non-responder.
-    require_answers(ws, cycle, "no reminder was sent")
-    collection = ws.collect(cycle)
-    entries = ws.ledger.entries(ws.config.campaign, cycle.name)
+    ensure_answers(config, ledger, source, cycle, "no reminder was sent")
+    collection = collect(cycle)
+    entries = ledger.entries(config.campaign, cycle.name)
     requests = {e.key.recipient: e for e in entries if e.key.kind == REQUEST}
     reminded: dict[str, int] = {}
     unsettled: set[str] = set()
@@ -159,7 +203,7 @@ def plan_reminders(
             reminded[e.key.recipient] = max(reminded.get(e.key.recipient, 0), n)
     items: list[Due] = []
     left_out: list[tuple[str, str]] = []
-    tz = ws.config.timezone
+    tz = config.timezone
     kind = reminder_kind(number)
     for teacher in collection.not_answered:
         if wanted is not None and teacher.email not in wanted:
@@ -172,8 +216,8 @@ def plan_reminders(
             left_out.append((teacher.email, reason))
             continue
         assert request is not None  # _no_reminder said there is one
-        render = partial(build_reminder, ws, cycle, teacher, number, request)
-        items.append(Due(_key(ws, cycle, teacher, kind), render))
+        render = partial(build_reminder, composer, cycle, teacher, number, request)
+        items.append(Due(MessageKey(config.campaign, cycle.name, teacher.email, kind), render))
     return number, Plan(tuple(items), tuple(left_out))
 
 

@@ -7,19 +7,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from .. import cycles
+from ..config.records import Config
 from ..cycles import Cycle
 from ..errors import InternalError, PdmailError
 from ..models import MessageKey, State
+from ..sources.roster import Roster
+from ..state.ledger import Ledger
 from ..wording import count
-from ..workspace import Workspace
 from .delivery import DeliveryReport, Progress
 from .messages import REQUEST
 from .opening import as_opened, describe_late, first_request_day
 from .publish import DIGEST, publish_digest
 from .status import cycle_status, status_rows
 from .steps import send_reminders, send_requests
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 
 @dataclass
@@ -85,9 +91,9 @@ def _steps(
 ) -> None:
     cfg = ws.config
     planned = cycles.cycle(cfg, cycles.current_name(cfg, today))
-    first_request = first_request_day(ws, planned.name)
+    first_request = first_request_day(cfg, ws.ledger, planned.name)
     current = cycles.as_opened(cfg, planned, first_request)
-    previous = as_opened(ws, cycles.cycle(cfg, cycles.shift(current.name, -1)))
+    previous = as_opened(cfg, ws.ledger, cycles.cycle(cfg, cycles.shift(current.name, -1)))
     # Catching up waits for a school day: nothing goes out on a weekend or a skipped date,
     # whatever was missed. (On time, every step day is a school day already.)
     school_day = cfg.calendar.is_school_day(today)
@@ -129,7 +135,7 @@ def _teacher_steps(
     elif today >= current.due and first_request is None:
         current = _open_late(ws, current, today, report, dry_run, progress)
     elif today >= current.due:
-        never = _never_asked(ws, current)
+        never = never_asked(ws.config, ws.ledger, ws.roster, current)
         if never:
             report.notes.append(
                 f"{current.name}: {count(never, 'active teacher')} on the roster never got the "
@@ -144,15 +150,15 @@ def _teacher_steps(
     return current
 
 
-def _never_asked(ws: Workspace, cycle: Cycle) -> int:
-    """How many active teachers have no request of ``cycle`` that may have reached them (none
-    in the ledger, or one the server refused)."""
+def never_asked(config: Config, ledger: Ledger, roster: Roster, cycle: Cycle) -> int:
+    """How many active teachers of ``roster`` have no request of ``cycle`` that may have
+    reached them (none in the ledger, or one the server refused)."""
     asked = {
         e.key.recipient
-        for e in ws.ledger.entries(ws.config.campaign, cycle.name)
+        for e in ledger.entries(config.campaign, cycle.name)
         if e.key.kind == REQUEST and e.state is not State.FAILED
     }
-    return sum(t.email not in asked for t in ws.roster.active)
+    return sum(t.email not in asked for t in roster.active)
 
 
 def _open_late(

@@ -71,10 +71,12 @@ from .api import (
 from .doctor import GoogleAccount
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import requests
 
     from ...config.records import Config
-    from ...workspace import Workspace
+    from ..base import Mailer
 
 __all__ = [
     "GMAIL_ROOT",
@@ -600,9 +602,9 @@ class GmailBackend(MailerBackend):
         return f"search the sending account's Gmail (Sent) for rfc822msgid:{bare}"
 
     @classmethod
-    def doctor(cls, ws: Workspace, *, connect: bool) -> Check:
+    def doctor(cls, config: Config, *, connect: bool, new_mailer: Callable[[], Mailer]) -> Check:
         if not connect:
-            return super().doctor(ws, connect=connect)
+            return super().doctor(config, connect=connect, new_mailer=new_mailer)
         # With only the gmail.send scope, the one call that reaches Gmail is a send.
         return Check("mail", SKIP, f"Gmail not checked: {SEND_TEST}")
 

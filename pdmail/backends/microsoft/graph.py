@@ -64,9 +64,11 @@ from .api import (
 from .doctor import MicrosoftAccount
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ...config.reader import Reader
     from ...config.records import Config
-    from ...workspace import Workspace
+    from ..base import Mailer
     from .auth import TokenSource
 
 __all__ = ["GraphClient", "GraphMailer", "Microsoft365Backend"]
@@ -450,9 +452,9 @@ class Microsoft365Backend(MailerBackend):
         )
 
     @classmethod
-    def doctor(cls, ws: Workspace, *, connect: bool) -> Check:
+    def doctor(cls, config: Config, *, connect: bool, new_mailer: Callable[[], Mailer]) -> Check:
         if not connect:
-            return super().doctor(ws, connect=connect)
+            return super().doctor(config, connect=connect, new_mailer=new_mailer)
         # The mailbox and the permissions were checked with the account; only a send
         # proves that Exchange takes a message.
         return Check("mail", SKIP, f"microsoft365: sending not checked: {SEND_TEST}")
