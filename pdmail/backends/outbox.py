@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..atomic import write_atomic
 from ..errors import DeliveryError, PdmailError
-from ..mail.compose import ComposedMessage, handover_bytes
-from ..mail.wire import Sendable, WireMessage, message_id_of
+from ..mail.wire import Sendable, WireMessage, handover_bytes, message_id_of
 from ..models import SendResult
 from .base import OK, BuiltinMailKind, Check, MailerBackend
 
@@ -29,11 +28,16 @@ if TYPE_CHECKING:
     from .base import Mailer
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
-_PDMAIL_ID = re.compile(r"^<pdmail\.[^.]+\.(?P<cycle>[^.]+)\.(?P<kind>[^.]+)\.")
+_PDMAIL_ID = re.compile(r"^<pdmail\.(?P<campaign>[^.]+)\.(?P<cycle>[^.]+)\.(?P<kind>[^.]+)\.")
+# The campaign whose files sit straight in the outbox's cycle folders, as they always have;
+# every other campaign's go in a folder of its own, so that a survey's request to a teacher
+# never replaces the monthly update's of the same month.
+_MAIN_CAMPAIGN = "monthly-update"
 
 
 class OutboxMailer:
-    """Writes each message to ``folder/<cycle>/<kind>-<recipient>.eml`` atomically.
+    """Writes each message to ``folder/<cycle>/<kind>-<recipient>.eml`` atomically (another
+    campaign than the monthly update's: ``folder/<campaign>/<cycle>/...``).
 
     The file appears complete or not at all (written aside, then renamed), so a message either
     was handed over or certainly was not.
@@ -59,16 +63,18 @@ class OutboxMailer:
         """Where ``message`` is written: its cycle and kind come from pdmail's Message-ID."""
         m = _PDMAIL_ID.match(message_id_of(message))
         cycle, kind = (m.group("cycle"), m.group("kind")) if m else ("misc", "message")
+        campaign = m.group("campaign") if m else _MAIN_CAMPAIGN
+        folder = self.folder if campaign == _MAIN_CAMPAIGN else self.folder / campaign
         recipient = (
             message.envelope_to
-            if isinstance(message, (ComposedMessage, WireMessage))
+            if isinstance(message, WireMessage)
             else str(message["To"].addresses[0].addr_spec)
         )
         to = _UNSAFE.sub("_", recipient)
         if to != recipient:
             # a'b@ and a_b@ are two teachers: their files must not be one.
             to += "-" + hashlib.sha256(recipient.encode()).hexdigest()[:8]
-        return self.folder / _UNSAFE.sub("_", cycle) / f"{_UNSAFE.sub('_', kind)}-{to}.eml"
+        return folder / _UNSAFE.sub("_", cycle) / f"{_UNSAFE.sub('_', kind)}-{to}.eml"
 
     def send(self, message: Sendable, *, thread_id: str | None = None) -> SendResult:
         target = self.path_for(message)

@@ -51,9 +51,18 @@ def config_option(f: F) -> F:
     )(f)
 
 
+def campaign_option(f: F) -> F:
+    return click.option(
+        "--campaign",
+        metavar="NAME",
+        help="The campaign (default: the config's top-level one, the monthly update).",
+    )(f)
+
+
 def cycle_options(f: F) -> F:
-    """--config, --cycle, --today and --json, as every cycle command takes them."""
+    """--config, --campaign, --cycle, --today and --json, as every cycle command takes them."""
     f = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(f)
+    f = campaign_option(f)
     f = click.option(
         "--today",
         callback=parse_today,
@@ -84,12 +93,16 @@ def send_options(f: F) -> F:
 
 
 @contextmanager
-def workspace(config_path: Path | None, today: date | None) -> Iterator[Workspace]:
-    """A workspace whose clock reads ``today`` (at the current time of day) when given."""
+def workspace(
+    config_path: Path | None, today: date | None, campaign: str | None = None
+) -> Iterator[Workspace]:
+    """A workspace for ``campaign`` (default: the config's top-level one) whose clock reads
+    ``today`` (at the current time of day) when given."""
+    from ..config.campaigns import for_campaign
     from ..config.load import load_config
     from ..workspace import Workspace, clock_on
 
-    config = load_config(config_path)
+    config = for_campaign(load_config(config_path), campaign)
     clock = clock_on(today, config.timezone) if today is not None else None
     with Workspace(config, clock=clock) as ws:
         yield ws

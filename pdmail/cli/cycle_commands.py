@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import UsageError
+from ..errors import PdmailError, UsageError
 from ..wording import count, local_time, one_line, plural, printable
 from .common import (
+    campaign_option,
     config_option,
     cycle_of,
     cycle_options,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     # The library is imported by the command that uses it, so that 'pdmail --help' starts
     # as fast as click itself.
     from ..cycles import Cycle
+    from ..workspace import Workspace
 
 
 @click.command()
@@ -50,6 +52,7 @@ def preview(
     cycle_name: str | None,
     today: date | None,
     as_json: bool,
+    campaign: str | None,
     teachers: tuple[str, ...],
     kind: str,
     show_html: bool,
@@ -62,7 +65,7 @@ def preview(
     from ..cycle.opening import for_sending
     from ..cycle.preview import preview_messages
 
-    with workspace(config_path, today) as ws:
+    with workspace(config_path, today, campaign) as ws:
         cycle = cycle_of(ws, cycle_name)
         if kind == "request":
             cycle = for_sending(ws.config, ws.ledger, cycle, today_of(ws), late=True)
@@ -94,6 +97,7 @@ def send(
     cycle_name: str | None,
     today: date | None,
     as_json: bool,
+    campaign: str | None,
     dry_run: bool,
     limit: int | None,
     only: tuple[str, ...],
@@ -109,7 +113,7 @@ def send(
     from ..cycle.opening import first_request_day, for_sending
     from ..cycle.steps import plan_requests, send_requests
 
-    with workspace(config_path, today) as ws:
+    with workspace(config_path, today, campaign) as ws:
         cycle = cycle_of(ws, cycle_name)
         opens_late = first_request_day(ws.config, ws.ledger, cycle.name) is None
         cycle = for_sending(ws.config, ws.ledger, cycle, today_of(ws), late=late)
@@ -143,7 +147,11 @@ def _echo_late(cycle: Cycle, opened: bool) -> None:
 @click.command()
 @cycle_options
 def collect(
-    config_path: Path | None, cycle_name: str | None, today: date | None, as_json: bool
+    config_path: Path | None,
+    cycle_name: str | None,
+    today: date | None,
+    as_json: bool,
+    campaign: str | None,
 ) -> None:
     """Read the responses and show who answered, who has not, and unknown senders.
 
@@ -153,7 +161,7 @@ def collect(
     from ..cycle.freshness import require_answers
     from ..cycle.status import unmatched, unmatched_line
 
-    with workspace(config_path, today) as ws:
+    with workspace(config_path, today, campaign) as ws:
         cycle = cycle_of(ws, cycle_name)
         require_answers(ws, cycle, "nothing is listed")
         c = ws.collect(cycle)
@@ -229,6 +237,7 @@ def remind(
     cycle_name: str | None,
     today: date | None,
     as_json: bool,
+    campaign: str | None,
     dry_run: bool,
     limit: int | None,
     only: tuple[str, ...],
@@ -237,7 +246,7 @@ def remind(
     """Send the reminder due today to teachers who have not answered, in the request's thread."""
     from ..cycle.steps import send_reminders
 
-    with workspace(config_path, today) as ws:
+    with workspace(config_path, today, campaign) as ws:
         cycle = cycle_of(ws, cycle_name)
         report = send_reminders(
             ws, cycle, today_of(ws), dry_run=dry_run, limit=limit, only=only, resend=resend
@@ -266,16 +275,23 @@ def digest(
     cycle_name: str | None,
     today: date | None,
     as_json: bool,
+    campaign: str | None,
     out: Path | None,
     send_it: bool,
     dry_run: bool,
     resend: bool,
 ) -> None:
-    """Compile the digest to digest.html and digest.md; with --send, mail it to the librarian."""
+    """Compile the digest to digest.html and digest.md; with --send, mail it to the librarian.
+
+    A survey campaign's digest counts its answers instead (survey.html and survey.txt).
+    """
     from ..cycle.publish import publish_digest
 
-    with workspace(config_path, today) as ws:
+    with workspace(config_path, today, campaign) as ws:
         cycle = cycle_of(ws, cycle_name)
+        if ws.config.active_campaign.kind == "survey":
+            _survey_digest(ws, cycle, out, send_it, dry_run, resend, as_json)
+            return
         done = publish_digest(ws, cycle, out=out, send=send_it, dry_run=dry_run, resend=resend)
         report = done.mail
         if as_json:
@@ -291,17 +307,47 @@ def digest(
         finish(report is None or report.ok)
 
 
+def _survey_digest(
+    ws: Workspace,
+    cycle: Cycle,
+    out: Path | None,
+    send_it: bool,
+    dry_run: bool,
+    resend: bool,
+    as_json: bool,
+) -> None:
+    from ..cycle.survey_digest import publish_survey
+
+    done = publish_survey(ws, cycle, out=out, send=send_it, dry_run=dry_run, resend=resend)
+    report = done.mail
+    if as_json:
+        click.echo(dumps({"survey": done.results, "files": done.files, "mail": report,
+                          "errors": done.errors}))  # fmt: skip
+    else:
+        click.echo(printable(done.text))
+        for p in done.files:
+            click.echo(f"  wrote {p}")
+        if report is not None:
+            echo_report(report, "digest", ws.config.timezone)
+    fail_with(done.errors)
+    finish(report is None or report.ok)
+
+
 @click.command()
 @cycle_options
 def status(
-    config_path: Path | None, cycle_name: str | None, today: date | None, as_json: bool
+    config_path: Path | None,
+    cycle_name: str | None,
+    today: date | None,
+    as_json: bool,
+    campaign: str | None,
 ) -> None:
     """Show the cycle: counts, a per-teacher table, and messages that need attention."""
     from ..cycle.freshness import answers_problem
     from ..cycle.opening import describe_late
     from ..cycle.status import cycle_status, status_lines
 
-    with workspace(config_path, today) as ws:
+    with workspace(config_path, today, campaign) as ws:
         st = cycle_status(ws, cycle_of(ws, cycle_name))
         if as_json:
             click.echo(dumps(st))
@@ -327,6 +373,7 @@ def status(
 
 @click.command()
 @config_option
+@campaign_option
 @click.option(
     "--cycle", "cycle_name", metavar="YYYY-MM", help="The cycle (default: the current one)."
 )
@@ -352,8 +399,8 @@ def status(
 )
 @click.argument("emails", nargs=-1, required=True, metavar="EMAIL...")
 def resolve(
-    config_path: Path | None, cycle_name: str | None, kind: str, sent: bool | None,
-    today: date | None, emails: tuple[str, ...],
+    config_path: Path | None, campaign: str | None, cycle_name: str | None, kind: str,
+    sent: bool | None, today: date | None, emails: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Settle messages whose outcome is unknown, once you have looked for them."""
     from ..cycle.delivery import resolve as settle
@@ -364,7 +411,7 @@ def resolve(
         raise UsageError(
             "say what you found: --sent (the message arrived) or --not-sent (it did not)"
         )
-    with workspace(config_path, today) as ws:
+    with workspace(config_path, today, campaign) as ws:
         cycle = cycle_of(ws, cycle_name)
         keys = [MessageKey(ws.config.campaign, cycle.name, normalize_email(e), kind)
                 for e in emails]  # fmt: skip
@@ -378,29 +425,75 @@ def resolve(
 @click.option("--today", callback=parse_today, metavar="YYYY-MM-DD", help="Act as if today.")
 @click.option("--dry-run", is_flag=True, help="Show what is due; send and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def run(config_path: Path | None, today: date | None, dry_run: bool, as_json: bool) -> None:
-    """Do whatever is due today (requests, reminders, digest). For cron, once a day."""
-    from ..cycle.tick import tick
+@click.option(
+    "--campaign",
+    "only",
+    metavar="NAME",
+    help="Only this campaign (default: every campaign of the config, one after the other).",
+)
+def run(
+    config_path: Path | None, today: date | None, dry_run: bool, as_json: bool, only: str | None
+) -> None:
+    """Do whatever is due today (requests, reminders, digest) in every campaign. For cron,
+    once a day.
 
-    with workspace(config_path, today) as ws:
-        report = tick(ws, today_of(ws), dry_run=dry_run)
-        if as_json:
-            click.echo(dumps(report))
-        else:
-            click.echo(f"pdmail run for {report.today}:")
-            if not report.steps:
-                click.echo("  nothing was due.")
-            for name, step in report.steps:
-                click.echo(f"- {name}")
-                echo_report(step, tz=ws.config.timezone)
-            for note in report.notes:
-                click.echo(f"  {note}")
-            for f in report.files:
-                click.echo(f"  wrote {f}")
-        echo_problems(ws)
-        unknown = show_unsettled(ws, [step for _, step in report.steps], quiet=as_json)
-        fail_with(report.errors)
-        finish(report.ok and not unknown)
+    A campaign that fails does not stop the others; the exit code is then the first
+    failure's.
+    """
+    from ..config.campaigns import campaign_names, for_campaign
+    from ..config.load import load_config
+    from ..cycle.tick import tick
+    from ..workspace import Workspace, clock_on
+
+    config = load_config(config_path)
+    names = [for_campaign(config, only).campaign] if only else campaign_names(config)
+    clock = clock_on(today, config.timezone) if today is not None else None
+    several = len(names) > 1
+    # A campaign's audience names roster columns: one misspelt is a config error that stops
+    # the run before any campaign sends, like any other config error.
+    for name in names:
+        chosen = for_campaign(config, name)
+        if not chosen.active_campaign.audience.everyone:
+            with Workspace(chosen, clock=clock) as ws:
+                ws.roster  # noqa: B018 - read to check the audience
+    reports: dict[str, object] = {}
+    failures: list[PdmailError] = []
+    ok = True
+    for name in names:
+        with Workspace(for_campaign(config, name), clock=clock) as ws:
+            try:
+                report = tick(ws, today_of(ws), dry_run=dry_run)
+            except PdmailError as exc:
+                if not several:
+                    raise
+                # One campaign's trouble (a survey's audience misspelt) must not hold up
+                # another's requests: said here, and in the exit code.
+                reports[name] = {"error": exc.message, "hint": exc.hint}
+                failures.append(exc)
+                if not as_json:
+                    click.echo(f"pdmail run, {name}: failed before doing anything.")
+                continue
+            reports[name] = report
+            if not as_json:
+                title = f"pdmail run for {report.today}" + (f", {name}" if several else "")
+                click.echo(f"{title}:")
+                if not report.steps:
+                    click.echo("  nothing was due.")
+                for step_name, step in report.steps:
+                    click.echo(f"- {step_name}")
+                    echo_report(step, tz=ws.config.timezone)
+                for note in report.notes:
+                    click.echo(f"  {note}")
+                for f in report.files:
+                    click.echo(f"  wrote {f}")
+            echo_problems(ws)
+            unknown = show_unsettled(ws, [step for _, step in report.steps], quiet=as_json)
+            failures.extend(report.errors)
+            ok = ok and report.ok and not unknown
+    if as_json:
+        click.echo(dumps(reports[names[0]] if not several else {"campaigns": reports}))
+    fail_with(failures)
+    finish(ok)
 
 
 @click.command()

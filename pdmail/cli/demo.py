@@ -10,12 +10,15 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from .. import cycles
+from ..campaigns.layout import COLUMNS, SURVEY_NAME
+from ..config.campaigns import for_campaign
 from ..config.load import load_config
 from ..config.records import Config
 from ..cycle.tick import tick
@@ -198,9 +201,10 @@ def _demo_config(folder: Path) -> None:
 def _play(
     config: Config,
     cycle: cycles.Cycle,
-    answers: list[list[Answer]],
+    answers: Sequence[Sequence[tuple[Any, ...]]],
     responses: Path,
     say: Callable[[str], None],
+    append: Callable[[Path, Any, date, datetime], None] | None = None,
 ) -> list[tuple[date, int, str]]:
     """Tick every step day of ``cycle``, adding ``answers[i]`` before step ``i + 1``; the
     digest day is run twice to show that nothing goes out twice."""
@@ -209,7 +213,8 @@ def _play(
     for n, day in enumerate(days):
         if 0 < n <= len(answers) and answers[n - 1]:
             downloaded = datetime.combine(day, time(7, 0), tzinfo=config.timezone)
-            _append_answers(responses, answers[n - 1], cycle.send, downloaded)
+            add: Callable[[Path, Any, date, datetime], None] = append or _append_answers
+            add(responses, answers[n - 1], cycle.send, downloaded)
             arrived = len(answers[n - 1])
             say(f"  ... {count(arrived, 'answer')} {plural(arrived, 'arrives', 'arrive')}")
 
@@ -300,4 +305,107 @@ def run_demo(
         )
     say(f"{cycle.name}, day by day:")
     result.days = _play(config, cycle, [EARLY, LATE], responses, say)
+    return result
+
+
+# The PD survey rehearsed: its Form's export (docs/pd-survey-form.md), answers as Google Forms
+# writes checkbox answers (several choices in one cell, an "Other" answer last).
+SURVEY_HEADER = [COLUMNS[k] for k in ("timestamp", "email", "formats", "times", "topics",
+                                      "suggestion")]  # fmt: skip
+# (days after opening, hour, email, formats, times of day, topics, suggestion)
+SURVEY_EARLY = [
+    (0, 11, "ann.lee@lincoln.example.org", "One-on-one, Small group", "During my planning period",
+     "Research skills and databases, AI tools", "A short video I can watch when I have time"),
+    (1, 8, "raj.patel@lincoln.example.org", "Small group, Team meeting", "Before school",
+     "AI tools, Coding and making", ""),
+    (1, 15, "maria.gomez@lincoln.example.org", "Team meeting", "During my planning period",
+     "Citation and academic integrity, Media literacy and misinformation",
+     "Come to our team meeting once a month, please!"),
+    (2, 16, "sam.haddad@lincoln.example.org", "Self-paced, Online", "Weekends, online",
+     "Video, audio and podcasts, Other: printmaking with the Cricut", ""),
+]  # fmt: skip
+SURVEY_LATE = [
+    (5, 10, "nia.okafor@lincoln.example.org", "Small group, After school", "After school",
+     "Book talks and reading promotion, Ebooks and audiobooks", "A book club for staff"),
+    (6, 9, "tom.baker@lincoln.example.org", "One-on-one, Online", "Lunch",
+     "Our learning management system, AI tools", ""),
+    (7, 14, "ellen.wu@lincoln.example.org", "Self-paced", "weekends, online",
+     "video, audio and podcasts", "<b>Music licensing</b> for concerts?"),
+]  # fmt: skip
+
+
+def _append_survey(path: Path, answers: list[Any], opens: date, saved: datetime) -> None:
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(SURVEY_HEADER)
+        for days, hour, email, *cells in answers:
+            when = datetime.combine(opens + timedelta(days=days), time(hour, 4, 51))
+            stamp = f"{when:%Y/%m/%d} {when:%I:%M:%S %p} CST".replace(" 0", " ", 1)
+            w.writerow([stamp, email, *cells])
+    os.utime(path, (saved.timestamp(), saved.timestamp()))
+
+
+def _survey_config(folder: Path, opens: date) -> None:
+    """Add the pd-survey campaign to the demo's config, its window opening on ``opens``."""
+    due = opens + timedelta(days=11)
+    path = folder / "pdmail.yaml"
+    text = path.read_text(encoding="utf-8")
+    text += f"""
+campaigns:
+  {SURVEY_NAME}:
+    kind: survey
+    form:
+      url: "https://docs.google.com/forms/d/e/1FAIpQLSd_DEMO_SURVEY/viewform"
+      prefill:
+        email: entry.2000001
+    responses: pd-survey-responses.csv
+    calendar:
+      opens: {opens.isoformat()}
+      due: {due.isoformat()}
+      reminders: [4, 9]
+    audience:
+      exclude:
+        Team: [Student teachers]
+"""
+    path.write_text(text, encoding="utf-8")
+
+
+def run_survey_demo(
+    folder: Path,
+    *,
+    today: date,
+    force: bool = False,
+    log: Callable[[str], None] | None = print,
+) -> DemoResult:
+    """Set up ``folder`` and play the PD preferences survey (the ``pd-survey`` campaign) in a
+    window opening on the first school day of ``today``'s month: requests, answers with
+    checkbox choices, reminders to those who have not answered, and the digest of counts."""
+    say = log or (lambda _: None)
+    _prepare(folder, force)
+    scaffold(folder, roster=ROSTER)
+    main = load_config(folder / "pdmail.yaml")
+    opens = main.calendar.next_school_day(today.replace(day=1))
+    _survey_config(folder, opens)
+    config = for_campaign(load_config(folder / "pdmail.yaml"), SURVEY_NAME)
+    cycle = cycles.cycle(config, cycles.name_of(opens))
+    result = DemoResult(
+        folder=folder,
+        config=folder / "pdmail.yaml",
+        outbox=config.mail.outbox / SURVEY_NAME,
+        digest=config.digest_out / cycle.name / "survey.html",
+        cycle=cycle.name,
+        last_day=cycle.digest,
+    )
+    say(f"pdmail demo: the PD preferences survey at {config.school}, in {folder}")
+    say(f"{SURVEY_NAME} {cycle.name}, day by day:")
+    result.days = _play(
+        config,
+        cycle,
+        [SURVEY_EARLY, SURVEY_LATE],
+        folder / "pd-survey-responses.csv",
+        say,
+        append=_append_survey,
+    )
     return result

@@ -56,11 +56,20 @@ def init(folder: Path, force: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace an earlier demo in FOLDER.")
 @click.option("--today", callback=parse_today, metavar="YYYY-MM-DD", help="Rehearse this month.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def demo(folder: Path, force: bool, today: date | None, as_json: bool) -> None:
-    """Rehearse a whole month in FOLDER with sample teachers and answers, no account needed."""
-    from .demo import run_demo
+@click.option(
+    "--campaign",
+    type=click.Choice(["monthly-update", "pd-survey"]),
+    default="monthly-update",
+    show_default=True,
+    help="Rehearse the monthly update, or the PD preferences survey.",
+)
+def demo(folder: Path, force: bool, today: date | None, as_json: bool, campaign: str) -> None:
+    """Rehearse a whole month in FOLDER with sample teachers and answers, no account needed
+    (with --campaign pd-survey: the PD preferences survey, its digest counting the answers)."""
+    from .demo import run_demo, run_survey_demo
 
-    result = run_demo(
+    rehearse = run_survey_demo if campaign == "pd-survey" else run_demo
+    result = rehearse(
         folder, today=today or date.today(), force=force, log=None if as_json else click.echo
     )
     if as_json:
@@ -69,7 +78,8 @@ def demo(folder: Path, force: bool, today: date | None, as_json: bool) -> None:
     click.echo(
         f"\nThe month is done. Look at:\n  outbox:  {result.outbox}\n  digest:  {result.digest}"
     )
-    click.echo(f"  status:  pdmail status --config {result.config} --today {result.last_day}")
+    also = f" --campaign {campaign}" if campaign != "monthly-update" else ""
+    click.echo(f"  status:  pdmail status --config {result.config}{also} --today {result.last_day}")
 
 
 @click.command()

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import schedule as schedule_lib
 
+from ..config.campaigns import campaign_names, for_campaign
 from ..config.load import load_config
+from ..config.records import Config
 from ..errors import PdmailError
 from ..wording import count
 from ..workspace import Workspace
@@ -22,22 +24,36 @@ from .tick import TickReport, tick
 
 
 def daily_job(config_path: Path, log: Callable[[str], None]) -> TickReport | None:
-    """One tick with the config read afresh; errors are logged, never raised, so one bad day
-    does not end the process."""
+    """One tick of every campaign, with the config read afresh; errors are logged, never
+    raised, so one bad day (or one campaign's trouble) does not end the process. Returns the
+    first campaign's report (None when the config, or that campaign, failed)."""
     try:
-        with Workspace(load_config(config_path)) as ws:
-            report = tick(ws, ws.now().date())
-            unknown = len(unsettled(ws))
+        config = load_config(config_path)
     except PdmailError as exc:
         log(f"pdmail run failed: {exc}")
         return None
-    except Exception as exc:  # a bug must not end the process that runs every other day
-        log(f"pdmail run failed with an internal error: {type(exc).__name__}: {exc}")
+    names = campaign_names(config)
+    reports = [_campaign_job(for_campaign(config, name), log, len(names) > 1) for name in names]
+    return reports[0]
+
+
+def _campaign_job(config: Config, log: Callable[[str], None], named: bool) -> TickReport | None:
+    what = f"pdmail run ({config.campaign})" if named else "pdmail run"
+    try:
+        with Workspace(config) as ws:
+            report = tick(ws, ws.now().date())
+            unknown = len(unsettled(ws))
+    except PdmailError as exc:
+        log(f"{what} failed: {exc}")
         return None
+    except Exception as exc:  # a bug must not end the process that runs every other day
+        log(f"{what} failed with an internal error: {type(exc).__name__}: {exc}")
+        return None
+    what = f"{what.replace('pdmail run', f'pdmail run for {report.today}', 1)}"
     for error in report.errors:
-        log(f"pdmail run for {report.today}: {error}")
+        log(f"{what}: {error}")
     sent = report.sent
-    log(f"pdmail run for {report.today}: {count(sent, 'message')} sent"
+    log(f"{what}: {count(sent, 'message')} sent"
         + ("" if report.ok else "; some need attention (pdmail status)")
         + (f"; {count(unknown, 'message')} with an unknown outcome (pdmail status)"
            if unknown else ""))  # fmt: skip

@@ -23,6 +23,7 @@ from .opening import as_opened, describe_late, first_request_day
 from .publish import DIGEST, publish_digest
 from .status import cycle_status, status_rows
 from .steps import send_reminders, send_requests
+from .survey_digest import publish_survey
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -93,7 +94,7 @@ def _steps(
     planned = cycles.cycle(cfg, cycles.current_name(cfg, today))
     first_request = first_request_day(cfg, ws.ledger, planned.name)
     current = cycles.as_opened(cfg, planned, first_request)
-    previous = as_opened(cfg, ws.ledger, cycles.cycle(cfg, cycles.shift(current.name, -1)))
+    previous = as_opened(cfg, ws.ledger, cycles.preceding(cfg, current.name))
     # Catching up waits for a school day: nothing goes out on a weekend or a skipped date,
     # whatever was missed. (On time, every step day is a school day already.)
     school_day = cfg.calendar.is_school_day(today)
@@ -106,7 +107,7 @@ def _steps(
         # Last month's digest, caught up; a month pdmail never sent in is no news each day.
         _digest_if_due(ws, previous, today, report, dry_run, quiet=True)
     if not current.runs:
-        report.notes.append(f"{current.name}: the campaign does not run this month")
+        report.notes.append(_not_running(cfg, current.name))
         return
     if school_day:
         current = _teacher_steps(ws, current, first_request, today, report, dry_run, progress)
@@ -142,12 +143,25 @@ def _teacher_steps(
                 "request (added since, or held back), and its due date has passed: "
                 "'pdmail send --late' sends it with a due date counted from today"
             )
-        upcoming = cycles.cycle(ws.config, cycles.shift(current.name, 1))
-        report.notes.append(f"{upcoming.name}: requests go out on {upcoming.send}")
+        report.notes.append(_next_opening(ws.config, current.name))
     if current.reminders_due(today) and today < current.digest:
         reminders = send_reminders(ws, current, today, dry_run=dry_run, progress=progress)
         report.steps.append((f"{current.name} {reminders.kind}", reminders))
     return current
+
+
+def _not_running(config: Config, name: str) -> str:
+    if not config.calendar.windows:
+        return f"{name}: the campaign does not run this month"
+    return f"{name}: the {config.campaign} campaign is not open; " + _next_opening(config, name)
+
+
+def _next_opening(config: Config, name: str) -> str:
+    """When the cycle after ``name`` opens, in words (a one-off campaign may have none)."""
+    upcoming = cycles.following(config, name)
+    if upcoming is None:
+        return f"{config.campaign}: no later window in its calendar"
+    return f"{upcoming.name}: requests go out on {upcoming.send}"
 
 
 def never_asked(config: Config, ledger: Ledger, roster: Roster, cycle: Cycle) -> int:
@@ -174,8 +188,7 @@ def _open_late(
     it now runs."""
     late, why_not = cycles.late_opening(ws.config, planned, today)
     if late is None:
-        upcoming = cycles.cycle(ws.config, cycles.shift(planned.name, 1))
-        report.notes.append(f"{why_not}; {upcoming.name}: requests go out on {upcoming.send}")
+        report.notes.append(f"{why_not}; {_next_opening(ws.config, planned.name)}")
         return planned
     report.notes.append(describe_late(late, dry_run=dry_run))
     report.steps.append(
@@ -213,7 +226,9 @@ def _digest_if_due(
         if not quiet:
             report.notes.append(f"{cycle.name}: no requests were sent, so no digest")
         return
-    done = publish_digest(
+    # A survey's answers are counted, not read for needs: its digest is its own.
+    publish = publish_survey if ws.config.active_campaign.kind == "survey" else publish_digest
+    done = publish(
         ws,
         cycle,
         write=not dry_run,
