@@ -178,7 +178,7 @@ class Summary:
     never_helped: int
     teams: int
     teams_reached: int
-    units: int
+    units: int  # distinct units (a teacher's unit helped twice counts once)
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,7 @@ class YearReport:
             never_helped=len(self.never_helped),
             teams=len(self.teams),
             teams_reached=self.teams_reached,
-            units=len(self.units),
+            units=len({(u.teacher.casefold(), u.unit.casefold()) for u in self.units}),
         )
 
 
