@@ -21,7 +21,7 @@ from pdmail.errors import BackendError, InputError, PdmailError
 from pdmail.models import Table
 from pdmail.state.ledger import Ledger
 from pdmail.state.needs import HEADER, NeedRecord, merge, needs_rows, read_edits
-from pdmail.state.needs_table import keep_needs
+from pdmail.state.needs_table import keep_needs, read_table_edits
 
 CAMPAIGN = "monthly-update"
 D1, D2 = date(2026, 12, 11), date(2026, 12, 20)
@@ -480,3 +480,111 @@ def test_keep_needs_collects_a_table_it_cannot_write_and_keeps_the_needs(
                                            "left on device)"]  # fmt: skip
     with pytest.raises(BackendError):
         keep_needs(ledger.needs, _FullDisk(tmp_path), CAMPAIGN, [], NOW, [record("raj")])
+
+
+# -- the table read once a run, again only when it changed -------------------------------------
+
+
+class _CountingSink(CsvSink):
+    reads = 0
+
+    def read_table(self, name: str) -> Table | None:
+        self.reads += 1
+        return super().read_table(name)
+
+
+class _NoStampSink(_CountingSink):
+    table_stamp = None  # a sink that cannot tell whether its table changed
+
+
+def _edited_table(ledger: Ledger, sink: CsvSink, tmp_path: Path) -> Path:
+    ledger.needs.upsert([record("ann"), record("bob")], D1)
+    sink.write_table("needs", *needs_rows(ledger.needs.all(CAMPAIGN)))
+    table = tmp_path / "needs.csv"
+    text = table.read_text(encoding="utf-8-sig")
+    table.write_text(text.replace("ann,open,", "ann,done,"), "utf-8")
+    return table
+
+
+def test_keep_needs_uses_a_reading_of_an_unchanged_table_again(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    sink = _CountingSink(tmp_path)
+    _edited_table(ledger, sink, tmp_path)
+    read = read_table_edits(ledger.needs, sink, CAMPAIGN, ["Databases"])
+    kept, _ = keep_needs(ledger.needs, sink, CAMPAIGN, ["Databases"], NOW, [record("raj")],
+                         read=read)  # fmt: skip
+    assert sink.reads == 1
+    assert [(r.id, r.status) for r in kept] == [("ann", "done"), ("bob", "open"), ("raj", "open")]
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["the librarian edits the table", "the table is replaced", "another run sets a status",
+     "this run sets a status", "other topics"],
+)  # fmt: skip
+def test_keep_needs_reads_a_changed_table_or_store_again(
+    ledger: Ledger, tmp_path: Path, change: str
+) -> None:
+    sink = _CountingSink(tmp_path)
+    table = _edited_table(ledger, sink, tmp_path)
+    read = read_table_edits(ledger.needs, sink, CAMPAIGN, ["Databases"])
+    topics = ["Databases"]
+    want = {"ann": "done", "bob": "open"}
+    if change == "the librarian edits the table":
+        # Same size and, on a coarse clock, the same time: still a change.
+        with table.open("r+", encoding="utf-8") as f:
+            text = f.read()
+            f.seek(0)
+            f.write(text.replace("bob,open,", "bob,done,"))
+        want["bob"] = "done"
+    elif change == "the table is replaced":
+        fresh = tmp_path / "new.csv"
+        fresh.write_text(table.read_text("utf-8").replace("ann,done,", "ann,scheduled,"), "utf-8")
+        fresh.replace(table)
+        want["ann"] = "scheduled"
+    elif change == "another run sets a status":
+        # The table is read again (and, as always, what it says wins).
+        with Ledger(tmp_path / "state" / "ledger.sqlite3") as other:
+            other.needs.set_status({"bob": ("scheduled", "")}, D2)
+    elif change == "this run sets a status":
+        ledger.needs.set_status({"bob": ("scheduled", "")}, D2)
+    else:
+        topics = ["Databases", "AI tools"]
+    kept, _ = keep_needs(ledger.needs, sink, CAMPAIGN, topics, NOW, read=read)
+    assert sink.reads == 2
+    assert {r.id: r.status for r in kept} == want
+
+
+def test_keep_needs_reads_again_when_the_sink_cannot_tell(ledger: Ledger, tmp_path: Path) -> None:
+    sink = _NoStampSink(tmp_path)
+    _edited_table(ledger, sink, tmp_path)
+    read = read_table_edits(ledger.needs, sink, CAMPAIGN, ["Databases"])
+    keep_needs(ledger.needs, sink, CAMPAIGN, ["Databases"], NOW, read=read)
+    assert sink.reads == 2
+
+
+def test_a_digest_reads_needs_csv_once_and_still_refuses_nothing_it_read(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compile_digest reads the librarian's table once and keeps exactly its edits."""
+    reads: list[str] = []
+    original = CsvSink.read_table
+
+    def counting(self: CsvSink, name: str) -> Table | None:
+        reads.append(name)
+        return original(self, name)
+
+    monkeypatch.setattr(CsvSink, "read_table", counting)
+    day = date(2026, 12, 11)
+    project.write_responses([answer(ANN, "12/3/2026 8:14:22", help_text="Help with Canva")])
+    with project.workspace(day) as ws:
+        compile_digest(ws, cycles.cycle(ws.config, "2026-12"))
+    edit_needs_csv(project, {need_of(ANN): {"Status": "done", "Note": "Sent the guide"}})
+    reads.clear()
+    with project.workspace(day) as ws:
+        compile_digest(ws, cycles.cycle(ws.config, "2026-12"))
+        assert [(r.status, r.note) for r in ws.ledger.needs.all(CAMPAIGN)] == [
+            ("done", "Sent the guide")
+        ]
+    assert reads.count("needs") == 1

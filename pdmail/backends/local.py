@@ -90,6 +90,15 @@ class CsvSink:
         target = self.path(name)
         return read_table(target) if target.exists() else None
 
+    def table_stamp(self, name: str) -> tuple[int, ...]:
+        """What changes whenever the table's file does (any edit or replacement): its
+        inode, size and times; ``()`` while there is none."""
+        try:
+            info = self.path(name).stat()
+        except OSError:
+            return ()
+        return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
     def write_table(self, name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         target = self.path(name)
 

@@ -24,7 +24,7 @@ from ..mail.compose import address, compose, header_safe, message_id
 from ..models import MessageKey
 from ..sources.responses import Collection
 from ..state.needs import NeedRecord, merge
-from ..state.needs_table import keep_needs
+from ..state.needs_table import TableRead, keep_needs, read_table_edits
 from ..workspace import Workspace
 from .delivery import DeliveryReport, Outgoing, deliver
 from .freshness import require_answers
@@ -76,6 +76,7 @@ def sync_needs(
     persist: bool = True,
     errors: list[PdmailError] | None = None,
     tagger: Tagger | None = None,
+    read: TableRead | None = None,
 ) -> tuple[list[NeedRecord], list[str]]:
     """Apply the librarian's edits (needs.csv or the needs tab: status, note, and corrections
     of topics and kinds), add ``fresh`` needs as open, and write the table back; return every
@@ -84,7 +85,9 @@ def sync_needs(
     Without ``persist`` nothing is written: the result is what would be kept. With an
     ``errors`` list, a table that cannot be written back is added to it instead of raised
     (the needs are kept in the ledger all the same, and written on the next run). ``tagger``
-    names the topics a correction may use (default: the config's taxonomy).
+    names the topics a correction may use (default: the config's taxonomy). ``read`` is the
+    table as read earlier in the run, used again if nothing changed since (see
+    :func:`pdmail.state.needs_table.keep_needs`).
     """
     topics = [t.name for t in (tagger or Tagger.from_taxonomy(ws.config.taxonomy)).topics]
     return keep_needs(
@@ -96,6 +99,7 @@ def sync_needs(
         fresh,
         persist=persist,
         errors=errors,
+        read=read,
     )
 
 
@@ -143,7 +147,10 @@ def _compile(
     collection = ws.collect(cycle)
     # The needs with the librarian's latest edits, corrections among them, read first: the
     # month's answers are read with what those corrections teach.
-    kept, problems = sync_needs(ws, [], persist=False, tagger=tagger)
+    # The table is read once: keeping the needs below uses this reading again unless the
+    # table or the ledger changed in between.
+    read = read_table_edits(ws.ledger.needs, ws.sink, cfg.campaign, [t.name for t in tagger.topics])
+    kept, problems = sync_needs(ws, [], persist=False, tagger=tagger, read=read)
     month = current_needs(collection, tagger, cfg.campaign, kept, cfg.digest.learn_threshold)
     fresh = as_records(month, cfg.campaign)
     needs = merge(kept, fresh, ws.now().date())
@@ -170,7 +177,7 @@ def _compile(
         digest = replace(digest, problems=(*digest.problems, *problems))
 
     def keep(errors: list[PdmailError] | None) -> object:
-        return sync_needs(ws, fresh, persist=True, errors=errors, tagger=tagger)
+        return sync_needs(ws, fresh, persist=True, errors=errors, tagger=tagger, read=read)
 
     return digest, keep
 

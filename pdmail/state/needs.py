@@ -335,7 +335,8 @@ def apply_edits(
     for r in records:
         e = edits.get(r.id)
         if e is not None:
-            r = replace(r, status=e.status, note=e.note)
+            if e.status != r.status or e.note != r.note:  # most rows come back as they went
+                r = replace(r, status=e.status, note=e.note)
             if e.forget and r.is_corrected:
                 r = replace(
                     r,
@@ -381,6 +382,15 @@ class NeedStore:
                 else None,
             ) from None
 
+    def version(self) -> tuple[int, int]:
+        """A value that changes whenever the ledger file changes: SQLite's ``data_version``
+        (a commit by another connection) and this connection's own count of changed rows."""
+        try:
+            other = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise BackendError(f"{self._path}: needs read failed ({exc})") from None
+        return other, self._db.total_changes
+
     def all(self, campaign: str) -> list[NeedRecord]:
         try:
             rows = self._db.execute(
@@ -395,31 +405,45 @@ class NeedStore:
                 hint="another pdmail process (or a program that opened the ledger file) may "
                 "be writing to it; wait for it to finish and run again",
             ) from None
+        # Topic and kind cells and days repeat across thousands of needs: each distinct one
+        # is split or parsed once (a year's needs are read more than once a digest).
+        split_cells: dict[str, tuple[str, ...]] = {}
+        kind_cells: dict[str, tuple[NeedKind, ...]] = {}
+        days: dict[str, date] = {}
+
+        def split(cell: str) -> tuple[str, ...]:
+            got = split_cells.get(cell)
+            if got is None:
+                got = split_cells[cell] = _split(cell)
+            return got
+
+        def kinds(cell: str) -> tuple[NeedKind, ...]:
+            got = kind_cells.get(cell)
+            if got is None:
+                got = kind_cells[cell] = _kinds(cell)
+            return got
+
+        def day(cell: str) -> date:
+            got = days.get(cell)
+            if got is None:
+                got = days[cell] = date.fromisoformat(cell)
+            return got
+
         out = []
         for r in rows:
-            fixed_topics, fixed_kinds = _split_or_none(r[13]), _kinds_or_none(r[14])
+            fixed_topics = None if r[13] is None else split(r[13])
+            fixed_kinds = None if r[14] is None else kinds(r[14])
             out.append(
                 NeedRecord(
-                    id=r[0],
-                    campaign=r[1],
-                    cycle=r[2],
-                    email=r[3],
-                    teacher=r[4],
-                    team=r[5],
-                    text=r[6],
-                    topics=_split(r[7]) if fixed_topics is None else fixed_topics,
-                    format=r[8],
-                    status=r[9],
-                    note=r[10],
-                    first_seen=date.fromisoformat(r[11]),
-                    kinds=_kinds(r[12]) if fixed_kinds is None else fixed_kinds,
-                    corrected_topics=fixed_topics,
-                    corrected_kinds=fixed_kinds,
-                    corrected=date.fromisoformat(r[15]) if r[15] else None,
-                    read_topics=None if fixed_topics is None else _split(r[7]),
-                    read_kinds=None if fixed_kinds is None else _kinds(r[12]),
+                    r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+                    split(r[7]) if fixed_topics is None else fixed_topics,
+                    r[8], r[9], r[10], day(r[11]),
+                    kinds(r[12]) if fixed_kinds is None else fixed_kinds,
+                    fixed_topics, fixed_kinds, day(r[15]) if r[15] else None,
+                    None if fixed_topics is None else split(r[7]),
+                    None if fixed_kinds is None else kinds(r[12]),
                 )
-            )
+            )  # fmt: skip
         return out
 
     def upsert(
@@ -464,7 +488,7 @@ class NeedStore:
         """Apply the librarian's edits: status and note, and each correction of topics or
         kinds (kept apart from pdmail's reading, dated ``today``); return the ids that
         changed. A row changed is stamped ``now`` (default: ``today``)."""
-        before = {r.id: r for r in self._all_campaigns()}
+        before = {r.id: r for r in self._all_campaigns() if r.id in edits}
         after = {r.id: r for r in apply_edits(list(before.values()), edits, today)}
         changed = [i for i in edits if i in before and after[i] != before[i]]
         stamp = _stamp(now or today)

@@ -10,6 +10,7 @@ the time) rather than a whole workspace, so a script or a test can use it on its
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -19,9 +20,23 @@ from .needs import NeedEdit, NeedRecord, NeedStore, apply_edits, merge, needs_ro
 if TYPE_CHECKING:
     from ..backends import ReportSink
 
-__all__ = ["keep_needs", "table_edits"]
+__all__ = ["TableRead", "keep_needs", "read_table_edits", "table_edits"]
 
 TABLE = "needs"
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """What :func:`read_table_edits` read: the needs kept, the librarian's edits, the rows
+    that could not be read, and a stamp of the store and the table as they were read (None
+    when the sink cannot tell whether its table changed since)."""
+
+    campaign: str
+    topics: tuple[str, ...]
+    stored: list[NeedRecord]
+    edits: dict[str, NeedEdit]
+    problems: list[str]
+    stamp: tuple[object, object] | None
 
 
 def table_edits(
@@ -29,12 +44,40 @@ def table_edits(
 ) -> tuple[list[NeedRecord], dict[str, NeedEdit], list[str]]:
     """The needs kept for ``campaign``, the librarian's edits in the table (none without a
     table), and the rows that could not be read (file, row and column, in words)."""
+    read = read_table_edits(store, sink, campaign, topics)
+    return read.stored, read.edits, read.problems
+
+
+def read_table_edits(
+    store: NeedStore, sink: ReportSink, campaign: str, topics: Sequence[str]
+) -> TableRead:
+    """:func:`table_edits` with the stamp that lets :func:`keep_needs` use it again."""
+    # Stamped before reading: a change made while the table is read shows as a change.
+    stamp = _stamp(store, sink)
     stored = store.all(campaign)
     table = sink.read_table(TABLE)
     if table is None:
-        return stored, {}, []
+        return TableRead(campaign, tuple(topics), stored, {}, [], stamp)
     edits, problems = read_changes(table, stored, topics)
-    return stored, edits, [str(p) for p in problems]
+    return TableRead(campaign, tuple(topics), stored, edits, [str(p) for p in problems], stamp)
+
+
+def _stamp(store: NeedStore, sink: ReportSink) -> tuple[object, object] | None:
+    """The store's and the table's versions, or None when the sink cannot say its own."""
+    stamp = getattr(sink, "table_stamp", None)
+    table = stamp(TABLE) if callable(stamp) else None
+    return None if table is None else (store.version(), table)
+
+
+def _still(read: TableRead | None, store: NeedStore, sink: ReportSink, campaign: str,
+           topics: Sequence[str]) -> TableRead | None:  # fmt: skip
+    """``read`` when it was read for the same campaign and topics and neither the store nor
+    the table changed since, else None."""
+    if read is None or read.stamp is None:
+        return None
+    if read.campaign != campaign or read.topics != tuple(topics):
+        return None
+    return read if _stamp(store, sink) == read.stamp else None
 
 
 def keep_needs(
@@ -48,9 +91,14 @@ def keep_needs(
     persist: bool = True,
     write: bool = True,
     errors: list[PdmailError] | None = None,
+    read: TableRead | None = None,
 ) -> tuple[list[NeedRecord], list[str]]:
     """Keep the librarian's edits in the table, add ``fresh`` needs as open, and (with
     ``write``) write the table back; return every need and the rows that could not be read.
+
+    ``read`` is the table as :func:`read_table_edits` read it earlier in the run: it is used
+    instead of reading the table again when neither the table nor the store has changed
+    since (a change, or a sink that cannot tell, means the table is read again).
 
     ``now`` dates what changes (its day is a correction's day and a new need's first day).
     Without ``persist`` nothing is written: the result is what would be kept. With an
@@ -58,7 +106,10 @@ def keep_needs(
     (the needs are kept in the store all the same, and written on the next run).
     """
     today = now.date()
-    stored, edits, problems = table_edits(store, sink, campaign, topics)
+    read = _still(read, store, sink, campaign, topics) or read_table_edits(
+        store, sink, campaign, topics
+    )
+    stored, edits, problems = read.stored, read.edits, list(read.problems)
     if not persist:
         return merge(apply_edits(stored, edits, today), fresh, today), problems
     if edits:
