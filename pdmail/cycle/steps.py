@@ -19,7 +19,7 @@ from ..sources.responses import Collection
 from ..sources.roster import Roster, normalize_email
 from ..state.ledger import Ledger
 from ..wording import count, day
-from .delivery import DeliveryReport, Due, Progress, deliver
+from .delivery import Courier, DeliveryReport, Due, Progress, hand_over
 from .freshness import ensure_answers
 from .messages import REQUEST, Composer, build_reminder, build_request, reminder_kind
 
@@ -118,10 +118,28 @@ def send_requests(
     resend: bool = False,
     progress: Progress | None = None,
 ) -> DeliveryReport:
-    """Send this cycle's request to every active teacher who has not had one."""
+    """Send this cycle's request to every active teacher who has not had one: the workspace's
+    :func:`plan_requests`, then :func:`hand_over_requests`."""
     plan = plan_requests(ws, cycle, only)
-    report = deliver(
-        ws,
+    return hand_over_requests(
+        Courier.of(ws), cycle, plan, dry_run=dry_run, limit=limit, resend=resend, progress=progress
+    )
+
+
+def hand_over_requests(
+    courier: Courier,
+    cycle: Cycle,
+    plan: Plan,
+    *,
+    dry_run: bool = False,
+    limit: int | None = None,
+    resend: bool = False,
+    progress: Progress | None = None,
+) -> DeliveryReport:
+    """Hand over the requests of ``plan`` (see :func:`requests_plan`) that the ledger lets go;
+    when there is none, the report's note says why."""
+    report = hand_over(
+        courier,
         plan.items,
         cycle=cycle.name,
         kind=REQUEST,
@@ -244,10 +262,39 @@ def send_reminders(
     resend: bool = False,
     progress: Progress | None = None,
 ) -> DeliveryReport:
-    """Send the reminder due on ``today`` to teachers who have not answered."""
+    """Send the reminder due on ``today`` to teachers who have not answered: the workspace's
+    :func:`plan_reminders`, then :func:`hand_over_reminders`."""
     number, plan = plan_reminders(ws, cycle, today, only, resend=resend)
-    report = deliver(
-        ws,
+    return hand_over_reminders(
+        Courier.of(ws),
+        cycle,
+        today,
+        number,
+        plan,
+        dry_run=dry_run,
+        limit=limit,
+        resend=resend,
+        progress=progress,
+    )
+
+
+def hand_over_reminders(
+    courier: Courier,
+    cycle: Cycle,
+    today: date,
+    number: int,
+    plan: Plan,
+    *,
+    dry_run: bool = False,
+    limit: int | None = None,
+    resend: bool = False,
+    progress: Progress | None = None,
+) -> DeliveryReport:
+    """Hand over reminder ``number`` to the teachers of ``plan`` (see
+    :func:`reminders_plan`) that the ledger lets go; the report's note says why none went
+    (everyone answered, no reminder is due yet, the reminder days are over)."""
+    report = hand_over(
+        courier,
         plan.items,
         cycle=cycle.name,
         kind=reminder_kind(number) if number else "reminder",
