@@ -77,6 +77,7 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
         ) from None
     responses: list[Response] = []
     problems: list[Problem] = []
+    senders: dict[str, str] = {}  # each teacher's cell comes back every month: read it once
     for (row_number, cells), submitted, other in zip(
         table.rows, times.times, times.alternatives, strict=True
     ):
@@ -92,9 +93,12 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
             ambiguity = Ambiguity(stamp, column, times.order, other)
         cycle_answer = cells[cycle_index].strip() if cycle_index is not None else ""
         email_cell = cells[index["email"]]
+        sender = senders.get(email_cell)
+        if sender is None:
+            sender = senders[email_cell] = address_in(email_cell) or clean_cell(email_cell)
         responses.append(
             Response(
-                email=address_in(email_cell) or clean_cell(email_cell),
+                email=sender,
                 submitted=submitted,
                 units=cells[index["units"]] if "units" in index else "",
                 help=cells[index["help"]] if "help" in index else "",
@@ -102,7 +106,7 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
                 answers={h: c for h, c in zip(table.header, cells, strict=False) if h},
                 origin=table.origin,
                 row=row_number,
-                cycle=cycle_answer if is_cycle_name(cycle_answer) else "",
+                cycle=cycle_answer if cycle_answer and is_cycle_name(cycle_answer) else "",
                 ambiguity=ambiguity,
             )
         )
@@ -240,12 +244,11 @@ def match(
     latest: dict[str, Response] = {}
     superseded: list[Response] = []
     strangers: dict[str, Response] = {}
-    outside = 0
     by_sender: dict[str, list[Response]] = {}
-    for response in sorted(responses, key=lambda r: (r.submitted, r.row)):
-        if not in_cycle(response, cycle):
-            outside += 1
-            continue
+    # Only the cycle's own answers need an order (a year's export is matched once a cycle).
+    inside = [r for r in responses if in_cycle(r, cycle)]
+    outside = len(responses) - len(inside)
+    for response in sorted(inside, key=lambda r: (r.submitted, r.row)):
         teacher = roster.get(response.email)
         if teacher is None:
             key = normalize_email(response.email) or f"(no address, row {response.row})"

@@ -123,7 +123,12 @@ def parse_timestamp(
     stripped = _clean(text)
     if fmt is not None:
         return _with_format(stripped, tz, fmt)
-    match = _match(stripped)
+    return _moment(stripped, _match(stripped), tz, order)
+
+
+def _moment(stripped: str, match: re.Match[str], tz: ZoneInfo, order: str) -> datetime:
+    """The moment ``match`` (of ``stripped``) names read in ``order``, as
+    :func:`parse_timestamp` returns it."""
     try:
         moment = _build(match, order)
     except ValueError as exc:
@@ -260,6 +265,7 @@ def read_column(
     if fmt is not None:
         times = tuple(_attempt(lambda v: parse_timestamp(v, tz, fmt=fmt), v) for v in values)
         return ColumnTimes("", f"form.timestamp_format {fmt!r}", times, (None,) * len(values))
+    matched = _match_all(values)
     basis = ""
     if wanted != "auto":
         basis = "form.date_order"
@@ -269,7 +275,7 @@ def read_column(
             # ambiguous dates. With dates of both kinds, the config decides and the misfits
             # are reported row by row.
             try:
-                settled, index = _from_column(values)
+                settled, index = _from_column(values, matched)
             except OrderConflict:
                 settled, index = wanted, None
             if index is not None and settled != wanted:
@@ -277,24 +283,25 @@ def read_column(
     elif (from_locale := locale_order(locale)) is not None:
         # A locale is the Sheet's default, and a column can carry a format of its own: a
         # date the locale cannot read stops here rather than skewing the dates it can.
-        settled, index = _from_column(values)
+        settled, index = _from_column(values, matched)
         if index is not None and settled != from_locale:
             raise OrderMismatch(index, from_locale, f"the spreadsheet's locale ({locale})", values)
         wanted, basis = from_locale, f"the spreadsheet's locale {locale}"
     else:
-        wanted, index = _from_column(values)
+        wanted, index = _from_column(values, matched)
         if index is not None:
             basis = f"{values[index].strip()!r} can only be {_ORDER_NAMES[wanted]}"
-    times = tuple(_attempt(lambda v: parse_timestamp(v, tz, order=wanted), v) for v in values)
+    times = tuple(_read(read, wanted, tz) for read in matched)
     if basis:
         return ColumnTimes(wanted, basis, times, (None,) * len(values))
     other = "dmy" if wanted == "mdy" else "mdy"
     alternatives: list[datetime | None] = []
-    for value, moment in zip(values, times, strict=True):
+    for (stripped, match), moment in zip(matched, times, strict=True):
         alternative = None
-        if isinstance(moment, datetime):
+        # Only a date of three numbers reads differently in another order.
+        if isinstance(moment, datetime) and isinstance(match, re.Match) and match["p1"]:
             try:
-                alternative = parse_timestamp(value, tz, order=other)
+                alternative = _moment(stripped, match, tz, other)
             except ValueError:
                 alternative = None
             if alternative == moment:
@@ -303,14 +310,39 @@ def read_column(
     return ColumnTimes(wanted, basis, times, tuple(alternatives))
 
 
-def _from_column(values: Sequence[str]) -> tuple[str, int | None]:
+_Matched = tuple[str, "re.Match[str] | ValueError"]
+
+
+def _match_all(values: Sequence[str]) -> list[_Matched]:
+    """Each value cleaned and matched once (a column is read in up to three passes)."""
+    out: list[_Matched] = []
+    for value in values:
+        stripped = _clean(value)
+        try:
+            out.append((stripped, _match(stripped)))
+        except ValueError as exc:
+            out.append((stripped, exc))
+    return out
+
+
+def _read(read: _Matched, order: str, tz: ZoneInfo) -> datetime | ValueError:
+    stripped, match = read
+    if isinstance(match, ValueError):
+        return match
+    try:
+        return _moment(stripped, match, tz, order)
+    except ValueError as exc:
+        return exc
+
+
+def _from_column(
+    values: Sequence[str], matched: Sequence[_Matched] | None = None
+) -> tuple[str, int | None]:
     """The order the column's own values settle and the position of a value that settles it,
     else ``("mdy", None)``."""
     only: dict[str, int] = {}
-    for index, value in enumerate(values):
-        try:
-            match = _match(_clean(value))
-        except ValueError:
+    for index, (_, match) in enumerate(matched or _match_all(values)):
+        if isinstance(match, ValueError):
             continue
         if match["p1"] is None:
             continue
@@ -347,6 +379,8 @@ def _fixed_order(order: str) -> str:
 
 
 def _clean(text: str) -> str:
+    if text.isascii():  # NFKC keeps ASCII as it is, and no ASCII character is a format one
+        return " ".join(text.split())
     # Spreadsheets and web forms pad cells with no-break spaces, zero-width spaces and
     # direction marks (format characters, which str.strip() keeps), and full-width digits.
     text = unicodedata.normalize("NFKC", text)
