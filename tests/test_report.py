@@ -28,8 +28,16 @@ TODAY = date(2027, 1, 15)
 STAMP = datetime(2026, 9, 1, 13, 0, tzinfo=timezone.utc)
 
 
-def _send(ledger: Ledger, cycle: str, kind: str, who: str, *, failed: bool = False) -> None:
-    key = MessageKey(CAMPAIGN, cycle, who, kind)
+def _send(
+    ledger: Ledger,
+    cycle: str,
+    kind: str,
+    who: str,
+    *,
+    failed: bool = False,
+    campaign: str = CAMPAIGN,
+) -> None:
+    key = MessageKey(campaign, cycle, who, kind)
     ledger.claim(key, f"<{cycle}.{kind}.{who}>", "subject", STAMP)
     if failed:
         ledger.mark_failed(key, "550 no such user", STAMP)
@@ -224,7 +232,7 @@ def test_an_empty_year_has_months_and_no_division(project: Project) -> None:
     assert [m.state for m in r.months][:3] == ["not sent", "not sent", "not yet"]
     assert (r.requests, r.answered, r.rate, r.percent, r.needs, r.helped) == (
         0, 0, None, None, 0, 0)  # fmt: skip
-    assert len(r.never_helped) == 4 and r.units == () and r.survey is None
+    assert len(r.never_helped) == 4 and r.units == () and r.surveys == ()
     result = run_cli(project, "report", "--year", "2030-31", today="2030-09-15")
     assert result.exit_code == 0, result.output
     html = (project.folder / "report" / "2030-31" / "report.html").read_text(encoding="utf-8")
@@ -436,3 +444,108 @@ def test_journal_text_from_standard_input(project: Project) -> None:
     with project.workspace(date(2026, 11, 2), time(9)) as ws:
         [entry] = ws.ledger.journal.entries()
     assert entry.text == "Read-aloud week:\nevery Grade 6 class came."
+
+
+SURVEY_COLUMNS = [
+    "Timestamp",
+    "Email Address",
+    "How would you like professional development to be offered?",
+    "When does PD work best for you?",
+    "Which areas interest you most?",
+    "Anything else you would like the library to offer?",
+]
+SURVEY = {
+    "campaigns": {
+        "pd-survey": {
+            "form": {
+                "url": "https://docs.google.com/forms/d/e/SURVEYID/viewform",
+                "prefill": {"email": "entry.900"},
+                "date_order": "month-first",
+            },
+            "responses": "survey.csv",
+            "calendar": {"opens": "2026-12-01", "due": "2026-12-09", "digest": "2026-12-11"},
+        }
+    }
+}
+
+
+def test_the_survey_section_counts_the_years_survey_rounds(project: Project) -> None:
+    from conftest import deep_merge, write_csv
+
+    from pdmail.mail.templates import Templates
+    from pdmail.report.output import render_html, tables
+    from pdmail.report.survey import year_surveys
+
+    history(project)
+    project.write_config(deep_merge(MONTHS, SURVEY))
+    write_csv(project.folder / "survey.csv", SURVEY_COLUMNS, [
+        ["12/2/2026 9:00:00", ANN, "Small group, After school", "Lunch", "AI tools", ""],
+        ["12/3/2026 9:00:00", RAJ, "Small group", "Lunch", "AI tools, Coding and making", ""],
+        ["12/4/2026 9:00:00", MARIA, "Online, Self-paced", "", "",
+         "<b>More</b> book talks =1+1"],
+    ])  # fmt: skip
+    with Ledger(project.folder / ".pdmail" / "ledger.sqlite3") as ledger:
+        for who in (ANN, RAJ, MARIA, SAM):
+            _send(ledger, "2026-12", "request", who, campaign="pd-survey")
+    with project.workspace(TODAY) as ws:
+        r = compile_report(ws, parse_year("2026-27", 8), survey=year_surveys)
+        html = render_html(r, Templates())
+    [survey] = r.surveys
+    assert (survey.name, survey.cycle, survey.asked, survey.responses, survey.percent) == (
+        "pd-survey", "2026-12", 4, 3, 75)  # fmt: skip
+    formats = dict(survey.questions[0].counts)  # every choice, the ones nobody chose too
+    assert formats == {"Small group": 2, "After school": 1, "Online": 1, "Self-paced": 1,
+                       "One-on-one": 0, "Team meeting": 0}  # fmt: skip
+    assert survey.suggestions == ("<b>More</b> book talks =1+1",)
+    # The monthly numbers are the update campaign's alone.
+    assert (r.requests, r.months[4].state) == (7, "no cycle")
+    assert "No survey this year" not in html and "pd-survey, December 2026" in html
+    assert "&lt;b&gt;More&lt;/b&gt; book talks" in html and "<b>More" not in html
+    _, rows = tables(r)["survey"]
+    assert ["pd-survey", "2026-12", "Formats", "Small group", "2", "3"] in rows
+    assert rows[-1] == ["pd-survey", "2026-12", "Suggestion", "<b>More</b> book talks =1+1", "",
+                        ""]  # fmt: skip
+    result = run_cli(project, "report", "--year", "2026-27", today="2027-01-15")
+    assert result.exit_code == 0, result.output
+    saved = (project.folder / "report" / "2026-27" / "survey.csv").read_text(encoding="utf-8-sig")
+    assert "pd-survey,2026-12,Formats,Small group,2,3" in saved
+    refused = run_cli(project, "report", "--campaign", "pd-survey", today="2027-01-15")
+    assert refused.exit_code != 0 and "pd-survey is a survey" in refused.output
+
+
+def test_a_survey_round_that_cannot_be_read_is_named_not_fatal(project: Project) -> None:
+    from conftest import deep_merge
+
+    from pdmail.report.survey import year_surveys
+
+    history(project)
+    project.write_config(deep_merge(MONTHS, SURVEY))
+    (project.folder / "survey.csv").write_text(
+        f"Timestamp,Email Address\n12/2/2026 9:00:00,{ANN}\n"
+    )
+    with Ledger(project.folder / ".pdmail" / "ledger.sqlite3") as ledger:
+        _send(ledger, "2026-12", "request", ANN, campaign="pd-survey")
+    with project.workspace(TODAY) as ws:
+        r = compile_report(ws, parse_year("2026-27", 8), survey=year_surveys)
+    assert r.surveys == () and r.requests == 7
+    assert any(p.startswith("survey pd-survey 2026-12: ") for p in r.problems), r.problems
+
+
+def test_long_lists_are_cut_on_the_page_and_whole_in_the_tables(project: Project) -> None:
+    from pdmail.mail.templates import Templates
+    from pdmail.report.output import render_html, write_report
+
+    rows = [[f"t{i:04d}@school.example.org", f"T{i:04d}", "Doe", "Big", "yes"]
+            for i in range(450)]  # fmt: skip
+    project.write_roster(rows)
+    project.write_config(MONTHS)
+    with project.workspace(TODAY) as ws:
+        r = compile_report(ws, parse_year("2026-27", 8))
+        html = render_html(r, Templates())
+    assert len(r.never_helped) == 450
+    assert html.count("<li>") == 400
+    assert "and 50 more teachers: every one is in teachers.csv" in html
+    files = write_report(r, html, project.folder / "out")
+    assert (project.folder / "out" / "teachers.csv").read_text(encoding="utf-8-sig").count(
+        "@school.example.org") == 450  # fmt: skip
+    assert files.html.stat().st_mode & 0o077 == 0  # owner-only, like every file pdmail writes

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..wording import count, one_line, plural, shorten
-from .common import config_option, parse_today, workspace
+from .common import campaign_option, config_option, parse_today, workspace
 from .jsonout import dumps
 
 _YEAR_HELP = "The school year, e.g. 2026-27 or 2026-2027 (it starts in calendar.year_starts)."
@@ -18,6 +18,7 @@ _YEAR_HELP = "The school year, e.g. 2026-27 or 2026-2027 (it starts in calendar.
 
 @click.command()
 @config_option
+@campaign_option
 @click.option("--year", "year_text", metavar="YYYY-YY", help=_YEAR_HELP + " Default: this one.")
 @click.option(
     "--out",
@@ -34,6 +35,7 @@ _YEAR_HELP = "The school year, e.g. 2026-27 or 2026-2027 (it starts in calendar.
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def report(
     config_path: Path | None,
+    campaign: str | None,
     year_text: str | None,
     out: Path | None,
     today: date | None,
@@ -45,13 +47,13 @@ def report(
     browser's "Save as PDF" makes a PDF of it) and one CSV table per section."""
     from ..report.gather import compile_report
     from ..report.output import default_folder, render_html, write_report
-    from ..report.survey import find_survey
+    from ..report.survey import year_surveys
     from ..report.year import parse_year, year_of
 
-    with workspace(config_path, today) as ws:
+    with workspace(config_path, today, campaign) as ws:
         starts = ws.config.calendar.year_starts
         year = parse_year(year_text, starts) if year_text else year_of(ws.now().date(), starts)
-        compiled = compile_report(ws, year, survey=find_survey())
+        compiled = compile_report(ws, year, survey=year_surveys)
         html = render_html(compiled, ws.templates)
         files = write_report(compiled, html, out or default_folder(ws.config.folder, compiled))
     if as_json:

@@ -140,23 +140,37 @@ class UnitRow:
 
 @dataclass(frozen=True)
 class SurveyQuestion:
-    """One question of the PD survey: each answer and how many chose it."""
+    """One question of a PD survey round: each choice and how many teachers ticked it."""
 
     question: str
     counts: tuple[tuple[str, int], ...]
 
     @property
-    def total(self) -> int:
-        return sum(n for _, n in self.counts)
+    def top(self) -> int:
+        """The largest count (0 when nobody ticked anything), the full length of a bar."""
+        return max((n for _, n in self.counts), default=0)
 
 
 @dataclass(frozen=True)
 class Survey:
-    """The year's PD survey results (None in the report when there was no survey)."""
+    """One round of a PD survey held this year: ``asked`` teachers sent the request,
+    ``responses`` of them answered, the counts question by question, and the teachers' own
+    suggestions."""
 
     name: str
+    cycle: str
+    asked: int
     responses: int
     questions: tuple[SurveyQuestion, ...]
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def percent(self) -> int | None:
+        return percent(self.responses, self.asked)
+
+    @property
+    def label(self) -> str:
+        return month_label(self.cycle)
 
 
 @dataclass(frozen=True)
@@ -195,7 +209,7 @@ class YearReport:
     teachers: tuple[TeacherRow, ...]
     units: tuple[UnitRow, ...]
     journal: tuple[JournalEntry, ...]
-    survey: Survey | None = None
+    surveys: tuple[Survey, ...] = ()
     problems: tuple[str, ...] = ()
     librarian: str = ""
 
@@ -285,7 +299,7 @@ def build_report(
     needs: Sequence[NeedRecord],
     roster: Sequence[Teacher],
     journal: Sequence[JournalEntry] = (),
-    survey: Survey | None = None,
+    surveys: Sequence[Survey] = (),
     problems: Sequence[str] = (),
     librarian: str = "",
 ) -> YearReport:
@@ -296,7 +310,8 @@ def build_report(
     rows; ``answers`` each month's latest answer by address (roster teachers and others
     alike: a teacher who has left still answered); ``needs`` the campaign's needs as the
     librarian has marked them; ``roster`` every teacher (active or not); ``journal`` the
-    entries about days in the year. Rows outside the year are ignored.
+    entries about days in the year; ``surveys`` the PD survey rounds held. Rows outside the
+    year are ignored.
     """
     names = year.cycles
     in_year = set(names)
@@ -355,7 +370,7 @@ def build_report(
         teachers=_teachers(year_needs, roster, answered),
         units=_units(year_needs, answers),
         journal=tuple(kept),
-        survey=survey,
+        surveys=tuple(s for s in surveys if s.cycle in in_year),
         problems=tuple(problems),
         librarian=librarian,
     )

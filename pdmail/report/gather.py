@@ -7,10 +7,11 @@ no ledger yet gets an empty year rather than a new ledger file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from .. import cycles
 from ..digest.topics import Tagger
+from ..errors import UsageError
 from ..models import LedgerEntry, Response
 from ..sources.roster import normalize_email
 from ..state.journal import JournalEntry
@@ -20,17 +21,23 @@ from ..workspace import Workspace
 from .build import REQUEST, Survey, YearReport, build_report
 from .year import SchoolYear
 
-# Where the survey's results come from, when a survey campaign ran this year: a function of
-# the workspace and the year that returns them (or None).
-SurveyReader = Callable[[Workspace, SchoolYear], "Survey | None"]
+# Where the PD survey rounds come from: a function of the workspace and the year that returns
+# the rounds held and what could not be read (pdmail.report.survey.year_surveys).
+SurveyReader = Callable[[Workspace, SchoolYear], tuple[Sequence[Survey], Sequence[str]]]
 
 
 def compile_report(
     ws: Workspace, year: SchoolYear, *, survey: SurveyReader | None = None
 ) -> YearReport:
-    """The report of school ``year`` for the workspace's campaign, as things stand now."""
+    """The report of school ``year`` for the workspace's campaign, as things stand now, with
+    the PD survey rounds ``survey`` finds (none without it)."""
     cfg = ws.config
     campaign = cfg.campaign
+    if cfg.active_campaign.kind == "survey":
+        raise UsageError(
+            f"--campaign: {campaign} is a survey; the year's report is of an update campaign",
+            hint="leave out --campaign (the survey's rounds are in the report's survey section)",
+        )
     entries: list[LedgerEntry] = []
     needs: list[NeedRecord] = []
     journal: list[JournalEntry] = []
@@ -58,6 +65,10 @@ def compile_report(
         by_address.update({t.email: r for t, r in collection.answered})
         answers[name] = by_address
         problems.extend(str(p) for p in collection.problems)
+    surveys: Sequence[Survey] = ()
+    if survey is not None:
+        surveys, unread = survey(ws, year)
+        problems.extend(unread)
     return build_report(
         school=cfg.school,
         campaign=campaign,
@@ -70,7 +81,7 @@ def compile_report(
         needs=needs,
         roster=roster.teachers,
         journal=journal,
-        survey=survey(ws, year) if survey is not None else None,
+        surveys=surveys,
         problems=list(dict.fromkeys(problems)),
         librarian=cfg.librarian.name,
     )

@@ -84,11 +84,12 @@ def tables(report: YearReport) -> dict[str, Rows]:
         ["Id", "Date", "Month", "Text"],
         [[str(j.id), j.day.isoformat(), f"{j.day:%Y-%m}", j.text] for j in report.journal],
     )
-    survey = report.survey
     out["survey"] = (
-        ["Survey", "Question", "Answer", "Count"],
-        [[survey.name, q.question, answer, str(n)]
-         for q in survey.questions for answer, n in q.counts] if survey else [],
+        ["Survey", "Round", "Question", "Answer", "Teachers", "Of"],
+        [[s.name, s.cycle, q.question, answer, str(n), str(s.responses)]
+         for s in report.surveys for q in s.questions for answer, n in q.counts]
+        + [[s.name, s.cycle, "Suggestion", text, "", ""]
+           for s in report.surveys for text in s.suggestions],
     )  # fmt: skip
     return out
 
