@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from .campaigns.survey import SurveyResults, survey_results
+    from .config.campaigns import for_campaign
     from .config.load import load_config
-    from .config.records import Config
+    from .config.records import Campaign, Config
     from .cycle.delivery import DeliveryReport, Outcome
     from .cycle.freshness import require_answers
     from .cycle.opening import resolve as opened_cycle
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
 # function do not pay for the whole library (Jinja, SQLite, the digest) on start-up.
 _LAZY = {
     "BackendError": (".errors", "BackendError"),
+    "Campaign": (".config.records", "Campaign"),
     "Collection": (".sources.responses", "Collection"),
     "Config": (".config.load", "Config"),
     "ConfigError": (".errors", "ConfigError"),
@@ -82,6 +85,7 @@ _LAZY = {
     "Roster": (".sources.roster", "Roster"),
     "SendResult": (".models", "SendResult"),
     "State": (".models", "State"),
+    "SurveyResults": (".campaigns.survey", "SurveyResults"),
     "Table": (".models", "Table"),
     "Teacher": (".models", "Teacher"),
     "TemplateError": (".errors", "TemplateError"),
@@ -91,6 +95,7 @@ _LAZY = {
     "compile_digest": (".cycle.publish", "compile_digest"),
     "cycle_named": (".cycles", "cycle"),
     "cycle_status": (".cycle.status", "cycle_status"),
+    "for_campaign": (".config.campaigns", "for_campaign"),
     "load_config": (".config.load", "load_config"),
     "opened_cycle": (".cycle.opening", "resolve"),
     "parse_roster": (".sources.roster", "parse_roster"),
@@ -101,6 +106,7 @@ _LAZY = {
     "send_digest": (".cycle.publish", "send_digest"),
     "send_reminders": (".cycle.steps", "send_reminders"),
     "send_requests": (".cycle.steps", "send_requests"),
+    "survey_results": (".campaigns.survey", "survey_results"),
     "tick": (".cycle.tick", "tick"),
     "write_digest": (".cycle.publish", "write_digest"),
 }
@@ -122,6 +128,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "BackendError",
+    "Campaign",
     "Collection",
     "Config",
     "ConfigError",
@@ -143,6 +150,7 @@ __all__ = [
     "Roster",
     "SendResult",
     "State",
+    "SurveyResults",
     "Table",
     "Teacher",
     "TemplateError",
@@ -153,6 +161,7 @@ __all__ = [
     "compile_digest",
     "cycle_named",
     "cycle_status",
+    "for_campaign",
     "load_config",
     "opened_cycle",
     "parse_roster",
@@ -163,6 +172,7 @@ __all__ = [
     "send_digest",
     "send_reminders",
     "send_requests",
+    "survey_results",
     "tick",
     "write_digest",
 ]

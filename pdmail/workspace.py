@@ -76,10 +76,14 @@ class Workspace:
         self.monotonic = monotonic
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
+    def open(
+        cls, path: str | os.PathLike[str] | None = None, campaign: str | None = None
+    ) -> Workspace:
         """A workspace for the config file at ``path`` (default: ``$PDMAIL_CONFIG`` or
-        ``pdmail.yaml``)."""
-        return cls(load_config(path))
+        ``pdmail.yaml``), for its ``campaign`` (default: the top-level one)."""
+        from .config.campaigns import for_campaign
+
+        return cls(for_campaign(load_config(path), campaign))
 
     def __enter__(self) -> Workspace:
         return self
