@@ -5,7 +5,8 @@ Needs Chromium (Debian: apt-get install chromium). It sets up the demo school in
 folder (or --keep DIR), plays September 2026 to May 2027 through the same tick cron runs, with
 answers drawn from a fixed pool (a fixed seed, so the picture changes only when the report or
 its template does), marks needs scheduled or done after each digest as a librarian would,
-keeps a few journal entries, and compiles the 2026-27 report. Chromium then takes a picture
+runs the PD survey in January, keeps a few journal entries, and compiles the 2026-27
+report. Chromium then takes a picture
 of its first screen and prints it to PDF.
 """
 
@@ -26,20 +27,39 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pdmail import cycles  # noqa: E402
-from pdmail.cli.demo import HEADER, ROSTER  # noqa: E402
+from pdmail.campaigns.layout import SURVEY_NAME  # noqa: E402
+from pdmail.cli.demo import HEADER, ROSTER, SURVEY_EARLY, SURVEY_HEADER, SURVEY_LATE  # noqa: E402
 from pdmail.cli.needs_cli import list_needs, set_needs  # noqa: E402
 from pdmail.cli.scaffold import scaffold  # noqa: E402
+from pdmail.config.campaigns import for_campaign  # noqa: E402
 from pdmail.config.load import load_config  # noqa: E402
 from pdmail.config.records import Config  # noqa: E402
 from pdmail.cycle.tick import tick  # noqa: E402
 from pdmail.report.gather import compile_report  # noqa: E402
 from pdmail.report.output import render_html, write_report  # noqa: E402
+from pdmail.report.survey import year_surveys  # noqa: E402
 from pdmail.report.year import parse_year  # noqa: E402
 from pdmail.workspace import Workspace  # noqa: E402
 
 MONTHS = ["2026-09", "2026-10", "2026-11", "2026-12", "2027-01", "2027-02", "2027-03",
           "2027-04", "2027-05"]  # fmt: skip
 TODAY = date(2027, 6, 18)
+# The PD preferences survey, once this year: its window opens in January.
+SURVEY_OPENS = date(2027, 1, 11)
+SURVEY_CAMPAIGN = f"""
+campaigns:
+  {SURVEY_NAME}:
+    kind: survey
+    form:
+      url: "https://docs.google.com/forms/d/e/1FAIpQLSd_DEMO_SURVEY/viewform"
+      prefill:
+        email: entry.2000001
+    responses: pd-survey-responses.csv
+    calendar:
+      opens: {SURVEY_OPENS.isoformat()}
+      due: {(SURVEY_OPENS + timedelta(days=11)).isoformat()}
+      reminders: [4, 9]
+"""
 SCREEN = (1200, 1600)
 
 # Each teacher's units over the year and the help they might ask for (the pool is drawn from).
@@ -135,6 +155,30 @@ def _write_answers(path: Path, answers: list[tuple[int, int, str, str, str, str]
     os.utime(path, (saved.timestamp(), saved.timestamp()))
 
 
+def _play_survey(config: Config, folder: Path) -> None:
+    """The survey's window: requests, answers in two waves, reminders and its digest."""
+    survey = for_campaign(config, SURVEY_NAME)
+    cycle = cycles.cycle(survey, cycles.name_of(SURVEY_OPENS))
+    export = folder / "pd-survey-responses.csv"
+    for step, day in enumerate((cycle.send, *cycle.reminders, cycle.digest)):
+        wave = {1: SURVEY_EARLY, 2: SURVEY_LATE}.get(step, [])
+        if wave:
+            new = not export.exists()
+            with export.open("a", newline="", encoding="utf-8") as f:
+                w = csv.writer(f)
+                if new:
+                    w.writerow(SURVEY_HEADER)
+                for days, hour, email, *cells in wave:
+                    when = datetime.combine(cycle.send + timedelta(days=days), time(hour, 4))
+                    w.writerow([f"{when:%Y/%m/%d %H:%M:%S}", email, *cells])
+            saved = datetime.combine(day, time(7), config.timezone).timestamp()
+            os.utime(export, (saved, saved))
+        with _at(survey, day) as ws:  # the tick of one campaign: the survey's
+            report = tick(ws, day)
+        if report.errors:
+            raise report.errors[0]
+
+
 def _at(config: Config, day: date, hour: int = 7) -> Workspace:
     return Workspace(config, clock=lambda: datetime.combine(day, time(hour, 30), config.timezone))
 
@@ -147,7 +191,7 @@ def build_year(folder: Path) -> Config:
     text = text.replace(
         "months: [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12]", "months: [1, 2, 3, 4, 5, 9, 10, 11, 12]"
     )
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text + SURVEY_CAMPAIGN, encoding="utf-8")
     config = load_config(path)
     rng = random.Random(2026)
     responses = folder / "responses.csv"
@@ -172,6 +216,8 @@ def build_year(folder: Path) -> Config:
                         set_needs(ws, [r.id], "done", "")
                     elif roll < 0.80:
                         set_needs(ws, [r.id], "scheduled", "")
+        if name == cycles.name_of(SURVEY_OPENS):
+            _play_survey(config, folder)
     with _at(config, TODAY) as ws:
         for when, text in JOURNAL:
             ws.ledger.journal.add(date.fromisoformat(when), text, ws.now())
@@ -189,7 +235,8 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=False)
         config = build_year(folder)
         with _at(config, TODAY) as ws:
-            report = compile_report(ws, parse_year("2026-27", config.calendar.year_starts))
+            year = parse_year("2026-27", config.calendar.year_starts)
+            report = compile_report(ws, year, survey=year_surveys)
             html = render_html(report, ws.templates)
         files = write_report(report, html, folder / "report" / "2026-27")
         profile = Path(tmp) / "profile"
