@@ -32,11 +32,15 @@ class CampaignSink:
         self.inner = inner
         self.campaign = campaign
 
+    def _name(self, name: str) -> str:
+        # The needs table's place is the campaign's own already (for_campaign names it).
+        return name if name == "needs" else f"{self.campaign}-{name}"
+
     def write_table(self, name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-        return self.inner.write_table(f"{self.campaign}-{name}", header, rows)
+        return self.inner.write_table(self._name(name), header, rows)
 
     def read_table(self, name: str) -> Table | None:
-        return self.inner.read_table(f"{self.campaign}-{name}")
+        return self.inner.read_table(self._name(name))
 
 
 def clock_on(day: date, tz: ZoneInfo) -> Callable[[], datetime]:

@@ -180,6 +180,8 @@ BAD = [
     ({"form": {"columns": {"units": "Units"}}}, "campaigns.pd-survey.form.columns.units"),
     ({"form": {"choices": {"topics": []}}}, "campaigns.pd-survey.form.choices.topics"),
     ({"form": {"choices": {"topics": ["AI", "ai"]}}}, "campaigns.pd-survey.form.choices.topics"),
+    ({"form": {"choices": {"formats": ["Online", "Other"]}}},
+     "campaigns.pd-survey.form.choices.formats"),
     ({"audience": {"include": {"Team": []}}}, "campaigns.pd-survey.audience.include.Team"),
     ({"templates": "no-such-folder"}, "campaigns.pd-survey.templates"),
 ]  # fmt: skip
@@ -599,3 +601,58 @@ def test_the_example_configs_campaigns_section_loads(tmp_path: Path) -> None:
     survey = for_campaign(config, "pd-survey")
     assert survey.active_campaign.audience.describe() == ("Building is Main; not Team Related Arts")
     assert config.active_campaign.audience.exclude == (("Subject", ("Student teacher",)),)
+
+
+def test_the_daily_job_ticks_every_campaign(project: Project) -> None:
+    from pdmail.cycle.scheduler import daily_job
+
+    with_survey(project)
+    project.write_responses([])
+    write_survey(project, [])
+    logs: list[str] = []
+
+    # The job reads the machine's clock: a schedule running now is past the survey's window,
+    # so each campaign logs a line of its own and nothing fails.
+    report = daily_job(project.config_path, logs.append)
+
+    assert report is not None
+    assert any("(monthly-update)" in line for line in logs), logs
+    assert any("(pd-survey)" in line for line in logs), logs
+    assert not any("failed" in line for line in logs), logs
+
+
+def test_a_second_update_campaign_keeps_its_needs_apart(project: Project) -> None:
+    news = {
+        "kind": "update",
+        "form": {
+            "url": "https://docs.google.com/forms/d/e/NEWS/viewform",
+            "prefill": {"email": "entry.700"},
+            "date_order": "month-first",
+        },
+        "responses": "news.csv",
+        "calendar": {"send_day": 2, "months": [12]},
+    }
+    project.write_config({"campaigns": {"library-news": news}})
+    project.write_responses([])
+    write_csv(project.folder / "news.csv", project_header(), [])
+    os.utime(project.folder / "news.csv", (1893456000, 1893456000))
+    assert run_cli(project, "run", today="2026-12-02").exit_code == 0
+    project.write_responses([answer(ANN, "12/2/2026 9:00:00", help_text="Citations, please")])
+    write_csv(project.folder / "news.csv", project_header(),
+              [answer(RAJ, "12/3/2026 9:00:00", help_text="Help with databases")])  # fmt: skip
+    os.utime(project.folder / "news.csv", (1893456000, 1893456000))
+
+    result = run_cli(project, "run", today="2026-12-14")
+
+    assert result.exit_code == 0, result.output
+    main = (project.folder / "needs.csv").read_text(encoding="utf-8-sig")
+    other = (project.folder / "library-news-needs.csv").read_text(encoding="utf-8-sig")
+    assert ANN in main and RAJ not in main
+    assert RAJ in other and ANN not in other
+    assert (project.folder / "digest" / "library-news" / "2026-12" / "digest.html").is_file()
+
+
+def project_header() -> list[str]:
+    from conftest import RESPONSE_HEADER
+
+    return list(RESPONSE_HEADER)

@@ -127,6 +127,13 @@ def _survey(r: Reader, form: Mapping[str, Any], at: str) -> SurveyQuestions:
         seen: set[str] = set()
         for item in items:
             folded = " ".join(item.split()).casefold()
+            if folded in ("other", "other:"):
+                raise r.error(
+                    f"{at}.choices.{role}",
+                    "'Other' is not a choice to list: answers that match no choice are "
+                    "counted as Other, with their words",
+                    "leave it out, and keep the Form's 'Other' option if you want one",
+                )
             if folded in seen:
                 raise r.error(f"{at}.choices.{role}", f"{item!r} is listed twice")
             seen.add(folded)
@@ -338,18 +345,26 @@ def for_campaign(config: Config, name: str | None = None) -> Config:
             hint=f"add it under 'campaigns' in {config.path.name} (see config.example.yaml), or "
             "pick one of those",
         )
+    # A campaign's needs (an update campaign has them) are its own table: beside needs.csv,
+    # or a tab beside the needs tab.
+    needs_file = config.digest.needs_file
     derived = replace(
         config,
         campaign=found.name,
         form=found.form,
         calendar=found.calendar,
         templates=found.templates,
-        digest=replace(config.digest, out=config.digest.out / found.name),
+        digest=replace(
+            config.digest,
+            out=config.digest.out / found.name,
+            needs_file=needs_file.with_name(f"{found.name}-{needs_file.name}"),
+        ),
+        google=replace(config.google, needs_tab=f"{found.name}-{config.google.needs_tab}"),
         main_campaign=config.default_campaign,
     )
     if found.responses and config.sources.kind == "local":
         options = {**config.sources.options, "responses": Path(found.responses)}
         derived = replace(derived, sources=replace(config.sources, options=options))
     elif found.responses:
-        derived = replace(derived, google=replace(config.google, responses_tab=found.responses))
+        derived = replace(derived, google=replace(derived.google, responses_tab=found.responses))
     return derived
