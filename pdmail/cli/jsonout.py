@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -24,7 +25,8 @@ def plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
         for name in _DERIVED:
-            if hasattr(type(value), name) and isinstance(getattr(type(value), name), property):
+            derived = getattr(type(value), name, None)
+            if isinstance(derived, (property, functools.cached_property)):
                 out[name] = plain(getattr(value, name))
         return out
     if isinstance(value, PdmailError):

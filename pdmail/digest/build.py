@@ -7,6 +7,7 @@ templates render and ``pdmail digest --json`` prints. Rendering and delivery liv
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import Counter
@@ -162,7 +163,7 @@ class Digest:
     def rate(self) -> float:
         return self.answered / self.asked if self.asked else 0.0
 
-    @property
+    @functools.cached_property  # the templates ask for it (and for what it feeds) often
     def needs(self) -> tuple[Need, ...]:
         """This cycle's needs, each once (a need with several topics is in several groups)."""
         seen: dict[str, Need] = {}
@@ -174,7 +175,7 @@ class Digest:
             seen.setdefault(need.id, need)
         return tuple(sorted(seen.values(), key=lambda n: (n.team, n.teacher, n.id)))
 
-    @property
+    @functools.cached_property
     def to_do_groups(self) -> tuple[TaskGroup, ...]:
         """This cycle's open tasks as the to-do list (:func:`pdmail.digest.todo.group_tasks`): books
         to pull or order (by team and unit), fixes, bookings, accounts, printing, other
