@@ -360,8 +360,10 @@ def test_the_command_writes_every_table_and_json_for_scripts(project: Project) -
                             "sessions_by_format.csv", "sessions_by_topic.csv", "units.csv",
                             "teachers.csv", "journal.csv", "survey.csv"])  # fmt: skip
     months = list(csv.reader((folder / "months.csv").open(encoding="utf-8-sig")))
-    assert months[2][:7] == ["September 2026", "2026-09", "requests sent", "4", "3", "2", "50"]
-    assert months[5][2] == "no cycle: the campaign does not run this month"
+    assert months[2][:7] == ["September 2026", "2026-09", "sent", "4", "3", "2", "50"]
+    assert [row[2] for row in months[1:]] == [
+        "not sent", "sent", "sent", "not sent", "no cycle", "not sent", "not yet", "not yet",
+        "not yet", "not yet", "not yet", "no cycle"]  # fmt: skip
     assert months[5][6] == ""  # a rate that does not exist is blank, not 0
     text = run_cli(project, "report", "--year", "2026-27", today="2027-01-15").output
     assert "7 requests in 2 months, 57% answered; 5 needs, 3 done; 3 of 4 active" in text

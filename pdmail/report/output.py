@@ -46,7 +46,7 @@ def tables(report: YearReport) -> dict[str, Rows]:
         ["Month", "Cycle", "State", "Requests sent", "Reminders sent", "Answered",
          "Response rate (%)", "Needs received", "Needs scheduled", "Needs done",
          "Journal entries"],
-        [[m.label, m.cycle, m.note or "requests sent", str(m.requests), str(m.reminders),
+        [[m.label, m.cycle, m.state, str(m.requests), str(m.reminders),
           str(m.answered), _num(m.percent), str(m.needs), str(m.scheduled), str(m.done),
           str(len(m.journal))] for m in report.months],
     )  # fmt: skip
