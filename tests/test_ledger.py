@@ -441,3 +441,21 @@ def test_recording_a_send_leaves_the_ledger_flushing_every_claim(ledger: Ledger)
     ledger.mark_sent(KEY, SendResult(MID, MID), T0)
     full = 2
     assert ledger._db.execute("PRAGMA synchronous").fetchone()[0] == full
+
+
+def test_first_created_follows_commits_made_here_and_by_another_connection(
+    tmp_path: Path,
+) -> None:
+    """The answer is remembered between calls, but never past a change of the file."""
+    path = tmp_path / "ledger.sqlite3"
+    day = datetime(2026, 12, 1, 13, 0, tzinfo=timezone.utc)
+    with Ledger(path) as ledger:
+        assert ledger.first_created("c", "request") is None
+        ledger.claim(MessageKey("c", "2026-12", "ann@x.org", "request"), "<1@x>", "s", day)
+        assert ledger.first_created("c", "request") == day
+        assert ledger.first_created("c", "request", cycle="2026-11") is None
+        with Ledger(path) as other:
+            earlier = day.replace(month=11)
+            other.claim(MessageKey("c", "2026-11", "ann@x.org", "request"), "<2@x>", "s", earlier)
+        assert ledger.first_created("c", "request") == earlier
+        assert ledger.first_created("c", "request", cycle="2026-11") == earlier

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 # A cell starting with one of these is run as a formula by Excel and LibreOffice when the CSV
 # is opened; a leading apostrophe keeps a teacher's answer text (OWASP's CSV-injection advice).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FIRST = frozenset(_FORMULA_START)
 
 
 def csv_safe(value: str) -> str:
@@ -105,7 +106,10 @@ class CsvSink:
         def write(out: IO[str]) -> None:
             writer = csv.writer(out)
             writer.writerow(header)
-            writer.writerows([[csv_safe(str(c)) for c in row] for row in rows])
+            # Most cells start with a letter or digit: only the others go through csv_safe.
+            writer.writerows(
+                [[c if c[:1] not in _FIRST else csv_safe(c) for c in map(str, row)] for row in rows]
+            )
 
         try:
             write_atomic(target, write, encoding="utf-8-sig")

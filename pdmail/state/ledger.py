@@ -276,8 +276,18 @@ class Ledger:
         if state is not None:
             sql, args = sql + " AND state=?", (*args, state.value)
         with self._read() as db:
+            # The query reads every message; a digest asks it once for each cycle it matches,
+            # so the answer is kept until the file changes (a commit here or elsewhere).
+            version = (db.execute("PRAGMA data_version").fetchone()[0], db.total_changes)
+            memo: dict[tuple[str, ...], tuple[object, datetime | None]]
+            memo = self.__dict__.setdefault("_first_created", {})
+            kept = memo.get((sql, *args))
+            if kept is not None and kept[0] == version:
+                return kept[1]
             row = db.execute(sql, args).fetchone()
-        return datetime.fromisoformat(str(row[0])) if row and row[0] else None
+        first = datetime.fromisoformat(str(row[0])) if row and row[0] else None
+        memo[(sql, *args)] = (version, first)
+        return first
 
     def count_sent(self, campaign: str, kind: str) -> dict[str, int]:
         """How many messages of ``kind`` were sent in each cycle of ``campaign``."""
