@@ -154,19 +154,34 @@ def test_needs_by_kind_format_and_topic(project: Project) -> None:
 def test_teachers_and_teams_reached(project: Project) -> None:
     history(project)
     r = compiled(project)
-    assert (r.helped, r.active, r.teams_reached) == (3, 4, 3)
+    assert (r.helped, r.helped_active, r.active, r.teams_reached) == (3, 2, 4, 3)
     assert [t.email for t in r.never_helped] == [RAJ, MARIA]
-    teams = {t.team: (t.teachers, t.asked, t.helped, t.done, t.percent) for t in r.teams}
+    teams = {t.team: (t.teachers, t.asked, t.helped, t.reached, t.done, t.percent)
+             for t in r.teams}  # fmt: skip
     assert teams == {
-        "Grade 6": (2, 2, 1, 1, 50),
-        "Grade 7": (1, 0, 0, 0, 0),  # Old is inactive
-        "Related Arts": (1, 1, 1, 1, 100),
-        "Grade 8": (0, 1, 1, 1, None),  # only a teacher who has left
+        "Grade 6": (2, 2, 1, 1, 1, 50),
+        "Grade 7": (1, 0, 0, 0, 0, 0),  # Old is inactive
+        "Related Arts": (1, 1, 1, 1, 1, 100),
+        "Grade 8": (0, 1, 1, 0, 1, None),  # only a teacher who has left
     }
     by = {t.email: t for t in r.teachers}
     assert (by[ANN].answered, by[RAJ].answered, by[MARIA].answered, by[SAM].answered) == (
         2, 1, 0, 1)  # fmt: skip
     assert not by[OLD].active and not by[GONE].on_roster and by[GONE].helped
+
+
+def test_an_inactive_teacher_helped_counts_as_helped_but_not_in_the_teams_share(
+    project: Project,
+) -> None:
+    history(project)
+    with Ledger(project.folder / ".pdmail" / "ledger.sqlite3") as ledger:
+        ledger.needs.upsert([_need("n7", "2026-10", OLD, "Grade 7", ("task",), (), "")],
+                            date(2026, 10, 12))  # fmt: skip
+        ledger.needs.set_status({"n7": ("done", "")}, date(2026, 10, 30))
+    r = compiled(project)
+    grade7 = next(t for t in r.teams if t.team == "Grade 7")
+    assert (grade7.teachers, grade7.helped, grade7.reached, grade7.percent) == (1, 1, 0, 0)
+    assert (r.helped, r.helped_active, r.active) == (4, 2, 4)
 
 
 def test_units_supported_are_the_units_named_beside_needs_done_or_scheduled(
@@ -350,7 +365,8 @@ def test_the_command_writes_every_table_and_json_for_scripts(project: Project) -
     data = json.loads(result.output)
     summary = data["report"]["summary"]
     assert (summary["year"], summary["requests"], summary["percent"]) == ("2026-27", 7, 57)
-    assert (summary["helped"], summary["never_helped"], summary["open"]) == (3, 2, 1)
+    assert (summary["helped"], summary["helped_active"], summary["never_helped"]) == (3, 2, 2)
+    assert summary["open"] == 1
     assert data["report"]["months"][1]["rate"] == 0.5
     assert data["report"]["months"][0]["rate"] is None
     folder = project.folder / "report" / "2026-27"
@@ -366,7 +382,7 @@ def test_the_command_writes_every_table_and_json_for_scripts(project: Project) -
         "not yet", "not yet", "not yet", "no cycle"]  # fmt: skip
     assert months[5][6] == ""  # a rate that does not exist is blank, not 0
     text = run_cli(project, "report", "--year", "2026-27", today="2027-01-15").output
-    assert "7 requests in 2 months, 57% answered; 5 needs, 3 done; 3 of 4 active" in text
+    assert "7 requests in 2 months, 57% answered; 5 needs, 3 done; 2 of 4 active" in text
 
 
 @pytest.mark.parametrize(

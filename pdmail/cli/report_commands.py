@@ -64,7 +64,7 @@ def report(
     click.echo(
         f"The {r.year.label} report for {r.school}: {count(r.requests, 'request')} in "
         f"{count(r.cycles_run, 'month')}{rate}; {count(r.needs, 'need')}, {r.done} done; "
-        f"{r.helped} of {count(r.active, 'active teacher')} helped."
+        f"{r.helped_active} of {count(r.active, 'active teacher')} helped."
     )
     click.echo(f"  report: {files.html}")
     click.echo(f"  tables: {files.folder} ({', '.join(p.name for p in files.tables)})")

@@ -101,12 +101,14 @@ class TeamRow:
     team: str
     teachers: int  # active on the roster
     asked: int  # distinct teachers with a need this year
-    helped: int  # distinct teachers with a need done
+    helped: int  # distinct teachers with a need done (those who have left or are inactive too)
     done: int  # needs done
+    reached: int = 0  # of ``teachers``, how many had a need done
 
     @property
     def percent(self) -> int | None:
-        return percent(self.helped, self.teachers)
+        """The share of the team's active teachers helped (never over 100)."""
+        return percent(self.reached, self.teachers)
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,7 @@ class Summary:
     open: int
     active: int
     helped: int
+    helped_active: int
     never_helped: int
     teams: int
     teams_reached: int
@@ -243,8 +246,13 @@ class YearReport:
 
     @property
     def helped(self) -> int:
-        """Distinct teachers with at least one need done."""
+        """Distinct teachers with at least one need done (who have left since too)."""
         return sum(t.helped for t in self.teachers)
+
+    @property
+    def helped_active(self) -> int:
+        """Active roster teachers with at least one need done."""
+        return self.active - len(self.never_helped)
 
     @property
     def active(self) -> int:
@@ -279,6 +287,7 @@ class YearReport:
             open=self.needs - self.done - self.scheduled,
             active=self.active,
             helped=self.helped,
+            helped_active=self.helped_active,
             never_helped=len(self.never_helped),
             teams=len(self.teams),
             teams_reached=self.teams_reached,
@@ -422,11 +431,13 @@ def _teams(needs: Sequence[NeedRecord], roster: Sequence[Teacher]) -> tuple[Team
         if r.status == "done":
             helped.setdefault(team, set()).add(r.email)
             done[team] += 1
+    active = {t.email for t in roster if t.active}
     names = sorted(set(teachers) | set(asked), key=lambda t: (t == NO_TEAM, t.casefold()))
     return tuple(
-        TeamRow(t, teachers[t], len(asked.get(t, ())), len(helped.get(t, ())), done[t])
+        TeamRow(t, teachers[t], len(asked.get(t, ())), len(helped.get(t, ())), done[t],
+                len(helped.get(t, set()) & active))
         for t in names
-    )
+    )  # fmt: skip
 
 
 def _teachers(

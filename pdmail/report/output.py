@@ -64,8 +64,10 @@ def tables(report: YearReport) -> dict[str, Rows]:
         [[t.name, str(t.done), str(t.scheduled)] for t in report.topics],
     )
     out["teams"] = (
-        ["Team", "Active teachers", "Asked for help", "Helped", "Helped (%)", "Needs done"],
-        [[t.team, str(t.teachers), str(t.asked), str(t.helped), _num(t.percent), str(t.done)]
+        ["Team", "Active teachers", "Asked for help", "Helped", "Active teachers helped",
+         "Active teachers helped (%)", "Needs done"],
+        [[t.team, str(t.teachers), str(t.asked), str(t.helped), str(t.reached), _num(t.percent),
+          str(t.done)]
          for t in report.teams],
     )  # fmt: skip
     out["teachers"] = (
