@@ -189,7 +189,7 @@ def _count(
     for key, title in QUESTIONS.items():
         choices = list(questions.choices[key])
         counts = {c: sum(c in t[key].choices for _, t in ticked) for c in choices}
-        others = tuple(t[key].other for _, t in ticked if t[key].other)
+        others = tuple(one_line(t[key].other) for _, t in ticked if one_line(t[key].other))
         with_other = sum(t[key].has_other for _, t in ticked)
         labels = (
             order[key]
