@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from ..digest.topics import is_request, split_formats
 from ..display import shorten
-from ..models import KINDS, LedgerEntry, Response, State, Teacher
+from ..models import KINDS, MessageKey, Response, Teacher
 from ..sources.roster import normalize_email
 from ..state.journal import JournalEntry
 from ..state.needs import NeedRecord
@@ -303,7 +303,7 @@ def build_report(
     generated: datetime,
     runs: Mapping[str, bool],
     sends: Mapping[str, date],
-    entries: Sequence[LedgerEntry],
+    sent: Sequence[MessageKey],
     answers: Mapping[str, Mapping[str, Response]],
     needs: Sequence[NeedRecord],
     roster: Sequence[Teacher],
@@ -315,9 +315,10 @@ def build_report(
     """Count the school ``year`` of ``campaign``.
 
     ``runs`` says whether the calendar runs each month and ``sends`` its send day (a month
-    not run yet on ``generated``'s day is "not yet"); ``entries`` are the campaign's ledger
-    rows; ``answers`` each month's latest answer by address (roster teachers and others
-    alike: a teacher who has left still answered); ``needs`` the campaign's needs as the
+    not run yet on ``generated``'s day is "not yet"); ``sent`` are the keys of the
+    campaign's messages that were sent (:meth:`pdmail.state.ledger.Ledger.sent_keys`);
+    ``answers`` each month's latest answer by address (roster teachers and others alike: a
+    teacher who has left still answered); ``needs`` the campaign's needs as the
     librarian has marked them; ``roster`` every teacher (active or not); ``journal`` the
     entries about days in the year; ``surveys`` the PD survey rounds held. Rows outside the
     year are ignored.
@@ -326,14 +327,14 @@ def build_report(
     in_year = set(names)
     asked: dict[str, set[str]] = {n: set() for n in names}
     reminded: dict[str, set[tuple[str, str]]] = {n: set() for n in names}
-    for e in entries:
-        if e.key.cycle not in in_year or e.state is not State.SENT:
+    for key in sent:
+        if key.cycle not in in_year:
             continue
-        who = normalize_email(e.key.recipient) or e.key.recipient
-        if e.key.kind == REQUEST:
-            asked[e.key.cycle].add(who)
-        elif e.key.kind.startswith("reminder-"):
-            reminded[e.key.cycle].add((who, e.key.kind))
+        who = normalize_email(key.recipient) or key.recipient
+        if key.kind == REQUEST:
+            asked[key.cycle].add(who)
+        elif key.kind.startswith("reminder-"):
+            reminded[key.cycle].add((who, key.kind))
     answered = {n: asked[n] & {normalize_email(a) or a for a in answers.get(n, {})} for n in names}
     year_needs = [r for r in needs if r.cycle in in_year]
     by_month: dict[str, list[JournalEntry]] = {}

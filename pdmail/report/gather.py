@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from .. import cycles
 from ..digest.topics import Tagger
 from ..errors import UsageError
-from ..models import LedgerEntry, Response
+from ..models import MessageKey, Response
 from ..sources.roster import normalize_email
 from ..state.journal import JournalEntry
 from ..state.needs import NeedRecord
@@ -38,12 +38,12 @@ def compile_report(
             f"--campaign: {campaign} is a survey; the year's report is of an update campaign",
             hint="leave out --campaign (the survey's rounds are in the report's survey section)",
         )
-    entries: list[LedgerEntry] = []
+    sent: list[MessageKey] = []
     needs: list[NeedRecord] = []
     journal: list[JournalEntry] = []
     problems: list[str] = []
     if ws.ledger_path.exists():
-        entries = ws.ledger.entries(campaign)
+        sent = ws.ledger.sent_keys(campaign)
         topics = [t.name for t in Tagger.from_taxonomy(cfg.taxonomy).topics]
         needs, problems = keep_needs(
             ws.ledger.needs, ws.sink, campaign, topics, ws.now(), persist=False
@@ -52,7 +52,7 @@ def compile_report(
     roster = ws.roster
     problems.extend(str(p) for p in roster.problems)
     planned = {n: cycles.cycle(cfg, n) for n in year.cycles}
-    asked = {e.key.cycle for e in entries if e.key.kind == REQUEST and e.key.cycle in planned}
+    asked = {key.cycle for key in sent if key.kind == REQUEST and key.cycle in planned}
     wanted = asked | {r.cycle for r in needs if r.cycle in planned}
     answers: dict[str, Mapping[str, Response]] = {}
     for name in year.cycles:
@@ -76,7 +76,7 @@ def compile_report(
         generated=ws.now(),
         runs={n: c.runs for n, c in planned.items()},
         sends={n: c.send for n, c in planned.items()},
-        entries=entries,
+        sent=sent,
         answers=answers,
         needs=needs,
         roster=roster.teachers,

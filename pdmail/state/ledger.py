@@ -299,6 +299,17 @@ class Ledger:
             ).fetchall()
         return {str(cycle): int(n) for cycle, n in rows}
 
+    def sent_keys(self, campaign: str) -> list[MessageKey]:
+        """The key of every message of ``campaign`` that was sent (any cycle and kind): what a
+        year's report counts, without reading whole rows."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT campaign, cycle, recipient, kind FROM messages WHERE campaign=? AND state=?"
+                " ORDER BY cycle, recipient, kind",
+                (campaign, State.SENT.value),
+            ).fetchall()
+        return [MessageKey(str(c), str(y), str(r), str(k)) for c, y, r, k in rows]
+
     def sent_since(self, since: datetime) -> list[datetime]:
         """When each message that may have left since ``since`` was recorded (sent, unknown or
         pending, every campaign), oldest first: what counts against a daily sending cap."""
