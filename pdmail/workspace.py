@@ -43,6 +43,20 @@ class CampaignSink:
         return self.inner.read_table(self._name(name))
 
 
+def check_audiences(config: Config) -> None:
+    """Read the roster once for every campaign of ``config`` whose audience names roster
+    columns, raising the :class:`~pdmail.errors.ConfigError` of the first that names a column
+    the roster lacks or takes no active teacher in: a run over every campaign checks them all
+    before any sends."""
+    from .config.campaigns import campaign_names, for_campaign
+
+    for name in campaign_names(config):
+        chosen = for_campaign(config, name)
+        if not chosen.active_campaign.audience.everyone:
+            with Workspace(chosen) as ws:
+                ws.roster  # noqa: B018 - read to check the audience
+
+
 def clock_on(day: date, tz: ZoneInfo) -> Callable[[], datetime]:
     """A clock that reads ``day`` at the current time of day, school time: ``--today``."""
 

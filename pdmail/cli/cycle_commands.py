@@ -443,7 +443,7 @@ def run(
     from ..config.campaigns import campaign_names, for_campaign
     from ..config.load import load_config
     from ..cycle.tick import tick
-    from ..workspace import Workspace, clock_on
+    from ..workspace import Workspace, check_audiences, clock_on
 
     config = load_config(config_path)
     names = [for_campaign(config, only).campaign] if only else campaign_names(config)
@@ -451,11 +451,7 @@ def run(
     several = len(names) > 1
     # A campaign's audience names roster columns: one misspelt is a config error that stops
     # the run before any campaign sends, like any other config error.
-    for name in names:
-        chosen = for_campaign(config, name)
-        if not chosen.active_campaign.audience.everyone:
-            with Workspace(chosen, clock=clock) as ws:
-                ws.roster  # noqa: B018 - read to check the audience
+    check_audiences(config)
     reports: dict[str, object] = {}
     failures: list[PdmailError] = []
     ok = True

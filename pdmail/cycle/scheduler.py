@@ -18,7 +18,7 @@ from ..config.load import load_config
 from ..config.records import Config
 from ..errors import PdmailError
 from ..wording import count
-from ..workspace import Workspace
+from ..workspace import Workspace, check_audiences
 from .delivery import unsettled
 from .tick import TickReport, tick
 
@@ -29,6 +29,7 @@ def daily_job(config_path: Path, log: Callable[[str], None]) -> TickReport | Non
     first campaign's report (None when the config, or that campaign, failed)."""
     try:
         config = load_config(config_path)
+        check_audiences(config)
     except PdmailError as exc:
         log(f"pdmail run failed: {exc}")
         return None
