@@ -56,6 +56,11 @@ CELLS = [
     ("Zumba, Online, Yoga", FORMATS, ("Online",), "Zumba; Yoga", True),
     ("Team meeting; coffee chats", FORMATS, ("Team meeting",), "coffee chats", True),
     ("=HYPERLINK(\"x\"), Online", FORMATS, ("Online",), '=HYPERLINK("x")', True),
+    ("resume writing, Café chats", ("Résumé writing", "Cafe chats"),
+     ("Résumé writing", "Cafe chats"), "", False),
+    ("Before school; early, Lunch", ("Before school; early", "Lunch"),
+     ("Before school; early", "Lunch"), "", False),
+    ("Online, self-paced", ("Online", "Online, self-paced"), ("Online, self-paced",), "", False),
 ]  # fmt: skip
 
 

@@ -39,10 +39,11 @@ class Ticked:
 
 
 def fold(text: str) -> str:
-    """``text`` as choices are compared: Unicode-normalised, case folded, with only letters
-    and digits kept ("One-on-one", "one on one" and "ONE–ON–ONE " compare equal)."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in text if ch.isalnum())
+    """``text`` as choices are compared: case folded, accents dropped, with only letters and
+    digits kept ("One-on-one", "one on one" and "ONE–ON–ONE " compare equal, and "Résumé"
+    equals "resume")."""
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    return "".join(ch for ch in text if ch.isalnum() and not unicodedata.combining(ch))
 
 
 def _words(text: str) -> list[str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..campaigns import layout
+from ..campaigns.choices import OTHER, fold
 from ..errors import ConfigError, UsageError
 from .reader import Reader, show_value
 from .records import (
@@ -126,8 +127,12 @@ def _survey(r: Reader, form: Mapping[str, Any], at: str) -> SurveyQuestions:
         items = [r.text({role: v}, role, f"{at}.choices", required=True) for v in value]
         seen: set[str] = set()
         for item in items:
-            folded = " ".join(item.split()).casefold()
-            if folded in ("other", "other:"):
+            folded = fold(item)
+            if not folded:
+                raise r.error(
+                    f"{at}.choices.{role}", f"{item!r} has no letter or digit to match answers by"
+                )
+            if folded == fold(OTHER):
                 raise r.error(
                     f"{at}.choices.{role}",
                     "'Other' is not a choice to list: answers that match no choice are "
@@ -135,7 +140,11 @@ def _survey(r: Reader, form: Mapping[str, Any], at: str) -> SurveyQuestions:
                     "leave it out, and keep the Form's 'Other' option if you want one",
                 )
             if folded in seen:
-                raise r.error(f"{at}.choices.{role}", f"{item!r} is listed twice")
+                raise r.error(
+                    f"{at}.choices.{role}",
+                    f"{item!r} is listed twice (choices are compared ignoring case, spaces "
+                    "and punctuation)",
+                )
             seen.add(folded)
         choices[role] = tuple(items)
     return SurveyQuestions(
