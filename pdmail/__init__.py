@@ -54,6 +54,10 @@ if TYPE_CHECKING:
         Table,
         Teacher,
     )
+    from .report.build import YearReport
+    from .report.gather import compile_report
+    from .report.output import make_report
+    from .report.year import SchoolYear, parse_year
     from .sources.responses import Collection
     from .sources.roster import Roster, parse_roster
     from .state.ledger import Ledger
@@ -83,6 +87,7 @@ _LAZY = {
     "Problem": (".models", "Problem"),
     "Response": (".models", "Response"),
     "Roster": (".sources.roster", "Roster"),
+    "SchoolYear": (".report.year", "SchoolYear"),
     "SendResult": (".models", "SendResult"),
     "State": (".models", "State"),
     "SurveyResults": (".campaigns.survey", "SurveyResults"),
@@ -91,14 +96,18 @@ _LAZY = {
     "TemplateError": (".errors", "TemplateError"),
     "TickReport": (".cycle.tick", "TickReport"),
     "Workspace": (".workspace", "Workspace"),
+    "YearReport": (".report.build", "YearReport"),
     "build_digest": (".digest.build", "build_digest"),
     "compile_digest": (".cycle.publish", "compile_digest"),
+    "compile_report": (".report.gather", "compile_report"),
     "cycle_named": (".cycles", "cycle"),
     "cycle_status": (".cycle.status", "cycle_status"),
     "for_campaign": (".config.campaigns", "for_campaign"),
     "load_config": (".config.load", "load_config"),
+    "make_report": (".report.output", "make_report"),
     "opened_cycle": (".cycle.opening", "resolve"),
     "parse_roster": (".sources.roster", "parse_roster"),
+    "parse_year": (".report.year", "parse_year"),
     "preview_messages": (".cycle.preview", "preview_messages"),
     "render_digest": (".cycle.publish", "render_digest"),
     "require_answers": (".cycle.freshness", "require_answers"),
@@ -148,6 +157,7 @@ __all__ = [
     "Problem",
     "Response",
     "Roster",
+    "SchoolYear",
     "SendResult",
     "State",
     "SurveyResults",
@@ -156,15 +166,19 @@ __all__ = [
     "TemplateError",
     "TickReport",
     "Workspace",
+    "YearReport",
     "__version__",
     "build_digest",
     "compile_digest",
+    "compile_report",
     "cycle_named",
     "cycle_status",
     "for_campaign",
     "load_config",
+    "make_report",
     "opened_cycle",
     "parse_roster",
+    "parse_year",
     "preview_messages",
     "render_digest",
     "require_answers",

@@ -45,17 +45,13 @@ def report(
     and done, sessions by format and topic, teachers and teams reached, units of study
     supported, the survey and the journal. Writes report.html (it prints well, and the
     browser's "Save as PDF" makes a PDF of it) and one CSV table per section."""
-    from ..report.gather import compile_report
-    from ..report.output import default_folder, render_html, write_report
-    from ..report.survey import year_surveys
+    from ..report.output import make_report
     from ..report.year import parse_year, year_of
 
     with workspace(config_path, today, campaign) as ws:
         starts = ws.config.calendar.year_starts
         year = parse_year(year_text, starts) if year_text else year_of(ws.now().date(), starts)
-        compiled = compile_report(ws, year, survey=year_surveys)
-        html = render_html(compiled, ws.templates)
-        files = write_report(compiled, html, out or default_folder(ws.config.folder, compiled))
+        compiled, files = make_report(ws, year, out)
     if as_json:
         click.echo(dumps({"report": compiled, "files": files}))
         return

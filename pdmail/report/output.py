@@ -18,7 +18,11 @@ from ..atomic import write_atomic
 from ..backends.local import csv_safe
 from ..errors import BackendError, UsageError
 from ..mail.templates import Templates
+from ..workspace import Workspace
 from .build import YearReport
+from .gather import compile_report
+from .survey import year_surveys
+from .year import SchoolYear
 
 TEMPLATE = "report.html.j2"
 HTML = "report.html"
@@ -138,3 +142,14 @@ def write_report(report: YearReport, html: str, folder: Path) -> ReportFiles:
 def default_folder(config_folder: Path, report: YearReport) -> Path:
     """Where the report goes without ``--out``: ``report/<year>`` beside the config."""
     return config_folder / "report" / report.year.label
+
+
+def make_report(
+    ws: Workspace, year: SchoolYear, out: Path | None = None
+) -> tuple[YearReport, ReportFiles]:
+    """Compile ``year``'s report for the workspace's campaign, with the year's PD survey
+    rounds, render it and write its files into ``out`` (default: ``report/<year>`` beside the
+    config). Nothing else is written: the ledger and the needs table are only read."""
+    report = compile_report(ws, year, survey=year_surveys)
+    html = render_html(report, ws.templates)
+    return report, write_report(report, html, out or default_folder(ws.config.folder, report))
