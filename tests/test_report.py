@@ -312,6 +312,7 @@ HOSTILE = '<script>alert("x")</script>'
 
 def test_the_files_are_escaped_and_never_formulas(project: Project) -> None:
     history(project)
+    project.write_config({**MONTHS, "school": "<script>s()</script> & Co"})
     project.write_roster(
         [
             [ANN, "+Ann", "@Lee", "-Grade 6", "yes"],
@@ -335,6 +336,7 @@ def test_the_files_are_escaped_and_never_formulas(project: Project) -> None:
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "&lt;/div&gt;&lt;script&gt;bad()&lt;/script&gt; &amp; more" in html
+    assert "<title>&lt;script&gt;s()&lt;/script&gt; &amp; Co:" in html
     # Nothing outside the page: no scripts, links, images or fonts fetched from anywhere.
     assert not re.search(
         r"<(script|link|img|iframe|object|embed)\b|<[a-z]+[^>]*\s(src|href)=", html
