@@ -6,6 +6,7 @@ do. Nothing is sent. Checks that depend on a failed one are skipped, not failed 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -98,6 +99,7 @@ def diagnose(
             checks.append(
                 _attempt("templates", lambda: _templates(Composer.of(ws), ws.roster, day))
             )
+            checks += _campaigns(config, ws, day)
         if mailer_account in unusable:
             checks.append(Check("mail", SKIP, _needs(mailer_account)))
         else:
@@ -196,6 +198,44 @@ def _templates(composer: Composer, roster: Roster, today: date) -> Check:
     render_previews(composer, roster, cycle, (), "request")
     render_previews(composer, roster, cycle, (), "reminder")
     return Check("templates", OK, f"request and reminder render for {roster.active[0].email}")
+
+
+def _campaigns(config: Config, main: Workspace, day: date) -> list[Check]:
+    """A check for each campaign beyond the top-level one: its audience in the roster, its
+    current or next round, and its request and reminder rendered for its first teacher."""
+    from .config.campaigns import campaign_names, for_campaign
+
+    def check(name: str) -> Check:
+        chosen = for_campaign(config, name)
+        with Workspace(chosen, clock=main.now) as ws:
+            campaign = chosen.active_campaign
+            active = ws.roster.require_active()
+            cycle: cycles.Cycle | None = cycles.cycle(chosen, cycles.current_name(chosen, day))
+            assert cycle is not None
+            if not cycle.runs:
+                cycle = cycles.following(chosen, cycle.name)
+            detail = (
+                f"{campaign.kind}, {count(len(active), 'active teacher')} "
+                f"({campaign.audience.describe()})"
+            )
+            if cycle is None:
+                return Check(f"campaign {name}", OK, f"{detail}; no round to come")
+            composer = Composer.of(ws)
+            from .cycle.preview import render_previews
+
+            render_previews(composer, ws.roster, cycle, (), "request")
+            render_previews(composer, ws.roster, cycle, (), "reminder")
+            return Check(
+                f"campaign {name}",
+                OK,
+                f"{detail}; {cycle.name}: send {cycle.send}, due {cycle.due}, digest "
+                f"{cycle.digest}; request and reminder render",
+            )
+
+    return [
+        _attempt(f"campaign {name}", functools.partial(check, name))
+        for name in campaign_names(config)[1:]
+    ]
 
 
 @dataclass(frozen=True)

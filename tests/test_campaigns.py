@@ -660,3 +660,19 @@ def project_header() -> list[str]:
     from conftest import RESPONSE_HEADER
 
     return list(RESPONSE_HEADER)
+
+
+def test_doctor_checks_each_campaign(project: Project) -> None:
+    from pdmail.doctor import diagnose
+
+    with_survey(project)
+    project.write_responses([])
+    good = {c.name: c for c in diagnose(project.config_path, today=date(2026, 11, 20))}
+    with_survey(project, {"campaigns": {"pd-survey": {"audience": {"exclude": {"Buildng": "x"}}}}})
+    bad = {c.name: c for c in diagnose(project.config_path, today=date(2026, 11, 20))}
+
+    assert good["campaign pd-survey"].status == "ok"
+    assert "2026-12: send 2026-12-01" in good["campaign pd-survey"].detail
+    assert "request and reminder render" in good["campaign pd-survey"].detail
+    assert bad["campaign pd-survey"].status == "fail"
+    assert "campaigns.pd-survey.audience.exclude.Buildng" in bad["campaign pd-survey"].detail
