@@ -281,12 +281,13 @@ class Ledger:
             version = (db.execute("PRAGMA data_version").fetchone()[0], db.total_changes)
             memo: dict[tuple[str, ...], tuple[object, datetime | None]]
             memo = self.__dict__.setdefault("_first_created", {})
-            kept = memo.get((sql, *args))
+            key = (sql, *args)
+            kept = memo.get(key)
             if kept is not None and kept[0] == version:
                 return kept[1]
             row = db.execute(sql, args).fetchone()
         first = datetime.fromisoformat(str(row[0])) if row and row[0] else None
-        memo[(sql, *args)] = (version, first)
+        memo[key] = (version, first)
         return first
 
     def count_sent(self, campaign: str, kind: str) -> dict[str, int]:
