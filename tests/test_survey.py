@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import ANN, MARIA, RAJ, SAM, Project, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_campaigns import SURVEY_HEADER, with_survey, write_survey
 
 from pdmail import cycles
@@ -321,3 +323,24 @@ def test_the_demo_rehearses_the_survey(tmp_path: Path) -> None:
     config = for_campaign(load_config(folder / "pdmail.yaml"), "pd-survey")
     assert config.active_campaign.kind == "survey"
     assert SURVEY_HEADER[2] in (folder / "pd-survey-responses.csv").read_text(encoding="utf-8")
+
+
+@given(data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_any_ticked_subset_reads_back_whatever_the_order_and_case(data: st.DataObject) -> None:
+    question = data.draw(st.sampled_from(sorted(CHOICES)))
+    choices = CHOICES[question]
+    ticked = data.draw(st.lists(st.sampled_from(choices), unique=True))
+    shown = [
+        data.draw(st.sampled_from([c, c.upper(), c.lower(), f"  {c} ", c.replace(" ", "  ")]))
+        for c in ticked
+    ]
+    sep = data.draw(st.sampled_from([", ", ",", " , ", ";"]))
+    other = data.draw(st.sampled_from(["", "a book club", "Other: coffee, and chats"]))
+    cell = sep.join(shown + ([other] if other else []))
+
+    got = read_ticked(cell, choices)
+
+    assert set(got.choices) == set(ticked)
+    assert got.has_other == bool(other)
+    assert got.other == other.removeprefix("Other: ")
