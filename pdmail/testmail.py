@@ -11,12 +11,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 from .backends.base import Mailer
 from .config.records import Config
 from .errors import DeliveryError, PdmailError
 from .mail.compose import address, compose
+from .mail.wire import WireMessage
 from .models import Clock, SendResult
 
 SUBJECT = "pdmail test message"
@@ -27,7 +27,7 @@ class SendTest:
     """What became of the test message: ``result`` when the mail system took it, else the
     ``error``; ``unknown`` when the mail system may have taken it all the same."""
 
-    message: EmailMessage
+    message: WireMessage
     result: SendResult | None = None
     error: PdmailError | None = None
 
@@ -36,7 +36,7 @@ class SendTest:
         return isinstance(self.error, DeliveryError) and not self.error.definite
 
 
-def build_test_message(config: Config, clock: Clock) -> EmailMessage:
+def build_test_message(config: Config, clock: Clock) -> WireMessage:
     """The test message: from and to the librarian, dated by ``clock``, with a Message-ID of
     its own (a second test is a second message, not a resend of the first)."""
     now = clock()

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -70,13 +71,16 @@ def gmail(
 
 
 def request_message(
-    to: str = "ann@school.example.org", name: str = "Ann Lee", kind: str = "request"
-) -> EmailMessage:
+    to: str = "ann@school.example.org",
+    name: str = "Ann Lee",
+    kind: str = "request",
+    subject: str = "What is coming up in December?",
+) -> Any:
     key = MessageKey("monthly-update", "2026-12", to, kind)
     return compose(
         sender=address("Lib Rarian", f"librarian@{SCHOOL}"),
         to=address(name, to),
-        subject="What is coming up in December?",
+        subject=subject,
         text=f"Hello {name},\n\nFrom the library: tell us what you need.\n.a dotted line\n",
         html=f"<p>Hello {name},</p>\n<p>Tell us what you need.</p>\n",
         message_id=message_id(key, SCHOOL),
@@ -84,7 +88,7 @@ def request_message(
     )
 
 
-def reminder_message(first: EmailMessage, to: str = "ann@school.example.org") -> EmailMessage:
+def reminder_message(first: Any, to: str = "ann@school.example.org") -> Any:
     key = MessageKey("monthly-update", "2026-12", to, "reminder-1")
     return compose(
         sender=address("Lib Rarian", f"librarian@{SCHOOL}"),
@@ -128,8 +132,8 @@ def test_one_request_per_message_and_a_reminder_lands_in_the_same_thread(
 
 
 def test_the_stored_mime_is_what_pdmail_built(fake: FakeGmail) -> None:
-    message = request_message("zoe@school.example.org", "Zoë Ångström")
-    message.replace_header("Subject", "Café – what is coming up? " + "x" * 80)
+    subject = "Café – what is coming up? " + "x" * 80
+    message = request_message("zoe@school.example.org", "Zoë Ångström", subject=subject)
     with gmail(fake) as mailer:
         mailer.send(message)
     [stored] = fake.stored

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -46,7 +47,7 @@ from pdmail.cycle.delivery import Outgoing
 from pdmail.cycle.messages import Composer, build_reminder, build_request
 from pdmail.cycle.publish import compile_digest, digest_messages, render_digest
 from pdmail.cycles import Cycle
-from pdmail.errors import DeliveryError, InputError, TemplateError
+from pdmail.errors import InputError, TemplateError
 from pdmail.mail.compose import ComposedMessage, address, compose, verify, wire_bytes
 from pdmail.mail.templates import Templates
 from pdmail.models import LedgerEntry, MessageKey, State, Table
@@ -638,15 +639,15 @@ def _tamper(raw: bytes, old: bytes, new: bytes) -> bytes:
         (lambda r: _tamper(r, b"Subject:", b"Resent-To: x@evil.example\r\nSubject:"), "resent-to"),
         (
             lambda r: _tamper(r, b"<ann@school.example.org>", b"<ann@school.example.org>, x@e.org"),
-            "To would read as ann@school.example.org, x@e.org",
+            "To would not read as one address",
         ),
         (
             lambda r: _tamper(r, b"To: Ann Lee <ann@", b'To: "Ann Lee" <x@evil.example>, <ann@'),
-            "To would read as x@evil.example",
+            "the name in To would not read as plain words",
         ),
         (
             lambda r: _tamper(r, b"Subject: December update", b"Subject: =?utf-8?q?Dec=0D=0A?="),
-            "Subject header would hold a control character",
+            "the Subject would not read as plain words or encoded-words",
         ),
         (
             lambda r: _tamper(r, b"Subject: December update", b"Subject: December updates"),
@@ -654,10 +655,13 @@ def _tamper(raw: bytes, old: bytes, new: bytes) -> bytes:
         ),
         (
             lambda r: _tamper(r, b"To: Ann Lee", b"To: =?utf-8?q?Ann_=1B[31m?="),
-            "To header would hold a control character",
+            "the name in To would not read as plain words",
         ),
         (lambda r: _tamper(r, b"To: Ann Lee", b"To: Eve Lee"), "the name in To"),
-        (lambda r: _tamper(r, b"From: Lib Rarian <librarian@", b"From: <x@"), "From would read"),
+        (
+            lambda r: _tamper(r, b"From: Lib Rarian <librarian@", b"From: <x@"),
+            "From would not read",
+        ),
         (lambda r: _tamper(r, b"\r\n\r\nHello", b"\r\n\r\nGoodbye"), "its parts"),
     ],
 )
@@ -671,20 +675,25 @@ def test_verify_refuses_bytes_that_do_not_read_back_as_written(change: Any, says
     assert says in caught.value.message
 
 
-def test_a_message_changed_after_compose_is_handed_to_no_mailer(mailers: Mailers) -> None:
+def test_a_message_cannot_be_changed_after_compose_so_mailers_send_what_was_checked(
+    mailers: Mailers,
+) -> None:
     msg = composed()
-    msg["Cc"] = "x@evil.example"
+    checked = msg.data
+    with pytest.raises(TypeError):
+        msg["Cc"] = "x@evil.example"  # type: ignore[index]
+    for change in ("add_header", "replace_header", "set_content", "set_payload"):
+        with pytest.raises(AttributeError, match="cannot be changed"):
+            getattr(msg, change)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        msg.data = checked + b"Cc: x@evil.example\r\n"  # type: ignore[misc]
     item = Outgoing(
         MessageKey("monthly-update", "2026-12", "ann@school.example.org", "request"), msg
     )
-    before = (len(mailers.smtp_server.received), len(mailers.gmail_server.stored), _files(mailers))
-    for mailer in (mailers.outbox, mailers.smtp, mailers.gmail):
-        with pytest.raises(DeliveryError) as caught:
-            mailer.send(item.message)
-        assert caught.value.definite is True
-        assert "it would carry a cc header" in caught.value.message
-    after = (len(mailers.smtp_server.received), len(mailers.gmail_server.stored), _files(mailers))
-    assert after == before
+    delivered = mailers.send_everywhere(item)
+    assert {mailer: data for mailer, (data, _) in delivered.items()} == dict.fromkeys(
+        ("outbox", "smtp", "gmail"), checked
+    )
 
 
 def _files(mailers: Mailers) -> dict[Path, int]:

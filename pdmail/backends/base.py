@@ -21,8 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from ..errors import BackendError, DeliveryError
-from ..mail.compose import ComposedMessage, handover_bytes
-from ..mail.wire import WireMessage, message_id_of
+from ..mail.wire import WireMessage, handover_bytes, message_id_of
 from ..models import SendResult, Table
 
 if TYPE_CHECKING:
@@ -248,7 +247,7 @@ class SourceBackend(Backend):
 
 def recipients_of(message: Sendable) -> str:
     """The addresses ``message`` goes to, as error messages show them."""
-    if isinstance(message, (ComposedMessage, WireMessage)):
+    if isinstance(message, WireMessage):
         return message.envelope_to
     fields = [str(v) for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])]
     return ", ".join(addr for _, addr in getaddresses(fields) if addr)

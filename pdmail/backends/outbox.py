@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..atomic import write_atomic
 from ..errors import DeliveryError, PdmailError
-from ..mail.compose import ComposedMessage, handover_bytes
-from ..mail.wire import Sendable, WireMessage, message_id_of
+from ..mail.wire import Sendable, WireMessage, handover_bytes, message_id_of
 from ..models import SendResult
 from .base import OK, BuiltinMailKind, Check, MailerBackend
 
@@ -68,7 +67,7 @@ class OutboxMailer:
         folder = self.folder if campaign == _MAIN_CAMPAIGN else self.folder / campaign
         recipient = (
             message.envelope_to
-            if isinstance(message, (ComposedMessage, WireMessage))
+            if isinstance(message, WireMessage)
             else str(message["To"].addresses[0].addr_spec)
         )
         to = _UNSAFE.sub("_", recipient)

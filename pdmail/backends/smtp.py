@@ -28,7 +28,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from ..errors import BackendError, ConfigError, DeliveryError
-from ..mail.compose import ComposedMessage, handover_bytes
 from ..mail.wire import Sendable, WireMessage, message_id_of
 from ..models import SendResult
 from .base import OK, SEND_TEST, Account, BuiltinMailKind, Check, MailerBackend
@@ -217,10 +216,9 @@ class SmtpMailer:
         pdmail wrote (after its data went out, before the reply is read): the caller's own
         work (rendering the next message) then costs no time of its own. It must not raise.
 
-        For a message pdmail composed (:class:`~pdmail.mail.wire.WireMessage`,
-        :class:`~pdmail.mail.compose.ComposedMessage`) the envelope is the sender and recipient
-        pdmail chose, never addresses read back from its headers, and the data are the checked
-        bytes (:func:`~pdmail.mail.compose.wire_bytes`, checked before anything is sent). For any
+        For a message pdmail composed (:class:`~pdmail.mail.wire.WireMessage`) the envelope is
+        the sender and recipient pdmail chose, never addresses read back from its headers, and
+        the data are its bytes, checked when they were written. For any
         other message the envelope sender comes from its Sender or From header, the recipients
         from To, Cc and Bcc (Bcc is not transmitted). Returns the message's Message-ID as
         ``message_id`` and ``thread_id`` (or the Message-ID when None) as ``thread_id``.
@@ -249,13 +247,7 @@ class SmtpMailer:
             problem = "has no To, Cc or Bcc recipient"
         if problem:
             raise DeliveryError(f"{self.where}: message to {shown} {problem}", definite=True)
-        checked = (
-            message.data
-            if isinstance(message, WireMessage)
-            else handover_bytes(message, self.where)
-            if isinstance(message, ComposedMessage)
-            else None
-        )
+        checked = message.data if isinstance(message, WireMessage) else None
 
         for attempt in (1, 2):
             conn = self._conn or self._reopen(shown)
@@ -579,7 +571,7 @@ def _transact(
 def _envelope(message: Sendable) -> tuple[str, list[str]]:
     """The envelope sender and recipients: for a composed message the ones pdmail chose;
     otherwise Sender (else From) and To, Cc, Bcc, as ``send_message`` reads them."""
-    if isinstance(message, (ComposedMessage, WireMessage)):
+    if isinstance(message, WireMessage):
         return message.envelope_from, [message.envelope_to]
     field = "Sender" if "Sender" in message else "From"
     senders = [addr for _, addr in getaddresses([str(v) for v in message.get_all(field, [])])]

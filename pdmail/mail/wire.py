@@ -1,20 +1,17 @@
-"""Writing a message straight to the bytes a mailer hands over, and checking them cheaply.
+"""Writing a message: the one place pdmail builds the bytes it hands over, and checks them.
 
-:func:`~pdmail.mail.compose.compose` builds an ``EmailMessage``, flattens it and parses the
-bytes back: about 5 ms and over 100 KiB a message, most of it the standard library's header
-objects. A run sends the same few headers to thousands of teachers, so :func:`compose_wire`
-writes them itself, with the same writers :mod:`pdmail.mail.compose` uses for From, To,
-Reply-To and Subject, and encodes each body with the standard library's own choice of transfer
-encoding. The bytes are those :func:`~pdmail.mail.compose.compose` writes, but for the MIME
-boundary, which is random in both.
+:func:`compose` writes the headers pdmail chooses (From, To, Subject, Date, Message-ID,
+Reply-To, In-Reply-To and References for a reply, X-Auto-Response-Suppress) with the writers of
+:mod:`pdmail.mail.headers`, and each body with the standard library's own choice of transfer
+encoding, straight to bytes: no ``EmailMessage`` is built. Everything that needs a message
+object (the outbox's ``.eml`` file, preview, the raw MIME the Gmail and Graph APIs take, the
+digest mail) reads the same bytes back (:attr:`WireMessage.parsed`).
 
 The security check stays: before a :class:`WireMessage` exists, :func:`check_head` reads its
 header block back with a narrow grammar (only what pdmail writes: atoms, base64 encoded-words,
 one bare address in angle brackets) and refuses it unless the names, the order, the one
 recipient, the sender, the display names and the subject read back exactly as meant, with no
-control character; and the boundary is checked to occur in no part. A message whose headers
-pdmail does not write this way (a Message-ID too long for one line) is built by
-:func:`~pdmail.mail.compose.compose` and checked by :func:`~pdmail.mail.compose.verify` as before.
+control character; and the boundary is checked to occur in no part.
 """
 
 from __future__ import annotations
@@ -33,35 +30,41 @@ from email.contentmanager import _encode_text  # type: ignore[attr-defined]
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.policy import default
+from email.policy import Policy, default
 from email.utils import format_datetime
 from typing import Any
 
-from ..errors import InputError
-from .compose import (
-    POLICY,
-    _add_phrase,
-    _add_unstructured,
-    _body_safe,
-    _Folder,
+from ..errors import DeliveryError, InputError
+from .headers import (
+    Folder,
+    add_phrase,
+    add_unstructured,
     address,
-    compose,
+    body_safe,
     has_control,
     header_safe,
     is_plain_address,
-    wire_bytes,
 )
 
 __all__ = [
+    "POLICY",
     "Expected",
     "Sendable",
     "WireMessage",
     "check_head",
+    "compose",
     "compose_wire",
+    "handover_bytes",
     "message_id_of",
     "reread",
     "subject_of",
+    "verify",
+    "wire_bytes",
 ]
+
+# The standard library's policy for what pdmail encodes with it (the bodies' transfer
+# encoding, at most 78 characters a line) and reads back.
+POLICY = default
 
 _CRLF = "\r\n"
 # The longest line RFC 5322 allows. pdmail's own lines keep to 78 unless one word (a long
@@ -84,7 +87,7 @@ class WireMessage:
     envelope_to: str
     message_id: str
     subject: str
-    # What compose_wire meant the bytes to say (None: built and checked by compose()).
+    # What compose meant the bytes to say (None: bytes from elsewhere, not checked here).
     expected: Expected | None = field(default=None, repr=False)
 
     @functools.cached_property
@@ -109,12 +112,30 @@ class WireMessage:
         # Only for what the dataclass lacks; private names (pickle's probes) are not passed on.
         if name.startswith("_") or name == "parsed":
             raise AttributeError(name)
+        if name in _CHANGES:
+            # Changing the parsed copy would leave the bytes that go out as they were.
+            raise AttributeError(
+                f"{name}: a message pdmail wrote cannot be changed; compose it again instead"
+            )
         return getattr(self.parsed, name)
 
-    def as_bytes(self) -> bytes:
-        """The bytes a mailer hands over (CRLF line ends)."""
-        return self.data
+    def as_bytes(self, unixfrom: bool = False, policy: Policy | None = None) -> bytes:
+        """The message's bytes with the line ends of ``policy`` (default: Python's ``\n``,
+        as ``EmailMessage.as_bytes`` writes them); with CRLF, the bytes a mailer hands over
+        (:attr:`data`). ``unixfrom`` is accepted for ``EmailMessage``'s sake and ignored."""
+        linesep = str(getattr(policy or default, "linesep", "\n"))
+        return self.data if linesep == "\r\n" else self.data.replace(b"\r\n", linesep.encode())
 
+
+# The EmailMessage methods that change a message, which a WireMessage refuses.
+_CHANGES = frozenset(
+    {
+        "add_alternative", "add_attachment", "add_header", "add_related", "attach",
+        "clear", "clear_content", "del_param", "make_alternative", "make_mixed",
+        "make_related", "replace_header", "set_boundary", "set_charset", "set_content",
+        "set_default_type", "set_param", "set_payload", "set_raw", "set_type", "set_unixfrom",
+    }
+)  # fmt: skip
 
 # What a mailer takes: a message pdmail wrote as bytes, or any ``EmailMessage``.
 Sendable = EmailMessage | WireMessage
@@ -124,16 +145,16 @@ Sendable = EmailMessage | WireMessage
 
 
 def _address_lines(name: str, mailbox: Address) -> str:
-    folder = _Folder(name)
-    _add_phrase(folder, mailbox.display_name)
+    folder = Folder(name)
+    add_phrase(folder, mailbox.display_name)
     spec = f"{mailbox.username}@{mailbox.domain}"
     folder.add(f"<{spec}>" if mailbox.display_name else spec)
     return folder.text(_CRLF)
 
 
 def _unstructured_lines(name: str, text: str) -> str:
-    folder = _Folder(name)
-    _add_unstructured(folder, text)
+    folder = Folder(name)
+    add_unstructured(folder, text)
     return folder.text(_CRLF)
 
 
@@ -145,7 +166,7 @@ def _part(body: str, subtype: str, *, mime_version: bool) -> tuple[str, str]:
     """One text part: its transfer encoding, and its headers, a blank line and its body with
     CRLF line ends, as the standard library's content manager encodes and its generator
     writes it."""
-    cte, payload = encode_body(_body_safe(body))
+    cte, payload = encode_body(body_safe(body))
     head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {cte}\r\n'
     if mime_version:
         head += "MIME-Version: 1.0\r\n"
@@ -199,7 +220,7 @@ def _boundary(parts: str) -> str:
     return boundary
 
 
-def compose_wire(
+def compose(
     *,
     sender: Address,
     to: Address,
@@ -211,9 +232,16 @@ def compose_wire(
     reply_to: str = "",
     in_reply_to: str = "",
 ) -> WireMessage:
-    """The message :func:`~pdmail.mail.compose.compose` builds from the same arguments, as
-    checked bytes. Raises :class:`~pdmail.errors.InputError` as
-    :func:`~pdmail.mail.compose.compose` does."""
+    """A complete message from ``sender`` to the one mailbox ``to``, as checked bytes: text
+    first, HTML (when given) as the alternative mail clients prefer.
+
+    ``in_reply_to`` (the first message's Message-ID) makes it a reply in the same thread
+    (In-Reply-To and References); one that is not a message id is left out rather than
+    written as something a mail client would misread. Raises
+    :class:`~pdmail.errors.InputError` naming the header when an address is not one plain
+    address, the Message-ID is not one, or the written message would not read back exactly
+    as meant.
+    """
     for header, mailbox in (("From", sender), ("To", to)):
         if not is_plain_address(mailbox.addr_spec):
             raise InputError(f"{header}: {mailbox.addr_spec!r} is not a single plain address")
@@ -226,12 +254,13 @@ def compose_wire(
     except InputError as exc:
         raise InputError(f"Reply-To: {exc.message}", hint=exc.hint) from None
     when = format_datetime(date)
+    if not _ID.fullmatch(message_id) or len(f"Message-ID: {message_id}") > _MAX_LINE:
+        raise InputError(
+            f"Message-ID: {message_id!r} is not one message id of at most {_MAX_LINE} characters"
+        )
     ids = [("Message-ID", message_id)]
-    if in_reply_to:
+    if in_reply_to and _ID.fullmatch(in_reply_to) and len(in_reply_to) < _MAX_LINE - 13:
         ids += [("In-Reply-To", in_reply_to), ("References", in_reply_to)]
-    if any(len(f"{n}: {v}") > _MAX_LINE or not _ID.fullmatch(v) for n, v in ids):
-        # pdmail writes these on one line; a longer or unusual one is the standard library's.
-        return _composed(sender, to, subject, text, html, message_id, date, reply_to, in_reply_to)
     lines = [
         _address_lines("From", sender),
         _address_lines("To", to),
@@ -290,12 +319,15 @@ def compose_wire(
     return message
 
 
+# The name this writer had while a second one built message objects.
+compose_wire = compose
+
+
 def reread(message: WireMessage, data: bytes | None = None) -> None:
     """Read ``data`` (default: ``message.data``) back as a mail program would and raise
     :class:`~pdmail.errors.InputError` naming the difference unless its header block reads
-    exactly as :func:`compose_wire` meant (:func:`check_head`) and its body is the body
-    written. A message not written by :func:`compose_wire` is checked as
-    :func:`~pdmail.mail.compose.verify` checks it, when it was built."""
+    exactly as :func:`compose` meant (:func:`check_head`) and its body is the body written.
+    A :class:`WireMessage` made from bytes alone (no ``expected``) is not checked."""
     data = message.data if data is None else data
     expected = message.expected
     if expected is None:
@@ -312,30 +344,27 @@ def reread(message: WireMessage, data: bytes | None = None) -> None:
         )
 
 
-def _composed(
-    sender: Address,
-    to: Address,
-    subject: str,
-    text: str,
-    html: str | None,
-    message_id: str,
-    date: datetime,
-    reply_to: str,
-    in_reply_to: str,
-) -> WireMessage:
-    msg = compose(
-        sender=sender,
-        to=to,
-        subject=subject,
-        text=text,
-        html=html,
-        message_id=message_id,
-        date=date,
-        reply_to=reply_to,
-        in_reply_to=in_reply_to,
-    )
-    data = wire_bytes(msg)
-    return WireMessage(data, msg.envelope_from, msg.envelope_to, message_id, subject)
+def verify(message: WireMessage, data: bytes) -> None:
+    """:func:`reread` ``data`` as the bytes of ``message``."""
+    reread(message, data)
+
+
+def wire_bytes(message: Sendable) -> bytes:
+    """The bytes a mailer hands over for ``message``: a :class:`WireMessage` is its checked
+    bytes; any other message is serialised with its own policy, CRLF line ends."""
+    if isinstance(message, WireMessage):
+        return message.data  # checked when it was written, and it cannot change
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
+def handover_bytes(message: Sendable, where: str) -> bytes:
+    """:func:`wire_bytes` for a mailer at ``where`` (``SMTP host:port``, ``Gmail API``, an
+    outbox folder); a message the standard library cannot write is a definite
+    :class:`~pdmail.errors.DeliveryError`, since nothing was handed over."""
+    try:
+        return wire_bytes(message)
+    except (ValueError, TypeError, UnicodeError) as exc:
+        raise DeliveryError(f"{where}: message not sent: {exc}", definite=True) from None
 
 
 def message_id_of(message: Sendable) -> str:
