@@ -676,3 +676,68 @@ def test_doctor_checks_each_campaign(project: Project) -> None:
     assert "request and reminder render" in good["campaign pd-survey"].detail
     assert bad["campaign pd-survey"].status == "fail"
     assert "campaigns.pd-survey.audience.exclude.Buildng" in bad["campaign pd-survey"].detail
+
+
+PRE_CAMPAIGN_SCHEMA = """
+CREATE TABLE messages (
+    cycle TEXT NOT NULL, recipient TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL,
+    message_id TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '', created TEXT NOT NULL,
+    updated TEXT NOT NULL, PRIMARY KEY (cycle, recipient, kind)
+);
+"""
+
+
+def pre_campaign_ledger(path: Path) -> None:
+    """A ledger whose messages carry no campaign (kept by a script or an older tool)."""
+    db = sqlite3.connect(str(path))
+    db.executescript(PRE_CAMPAIGN_SCHEMA)
+    for who in ACTIVE:
+        db.execute(
+            "INSERT INTO messages VALUES ('2026-12', ?, 'request', 'sent', ?, 'Subject',"
+            " '2026-12-01T13:30:00+00:00', '2026-12-01T13:30:00+00:00')",
+            (who, f"<old-{who}>"),
+        )
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+
+
+def test_a_ledger_without_campaigns_gets_them_its_rows_the_monthly_updates(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    pre_campaign_ledger(path)
+
+    with Ledger(path) as led:
+        monthly = led.entries("monthly-update")
+        now = pdmail_now()
+        again = led.claim(MessageKey("monthly-update", "2026-12", ANN, "request"), "<x>", "s", now)
+        survey = led.claim(MessageKey("pd-survey", "2026-12", ANN, "request"), "<y>", "s", now)
+
+    assert sorted(e.key.recipient for e in monthly) == sorted(ACTIVE)
+    assert {e.message_id for e in monthly} == {f"<old-{who}>" for who in ACTIVE}
+    assert all(e.state is State.SENT and e.subject == "Subject" for e in monthly)
+    assert again.granted is False and survey.granted is True
+    with sqlite3.connect(str(path)) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert "messages_without_campaign" not in tables
+
+
+def test_keying_by_campaign_that_fails_midway_leaves_the_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    pre_campaign_ledger(path)
+    broken = {**ledger_module._MIGRATIONS, 99: ("ALTER TABLE no_such ADD COLUMN x TEXT",)}
+    monkeypatch.setattr(ledger_module, "_MIGRATIONS", broken)
+
+    with pytest.raises(Exception, match="no_such"):
+        Ledger(path)
+    with sqlite3.connect(str(path)) as db:
+        columns = [r[1] for r in db.execute("PRAGMA table_info(messages)")]
+        count = db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+    monkeypatch.undo()
+
+    assert "campaign" not in columns and count == 4
+    with Ledger(path) as led:
+        assert len(led.entries("monthly-update")) == 4

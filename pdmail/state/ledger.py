@@ -30,6 +30,9 @@ from .needs import NeedStore
 # CREATE TABLE IF NOT EXISTS below, so it needs no step of its own)
 SCHEMA_VERSION = 5
 
+# The campaign of a row written before messages were keyed by campaign.
+MAIN_CAMPAIGN = "monthly-update"
+
 # How long a connection waits for another one's write lock before giving up (seconds).
 BUSY_TIMEOUT = 30.0
 
@@ -144,6 +147,7 @@ class Ledger:
         with closing(self._db.cursor()) as cur:
             cur.execute("BEGIN IMMEDIATE")
             try:
+                _key_by_campaign(cur)
                 for statement in statements:
                     cur.execute(statement)
                 have = {str(r[1]) for r in cur.execute("PRAGMA table_info(messages)")}
@@ -543,6 +547,27 @@ class Ledger:
                 " AND kind=?",
                 (*values, _stamp(now), *_key(key)),
             )
+
+
+def _key_by_campaign(cur: sqlite3.Cursor) -> None:
+    """Give a messages table keyed without a campaign one, its rows the monthly update's.
+
+    pdmail's own ledgers have keyed messages by campaign from the first release; this reads a
+    file kept by a script or an older tool that did not, inside the upgrade's transaction, so
+    a run stopped part-way leaves the file as it was.
+    """
+    have = [str(r[1]) for r in cur.execute("PRAGMA table_info(messages)")]
+    if not have or "campaign" in have:
+        return
+    cur.execute("ALTER TABLE messages RENAME TO messages_without_campaign")
+    cur.execute(_SCHEMA)
+    ours = {c.strip() for c in _COLUMNS.split(",")}
+    kept = ", ".join(c for c in have if c in ours)
+    cur.execute(
+        f"INSERT INTO messages (campaign, {kept}) SELECT ?, {kept} FROM messages_without_campaign",
+        (MAIN_CAMPAIGN,),
+    )
+    cur.execute("DROP TABLE messages_without_campaign")
 
 
 def never_handed_over(pending: Sequence[LedgerEntry], boot: str | None = None) -> list[MessageKey]:
