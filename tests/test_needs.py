@@ -20,7 +20,10 @@ from pdmail.cycle.tick import tick
 from pdmail.errors import BackendError, InputError, PdmailError
 from pdmail.models import Table
 from pdmail.state.ledger import Ledger
-from pdmail.state.needs import HEADER, NeedRecord, merge, needs_rows, read_edits
+from pdmail.config.records import Taxonomy, Topic
+from pdmail.digest.build import reading_key
+from pdmail.digest.topics import Tagger
+from pdmail.state.needs import HEADER, ByKind, NeedRecord, merge, needs_rows, read_edits
 from pdmail.state.needs_table import keep_needs, read_table_edits
 
 CAMPAIGN = "monthly-update"
@@ -588,3 +591,83 @@ def test_a_digest_reads_needs_csv_once_and_still_refuses_nothing_it_read(
             ("done", "Sent the guide")
         ]
     assert reads.count("needs") == 1
+
+
+# -- carried needs are read once and kept --------------------------------------------------------
+
+LEARNING_ASKS = {
+    ANN: "Could you show me how to use Canva? Also pull books on volcanoes.",
+    RAJ: "Our team wants PD on Google Classroom at our PLC.",
+    MARIA: "A lesson on citations for my 3rd period, and show me NoodleTools.",
+}
+
+
+def _two_months(project: Project) -> tuple[date, cycles.Cycle]:
+    """December's answers digested on its digest day; January's cycle, with no answers."""
+    project.write_responses(
+        [answer(who, "12/3/2026 8:14:22", help_text=text) for who, text in LEARNING_ASKS.items()]
+    )
+    with project.workspace(date(2026, 12, 11)) as ws:
+        compile_digest(ws, cycles.cycle(ws.config, "2026-12"))
+        january = cycles.cycle(ws.config, "2027-01")
+    return january.digest, january
+
+
+def _readings(project: Project) -> list[tuple[str, str]]:
+    with Ledger(project.folder / ".pdmail" / "ledger.sqlite3") as ledger, ledger._read() as db:
+        return [tuple(r) for r in db.execute("SELECT key, by_kind FROM need_readings")]
+
+
+def test_a_carried_need_is_read_as_before_whether_its_reading_was_kept_or_not(
+    project: Project,
+) -> None:
+    day, january = _two_months(project)
+    # December's learning needs, kept for the months they carry over into.
+    assert _readings(project)
+    with project.workspace(day) as ws:
+        with_readings = compile_digest(ws, january, persist=False)
+        with ws.ledger._read() as db:
+            db.execute("DELETE FROM need_readings")
+        without = compile_digest(ws, january, persist=False)
+    assert with_readings.carried_over
+    assert any(n.by_kind for n in with_readings.carried_over)
+    assert with_readings == without
+
+
+def test_a_kept_reading_is_used_only_for_the_same_text_taxonomy_and_rules(
+    project: Project,
+) -> None:
+    """A reading kept under a key is what the digest shows (so a changed taxonomy, which
+    changes the key, is read again)."""
+    day, january = _two_months(project)
+    ann = need_of(ANN)
+    with project.workspace(day) as ws:
+        tagger = Tagger.from_taxonomy(ws.config.taxonomy)
+        [record] = [r for r in ws.ledger.needs.all(CAMPAIGN) if r.id == ann]
+        key = reading_key(tagger, record.text, record.topics, record.kinds)
+        assert key in dict(_readings(project))
+        planted: ByKind = (("learning", ("Planted topic",)),)
+        ws.ledger.needs.keep_readings({key: planted})
+        digest = compile_digest(ws, january, persist=False)
+        assert [n.by_kind for n in digest.carried_over if n.id == ann] == [planted]
+        other = Tagger.from_taxonomy(
+            Taxonomy(topics=(Topic(name="Planted", keywords=("planted",)),))
+        )
+        assert reading_key(other, record.text, record.topics, record.kinds) != key
+        assert reading_key(tagger, record.text + " ", record.topics, record.kinds) != key
+
+
+def test_a_dry_run_keeps_no_reading(project: Project) -> None:
+    project.write_responses([answer(ANN, "12/3/2026 8:14:22", help_text=LEARNING_ASKS[ANN])])
+    with project.workspace(date(2026, 12, 11)) as ws:
+        compile_digest(ws, cycles.cycle(ws.config, "2026-12"), persist=False)
+    assert not (project.folder / ".pdmail" / "ledger.sqlite3").exists() or not _has_readings(
+        project
+    )
+
+
+def _has_readings(project: Project) -> bool:
+    try:
+        return bool(_readings(project))
+    except Exception:  # no table: nothing was ever kept
+        return False

@@ -14,16 +14,18 @@ from ..digest.build import (
     Digest,
     as_records,
     build_digest,
+    carried_by_kind,
     current_needs,
     digest_rows,
     for_specialist,
+    reading_key,
 )
 from ..digest.topics import Tagger
 from ..errors import BackendError, InputError, PdmailError
 from ..mail.compose import address, compose, header_safe, message_id
-from ..models import MessageKey
+from ..models import LEARNING, MessageKey
 from ..sources.responses import Collection
-from ..state.needs import NeedRecord, merge
+from ..state.needs import ByKind, NeedRecord, merge
 from ..state.needs_table import TableRead, keep_needs, read_table_edits
 from ..workspace import Workspace
 from .delivery import DeliveryReport, Outgoing, deliver
@@ -155,6 +157,13 @@ def _compile(
     fresh = as_records(month, cfg.campaign)
     needs = merge(kept, fresh, ws.now().date())
     sent = requests_sent(ws)
+    # Open learning needs carried over are read as the digests before read them, if kept.
+    store = ws.ledger.needs
+    readings = store.readings(
+        reading_key(tagger, r.text, r.topics, r.kinds)
+        for r in needs
+        if r.cycle < cycle.name and r.status == "open" and LEARNING in r.kinds
+    )
     digest = build_digest(
         ws.roster,
         collection,
@@ -172,12 +181,28 @@ def _compile(
         trend_cycles=cfg.digest.trend_cycles,
         current=month,
         learn_threshold=cfg.digest.learn_threshold,
+        readings=readings,
     )
     if problems:
         digest = replace(digest, problems=(*digest.problems, *problems))
 
     def keep(errors: list[PdmailError] | None) -> object:
-        return sync_needs(ws, fresh, persist=True, errors=errors, tagger=tagger, read=read)
+        kept = sync_needs(ws, fresh, persist=True, errors=errors, tagger=tagger, read=read)
+        # The readings the next digests will look for: the carried needs read here, and this
+        # month's needs, which carry over from the next month on (their words are read
+        # already, so this costs little).
+        new: dict[str, ByKind] = {}
+        for n in (*digest.carried_over, *month):
+            if LEARNING in n.kinds:
+                key = reading_key(tagger, n.text, n.topics, n.kinds)
+                if key not in readings and key not in new:
+                    new[key] = (
+                        n.by_kind
+                        if n.cycle < cycle.name
+                        else carried_by_kind(tagger, n.text, n.topics, n.kinds)
+                    )
+        store.keep_readings(new)
+        return kept
 
     return digest, keep
 

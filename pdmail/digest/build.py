@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from pathlib import Path
 
 from ..config.records import Sessions, Specialist
 from ..cycles import months_between, school_year, shift
@@ -21,7 +22,7 @@ from ..display import NAME_LIMIT, shorten
 from ..models import LEARNING, LESSON, TASK, NeedKind, Teacher
 from ..sources.responses import Collection
 from ..sources.roster import Roster
-from ..state.needs import NeedRecord, NeedStatus
+from ..state.needs import ByKind, NeedRecord, NeedStatus
 from .corrections import DEFAULT_THRESHOLD, Reading, SchoolReader, own_correction
 from .plan import NO_TEAM, Ask, Proposal, ownership, propose, rank
 from .reading import asks_team_visit, kinds_of, sentence_kinds, topics_by_kind
@@ -329,6 +330,48 @@ def _relearned(need: Need, reading: Reading, text: str) -> Need:
     )
 
 
+def carried_by_kind(
+    tagger: Tagger, text: str, topics: Sequence[str], kinds: Sequence[NeedKind]
+) -> ByKind:
+    """Which topics each kind of help of a kept need (its stored text, topics and kinds) is
+    about, as the digest reads a need carried over (:func:`split_by_kind`)."""
+    return split_by_kind(text, _stored_evidence(tagger, text, topics), kinds)
+
+
+# The code a reading depends on: a new pdmail reads kept needs again.
+_READING_CODE = ("build.py", "reading.py", "topics.py", "taxonomy.py")
+
+
+@functools.cache
+def _code_stamp() -> bytes:
+    digest = hashlib.sha256()
+    for name in _READING_CODE:
+        try:
+            digest.update((Path(__file__).parent / name).read_bytes())
+        except OSError:  # no source at hand: the version stands for it
+            digest.update(f"{name} {_version()}".encode())
+    return digest.digest()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pdmail")
+    except PackageNotFoundError:
+        return "?"
+
+
+def reading_key(tagger: Tagger, text: str, topics: Sequence[str], kinds: Sequence[NeedKind]) -> str:
+    """The key :func:`carried_by_kind`'s reading is kept under
+    (:meth:`pdmail.state.needs.NeedStore.keep_readings`): a hash of everything it depends on,
+    the taxonomy and pdmail's reading rules included."""
+    digest = hashlib.sha256(_code_stamp())
+    digest.update(tagger.fingerprint())
+    digest.update("\x1f".join((text, "\x1e".join(topics), "\x1e".join(kinds))).encode())
+    return digest.hexdigest()[:32]
+
+
 def _stored_evidence(tagger: Tagger, text: str, topics: Sequence[str]) -> Evidence:
     """A kept need's topics (as stored: the librarian may have changed them) with the words
     the tagger finds for them in its text today, if any."""
@@ -402,6 +445,7 @@ def build_digest(
     trend_cycles: int = 6,
     current: Sequence[Need] | None = None,
     learn_threshold: float = DEFAULT_THRESHOLD,
+    readings: Mapping[str, ByKind] | None = None,
 ) -> Digest:
     """Compile the digest of ``collection`` (pure: no I/O; ``generated`` is given).
 
@@ -410,7 +454,8 @@ def build_digest(
     requests sent per cycle, from the ledger; ``current`` the cycle's needs if the caller has
     already tagged them (:func:`current_needs`), else they are read here, with the
     librarian's corrections kept in ``needs`` (``learn_threshold``: see
-    :mod:`pdmail.digest.corrections`).
+    :mod:`pdmail.digest.corrections`). ``readings`` are carried needs' readings kept by
+    :func:`reading_key` (:func:`carried_by_kind`); a need without one is read here.
     """
     cycle = collection.cycle.name
     status = {r.id: r for r in needs}
@@ -437,9 +482,17 @@ def build_digest(
     ]  # fmt: skip
     # Which topics its learning is about matters only to a need still to plan: the rest are
     # not read again (a school's years of kept needs would cost seconds every digest).
+    kept_readings = readings or {}
+
+    def carried_reading(n: Need) -> ByKind:
+        if kept_readings:
+            kept = kept_readings.get(reading_key(tagger, n.text, n.topics, n.kinds))
+            if kept is not None:
+                return kept
+        return carried_by_kind(tagger, n.text, n.topics, n.kinds)
+
     carried = [
-        replace(n, by_kind=split_by_kind(
-            n.text, _stored_evidence(tagger, n.text, n.topics), n.kinds))
+        replace(n, by_kind=carried_reading(n))
         if n.status == "open" and LEARNING in n.kinds else n
         for n in carried
     ]  # fmt: skip

@@ -7,6 +7,7 @@ topics; one that matches none is kept as untagged, never dropped.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import replace
 
@@ -74,6 +75,7 @@ class Tagger:
         self._lower.update({t.name.lower(): t.name for t in topics})
         self._rules = rules
         self._seen: dict[str, Evidence] = {}
+        self._fingerprint: bytes | None = None
         self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         for topic in topics:
             for keyword in topic.keywords:
@@ -103,6 +105,15 @@ class Tagger:
             else:
                 topics[topic.name.lower()] = topic
         return cls(tuple(topics.values()), aliases=aliases)
+
+    def fingerprint(self) -> bytes:
+        """A hash of everything this tagger reads by: its topics (names, keywords, every
+        setting), their aliases and the context rules."""
+        if self._fingerprint is None:
+            rules = [(p.pattern, int(p.flags), t) for p, t in self._rules]
+            described = repr((self.topics, sorted(self._lower.items()), rules))
+            self._fingerprint = hashlib.sha256(described.encode()).digest()
+        return self._fingerprint
 
     def tag(self, text: str) -> tuple[str, ...]:
         """The names of the topics ``text`` mentions, in taxonomy order."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -60,6 +61,17 @@ MIGRATIONS = (
     "ALTER TABLE needs ADD COLUMN corrected_kinds TEXT",
     "ALTER TABLE needs ADD COLUMN corrected TEXT NOT NULL DEFAULT ''",
 )
+# How a kept need's text splits into kinds of help and their topics, as the digest read it,
+# by a hash of everything that reading depends on (the text, its topics and kinds, the
+# taxonomy and the reading rules): a need carried over month after month is read once. A
+# cache, made on first use: a ledger without it is read as if it were empty.
+READINGS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS need_readings (
+    key     TEXT PRIMARY KEY,
+    by_kind TEXT NOT NULL
+)
+"""
+ByKind = tuple[tuple[NeedKind, tuple[str, ...]], ...]
 HEADER = [
     "Need id",
     "Status",
@@ -382,6 +394,49 @@ class NeedStore:
                 else None,
             ) from None
 
+    def readings(self, keys: Iterable[str]) -> dict[str, ByKind]:
+        """The kept readings (see :data:`READINGS_SCHEMA`) of those of ``keys`` that have one;
+        a row that does not decode is left out (read again)."""
+        wanted = list(dict.fromkeys(keys))
+        out: dict[str, ByKind] = {}
+        try:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = self._db.execute(
+                    "SELECT key, by_kind FROM need_readings WHERE key IN "
+                    f"({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+                for key, cell in rows:
+                    reading = _decode_reading(cell)
+                    if reading is not None:
+                        out[key] = reading
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return {}
+            raise BackendError(f"{self._path}: needs read failed ({exc})") from None
+        except sqlite3.Error as exc:
+            raise BackendError(f"{self._path}: needs read failed ({exc})") from None
+        return out
+
+    def keep_readings(self, readings: Mapping[str, ByKind]) -> None:
+        """Keep ``readings`` (by key) for the next digests."""
+        if not readings:
+            return
+        rows = [
+            (key, json.dumps([[kind, list(topics)] for kind, topics in by_kind]))
+            for key, by_kind in readings.items()
+        ]
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(READINGS_SCHEMA)
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO need_readings (key, by_kind) VALUES (?, ?)", rows
+                )
+        except sqlite3.Error as exc:
+            raise BackendError(f"{self._path}: needs write failed ({exc})") from None
+
     def version(self) -> tuple[int, int]:
         """A value that changes whenever the ledger file changes: SQLite's ``data_version``
         (a commit by another connection) and this connection's own count of changed rows."""
@@ -556,6 +611,17 @@ def merge(
             else replace(r, first_seen=today)
         )
     return list(by_id.values())
+
+
+def _decode_reading(cell: str) -> ByKind | None:
+    try:
+        data = json.loads(cell)
+        out = tuple((kind, tuple(str(t) for t in topics)) for kind, topics in data)
+    except (ValueError, TypeError):
+        return None
+    if not all(kind in KINDS for kind, _ in out):
+        return None
+    return out
 
 
 def _split(cell: str) -> tuple[str, ...]:
