@@ -15,14 +15,14 @@ from conftest import ANN, MARIA, RAJ, Project, answer, edit_needs_csv, need_of, 
 
 from pdmail import cycles
 from pdmail.backends.local import CsvSink
+from pdmail.config.records import Taxonomy, Topic
 from pdmail.cycle.publish import compile_digest
 from pdmail.cycle.tick import tick
+from pdmail.digest.build import reading_key
+from pdmail.digest.topics import Tagger
 from pdmail.errors import BackendError, InputError, PdmailError
 from pdmail.models import Table
 from pdmail.state.ledger import Ledger
-from pdmail.config.records import Taxonomy, Topic
-from pdmail.digest.build import reading_key
-from pdmail.digest.topics import Tagger
 from pdmail.state.needs import HEADER, ByKind, NeedRecord, merge, needs_rows, read_edits
 from pdmail.state.needs_table import keep_needs, read_table_edits
 
