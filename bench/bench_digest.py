@@ -74,10 +74,18 @@ from pdmail.cycle.publish import (  # noqa: E402
     sync_needs,
 )
 from pdmail.cycles import Cycle  # noqa: E402
-from pdmail.digest.build import Digest, as_records, build_digest, current_needs  # noqa: E402
+from pdmail.digest.build import (  # noqa: E402
+    Digest,
+    as_records,
+    build_digest,
+    carried_by_kind,
+    current_needs,
+    reading_key,
+)
 from pdmail.digest.topics import Tagger, normalize_format  # noqa: E402
 from pdmail.digest.trends import build_trends, build_year  # noqa: E402
 from pdmail.mail.compose import address, compose  # noqa: E402
+from pdmail.models import LEARNING  # noqa: E402
 from pdmail.sources.responses import Collection, match  # noqa: E402
 from pdmail.state.ledger import Ledger  # noqa: E402
 from pdmail.state.needs import NeedRecord, needs_rows  # noqa: E402
@@ -514,6 +522,16 @@ def build_project(base: Path, teachers: int, n_cycles: int, seed: int) -> Projec
         for c in school_cycles[:-1]:
             found = current_needs(ws.collect(c), tagger, config.campaign)
             store.upsert(as_records(found, config.campaign), c.digest)
+            # As each digest keeps its month's learning needs' readings for the months after.
+            store.keep_readings(
+                {
+                    reading_key(tagger, n.text, n.topics, n.kinds): carried_by_kind(
+                        tagger, n.text, n.topics, n.kinds
+                    )
+                    for n in found
+                    if LEARNING in n.kinds
+                }
+            )
         store.set_status(librarian_edits(rng, store.all(config.campaign), last.name), last.digest)
         records = store.all(config.campaign)
         header, table = needs_rows(records)
