@@ -741,3 +741,46 @@ def test_keying_by_campaign_that_fails_midway_leaves_the_file_as_it_was(
     assert "campaign" not in columns and count == 4
     with Ledger(path) as led:
         assert len(led.entries("monthly-update")) == 4
+
+
+KILLED_UPGRADE = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    from pdmail.state import ledger
+
+    keyed = ledger._key_by_campaign
+
+    def then_killed(cur):
+        keyed(cur)  # the table rebuilt, in the open transaction
+        os._exit(9)
+
+    ledger._key_by_campaign = then_killed
+    ledger.Ledger(Path(sys.argv[1]))
+    """
+)
+
+
+def test_a_process_killed_while_keying_by_campaign_leaves_a_usable_ledger(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    pre_campaign_ledger(path)
+    script = tmp_path / "kill.py"
+    script.write_text(KILLED_UPGRADE, encoding="utf-8")
+    root = str(Path(pdmail.__file__).resolve().parent.parent)
+
+    proc = subprocess.run(
+        [sys.executable, str(script), str(path)],
+        env={**os.environ, "PYTHONPATH": root},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert proc.returncode == 9, proc.stderr
+    with sqlite3.connect(str(path)) as db:
+        assert "campaign" not in [r[1] for r in db.execute("PRAGMA table_info(messages)")]
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    with Ledger(path) as led:
+        assert sorted(e.key.recipient for e in led.entries("monthly-update")) == sorted(ACTIVE)
