@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 import sys
 import traceback
@@ -134,7 +135,12 @@ def _visible_names() -> dict[str, Any]:
 def md_escape(value: object) -> str:
     """``value`` as literal Markdown text on one line: inline markup characters are escaped
     and ``<``/``&`` become entities, so no link, emphasis or HTML comes from it."""
-    text = str(value).replace("&", "&amp;").replace("<", "&lt;")
+    return _md_text(value if type(value) is str else str(value))
+
+
+@functools.lru_cache(maxsize=4096)  # a digest writes the same names and teams many times
+def _md_text(text: str) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
     return " ".join(_MD_SPECIAL.sub(r"\\\1", text).split())
 
 
@@ -217,6 +223,9 @@ class Templates:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            # A Templates lives for one run (each tick of 'pdmail schedule' builds its own):
+            # a template is read once, not looked at on disk again for every message.
+            auto_reload=False,
         )
         # Names whose own copy was found to be a file (or absent): looked at once, not once
         # per message.

@@ -180,7 +180,7 @@ def encode_body(text: str) -> tuple[str, str]:
     for, is written a line at a time, and the lines every teacher's message shares (most of a
     template) are encoded once a run."""
     lines = text.encode("utf-8").splitlines()
-    if max((len(x) for x in lines), default=0) <= _MAX_BODY_LINE:
+    if max(map(len, lines), default=0) <= _MAX_BODY_LINE:
         return _stdlib_encoded(text)  # 7bit or 8bit: no encoding work
     # The standard library decides between quoted-printable and base64 on the first ten
     # lines; quoted-printable encodes each line on its own, so the body is its lines'.
