@@ -643,3 +643,47 @@ def test_the_years_numbers_always_add_up(h: dict[str, list]) -> None:  # type: i
         assert k.open + k.scheduled + k.done == k.received
     assert sum(t.done for t in r.formats) >= r.done  # a need of two formats counts twice
     assert r.summary.open == r.needs - r.done - r.scheduled >= 0
+
+
+def test_a_broken_report_template_stops_before_any_file_is_written(project: Project) -> None:
+    history(project)
+    (project.folder / "templates").mkdir()
+    (project.folder / "templates" / "report.html.j2").write_text("{{ report.nothing_here }}\n")
+    project.write_config({**MONTHS, "templates": "templates"})
+    result = run_cli(project, "report", "--year", "2026-27", today="2027-01-15")
+    assert result.exit_code != 0
+    assert "report.html.j2, line 1" in result.output and "nothing_here" in result.output
+    assert not (project.folder / "report").exists()
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    return next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)),
+                None)  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="Chromium is not installed")
+def test_chromium_prints_each_section_on_its_own_page(
+    project: Project, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import subprocess
+
+    history(project)
+    result = run_cli(project, "report", "--year", "2026-27", today="2027-01-15")
+    assert result.exit_code == 0, result.output
+    html = project.folder / "report" / "2026-27" / "report.html"
+    pdf = project.folder / "report.pdf"
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    subprocess.run(
+        [str(_chromium()), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+         html.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    # The summary and the months on the first page; needs, sessions, reach, units and the
+    # survey each start one (the fixed history is small: none runs over a page).
+    assert pages == 6
