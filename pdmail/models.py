@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, Literal, get_args
+from typing import Final, Literal, NewType, get_args
 
 # What happened to one message in a run (a delivery report's outcome): sent; would-send (a
 # dry run); already-sent; failed; unknown (this run); skipped-unknown (an earlier run's
@@ -24,6 +25,42 @@ TASK: Final = "task"
 LEARNING: Final = "learning"
 LESSON: Final = "lesson"
 KINDS: tuple[NeedKind, ...] = get_args(NeedKind)
+
+# The kinds of message the ledger keys: a cycle's request, its numbered reminders (replies in
+# the request's thread), and the digest. A reminder's kind is "reminder-<n>", made only by
+# reminder_kind(); with the others a Literal, so mypy catches a misspelt one.
+ReminderKind = NewType("ReminderKind", str)
+MessageKind = Literal["request", "digest"] | ReminderKind
+REQUEST: Final = "request"
+DIGEST: Final = "digest"
+_REMINDER = re.compile(r"reminder-([1-9][0-9]*)")
+
+
+def reminder_kind(number: int) -> ReminderKind:
+    """The kind of the ``number``-th reminder: ``reminder-1``, ``reminder-2``, ..."""
+    if number < 1:
+        raise ValueError(f"a reminder is numbered from 1, not {number}")
+    return ReminderKind(f"reminder-{number}")
+
+
+def message_kind(text: str) -> MessageKind:
+    """``text`` as a message kind (``request``, ``reminder-<n>``, ``digest``); raises
+    ``ValueError`` for anything else."""
+    if text == REQUEST:
+        return REQUEST
+    if text == DIGEST:
+        return DIGEST
+    m = _REMINDER.fullmatch(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not a message kind (request, reminder-1, ..., digest)")
+    return reminder_kind(int(m.group(1)))
+
+
+def reminder_number(kind: MessageKind) -> int:
+    """The number of a reminder kind (0 for the request and the digest)."""
+    m = _REMINDER.fullmatch(kind)
+    return int(m.group(1)) if m else 0
+
 
 # The one clock of a run: it returns the current time in the school's zone (a fixed day under
 # ``--today``). Functions that write or compare a date take one, never read the machine's.
@@ -131,7 +168,7 @@ class MessageKey:
     campaign: str
     cycle: str
     recipient: str
-    kind: str
+    kind: MessageKind
 
 
 @dataclass(frozen=True)

@@ -367,6 +367,8 @@ def test_resolve_not_sent_lets_the_next_run_send_it(project: Project) -> None:
         (["--sent", RAJ], "it is sent, so there is no unknown outcome to resolve"),
         (["--sent", "nobody@school.example.org"], "nothing was recorded"),
         ([ANN], "say what you found: --sent"),
+        (["--kind", "requets", "--sent", ANN], "--kind: 'requets' is not a message kind"),
+        (["--kind", "reminder", "--sent", ANN], "--kind: 'reminder' is not a message kind"),
     ],
 )
 def test_resolve_refuses_what_it_cannot_settle(

@@ -405,15 +405,20 @@ def resolve(
     """Settle messages whose outcome is unknown, once you have looked for them."""
     from ..cycle.delivery import resolve as settle
     from ..models import MessageKey
+    from ..models import message_kind as parse_kind
     from ..sources.roster import normalize_email
 
     if sent is None:
         raise UsageError(
             "say what you found: --sent (the message arrived) or --not-sent (it did not)"
         )
+    try:
+        message_kind = parse_kind(kind)
+    except ValueError as exc:
+        raise UsageError(f"--kind: {exc}", hint="pdmail status lists each message's kind") from None
     with workspace(config_path, today, campaign) as ws:
         cycle = cycle_of(ws, cycle_name)
-        keys = [MessageKey(ws.config.campaign, cycle.name, normalize_email(e), kind)
+        keys = [MessageKey(ws.config.campaign, cycle.name, normalize_email(e), message_kind)
                 for e in emails]  # fmt: skip
         state = "sent" if sent else "not sent: it goes on the next run"
         for entry in settle(ws, keys, sent=sent):

@@ -31,12 +31,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..backends import Mailer
 from ..errors import BackendError, DeliveryError, PdmailError, UsageError
 from ..mail.wire import Sendable, message_id_of, subject_of
-from ..models import Clock, LedgerEntry, MessageKey, OutcomeResult, SendResult, State
+from ..models import (
+    Clock,
+    LedgerEntry,
+    MessageKey,
+    MessageKind,
+    OutcomeResult,
+    SendResult,
+    State,
+)
 from ..state.ledger import INTERRUPTED, QUEUED, Claim, Ledger, boot_id, never_handed_over
 from ..state.runlock import RunLock
 from ..wording import count, local_time
@@ -46,6 +54,8 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 Progress = Callable[[MessageKey], None]
+# What a report is about: a kind of message, or "reminder" when no reminder is due.
+ReportKind = MessageKind | Literal["reminder"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,7 @@ class Outcome:
     """What happened to one message in a run."""
 
     recipient: str
-    kind: str
+    kind: MessageKind
     result: OutcomeResult  # see OutcomeResult for what each word means
     detail: str = ""
     at: datetime | None = None  # for already-sent: when the ledger recorded it as sent
@@ -96,7 +106,7 @@ class DeliveryReport:
     """A run's outcomes, in the order the messages were considered."""
 
     cycle: str
-    kind: str
+    kind: ReportKind
     dry_run: bool
     outcomes: list[Outcome] = field(default_factory=list)
     stopped: str = ""
@@ -168,7 +178,7 @@ def deliver(
     items: Sequence[Item],
     *,
     cycle: str,
-    kind: str,
+    kind: ReportKind,
     dry_run: bool = False,
     limit: int | None = None,
     resend: bool = False,
@@ -192,7 +202,7 @@ def hand_over(
     items: Sequence[Item],
     *,
     cycle: str,
-    kind: str,
+    kind: ReportKind,
     dry_run: bool = False,
     limit: int | None = None,
     resend: bool = False,

@@ -12,7 +12,9 @@ from ..errors import InputError, TemplateError
 from ..mail.compose import address, header_safe, message_id
 from ..mail.templates import Fields, Templates, prefilled_link
 from ..mail.wire import compose_wire
-from ..models import Clock, LedgerEntry, MessageKey, Teacher
+from ..models import REQUEST as REQUEST  # the kinds live in models; named here too
+from ..models import Clock, LedgerEntry, MessageKey, MessageKind, Teacher
+from ..models import reminder_kind as reminder_kind
 from .delivery import Outgoing
 
 if TYPE_CHECKING:
@@ -23,13 +25,6 @@ _MONTHS = [
     "July", "August", "September", "October", "November", "December",
 ]  # fmt: skip
 _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-
-REQUEST = "request"
-
-
-def reminder_kind(number: int) -> str:
-    """The ledger kind of the ``number``-th reminder: ``reminder-1``, ``reminder-2``, ..."""
-    return f"reminder-{number}"
 
 
 def long_date(day: date) -> str:
@@ -104,7 +99,7 @@ def _to_teacher(
     composer: Composer,
     cycle: Cycle,
     teacher: Teacher,
-    kind: str,
+    kind: MessageKind,
     template: str,
     subject: str,
     ctx: dict[str, Any],

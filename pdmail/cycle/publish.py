@@ -23,16 +23,15 @@ from ..digest.build import (
 from ..digest.topics import Tagger
 from ..errors import BackendError, InputError, PdmailError
 from ..mail.compose import address, compose, header_safe, message_id
-from ..models import LEARNING, MessageKey
+from ..models import DIGEST as DIGEST  # the kind lives in models; named here too
+from ..models import LEARNING, REQUEST, MessageKey
 from ..sources.responses import Collection
 from ..state.needs import ByKind, NeedRecord, merge
 from ..state.needs_table import TableRead, keep_needs, read_table_edits
 from ..workspace import Workspace
 from .delivery import DeliveryReport, Outgoing, deliver
 from .freshness import require_answers
-from .messages import REQUEST, base_context
-
-DIGEST = "digest"
+from .messages import base_context
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import cast
 
 from ..errors import BackendError
-from ..models import LedgerEntry, MessageKey, SendResult, State
+from ..models import LedgerEntry, MessageKey, MessageKind, SendResult, State
 from .journal import SCHEMA as JOURNAL_SCHEMA
 from .journal import JournalStore
 from .needs import MIGRATIONS as NEEDS_MIGRATIONS
@@ -313,7 +314,7 @@ class Ledger:
                 " ORDER BY cycle, recipient, kind",
                 (campaign, State.SENT.value),
             ).fetchall()
-        return [MessageKey(str(c), str(y), str(r), str(k)) for c, y, r, k in rows]
+        return [MessageKey(str(c), str(y), str(r), _kind(k)) for c, y, r, k in rows]
 
     def sent_since(self, since: datetime) -> list[datetime]:
         """When each message that may have left since ``since`` was recorded (sent, unknown or
@@ -590,11 +591,17 @@ def _stamp(now: datetime) -> str:
     return now.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
+def _kind(value: object) -> MessageKind:
+    # The file holds the kinds pdmail wrote; read as they are, so that a kind a later pdmail
+    # adds never makes this one fail to read the ledger.
+    return cast("MessageKind", str(value))
+
+
 def _entry(row: tuple[object, ...]) -> LedgerEntry:
     (campaign, cycle, recipient, kind, state, mid, tid, pid, subject, error, attempts, c, u,
      cause, mailer) = row  # fmt: skip
     return LedgerEntry(
-        key=MessageKey(str(campaign), str(cycle), str(recipient), str(kind)),
+        key=MessageKey(str(campaign), str(cycle), str(recipient), _kind(kind)),
         state=State(state),
         message_id=str(mid),
         thread_id=str(tid),
