@@ -254,6 +254,7 @@ def test_an_empty_year_has_months_and_no_division(project: Project) -> None:
     assert len(r.never_helped) == 4 and r.units == () and r.surveys == ()
     result = run_cli(project, "report", "--year", "2030-31", today="2030-09-15")
     assert result.exit_code == 0, result.output
+    assert "The 2030-31 report for Test School: no requests sent; 0 needs" in result.output
     html = (project.folder / "report" / "2030-31" / "report.html").read_text(encoding="utf-8")
     assert "No survey this year." in html and "No needs this school year." in html
     assert "not yet" in html and "no cycle" in html

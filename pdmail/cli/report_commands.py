@@ -56,11 +56,14 @@ def report(
         click.echo(dumps({"report": compiled, "files": files}))
         return
     r = compiled
-    rate = "" if r.percent is None else f", {r.percent}% answered"
+    asked = (
+        f"{count(r.requests, 'request')} in {count(r.cycles_run, 'month')}, {r.percent}% answered"
+        if r.requests
+        else "no requests sent"
+    )
     click.echo(
-        f"The {r.year.label} report for {r.school}: {count(r.requests, 'request')} in "
-        f"{count(r.cycles_run, 'month')}{rate}; {count(r.needs, 'need')}, {r.done} done; "
-        f"{r.helped_active} of {count(r.active, 'active teacher')} helped."
+        f"The {r.year.label} report for {r.school}: {asked}; {count(r.needs, 'need')}, "
+        f"{r.done} done; {r.helped_active} of {count(r.active, 'active teacher')} helped."
     )
     click.echo(f"  report: {files.html}")
     click.echo(f"  tables: {files.folder} ({', '.join(p.name for p in files.tables)})")
