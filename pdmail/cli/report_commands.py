@@ -23,6 +23,7 @@ _YEAR_HELP = "The school year, e.g. 2026-27 or 2026-2027 (it starts in calendar.
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
+    metavar="DIR",
     default=None,
     help="Folder for report.html and the CSV tables (default: report/YEAR beside the config).",
 )
