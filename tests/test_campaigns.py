@@ -687,7 +687,7 @@ CREATE TABLE messages (
 """
 
 
-def pre_campaign_ledger(path: Path) -> None:
+def pre_campaign_ledger(path: Path, version: int = 1) -> None:
     """A ledger whose messages carry no campaign (kept by a script or an older tool)."""
     db = sqlite3.connect(str(path))
     db.executescript(PRE_CAMPAIGN_SCHEMA)
@@ -697,16 +697,17 @@ def pre_campaign_ledger(path: Path) -> None:
             " '2026-12-01T13:30:00+00:00', '2026-12-01T13:30:00+00:00')",
             (who, f"<old-{who}>"),
         )
-    db.execute("PRAGMA user_version=1")
+    db.execute(f"PRAGMA user_version={version}")
     db.commit()
     db.close()
 
 
+@pytest.mark.parametrize("version", [0, 1, 4, 5])
 def test_a_ledger_without_campaigns_gets_them_its_rows_the_monthly_updates(
-    tmp_path: Path,
+    tmp_path: Path, version: int
 ) -> None:
     path = tmp_path / "ledger.sqlite3"
-    pre_campaign_ledger(path)
+    pre_campaign_ledger(path, version)
 
     with Ledger(path) as led:
         monthly = led.entries("monthly-update")
@@ -721,6 +722,7 @@ def test_a_ledger_without_campaigns_gets_them_its_rows_the_monthly_updates(
     with sqlite3.connect(str(path)) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert "messages_without_campaign" not in tables
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_keying_by_campaign_that_fails_midway_leaves_the_file_as_it_was(

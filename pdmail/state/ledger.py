@@ -28,8 +28,10 @@ from .needs import NeedStore
 
 # 2: the needs table; 3: messages.cause and messages.mailer; 4: the needs' kinds and the
 # librarian's corrections; 5: the librarian's journal (a table of its own, made by the
-# CREATE TABLE IF NOT EXISTS below, so it needs no step of its own)
-SCHEMA_VERSION = 5
+# CREATE TABLE IF NOT EXISTS below, so it needs no step of its own); 6: messages keyed by
+# campaign in every file (pdmail's own always were; a file that was not is rebuilt, its rows
+# the monthly update's: _key_by_campaign)
+SCHEMA_VERSION = 6
 
 # The campaign of a row written before messages were keyed by campaign.
 MAIN_CAMPAIGN = "monthly-update"
