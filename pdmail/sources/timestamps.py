@@ -347,8 +347,8 @@ def _from_column(
         if match["p1"] is None:
             continue
         if int(match["p1"]) <= 12 and int(match["p2"]) <= 12:
-            # Read either way, the month is at most 12 and the day one every month has (or
-            # 0 in both): both orders fit or neither does, so this date settles nothing.
+            # Read either way, the month is at most 12 and the day one every month has (a 0
+            # fails both readings): both orders fit or neither does, so it settles nothing.
             continue
         fits = [o for o in ("dmy", "mdy") if _fits(match, o)]
         if len(fits) == 1:
