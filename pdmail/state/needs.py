@@ -16,7 +16,7 @@ import difflib
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal, get_args
@@ -447,12 +447,19 @@ class NeedStore:
         return other, self._db.total_changes
 
     def all(self, campaign: str) -> list[NeedRecord]:
+        return self._select(" WHERE campaign=? ORDER BY cycle, team, teacher", (campaign,))
+
+    def _select(
+        self, where: str, args: Sequence[object], only: Container[str] | None = None
+    ) -> list[NeedRecord]:
+        """The needs ``where`` picks, as records; with ``only``, just those whose id is in
+        it (the others are not made into records)."""
         try:
             rows = self._db.execute(
                 "SELECT id, campaign, cycle, email, teacher, team, text, topics, format, status,"
                 " note, first_seen, kinds, corrected_topics, corrected_kinds, corrected"
-                " FROM needs WHERE campaign=? ORDER BY cycle, team, teacher",
-                (campaign,),
+                " FROM needs" + where,
+                args,
             ).fetchall()
         except sqlite3.Error as exc:
             raise BackendError(
@@ -486,6 +493,8 @@ class NeedStore:
 
         out = []
         for r in rows:
+            if only is not None and r[0] not in only:
+                continue
             fixed_topics = None if r[13] is None else split(r[13])
             fixed_kinds = None if r[14] is None else kinds(r[14])
             out.append(
@@ -543,7 +552,8 @@ class NeedStore:
         """Apply the librarian's edits: status and note, and each correction of topics or
         kinds (kept apart from pdmail's reading, dated ``today``); return the ids that
         changed. A row changed is stamped ``now`` (default: ``today``)."""
-        before = {r.id: r for r in self._all_campaigns() if r.id in edits}
+        # Every campaign's, as an id is unique in the file.
+        before = {r.id: r for r in self._select("", (), only=edits)}
         after = {r.id: r for r in apply_edits(list(before.values()), edits, today)}
         changed = [i for i in edits if i in before and after[i] != before[i]]
         stamp = _stamp(now or today)
@@ -561,10 +571,6 @@ class NeedStore:
             rows,
         )
         return changed
-
-    def _all_campaigns(self) -> list[NeedRecord]:
-        campaigns = [r[0] for r in self._db.execute("SELECT DISTINCT campaign FROM needs")]
-        return [r for c in campaigns for r in self.all(c)]
 
     def set_status(self, edits: dict[str, tuple[str, str]], now: datetime | date) -> list[str]:
         """Apply ``{id: (status, note)}``, stamping the rows changed ``now``; return the ids
