@@ -230,7 +230,7 @@ def match(
     disagree on whether it belongs to ``cycle`` or on which of a teacher's answers is the
     latest: the message names the rows and the config key that settles it.
     """
-    undecided = [r for r in responses if _order_decides(r, cycle)]
+    undecided = [r for r in responses if r.ambiguity is not None and _order_decides(r, cycle)]
     # Only a teacher's answer decides who is asked and reminded: that one stops the command.
     # An answer from someone not on the roster is set aside as a row problem instead, so the
     # librarian's own test answer does not hold up the month (nor is it guessed).
@@ -246,7 +246,10 @@ def match(
     strangers: dict[str, Response] = {}
     by_sender: dict[str, list[Response]] = {}
     # Only the cycle's own answers need an order (a year's export is matched once a cycle).
-    inside = [r for r in responses if in_cycle(r, cycle)]
+    name, opens, closes = cycle.name, cycle.opens, cycle.closes  # in_cycle, inlined
+    inside = [
+        r for r in responses if (r.cycle == name if r.cycle else opens <= r.submitted < closes)
+    ]
     outside = len(responses) - len(inside)
     for response in sorted(inside, key=lambda r: (r.submitted, r.row)):
         teacher = roster.get(response.email)
