@@ -754,6 +754,43 @@ def test_a_template_error_for_a_later_teacher_stops_the_run_with_nothing_sent(
     assert eml_files(project) == {}
 
 
+class RendersMeanwhile(OutboxWrapper):
+    """An outbox wrapper that, like the SMTP mailer, takes work to do while it waits."""
+
+    def send(
+        self, message: Any, *, thread_id: str | None = None, meanwhile: Any = None
+    ) -> SendResult:
+        result = super().send(message, thread_id=thread_id)
+        if meanwhile is not None:
+            meanwhile()
+        return result
+
+
+@pytest.mark.parametrize("mailer_class", [OutboxWrapper, RendersMeanwhile])
+def test_a_row_further_down_that_cannot_be_written_stops_the_run_at_that_row(
+    project: Project, monkeypatch: pytest.MonkeyPatch, mailer_class: type[OutboxWrapper]
+) -> None:
+    # Messages are rendered a claim ahead (2 here): the bad row is met mid-run.
+    monkeypatch.setattr(delivery, "CLAIM_BATCH", 2)
+    monkeypatch.setattr(delivery, "AHEAD", 2)
+    folder = project.folder / "my-templates"
+    folder.mkdir()
+    (folder / "request.txt.j2").write_text(
+        "Hi {{ teacher.first_name }}\n"
+        f"{{% if teacher.email == '{SAM}' %}}{{{{ teacher.room_number }}}}{{% endif %}}\n",
+        encoding="utf-8",
+    )
+    project.write_config({"templates": "my-templates"})
+    mailer = mailer_class(project.outbox)
+    with workspace(project, SEND, mailer) as ws:
+        report = send_requests(ws, december(project))
+    assert results(report) == {ANN: "sent", RAJ: "sent", MARIA: "sent", SAM: "held"}
+    assert "room_number" in report.stopped and not report.ok
+    assert mailer.attempted == [ANN, RAJ, MARIA]
+    # The bad row's claim (and any claimed with it) is released: it goes on the next run.
+    assert ledger_rows(project) == {r: ("sent", 1, "") for r in (ANN, RAJ, MARIA)}
+
+
 class ChecksTheLedger(OutboxWrapper):
     """Before handing a message over, reads its row from the ledger file through a second
     connection, as another process (or the disk after a crash) would see it."""

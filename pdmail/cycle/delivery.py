@@ -729,7 +729,12 @@ class _Claims:
         items = self.queue.items
         end = min(n + self.size, len(items))
         end = next((i for i in range(n, end) if items[i].key in self.entries), end)
-        self.queue.render_upto(end)
+        try:
+            self.queue.render_upto(end)
+        except Exception:
+            # Claim those before the message that cannot be written; the run stops when it
+            # comes to that one (the queue keeps what it raised).
+            end = self.queue.next
         batch: list[tuple[MessageKey, str, str]] = []
         for i in range(n, end):
             item = self.queue.rendered[i]
