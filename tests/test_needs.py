@@ -23,7 +23,15 @@ from pdmail.digest.topics import Tagger
 from pdmail.errors import BackendError, InputError, PdmailError
 from pdmail.models import Table
 from pdmail.state.ledger import Ledger
-from pdmail.state.needs import HEADER, ByKind, NeedRecord, merge, needs_rows, read_edits
+from pdmail.state.needs import (
+    HEADER,
+    ByKind,
+    NeedEdit,
+    NeedRecord,
+    merge,
+    needs_rows,
+    read_edits,
+)
 from pdmail.state.needs_table import keep_needs, read_table_edits
 
 CAMPAIGN = "monthly-update"
@@ -671,3 +679,16 @@ def _has_readings(project: Project) -> bool:
         return bool(_readings(project))
     except Exception:  # no table: nothing was ever kept
         return False
+
+
+def test_a_stored_need_reads_back_equal_to_the_record_written(ledger: Ledger) -> None:
+    """The store's records are whole NeedRecords: equal, hashable and replaceable like any."""
+    written = record("ann", topics=("Moodle / LMS", "Databases"), kinds=("task", "learning"))
+    ledger.needs.upsert([written], D1)
+    ledger.needs.apply({"ann": NeedEdit("scheduled", "Tue", ("Databases",), None)}, D2)
+    [got] = ledger.needs.all(CAMPAIGN)
+    want = replace(written, status="scheduled", note="Tue", first_seen=D1, topics=("Databases",),
+                   corrected_topics=("Databases",), corrected=D2,
+                   read_topics=("Moodle / LMS", "Databases"))  # fmt: skip
+    assert got == want and hash(got) == hash(want)
+    assert replace(got, note="x").note == "x" and got.is_corrected

@@ -17,7 +17,7 @@ import functools
 import json
 import sqlite3
 from collections.abc import Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Literal, get_args
 
@@ -498,7 +498,7 @@ class NeedStore:
             fixed_topics = None if r[13] is None else split(r[13])
             fixed_kinds = None if r[14] is None else kinds(r[14])
             out.append(
-                NeedRecord(
+                _record((
                     r[0], r[1], r[2], r[3], r[4], r[5], r[6],
                     split(r[7]) if fixed_topics is None else fixed_topics,
                     r[8], r[9], r[10], day(r[11]),
@@ -506,7 +506,7 @@ class NeedStore:
                     fixed_topics, fixed_kinds, day(r[15]) if r[15] else None,
                     None if fixed_topics is None else split(r[7]),
                     None if fixed_kinds is None else kinds(r[12]),
-                )
+                ))
             )  # fmt: skip
         return out
 
@@ -590,6 +590,18 @@ class NeedStore:
     def unknown_ids(self, ids: Iterable[str]) -> list[str]:
         known = {r[0] for r in self._db.execute("SELECT id FROM needs").fetchall()}
         return sorted(set(ids) - known)
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(NeedRecord))
+
+
+def _record(values: tuple[object, ...]) -> NeedRecord:
+    """A NeedRecord of every field's value, in field order, made without the frozen
+    ``__init__``'s one guarded assignment per field (a year of needs is tens of thousands of
+    records, read several times a digest). The values are the store's, already typed."""
+    record = NeedRecord.__new__(NeedRecord)
+    record.__dict__.update(zip(_RECORD_FIELDS, values, strict=True))
+    return record
 
 
 def merge(
