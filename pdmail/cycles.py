@@ -12,6 +12,7 @@ out the same shifted calendar.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -52,6 +53,7 @@ class Cycle:
         return sum(1 for day in self.reminders if day <= today)
 
 
+@functools.lru_cache(maxsize=1024)  # a digest asks for the same few names 150,000 times
 def parse_cycle_name(text: str) -> tuple[int, int]:
     """``"2026-12"`` -> ``(2026, 12)``; a clear error for anything else."""
     m = _NAME.match(text.strip())
