@@ -552,8 +552,22 @@ class NeedStore:
         """Apply the librarian's edits: status and note, and each correction of topics or
         kinds (kept apart from pdmail's reading, dated ``today``); return the ids that
         changed. A row changed is stamped ``now`` (default: ``today``)."""
+        # A table read back mostly says what the store says: such an edit (same status and
+        # note, no correction, nothing to forget) changes nothing, and its need is not read.
+        try:
+            rows = self._db.execute("SELECT id, status, note FROM needs").fetchall()
+            kept = {i: (status, note) for i, status, note in rows}
+        except sqlite3.Error as exc:
+            raise BackendError(f"{self._path}: needs read failed ({exc})") from None
+        live = {
+            i
+            for i, e in edits.items()
+            if i in kept
+            and (kept[i] != (e.status, e.note) or e.topics is not None or e.kinds is not None
+                 or e.forget)
+        }  # fmt: skip
         # Every campaign's, as an id is unique in the file.
-        before = {r.id: r for r in self._select("", (), only=edits)}
+        before = {r.id: r for r in self._select("", (), only=live)} if live else {}
         after = {r.id: r for r in apply_edits(list(before.values()), edits, today)}
         changed = [i for i in edits if i in before and after[i] != before[i]]
         stamp = _stamp(now or today)
