@@ -508,14 +508,23 @@ def build_digest(
     # The school's own topics first: on a tie, they are the more specific.
     own = [t.name for t in tagger.topics if t not in DEFAULT_TOPICS]
     home = _one_topic_each(live, [*own, *(t.name for t in tagger.topics if t.name not in own)])
+    # Each topic's needs and each topic's learning asks, in one pass (in the needs' order).
+    by_topic: dict[str, list[Need]] = {}
+    for n in (*fresh, *carried):
+        for name in dict.fromkeys(n.topics):
+            by_topic.setdefault(name, []).append(n)
+    homed: dict[str, list[Need]] = {}
+    for n in live:
+        if n.id in home:
+            homed.setdefault(home[n.id], []).append(n)
     groups, proposals, leads = [], [], []
     for topic in tagger.topics:
-        members = tuple(n for n in (*fresh, *carried) if topic.name in n.topics)
+        members = tuple(by_topic.get(topic.name, ()))
         if not members:
             continue
         lead = ownership(topic, specialists, librarian)
         asks = [Ask(n.id, n.email, n.teacher, n.team, n.format, asks_team_visit(n.text))
-                for n in live if home.get(n.id) == topic.name]  # fmt: skip
+                for n in homed.get(topic.name, ())]  # fmt: skip
         made = propose(topic, asks, sessions, lead)
         proposals.extend(made)
         if made:
