@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jinja2
 from jinja2.exceptions import SecurityError
@@ -223,9 +223,6 @@ class Templates:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
-            # A Templates lives for one run (each tick of 'pdmail schedule' builds its own):
-            # a template is read once, not looked at on disk again for every message.
-            auto_reload=False,
         )
         # Names whose own copy was found to be a file (or absent): looked at once, not once
         # per message.
@@ -340,12 +337,20 @@ def _template_line(exc: BaseException, filename: str | None) -> int | None:
     return lines[-1] if lines else None
 
 
+@functools.lru_cache(maxsize=16)
+def _form_base(url: str) -> tuple[SplitResult, str]:
+    # The form's own query, the same for every teacher: parsed and encoded once a run.
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "usp"]
+    query.append(("usp", "pp_url"))
+    return parts, urlencode(query)
+
+
 def prefilled_link(form: Form, teacher: Teacher, cycle_name: str) -> str:
     """The form's address with this teacher's answers filled in (``usp=pp_url&entry.N=...``)."""
     fields = Fields(teacher)
-    parts = urlsplit(form.url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "usp"]
-    query.append(("usp", "pp_url"))
+    parts, base = _form_base(form.url)
+    query: list[tuple[str, str]] = []
     for name, entry in form.prefill.items():
         if name == "cycle":
             value = cycle_name
@@ -358,4 +363,5 @@ def prefilled_link(form: Form, teacher: Teacher, cycle_name: str) -> str:
                 hint=f"fields are: cycle, {', '.join(sorted(fields))}",
             )
         query.append((entry, value))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    own = urlencode(query)
+    return urlunsplit(parts._replace(query=f"{base}&{own}" if own else base))

@@ -476,7 +476,9 @@ def check_head(head: bytes, expected: Expected) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=512)
 def _mailbox_problem(name: str, value: str, want_name: str, want_spec: str) -> str:
+    # Cached (a pure function of its text): a run checks the same From line every message.
     title = name.title()
     m = _MAILBOX.fullmatch(value)
     if m is None:
@@ -495,6 +497,7 @@ def _mailbox_problem(name: str, value: str, want_name: str, want_spec: str) -> s
     return ""
 
 
+@functools.lru_cache(maxsize=512)
 def _decoded(value: str, *, phrase: bool) -> str | None:
     """``value`` as a mail program reads it, if it is all plain words (atoms, in a phrase;
     printable text without ``=?`` otherwise) or all base64 encoded-words; None if mixed."""
