@@ -209,6 +209,11 @@ def read_changes(
     kinds_col = column_index(table, "Kinds") if records else None
     corrected_col = column_index(table, "Corrected") if records else None
     known = {r.id: r for r in records}
+    # A table of a year's needs repeats the same few Topics and Kinds cells: each distinct
+    # cell is read once (a cell that is refused is read, and refused, every time).
+    names = tuple(topics)
+    read_topics = functools.lru_cache(maxsize=4096)(lambda cell: parse_topics(cell, names))
+    read_kinds = functools.lru_cache(maxsize=256)(parse_kinds)
     edits: dict[str, NeedEdit] = {}
     problems: list[Problem] = []
     for row, cells in table.rows:
@@ -234,11 +239,11 @@ def read_changes(
         new_kinds: tuple[NeedKind, ...] | None = None
         try:
             if record is not None and topics_col is not None:
-                new_topics = parse_topics(cells[topics_col], topics)
+                new_topics = read_topics(cells[topics_col])
                 if set(new_topics) == set(record.topics):
                     new_topics = None
             if record is not None and kinds_col is not None:
-                new_kinds = parse_kinds(cells[kinds_col])
+                new_kinds = read_kinds(cells[kinds_col])
                 if set(new_kinds) == set(record.kinds) or (not record.kinds and not new_kinds):
                     new_kinds = None  # unchanged (or a need kept before kinds were, untouched)
                 elif not new_kinds:
