@@ -717,3 +717,19 @@ def test_a_title_row_above_the_header_is_pointed_out(tmp_path: Path) -> None:
         caught.value.hint
         == "Row 3 holds 'Email': if that row is the header, delete the rows above it."
     )
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+def test_a_header_longer_than_the_first_part_read_still_picks_the_delimiter(
+    tmp_path: Path, sep: str
+) -> None:
+    """The delimiter is found from the start of a big file, unless its first row goes on
+    past that start (here a quoted note of 70,000 characters over many lines)."""
+    note = "line\n" * 14_000
+    header = sep.join(["Email", f'"{note}"', "Team"])
+    rows = [sep.join([f"t{i}@school.org", "x", "Grade 6"]) for i in range(3)]
+    path = tmp_path / "roster.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.header == ("Email", note.strip(), "Team")
+    assert [cells[2] for _, cells in table.rows] == ["Grade 6"] * 3

@@ -348,11 +348,32 @@ def _sniff(text: str, *, prefer_tab: bool) -> str:
     best, best_width = order[0], 0
     for delimiter in order:
         try:
-            reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-            # A row of nothing but separators is empty whichever separator the file uses.
-            first = next((row for row in reader if any(c.strip(" ,;\t") for c in row)), [])
+            first = _first_row(text[:_SNIFF_SPAN], delimiter, whole=len(text) <= _SNIFF_SPAN)
+        except csv.Error:
+            first = None
+        try:
+            if first is None:  # no whole row in the first part: read the whole text
+                first = _first_row(text, delimiter, whole=True) or []
         except csv.Error:
             continue
         if len(first) > best_width:
             best, best_width = delimiter, len(first)
     return best
+
+
+# The header is in the first lines: a file of 100,000 rows need not be copied three times to
+# find it.
+_SNIFF_SPAN = 64 * 1024
+
+
+def _first_row(text: str, delimiter: str, *, whole: bool) -> list[str] | None:
+    """The first row of ``text`` that is not all separators. Unless ``text`` is the
+    ``whole`` file, only a row that ends (a line end outside quotes) before ``text`` does
+    counts: else None, as the row may go on past it."""
+    stream = io.StringIO(text, newline="")
+    reader = csv.reader(stream, delimiter=delimiter)
+    # A row of nothing but separators is empty whichever separator the file uses.
+    first = next((row for row in reader if any(c.strip(" ,;\t") for c in row)), None)
+    if not whole and (first is None or stream.tell() >= len(text)):
+        return None
+    return first
