@@ -12,8 +12,8 @@ responses file with :mod:`csv`. Both run as their own process, timed from start 
 
 The project is the one :func:`bench_digest.build_project` builds (a school year of 10 cycles,
 ~7.1 response rows a teacher, so 14,000 teachers give ~100,000 rows), cached in the temporary
-folder (``pdmail-digest-speed/``) under the seed, the size and a hash of the builder, so a
-second run skips the ~40 s of making it. Peak memory is what GNU time reports for the child.
+folder (``pdmail-digest-speed/``) under the seed, the size and a hash of the builder and of
+pdmail's reading rules, so a second run skips the minute or so of making it. Peak memory is what GNU time reports for the child.
 
     python bench/digest_speed.py                      # 100,000 responses, median of 3
     python bench/digest_speed.py --responses 20000 --repeat 1
@@ -117,7 +117,13 @@ def run_timed(argv: list[str], cwd: Path) -> tuple[float, float, float]:
 
 
 def _builder_hash() -> str:
-    return hashlib.sha256((HERE / "bench_digest.py").read_bytes()).hexdigest()[:12]
+    """The builder's source and pdmail's reading code (the kept readings of the needs
+    depend on it: a project built with other rules would have pdmail read its needs again)."""
+    from pdmail.digest.build import _code_stamp
+
+    digest = hashlib.sha256((HERE / "bench_digest.py").read_bytes())
+    digest.update(_code_stamp())
+    return digest.hexdigest()[:12]
 
 
 def project(

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..config.records import Sessions, Specialist
 from ..cycles import months_between, school_year, shift
 from ..display import NAME_LIMIT, shorten
-from ..models import LEARNING, LESSON, TASK, NeedKind, Teacher
+from ..models import KINDS, LEARNING, LESSON, TASK, NeedKind, Teacher
 from ..sources.responses import Collection
 from ..sources.roster import Roster
 from ..state.needs import ByKind, NeedRecord, NeedStatus
@@ -338,18 +338,23 @@ def carried_by_kind(
     return split_by_kind(text, _stored_evidence(tagger, text, topics), kinds)
 
 
-# The code a reading depends on: a new pdmail reads kept needs again.
-_READING_CODE = ("build.py", "reading.py", "topics.py", "taxonomy.py")
+# The code a reading depends on (the modules of the reading rules, and here the functions a
+# carried need is read by): a pdmail that reads differently reads kept needs again.
+_READING_MODULES = ("reading.py", "topics.py", "taxonomy.py")
 
 
 @functools.cache
 def _code_stamp() -> bytes:
-    digest = hashlib.sha256()
-    for name in _READING_CODE:
-        try:
+    digest = hashlib.sha256(repr(KINDS).encode())
+    try:
+        for name in _READING_MODULES:
             digest.update((Path(__file__).parent / name).read_bytes())
-        except OSError:  # no source at hand: the version stands for it
-            digest.update(f"{name} {_version()}".encode())
+        import inspect  # only here: it takes a while to import
+
+        for function in (carried_by_kind, split_by_kind, _stored_evidence, read_kinds):
+            digest.update(inspect.getsource(function).encode())
+    except (OSError, TypeError):  # no source at hand: the version stands for it
+        digest.update(_version().encode())
     return digest.digest()
 
 
