@@ -13,7 +13,8 @@ responses file with :mod:`csv`. Both run as their own process, timed from start 
 The project is the one :func:`bench_digest.build_project` builds (a school year of 10 cycles,
 ~7.1 response rows a teacher, so 14,000 teachers give ~100,000 rows), cached in the temporary
 folder (``pdmail-digest-speed/``) under the seed, the size and a hash of the builder and of
-pdmail's reading rules, so a second run skips the minute or so of making it. Peak memory is what GNU time reports for the child.
+pdmail's reading rules, so a second run skips the minute or so of making it. Peak memory is
+what GNU time reports for the child.
 
     python bench/digest_speed.py                      # 100,000 responses, median of 3
     python bench/digest_speed.py --responses 20000 --repeat 1
