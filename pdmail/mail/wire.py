@@ -145,14 +145,22 @@ Sendable = EmailMessage | WireMessage
 
 
 def _address_lines(name: str, mailbox: Address) -> str:
+    return _mailbox_lines(name, mailbox.display_name, mailbox.username, mailbox.domain)
+
+
+@functools.lru_cache(maxsize=256)
+def _mailbox_lines(name: str, display_name: str, username: str, domain: str) -> str:
+    # Cached: a run writes the same From (and Reply-To) line for every teacher.
     folder = Folder(name)
-    add_phrase(folder, mailbox.display_name)
-    spec = f"{mailbox.username}@{mailbox.domain}"
-    folder.add(f"<{spec}>" if mailbox.display_name else spec)
+    add_phrase(folder, display_name)
+    spec = f"{username}@{domain}"
+    folder.add(f"<{spec}>" if display_name else spec)
     return folder.text(_CRLF)
 
 
+@functools.lru_cache(maxsize=256)
 def _unstructured_lines(name: str, text: str) -> str:
+    # Cached: a run often writes the same subject for every teacher.
     folder = Folder(name)
     add_unstructured(folder, text)
     return folder.text(_CRLF)
@@ -315,7 +323,10 @@ def compose(
         body=hashlib.sha256(data[end:]).digest(),
     )
     message = WireMessage(data, sender.addr_spec, to.addr_spec, message_id, subject, expected)
-    reread(message)
+    # The header block read back as a mail program would (the body is the one just hashed).
+    problem = check_head(data[:end], expected)
+    if problem:
+        raise _unreadable(to.addr_spec, problem)
     return message
 
 
@@ -337,11 +348,15 @@ def reread(message: WireMessage, data: bytes | None = None) -> None:
     if not problem and hashlib.sha256(data[end:]).digest() != expected.body:
         problem = "its parts would read differently"
     if problem:
-        raise InputError(
-            f"the message to {expected.to.addr_spec} would not read back as written: {problem}",
-            hint="pdmail refuses to send a message whose headers a mail program could read "
-            "differently; check the names and the subject template for unusual characters",
-        )
+        raise _unreadable(expected.to.addr_spec, problem)
+
+
+def _unreadable(recipient: str, problem: str) -> InputError:
+    return InputError(
+        f"the message to {recipient} would not read back as written: {problem}",
+        hint="pdmail refuses to send a message whose headers a mail program could read "
+        "differently; check the names and the subject template for unusual characters",
+    )
 
 
 def verify(message: WireMessage, data: bytes) -> None:
