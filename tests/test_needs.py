@@ -692,3 +692,17 @@ def test_a_stored_need_reads_back_equal_to_the_record_written(ledger: Ledger) ->
                    read_topics=("Moodle / LMS", "Databases"))  # fmt: skip
     assert got == want and hash(got) == hash(want)
     assert replace(got, note="x").note == "x" and got.is_corrected
+
+
+def test_a_reading_that_cannot_be_kept_stops_nothing(project: Project) -> None:
+    """The readings are a cache: a ledger that refuses them still keeps the month's needs."""
+    path = project.folder / ".pdmail" / "ledger.sqlite3"
+    with Ledger(path) as ledger, ledger._read() as db:
+        db.execute("CREATE TABLE need_readings (key TEXT PRIMARY KEY, by_kind TEXT NOT NULL)")
+        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON need_readings "
+                   "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")  # fmt: skip
+    project.write_responses([answer(ANN, "12/3/2026 8:14:22", help_text=LEARNING_ASKS[ANN])])
+    with project.workspace(date(2026, 12, 11)) as ws:
+        digest = compile_digest(ws, cycles.cycle(ws.config, "2026-12"))
+        assert [r.id for r in ws.ledger.needs.all(CAMPAIGN)] == [n.id for n in digest.needs]
+    assert _readings(project) == []

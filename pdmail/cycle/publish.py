@@ -3,6 +3,7 @@ digest to the librarian, and to each integration specialist only their part, onc
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -200,7 +201,8 @@ def _compile(
                         if n.cycle < cycle.name
                         else carried_by_kind(tagger, n.text, n.topics, n.kinds)
                     )
-        store.keep_readings(new)
+        with contextlib.suppress(BackendError):  # a cache: the next digest reads them again
+            store.keep_readings(new)
         return kept
 
     return digest, keep
