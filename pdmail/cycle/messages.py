@@ -11,7 +11,7 @@ from ..cycles import Cycle, parse_cycle_name
 from ..errors import InputError, TemplateError
 from ..mail.compose import address, header_safe, message_id
 from ..mail.templates import Fields, Templates, prefilled_link
-from ..mail.wire import compose_wire
+from ..mail.wire import compose
 from ..models import REQUEST as REQUEST  # the kinds live in models; named here too
 from ..models import Clock, LedgerEntry, MessageKey, MessageKind, Teacher
 from ..models import reminder_kind as reminder_kind
@@ -114,7 +114,7 @@ def _to_teacher(
     # The roster's key is the one recipient; a roster without names gives a bare address.
     name = "" if teacher.display_name == teacher.email else teacher.display_name
     try:
-        msg = compose_wire(
+        msg = compose(
             sender=address(cfg.mail.sender_name, cfg.librarian.email),
             to=address(name, key.recipient),
             subject=subject,
