@@ -866,3 +866,49 @@ def test_sending_renders_as_it_goes_so_memory_does_not_grow_with_the_messages(
     # messages: a few are rendered ahead of the one going out, and dropped once it has gone.
     per_teacher = (peaks[600] - peaks[150]) / 450
     assert per_teacher < size * 0.75, (per_teacher, size, peaks)
+
+
+# --- delivery on its own: a Courier, no Workspace ---------------------------------------------
+
+
+def test_a_courier_hands_over_and_settles_without_a_workspace(project: Project) -> None:
+    from pdmail.cycle.delivery import Courier, Outgoing, due_in, hand_over, settle, unsettled_in
+    from pdmail.mail.compose import address, compose
+    from pdmail.models import REQUEST, MessageKey
+    from pdmail.state.ledger import Ledger
+
+    config = project.config()
+    when = datetime.combine(SEND, time(7, 30), config.timezone)
+    sleeps: list[float] = []
+
+    def item(recipient: str) -> Outgoing:
+        key = MessageKey(config.campaign, "2026-12", recipient, REQUEST)
+        return Outgoing(
+            key,
+            compose(
+                sender=address("Library", config.librarian.email),
+                to=address("", recipient),
+                subject="December",
+                text="Hello\n",
+                html=None,
+                message_id=message_id(key, "school.example.org"),
+                date=when,
+            ),
+        )
+
+    lost = DeliveryError("connection dropped", definite=False)
+    mailer = OutboxWrapper(project.outbox, {RAJ: lost})
+    with Ledger(config.state / "ledger.sqlite3") as ledger:
+        courier = Courier(config, ledger, lambda: mailer, lambda: when, sleeps.append)
+        items = [item(ANN), item(RAJ)]
+        assert due_in(ledger, items) == 2
+        report = hand_over(courier, items, cycle="2026-12", kind=REQUEST)
+        assert results(report) == {ANN: "sent", RAJ: "unknown"}
+        assert due_in(ledger, items) == 0  # sent, and unknown: neither goes again on its own
+        assert [e.key.recipient for e in unsettled_in(ledger, config.campaign, config.state)] == [
+            RAJ
+        ]
+        (settled,) = settle(courier, [items[1].key], sent=False)
+        assert settled.state.value == "failed"
+        assert due_in(ledger, items) == 1
+    assert sleeps == []  # two messages are within any pacing: the timer was never needed
