@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, time, timezone
 from pathlib import Path
 
+import click
 import pytest
 import schedule as schedule_lib
 from click.testing import CliRunner, Result
@@ -44,9 +45,17 @@ def emls(project: Project) -> list[Path]:
 # -- the command group ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(main.commands))
+COMMAND_NAMES = main.list_commands(click.Context(main))
+
+
+def test_the_group_has_its_commands() -> None:
+    assert {"send", "remind", "digest", "run", "report", "journal"} <= set(COMMAND_NAMES)
+
+
+@pytest.mark.parametrize("name", COMMAND_NAMES)
 def test_every_command_has_help(name: str) -> None:
-    command = main.commands[name]
+    command = main.get_command(click.Context(main), name)
+    assert command is not None
     assert command.get_short_help_str().strip(), f"'pdmail {name}' has no help text"
     result = CliRunner().invoke(main, [name, "--help"])
     assert result.exit_code == 0, result.output
@@ -58,7 +67,7 @@ def test_every_command_has_help(name: str) -> None:
 def test_main_help_lists_every_command() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for name in main.commands:
+    for name in COMMAND_NAMES:
         assert f"  {name} " in result.output
 
 
@@ -758,3 +767,34 @@ def test_public_names_load_on_first_use_and_tick_stays_the_function(tmp_path: Pa
         tmp_path,
     )
     assert "pdmail.cycle.steps" in modules
+
+
+@pytest.mark.parametrize("limit", [30, 45, 80, 300])
+def test_each_listed_summary_is_its_commands_own_help(limit: int) -> None:
+    from pdmail.cli.commands import COMMANDS
+
+    ctx = click.Context(main)
+    for name, (_, _, summary) in COMMANDS.items():
+        command = main.get_command(ctx, name)
+        assert command is not None and command.name == name
+        listed = click.Command(name, help=summary).get_short_help_str(limit)
+        assert listed == command.get_short_help_str(limit), name
+
+
+def test_help_lists_every_command_without_importing_them(tmp_path: Path) -> None:
+    modules = _imported_after(
+        "from pdmail.cli.commands import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+        tmp_path,
+    )
+    assert _loaded(modules, ("pdmail.cli.cycle_commands", "pdmail.cli.setup_commands")) == []
+    listed = CliRunner().invoke(main, ["--help"]).output
+    for name in ("send", "remind", "digest", "report", "journal", "form-fields", "needs"):
+        assert f"\n  {name} " in listed
+
+
+def test_a_command_shows_its_own_help_and_an_unknown_one_is_named() -> None:
+    shown = CliRunner().invoke(main, ["send", "--help"])
+    assert shown.exit_code == 0 and "--campaign" in shown.output
+    unknown = CliRunner().invoke(main, ["sned"])
+    assert unknown.exit_code == 2 and "No such command 'sned'" in unknown.output

@@ -11,6 +11,7 @@ The commands are plain functions in :mod:`~pdmail.cli.cycle_commands`,
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import sys
 from typing import Any
@@ -19,14 +20,137 @@ import click
 
 from .. import __version__
 from ..errors import PdmailError
-from .cycle_commands import collect, digest, preview, remind, resolve, run, schedule, send, status
-from .needs_commands import needs
-from .report_commands import journal, report
-from .setup_commands import auth, demo, doctor, form_fields, init
+
+# Each command's module, function and summary (the first paragraph of its help). The modules are
+# imported only when their command runs or shows its own help, so 'pdmail --help' lists every
+# command from here without building them (click's lazily loaded subcommands); a test holds
+# each summary to its command's help.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "auth": (
+        "setup_commands",
+        "auth",
+        "Authorize pdmail with Google once (Sheets and/or Gmail, as the config needs), or with "
+        "--microsoft sign in to Microsoft 365 once (Graph mail, SMTP with OAuth, the Form's "
+        "workbook); later runs, cron included, refresh the sign-in silently.",
+    ),
+    "collect": (
+        "cycle_commands",
+        "collect",
+        "Read the responses and show who answered, who has not, and unknown senders.",
+    ),
+    "demo": (
+        "setup_commands",
+        "demo",
+        "Rehearse a whole month in FOLDER with sample teachers and answers, no account needed "
+        "(with --campaign pd-survey: the PD preferences survey, its digest counting the answers).",
+    ),
+    "digest": (
+        "cycle_commands",
+        "digest",
+        "Compile the digest to digest.html and digest.md; with --send, mail it to the librarian.",
+    ),
+    "doctor": (
+        "setup_commands",
+        "doctor",
+        "Check the config, credentials, sheet, templates and mail, and say how to fix them.",
+    ),
+    "form-fields": (
+        "setup_commands",
+        "form_fields",
+        "Read FORM's questions (its id or edit address) and print the form: block to paste.",
+    ),
+    "init": (
+        "setup_commands",
+        "init",
+        "Set up FOLDER (default: here) with pdmail.yaml, a sample roster.csv and templates.",
+    ),
+    "journal": (
+        "report_commands",
+        "journal",
+        "Keep dated reflections; the year's report shows each beside its month.",
+    ),
+    "needs": (
+        "needs_commands",
+        "needs",
+        "List the needs that carry over, and mark them scheduled or done.",
+    ),
+    "preview": (
+        "cycle_commands",
+        "preview",
+        "Render the request (or reminder) for one or more teachers without sending anything.",
+    ),
+    "remind": (
+        "cycle_commands",
+        "remind",
+        "Send the reminder due today to teachers who have not answered, in the request's thread.",
+    ),
+    "report": (
+        "report_commands",
+        "report",
+        "Compile the school year's PD report: requests and answers by month, needs received and "
+        "done, sessions by format and topic, teachers and teams reached, units of study "
+        "supported, the survey and the journal.",
+    ),
+    "resolve": (
+        "cycle_commands",
+        "resolve",
+        "Settle messages whose outcome is unknown, once you have looked for them.",
+    ),
+    "run": (
+        "cycle_commands",
+        "run",
+        "Do whatever is due today (requests, reminders, digest) in every campaign.",
+    ),
+    "schedule": (
+        "cycle_commands",
+        "schedule",
+        "Keep running, and do 'pdmail run' once a day at the configured time (Ctrl-C stops).",
+    ),
+    "send": (
+        "cycle_commands",
+        "send",
+        "Send this cycle's request to every active teacher who has not had one.",
+    ),
+    "status": (
+        "cycle_commands",
+        "status",
+        "Show the cycle: counts, a per-teacher table, and messages that need attention.",
+    ),
+}
 
 
 class PdmailGroup(click.Group):
     """Shows a :class:`PdmailError` as ``Error: ...`` with its hint and exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            module, name, _ = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list, from the summaries above for commands not yet imported."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in self.commands or name not in COMMANDS:
+                command = self.get_command(ctx, name)
+                if command is None or command.hidden:
+                    continue
+                rows.append((name, command.get_short_help_str(limit)))
+            else:
+                # Shortened exactly as click shortens a command's own help.
+                summary = click.Command(name, help=COMMANDS[name][2])
+                rows.append((name, summary.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -84,25 +208,3 @@ def _tune_gc() -> None:
     _gc_tuned = True
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-
-
-for command in (
-    auth,
-    collect,
-    demo,
-    digest,
-    doctor,
-    form_fields,
-    init,
-    journal,
-    needs,
-    preview,
-    remind,
-    report,
-    resolve,
-    run,
-    schedule,
-    send,
-    status,
-):
-    main.add_command(command)
