@@ -323,7 +323,7 @@ def test_a_third_source_is_read_and_named_through_the_normal_path(
     assert "answers cannot be inline yet" in remind.output
     assert project.sent_to("reminder-1") == []
     with Workspace(project.config()) as ws:
-        assert needs_table(ws) == "the inline needs list"
+        assert needs_table(ws.config) == "the inline needs list"
     project.write_config({"sources": {"kind": "inline", "inline": "ann"}})
     with pytest.raises(ConfigError, match=r"sources\.inline: expected the roster as a list"):
         load_config(project.config_path)

@@ -580,7 +580,7 @@ def test_answers_in_the_digest_reach_only_the_librarian_on_every_mailer(
         assert "responses.csv" in exc.message
         return
     rendered = render_digest(s.ws, s.cycle, digest)
-    [item] = digest_messages(s.ws, s.cycle, rendered)
+    [item] = digest_messages(Composer.of(s.ws), s.cycle, rendered)
     assert item.key.recipient == LIBRARIAN
     parsed = mailers.check_everywhere(
         item,

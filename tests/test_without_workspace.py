@@ -21,6 +21,13 @@ from pdmail.cycle.freshness import answers_problem, ensure_answers
 from pdmail.cycle.messages import Composer
 from pdmail.cycle.opening import first_request_day, for_sending, resolve_opened
 from pdmail.cycle.preview import render_previews
+from pdmail.cycle.publish import (
+    hand_over_digest,
+    history,
+    needs_table,
+    render_digest_with,
+    requests_sent,
+)
 from pdmail.cycle.status import status_of
 from pdmail.cycle.steps import (
     INACTIVE,
@@ -29,6 +36,8 @@ from pdmail.cycle.steps import (
     reminders_plan,
     requests_plan,
 )
+from pdmail.digest.build import build_digest
+from pdmail.digest.topics import Tagger
 from pdmail.errors import BackendError, InputError, UsageError
 from pdmail.mail.templates import Templates
 from pdmail.models import State
@@ -187,4 +196,47 @@ def test_nothing_is_recorded_in_a_ledger_it_was_not_given(project: Project, tmp_
     assert [(e.key.recipient, e.state) for e in ledger.entries(config.campaign)] == [
         (ANN, State.SENT)
     ]
+    ledger.close()
+
+
+def test_the_digest_is_compiled_rendered_and_mailed_from_its_parts(
+    project: Project, tmp_path: Path
+) -> None:
+    config, ledger, roster, clock = parts(project, tmp_path)
+    composer = Composer(config, Templates(config.templates), clock, roster.origin)
+    courier = Courier(config, ledger, lambda: OutboxMailer(config.mail.outbox), clock)
+    december = cycles.cycle(config, "2026-12")
+    plan = requests_plan(composer, roster, collection(config, roster, december), december)
+    hand_over_requests(courier, december, plan)
+    project.write_responses([answer(ANN, "12/3/2026 10:00", help_text="Help with citations")])
+    clock.set("2026-12-11", time(16, 0))
+
+    def collect(c: cycles.Cycle) -> Collection:
+        return collection(config, roster, c)
+
+    asked = requests_sent(config, ledger)
+    assert asked == {"2026-12": 4}
+    january = cycles.cycle(config, "2027-01")
+    # December is January's history: the one month pdmail was in use before it.
+    assert [c.cycle.name for c in history(config, ledger, collect, january)] == ["2026-12"]
+    digest = build_digest(
+        roster,
+        collect(december),
+        Tagger.from_taxonomy(config.taxonomy),
+        school=config.school,
+        campaign=config.campaign,
+        generated=clock(),
+        history=history(config, ledger, collect, december, asked),
+        asked=asked,
+    )
+    rendered = render_digest_with(composer, december, digest)
+    assert needs_table(config) == config.digest.needs_file.name
+    assert "Help with citations" in rendered.text and "Help with citations" in rendered.html
+    assert (digest.answered, digest.asked) == (1, 4)
+    first = hand_over_digest(courier, composer, december, rendered)
+    again = hand_over_digest(courier, composer, december, rendered)
+    assert first.recipients("sent") == [config.librarian.email]
+    assert (again.count("already-sent"), again.count("sent")) == (1, 0)
+    (mail,) = [read_eml(p) for p in (project.outbox / "2026-12").glob("digest-*.eml")]
+    assert mail["Subject"] == rendered.subject and mail["Date"].datetime == clock()
     ledger.close()

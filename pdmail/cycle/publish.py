@@ -7,9 +7,11 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import cycles
 from ..atomic import write_atomic
+from ..config.records import Config
 from ..cycles import Cycle
 from ..digest.build import (
     Digest,
@@ -27,12 +29,15 @@ from ..mail.compose import address, compose, header_safe, message_id
 from ..models import DIGEST as DIGEST  # the kind lives in models; named here too
 from ..models import LEARNING, REQUEST, MessageKey
 from ..sources.responses import Collection
+from ..state.ledger import Ledger
 from ..state.needs import ByKind, NeedRecord, merge
 from ..state.needs_table import TableRead, keep_needs, read_table_edits
-from ..workspace import Workspace
-from .delivery import DeliveryReport, Outgoing, deliver
+from .delivery import Courier, DeliveryReport, Outgoing, hand_over
 from .freshness import require_answers
-from .messages import base_context
+from .messages import Composer, shared_context
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -44,21 +49,28 @@ class RenderedDigest:
     text: str
 
 
-def history(ws: Workspace, cycle: Cycle, sent: dict[str, int] | None = None) -> list[Collection]:
+def history(
+    cfg: Config,
+    ledger: Ledger,
+    collect: Callable[[Cycle], Collection],
+    cycle: Cycle,
+    sent: dict[str, int] | None = None,
+) -> list[Collection]:
     """The earlier cycles the digest looks back on (trends, the year view), oldest first:
-    the last ``digest.trend_cycles`` and every cycle since the school year began."""
-    cfg = ws.config
+    the last ``digest.trend_cycles`` and every cycle since the school year began, each as
+    ``collect`` matches its answers (``sent``: :func:`requests_sent`, read from ``ledger``
+    when not given)."""
     # The year of the month the requests went out in (a send moved past a month's end counts
     # in the month it went out).
     start_of_year = cycles.school_year(cycles.name_of(cycle.send), cfg.calendar.year_starts)
     first = min(cycles.shift(cycle.name, -(cfg.digest.trend_cycles - 1)), start_of_year)
-    sent = requests_sent(ws) if sent is None else sent
+    sent = requests_sent(cfg, ledger) if sent is None else sent
     out: list[Collection] = []
     name = first
     while name < cycle.name:
         earlier = cycles.cycle(cfg, name)
         if earlier.runs:
-            collected = ws.collect(earlier)
+            collected = collect(earlier)
             # Months before pdmail was in use (nothing sent, nothing answered) are not history.
             if out or sent.get(name) or collected.answered:
                 out.append(collected)
@@ -66,9 +78,9 @@ def history(ws: Workspace, cycle: Cycle, sent: dict[str, int] | None = None) -> 
     return out
 
 
-def requests_sent(ws: Workspace) -> dict[str, int]:
+def requests_sent(config: Config, ledger: Ledger) -> dict[str, int]:
     """How many requests went out in each cycle (the trend's "asked")."""
-    return ws.ledger.count_sent(ws.config.campaign, REQUEST)
+    return ledger.count_sent(config.campaign, REQUEST)
 
 
 def sync_needs(
@@ -156,7 +168,7 @@ def _compile(
     month = current_needs(collection, tagger, cfg.campaign, kept, cfg.digest.learn_threshold)
     fresh = as_records(month, cfg.campaign)
     needs = merge(kept, fresh, ws.now().date())
-    sent = requests_sent(ws)
+    sent = requests_sent(cfg, ws.ledger)
     # Open learning needs carried over are read as the digests before read them, if kept.
     store = ws.ledger.needs
     readings = store.readings(
@@ -172,7 +184,7 @@ def _compile(
         campaign=cfg.campaign,
         generated=ws.now(),
         needs=needs,
-        history=history(ws, cycle, sent),
+        history=history(cfg, ws.ledger, ws.collect, cycle, sent),
         asked=sent,
         sessions=cfg.digest.sessions,
         specialists=cfg.digest.specialists,
@@ -208,18 +220,29 @@ def _compile(
     return digest, keep
 
 
-def needs_table(ws: Workspace) -> str:
+def needs_table(config: Config) -> str:
     """Where the librarian finds (and edits) every need, for the digest to point to."""
     from ..backends.registry import source_backend
 
-    return source_backend(ws.config.sources.kind).report_place(ws.config, "needs")
+    return source_backend(config.sources.kind).report_place(config, "needs")
+
+
+def _composer(ws: Workspace) -> Composer:
+    """What writing the digest takes from the workspace (its roster is not needed)."""
+    return Composer(ws.config, ws.templates, ws.now)
 
 
 def render_digest(ws: Workspace, cycle: Cycle, digest: Digest) -> RenderedDigest:
+    """:func:`render_digest_with` the workspace's config and templates."""
+    return render_digest_with(_composer(ws), cycle, digest)
+
+
+def render_digest_with(composer: Composer, cycle: Cycle, digest: Digest) -> RenderedDigest:
     """The digest rendered by digest.{subject,html,md,txt}.j2 (a specialist's slice too:
     ``digest.audience`` names them, and the templates leave out the librarian's parts)."""
-    ctx = {**base_context(ws, cycle), "digest": digest, "needs_table": needs_table(ws)}
-    render = ws.templates.render
+    config = composer.config
+    ctx = {**shared_context(config, cycle), "digest": digest, "needs_table": needs_table(config)}
+    render = composer.templates.render
     return RenderedDigest(
         digest=digest,
         subject=header_safe(render("digest.subject.j2", ctx)),
@@ -297,9 +320,9 @@ def publish_digest(
 
 
 def _message(
-    ws: Workspace, cycle: Cycle, rendered: RenderedDigest, name: str, email: str
+    composer: Composer, cycle: Cycle, rendered: RenderedDigest, name: str, email: str
 ) -> Outgoing:
-    cfg = ws.config
+    cfg = composer.config
     key = MessageKey(cfg.campaign, cycle.name, email.lower(), DIGEST)
     try:
         msg = compose(
@@ -309,7 +332,7 @@ def _message(
             text=rendered.text,
             html=rendered.html,
             message_id=message_id(key, cfg.librarian.email.rpartition("@")[2]),
-            date=ws.now(),
+            date=composer.clock(),
             reply_to=cfg.mail.reply_to,
         )
     except InputError as exc:
@@ -329,20 +352,36 @@ def send_digest(
     dry_run: bool = False,
     resend: bool = False,
 ) -> DeliveryReport:
+    """:func:`hand_over_digest` with the workspace's pieces."""
+    composer = _composer(ws)
+    return hand_over_digest(
+        Courier.of(ws), composer, cycle, rendered, dry_run=dry_run, resend=resend
+    )
+
+
+def hand_over_digest(
+    courier: Courier,
+    composer: Composer,
+    cycle: Cycle,
+    rendered: RenderedDigest,
+    *,
+    dry_run: bool = False,
+    resend: bool = False,
+) -> DeliveryReport:
     """Mail the digest (HTML and text) to the librarian, and each specialist's part to them,
     at most once per cycle each. A specialist with nothing to lead this month gets nothing."""
-    items = digest_messages(ws, cycle, rendered)
-    return deliver(ws, items, cycle=cycle.name, kind=DIGEST, dry_run=dry_run, resend=resend)
+    items = digest_messages(composer, cycle, rendered)
+    return hand_over(courier, items, cycle=cycle.name, kind=DIGEST, dry_run=dry_run, resend=resend)
 
 
-def digest_messages(ws: Workspace, cycle: Cycle, rendered: RenderedDigest) -> list[Outgoing]:
+def digest_messages(composer: Composer, cycle: Cycle, rendered: RenderedDigest) -> list[Outgoing]:
     """The digest's messages, built and checked but not sent: the librarian's first, then
     each specialist's part (only for a specialist with something to lead)."""
-    cfg = ws.config
-    items = [_message(ws, cycle, rendered, cfg.librarian.name, cfg.librarian.email)]
+    cfg = composer.config
+    items = [_message(composer, cycle, rendered, cfg.librarian.name, cfg.librarian.email)]
     for specialist in cfg.digest.specialists:
         part = for_specialist(rendered.digest, specialist)
         if part.proposals:
-            mine = render_digest(ws, cycle, part)
-            items.append(_message(ws, cycle, mine, specialist.name, specialist.email))
+            mine = render_digest_with(composer, cycle, part)
+            items.append(_message(composer, cycle, mine, specialist.name, specialist.email))
     return items
