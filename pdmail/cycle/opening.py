@@ -57,9 +57,7 @@ def describe_late(cycle: Cycle, *, dry_run: bool = False) -> str:
     )
 
 
-def for_sending(
-    config: Config, ledger: Ledger, cycle: Cycle, today: date, *, late: bool
-) -> Cycle:
+def for_sending(config: Config, ledger: Ledger, cycle: Cycle, today: date, *, late: bool) -> Cycle:
     """The cycle a request sent by hand on ``today`` carries.
 
     Before the due date: ``cycle`` itself. On or after it, a request would ask for an answer by
