@@ -16,7 +16,6 @@ import argparse
 import csv
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,26 +106,8 @@ JOURNAL = [
     ("2027-04-22", "Presented the year's numbers to the principal; she asked for the report "
      "as a PDF for the board."),
 ]  # fmt: skip
-QUIET = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    "--force-device-scale-factor=1",
-]
-
-
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    sys.exit("Chromium is not installed (Debian: apt-get install chromium)")
+# The browser and its quiet flags, as docs/screenshot.py runs them for the digest.
+from screenshot import QUIET, chromium  # noqa: E402
 
 
 def _answers(rng: random.Random, month: int) -> list[tuple[int, int, str, str, str, str]]:
