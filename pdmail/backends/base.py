@@ -244,6 +244,21 @@ class SourceBackend(Backend):
         ones; None when the source itself says (a saved export names its file)."""
         return None
 
+    #: What a campaign's own responses are in this source, in words ("a tab of the Sheet");
+    #: None when the source keeps one responses table for every campaign.
+    campaign_responses: ClassVar[str | None] = None
+
+    @classmethod
+    def parse_campaign_responses(cls, r: Reader, entry: Mapping[str, Any], key: str) -> str:
+        """The campaign entry's ``responses`` (required), checked as this source reads it."""
+        return r.text(entry, "responses", key, required=True)
+
+    @classmethod
+    def with_campaign_responses(cls, config: Config, responses: str) -> Config:
+        """``config`` reading a campaign's own responses (what
+        :meth:`parse_campaign_responses` returned) instead of the top-level ones."""
+        raise NotImplementedError
+
 
 def recipients_of(message: Sendable) -> str:
     """The addresses ``message`` goes to, as error messages show them."""

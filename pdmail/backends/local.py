@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import stat
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
@@ -153,3 +154,14 @@ class LocalBackend(SourceBackend):
     @classmethod
     def report_place(cls, config: Config, name: str) -> str:
         return config.digest.needs_file.name if name == "needs" else f"{name}.csv"
+
+    campaign_responses = "a responses export file"
+
+    @classmethod
+    def parse_campaign_responses(cls, r: Reader, entry: Mapping[str, Any], key: str) -> str:
+        return str(r.path(entry, "responses", key, required=True))
+
+    @classmethod
+    def with_campaign_responses(cls, config: Config, responses: str) -> Config:
+        options = {**config.sources.options, "responses": Path(responses)}
+        return replace(config, sources=replace(config.sources, options=options))

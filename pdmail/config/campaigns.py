@@ -43,8 +43,6 @@ _MONTHLY_KEYS = {
     "months",
 }
 _WINDOW_KEYS = {"opens", "due", "reminders", "digest"}
-# The sources whose responses a campaign can point elsewhere: a file, or a tab.
-_RESPONSES = {"local": "a responses export file", "google": "a tab of the Sheet"}
 
 
 def parse_campaigns(
@@ -305,24 +303,24 @@ def _rules(
 
 
 def _responses(r: Reader, entry: Mapping[str, Any], key: str, sources: Sources) -> str:
-    where = _RESPONSES.get(sources.kind)
-    if where is None:
+    from ..backends.registry import SOURCES, source_backend
+
+    backend = source_backend(sources.kind)
+    if backend.campaign_responses is None:
+        able = " or ".join(b.kind for b in SOURCES if b.campaign_responses)
         if "responses" in entry:
             raise r.error(
                 f"{key}.responses",
                 f"sources.kind {sources.kind} keeps one responses table for every campaign",
-                "use sources.kind local or google for a campaign with a Form of its own",
+                f"use sources.kind {able} for a campaign with a Form of its own",
             )
         raise r.error(
             key,
             f"a campaign needs its Form's own responses, which sources.kind {sources.kind} "
             "cannot point to",
-            "use sources.kind local or google",
+            f"use sources.kind {able}",
         )
-    if sources.kind == "local":
-        path = r.path(entry, "responses", key, required=True)
-        return str(path)
-    return r.text(entry, "responses", key, required=True)
+    return backend.parse_campaign_responses(r, entry, key)
 
 
 def campaign_names(config: Config) -> list[str]:
@@ -371,9 +369,9 @@ def for_campaign(config: Config, name: str | None = None) -> Config:
         google=replace(config.google, needs_tab=f"{found.name}-{config.google.needs_tab}"),
         main_campaign=config.default_campaign,
     )
-    if found.responses and config.sources.kind == "local":
-        options = {**config.sources.options, "responses": Path(found.responses)}
-        derived = replace(derived, sources=replace(config.sources, options=options))
-    elif found.responses:
-        derived = replace(derived, google=replace(derived.google, responses_tab=found.responses))
+    if found.responses:
+        from ..backends.registry import source_backend
+
+        backend = source_backend(config.sources.kind)
+        derived = backend.with_campaign_responses(derived, found.responses)
     return derived

@@ -288,6 +288,12 @@ class SheetsBackend(SourceBackend):
 
         return open_book(config, load_credentials(config, scopes_for(config)))
 
+    campaign_responses = "a tab of the Sheet"
+
+    @classmethod
+    def with_campaign_responses(cls, config: Config, responses: str) -> Config:
+        return replace(config, google=replace(config.google, responses_tab=responses))
+
     @classmethod
     def report_place(cls, config: Config, name: str) -> str:
         g = config.google
