@@ -3,6 +3,7 @@ in the same month (the ledger, the run lock, the Message-IDs and the outbox keep
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -654,6 +655,23 @@ def test_a_second_update_campaign_keeps_its_needs_apart(project: Project) -> Non
     assert ANN in main and RAJ not in main
     assert RAJ in other and ANN not in other
     assert (project.folder / "digest" / "library-news" / "2026-12" / "digest.html").is_file()
+
+    # 'pdmail needs' works on one campaign's needs at a time.
+    listed = run_cli(project, "needs", "list", "--campaign", "library-news", "--json")
+    assert listed.exit_code == 0, listed.output
+    news_needs = json.loads(listed.output)["needs"]
+    assert [n["email"] for n in news_needs] == [RAJ]
+    default = json.loads(run_cli(project, "needs", "list", "--json").output)["needs"]
+    assert [n["email"] for n in default] == [ANN]
+    done = run_cli(project, "needs", "set", news_needs[0]["id"], "--status", "done",
+                   "--campaign", "library-news", today="2026-12-15")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "1 need is now done" in done.output
+    other = (project.folder / "library-news-needs.csv").read_text(encoding="utf-8-sig")
+    assert "done" in other and (project.folder / "needs.csv").read_text(
+        encoding="utf-8-sig") == main  # fmt: skip
+    unknown = run_cli(project, "needs", "list", "--campaign", "nope")
+    assert unknown.exit_code == 2 and "library-news" in unknown.output
 
 
 def project_header() -> list[str]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..wording import count, one_line, plural, shorten
-from .common import config_option, parse_today, workspace
+from .common import campaign_option, config_option, parse_today, workspace
 from .jsonout import dumps
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ def needs() -> None:
 
 @needs.command("list")
 @config_option
+@campaign_option
 @click.option(
     "--status",
     "statuses",
@@ -42,6 +43,7 @@ def needs() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def needs_list(
     config_path: Path | None,
+    campaign: str | None,
     statuses: tuple[str, ...],
     show_all: bool,
     today: date | None,
@@ -50,7 +52,7 @@ def needs_list(
     """Show the needs, oldest open ones first, with their ids."""
     from .needs_cli import list_needs
 
-    with workspace(config_path, today) as ws:
+    with workspace(config_path, today, campaign) as ws:
         wanted = set(statuses) or ({"open", "scheduled", "done"} if show_all else
                                    {"open", "scheduled"})  # fmt: skip
         records, problems = list_needs(ws)
@@ -79,6 +81,7 @@ def needs_list(
 @needs.command("set")
 @config_option
 @click.argument("ids", nargs=-1, required=True)
+@campaign_option
 @click.option("--status", type=click.Choice(["open", "scheduled", "done"]), help="New status.")
 @click.option("--note", default=None, help="A note to keep with it (e.g. the session's date).")
 @click.option(
@@ -106,6 +109,7 @@ def needs_list(
 def needs_set(
     config_path: Path | None,
     ids: tuple[str, ...],
+    campaign: str | None,
     status: str | None,
     note: str | None,
     topics: str | None,
@@ -117,7 +121,7 @@ def needs_set(
     are in the digest and needs table)."""
     from .needs_cli import set_needs
 
-    with workspace(config_path, today) as ws:
+    with workspace(config_path, today, campaign) as ws:
         changed, where = set_needs(ws, ids, status, note, topics=topics, kinds=kinds,
                                    forget=forget)  # fmt: skip
         n = len(changed)
