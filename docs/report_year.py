@@ -27,7 +27,14 @@ sys.path.insert(0, str(ROOT))
 
 from pdmail import cycles  # noqa: E402
 from pdmail.campaigns.layout import SURVEY_NAME  # noqa: E402
-from pdmail.cli.demo import HEADER, ROSTER, SURVEY_EARLY, SURVEY_HEADER, SURVEY_LATE  # noqa: E402
+from pdmail.cli.demo import (  # noqa: E402
+    HEADER,
+    ROSTER,
+    SURVEY_EARLY,
+    SURVEY_HEADER,
+    SURVEY_LATE,
+    _survey_config,
+)
 from pdmail.cli.needs_cli import list_needs, set_needs  # noqa: E402
 from pdmail.cli.scaffold import scaffold  # noqa: E402
 from pdmail.config.campaigns import for_campaign  # noqa: E402
@@ -45,20 +52,6 @@ MONTHS = ["2026-09", "2026-10", "2026-11", "2026-12", "2027-01", "2027-02", "202
 TODAY = date(2027, 6, 18)
 # The PD preferences survey, once this year: its window opens in January.
 SURVEY_OPENS = date(2027, 1, 11)
-SURVEY_CAMPAIGN = f"""
-campaigns:
-  {SURVEY_NAME}:
-    kind: survey
-    form:
-      url: "https://docs.google.com/forms/d/e/1FAIpQLSd_DEMO_SURVEY/viewform"
-      prefill:
-        email: entry.2000001
-    responses: pd-survey-responses.csv
-    calendar:
-      opens: {SURVEY_OPENS.isoformat()}
-      due: {(SURVEY_OPENS + timedelta(days=11)).isoformat()}
-      reminders: [4, 9]
-"""
 SCREEN = (1200, 1600)
 
 # Each teacher's units over the year and the help they might ask for (the pool is drawn from).
@@ -172,7 +165,8 @@ def build_year(folder: Path) -> Config:
     text = text.replace(
         "months: [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12]", "months: [1, 2, 3, 4, 5, 9, 10, 11, 12]"
     )
-    path.write_text(text + SURVEY_CAMPAIGN, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    _survey_config(folder, SURVEY_OPENS)  # the PD survey, as the demo adds it
     config = load_config(path)
     rng = random.Random(2026)
     responses = folder / "responses.csv"
