@@ -159,6 +159,45 @@ class TransportFailure(Exception):
         self.sent = sent
         self.timed_out = timed_out
 
+    def delivery_error(
+        self, api: str, service: str, shown: str, timeout: float, *, network: str, unknown: str
+    ) -> DeliveryError:
+        """What this failure means for the message to ``shown`` posted to ``service`` (Gmail,
+        Graph): not sent when the request never left (no later message would reach the
+        service either, so the run stops: hint ``network``); otherwise its outcome unknown
+        (hint ``unknown``), never to be sent again."""
+        if not self.sent:
+            return DeliveryError(
+                f"{api}: message to {shown} not sent: {self.detail}",
+                definite=True,
+                hint=network,
+                transient="timeout" if self.timed_out else "unreachable",
+            )
+        cause = (
+            f"{service} did not answer within {timeout:g} s after receiving the message"
+            if self.timed_out
+            else f"the connection to {service} dropped after the message was handed over"
+        )
+        return DeliveryError(
+            f"{api}: outcome of the message to {shown} unknown: {self.detail}",
+            definite=False,
+            hint=unknown,
+            cause=cause,
+            transient="timeout" if self.timed_out else "",
+        )
+
+
+def throttled_error(api: str, shown: str, status: str, attempt: int, hint: str) -> DeliveryError:
+    """The message to ``shown`` not sent: the API still said it was too busy (``status``) after
+    ``attempt + 1`` tries; the message waits for the next run."""
+    tries = f"{attempt + 1} time{'s' * (attempt > 0)}"
+    return DeliveryError(
+        f"{api}: message to {shown} not sent: {status} (tried {tries})",
+        definite=True,
+        hint=hint,
+        transient="throttled",
+    )
+
 
 class NoResendHttp:
     """An httplib2-shaped transport that sends each request exactly once.
@@ -430,37 +469,14 @@ class GmailMailer:
                         )
                         self.policy.wait(attempt, wait)
                         continue
-                    tries = f"{attempt + 1} time{'s' * (attempt > 0)}"
                     self._throttled = True
-                    raise DeliveryError(
-                        f"{API}: message to {shown} not sent: {_status(failure)} (tried {tries})",
-                        definite=True,
-                        hint=_HINT_RATE,
-                        transient="throttled",
+                    raise throttled_error(
+                        API, shown, _status(failure), attempt, _HINT_RATE
                     ) from None
                 raise _http_error(failure, shown) from None
             except TransportFailure as exc:
-                if not exc.sent:
-                    # No later message would reach Gmail either: the run stops here.
-                    raise DeliveryError(
-                        f"{API}: message to {shown} not sent: {exc.detail}",
-                        definite=True,
-                        hint=_HINT_NETWORK,
-                        transient="timeout" if exc.timed_out else "unreachable",
-                    ) from None
-                if exc.timed_out:
-                    cause = (
-                        f"Gmail did not answer within {self.timeout:g} s after receiving the "
-                        "message"
-                    )
-                else:
-                    cause = "the connection to Gmail dropped after the message was handed over"
-                raise DeliveryError(
-                    f"{API}: outcome of the message to {shown} unknown: {exc.detail}",
-                    definite=False,
-                    hint=_HINT_UNKNOWN,
-                    cause=cause,
-                    transient="timeout" if exc.timed_out else "",
+                raise exc.delivery_error(
+                    API, "Gmail", shown, self.timeout, network=_HINT_NETWORK, unknown=_HINT_UNKNOWN
                 ) from None
             except json.JSONDecodeError:
                 # A 2xx whose body is not Gmail's JSON: something answered, but not Gmail.

@@ -310,7 +310,7 @@ class GraphMailer:
         Returns the Message-ID as both ids (a reply's ``thread_id`` is kept). Raises
         :class:`~pdmail.errors.DeliveryError` as the module docstring lists.
         """
-        from ..google.gmail import TransportFailure
+        from ..google.gmail import TransportFailure, throttled_error
 
         client = self.client
         data, message_id = api_handover(message, API, "GraphMailer", opened=client is not None)
@@ -362,33 +362,11 @@ class GraphMailer:
                         self.policy.wait(attempt, exc.retry_after)
                         continue
                     self._throttled = True
-                    tries = f"{attempt + 1} time{'s' * (attempt > 0)}"
-                    raise DeliveryError(
-                        f"{API}: message to {shown} not sent: {failure} (tried {tries})",
-                        definite=True,
-                        hint=_HINT_RATE,
-                        transient="throttled",
-                    ) from None
+                    raise throttled_error(API, shown, str(failure), attempt, _HINT_RATE) from None
                 raise _http_error(failure, shown) from None
             except TransportFailure as exc:
-                if not exc.sent:
-                    raise DeliveryError(
-                        f"{API}: message to {shown} not sent: {exc.detail}",
-                        definite=True,
-                        hint=_HINT_NETWORK,
-                        transient="timeout" if exc.timed_out else "unreachable",
-                    ) from None
-                cause = (
-                    f"Graph did not answer within {self.timeout:g} s after receiving the message"
-                    if exc.timed_out
-                    else "the connection to Graph dropped after the message was handed over"
-                )
-                raise DeliveryError(
-                    f"{API}: outcome of the message to {shown} unknown: {exc.detail}",
-                    definite=False,
-                    hint=_HINT_UNKNOWN,
-                    cause=cause,
-                    transient="timeout" if exc.timed_out else "",
+                raise exc.delivery_error(
+                    API, "Graph", shown, self.timeout, network=_HINT_NETWORK, unknown=_HINT_UNKNOWN
                 ) from None
             return SendResult(message_id=message_id, thread_id=thread_id or message_id)
         raise AssertionError("GraphMailer.send fell through its retry loop")
