@@ -234,3 +234,78 @@ def project(tmp_path: Path) -> Project:
     p.write_config()
     p.write_roster()
     return p
+
+
+# -- a request run killed midway ---------------------------------------------------------------
+
+_KILLED_AFTER_SECOND = """
+import os
+import sys
+from datetime import datetime
+
+from pdmail import cycles
+from pdmail.backends.outbox import OutboxMailer
+from pdmail.config.campaigns import for_campaign
+from pdmail.config.load import load_config
+from pdmail.cycle.steps import send_requests
+from pdmail.workspace import Workspace
+
+config_path, campaign, mailer_name = sys.argv[1:4]
+config = load_config(config_path)
+if campaign:
+    config = for_campaign(config, campaign)
+
+
+class DiesAfterSecond:
+    name = mailer_name
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.handed = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def send(self, message, *, thread_id=None):
+        result = self.inner.send(message, thread_id=thread_id)
+        self.handed += 1
+        if self.handed == 2:
+            os._exit(9)  # killed: the message is out, its ledger row still pending
+        return result
+
+
+ws = Workspace(
+    config,
+    mailer_factory=lambda cfg: DiesAfterSecond(OutboxMailer(cfg.mail.outbox)),
+    clock=lambda: datetime(2026, 12, 1, 7, 30, tzinfo=config.timezone),
+)
+send_requests(ws, cycles.cycle(config, "2026-12"))
+sys.exit(0)
+"""
+
+
+def send_killed_after_second(
+    project: Project, tmp_path: Path, *, campaign: str = "", mailer: str = "dies-after-second"
+) -> None:
+    """December's requests of ``campaign`` (default: the top-level one) sent by a process that
+    dies right after handing over the second message, its ledger row still pending."""
+    import subprocess
+    import sys
+
+    import pdmail
+
+    script = tmp_path / "child.py"
+    script.write_text(_KILLED_AFTER_SECOND, encoding="utf-8")
+    root = str(Path(pdmail.__file__).resolve().parent.parent)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(project.config_path), campaign, mailer],
+        env={**os.environ, "PYTHONPATH": root},
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 9, proc.stderr

@@ -28,6 +28,7 @@ from conftest import (
     ledger_entries,
     read_eml,
     run_cli,
+    send_killed_after_second,
     write_csv,
 )
 
@@ -361,66 +362,13 @@ def test_one_campaigns_run_lock_does_not_block_the_other(project: Project) -> No
     assert ledger_entries(project, "pd-survey") == []
 
 
-CHILD = textwrap.dedent(
-    """
-    import os, sys
-    from datetime import datetime
-    from pdmail import cycles
-    from pdmail.backends.outbox import OutboxMailer
-    from pdmail.config.campaigns import for_campaign
-    from pdmail.config.load import load_config
-    from pdmail.cycle.steps import send_requests
-    from pdmail.workspace import Workspace
-
-    class DiesAfterSecond:
-        name = "outbox"
-
-        def __init__(self, inner):
-            self.inner = inner
-            self.handed = 0
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return None
-
-        def send(self, message, *, thread_id=None):
-            result = self.inner.send(message, thread_id=thread_id)
-            self.handed += 1
-            if self.handed == 2:
-                os._exit(9)  # killed: the message is out, its ledger row still pending
-            return result
-
-    config = for_campaign(load_config(sys.argv[1]), "pd-survey")
-    ws = Workspace(
-        config,
-        mailer_factory=lambda cfg: DiesAfterSecond(OutboxMailer(cfg.mail.outbox)),
-        clock=lambda: datetime(2026, 12, 1, 7, 30, tzinfo=config.timezone),
-    )
-    send_requests(ws, cycles.cycle(config, "2026-12"))
-    sys.exit(0)
-    """
-)
-
-
 def test_a_survey_run_killed_midway_leaves_the_monthly_update_alone(
     project: Project, tmp_path: Path
 ) -> None:
     with_survey(project)
     project.write_responses([])
     write_survey(project, [])
-    script = tmp_path / "child.py"
-    script.write_text(CHILD, encoding="utf-8")
-    root = str(Path(pdmail.__file__).resolve().parent.parent)
-    proc = subprocess.run(
-        [sys.executable, str(script), str(project.config_path)],
-        env={**os.environ, "PYTHONPATH": root},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 9, proc.stderr
+    send_killed_after_second(project, tmp_path, campaign="pd-survey", mailer="outbox")
     killed = {e.key.recipient: e.state for e in ledger_entries(project, "pd-survey")}
     assert list(killed.values()).count(State.SENT) == 1
     # The second message was handed over (its file is there) with its row still pending.

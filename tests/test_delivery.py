@@ -6,11 +6,7 @@ mailers that wrap the outbox one; the crash is a real child process killed mid-r
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
-import textwrap
 from datetime import date, datetime, time
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,9 +14,8 @@ from types import TracebackType
 from typing import Any
 
 import pytest
-from conftest import ANN, MARIA, RAJ, SAM, Project, answer, read_eml
+from conftest import ANN, MARIA, RAJ, SAM, Project, answer, read_eml, send_killed_after_second
 
-import pdmail
 from pdmail import cycles
 from pdmail.backends.outbox import OutboxMailer
 from pdmail.cycle import delivery
@@ -157,69 +152,11 @@ def test_second_request_run_the_same_day_sends_nothing(project: Project) -> None
 
 # --- a process killed between "pending" and "sent" -------------------------------------------
 
-CHILD = textwrap.dedent(
-    """
-    import os
-    import sys
-    from datetime import datetime
-
-    from pdmail import cycles
-    from pdmail.backends.outbox import OutboxMailer
-    from pdmail.config.load import load_config
-    from pdmail.cycle.steps import send_requests
-    from pdmail.workspace import Workspace
-
-    config = load_config(sys.argv[1])
-
-
-    class DiesAfterSecond:
-        name = "dies-after-second"
-
-        def __init__(self, inner):
-            self.inner = inner
-            self.handed = 0
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return None
-
-        def send(self, message, *, thread_id=None):
-            result = self.inner.send(message, thread_id=thread_id)
-            self.handed += 1
-            if self.handed == 2:
-                os._exit(9)  # killed: the message is out, its ledger row still pending
-            return result
-
-
-    ws = Workspace(
-        config,
-        mailer_factory=lambda cfg: DiesAfterSecond(OutboxMailer(cfg.mail.outbox)),
-        clock=lambda: datetime(2026, 12, 1, 7, 30, tzinfo=config.timezone),
-    )
-    send_requests(ws, cycles.cycle(config, "2026-12"))
-    sys.exit(0)
-    """
-)
-
 
 @pytest.fixture
 def crashed(project: Project, tmp_path: Path) -> Project:
     """The project after a request run whose process died right after handing over message 2."""
-    script = tmp_path / "child.py"
-    script.write_text(CHILD, encoding="utf-8")
-    root = str(Path(pdmail.__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": root}
-    proc = subprocess.run(
-        [sys.executable, str(script), str(project.config_path)],
-        env=env,
-        cwd=str(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 9, proc.stderr
+    send_killed_after_second(project, tmp_path)
     return project
 
 
