@@ -632,8 +632,8 @@ def gather(project: Project) -> Inputs:
     collection = ws.collect(project.cycle)
     fresh = as_records(current_needs(collection, tagger, cfg.campaign), cfg.campaign)
     needs, _ = sync_needs(ws, fresh)
-    earlier = history(ws, project.cycle)
-    asked = requests_sent(ws)
+    earlier = history(cfg, ws.ledger, ws.collect, project.cycle)
+    asked = requests_sent(cfg, ws.ledger)
     ws.close()
     project.restore_state()
     return Inputs(ws, tagger, collection, fresh, needs, earlier, asked)
@@ -688,7 +688,7 @@ def steps(project: Project, inp: Inputs, results: dict[str, Result]) -> list[Ste
         return match(ws.roster, found, cycle, problems)
 
     def looking_back(ws: Workspace) -> list[Collection]:
-        out = history(ws, cycle)
+        out = history(ws.config, ws.ledger, ws.collect, cycle)
         ws.close()
         return out
 
@@ -726,7 +726,7 @@ def steps(project: Project, inp: Inputs, results: dict[str, Result]) -> list[Ste
         return render_digest(ws, cycle, digest)
 
     def sent(ws: Workspace) -> dict[str, int]:
-        out = requests_sent(ws)
+        out = requests_sent(ws.config, ws.ledger)
         ws.close()
         return out
 
