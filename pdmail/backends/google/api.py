@@ -12,15 +12,19 @@ is already loaded, so the mapping looks for them in :data:`sys.modules`.
 from __future__ import annotations
 
 import json
-import random
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass
 
 from ...errors import BackendError
+
+# The waits, statuses and error words are every HTTP backend's (pdmail.backends.transport);
+# named here too for the Google modules and the scripts that import them from here.
+from ..transport import RETRY_STATUSES as RETRY_STATUSES
+from ..transport import RetryPolicy as RetryPolicy
+from ..transport import first_line as first_line
+from ..transport import retry_after as retry_after
 
 # Google's own addresses; google.endpoints.* (or PDMAIL_GOOGLE_ENDPOINT) points a run elsewhere.
 GOOGLE_SHEETS = "https://sheets.googleapis.com"
@@ -39,7 +43,6 @@ GMAIL_API = "Gmail API"
 FORMS_API = "Google Forms API"
 OAUTH_API = "Google OAuth"
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 RATE_LIMIT_REASONS = frozenset(
     {"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED", "backendError"}
 )
@@ -96,40 +99,6 @@ def parse_failure(code: int, body: bytes | str) -> ApiFailure:
         reasons=tuple(r for r in reasons if r),
         message=str(error.get("message", "")),
     )
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from a ``Retry-After`` header (a number or an HTTP date), if there is one."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently to try again. ``attempts`` counts the first try."""
-
-    attempts: int = 5
-    base: float = 1.0
-    cap: float = 32.0
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
-
-    def wait(self, attempt: int, hinted: float | None) -> None:
-        """Sleep before try ``attempt + 1``: the server's hint, else full-jitter backoff."""
-        if hinted is not None:
-            delay = min(hinted, self.cap * 4)
-        else:
-            delay = random.uniform(0, min(self.cap, self.base * 2**attempt))
-        self.sleep(delay)
 
 
 # -- pdmail's errors for Google's ----------------------------------------------------------
@@ -330,8 +299,3 @@ def _is(exc: BaseException, module: str, name: str) -> bool:
     loaded = sys.modules.get(module)
     cls = getattr(loaded, name, None) if loaded is not None else None
     return isinstance(cls, type) and isinstance(exc, cls)
-
-
-def first_line(exc: BaseException, limit: int = 200) -> str:
-    """The first line of an exception's text (its type's name when it has none), cut short."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]

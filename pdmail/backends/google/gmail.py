@@ -38,8 +38,7 @@ import importlib.resources
 import json
 import logging
 import re
-import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -56,6 +55,15 @@ from ..base import (
     api_handover,
     recipients_of,
 )
+from ..transport import (
+    Judgement,
+    MailService,
+    RetryPolicy,
+    SendLoop,
+    Throttled,
+    TransportFailure,
+    requests_failure,
+)
 from .api import (
     GMAIL_API,
     GMAIL_SCOPE,
@@ -64,7 +72,6 @@ from .api import (
     ApiFailure,
     GoogleApiError,
     GoogleSignInError,
-    RetryPolicy,
     google_errors,
     parse_failure,
 )
@@ -140,63 +147,10 @@ _HINT_NETWORK = (
     "nothing was sent; check the network and google.endpoints.gmail (or "
     "PDMAIL_GOOGLE_ENDPOINT), then run again"
 )
+_GMAIL = MailService(API, "Gmail", rate=_HINT_RATE, network=_HINT_NETWORK, unknown=_HINT_UNKNOWN)
 
 
 # -- the transport ---------------------------------------------------------------------------
-
-
-class TransportFailure(Exception):
-    """An HTTP exchange that ended without an answer.
-
-    ``sent`` is False only when the request certainly never left this machine (the connection
-    could not be opened); ``timed_out`` says whether a time limit ended it. Deliberately not an
-    ``OSError``: googleapiclient would take an ``OSError`` for a transient socket error.
-    """
-
-    def __init__(self, detail: str, *, sent: bool, timed_out: bool = False) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.sent = sent
-        self.timed_out = timed_out
-
-    def delivery_error(
-        self, api: str, service: str, shown: str, timeout: float, *, network: str, unknown: str
-    ) -> DeliveryError:
-        """What this failure means for the message to ``shown`` posted to ``service`` (Gmail,
-        Graph): not sent when the request never left (no later message would reach the
-        service either, so the run stops: hint ``network``); otherwise its outcome unknown
-        (hint ``unknown``), never to be sent again."""
-        if not self.sent:
-            return DeliveryError(
-                f"{api}: message to {shown} not sent: {self.detail}",
-                definite=True,
-                hint=network,
-                transient="timeout" if self.timed_out else "unreachable",
-            )
-        cause = (
-            f"{service} did not answer within {timeout:g} s after receiving the message"
-            if self.timed_out
-            else f"the connection to {service} dropped after the message was handed over"
-        )
-        return DeliveryError(
-            f"{api}: outcome of the message to {shown} unknown: {self.detail}",
-            definite=False,
-            hint=unknown,
-            cause=cause,
-            transient="timeout" if self.timed_out else "",
-        )
-
-
-def throttled_error(api: str, shown: str, status: str, attempt: int, hint: str) -> DeliveryError:
-    """The message to ``shown`` not sent: the API still said it was too busy (``status``) after
-    ``attempt + 1`` tries; the message waits for the next run."""
-    tries = f"{attempt + 1} time{'s' * (attempt > 0)}"
-    return DeliveryError(
-        f"{api}: message to {shown} not sent: {status} (tried {tries})",
-        definite=True,
-        hint=hint,
-        transient="throttled",
-    )
 
 
 class NoResendHttp:
@@ -259,30 +213,8 @@ class NoResendHttp:
                 # A POST is never replayed as the GET that requests makes of a redirect.
                 allow_redirects=method in ("GET", "HEAD") and redirections > 0,
             )
-        except requests.exceptions.ConnectTimeout as exc:
-            raise TransportFailure(
-                f"could not connect within {self.timeout:g} s ({_first_line(exc)})",
-                sent=False,
-                timed_out=True,
-            ) from exc
-        except requests.exceptions.Timeout as exc:
-            raise TransportFailure(
-                f"no answer within {self.timeout:g} s", sent=True, timed_out=True
-            ) from exc
-        except (
-            requests.exceptions.InvalidURL,
-            requests.exceptions.MissingSchema,
-            requests.exceptions.InvalidSchema,
-        ) as exc:
-            raise TransportFailure(f"bad address {uri!r} ({exc})", sent=False) from exc
-        except requests.exceptions.ConnectionError as exc:
-            never = _never_connected(exc)
-            what = "could not connect" if never else "connection lost before an answer"
-            raise TransportFailure(f"{what} ({_reason(exc)})", sent=not never) from exc
         except requests.exceptions.RequestException as exc:
-            raise TransportFailure(
-                f"the answer could not be read ({_first_line(exc)})", sent=True
-            ) from exc
+            raise requests_failure(exc, uri, self.timeout) from exc
         info = {k.lower(): v for k, v in response.headers.items()}
         # requests has already undone any gzip; say so, as httplib2 does.
         info.pop("content-encoding", None)
@@ -295,49 +227,6 @@ class NoResendHttp:
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         if response.status_code >= 400:
             self.last_failure = parse_failure(response.status_code, response.content)
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc``, the exceptions in its args (requests wraps urllib3's), causes and contexts."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo.extend(a for a in current.args if isinstance(a, BaseException))
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            todo.append(reason)
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                todo.append(linked)
-
-
-def _never_connected(exc: BaseException) -> bool:
-    """True when the connection was never made, so the request cannot have been sent."""
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-
-    return any(
-        isinstance(e, (NewConnectionError, ConnectTimeoutError, ssl.SSLCertVerificationError))
-        for e in _chain(exc)
-    )
-
-
-def _reason(exc: BaseException) -> str:
-    """The innermost useful words of a requests error (not its long wrapper text)."""
-    for e in _chain(exc):
-        if isinstance(e, ssl.SSLCertVerificationError):
-            return f"TLS certificate not trusted: {e.verify_message or e}"
-        if isinstance(e, ConnectionRefusedError):
-            return "connection refused"
-        if type(e).__name__ == "RemoteDisconnected":
-            return "the server closed the connection without answering"
-        if isinstance(e, ConnectionResetError):
-            return "connection reset by the server"
-    return _first_line(exc)
 
 
 # -- the discovery document ----------------------------------------------------------------
@@ -391,8 +280,7 @@ class GmailMailer:
         self.trust_env = trust_env
         self.http: NoResendHttp | None = None
         self._service: Any = None
-        # The message before gave up on the rate limit: the next one waits less for it.
-        self._throttled = False
+        self._loop = SendLoop(_GMAIL)
 
     def __repr__(self) -> str:
         # Spelled out so that credentials never show up in a log or a traceback.
@@ -440,58 +328,54 @@ class GmailMailer:
         body: dict[str, str] = {"raw": base64.urlsafe_b64encode(data).decode("ascii")}
         if thread_id and _THREAD_ID.fullmatch(thread_id):
             body["threadId"] = thread_id
-        attempts = min(2, self.policy.attempts) if self._throttled else self.policy.attempts
-        self._throttled = False
-        last = attempts - 1
-        for attempt in range(attempts):
-            request = self._service.users().messages().send(userId="me", body=body)
-            try:
-                with google_errors(API, f"message to {shown}"):
-                    answer = request.execute(num_retries=0)
-            except GoogleApiError as exc:
-                failure, wait = exc.failure, exc.retry_after
-                resume = _resume_at(failure, wait)
-                if wait is None and resume is not None:
-                    # Gmail's words carry the time ("Retry after 2026-12-01T14:03:00Z").
-                    wait = max(0.0, (resume - datetime.now(timezone.utc)).total_seconds())
-                if _daily_limit(failure) or _sending_limit(failure, resume, self.policy):
-                    raise DeliveryError(
-                        f"{API}: message to {shown} not sent: {_status(failure)}",
-                        definite=True,
-                        stop=True,
-                        hint=_HINT_DAILY,
-                        resume_after=resume,
-                    ) from None
-                if failure.code in _RATE_LIMITED and failure.retryable:
-                    if attempt < last:
-                        log.info(
-                            "%s: %s; waiting before try %d", API, _status(failure), attempt + 2
-                        )
-                        self.policy.wait(attempt, wait)
-                        continue
-                    self._throttled = True
-                    raise throttled_error(
-                        API, shown, _status(failure), attempt, _HINT_RATE
-                    ) from None
-                raise _http_error(failure, shown) from None
-            except TransportFailure as exc:
-                raise exc.delivery_error(
-                    API, "Gmail", shown, self.timeout, network=_HINT_NETWORK, unknown=_HINT_UNKNOWN
-                ) from None
-            except json.JSONDecodeError:
-                # A 2xx whose body is not Gmail's JSON: something answered, but not Gmail.
-                raise DeliveryError(
-                    f"{API}: outcome of the message to {shown} unknown: the answer was not "
-                    "JSON (is google.endpoints.gmail the Gmail API?)",
-                    definite=False,
-                    hint=_HINT_UNKNOWN,
-                    cause="something that is not Gmail answered after receiving the message",
-                ) from None
-            except GoogleSignInError as exc:
-                answered = self.http.last_failure if self.http else None
-                raise _auth_error(exc, shown, answered) from None
-            return _result(answer, message_id, thread_id)
-        raise AssertionError("GmailMailer.send fell through its retry loop")
+        service = self._service
+
+        def once() -> Any:
+            request = service.users().messages().send(userId="me", body=body)
+            with google_errors(API, f"message to {shown}"):
+                return request.execute(num_retries=0)
+
+        answer = self._loop.send(
+            shown,
+            once,
+            functools.partial(self._judge, shown),
+            policy=self.policy,
+            timeout=self.timeout,
+        )
+        return _result(answer, message_id, thread_id)
+
+    def _judge(self, shown: str, exc: Exception) -> Judgement:
+        """What an error from one ``messages.send`` means for the message to ``shown``."""
+        if isinstance(exc, GoogleApiError):
+            failure, wait = exc.failure, exc.retry_after
+            resume = _resume_at(failure, wait)
+            if wait is None and resume is not None:
+                # Gmail's words carry the time ("Retry after 2026-12-01T14:03:00Z").
+                wait = max(0.0, (resume - datetime.now(timezone.utc)).total_seconds())
+            if _daily_limit(failure) or _sending_limit(failure, resume, self.policy):
+                return DeliveryError(
+                    f"{API}: message to {shown} not sent: {_status(failure)}",
+                    definite=True,
+                    stop=True,
+                    hint=_HINT_DAILY,
+                    resume_after=resume,
+                )
+            if failure.code in _RATE_LIMITED and failure.retryable:
+                return Throttled(_status(failure), wait)
+            return _http_error(failure, shown)
+        if isinstance(exc, json.JSONDecodeError):
+            # A 2xx whose body is not Gmail's JSON: something answered, but not Gmail.
+            return DeliveryError(
+                f"{API}: outcome of the message to {shown} unknown: the answer was not "
+                "JSON (is google.endpoints.gmail the Gmail API?)",
+                definite=False,
+                hint=_HINT_UNKNOWN,
+                cause="something that is not Gmail answered after receiving the message",
+            )
+        if isinstance(exc, GoogleSignInError):
+            answered = self.http.last_failure if self.http else None
+            return _auth_error(exc, shown, answered)
+        return None
 
 
 def _status(failure: ApiFailure) -> str:
@@ -532,8 +416,7 @@ def _sending_limit(failure: ApiFailure, resume: datetime | None, policy: RetryPo
     account's sending limit, for all purposes of this run."""
     if failure.code not in _RATE_LIMITED or resume is None:
         return False
-    longest = timedelta(seconds=policy.cap * 4)  # RetryPolicy.wait honours hints up to this
-    return resume - datetime.now(timezone.utc) > longest
+    return resume - datetime.now(timezone.utc) > timedelta(seconds=policy.longest)
 
 
 def _http_error(failure: ApiFailure, shown: str) -> DeliveryError:
@@ -586,10 +469,6 @@ def _result(answer: Any, message_id: str, thread_id: str | None) -> SendResult:
         thread_id=gmail_thread or thread_id or message_id,
         provider_id=provider_id,
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 class GmailBackend(MailerBackend):

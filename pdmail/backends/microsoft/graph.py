@@ -30,6 +30,7 @@ What a failure means for the message (as for Gmail):
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -48,7 +49,17 @@ from ..base import (
     api_handover,
     recipients_of,
 )
-from ..google.api import RetryPolicy, retry_after
+from ..transport import (
+    RETRY_STATUSES,
+    Judgement,
+    MailService,
+    RetryPolicy,
+    SendLoop,
+    Throttled,
+    TransportFailure,
+    requests_failure,
+    retry_after,
+)
 from .api import (
     GRAPH_API,
     MAIL_SEND,
@@ -88,8 +99,6 @@ _STOP_CODES = frozenset(
     }
 )
 
-_RETRY_READ = frozenset({408, 429, 500, 502, 503, 504})
-
 _HINT_RATE = (
     "Exchange Online throttled the mailbox (it takes about 30 messages a minute) and pdmail "
     "gave up waiting; the message was not sent and goes out on the next run. Lower "
@@ -122,6 +131,7 @@ _HINT_UNKNOWN = (
     "there"
 )
 _HINT_NETWORK = "nothing was sent; check the network and microsoft.endpoints.graph, then run again"
+_GRAPH = MailService(API, "Graph", rate=_HINT_RATE, network=_HINT_NETWORK, unknown=_HINT_UNKNOWN)
 
 
 class GraphClient:
@@ -129,7 +139,7 @@ class GraphClient:
 
     urllib3's retries are off (``max_retries=0``), so a request whose connection drops is
     never sent again behind pdmail's back; what happens after an ambiguous failure is the
-    caller's (the ledger's) decision. Raises :class:`~pdmail.backends.google.gmail.TransportFailure`
+    caller's (the ledger's) decision. Raises :class:`~pdmail.backends.transport.TransportFailure`
     when no answer came, :class:`~pdmail.backends.microsoft.api.GraphError` for an error answer.
     """
 
@@ -174,8 +184,6 @@ class GraphClient:
         """One request to ``base_url + path``; the ``requests.Response`` of a 2xx."""
         import requests
 
-        from ..google.gmail import TransportFailure, _never_connected, _reason
-
         token = self.tokens.token(self.scopes)
         sent_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
         self.calls += 1
@@ -189,20 +197,8 @@ class GraphClient:
                 timeout=self.timeout,
                 allow_redirects=method == "GET",
             )
-        except requests.exceptions.ConnectTimeout as exc:
-            raise TransportFailure(
-                f"could not connect within {self.timeout:g} s", sent=False, timed_out=True
-            ) from exc
-        except requests.exceptions.Timeout as exc:
-            raise TransportFailure(
-                f"no answer within {self.timeout:g} s", sent=True, timed_out=True
-            ) from exc
-        except requests.exceptions.ConnectionError as exc:
-            never = _never_connected(exc)
-            said = "could not connect" if never else "connection lost before an answer"
-            raise TransportFailure(f"{said} ({_reason(exc)})", sent=not never) from exc
         except requests.exceptions.RequestException as exc:
-            raise TransportFailure(f"the answer could not be read ({exc})", sent=True) from exc
+            raise requests_failure(exc, url, self.timeout) from exc
         if response.status_code >= 300:
             failure = parse_failure(response.status_code, response.content)
             where = f"{API}: {what}: " if what else f"{API}: "
@@ -216,8 +212,6 @@ class GraphClient:
 
     def get_json(self, path: str, *, what: str) -> dict[str, Any]:
         """A GET whose answer is a JSON object; no answer is a BackendError."""
-        from ..google.gmail import TransportFailure
-
         # A read is safe to repeat: throttling (429) and a passing 5xx are waited out.
         policy = self.policy
         for attempt in range(policy.attempts):
@@ -225,7 +219,7 @@ class GraphClient:
                 response = self.request("GET", path, what=what)
                 break
             except GraphError as exc:
-                if exc.failure.code not in _RETRY_READ or attempt == policy.attempts - 1:
+                if exc.failure.code not in RETRY_STATUSES or attempt == policy.attempts - 1:
                     raise
                 policy.wait(attempt, exc.retry_after)
             except TransportFailure as exc:
@@ -279,7 +273,7 @@ class GraphMailer:
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
         self.client: GraphClient | None = None
-        self._throttled = False
+        self._loop = SendLoop(_GRAPH)
 
     def __repr__(self) -> str:
         return f"GraphMailer(user={self.user!r}, base_url={self.base_url!r})"
@@ -310,66 +304,60 @@ class GraphMailer:
         Returns the Message-ID as both ids (a reply's ``thread_id`` is kept). Raises
         :class:`~pdmail.errors.DeliveryError` as the module docstring lists.
         """
-        from ..google.gmail import TransportFailure, throttled_error
-
         client = self.client
         data, message_id = api_handover(message, API, "GraphMailer", opened=client is not None)
         assert client is not None  # api_handover refuses a mailer that is not open
         shown = recipients_of(message) or "(no recipient)"
         body = base64.b64encode(data)
-        attempts = min(2, self.policy.attempts) if self._throttled else self.policy.attempts
-        self._throttled = False
-        for attempt in range(attempts):
-            try:
-                client.request(
-                    "POST",
-                    f"{self.user}/sendMail",
-                    data=body,
-                    headers={"Content-Type": "text/plain"},
-                    what=f"message to {shown}",
-                )
-            except MicrosoftSignInError as exc:
-                # No token, so nothing went to Graph; and no later message would get one.
-                raise DeliveryError(
-                    f"{API}: message to {shown} not sent: {exc.message}",
-                    definite=True,
-                    hint=exc.hint,
-                    stop=not exc.outage,
-                    transient="unreachable" if exc.outage else "",
-                ) from None
-            except GraphError as exc:
-                failure = exc.failure
-                resume = (
-                    datetime.now(timezone.utc) + timedelta(seconds=exc.retry_after)
-                    if exc.retry_after is not None
-                    else None
-                )
-                if failure.error in _STOP_CODES or (
-                    failure.code == 429
-                    and exc.retry_after is not None
-                    and exc.retry_after > self.policy.cap * 4
-                ):
-                    raise DeliveryError(
-                        f"{API}: message to {shown} not sent: {failure}",
-                        definite=True,
-                        stop=True,
-                        hint=_HINT_LIMIT,
-                        resume_after=resume,
-                    ) from None
-                if failure.code == 429:
-                    if attempt < attempts - 1:
-                        log.info("%s: %s; waiting before try %d", API, failure, attempt + 2)
-                        self.policy.wait(attempt, exc.retry_after)
-                        continue
-                    self._throttled = True
-                    raise throttled_error(API, shown, str(failure), attempt, _HINT_RATE) from None
-                raise _http_error(failure, shown) from None
-            except TransportFailure as exc:
-                raise exc.delivery_error(
-                    API, "Graph", shown, self.timeout, network=_HINT_NETWORK, unknown=_HINT_UNKNOWN
-                ) from None
-            return SendResult(message_id=message_id, thread_id=thread_id or message_id)
-        raise AssertionError("GraphMailer.send fell through its retry loop")
+
+        def once() -> None:
+            client.request(
+                "POST",
+                f"{self.user}/sendMail",
+                data=body,
+                headers={"Content-Type": "text/plain"},
+                what=f"message to {shown}",
+            )
+
+        self._loop.send(
+            shown,
+            once,
+            functools.partial(self._judge, shown),
+            policy=self.policy,
+            timeout=self.timeout,
+        )
+        return SendResult(message_id=message_id, thread_id=thread_id or message_id)
+
+    def _judge(self, shown: str, exc: Exception) -> Judgement:
+        """What an error from one ``sendMail`` means for the message to ``shown``."""
+        if isinstance(exc, MicrosoftSignInError):
+            # No token, so nothing went to Graph; and no later message would get one.
+            return DeliveryError(
+                f"{API}: message to {shown} not sent: {exc.message}",
+                definite=True,
+                hint=exc.hint,
+                stop=not exc.outage,
+                transient="unreachable" if exc.outage else "",
+            )
+        if not isinstance(exc, GraphError):
+            return None
+        failure, wait = exc.failure, exc.retry_after
+        if failure.error in _STOP_CODES or (
+            failure.code == 429 and wait is not None and wait > self.policy.longest
+        ):
+            resume = (
+                datetime.now(timezone.utc) + timedelta(seconds=wait) if wait is not None else None
+            )
+            return DeliveryError(
+                f"{API}: message to {shown} not sent: {failure}",
+                definite=True,
+                stop=True,
+                hint=_HINT_LIMIT,
+                resume_after=resume,
+            )
+        if failure.code == 429:
+            return Throttled(str(failure), wait)
+        return _http_error(failure, shown)
 
 
 def _http_error(failure: GraphFailure, shown: str) -> DeliveryError:
