@@ -29,7 +29,7 @@ from conftest import (
 from fakes.gmail_server import FakeGmail
 from fakes.sheets_server import FakeSheets
 
-from pdmail.backends.google import api as google_api
+from pdmail.backends import transport
 from pdmail.backends.google.auth import GMAIL_SCOPE, SHEETS_SCOPE, write_private
 from pdmail.config.load import GOOGLE_ENDPOINT_ENV
 from pdmail.cycle.tick import tick
@@ -46,7 +46,7 @@ STATUS_WRITE = "POST /v4/spreadsheets/" + SID + "/values:batchUpdate"
 def _no_endpoint_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(GOOGLE_ENDPOINT_ENV, raising=False)
     # The commands build their own retry policy: its backoff waits no time here.
-    monkeypatch.setattr(google_api, "random", SimpleNamespace(uniform=lambda a, b: 0.0))
+    monkeypatch.setattr(transport, "random", SimpleNamespace(uniform=lambda a, b: 0.0))
 
 
 def _write_token(path: Path, scopes: list[str]) -> None:
