@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 
 from pdmail.errors import UsageError
 from pdmail.models import MessageKey, Response, SendResult, Teacher
-from pdmail.report.build import NO_FORMAT, NO_KIND, NO_TOPIC, YearReport, build_report
+from pdmail.report.build import (
+    NO_FORMAT,
+    NO_KIND,
+    NO_TOPIC,
+    MonthRow,
+    YearReport,
+    build_report,
+)
 from pdmail.report.gather import compile_report
 from pdmail.report.year import SchoolYear, parse_year, year_of
 from pdmail.state.ledger import Ledger
@@ -135,6 +142,30 @@ def test_the_months_count_requests_answers_and_needs(project: Project) -> None:
         assert rows[quiet].rate is None and rows[quiet].percent is None  # never 0/0
     assert (r.requests, r.answered, r.percent, r.cycles_run) == (7, 4, 57, 2)
     assert (r.needs, r.done, r.scheduled) == (5, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("answered", "requests", "rate", "percent"),
+    [
+        (0, 0, None, None),  # nobody asked: no rate, never 0/0
+        (0, 5, 0.0, 0),
+        (2, 3, 2 / 3, 67),
+        (1, 8, 0.125, 13),  # 12.5: half up
+        (29, 200, 0.145, 15),  # 14.5 exactly, though 0.145 * 100 is a hair under it
+        (7, 7, 1.0, 100),
+    ],
+)
+def test_a_month_and_its_year_reckon_a_rate_alike(
+    answered: int, requests: int, rate: float | None, percent: int | None
+) -> None:
+    month = MonthRow("2026-09", "September", "sent", requests=requests, answered=answered)
+    year = YearReport(
+        school="Test School", campaign=CAMPAIGN, year=SchoolYear(2026),
+        generated=datetime(2027, 1, 15, tzinfo=timezone.utc), months=(month,), kinds=(),
+        formats=(), topics=(), teams=(), teachers=(), units=(), journal=(),
+    )  # fmt: skip
+    for row in (month, year, year.summary):
+        assert (row.rate, row.percent) == (rate, percent)
 
 
 def test_needs_by_kind_format_and_topic(project: Project) -> None:

@@ -33,8 +33,16 @@ MonthState = str
 SENT, NO_CYCLE, NOT_YET, NOT_SENT = "sent", "no cycle", "not yet", "not sent"
 
 
+def rate(part: int, whole: int) -> float | None:
+    """``part`` over ``whole`` (answered over asked), from 0 to 1; None when ``whole`` is 0."""
+    return part / whole if whole else None
+
+
 def percent(part: int, whole: int) -> int | None:
-    """``part`` of ``whole`` as a whole percentage, rounded half up; None when ``whole`` is 0."""
+    """``part`` of ``whole`` as a whole percentage, rounded half up; None when ``whole`` is 0.
+
+    Worked out from the counts rather than from :func:`rate`, whose float can fall a hair
+    short of a half (29 of 200 is 0.145, times 100 is 14.4999...) and round it down."""
     return int(part * 100 / whole + 0.5) if whole else None
 
 
@@ -56,7 +64,7 @@ class MonthRow:
     @property
     def rate(self) -> float | None:
         """Teachers who answered over teachers asked; None when nobody was asked."""
-        return self.answered / self.requests if self.requests else None
+        return rate(self.answered, self.requests)
 
     @property
     def percent(self) -> int | None:
@@ -226,7 +234,8 @@ class YearReport:
 
     @property
     def rate(self) -> float | None:
-        return self.answered / self.requests if self.requests else None
+        """The year's answers over its requests; None when nothing was asked."""
+        return rate(self.answered, self.requests)
 
     @property
     def percent(self) -> int | None:
