@@ -58,7 +58,9 @@ def diagnose(
     """Run every check for the config at ``config_path``; ``connect`` also opens the mail
     server connection (without sending) to test the login; ``send_test`` sends the librarian
     one test message through the configured mailer (not recorded in the ledger), the only
-    check that reaches Gmail."""
+    check that reaches Gmail. ``workspace`` opens every workspace the checks look at, the
+    top-level campaign's and each other campaign's (a script's own source, mailer or clock);
+    by default, one per config whose clock reads ``today``."""
     try:
         config = load_config(config_path)
     except PdmailError as exc:
@@ -83,10 +85,16 @@ def diagnose(
         checks += found
         if not usable:
             unusable.add(account)
-    if workspace is Workspace and today is not None:
-        ws = Workspace(config, clock=clock_on(today, config.timezone))
-    else:
-        ws = workspace(config)
+
+    def open_workspace(cfg: Config) -> Workspace:
+        # Every workspace the checks open (the top-level campaign's and each other one's)
+        # comes from here, so a script's own factory (its source, mailer, clock) is what
+        # every check sees; --today moves the default one's clock.
+        if workspace is Workspace and today is not None:
+            return Workspace(cfg, clock=clock_on(today, cfg.timezone))
+        return workspace(cfg)
+
+    ws = open_workspace(config)
     try:
         day = today or ws.now().date()
         if source_account in unusable:
@@ -99,7 +107,7 @@ def diagnose(
             checks.append(
                 _attempt("templates", lambda: _templates(Composer.of(ws), ws.roster, day))
             )
-            checks += _campaigns(config, ws, day)
+            checks += _campaigns(config, open_workspace, day)
         if mailer_account in unusable:
             checks.append(Check("mail", SKIP, _needs(mailer_account)))
         else:
@@ -200,14 +208,17 @@ def _templates(composer: Composer, roster: Roster, today: date) -> Check:
     return Check("templates", OK, f"request and reminder render for {roster.active[0].email}")
 
 
-def _campaigns(config: Config, main: Workspace, day: date) -> list[Check]:
-    """A check for each campaign beyond the top-level one: its audience in the roster, its
-    current or next round, and its request and reminder rendered for its first teacher."""
+def _campaigns(
+    config: Config, open_workspace: Callable[[Config], Workspace], day: date
+) -> list[Check]:
+    """A check for each campaign beyond the top-level one, on the workspace
+    ``open_workspace`` opens for it: its audience in the roster, its current or next round,
+    and its request and reminder rendered for its first teacher."""
     from .config.campaigns import campaign_names, for_campaign
 
     def check(name: str) -> Check:
         chosen = for_campaign(config, name)
-        with Workspace(chosen, clock=main.now) as ws:
+        with open_workspace(chosen) as ws:
             campaign = chosen.active_campaign
             active = ws.roster.require_active()
             cycle: cycles.Cycle | None = cycles.cycle(chosen, cycles.current_name(chosen, day))

@@ -10,15 +10,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import RESPONSE_HEADER, ROSTER_HEADER, ROSTER_ROWS, Project
+from conftest import RESPONSE_HEADER, ROSTER_HEADER, ROSTER_ROWS, Project, write_csv
 from fakes.oauth_server import FakeOAuth
 from fakes.sheets_server import FakeSheets
 
 from pdmail.backends.google import auth as google_auth
+from pdmail.backends.local import LocalSource
 from pdmail.cli.commands import main
+from pdmail.config.records import Config
 from pdmail.doctor import FAIL, OK, SKIP, WARN, Check, diagnose
 from pdmail.models import MessageKey
 from pdmail.state.ledger import Ledger
+from pdmail.workspace import Workspace
 
 TODAY = date(2026, 12, 2)
 SHEET = "1doctorSheetIdForTests0123456789abcdefghij"
@@ -269,3 +272,42 @@ def test_no_token_at_all_says_run_pdmail_auth(project: Project, sheets: FakeShee
     checks = diagnose(project.config_path, today=TODAY)
     (creds,) = _by_name(checks)["credentials"]
     assert creds.status == FAIL and "pdmail auth" in creds.fix
+
+
+def test_a_scripts_workspace_factory_is_what_every_check_sees(project: Project) -> None:
+    # A script hands the doctor its own factory (here: a roster of its own, of two teachers,
+    # and a fixed clock): the second campaign's check opens its workspace through it too, so
+    # it counts the same teachers as the roster check rather than the config's roster.
+    project.write_config(
+        {
+            "campaigns": {
+                "pd-survey": {
+                    "form": {
+                        "url": "https://docs.google.com/forms/d/e/SURVEYID/viewform",
+                        "prefill": {"email": "entry.900"},
+                    },
+                    "responses": "survey.csv",
+                    "calendar": {"opens": "2026-12-01", "due": "2026-12-09"},
+                }
+            }
+        }
+    )
+    project.write_responses([])
+    own_roster = project.folder / "script-roster.csv"
+    write_csv(own_roster, ROSTER_HEADER, ROSTER_ROWS[:2])
+    opened: list[str] = []
+
+    def factory(config: Config) -> Workspace:
+        opened.append(config.campaign)
+        source = LocalSource(own_roster, config.sources.responses or project.responses_path)
+        return Workspace(
+            config, source=source, clock=lambda: datetime(2026, 12, 2, 8, tzinfo=timezone.utc)
+        )
+
+    checks = _by_name(diagnose(project.config_path, today=TODAY, workspace=factory))
+    assert opened == ["monthly-update", "pd-survey"]
+    (roster,) = checks["roster"]
+    (survey,) = checks["campaign pd-survey"]
+    assert roster.status == OK and "2 teachers, 2 active" in roster.detail
+    assert survey.status == OK, survey
+    assert survey.detail.startswith("survey, 2 active teachers"), survey.detail
