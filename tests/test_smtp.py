@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import shutil
@@ -744,3 +745,106 @@ def test_a_written_message_refused_is_definite_and_the_connection_goes_on(
     assert calls == ([1] if says == "rejected" else [])
     assert server.handler.connections == 1
     assert [r.rcpt_tos for r in server.handler.received] == [["bob@school.example"]]
+
+
+# -- each message's record, written while the next one's envelope goes out ------------------
+
+
+class _LedgerWatch(Handler):
+    """At each RCPT TO (after MAIL FROM was answered, before DATA), reads the ledger from
+    its own connection: what it says about the messages the server already took."""
+
+    def __init__(self, ledger: Path) -> None:
+        super().__init__()
+        self.ledger = ledger
+        self.seen: list[tuple[int, int]] = []  # (messages taken, of them recorded as sent)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        import sqlite3
+
+        taken = [r.rcpt_tos[0] for r in self.received]
+        with contextlib.closing(sqlite3.connect(self.ledger)) as db:
+            sent = {r[0] for r in db.execute("SELECT recipient FROM messages WHERE state='sent'")}
+        self.seen.append((len(taken), sum(1 for t in taken if t in sent)))
+        return await super().handle_RCPT(server, session, envelope, address, options)
+
+
+def test_each_message_is_recorded_before_the_next_ones_data_go_out(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from pdmail.cli.commands import main
+
+    handler = _LedgerWatch(tmp_path / ".pdmail" / "ledger.sqlite3")
+    controller = _Controller(handler, hostname=HOST, port=0)
+    controller.start()
+    try:
+        config = _without_login(_smtp_project(tmp_path, Server(handler, controller)))
+        args = ["send", "--config", str(config), "--today", "2026-12-01"]
+        result = CliRunner().invoke(main, args)
+    finally:
+        controller.stop()
+    assert result.exit_code == 0, result.output
+    assert len(handler.received) == 4
+    # Before each message's data, every message the server had taken was in the ledger as sent.
+    assert handler.seen == [(n, n) for n in range(4)]
+    assert _ledger_rows(tmp_path) == 4
+
+
+def test_a_record_that_cannot_be_written_stops_the_next_message_before_its_data(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from pdmail.cli.commands import main
+    from pdmail.state.ledger import Ledger
+
+    config = _without_login(_smtp_project(tmp_path, server))
+    real = Ledger.mark_sent
+    calls: list[int] = []
+
+    def failing(self: Ledger, *args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise BackendError("the ledger write failed (disk I/O error)")
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "mark_sent", failing)
+    run = CliRunner().invoke
+    first = run(main, ["send", "--config", str(config), "--today", "2026-12-01"])
+    assert first.exit_code != 0
+    assert "disk I/O error" in first.output and "Traceback" not in first.output
+    # The first message went; its record failed while the second's envelope went out, so the
+    # second's data never did.
+    assert [r.rcpt_tos for r in server.handler.received] == [["ann@school.example.org"]]
+    assert server.handler.data_calls == 1
+
+    second = run(main, ["send", "--config", str(config), "--today", "2026-12-01"])
+    # The first is in doubt (handed over, not recorded): never resent on its own; the rest go.
+    got = [r.rcpt_tos[0] for r in server.handler.received]
+    assert got.count("ann@school.example.org") == 1
+    assert sorted(got) == sorted(set(got)) and len(got) == 4, second.output
+    from conftest import ledger_entries
+
+    states = {e.key.recipient: e.state.value for e in ledger_entries(_project_of(tmp_path))}
+    assert states["ann@school.example.org"] == "unknown"
+    assert sorted(v for k, v in states.items() if k != "ann@school.example.org") == ["sent"] * 3
+
+
+def _without_login(config: Path) -> Path:
+    """The project's config with no login, and unpaced, as a relay on the school's own
+    network is used: claims are then made a batch ahead, and records written late."""
+    import yaml
+
+    data = yaml.safe_load(config.read_text())
+    data["mail"].update(per_minute=0, daily_cap=0)
+    data["mail"]["smtp"].update(username="", password_env="")
+    config.write_text(yaml.safe_dump(data))
+    return config
+
+
+def _project_of(folder: Path) -> Any:
+    from conftest import Project
+
+    return Project(folder)

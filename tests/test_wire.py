@@ -4,6 +4,7 @@ meant, the bytes are read back as strictly, and usable wherever an ``EmailMessag
 from __future__ import annotations
 
 import pickle
+import re
 from datetime import datetime
 from email.parser import BytesParser
 from email.policy import SMTP, default
@@ -257,3 +258,15 @@ def test_each_body_is_encoded_as_the_standard_library_encodes_it(text: str) -> N
     from pdmail.mail.compose import POLICY
 
     assert encode_body(text) == _encode_text(text, "utf-8", None, POLICY)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=body_text)
+def test_a_part_carries_the_standard_library_encoding_with_crlf_line_ends(text: str) -> None:
+    from email.contentmanager import _encode_text  # type: ignore[attr-defined]
+
+    from pdmail.mail.compose import POLICY
+    from pdmail.mail.wire import _encoded_crlf
+
+    cte, payload = _encode_text(text, "utf-8", None, POLICY)
+    assert _encoded_crlf(text) == (cte, re.sub(r"\r\n|\r|\n", "\r\n", payload))

@@ -209,12 +209,18 @@ class SmtpMailer:
         *,
         thread_id: str | None = None,
         meanwhile: Callable[[], None] | None = None,
+        before_data: Callable[[], None] | None = None,
     ) -> SendResult:
         """Hand ``message`` to the server on the run's connection.
 
         ``meanwhile``, if given, is called at most once, while the server takes in a message
         pdmail wrote (after its data went out, before the reply is read): the caller's own
         work (rendering the next message) then costs no time of its own. It must not raise.
+
+        ``before_data``, if given, is called once before any of the message's data go out
+        (for a message pdmail wrote, while the server answers the envelope's first command):
+        the caller's bookkeeping of the message before (its record) then costs no time of
+        its own either. What it raises is raised as it is, the message not sent.
 
         For a message pdmail composed (:class:`~pdmail.mail.wire.WireMessage`) the envelope is
         the sender and recipient pdmail chose, never addresses read back from its headers, and
@@ -249,14 +255,24 @@ class SmtpMailer:
             raise DeliveryError(f"{self.where}: message to {shown} {problem}", definite=True)
         checked = message.data if isinstance(message, WireMessage) else None
 
+        # Called once, even when the message is tried on a second connection.
+        owed = [before_data] if before_data is not None else []
+
+        def bookkeeping() -> None:
+            while owed:
+                owed.pop()()
+
         for attempt in (1, 2):
             conn = self._conn or self._reopen(shown)
             conn.data_started = False
             try:
                 if checked is not None:
-                    refused = _transact(conn, sender, recipients[0], checked, meanwhile)
+                    refused = _transact(
+                        conn, sender, recipients[0], checked, meanwhile, bookkeeping
+                    )
                 else:
                     assert isinstance(message, EmailMessage)  # WireMessage has its bytes
+                    bookkeeping()
                     data, options = _flatten(conn, message, [sender, *recipients])
                     refused = conn.sendmail(sender, recipients, data, options)
             except (smtplib.SMTPException, OSError) as exc:
@@ -520,15 +536,19 @@ def _transact(
     recipient: str,
     data: bytes,
     meanwhile: Callable[[], None] | None,
+    before_data: Callable[[], None] | None = None,
 ) -> dict[str, tuple[int, bytes]]:
     """``conn.sendmail(sender, [recipient], data)`` for the checked bytes of a message pdmail
     wrote, with the same commands, replies and errors, but none of its per-message parsing:
     both addresses are plain ``local@domain`` (checked when the message was written), so they
     need no quoting, and the bytes end every line with CRLF, so only leading dots need
-    doubling. ``meanwhile`` runs while the server takes the data in."""
+    doubling. ``before_data`` runs while the server answers MAIL FROM, ``meanwhile`` while
+    it takes the data in."""
     conn.ehlo_or_helo_if_needed()
     options = f" size={len(data)}" if conn.does_esmtp and conn.has_extn("size") else ""
     conn.putcmd("mail", f"FROM:<{sender}>{options}")
+    if before_data is not None:
+        before_data()
     code, reply = conn.getreply()
     if code != 250:
         if code == _CLOSING:

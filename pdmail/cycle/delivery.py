@@ -309,10 +309,17 @@ def _send_all(
     queue.render_upto(min(batch, len(to_send)))
     pacer = _Pacer(c.config.mail.per_minute, c.monotonic, c.sleep)
     streak = _Streak()
-    with c.mailer() as mailer, _Claims(c, mailer, queue, entries, resend, batch) as claims:
+    record = _Record(c)
+    with (
+        c.mailer() as mailer,
+        _Claims(c, mailer, queue, entries, resend, batch) as claims,
+        record,
+    ):
         # A mailer that can wait for its server while the next message is rendered is
-        # given that work (SMTP: while the server takes in the data).
-        meanwhile = queue.render_next if _takes_meanwhile(mailer) else None
+        # given that work (SMTP: while the server takes in the data), and one that can
+        # write the last message's record while the next one's envelope goes out, that.
+        meanwhile = queue.render_next if _takes(mailer, "meanwhile") else None
+        before_data = record.now if _takes(mailer, "before_data") else None
         for n in range(len(to_send)):
             if cap and len(counted) >= cap:
                 _hold_for_cap(report, to_send[n:], cap, counted, tz)
@@ -320,6 +327,8 @@ def _send_all(
             try:
                 outgoing = queue.get(n)
                 pacer.wait()
+                if not claims.ahead_of(outgoing):
+                    record.now()  # a claim of its own is written after the record, never before
                 claim = claims.claim(n, outgoing)
             except PdmailError as exc:
                 if exc is not queue.failed or n == 0:
@@ -333,7 +342,9 @@ def _send_all(
                     )
                 report.note = _resume_note(report.count("held"), None, tz)
                 break
-            outcome, error = _send_one(c, mailer, outgoing, claim, resend, meanwhile)
+            outcome, error = _send_one(
+                c, mailer, outgoing, claim, resend, meanwhile, before_data, record
+            )
             queue.done(n)
             if outcome.result in ("sent", "unknown"):
                 counted.append(c.clock())
@@ -359,11 +370,52 @@ def _send_all(
     return report
 
 
-def _takes_meanwhile(mailer: Mailer) -> bool:
+def _takes(mailer: Mailer, parameter: str) -> bool:
+    """Whether the mailer's ``send`` takes ``parameter`` (``meanwhile``, ``before_data``)."""
     try:
-        return "meanwhile" in inspect.signature(mailer.send).parameters
+        return parameter in inspect.signature(mailer.send).parameters
     except (TypeError, ValueError):
         return False
+
+
+class _Record:
+    """The record of the last message handed over, written as late as exactly-once allows.
+
+    A mailer that takes ``before_data`` (SMTP) writes it while the next message's envelope
+    goes out, the server answering meanwhile, and always before any of that message's data:
+    so, as before, at most the first pending row of a batch may have been handed over
+    (:meth:`~pdmail.state.ledger.Ledger.settle_interrupted`). Any other ledger write of the
+    run, and the run's end however it ends, writes it first.
+    """
+
+    def __init__(self, c: Courier) -> None:
+        self.c = c
+        self.todo: tuple[MessageKey, SendResult, datetime] | None = None
+
+    def later(self, key: MessageKey, result: SendResult, at: datetime) -> None:
+        self.now()
+        self.todo = (key, result, at)
+
+    def now(self) -> None:
+        """Write the pending record, if any (once)."""
+        todo, self.todo = self.todo, None
+        if todo is not None:
+            self.c.ledger.mark_sent(*todo)
+
+    def __enter__(self) -> _Record:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.now()
+
+
+class _RecordFailed(Exception):
+    """Writing the last message's record failed while the next one's envelope went out:
+    raised through the mailer, so that the next message is known not to have gone."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _Ahead:
@@ -628,9 +680,12 @@ def _send_one(
     claim: Claim,
     resend: bool,
     meanwhile: Callable[[], None] | None = None,
+    before_data: Callable[[], None] | None = None,
+    record: _Record | None = None,
 ) -> tuple[Outcome, PdmailError | None]:
     """Hand over and record one message as ``claim`` allows; the second value is the error it
-    met, if any (the caller decides whether the run goes on)."""
+    met, if any (the caller decides whether the run goes on). With ``record``, a message
+    handed over is recorded by it, at the latest before the next one's data go out."""
     ledger = c.ledger
     key = item.key
     message_id = item.message_id
@@ -640,29 +695,57 @@ def _send_one(
         skipped = _skipped(claim.existing, resend, key)
         return skipped or Outcome(key.recipient, key.kind, "skipped-unknown",
                                   "claimed by another run"), None  # fmt: skip
+    extra: dict[str, Callable[[], None]] = {}
+    if meanwhile is not None:
+        extra["meanwhile"] = meanwhile
+    if record is not None and before_data is not None and record.todo is not None:
+        extra["before_data"] = _raising_through(before_data)
+    elif record is not None:
+        record.now()
     try:
-        if meanwhile is None:
-            result = mailer.send(item.message, thread_id=item.thread_id)
-        else:
-            # A mailer whose send() takes it (see _takes_meanwhile).
-            send: Callable[..., SendResult] = mailer.send
-            result = send(item.message, thread_id=item.thread_id, meanwhile=meanwhile)
+        # Only a mailer whose send() takes them is given these (see _takes).
+        send: Callable[..., SendResult] = mailer.send
+        result = send(item.message, thread_id=item.thread_id, **extra)
+    except _RecordFailed as exc:
+        # The last message's record could not be written: this one never went.
+        raise exc.error from None
     except DeliveryError as exc:
+        if record is not None:
+            record.now()
         return _record_failure(c, key, claim, exc, message_id, name), exc
     except PdmailError as exc:
+        if record is not None:
+            record.now()
         # Not about this message (a lost connection, a login refused): it may have left.
         ledger.mark_unknown(key, exc.message, c.clock(), cause=CAUSE_MAILER_ERROR)
         return _unknown(key, CAUSE_MAILER_ERROR, exc.message, name, message_id), exc
     except Exception as exc:
         # The mailer broke in a way it did not classify: the message may have left.
+        if record is not None:
+            record.now()
         msg = f"{type(exc).__name__}: {exc}"
         ledger.mark_unknown(key, msg, c.clock(), cause=CAUSE_UNEXPECTED)
         raise BackendError(
             f"{mailer.__class__.__name__} failed unexpectedly for {key.recipient} ({msg})",
             hint="the message is recorded as unknown; check the mailbox, then pdmail status",
         ) from exc
-    ledger.mark_sent(key, result, c.clock())
+    if record is not None:
+        record.later(key, result, c.clock())
+    else:
+        ledger.mark_sent(key, result, c.clock())
     return Outcome(key.recipient, key.kind, "sent"), None
+
+
+def _raising_through(write: Callable[[], None]) -> Callable[[], None]:
+    """``write``, with what it raises wrapped in :class:`_RecordFailed` (see there)."""
+
+    def before_data() -> None:
+        try:
+            write()
+        except Exception as exc:
+            raise _RecordFailed(exc) from exc
+
+    return before_data
 
 
 def _mailer_name(mailer: Mailer) -> str:
@@ -712,6 +795,10 @@ class _Claims:
         self.ahead.clear()
         for batch, keys in batches.items():
             self.c.ledger.release_queued(keys, batch)
+
+    def ahead_of(self, item: Outgoing) -> bool:
+        """Whether ``item`` was claimed ahead, so that claiming it writes nothing."""
+        return item.key in self.ahead
 
     def claim(self, n: int, item: Outgoing) -> Claim:
         """The claim for ``item``, the ``n``-th message of the run, about to be handed over."""

@@ -174,11 +174,23 @@ def _part(body: str, subtype: str, *, mime_version: bool) -> tuple[str, str]:
     """One text part: its transfer encoding, and its headers, a blank line and its body with
     CRLF line ends, as the standard library's content manager encodes and its generator
     writes it."""
-    cte, payload = encode_body(body_safe(body))
+    cte, payload = _encoded_crlf(body_safe(body))
     head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {cte}\r\n'
     if mime_version:
         head += "MIME-Version: 1.0\r\n"
-    return cte, f"{head}\r\n{_NEWLINES.sub(_CRLF, payload)}"
+    return cte, f"{head}\r\n{payload}"
+
+
+def _encoded_crlf(text: str) -> tuple[str, str]:
+    """:func:`encode_body` with CRLF line ends. Quoted-printable, the usual case, is put
+    together from lines already ending in CRLF (each encoded once a run), not converted."""
+    lines = text.encode("utf-8").splitlines()
+    if max(map(len, lines), default=0) > _MAX_BODY_LINE:
+        sniff = sum(len(_qp_line(x)) + 1 for x in lines[:10])
+        if sniff <= len(binascii.b2a_base64(b"".join(x + b"\n" for x in lines[:10]))):
+            return "quoted-printable", "".join([_qp_line_crlf(x) for x in lines])
+    cte, payload = encode_body(text)
+    return cte, _NEWLINES.sub(_CRLF, payload)
 
 
 def encode_body(text: str) -> tuple[str, str]:
@@ -213,6 +225,12 @@ def _qp_line(line: bytes) -> str:
     # Cached: the lines of a template that do not vary are the same for every teacher, and,
     # read for every message, stay in a small cache that the lines naming a teacher pass through.
     return quoprimime.body_encode(line.decode("latin-1"), _MAX_BODY_LINE)
+
+
+@functools.lru_cache(maxsize=256)
+def _qp_line_crlf(line: bytes) -> str:
+    # _qp_line with its soft breaks and its end as CRLF, as the message carries it.
+    return _NEWLINES.sub(_CRLF, _qp_line(line)) + _CRLF
 
 
 def _boundary(parts: str) -> str:
