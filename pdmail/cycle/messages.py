@@ -80,6 +80,20 @@ def shared_context(config: Config, cycle: Cycle) -> dict[str, Any]:
     }
 
 
+# The shared context of the last (config, cycle) a teacher's message was written for: a run
+# writes every message of one cycle with one config, so it is made once, not once a teacher.
+# Templates cannot change it (the sandbox is immutable); matched by identity, never by value.
+_last_shared: list[tuple[Config, Cycle, dict[str, Any]]] = []
+
+
+def _shared_for_run(config: Config, cycle: Cycle) -> dict[str, Any]:
+    if _last_shared and _last_shared[0][0] is config and _last_shared[0][1] is cycle:
+        return _last_shared[0][2]
+    shared = shared_context(config, cycle)
+    _last_shared[:] = [(config, cycle, shared)]
+    return shared
+
+
 def base_context(ws: Workspace, cycle: Cycle) -> dict[str, Any]:
     """:func:`shared_context` with the workspace's config."""
     return shared_context(ws.config, cycle)
@@ -89,7 +103,7 @@ def teacher_context(config: Config, cycle: Cycle, teacher: Teacher) -> dict[str,
     """What a teacher's templates see: the shared context, the teacher's fields and their
     prefilled form link."""
     return {
-        **shared_context(config, cycle),
+        **_shared_for_run(config, cycle),
         "teacher": Fields(teacher),
         "form_link": prefilled_link(config.form, teacher, cycle.name),
     }
