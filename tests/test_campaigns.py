@@ -10,7 +10,8 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,18 @@ from conftest import (
 )
 
 import pdmail
+from pdmail import cycles
 from pdmail.campaigns.layout import COLUMNS
 from pdmail.config.campaigns import campaign_names, for_campaign
 from pdmail.config.load import load_config
+from pdmail.cycle.publish import PublishOptions, publish_digest
+from pdmail.cycle.survey_digest import publish_survey
 from pdmail.errors import ConfigError, UsageError
 from pdmail.models import MessageKey, State
 from pdmail.state import ledger as ledger_module
 from pdmail.state.ledger import SCHEMA_VERSION, Ledger
 from pdmail.state.runlock import RunLock
+from pdmail.workspace import Workspace
 
 ACTIVE = [ANN, RAJ, MARIA, SAM]
 SURVEY_HEADER = [COLUMNS[k] for k in ("timestamp", "email", "formats", "times", "topics",
@@ -342,6 +347,64 @@ def test_both_digests_go_out_once_on_the_same_day(project: Project) -> None:
     assert (project.folder / ".pdmail" / "status.csv").is_file()
     assert (project.folder / ".pdmail" / "pd-survey-status.csv").is_file()
     assert len(list(project.outbox.rglob("digest-*.eml"))) == 2
+
+
+FOLDERS = {
+    "monthly-update": Path("digest", "2026-12"),
+    "pd-survey": Path("digest", "pd-survey", "2026-12"),
+}
+PAGE = {"monthly-update": "digest.html", "pd-survey": "survey.html"}
+
+
+@pytest.mark.parametrize("name", ["monthly-update", "pd-survey"])
+@pytest.mark.parametrize(
+    ("options", "folder", "mailed", "recorded"),
+    [
+        (PublishOptions(), "default", 0, 0),
+        (PublishOptions(out=Path("elsewhere")), "elsewhere", 0, 0),
+        (PublishOptions(write=False), None, 0, 0),
+        (PublishOptions(write=False, send=True, dry_run=True), None, 0, 0),
+        (PublishOptions(send=True), "default", 1, 1),
+    ],
+    ids=["defaults", "out", "no-write", "dry-run", "send"],
+)
+def test_the_monthly_and_the_survey_digest_step_take_the_same_options(
+    project: Project,
+    name: str,
+    options: PublishOptions,
+    folder: str | None,
+    mailed: int,
+    recorded: int,
+) -> None:
+    with_survey(project)
+    project.write_responses([])
+    write_survey(project, [])
+    assert run_cli(project, "send", today="2026-12-01").exit_code == 0
+    assert run_cli(project, "send", "--campaign", "pd-survey", today="2026-12-01").exit_code == 0
+    project.write_responses([answer(ANN, "12/2/2026 9:00:00")])
+    write_survey(project, [survey_answer(RAJ, "12/2/2026 10:00:00")])
+    if options.out is not None:
+        options = replace(options, out=project.folder / options.out)
+    before = len(list(project.outbox.rglob("*.eml")))
+
+    config = for_campaign(project.config(), name)
+    publish = publish_survey if name == "pd-survey" else publish_digest
+    clock = datetime(2026, 12, 11, 8, tzinfo=config.timezone)
+    with Workspace(config, clock=lambda: clock) as ws:
+        done = publish(ws, cycles.cycle(config, "2026-12"), options)
+
+    where = {"default": project.folder / FOLDERS[name], "elsewhere": project.folder / "elsewhere"}
+    pages = [str(where[folder] / PAGE[name])] if folder else []
+    assert [f for f in done.files if f.endswith(".html")] == pages
+    assert all(Path(p).is_file() for p in pages)
+    assert not (project.folder / FOLDERS[name]).exists() or folder == "default"
+    assert done.errors == []
+    assert (done.mail is None) == (not options.send)
+    if done.mail is not None:
+        assert done.mail.dry_run is options.dry_run
+    assert len(list(project.outbox.rglob("*.eml"))) - before == mailed
+    digests = [e for e in ledger_entries(project, name) if e.key.kind == "digest"]
+    assert len(digests) == recorded
 
 
 def test_one_campaigns_run_lock_does_not_block_the_other(project: Project) -> None:

@@ -32,6 +32,7 @@ from .jsonout import dumps
 if TYPE_CHECKING:
     # The library is imported by the command that uses it, so that 'pdmail --help' starts
     # as fast as click itself.
+    from ..cycle.publish import PublishOptions
     from ..cycles import Cycle
     from ..workspace import Workspace
 
@@ -285,14 +286,15 @@ def digest(
 
     A survey campaign's digest counts its answers instead (survey.html and survey.txt).
     """
-    from ..cycle.publish import publish_digest
+    from ..cycle.publish import PublishOptions, publish_digest
 
+    options = PublishOptions(out=out, send=send_it, dry_run=dry_run, resend=resend)
     with workspace(config_path, today, campaign) as ws:
         cycle = cycle_of(ws, cycle_name)
         if ws.config.active_campaign.kind == "survey":
-            _survey_digest(ws, cycle, out, send_it, dry_run, resend, as_json)
+            _survey_digest(ws, cycle, options, as_json)
             return
-        done = publish_digest(ws, cycle, out=out, send=send_it, dry_run=dry_run, resend=resend)
+        done = publish_digest(ws, cycle, options)
         report = done.mail
         if as_json:
             click.echo(dumps({"digest": done.rendered.digest, "files": done.files,
@@ -307,18 +309,10 @@ def digest(
         finish(report is None or report.ok)
 
 
-def _survey_digest(
-    ws: Workspace,
-    cycle: Cycle,
-    out: Path | None,
-    send_it: bool,
-    dry_run: bool,
-    resend: bool,
-    as_json: bool,
-) -> None:
+def _survey_digest(ws: Workspace, cycle: Cycle, options: PublishOptions, as_json: bool) -> None:
     from ..cycle.survey_digest import publish_survey
 
-    done = publish_survey(ws, cycle, out=out, send=send_it, dry_run=dry_run, resend=resend)
+    done = publish_survey(ws, cycle, options)
     report = done.mail
     if as_json:
         click.echo(dumps({"survey": done.results, "files": done.files, "mail": report,

@@ -267,6 +267,25 @@ def write_digest(rendered: RenderedDigest, out: Path) -> list[Path]:
     return written
 
 
+@dataclass(frozen=True)
+class PublishOptions:
+    """What a digest step does, the monthly digest's (:func:`publish_digest`) and a survey's
+    (:func:`pdmail.cycle.survey_digest.publish_survey`) alike, for ``pdmail digest`` and the
+    tick: ``write`` the files (into ``out``, default ``digest.out/<cycle>``) and the table;
+    ``send`` the digest to the librarian (once); ``dry_run`` sends nothing and keeps the needs
+    as they are; ``resend`` sends again a digest whose outcome is unknown."""
+
+    out: Path | None = None
+    write: bool = True
+    send: bool = False
+    dry_run: bool = False
+    resend: bool = False
+
+    def folder(self, config: Config, cycle: Cycle) -> Path:
+        """Where the files go: ``out``, else the cycle's folder under ``digest.out``."""
+        return self.out or config.digest_out / cycle.name
+
+
 @dataclass
 class Published:
     """What :func:`publish_digest` did: the rendered digest, where it was written, the mail's
@@ -281,41 +300,36 @@ class Published:
 def publish_digest(
     ws: Workspace,
     cycle: Cycle,
+    options: PublishOptions | None = None,
     *,
-    out: Path | None = None,
-    write: bool = True,
-    send: bool = False,
-    dry_run: bool = False,
-    resend: bool = False,
     files: list[str] | None = None,
     errors: list[PdmailError] | None = None,
 ) -> Published:
-    """Compile ``cycle``'s digest, write digest.html and digest.md into ``out`` (default
-    ``digest.out/<cycle>``) and the digest table, and with ``send`` mail it (once). This is
-    the whole digest step, for ``pdmail digest`` and the tick alike.
+    """Compile ``cycle``'s digest, write digest.html and digest.md and the digest table, and
+    mail it, as ``options`` say (by default: write, do not send). This is the whole digest
+    step, for ``pdmail digest`` and the tick alike.
 
     A write that fails (the needs or digest tab, a digest file) is collected in ``errors``
-    and the mail still goes: the digest itself is what the librarian needs. ``dry_run``
-    keeps the needs as they are and sends nothing; ``write=False`` writes no file or table.
+    and the mail still goes: the digest itself is what the librarian needs.
 
     ``files`` and ``errors``, when given, are the caller's lists, filled as the step goes:
     what was written, or failed, stays in them even if sending then raises.
     """
+    opts = options or PublishOptions()
     errors = [] if errors is None else errors
-    rendered = prepare_digest(ws, cycle, persist=not dry_run, errors=errors)
+    rendered = prepare_digest(ws, cycle, persist=not opts.dry_run, errors=errors)
     done = Published(rendered, files=[] if files is None else files, errors=errors)
-    if write:
-        folder = out or ws.config.digest_out / cycle.name
+    if opts.write:
         try:
-            done.files.extend(str(p) for p in write_digest(rendered, folder))
+            done.files.extend(str(p) for p in write_digest(rendered, opts.folder(ws.config, cycle)))
         except PdmailError as exc:
             errors.append(exc)
         try:
             done.files.append(ws.sink.write_table("digest", *digest_rows(rendered.digest)))
         except PdmailError as exc:
             errors.append(exc)
-    if send:
-        done.mail = send_digest(ws, cycle, rendered, dry_run=dry_run, resend=resend)
+    if opts.send:
+        done.mail = send_digest(ws, cycle, rendered, dry_run=opts.dry_run, resend=opts.resend)
     return done
 
 

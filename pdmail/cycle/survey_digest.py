@@ -4,7 +4,6 @@ as bars, written beside the monthly digests and mailed to the librarian once per
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..atomic import write_atomic
 from ..campaigns.survey import SurveyResults, survey_results
@@ -16,7 +15,7 @@ from ..workspace import Workspace
 from .delivery import DeliveryReport, Outgoing, deliver
 from .freshness import require_answers
 from .messages import base_context
-from .publish import DIGEST
+from .publish import DIGEST, PublishOptions
 
 
 @dataclass
@@ -69,20 +68,17 @@ def survey_rows(results: SurveyResults) -> tuple[list[str], list[list[str]]]:
 def publish_survey(
     ws: Workspace,
     cycle: Cycle,
+    options: PublishOptions | None = None,
     *,
-    out: Path | None = None,
-    write: bool = True,
-    send: bool = False,
-    dry_run: bool = False,
-    resend: bool = False,
     files: list[str] | None = None,
     errors: list[PdmailError] | None = None,
 ) -> PublishedSurvey:
-    """Count ``cycle``'s survey answers, write survey.html and survey.txt into ``out``
-    (default ``digest.out/<campaign>/<cycle>``) and the ``results`` table, and with ``send``
-    mail the digest to the librarian (once). Takes the same options as
-    :func:`pdmail.cycle.publish.publish_digest`, for ``pdmail digest`` and the tick alike: a
+    """Count ``cycle``'s survey answers, write survey.html and survey.txt (by default into
+    ``digest.out/<campaign>/<cycle>``) and the ``results`` table, and mail the digest to the
+    librarian (once), as ``options`` say: the same options, ``files`` and ``errors`` as
+    :func:`pdmail.cycle.publish.publish_digest`, for ``pdmail digest`` and the tick alike. A
     write that fails is collected in ``errors`` and the mail still goes."""
+    opts = options or PublishOptions()
     errors = [] if errors is None else errors
     results = results_of(ws, cycle)
     ctx = {**base_context(ws, cycle), "survey": results}
@@ -95,8 +91,8 @@ def publish_survey(
         files=[] if files is None else files,
         errors=errors,
     )
-    if write:
-        folder = out or ws.config.digest_out / cycle.name
+    if opts.write:
+        folder = opts.folder(ws.config, cycle)
         for name, body in (("survey.html", done.html), ("survey.txt", done.text)):
             target = folder / name
             try:
@@ -110,10 +106,10 @@ def publish_survey(
             done.files.append(ws.sink.write_table("results", *survey_rows(results)))
         except PdmailError as exc:
             errors.append(exc)
-    if send:
+    if opts.send:
         items = [_message(ws, cycle, done)]
         done.mail = deliver(
-            ws, items, cycle=cycle.name, kind=DIGEST, dry_run=dry_run, resend=resend
+            ws, items, cycle=cycle.name, kind=DIGEST, dry_run=opts.dry_run, resend=opts.resend
         )
     return done
 

@@ -20,7 +20,7 @@ from ..wording import count
 from .delivery import DeliveryReport, Progress
 from .messages import REQUEST
 from .opening import as_opened, describe_late, first_request_day
-from .publish import DIGEST, publish_digest
+from .publish import DIGEST, PublishOptions, publish_digest
 from .status import cycle_status, status_rows
 from .steps import send_reminders, send_requests
 from .survey_digest import publish_survey
@@ -231,9 +231,7 @@ def _digest_if_due(
     done = publish(
         ws,
         cycle,
-        write=not dry_run,
-        send=True,
-        dry_run=dry_run,
+        PublishOptions(write=not dry_run, send=True, dry_run=dry_run),
         files=report.files,
         errors=report.errors,
     )
