@@ -590,6 +590,25 @@ _ROWS = [f"t{i}@school.org,T{i},Last{i},Grade {6 + i % 3},yes\n" for i in range(
             "line 8 opens",
             id="after-blank-lines",
         ),
+        # Only rows over several lines are looked into: a line break is a line break however
+        # it is written.
+        pytest.param(
+            (_HEADER + _ROWS[0] + 'ann@x.org,Ann,"Lee,Grade 6,yes\n' + "".join(_ROWS[1:10])
+             + 'bob@x.org,Bob,"Smith, Jr",Grade 6,yes\n' + "".join(_ROWS[10:])
+             ).replace("\n", "\r\n"),
+            "row 3, column 'Last Name'",
+            "runs on over 11 lines and swallows what look like 9 more rows (lines 4 to 12)",
+            id="windows-line-ends",
+        ),
+        pytest.param(
+            (_HEADER + "".join(_ROWS[:20]) + 'ann@x.org,Ann,"Lee,Grade 6,yes\n'
+             + "".join(_ROWS[20:25]) + 'bob@x.org,Bob,"Smith, Jr",Grade 6,yes\n'
+             + "".join(_ROWS[25:])).replace("\n", "\r"),
+            "row 22, column 'Last Name'",
+            "line 22 opens a cell that runs on over 7 lines and swallows what look like 5 more "
+            "rows (lines 23 to 27)",
+            id="old-mac-line-ends-late-in-the-file",
+        ),
     ],
 )  # fmt: skip
 def test_a_stray_quote_is_reported_where_it_starts(

@@ -71,8 +71,39 @@ def read_delimited(path: Path, *, prefer_tab: bool = False) -> list[list[str]]:
     delimiter = sep.group(1) if sep else _sniff(text, prefer_tab=prefer_tab)
     if csv.field_size_limit() < _FIELD_LIMIT:
         csv.field_size_limit(_FIELD_LIMIT)
+    # A strict reading gives the same rows as the forgiving one, or fails where a quote is
+    # out of place: most files are read once, and only one that fails is read again.
+    try:
+        rows, lines, end = _rows(text, delimiter, offset, strict=True)
+        strict = None
+    except _Failed as failed:
+        strict = (len(failed.rows), str(failed.error))
+        try:
+            rows, lines, end = _rows(text, delimiter, offset, strict=False)
+        except _Failed as exc:
+            raise InputError(
+                f"{path}, row {len(exc.rows) + 1} (line {exc.line}): cannot read the file as "
+                f"delimited text: {exc.error}"
+            ) from exc.error
+    _find_runaway_quote(path, delimiter, rows, lines, end, strict)
+    return rows
+
+
+class _Failed(Exception):
+    """A reading stopped by ``error`` after ``rows``, in the row starting on ``line``."""
+
+    def __init__(self, error: csv.Error, rows: list[list[str]], line: int) -> None:
+        self.error, self.rows, self.line = error, rows, line
+
+
+def _rows(
+    text: str, delimiter: str, offset: int, *, strict: bool
+) -> tuple[list[list[str]], list[int], int]:
+    """The rows of ``text``, the line each starts on, and the line after the last (lines
+    numbered from 1, ``offset`` lines above ``text`` counted in); :class:`_Failed` if the
+    csv module stops."""
     # newline="" leaves line endings to the csv module, so a quoted cell may hold them.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
     rows: list[list[str]] = []
     lines: list[int] = []  # the line each row starts on
     previous = 0
@@ -82,12 +113,8 @@ def read_delimited(path: Path, *, prefer_tab: bool = False) -> list[list[str]]:
             rows.append(row)
             previous = reader.line_num
     except csv.Error as exc:
-        raise InputError(
-            f"{path}, row {len(rows) + 1} (line {previous + 1 + offset}): cannot read the file as "
-            f"delimited text: {exc}"
-        ) from exc
-    _find_runaway_quote(path, text, delimiter, rows, lines)
-    return rows
+        raise _Failed(exc, rows, previous + 1 + offset) from exc
+    return rows, lines, previous + 1 + offset
 
 
 _SEP_LINE = re.compile(r"\A[ \t]*sep=([^\r\n])[ \t]*(?:\r\n|\n|\r)", re.IGNORECASE)
@@ -217,7 +244,12 @@ def _refuse_nul(path: Path, data: bytes, text: str, *, text_nul: bool = False) -
 
 
 def _find_runaway_quote(
-    path: Path, text: str, delimiter: str, rows: list[list[str]], lines: list[int]
+    path: Path,
+    delimiter: str,
+    rows: list[list[str]],
+    lines: list[int],
+    end: int,
+    strict: tuple[int, str] | None,
 ) -> None:
     """Refuse a file in which a stray quotation mark swallows the rows after it.
 
@@ -227,10 +259,13 @@ def _find_runaway_quote(
     the file), or when it runs over lines that read as rows of this file: as many cells as
     the header, with an address or a timestamp where the other rows have one. A long answer
     typed over several lines (Forms exports have them) is neither, and is read as it is.
+
+    ``lines`` holds the line each row starts on and ``end`` the line after the last row;
+    ``strict`` is where a strict reading of the quotes fails (the row's index and the
+    reason), or None.
     """
     if not rows:
         return
-    strict = _strict_failure(text, delimiter)
     start = next((i for i, row in enumerate(rows) if any(c.strip() for c in row)), None)
     if start is None:
         return
@@ -247,7 +282,17 @@ def _find_runaway_quote(
             'again; a quote inside a quoted cell is written twice ("").',
         )
 
-    for index, row in enumerate(rows):
+    # Only a row over several lines has a cell that holds a line break (a line break outside
+    # quotes ends the row), so the rows on one line are passed over unread, unless it is the
+    # row the strict reading stops at.
+    starts = [*lines[1:], end]
+    suspects = [
+        i for i, (first, after) in enumerate(zip(lines, starts, strict=True)) if after - first > 1
+    ]
+    if strict is not None and strict[0] < len(rows):
+        suspects = sorted({*suspects, strict[0]})
+    for index in suspects:
+        row = rows[index]
         line = lines[index]
         broken = strict is not None and strict[0] == index
         for column, cell in enumerate(row):
@@ -289,18 +334,6 @@ def _find_runaway_quote(
                         f"look like {rows_named} ({lines_named})",
                     )
             line += len(inner) - 1
-
-
-def _strict_failure(text: str, delimiter: str) -> tuple[int, str] | None:
-    """Where a strict reading of the quotes fails: (the row's index, the reason), or None."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    count = 0
-    try:
-        for _ in reader:
-            count += 1
-    except csv.Error as exc:
-        return count, str(exc)
-    return None
 
 
 def _column_profile(body: list[list[str]], header: list[str]) -> dict[int, str]:
