@@ -110,19 +110,27 @@ def send(
     After the cycle's due date it refuses (exit 2) unless --late, rather than ask for an
     answer by a day already gone.
     """
-    from ..cycle.delivery import count_due
+    from ..cycle.delivery import Courier, count_due
     from ..cycle.opening import first_request_day, for_sending
-    from ..cycle.steps import plan_requests, send_requests
+    from ..cycle.steps import hand_over_requests, plan_requests
 
     with workspace(config_path, today, campaign) as ws:
         cycle = cycle_of(ws, cycle_name)
         opens_late = first_request_day(ws.config, ws.ledger, cycle.name) is None
         cycle = for_sending(ws.config, ws.ledger, cycle, today_of(ws), late=late)
-        # The bar's length from the ledger alone: nothing is rendered to count it.
-        todo = count_due(ws, plan_requests(ws, cycle, only).items, limit=limit, resend=resend)
+        # The bar's length from the ledger alone: nothing is rendered to count it. The plan
+        # that counted is the one handed over (send_requests, planned once).
+        plan = plan_requests(ws, cycle, only)
+        todo = count_due(ws, plan.items, limit=limit, resend=resend)
         with progressbar(todo, "Sending", as_json or dry_run) as step:
-            report = send_requests(
-                ws, cycle, dry_run=dry_run, limit=limit, only=only, resend=resend, progress=step
+            report = hand_over_requests(
+                Courier.of(ws),
+                cycle,
+                plan,
+                dry_run=dry_run,
+                limit=limit,
+                resend=resend,
+                progress=step,
             )
         if as_json:
             click.echo(dumps(report))
