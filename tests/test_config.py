@@ -254,3 +254,61 @@ def test_a_skip_day_written_with_a_time_is_that_day(tmp_path: Path) -> None:
     calendar = load_config(tmp_path / "pdmail.yaml").calendar
     assert calendar.skip == ((date(2026, 12, 21), date(2026, 12, 21)),)
     assert not calendar.is_school_day(date(2026, 12, 21))
+
+
+# The same file read with libyaml's parser (when PyYAML has it) and with the pure-Python one:
+# the same document and key lines, or the same problem, word for word.
+_YAML_CASES = [
+    "",
+    "# only a comment\n",
+    (Path(__file__).parent.parent / "config.example.yaml").read_text(encoding="utf-8"),
+    "a: 1\na: 2\n",
+    "top:\n  x: 1\n  y:\n    - 1\n    - {z: 2, z: 3}\n",
+    "base: &b {port: 25, host: x}\nsmtp:\n  <<: *b\n  port: 587\n",
+    "when: 2026-02-30\n",
+    "a:\n\t- b\n",
+    "a: [1, 2\n",
+    "a: 'unclosed\n",
+    "a: b: c\n",
+    "school: Ecole \u00e9l\u00e9mentaire \u2014 \U0001f4da\n",
+    "\ufeffschool: BOM first\n",
+    "a: \x07bell\n",
+    "a: \x85next line\n",
+    "- [" * 200 + "]" * 200 + "\n",
+    "list:\n- a\n- b\nkey: |\n  text\n   more\n",
+    "? [complex, key]\n: value\n",
+    "%YAML 1.1\n---\na: 1\n",
+    "a: 1\n---\nb: 2\n",
+    "x: !!python/object:os.system 'echo'\n",
+    "yes: no\non: off\n0x1F: 010\n",
+]
+
+
+@pytest.mark.parametrize("text", _YAML_CASES)
+def test_libyaml_and_the_pure_parser_read_a_file_alike(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    def read() -> tuple[object, dict[str, int]] | str:
+        lines: dict[str, int] = {}
+        try:
+            return load_yaml(text, lines), lines
+        except YamlProblem as exc:
+            return f"{exc.line}:{exc.column}: {exc.message} | {exc.hint}"
+
+    fast = read()
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    assert read() == fast
+
+
+def test_a_good_file_is_read_by_libyaml_when_pyyaml_has_it() -> None:
+    import yaml
+
+    from pdmail.config.yamlfile import _fast_load
+
+    text = (Path(__file__).parent.parent / "config.example.yaml").read_text(encoding="utf-8")
+    if not getattr(yaml, "__with_libyaml__", False):
+        pytest.skip("this PyYAML was built without libyaml")
+    assert _fast_load(text, None) is not None
+    assert _fast_load("a: 1\na: 2\n", None) is None  # a duplicate key: the slow path says it

@@ -47,6 +47,9 @@ def load_yaml(text: str, lines: dict[str, int] | None = None) -> Any:
     ``lines``, when given, is filled with the line of every key and list item by its dotted
     path (``calendar.send_day``, ``calendar.skip[0]``), for messages about their values.
     """
+    fast = _fast_load(text, lines)
+    if fast is not None:
+        return fast[0]
     try:
         # The loader checks the characters as it is built, so it is built inside the try.
         loader = yaml.SafeLoader(text)
@@ -73,6 +76,38 @@ def load_yaml(text: str, lines: dict[str, int] | None = None) -> Any:
         ) from None
     finally:
         loader.dispose()
+
+
+# What PyYAML's own reader refuses (yaml.reader.Reader.NON_PRINTABLE).
+_NON_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+
+
+def _fast_load(text: str, lines: dict[str, int] | None) -> tuple[Any] | None:
+    """The document read with libyaml's parser when PyYAML has it (a config is read by every
+    command; the pure-Python parser takes most of that time), or None when it cannot say:
+    anything it would refuse or doubt is read again by the pure-Python loader, whose
+    messages pdmail explains, so a bad file is reported exactly as before."""
+    loader_class = getattr(yaml, "CSafeLoader", None)
+    if loader_class is None or _NON_PRINTABLE.search(text):
+        return None
+    found: dict[str, int] = {}
+    try:
+        loader = loader_class(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return (None,)
+            _check_keys(node, found)
+            document = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except Exception:  # a syntax error, a bad value, a duplicate key: said by the slow path
+        return None
+    if lines is not None:
+        lines.update(found)
+    return (document,)
 
 
 def _check_keys(root: Node, lines: dict[str, int]) -> None:
