@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -573,6 +573,109 @@ def test_keep_needs_reads_again_when_the_sink_cannot_tell(ledger: Ledger, tmp_pa
     read = read_table_edits(ledger.needs, sink, CAMPAIGN, ["Databases"])
     keep_needs(ledger.needs, sink, CAMPAIGN, ["Databases"], NOW, read=read)
     assert sink.reads == 2
+
+
+def test_needs_alike_in_cycle_team_and_name_keep_the_order_they_were_kept_in(
+    ledger: Ledger,
+) -> None:
+    """Two teachers of one name in one team: the table lists them as they were first kept,
+    after any later write to either."""
+    same = {"teacher": "Ann Lee", "team": "Grade 6"}
+    ledger.needs.upsert([record("zz", **same), record("aa", **same), record("mm", **same)], D1)
+    ledger.needs.upsert([record("aa", text="new words", **same)], D2)  # rewritten: same place
+    ledger.needs.set_status({"zz": ("done", "")}, D2)
+    assert [r.id for r in ledger.needs.all(CAMPAIGN)] == ["zz", "aa", "mm"]
+
+
+# What happens to the store between reading the table and keeping the needs, and the fresh
+# needs kept: whatever it is, keep_needs returns (and writes to the table) what the store holds.
+_SAME = {"teacher": "Ann Lee", "team": "Grade 6"}
+_BETWEEN = {
+    "nothing": None,
+    "another run adds a need": lambda led: led.needs.upsert([record("ab", **_SAME)], D2),
+    "another run sets a status": lambda led: led.needs.set_status({"b": ("done", "")}, D2),
+    "another run reads a need again": lambda led: led.needs.upsert(
+        [record("c", text="other words", teacher="Cy")], D2
+    ),
+}
+_FRESH = {
+    "none": [],
+    "a new need among namesakes": [record("aa", **_SAME)],
+    "a kept need asked again in new words": [record("b", text="new words", **_SAME)],
+    "a kept need's teacher moved to another team": [record("c", teacher="Cy", team="Grade 5")],
+    "only the name changed (the store keeps the kept name)": [record("a", teacher="Ann L.")],
+    "another campaign's need": [record("x", campaign="another-campaign")],
+}
+
+
+class _BusySink(CsvSink):
+    """Another run writes to the ledger while this one reads the table (once)."""
+
+    change: Callable[[Ledger], object] | None = None
+
+    def read_table(self, name: str) -> Table | None:
+        change, self.change = self.change, None
+        if change is not None:
+            with Ledger(self.folder / "state" / "ledger.sqlite3") as other:
+                change(other)
+        return super().read_table(name)
+
+
+@pytest.mark.parametrize("when", ["before keep_needs", "while keep_needs reads the table"])
+@pytest.mark.parametrize("between", list(_BETWEEN))
+@pytest.mark.parametrize("fresh", list(_FRESH))
+def test_keep_needs_returns_what_the_store_holds_after_its_writes(
+    ledger: Ledger, tmp_path: Path, between: str, fresh: str, when: str
+) -> None:
+    sink = _BusySink(tmp_path)
+    ledger.needs.upsert([record("c", teacher="Cy"), record("b", **_SAME), record("a", **_SAME),
+                         record("d", "2026-11")], D1)  # fmt: skip
+    sink.write_table("needs", *needs_rows(ledger.needs.all(CAMPAIGN)))
+    table = tmp_path / "needs.csv"
+    text = table.read_text(encoding="utf-8-sig")
+    table.write_text(text.replace("d,open,", "d,scheduled,").replace("a,open,", "a,done,"), "utf-8")
+    read = read_table_edits(ledger.needs, sink, CAMPAIGN, ["Databases"])
+    change = _BETWEEN[between]
+    if change is not None and when == "before keep_needs":
+        with Ledger(tmp_path / "state" / "ledger.sqlite3") as other:
+            change(other)
+    else:
+        sink.change = change
+    # While it reads the table itself (a reading made earlier would be made again).
+    mine = read if when == "before keep_needs" else None
+    kept, problems = keep_needs(ledger.needs, sink, CAMPAIGN, ["Databases"], NOW,
+                                _FRESH[fresh], read=mine)  # fmt: skip
+    assert problems == [] and sink.change is None
+    assert kept == ledger.needs.all(CAMPAIGN)
+    assert kept[0].id == "d" and kept[0].status == "scheduled"
+    written = sink.read_table("needs")
+    assert written is not None
+    assert [list(cells) for _, cells in written.rows] == needs_rows(kept)[1]
+
+
+def test_keep_needs_reads_again_only_the_needs_it_wrote(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month's needs kept among a year of them: the year is read once, not again after."""
+    store = ledger.needs
+    store.upsert([record(f"n{i}", "2026-11") for i in range(50)], D1)
+    sink = CsvSink(tmp_path)
+    read = read_table_edits(store, sink, CAMPAIGN, ["Databases"])
+    made: list[int] = []
+    select = type(store)._select
+
+    def counting(self: object, where: str, args: Sequence[object]) -> list[NeedRecord]:
+        got = select(store, where, args)
+        made.append(len(got))
+        return got
+
+    monkeypatch.setattr(type(store), "_select", counting)
+    fresh = [record("new"), record("n7", "2026-11", text="again")]
+    kept, _ = keep_needs(store, sink, CAMPAIGN, ["Databases"], NOW, fresh, read=read)
+    assert sum(made) == 2  # the two needs written, read back
+    assert [r.id for r in kept][-1] == "new" and len(kept) == 51
+    monkeypatch.undo()
+    assert kept == store.all(CAMPAIGN)
 
 
 def test_a_digest_reads_needs_csv_once_and_still_refuses_nothing_it_read(

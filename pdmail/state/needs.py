@@ -16,7 +16,7 @@ import difflib
 import functools
 import json
 import sqlite3
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Literal, get_args
@@ -452,13 +452,45 @@ class NeedStore:
         return other, self._db.total_changes
 
     def all(self, campaign: str) -> list[NeedRecord]:
-        return self._select(" WHERE campaign=? ORDER BY cycle, team, teacher", (campaign,))
+        """Every need of ``campaign``, by cycle, team and teacher (then in the order they
+        were first kept)."""
+        return self._select(f" WHERE campaign=? ORDER BY {_ORDER}", (campaign,))
 
-    def _select(
-        self, where: str, args: Sequence[object], only: Container[str] | None = None
+    def all_after(
+        self, before: Sequence[NeedRecord], campaign: str, written: Iterable[str]
     ) -> list[NeedRecord]:
-        """The needs ``where`` picks, as records; with ``only``, just those whose id is in
-        it (the others are not made into records)."""
+        """What :meth:`all` returns now, when ``before`` is what it returned earlier and
+        ``written`` holds every id whose row was written since (by this connection alone:
+        the caller makes sure no other did). Only those rows are read again, with the ids in
+        order: a digest writes a month's needs into a year of them."""
+        by_id = {r.id: r for r in before}
+        for r in self._by_ids(written):
+            if r.campaign == campaign:
+                by_id[r.id] = r
+            else:
+                by_id.pop(r.id, None)
+        try:
+            rows = self._db.execute(
+                f"SELECT id FROM needs WHERE campaign=? ORDER BY {_ORDER}", (campaign,)
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise BackendError(f"{self._path}: needs read failed ({exc})") from None
+        order = [row[0] for row in rows]
+        if len(order) != len(by_id) or not all(i in by_id for i in order):
+            return self.all(campaign)  # rows came or went otherwise: read them all
+        return [by_id[i] for i in order]
+
+    def _by_ids(self, ids: Iterable[str]) -> list[NeedRecord]:
+        """The needs of ``ids`` that are kept (any campaign's), in no particular order."""
+        wanted = list(dict.fromkeys(ids))
+        out: list[NeedRecord] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            out.extend(self._select(f" WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def _select(self, where: str, args: Sequence[object]) -> list[NeedRecord]:
+        """The needs ``where`` picks, as records."""
         try:
             rows = self._db.execute(
                 "SELECT id, campaign, cycle, email, teacher, team, text, topics, format, status,"
@@ -498,8 +530,6 @@ class NeedStore:
 
         out = []
         for r in rows:
-            if only is not None and r[0] not in only:
-                continue
             fixed_topics = None if r[13] is None else split(r[13])
             fixed_kinds = None if r[14] is None else kinds(r[14])
             out.append(
@@ -572,7 +602,7 @@ class NeedStore:
                  or e.forget)
         }  # fmt: skip
         # Every campaign's, as an id is unique in the file.
-        before = {r.id: r for r in self._select("", (), only=live)} if live else {}
+        before = {r.id: r for r in self._by_ids(live)}
         after = {r.id: r for r in apply_edits(list(before.values()), edits, today)}
         changed = [i for i in edits if i in before and after[i] != before[i]]
         stamp = _stamp(now or today)
@@ -612,6 +642,9 @@ class NeedStore:
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(NeedRecord))
+# The order of NeedStore.all: the rowid last, so that needs alike in all three (two teachers
+# of one name in one team) keep the order they were first kept in, whatever the query.
+_ORDER = "cycle, team, teacher, rowid"
 
 
 def _record(values: tuple[object, ...]) -> NeedRecord:

@@ -28,8 +28,9 @@ TABLE = "needs"
 @dataclass(frozen=True)
 class TableRead:
     """What :func:`read_table_edits` read: the needs kept, the librarian's edits, the rows
-    that could not be read, and a stamp of the store and the table as they were read (None
-    when the sink cannot tell whether its table changed since)."""
+    that could not be read, a stamp of the store and the table as they were read (None
+    when the sink cannot tell whether its table changed since), and the store's version as
+    it was read (:meth:`NeedStore.version`; None: not known)."""
 
     campaign: str
     topics: tuple[str, ...]
@@ -37,6 +38,7 @@ class TableRead:
     edits: dict[str, NeedEdit]
     problems: list[str]
     stamp: tuple[object, object] | None
+    version: tuple[int, int] | None = None
 
 
 def table_edits(
@@ -53,13 +55,16 @@ def read_table_edits(
 ) -> TableRead:
     """:func:`table_edits` with the stamp that lets :func:`keep_needs` use it again."""
     # Stamped before reading: a change made while the table is read shows as a change.
+    version = store.version()
     stamp = _stamp(store, sink)
     stored = store.all(campaign)
     table = sink.read_table(TABLE)
     if table is None:
-        return TableRead(campaign, tuple(topics), stored, {}, [], stamp)
+        return TableRead(campaign, tuple(topics), stored, {}, [], stamp, version)
     edits, problems = read_changes(table, stored, topics)
-    return TableRead(campaign, tuple(topics), stored, edits, [str(p) for p in problems], stamp)
+    return TableRead(
+        campaign, tuple(topics), stored, edits, [str(p) for p in problems], stamp, version
+    )
 
 
 def _stamp(store: NeedStore, sink: ReportSink) -> tuple[object, object] | None:
@@ -112,11 +117,18 @@ def keep_needs(
     stored, edits, problems = read.stored, read.edits, list(read.problems)
     if not persist:
         return merge(apply_edits(stored, edits, today), fresh, today), problems
+    written: list[str] = []
     if edits:
-        store.apply(edits, today, now=now)
+        written = store.apply(edits, today, now=now)
     if fresh:
         store.upsert(fresh, today, now=now)
-    records = store.all(campaign)
+        written.extend(r.id for r in fresh)
+    if read.version is not None and store.version()[0] == read.version[0]:
+        # No other connection wrote to the ledger since it was read (SQLite's data_version
+        # is the same): the needs are those read, with the rows written here read again.
+        records = store.all_after(read.stored, campaign, written)
+    else:
+        records = store.all(campaign)
     if write:
         try:
             sink.write_table(TABLE, *needs_rows(records))
