@@ -8,6 +8,7 @@ ever a suggestion, shown next to the unmatched answer, and only when exactly one
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -74,10 +75,10 @@ class RosterNames:
             for rule, keys in zip(
                 self._rules,
                 (
-                    [first + last, last + first, ["".join(first + last)]],
-                    [[given, *last], [*last, given]],
-                    [[letter, *last], [*last, letter], [letter + "".join(last)],
-                     ["".join(last) + letter]],
+                    [first + last, last + first, ("".join(first + last),)],
+                    [(given, *last), (*last, given)],
+                    [(letter, *last), (*last, letter), (letter + "".join(last),),
+                     ("".join(last) + letter,)],
                 ),
                 strict=True,
             ):  # fmt: skip
@@ -154,7 +155,8 @@ def _single_address(text: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _words(text: str) -> tuple[list[str], bool]:
+@functools.lru_cache(maxsize=4096)  # a roster repeats its first and last names many times
+def _words(text: str) -> tuple[tuple[str, ...], bool]:
     """The name's words (lower case, accents and punctuation gone, ``Last, First`` turned
     round) and whether a title (Ms, Dr) was dropped."""
     if text.count(",") == 1:
@@ -164,5 +166,5 @@ def _words(text: str) -> tuple[list[str], bool]:
     plain = "".join(c for c in plain if not unicodedata.combining(c))
     plain = plain.replace("'", "").replace("\u2019", "")
     words = [w for w in re.split(r"[^\w]+|[\d_]+", plain) if w]
-    kept = [w for w in words if w not in _TITLES]
+    kept = tuple(w for w in words if w not in _TITLES)
     return kept, len(kept) != len(words)

@@ -130,7 +130,7 @@ def _moment(stripped: str, match: re.Match[str], tz: ZoneInfo, order: str) -> da
     """The moment ``match`` (of ``stripped``) names read in ``order``, as
     :func:`parse_timestamp` returns it."""
     try:
-        moment = _build(match, order)
+        moment = _build(match, order, tz)
     except ValueError as exc:
         message = f"{stripped!r} is not a real date and time ({exc})"
         if match["p1"] is not None:
@@ -140,7 +140,7 @@ def _moment(stripped: str, match: re.Match[str], tz: ZoneInfo, order: str) -> da
                 "or year-first)"
             )
         raise ValueError(message) from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+    return moment
 
 
 def date_order(text: str) -> str:
@@ -429,18 +429,34 @@ def _with_format(text: str, tz: ZoneInfo, fmt: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
 
-def _build(match: re.Match[str], order: str) -> datetime:
-    if match["year"] is not None:
-        year, month, day = int(match["year"]), int(match["month"]), int(match["day"])
-    elif match["nmonth"] is not None or match["mmonth"] is not None:
+# Each group's place in ``match.groups()``: one call for all of them, not one a field (a year
+# of answers is 100,000 timestamps).
+_G = {name: index - 1 for name, index in _TIMESTAMP.groupindex.items()}
+_YEAR, _MONTH, _DAY = _G["year"], _G["month"], _G["day"]
+_P1, _P2, _P3 = _G["p1"], _G["p2"], _G["p3"]
+_NDAY, _NMONTH, _NYEAR = _G["nday"], _G["nmonth"], _G["nyear"]
+_MDAY, _MMONTH, _MYEAR = _G["mday"], _G["mmonth"], _G["myear"]
+_HOUR, _MINUTE, _SECOND, _FRACTION, _AMPM = (
+    _G["hour"], _G["minute"], _G["second"], _G["fraction"], _G["ampm"]
+)  # fmt: skip
+_UTC, _NAMED_OFFSET, _OFFSET, _GMT = _G["utc"], _G["named_offset"], _G["offset"], _G["gmt"]
+
+
+def _build(match: re.Match[str], order: str, tz: tzinfo | None = None) -> datetime:
+    """The moment ``match`` names read in ``order``: in its own offset when it writes one,
+    else in ``tz`` (naive without one)."""
+    g = match.groups()
+    if g[_YEAR] is not None:
+        year, month, day = int(g[_YEAR]), int(g[_MONTH]), int(g[_DAY])
+    elif g[_NMONTH] is not None or g[_MMONTH] is not None:
         # A month written as a word (3 Dec 2026, December 3, 2026) needs no order.
-        named = match["nmonth"] or match["mmonth"]
+        named = g[_NMONTH] or g[_MMONTH]
         month = _month_number(named)
-        day = int(match["nday"] or match["mday"])
-        year_text = match["nyear"] or match["myear"]
+        day = int(g[_NDAY] or g[_MDAY])
+        year_text = g[_NYEAR] or g[_MYEAR]
         year = int(year_text) + (2000 if len(year_text) == 2 else 0)
     else:
-        first, second, last = match["p1"], match["p2"], match["p3"]
+        first, second, last = g[_P1], g[_P2], g[_P3]
         if order == "ymd":
             if len(last) == 4:
                 raise ValueError("the year is written last, but dates are set to be year first")
@@ -453,23 +469,25 @@ def _build(match: re.Match[str], order: str) -> datetime:
         if len(year_text) <= 2:
             # Form exports are all from this century; strptime's %y would put 69-99 in 1900s.
             year += 2000
-    if match["hour"] is None:
-        return datetime(year, month, day)
-    hour, minute = int(match["hour"]), int(match["minute"])
-    second = int(match["second"] or 0)
-    micro = int((match["fraction"] or "0")[:6].ljust(6, "0"))
-    if match["ampm"] is not None:
+    if g[_HOUR] is None:
+        return datetime(year, month, day, tzinfo=tz)
+    hour, minute = int(g[_HOUR]), int(g[_MINUTE])
+    second = int(g[_SECOND] or 0)
+    fraction = g[_FRACTION]
+    micro = int(fraction[:6].ljust(6, "0")) if fraction else 0
+    ampm = g[_AMPM]
+    if ampm is not None:
         if not 1 <= hour <= 12:
             raise ValueError(f"hour {hour} cannot have AM/PM")
-        hour = hour % 12 + (12 if match["ampm"] in "Pp" else 0)
-    zone: tzinfo | None = None
-    if match["utc"] is not None:
+        hour = hour % 12 + (12 if ampm in "Pp" else 0)
+    zone = tz
+    if g[_UTC] is not None:
         zone = timezone.utc
-    elif match["named_offset"] is not None:
-        zone = _offset(match["named_offset"])
-    elif match["offset"] is not None:
-        zone = _offset(match["offset"])
-    elif match["gmt"] is not None:
+    elif g[_NAMED_OFFSET] is not None:
+        zone = _offset(g[_NAMED_OFFSET])
+    elif g[_OFFSET] is not None:
+        zone = _offset(g[_OFFSET])
+    elif g[_GMT] is not None:
         zone = timezone.utc
     return datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
 
