@@ -3,14 +3,17 @@ escaping for HTML and Markdown, and the prefilled form link."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import types
+from dataclasses import dataclass, replace
 from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+import jinja2
 import pytest
 from conftest import ROSTER_HEADER, ROSTER_ROWS, Project
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from pdmail import cycles
 from pdmail.config.records import Form
@@ -164,6 +167,58 @@ def test_md_escape(value: object, markdown: str) -> None:
 def test_md_filter_in_a_template(tmp_path: Path) -> None:
     (tmp_path / "x.md.j2").write_text("- {{ v|md }}\n", encoding="utf-8")
     assert Templates(tmp_path).render("x.md.j2", {"v": "*bold*\n# h"}) == "- \\*bold\\* # h\n"
+
+
+@dataclass(frozen=True)
+class _Item:
+    name: str
+    tags: tuple[str, ...] = ()
+    _secret: str = "hidden"
+
+    @property
+    def shout(self) -> str:
+        return self.name.upper()
+
+    def greet(self, who: str) -> str:
+        return f"{self.name} greets {who}"
+
+
+# Attribute reads a template makes, plain and hostile: pdmail's sandbox answers each one as
+# Jinja's own immutable sandbox does (the same text, or the same error).
+_READS = [
+    "{{ item.name }} {{ item.shout }} {{ item.greet('Raj') }} {{ item.tags|join(',') }}",
+    "{{ item.missing is defined }} {{ mapping.key }} {{ mapping.items()|list }}",
+    "{{ mapping.nokey }}",
+    "{{ item.missing }}",
+    "{{ item._secret }}",
+    "{{ item.__class__ }}",
+    "{{ item.greet.__globals__ }}",
+    "{{ '{0.__class__}'.format(item) }}",
+    "{{ '{0.name}'.format(item) }} {{ '{x}'.format_map(mapping) }}",
+    "{{ (text ~ ' {}').format('x') }} {{ text.format is callable }}",
+    "{{ mapping.update }}",
+    "{% set l = [1] %}{{ l.append(2) }}",
+    "{{ (1).real }} {{ 'abc'.upper() }} {{ none.x is defined }}",
+]
+
+
+@pytest.mark.parametrize("source", _READS)
+def test_attributes_are_read_as_jinjas_own_sandbox_reads_them(source: str) -> None:
+    ours = Templates(None).env
+    # The same environment, with Jinja's own getattr in place of pdmail's quicker one.
+    reference = type(ours)(**{k: getattr(ours, k) for k in ("undefined", "autoescape")})
+    reference.getattr = types.MethodType(ImmutableSandboxedEnvironment.getattr, reference)  # type: ignore[method-assign]
+    context = {"item": _Item("ann", ("a", "b")), "mapping": {"key": "v", "x": 1}, "text": "t"}
+
+    def outcome(env: jinja2.Environment) -> str:
+        try:
+            return env.from_string(source).render(context)
+        except Exception as exc:  # the kind of error and its words are what is compared
+            return f"{type(exc).__name__}: {exc}"
+
+    assert outcome(ours) == outcome(reference)
+    # Twice: a second read comes from what the sandbox remembers of the first.
+    assert outcome(ours) == outcome(reference)
 
 
 # --- the prefilled form link ----------------------------------------------------------------

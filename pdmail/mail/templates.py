@@ -17,7 +17,7 @@ import sys
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from types import FrameType
+from types import BuiltinMethodType, FrameType, MethodType
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -138,7 +138,9 @@ def md_escape(value: object) -> str:
     return _md_text(value if type(value) is str else str(value))
 
 
-@functools.lru_cache(maxsize=4096)  # a digest writes the same names and teams many times
+# A digest writes the same names and teams many times, and a year's needs (tens of thousands
+# of answers, each in a topic group and again when carried over): the cache holds a year.
+@functools.lru_cache(maxsize=1 << 16)
 def _md_text(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;")
     return " ".join(_MD_SPECIAL.sub(r"\\\1", text).split())
@@ -149,6 +151,8 @@ _SANDBOX_HINT = (
     "Jinja's filters, but not Python's internals: names starting with '_', format-string "
     "field access, or changing a list or dict in place. Nothing was sent"
 )
+# What a str.format reached from a template can be (Jinja wraps it to keep it sandboxed).
+_METHODS = (MethodType, BuiltinMethodType)
 # Beyond these a template is building something no message needs, at the cost of memory.
 _MAX_POWER = 64
 _MAX_ITEMS = 100_000
@@ -174,6 +178,28 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         if safe is None:
             safe = self._safe[key] = bool(super().is_safe_attribute(obj, attr, value))
         return safe
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # Jinja's own SandboxedEnvironment.getattr, step for step, with its two checks made
+        # cheap: only a method can be a str.format to wrap, and the safety of an attribute is
+        # remembered by type and name (see is_safe_attribute). A digest of a year's needs
+        # reads about a million attributes.
+        try:
+            value = getattr(obj, attribute)
+        except AttributeError:
+            try:
+                return obj[attribute]
+            except (TypeError, LookupError):
+                pass
+            return self.undefined(obj=obj, name=attribute)
+        if isinstance(value, _METHODS):
+            fmt = self.wrap_str_format(value)
+            if fmt is not None:
+                return fmt
+        safe = self._safe.get((type(obj), attribute))
+        if safe is None:
+            safe = self.is_safe_attribute(obj, attribute, value)
+        return value if safe else self.unsafe_undefined(obj, attribute)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > _MAX_POWER:
