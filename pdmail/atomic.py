@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-__all__ = ["write_atomic", "write_private"]
+__all__ = ["loose_permissions", "write_atomic", "write_private"]
 
 
 def write_atomic(
@@ -66,3 +67,14 @@ def write_private(path: Path, text: str) -> None:
     # An earlier pdmail wrote through a fixed temporary name, which a crash could leave
     # behind readable by all (a half-written token); it goes with the next write.
     path.with_name(f".{path.name}.tmp").unlink(missing_ok=True)
+
+
+def loose_permissions(path: Path) -> str:
+    """A sentence when ``path`` can be read by others than its owner, else ``""``: the check
+    for a file :func:`write_private` should have written (any sign-in's saved token)."""
+    if os.name != "posix":
+        return ""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        return f"{path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
+    return ""

@@ -331,8 +331,10 @@ MICROSOFT = ("pdmail.backends.microsoft", "msal")
     [
         ("pdmail.backends.microsoft.graph", GOOGLE),
         ("pdmail.backends.microsoft.workbook", GOOGLE),
+        ("pdmail.backends.microsoft.auth", GOOGLE),
         ("pdmail.backends.google.gmail", MICROSOFT),
         ("pdmail.backends.google.api", MICROSOFT),
+        ("pdmail.backends.google.auth", MICROSOFT),
         ("pdmail.backends.transport", GOOGLE + MICROSOFT + ("requests", "urllib3")),
     ],
 )

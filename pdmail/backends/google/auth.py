@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -18,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ...atomic import write_private
+from ...atomic import loose_permissions, write_private
 from ...errors import BackendError, ConfigError
+from ..transport import first_line
 from .api import (
     FORMS_SCOPE,
     GMAIL_SCOPE,
@@ -87,16 +87,6 @@ def token_path(config: Config) -> Path:
     return platformdirs.user_config_path("pdmail") / f"google-token-{slug}.json"
 
 
-def loose_permissions(path: Path) -> str:
-    """A sentence when ``path`` can be read by others than its owner, else ``""``."""
-    if os.name != "posix":
-        return ""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        return f"{path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
-    return ""
-
-
 def _oauth_base(config: Config) -> str:
     return config.google.endpoints.oauth.rstrip("/")
 
@@ -139,7 +129,7 @@ def load_credentials(config: Config, scopes: Sequence[str]) -> Any:
             creds.expiry = expiry
     except (ValueError, TypeError) as exc:
         raise ConfigError(
-            f"{path}: not a usable Google token ({_first_line(exc)})", hint=_REAUTH
+            f"{path}: not a usable Google token ({first_line(exc)})", hint=_REAUTH
         ) from None
     missing = sorted(set(scopes) - set(info.get("scopes") or scopes))
     if missing:
@@ -371,8 +361,7 @@ def _service_account(config: Config, scopes: Sequence[str]) -> Any:
         raise ConfigError(f"google.service_account_file: {path} does not exist") from None
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise ConfigError(
-            f"google.service_account_file: {path} is not a service account key "
-            f"({_first_line(exc)})",
+            f"google.service_account_file: {path} is not a service account key ({first_line(exc)})",
             hint="download a JSON key for the service account from the Google Cloud console",
         ) from None
 
@@ -441,7 +430,7 @@ def authorize(
                 login_hint=config.librarian.email,
             )
     except Exception as exc:  # oauthlib raises its own families; all mean "not authorized"
-        raise BackendError(f"Google OAuth: authorization failed ({_first_line(exc)})") from None
+        raise BackendError(f"Google OAuth: authorization failed ({first_line(exc)})") from None
     path = token_path(config)
     # Google's consent screen lets each permission be unticked: what the token really carries
     # is what Google's answer says, which is what the token file keeps.
@@ -503,7 +492,3 @@ def _loopback_http_allowed(base: str) -> Iterator[None]:
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

@@ -25,8 +25,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...atomic import loose_permissions, write_private
 from ...errors import ConfigError
-from ..google.auth import loose_permissions, write_private
+from ..transport import first_line
 from .api import (
     GRAPH_DEFAULT,
     MS_LOGIN,
@@ -211,7 +212,7 @@ class TokenSource:
             data = json.loads(text) if text.strip() else None
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             raise ConfigError(
-                f"{path}: not a Microsoft sign-in saved by pdmail ({_first_line(exc)})",
+                f"{path}: not a Microsoft sign-in saved by pdmail ({first_line(exc)})",
                 hint=f"run '{SIGN_IN_COMMAND}' to sign in again; it replaces the file",
             ) from None
         if data is not None and not isinstance(data, dict):
@@ -331,7 +332,7 @@ def _call(body: Callable[[], Any], authority: str) -> Any:
         ) from None
     except MsalError as exc:
         # MSAL raises (rather than answers) when an endpoint says 5xx or 429: an outage.
-        words = _first_line(exc)
+        words = first_line(exc)
         status = re.search(r"HTTP Error: (\d+)", words)
         outage = status is None or int(status.group(1)) >= 500 or status.group(1) == "429"
         raise MicrosoftSignInError(
@@ -342,7 +343,7 @@ def _call(body: Callable[[], Any], authority: str) -> Any:
         ) from None
     except requests.exceptions.SSLError as exc:
         raise MicrosoftSignInError(
-            f"{SIGN_IN_API}: {authority}: TLS certificate not trusted ({_first_line(exc)})",
+            f"{SIGN_IN_API}: {authority}: TLS certificate not trusted ({first_line(exc)})",
             outage=True,
             hint="a network that inspects TLS needs its certificate authority in "
             "REQUESTS_CA_BUNDLE; check microsoft.endpoints.login",
@@ -355,7 +356,7 @@ def _call(body: Callable[[], Any], authority: str) -> Any:
         ) from None
     except ValueError as exc:
         raise MicrosoftSignInError(
-            f"{SIGN_IN_API}: {authority}: {_first_line(exc)}",
+            f"{SIGN_IN_API}: {authority}: {first_line(exc)}",
             hint="check microsoft.tenant (the directory id or a verified domain) and "
             "microsoft.endpoints.login",
         ) from None
@@ -439,7 +440,3 @@ def sign_in(
     for group in rest:
         got += str(source.result(group).get("scope", "")).split()
     return source.path, who, sorted(set(got))
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
