@@ -20,8 +20,11 @@ import re
 from collections.abc import Sequence
 
 from ..models import KINDS, LEARNING, LESSON, TASK, NeedKind
+from .prefilter import compile_prefiltered
 
-_SPLIT = re.compile(
+# The rules are compiled with a lookahead that passes over the places no phrase of theirs can
+# start at: the same matches, in a fraction of the time (a year's answers are read in a digest).
+_SPLIT = compile_prefiltered(
     r"(?<=[.!?;])\s+|\n+|\s+[—–-]\s+|(?<=[a-z]),?\s+(?:but|except(?:\s+that)?|other\s+than)\s+",
     re.IGNORECASE,
 )
@@ -29,7 +32,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 
 def _rx(*patterns: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    return compile_prefiltered("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
 # A sentence that declines: nothing is needed now.
@@ -182,7 +185,7 @@ _LESSON = _rx(
 )
 # "lesson" asks for one only in a sentence that asks or dates it ("a research lesson on
 # the 14th?"), not in "classroom lessons" or "lesson planning".
-_LESSON_WORD = re.compile(
+_LESSON_WORD = compile_prefiltered(
     # lessons as where something is used ("videos used in library lessons") ask for none
     r"(?<!classroom\s)(?<!common\ssense\s)(?<!\bin\s)(?<!\bin\slibrary\s)(?<!\bin\sthe\s)"
     r"(?<!\bin\sour\s)(?<!\bin\smy\s)(?<!\bduring\s)(?<!\bin\sthe\slibrary\s)"

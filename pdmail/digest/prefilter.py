@@ -1,0 +1,176 @@
+"""Regular expressions that skip the places in a text where they cannot match.
+
+The reading rules are alternations of dozens of phrases (``\\bcan\\s+you\\b|\\bplease\\b|...``)
+matched ignoring case. Python's engine has no quick scan for such a pattern: it tries every
+phrase at every position of a sentence. :func:`compile_prefiltered` puts a lookahead in
+front, built from the pattern itself, that holds wherever a match can start (at the start of
+the text, or at a word boundary before one of the letters a phrase can begin with), so most
+positions are passed over after one test. A match is found exactly where, and as, the plain
+pattern finds it: the lookahead is zero-width and holds at every place a match starts. A
+pattern whose starts cannot be told (one that can match the empty string, a back-reference,
+a negated class at the start, an inline flag) is compiled as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+try:  # the parser Python's own re module compiles with
+    import re._constants as _c  # type: ignore[import-not-found,unused-ignore]
+    import re._parser as _parser  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # Python 3.10
+    import sre_constants as _c  # type: ignore[no-redef,unused-ignore]
+    import sre_parse as _parser  # type: ignore[no-redef,unused-ignore]
+
+__all__ = ["compile_prefiltered", "plain_source", "start_lookahead"]
+
+
+class _Unknown(Exception):
+    """Where a match of the pattern can start cannot be told."""
+
+
+_Item = tuple[Any, Any]  # a character class item as the parser writes it: (op, argument)
+_REPEATS = {
+    getattr(_c, n) for n in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") if hasattr(_c, n)
+}
+_CATEGORIES = {
+    _c.CATEGORY_DIGIT: r"\d",
+    _c.CATEGORY_NOT_DIGIT: r"\D",
+    _c.CATEGORY_SPACE: r"\s",
+    _c.CATEGORY_NOT_SPACE: r"\S",
+    _c.CATEGORY_WORD: r"\w",
+    _c.CATEGORY_NOT_WORD: r"\W",
+}
+
+
+def compile_prefiltered(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """``re.compile(pattern, flags)``, with :func:`start_lookahead` in front when there is
+    one: the same matches, found sooner."""
+    lookahead = start_lookahead(pattern, flags)
+    if lookahead is None:
+        return re.compile(pattern, flags)
+    compiled = re.compile(f"{lookahead}(?:{pattern})", flags)
+    _PLAIN[compiled.pattern] = pattern
+    return compiled
+
+
+_PLAIN: dict[str, str] = {}
+
+
+def plain_source(compiled: re.Pattern[str]) -> str:
+    """The pattern ``compiled`` was made from, without the lookahead put in front of it (to
+    compare the two)."""
+    return _PLAIN.get(compiled.pattern, compiled.pattern)
+
+
+def start_lookahead(pattern: str, flags: int = 0) -> str | None:
+    """A lookahead that holds at every position where ``pattern`` can start a match
+    (``(?=^|\\b[abc]|[?])``), or None when that cannot be told."""
+    try:
+        starts = _starts(list(_parser.parse(pattern, flags).data))
+        anchored = any(kind == "^" for kind, _ in starts)
+        at_word = _class([item for kind, items in starts if kind == "b" for item in items])
+        anywhere = _class([item for kind, items in starts if kind == "" for item in items])
+    except (_Unknown, KeyError, re.error, RecursionError):
+        return None
+    alternatives = ["^"] if anchored else []
+    if at_word:
+        alternatives.append(rf"\b[{at_word}]")
+    if anywhere:
+        alternatives.append(f"[{anywhere}]")
+    return f"(?={'|'.join(alternatives)})"
+
+
+def _starts(seq: list[Any]) -> list[tuple[str, list[_Item]]]:
+    """How a match of ``seq`` can start: ``("^", [])`` at the start of the text, ``("b",
+    items)`` at a word boundary before a character of ``items``, ``("", items)`` before a
+    character of ``items``."""
+    if not seq:
+        raise _Unknown
+    op, av = seq[0]
+    if op is _c.AT and av is _c.AT_BEGINNING:
+        return [("^", [])]
+    if op is _c.AT and av is _c.AT_BOUNDARY:
+        return [("b", _first(seq[1:]))]
+    if op in (_c.ASSERT, _c.ASSERT_NOT):  # a lookaround takes no character: look past it
+        return _starts(seq[1:])
+    if op is _c.SUBPATTERN and not _nullable_group(av):
+        return _starts(list(av[3].data))
+    if op is _c.BRANCH:
+        return [start for alt in av[1] for start in _starts(list(alt.data))]
+    return [("", _first(seq))]
+
+
+def _nullable_group(av: Any) -> bool:
+    _group, add_flags, del_flags, sub = av
+    if add_flags or del_flags:
+        raise _Unknown
+    return _first_of(list(sub.data))[1]
+
+
+def _first(seq: list[Any]) -> list[_Item]:
+    """The characters a match of ``seq`` can start with (it must take one)."""
+    items, nullable = _first_of(seq)
+    if nullable:
+        raise _Unknown
+    return items
+
+
+def _first_of(seq: list[Any]) -> tuple[list[_Item], bool]:
+    """The characters a match of ``seq`` can start with, and whether it can match nothing."""
+    items: list[_Item] = []
+    for op, av in seq:
+        found, nullable = _first_op(op, av)
+        items.extend(found)
+        if not nullable:
+            return items, False
+    return items, True
+
+
+def _first_op(op: Any, av: Any) -> tuple[list[_Item], bool]:
+    if op is _c.LITERAL:
+        return [(op, av)], False
+    if op is _c.IN:
+        if any(o is not _c.LITERAL and o is not _c.RANGE and o is not _c.CATEGORY for o, _ in av):
+            raise _Unknown  # a negated class, or one the parser wrote some other way
+        return list(av), False
+    if op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
+        return [], True
+    if op is _c.SUBPATTERN:
+        _group, add_flags, del_flags, sub = av
+        if add_flags or del_flags:
+            raise _Unknown
+        return _first_of(list(sub.data))
+    if op is _c.BRANCH:
+        items: list[_Item] = []
+        nullable = False
+        for alt in av[1]:
+            found, empty = _first_of(list(alt.data))
+            items.extend(found)
+            nullable = nullable or empty
+        return items, nullable
+    if op in _REPEATS:
+        low, _high, sub = av
+        found, empty = _first_of(list(sub.data))
+        return found, empty or low == 0
+    if op is getattr(_c, "ATOMIC_GROUP", None):
+        return _first_of(list(av.data))
+    raise _Unknown  # any character, a negated literal, a back-reference, a conditional
+
+
+def _class(items: list[_Item]) -> str:
+    """The inside of a character class of ``items`` (each written once)."""
+    out: dict[str, None] = {}
+    for op, av in items:
+        if op is _c.LITERAL:
+            out[_char(av)] = None
+        elif op is _c.RANGE:
+            out[f"{_char(av[0])}-{_char(av[1])}"] = None
+        else:
+            out[_CATEGORIES[av]] = None  # a KeyError (a locale category): not told
+    return "".join(out)
+
+
+def _char(code: int) -> str:
+    return re.escape(chr(code))

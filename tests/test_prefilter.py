@@ -1,0 +1,111 @@
+"""The reading rules' lookahead only skips places where no match starts: every rule finds the
+same matches, at the same places, as the plain pattern does."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pdmail.digest import reading
+from pdmail.digest.prefilter import compile_prefiltered, plain_source, start_lookahead
+
+RULES = {
+    name: value
+    for name, value in vars(reading).items()
+    if isinstance(value, re.Pattern) and plain_source(value) != value.pattern
+}
+
+
+def test_the_busy_rules_are_prefiltered() -> None:
+    assert {"_DECLINE", "_ASK", "_LEARNING", "_LESSON", "_TASK", "_LESSON_WORD"} <= set(RULES)
+
+
+PLAIN = {rule: re.compile(plain_source(rule), rule.flags) for rule in RULES.values()}
+
+
+def _same(fast: re.Pattern[str], text: str) -> None:
+    plain = PLAIN[fast]
+    found = [(m.span(), m.groups()) for m in fast.finditer(text)]
+    assert found == [(m.span(), m.groups()) for m in plain.finditer(text)]
+    hit, expected = fast.search(text), plain.search(text)
+    assert (hit and (hit.span(), hit.groups())) == (
+        expected and (expected.span(), expected.groups())
+    )
+    assert fast.sub("|", text) == plain.sub("|", text)
+
+
+# Words the rules are written with, letters whose case folds oddly (Turkish dotted I, the long
+# s, the Kelvin sign, sharp s), accents, digits, punctuation and line ends.
+_WORDS = sorted(
+    {w for rule in RULES.values() for w in re.findall(r"[a-z']{2,}", plain_source(rule))}
+)
+_PIECES = st.sampled_from(
+    [*_WORDS, "İ", "ſ", "\u212a", "ß", "é", "¿", "?", ".", "!", ",", ";", "-", " — ", "/",
+     "3", "14", "12/3", "\n", "\t", " ", "  ", "I'm", "CAN YOU", "Dec 14", "no", "n/a"]
+)  # fmt: skip
+_TEXT = st.lists(_PIECES, max_size=25).map(lambda parts: " ".join(parts).replace("  ", " "))
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=_TEXT, glue=st.sampled_from(["", " ", "x"]))
+def test_each_rule_matches_as_its_plain_pattern(text: str, glue: str) -> None:
+    for rule in RULES.values():
+        _same(rule, glue + text)
+        _same(rule, text.upper())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Nothing right now.",
+        "nothing",
+        "Thanks! Could you pull books on volcanoes for my 3rd graders? Dec 14 works.",
+        "All good, thanks! Maybe in January.",
+        "Not this month, swamped with grading — but can you show me Canva?",
+        "Can we talk about lesson planning? A research lesson on the 14th?",
+        "Todo bien este mes. ¿Puedes ayudar?",
+        "ÉTÉ İSTANBUL ſtudents K-12 STRASSE",
+        "x" * 50 + "please",
+        "co-teach a workshop for my kids; reserve the lab\nthen print copies",
+    ],
+)
+def test_answers_as_teachers_write_them(text: str) -> None:
+    for rule in RULES.values():
+        _same(rule, text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "lookahead"),
+    [
+        (r"\bcan\b|^no|\?", r"(?=^|\b[c]|[\?])"),
+        (r"\b(?:pull|print)\b|\b(?:fix)", r"(?=\b[pf])"),
+        (r"(?<!classroom\s)\blessons?\b", r"(?=\b[l])"),
+        (r"\W*no", r"(?=[\Wn])"),
+        (r"[a-c]x|\dy", r"(?=[a-c\d])"),
+    ],
+)
+def test_the_lookahead_names_where_a_match_can_start(pattern: str, lookahead: str) -> None:
+    assert start_lookahead(pattern, re.IGNORECASE) == lookahead
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"a*",  # matches nothing at all as well
+        r"\b",  # takes no character
+        r"(a)?\1b|c",  # a back-reference first
+        r"[^a]b|c",  # a negated class can start with nearly anything
+        r".x",  # any character
+        r"(?i:a)b|c",  # a flag set inside
+        r"(?:x|)y?",  # a branch that can be empty
+        r"(",  # not a pattern at all
+    ],
+)
+def test_a_pattern_whose_starts_cannot_be_told_is_compiled_as_it_is(pattern: str) -> None:
+    assert start_lookahead(pattern) is None
+    if pattern != "(":
+        assert compile_prefiltered(pattern).pattern == pattern
