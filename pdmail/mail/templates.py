@@ -253,7 +253,6 @@ class Templates:
         # Names whose own copy was found to be a file (or absent): looked at once, not once
         # per message.
         self._checked: set[str] = set()
-        self._loaded: dict[str, jinja2.Template] = {}
         self.env.filters["md"] = md_escape
         # Half up, as people expect (5 of 8 is 63%), and the same everywhere in the digest.
         self.env.filters["percent"] = lambda rate: int(float(rate) * 100 + 0.5)
@@ -289,13 +288,10 @@ class Templates:
 
     def render(self, name: str, context: Mapping[str, Any]) -> str:
         """Render template ``name``; any failure becomes a :class:`TemplateError` with its place."""
-        loaded = self._loaded.get(name)
-        if loaded is not None:
-            # A run renders the same few templates for every teacher: found, read and
-            # compiled once (a Templates lives for one run, so an edit is seen by the next).
-            return self._render(loaded, name, context)
-        own = self.folders[0] / name if len(self.folders) > 1 else None
-        if own is not None and name not in self._checked and own.exists() and not own.is_file():
+        # Looked at once per name, not once per message (a run renders the same few
+        # templates for every teacher); Jinja itself keeps each compiled and sees an edit.
+        own = None if name in self._checked or len(self.folders) < 2 else self.folders[0] / name
+        if own is not None and own.exists() and not own.is_file():
             # Jinja would pass over it to the built-in template: the school's wording would
             # quietly be replaced by pdmail's.
             raise TemplateError(
@@ -320,7 +316,6 @@ class Templates:
                 f"{self._file(name)}: cannot read the template ({exc.strerror or exc})"
             ) from None
         self._checked.add(name)
-        self._loaded[name] = template
         return self._render(template, name, context)
 
     def _render(self, template: jinja2.Template, name: str, context: Mapping[str, Any]) -> str:
