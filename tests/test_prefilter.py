@@ -1,5 +1,6 @@
-"""The reading rules' lookahead only skips places where no match starts: every rule finds the
-same matches, at the same places, as the plain pattern does."""
+"""The reading rules' lookahead only skips places where no match starts: every rule (of
+reading an answer, and of finding the dates it asks for) finds the same matches, at the same
+places, as the plain pattern does."""
 
 from __future__ import annotations
 
@@ -9,18 +10,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pdmail.digest import reading
+from pdmail.digest import reading, when
 from pdmail.digest.prefilter import compile_prefiltered, plain_source, start_lookahead
 
 RULES = {
-    name: value
-    for name, value in vars(reading).items()
+    f"{module.__name__}.{name}": value
+    for module in (reading, when)
+    for name, value in vars(module).items()
     if isinstance(value, re.Pattern) and plain_source(value) != value.pattern
 }
 
 
-def test_the_busy_rules_are_prefiltered() -> None:
-    assert {"_DECLINE", "_ASK", "_LEARNING", "_LESSON", "_TASK", "_LESSON_WORD"} <= set(RULES)
+@pytest.mark.parametrize(
+    "name",
+    [*(f"pdmail.digest.reading.{n}" for n in ("_DECLINE", "_ASK", "_LEARNING", "_LESSON")),
+     *(f"pdmail.digest.when.{n}" for n in ("_MONTH_FIRST", "_RELATIVE", "_ANY_WEEKDAY"))],
+)  # fmt: skip
+def test_the_busy_rules_are_prefiltered(name: str) -> None:
+    assert name in RULES
 
 
 PLAIN = {rule: re.compile(plain_source(rule), rule.flags) for rule in RULES.values()}
@@ -44,7 +51,8 @@ _WORDS = sorted(
 )
 _PIECES = st.sampled_from(
     [*_WORDS, "İ", "ſ", "\u212a", "ß", "é", "¿", "?", ".", "!", ",", ";", "-", " — ", "/",
-     "3", "14", "12/3", "\n", "\t", " ", "  ", "I'm", "CAN YOU", "Dec 14", "no", "n/a"]
+     "3", "14", "12/3", "3rd", "2027", "\n", "\t", " ", "  ", "I'm", "CAN YOU", "Dec 14",
+     "no", "n/a", "mañana", "Tues.", "next week", "the 14th", "el 5"]
 )  # fmt: skip
 _TEXT = st.lists(_PIECES, max_size=25).map(lambda parts: " ".join(parts).replace("  ", " "))
 

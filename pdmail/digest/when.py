@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 
 from ..cycles import first_day, is_cycle_name
 from . import datewords as dw
+from .prefilter import compile_prefiltered
 
 __all__ = ["NO_DATE", "Wanted", "day_label", "wanted_in"]
 
@@ -153,7 +154,7 @@ def _month_ok(match: re.Match[str]) -> bool:
     return word.lower() not in dw.CAPITAL_ONLY or word[0].isupper()
 
 
-_MONTH_FIRST = re.compile(
+_MONTH_FIRST = compile_prefiltered(
     dw.LEAD
     + dw.WEEK_OF
     + dw.DOW_FIRST
@@ -162,7 +163,7 @@ _MONTH_FIRST = re.compile(
     + dw.YEAR,
     re.IGNORECASE,
 )
-_MORE_DAYS = re.compile(
+_MORE_DAYS = compile_prefiltered(
     rf"(?P<sep>{dw.SEP})(?:the\s+)?(?:(?P<month>{dw.alt(dw.MONTHS)})\.?\s*)?(?P<day>{dw.DAY})"
     r"(?P<ord>st|nd|rd|th)?\b",
     re.IGNORECASE,
@@ -205,7 +206,7 @@ def _month_word(word: str) -> int | None:
     return dw.MONTHS.get(word.lower().rstrip("."))
 
 
-_DAY_FIRST = re.compile(
+_DAY_FIRST = compile_prefiltered(
     dw.LEAD
     + dw.WEEK_OF
     + dw.DOW_FIRST
@@ -228,42 +229,42 @@ _NUMERIC = re.compile(
 _COUNTED = re.compile(r"\b(?:grades?|gr|ages?|levels?|lvl|scores?|ratio|score)\.?\s*$", re.I)
 
 # A weekday and a day of the month ("Monday the 14th", "Tuesday 15th", "el lunes 14").
-_DOW_DAY = re.compile(
+_DOW_DAY = compile_prefiltered(
     dw.LEAD + rf"(?P<dow>{dw.DOW}),?\s+(?:the\s+)?(?P<days>{dw.DAY})(?P<ord>st|nd|rd|th)?\b"
     r"(?!\s*(?:/|de\b|of\b))",
     re.IGNORECASE,
 )
-_ORDINAL = re.compile(
+_ORDINAL = compile_prefiltered(
     r"(?P<lead>\b(?:no\s+later\s+than|by|before|until|till|on|for|starting|from)\s+)?"
     rf"\bthe\s+(?P<days>{dw.DAY}(?:st|nd|rd|th)\b"
     rf"(?:{dw.SEP}(?:the\s+)?{dw.DAY}(?:st|nd|rd|th)\b){{0,{dw.LIST_MAX}}})",
     re.IGNORECASE,
 )
-_EL_DAY = re.compile(
+_EL_DAY = compile_prefiltered(
     rf"(?P<lead>\b(?:para|antes\s+del?|desde|hasta)\s+)?\b(?:el|del)\s+(?P<days>{dw.DAY})"
     r"(?=\s*(?:[.,;!?)]|$|\bo\b|\by\b|\ba\s+las\b))",
     re.IGNORECASE,
 )
 
-_WEEKDAY = re.compile(
+_WEEKDAY = compile_prefiltered(
     r"(?P<lead>\b(?:no\s+later\s+than|by|before|until|till|on|for|this\s+coming|this|"
     r"next|coming|el\s+pr[óo]ximo|el|este|pr[óo]ximo)\s+)?"
     rf"(?P<dow>{dw.DOW})(?P<after>\s+(?:que\s+viene|pr[óo]ximo)\b)?",
     re.IGNORECASE,
 )
-_RECURRING_AFTER = re.compile(
+_RECURRING_AFTER = compile_prefiltered(
     r"(?:s\b|\s*/|\s+(?:mornings|afternoons|evenings|nights)\b)", re.IGNORECASE
 )
 
 # A capitalised word just before a weekday, not starting a sentence, makes the day part of a
 # name ("Tech Tuesday", "Good Friday"); an acronym does not ("our PLC Tuesday").
-_NAMED_DAY = re.compile(
+_NAMED_DAY = compile_prefiltered(
     r"(?<![.!?\n]\s)(?<![\n(])(?<!^)\b"
     r"(?!(?:Maybe|Perhaps|Or|And|But|Then|Also|Either|Any|Only|Hi|Hello|Thanks|Yes|No|Ok|Okay)\b)"
     r"[A-Z][a-z][\w']*['\"]?\s+$"
 )
 
-_RELATIVE = re.compile(
+_RELATIVE = compile_prefiltered(
     r"(?P<lead>\b(?:by|before|until|till|for|later|para|antes\s+de|hasta)\s+)?"
     r"\b(?P<word>the\s+day\s+after\s+tomorrow|pasado\s+mañana|tomorrow|tmrw|mañana|"
     r"today|tonight|hoy)\b",
@@ -271,7 +272,7 @@ _RELATIVE = re.compile(
 )
 _MORNING = re.compile(r"\b(?:la|esta|por\s+la|en\s+la|de\s+la|cada|toda\s+la|las)\s+$", re.I)
 
-_ASAP = re.compile(
+_ASAP = compile_prefiltered(
     r"\b(?:asap|a\.s\.a\.p\.?|as\s+soon\s+as\s+(?:possible|you\s+can|we\s+can|you're\s+able)|"
     r"urgent(?:ly)?|right\s+away|lo\s+(?:antes|m[áa]s\s+pronto)\s+posible|"
     r"cuanto\s+antes|urgente)(?!\w)",
@@ -285,7 +286,7 @@ _NOT_URGENT = re.compile(
 
 _ANY_MONTH = rf"(?:{dw.alt(dw.MONTHS)})\b\.?"
 _FULL_MONTH = rf"(?:{dw.alt(dw.FULL_MONTHS)})\b"
-_VAGUE = re.compile(
+_VAGUE = compile_prefiltered(
     "|".join(
         f"(?:{p})"
         for p in (
@@ -501,11 +502,11 @@ def _vague(r: _Reader) -> None:
         r.keep(m.start(), m.end(), [])
 
 
-_ANY_MONTH_WORD = re.compile(dw.MONTH, re.IGNORECASE)
-_ANY_WEEKDAY = re.compile(dw.DOW, re.IGNORECASE)
+_ANY_MONTH_WORD = compile_prefiltered(dw.MONTH, re.IGNORECASE)
+_ANY_WEEKDAY = compile_prefiltered(dw.DOW, re.IGNORECASE)
 _SLASHED = re.compile(r"\d/\d")
-_DAY_NUMBER = re.compile(r"\d(?:st|nd|rd|th)\b|\b(?:el|del)\s+\d", re.IGNORECASE)
-_VAGUE_WORD = re.compile(
+_DAY_NUMBER = compile_prefiltered(r"\d(?:st|nd|rd|th)\b|\b(?:el|del)\s+\d", re.IGNORECASE)
+_VAGUE_WORD = compile_prefiltered(
     r"\b(?:break|vacation|recess|holidays|vacaciones|fiestas|week|weeks|month|semana|mes|"
     r"midterms?|finals?|exams?|testing|report|semester|quarter|term|year)\b",
     re.IGNORECASE,
