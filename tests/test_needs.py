@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from conftest import ANN, MARIA, RAJ, Project, answer, edit_needs_csv, need_of, needs_csv, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pdmail import cycles
 from pdmail.backends.local import CsvSink
@@ -216,6 +218,38 @@ def test_needs_rows_order_and_cells() -> None:
     fixed = replace(one, corrected_kinds=("lesson",), kinds=("lesson",), corrected=D2)
     assert needs_rows([fixed])[1][0][8:10] == ["lesson", "2026-12-20"]
     assert needs_rows([record("y")])[1][0][-1] == ""  # no first_seen yet
+
+
+_LIKE = st.builds(
+    lambda i, status, cycle, team, teacher, topics, kinds, day: record(
+        f"n{i}", cycle, status=status, team=team, teacher=teacher, topics=topics,
+        kinds=kinds, first_seen=day, note=f"note {i}",
+    ),
+    st.integers(0, 10**6),
+    st.sampled_from(["open", "scheduled", "done", "odd"]),
+    st.sampled_from(["2026-10", "2026-11", "2026-12", "2027-01"]),
+    st.sampled_from(["Grade 6", "Grade 7", "(no team)"]),
+    st.sampled_from(["Ann Lee", "Raj Patel", "ann lee"]),
+    st.sampled_from([(), ("Databases",), ("Databases", "AI tools")]),
+    st.sampled_from([(), ("task",), ("task", "learning")]),
+    st.sampled_from([None, D1, D2]),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_LIKE, max_size=30))
+def test_needs_rows_sorts_as_three_stable_sorts(records: list[NeedRecord]) -> None:
+    """Status, then the newest cycle, then team and teacher; needs alike in all of these keep
+    the order they came in (the same table as sorting by each in turn)."""
+    order = {"open": 0, "scheduled": 1, "done": 2}
+    ranked = sorted(records, key=lambda r: (r.team, r.teacher))
+    ranked.sort(key=lambda r: r.cycle, reverse=True)
+    ranked.sort(key=lambda r: order.get(r.status, 3))
+    rows = needs_rows(records)[1]
+    assert [row[0] for row in rows] == [r.id for r in ranked]
+    assert [row[7:9] for row in rows] == [["; ".join(r.topics), "; ".join(r.kinds)] for r in ranked]
+    assert [row[-1] for row in rows] == [r.first_seen.isoformat() if r.first_seen else ""
+                                         for r in ranked]  # fmt: skip
 
 
 def test_merge_is_the_store_after_an_upsert(ledger: Ledger) -> None:

@@ -371,10 +371,18 @@ def reading_key(tagger: Tagger, text: str, topics: Sequence[str], kinds: Sequenc
     """The key :func:`carried_by_kind`'s reading is kept under
     (:meth:`pdmail.state.needs.NeedStore.keep_readings`): a hash of everything it depends on,
     the taxonomy and pdmail's reading rules included."""
-    digest = hashlib.sha256(_code_stamp())
-    digest.update(tagger.fingerprint())
+    digest = _key_start(tagger.fingerprint()).copy()
     digest.update("\x1f".join((text, "\x1e".join(topics), "\x1e".join(kinds))).encode())
     return digest.hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=16)
+def _key_start(fingerprint: bytes) -> hashlib._Hash:
+    """The hash of a reading key as far as the rules and the taxonomy (copied, never
+    updated: a digest makes a key for each of tens of thousands of carried needs)."""
+    digest = hashlib.sha256(_code_stamp())
+    digest.update(fingerprint)
+    return digest
 
 
 def _stored_evidence(tagger: Tagger, text: str, topics: Sequence[str]) -> Evidence:
@@ -476,31 +484,34 @@ def build_digest(
             fixed = own_correction(kept, order, n.evidence, n.kinds, n.learned)
             n = n if fixed is None else _relearned(n, fixed, n.text)
         fresh.append(n)
-    # A kept need goes by the kinds it was kept with (the librarian's, if corrected); only
-    # one kept before kinds were is read again.
-    carried = [
-        Need(r.id, r.cycle, r.email, r.teacher, r.team, r.text, r.topics, r.format,
-             status=r.status, note=r.note, first_seen=r.first_seen,
-             age=months_between(cycle, r.cycle), kinds=r.kinds or read_kinds(r.text, r.topics))
-        for r in needs
-        if r.cycle < cycle and r.status != "done"
-    ]  # fmt: skip
     # Which topics its learning is about matters only to a need still to plan: the rest are
     # not read again (a school's years of kept needs would cost seconds every digest).
     kept_readings = readings or {}
 
-    def carried_reading(n: Need) -> ByKind:
+    def carried_reading(text: str, topics: tuple[str, ...], kinds: tuple[NeedKind, ...]) -> ByKind:
         if kept_readings:
-            kept = kept_readings.get(reading_key(tagger, n.text, n.topics, n.kinds))
+            kept = kept_readings.get(reading_key(tagger, text, topics, kinds))
             if kept is not None:
                 return kept
-        return carried_by_kind(tagger, n.text, n.topics, n.kinds)
+        return carried_by_kind(tagger, text, topics, kinds)
 
-    carried = [
-        replace(n, by_kind=carried_reading(n))
-        if n.status == "open" and LEARNING in n.kinds else n
-        for n in carried
-    ]  # fmt: skip
+    # A kept need goes by the kinds it was kept with (the librarian's, if corrected); only
+    # one kept before kinds were is read again. Each is made whole at once: a year of needs
+    # carried over is tens of thousands.
+    ages: dict[str, int] = {}
+    carried = []
+    for r in needs:
+        if r.cycle < cycle and r.status != "done":
+            kinds = r.kinds or read_kinds(r.text, r.topics)
+            age = ages.get(r.cycle)
+            if age is None:
+                age = ages[r.cycle] = months_between(cycle, r.cycle)
+            plan = r.status == "open" and LEARNING in kinds
+            carried.append(
+                Need(r.id, r.cycle, r.email, r.teacher, r.team, r.text, r.topics, r.format,
+                     status=r.status, note=r.note, first_seen=r.first_seen, age=age,
+                     kinds=kinds, by_kind=carried_reading(r.text, r.topics, kinds) if plan else ())
+            )  # fmt: skip
     carried.sort(key=lambda n: (-n.age, n.team, n.teacher))
     # Newest first, as propose() expects: a teacher's latest open need decides their format.
     # Only learning is planned as sessions: tasks are done and lessons scheduled, not PD.

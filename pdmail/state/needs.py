@@ -146,36 +146,36 @@ class NeedEdit:
 
 
 def needs_rows(records: Sequence[NeedRecord]) -> tuple[list[str], list[list[str]]]:
-    """The needs as the table the librarian edits: newest cycle first, open before done."""
+    """The needs as the table the librarian edits: open before scheduled before done, then
+    the newest cycle first, then by team and teacher (needs alike in all of these keep the
+    order of ``records``)."""
     order = {"open": 0, "scheduled": 1, "done": 2}
-    ranked = sorted(records, key=lambda r: (r.team, r.teacher))
-    ranked.sort(key=lambda r: r.cycle, reverse=True)  # stable: ties keep team, teacher
-    ranked.sort(key=lambda r: order.get(r.status, 3))
-    rows = [
-        [
-            r.id,
-            r.status,
-            r.note,
-            r.cycle,
-            r.teacher,
-            r.email,
-            r.team,
-            _TOPIC_SEP.join(r.topics),
-            _TOPIC_SEP.join(r.kinds),
-            r.corrected.isoformat() if r.corrected and r.is_corrected else "",
-            r.format,
-            r.text,
-            r.first_seen.isoformat() if r.first_seen else "",
-        ]
-        for r in ranked
-    ]
+    newest = {c: i for i, c in enumerate(sorted({r.cycle for r in records}, reverse=True))}
+    ranked = sorted(records, key=lambda r: (order.get(r.status, 3), newest[r.cycle], r.team,
+                                            r.teacher))  # fmt: skip
+    # A year of needs shares a few topic and kind lists and days: each is written out once.
+    cells: dict[object, str] = {}
+    rows = []
+    for r in ranked:
+        topics, kinds, day = cells.get(r.topics), cells.get(r.kinds), cells.get(r.first_seen)
+        if topics is None:
+            topics = cells[r.topics] = _TOPIC_SEP.join(r.topics)
+        if kinds is None:
+            kinds = cells[r.kinds] = _TOPIC_SEP.join(r.kinds)
+        if day is None:
+            day = cells[r.first_seen] = r.first_seen.isoformat() if r.first_seen else ""
+        corrected = r.corrected.isoformat() if r.corrected and r.is_corrected else ""
+        rows.append([r.id, r.status, r.note, r.cycle, r.teacher, r.email, r.team, topics, kinds,
+                     corrected, r.format, r.text, day])  # fmt: skip
     return list(HEADER), rows
 
 
 def need_status(text: str) -> NeedStatus | None:
     """The status ``text`` names (any case, spaces around), or None when it names none."""
-    word = text.strip().lower()
-    return next((s for s in STATUSES if s == word), None)
+    return _STATUS_OF.get(text.strip().lower())
+
+
+_STATUS_OF: dict[str, NeedStatus] = {s: s for s in STATUSES}
 
 
 def read_edits(table: Table) -> tuple[dict[str, tuple[str, str]], list[Problem]]:
@@ -404,6 +404,8 @@ class NeedStore:
         a row that does not decode is left out (read again)."""
         wanted = list(dict.fromkeys(keys))
         out: dict[str, ByKind] = {}
+        # Thousands of needs are read alike ("learning" about one topic): each cell once.
+        decoded: dict[str, ByKind | None] = {}
         try:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
@@ -413,7 +415,10 @@ class NeedStore:
                     chunk,
                 ).fetchall()
                 for key, cell in rows:
-                    reading = _decode_reading(cell)
+                    if cell in decoded:
+                        reading = decoded[cell]
+                    else:
+                        reading = decoded[cell] = _decode_reading(cell)
                     if reading is not None:
                         out[key] = reading
         except sqlite3.OperationalError as exc:
