@@ -7,11 +7,13 @@ topics; one that matches none is kept as untagged, never dropped.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import replace
 
 from ..config.records import Taxonomy, Topic
+from .prefilter import compile_prefiltered
 from .reading import is_no_need
 from .taxonomy import CONTEXT_RULES, DEFAULT_TOPICS
 
@@ -19,6 +21,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _WORD_ANY_CASE = re.compile(r"[a-zA-Z0-9]+")
 
 
+@functools.lru_cache(maxsize=16384)  # answers use the same few thousand words over and over
 def stem(word: str) -> str:
     """A light stem: plural, -ing and -ed endings, a final e and a doubled consonant go,
     so that related forms of a word compare equal (podcasting -> podcast, libraries -> library).
@@ -74,6 +77,7 @@ class Tagger:
         self._lower = {old: new for old, new in (aliases or {}).items() if new in self.by_name}
         self._lower.update({t.name.lower(): t.name for t in topics})
         self._rules = rules
+        self._scan = tuple((_prefiltered(pattern), topic) for pattern, topic in rules)
         self._seen: dict[str, Evidence] = {}
         self._fingerprint: bytes | None = None
         self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
@@ -139,7 +143,7 @@ class Tagger:
 
         claimed = [False] * len(text)  # words no keyword may use
         masked = [False] * len(text)  # words read as no topic: no later rule uses them either
-        for pattern, topic in self._rules:
+        for pattern, topic in self._scan:
             for m in pattern.finditer(text):
                 name = self._lower.get(topic.lower()) if topic else None
                 # A rule for a topic the school dropped leaves its words to the keywords.
@@ -172,6 +176,13 @@ class Tagger:
                         note(name, text[tokens[i][1] : tokens[end - 1][2]])
         order = sorted(found, key=self._order.__getitem__)
         return tuple((name, _longest(found[name])[:3]) for name in order)
+
+
+@functools.cache
+def _prefiltered(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern`` as :func:`~pdmail.digest.prefilter.compile_prefiltered` compiles it (every
+    answer is read by every context rule; compiled once per rule)."""
+    return compile_prefiltered(pattern.pattern, pattern.flags)
 
 
 FORMATS: tuple[tuple[str, tuple[str, ...]], ...] = (
