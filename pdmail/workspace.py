@@ -178,12 +178,20 @@ class Workspace:
         cache: dict[str, Collection] = self.__dict__.setdefault("_collections", {})
         if cycle.name not in cache:
             responses, problems = self.responses
-            responses, note = settle_order(
-                responses, now=self.now(), first_request=self._first_request()
-            )
+            note = ""
+            if self._order_in_doubt:  # else there is nothing to settle, and no ledger to ask
+                responses, note = settle_order(
+                    responses, now=self.now(), first_request=self._first_request()
+                )
             collection = match(self.roster, responses, cycle, problems)
             cache[cycle.name] = replace(collection, notes=(note,)) if note else collection
         return cache[cycle.name]
+
+    @cached_property
+    def _order_in_doubt(self) -> bool:
+        """Whether some response's date could be read day or month first and only when it
+        was answered can settle which (see :func:`settle_order`)."""
+        return any(r.ambiguity is not None and not r.cycle for r in self.responses[0])
 
     def _first_request(self) -> datetime | None:
         """When the campaign's first request was handed over (None before any was, or
@@ -195,5 +203,5 @@ class Workspace:
     def forget_inputs(self) -> None:
         """Read the roster and responses again on next use (a long-lived process calls this
         before each tick, since the files or sheet change between days)."""
-        for name in ("roster", "responses", "_collections"):
+        for name in ("roster", "responses", "_order_in_doubt", "_collections"):
             self.__dict__.pop(name, None)

@@ -141,3 +141,22 @@ def test_an_undecided_answer_from_someone_not_on_the_roster_is_set_aside_not_a_s
     assert len(project.sent_to("request")) == 4
     assert "row 2, column 'Timestamp'" in result.output
     assert "left out until form.date_order says which" in result.output
+
+
+def test_a_long_lived_workspace_settles_the_order_of_an_export_read_again(
+    project: Project,
+) -> None:
+    # The schedule loop keeps one workspace and reads the inputs again each day: whether an
+    # order is in doubt is a property of the export read, not of the first one.
+    project.write_config({"form": {"date_order": "auto"}})
+    send_on(project, date(2026, 12, 1))
+    saved(project, [answer(ANN, "12/14/2026 9:00")], date(2026, 12, 15))  # month first only
+    with project.workspace(date(2026, 12, 15)) as ws:
+        cycle = cycles.cycle(ws.config, "2026-12")
+        assert ws.collect(cycle).notes == ()
+        saved(project, [answer(ANN, "12/3/2026 9:00")], date(2026, 12, 15))
+        ws.forget_inputs()
+        c = ws.collect(cycle)
+    assert [r.submitted.date() for _, r in c.answered] == [date(2026, 12, 3)]
+    [note] = c.notes
+    assert "column 'Timestamp' read month first" in note
