@@ -184,13 +184,13 @@ class Digest:
         tasks = (n for n in self.needs if n.status == "open" and TASK in n.kinds)
         return group_tasks(tasks, dict(self.renamed))
 
-    @property
+    @functools.cached_property  # as needs: every template asks, and the summary too
     def to_do(self) -> tuple[Need, ...]:
         """This cycle's open needs that ask the librarian to do something (tasks), each once,
         group after group of :attr:`to_do_groups`."""
         return tuple(n for g in self.to_do_groups for n in g.needs)
 
-    @property
+    @functools.cached_property
     def lessons(self) -> tuple[Need, ...]:
         """This cycle's open needs that ask for a lesson with students, by the date wanted
         (undated last)."""

@@ -240,11 +240,15 @@ def read_changes(
         try:
             if record is not None and topics_col is not None:
                 new_topics = read_topics(cells[topics_col])
-                if set(new_topics) == set(record.topics):
+                if new_topics == record.topics or set(new_topics) == set(record.topics):
                     new_topics = None
             if record is not None and kinds_col is not None:
                 new_kinds = read_kinds(cells[kinds_col])
-                if set(new_kinds) == set(record.kinds) or (not record.kinds and not new_kinds):
+                if (
+                    new_kinds == record.kinds
+                    or set(new_kinds) == set(record.kinds)
+                    or (not record.kinds and not new_kinds)
+                ):
                     new_kinds = None  # unchanged (or a need kept before kinds were, untouched)
                 elif not new_kinds:
                     raise _CellError("Kinds", "a need has at least one kind: task, learning "
@@ -669,7 +673,7 @@ def merge(
     for r in current:
         old = by_id.get(r.id)
         by_id[r.id] = (
-            replace(
+            _replaced(
                 r,
                 status=old.status,
                 note=old.note,
@@ -683,9 +687,21 @@ def merge(
                 read_kinds=None if old.corrected_kinds is None else r.kinds,
             )
             if old
-            else replace(r, first_seen=today)
+            else _replaced(r, first_seen=today)
         )
     return list(by_id.values())
+
+
+def _replaced(record: NeedRecord, **changes: object) -> NeedRecord:
+    """``dataclasses.replace(record, **changes)`` without the frozen ``__init__`` (see
+    :func:`_record`): a digest merges a month's needs, thousands, into the year's."""
+    made = NeedRecord.__new__(NeedRecord)
+    made.__dict__.update(record.__dict__)
+    for name in changes:
+        if name not in _RECORD_FIELDS:
+            raise TypeError(f"NeedRecord has no field {name!r}")
+    made.__dict__.update(changes)
+    return made
 
 
 def _decode_reading(cell: str) -> ByKind | None:
