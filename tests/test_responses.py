@@ -200,6 +200,27 @@ def test_headers_are_matched_trimmed_and_ignoring_case(project: Project) -> None
 
 
 @pytest.mark.parametrize(
+    ("header", "answers"),
+    [
+        pytest.param([*RESPONSE_HEADER, "Extra"], [*RESPONSE_HEADER, "Extra"], id="all-named"),
+        pytest.param([*RESPONSE_HEADER[:2], "", *RESPONSE_HEADER[2:], "Extra"],
+                     [*RESPONSE_HEADER, "Extra"], id="an-unnamed-column"),
+    ],
+)  # fmt: skip
+def test_a_responses_answers_are_its_named_columns(
+    project: Project, header: list[str], answers: list[str]
+) -> None:
+    cells = ["12/3/2026 9:00:00", ANN, "Poetry", "Podcasts", "Small group", "extra"]
+    if "" in header:
+        cells.insert(2, "stray")
+    response = collect(project, [cells], header=header).response_for(ANN)
+    assert response is not None
+    assert list(response.answers) == answers
+    assert response.answers["Extra"] == "extra"
+    assert "stray" not in response.answers.values()
+
+
+@pytest.mark.parametrize(
     ("role", "header"),
     [
         ("timestamp", "Timestamp"),

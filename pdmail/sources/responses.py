@@ -78,6 +78,11 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
     responses: list[Response] = []
     problems: list[Problem] = []
     senders: dict[str, str] = {}  # each teacher's cell comes back every month: read it once
+    header, origin = table.header, table.origin
+    at_email = index["email"]
+    # Where each answer is (None: the form does not ask it), looked up once, not per row.
+    at_units, at_help, at_format = (index.get(role) for role in ("units", "help", "format"))
+    named = all(header)  # then a row's answers are its cells by header, none left out
     for (row_number, cells), submitted, other in zip(
         table.rows, times.times, times.alternatives, strict=True
     ):
@@ -92,7 +97,7 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
             stamp = cells[index["timestamp"]].strip()
             ambiguity = Ambiguity(stamp, column, times.order, other)
         cycle_answer = cells[cycle_index].strip() if cycle_index is not None else ""
-        email_cell = cells[index["email"]]
+        email_cell = cells[at_email]
         sender = senders.get(email_cell)
         if sender is None:
             sender = senders[email_cell] = address_in(email_cell) or clean_cell(email_cell)
@@ -100,11 +105,13 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
             Response(
                 email=sender,
                 submitted=submitted,
-                units=cells[index["units"]] if "units" in index else "",
-                help=cells[index["help"]] if "help" in index else "",
-                format=cells[index["format"]] if "format" in index else "",
-                answers={h: c for h, c in zip(table.header, cells, strict=False) if h},
-                origin=table.origin,
+                units=cells[at_units] if at_units is not None else "",
+                help=cells[at_help] if at_help is not None else "",
+                format=cells[at_format] if at_format is not None else "",
+                answers=dict(zip(header, cells, strict=False))
+                if named
+                else {h: c for h, c in zip(header, cells, strict=False) if h},
+                origin=origin,
                 row=row_number,
                 cycle=cycle_answer if cycle_answer and is_cycle_name(cycle_answer) else "",
                 ambiguity=ambiguity,
