@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -11,11 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import Project, write_csv
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pdmail import cycles
 from pdmail.config.records import RosterColumns, Taxonomy
 from pdmail.cycle.publish import render_digest
-from pdmail.digest.build import NO_TEAM, Digest, build_digest, need_id
+from pdmail.digest.build import NO_TEAM, Digest, Need, _format_counts, build_digest, need_id
 from pdmail.digest.topics import Tagger
 from pdmail.models import Response
 from pdmail.sources.responses import match
@@ -134,6 +137,18 @@ def test_needs_grouped_by_topic(project: Project) -> None:
     # Sam asked for nothing, so Sam has no need.
     assert addr("sam") not in [n.email for n in digest.needs]
     assert digest.formats == (("team meeting", 1), ("small group", 1), ("one-on-one", 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["small group", "one-on-one", "team meeting", " guide "]),
+                         max_size=3).map(", ".join), max_size=12))  # fmt: skip
+def test_format_counts_count_each_ticked_format_in_the_order_first_ticked(
+    cells: list[str],
+) -> None:
+    needs = [Need(f"n{i}", "2026-12", "a@x.org", "A", "T", "text", (), cell)
+             for i, cell in enumerate(cells)]  # fmt: skip
+    ticked = Counter(f for n in needs for f in n.formats)
+    assert _format_counts(needs) == tuple(ticked.most_common())
 
 
 def test_a_need_with_several_topics_is_in_each_group_once_overall(project: Project) -> None:
