@@ -459,3 +459,34 @@ def test_first_created_follows_commits_made_here_and_by_another_connection(
             other.claim(MessageKey("c", "2026-11", "ann@x.org", "request"), "<2@x>", "s", earlier)
         assert ledger.first_created("c", "request") == earlier
         assert ledger.first_created("c", "request", cycle="2026-11") == earlier
+
+
+def test_a_cycles_entries_follow_commits_made_here_and_by_another_connection(
+    tmp_path: Path,
+) -> None:
+    """The entries are remembered between two reads, but never past a change of the file:
+    a claim, a record or a release, here or in another process's connection."""
+    path = tmp_path / "ledger.sqlite3"
+
+    def states(led: Ledger) -> dict[str, str]:
+        return {e.key.recipient: e.state.value for e in led.entries("c", "2026-12")}
+
+    ann = MessageKey("c", "2026-12", "ann@x.org", "request")
+    raj = MessageKey("c", "2026-12", "raj@x.org", "request")
+    with Ledger(path) as ledger:
+        assert states(ledger) == {}
+        ledger.claim(ann, "<1@x>", "s", T0)
+        assert states(ledger) == {"ann@x.org": "pending"}
+        first = ledger.entries("c", "2026-12")
+        first.clear()  # a caller's list is its own
+        assert states(ledger) == {"ann@x.org": "pending"}
+        with Ledger(path) as other:
+            other.mark_sent(ann, SendResult("<1@x>", "<1@x>"), T0)
+            other.claim(raj, "<2@x>", "s", T0)
+        assert states(ledger) == {"ann@x.org": "sent", "raj@x.org": "pending"}
+        assert ledger.entries("c", "2026-11") == []
+        ledger.mark_unknown(raj, "the connection dropped", T0)
+        assert states(ledger) == {"ann@x.org": "sent", "raj@x.org": "unknown"}
+        with Ledger(path) as other:
+            other.mark_failed(raj, "550 no such user", T0)
+        assert states(ledger) == {"ann@x.org": "sent", "raj@x.org": "failed"}

@@ -256,8 +256,26 @@ class Ledger:
             sql += " AND cycle=?"
             args += (cycle,)
         with self._read() as db:
+            # A send reads the cycle's entries to count what is due and again under the run
+            # lock; the second read is this one's answer when the file has not changed since
+            # (no commit by this connection or by another process).
+            version = self._version(db)
+            memo: dict[tuple[str, ...], tuple[object, tuple[LedgerEntry, ...]]]
+            memo = self.__dict__.setdefault("_entries", {})
+            kept = memo.get(args)
+            if kept is not None and kept[0] == version:
+                return list(kept[1])
             rows = db.execute(sql + " ORDER BY created, recipient, kind", args).fetchall()
-        return [_entry(r) for r in rows]
+        found = tuple(_entry(r) for r in rows)
+        memo.clear()  # one answer kept: the cycle a step works on
+        memo[args] = (version, found)
+        return list(found)
+
+    @staticmethod
+    def _version(db: sqlite3.Connection) -> tuple[int, int]:
+        """A value that changes with every commit to the file: SQLite's ``data_version``
+        (commits by other connections) and this connection's ``total_changes`` (its own)."""
+        return int(db.execute("PRAGMA data_version").fetchone()[0]), db.total_changes
 
     def unsettled(self, campaign: str) -> list[LedgerEntry]:
         """The entries of ``campaign`` (every cycle and kind) whose outcome is not known yet:
@@ -285,7 +303,7 @@ class Ledger:
         with self._read() as db:
             # The query reads every message; a digest asks it once for each cycle it matches,
             # so the answer is kept until the file changes (a commit here or elsewhere).
-            version = (db.execute("PRAGMA data_version").fetchone()[0], db.total_changes)
+            version = self._version(db)
             memo: dict[tuple[str, ...], tuple[object, datetime | None]]
             memo = self.__dict__.setdefault("_first_created", {})
             key = (sql, *args)
