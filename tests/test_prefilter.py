@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pdmail.digest import reading, when
-from pdmail.digest.prefilter import compile_prefiltered, plain_source, start_lookahead
+from pdmail.digest.prefilter import (
+    compile_prefiltered,
+    plain_source,
+    required_words,
+    start_lookahead,
+)
+from pdmail.digest.taxonomy import CONTEXT_RULES
 
 RULES = {
     f"{module.__name__}.{name}": value
@@ -117,3 +123,50 @@ def test_a_pattern_whose_starts_cannot_be_told_is_compiled_as_it_is(pattern: str
     assert start_lookahead(pattern) is None
     if pattern != "(":
         assert compile_prefiltered(pattern).pattern == pattern
+
+
+# -- the words a rule needs: a text without any of them is not searched -----------------------
+
+_ASCII = st.lists(
+    st.sampled_from([w for w in _WORDS if w.isascii()] + ["Book", "READ", "the", "a", "?", ".",
+                                                         "3d", "7", ",", "-", "'s", "\n"]),
+    max_size=20,
+).map(" ".join)  # fmt: skip
+_NEEDING = [
+    (rule, words)
+    for rule in [p for p, _ in CONTEXT_RULES]
+    + [re.compile(plain_source(r), r.flags) for r in RULES.values()]
+    if (words := required_words(rule.pattern, rule.flags)) is not None
+]
+
+
+def test_most_rules_need_words() -> None:
+    assert len(_NEEDING) > len(CONTEXT_RULES)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=_ASCII)
+def test_a_rule_matches_only_where_a_word_it_needs_is(text: str) -> None:
+    for rule, words in _NEEDING:
+        for variant in (text, text.upper(), text.title()):
+            if rule.search(variant):
+                assert any(w in variant.lower() for w in words), (rule.pattern, variant)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "words"),
+    [
+        (r"\b(?:book|reserve)\s+the\b", {"book", "reserve"}),
+        (r"\bbook\s+creator\b", {"creator"}),  # the longest is the most telling
+        (r"\bCanva\b", {"canva"}),
+        (r"a*b|c+d", {"b", "c"}),  # of two as telling, the first
+        (r"(?:x|)yz", {"yz"}),
+        (r"\bcafé\b", {"caf"}),  # only ASCII letters are compared
+        (r"\d+|x", None),  # a branch with no word in it
+        (r"[ab]*", None),
+        (r"(", None),
+    ],
+)
+def test_the_words_a_pattern_needs(pattern: str, words: set[str] | None) -> None:
+    found = required_words(pattern, re.IGNORECASE)
+    assert (None if found is None else set(found)) == words

@@ -23,7 +23,7 @@ except ImportError:  # Python 3.10
     import sre_constants as _c  # type: ignore[no-redef,unused-ignore]
     import sre_parse as _parser  # type: ignore[no-redef,unused-ignore]
 
-__all__ = ["compile_prefiltered", "plain_source", "start_lookahead"]
+__all__ = ["compile_prefiltered", "plain_source", "required_words", "start_lookahead"]
 
 
 class _Unknown(Exception):
@@ -174,3 +174,43 @@ def _class(items: list[_Item]) -> str:
 
 def _char(code: int) -> str:
     return re.escape(chr(code))
+
+
+def required_words(pattern: str, flags: int = 0) -> frozenset[str] | None:
+    """Lower-case ASCII strings one of which is in every text ``pattern`` matches in, as the
+    text reads lower-cased, for an ASCII text (``\\b(?:book|reserve)\\s+the\\b`` -> ``{"book",
+    "reserve"}``, or ``{" the"}`` if that were longer); None when none can be told. A text
+    without any of them is one the pattern cannot match in, and need not be searched."""
+    try:
+        return _required(list(_parser.parse(pattern, flags).data))
+    except (re.error, RecursionError):
+        return None
+
+
+def _required(seq: list[Any]) -> frozenset[str] | None:
+    """The most telling set of strings one of which every match of ``seq`` takes in a row:
+    the one whose shortest string is the longest."""
+    best: frozenset[str] | None = None
+    run: list[str] = []
+
+    def consider(found: frozenset[str] | None) -> None:
+        nonlocal best
+        if found and all(found) and (best is None or min(map(len, found)) > min(map(len, best))):
+            best = found
+
+    for op, av in seq:
+        if op is _c.LITERAL and av < 0x80:
+            run.append(chr(av).lower())
+            continue
+        consider(frozenset(("".join(run),)))
+        run = []
+        if op is _c.SUBPATTERN:
+            consider(_required(list(av[3].data)))
+        elif op is _c.BRANCH:
+            alternatives = [_required(list(alt.data)) for alt in av[1]]
+            if all(alternatives):
+                consider(frozenset().union(*(a for a in alternatives if a)))
+        elif op in _REPEATS and av[0] >= 1:
+            consider(_required(list(av[2].data)))
+    consider(frozenset(("".join(run),)))
+    return best

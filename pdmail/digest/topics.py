@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 
 from ..config.records import Taxonomy, Topic
-from .prefilter import compile_prefiltered
+from .prefilter import compile_prefiltered, required_words
 from .reading import is_no_need
 from .taxonomy import CONTEXT_RULES, DEFAULT_TOPICS
 
@@ -77,7 +77,7 @@ class Tagger:
         self._lower = {old: new for old, new in (aliases or {}).items() if new in self.by_name}
         self._lower.update({t.name.lower(): t.name for t in topics})
         self._rules = rules
-        self._scan = tuple((_prefiltered(pattern), topic) for pattern, topic in rules)
+        self._scan = tuple((*_prefiltered(pattern), topic) for pattern, topic in rules)
         self._seen: dict[str, Evidence] = {}
         self._fingerprint: bytes | None = None
         self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
@@ -143,7 +143,11 @@ class Tagger:
 
         claimed = [False] * len(text)  # words no keyword may use
         masked = [False] * len(text)  # words read as no topic: no later rule uses them either
-        for pattern, topic in self._scan:
+        # An ASCII text without any of the words a rule needs is not searched by it.
+        low = text.lower() if text.isascii() else None
+        for pattern, needs, topic in self._scan:
+            if low is not None and needs is not None and not any(w in low for w in needs):
+                continue
             for m in pattern.finditer(text):
                 name = self._lower.get(topic.lower()) if topic else None
                 # A rule for a topic the school dropped leaves its words to the keywords.
@@ -179,10 +183,14 @@ class Tagger:
 
 
 @functools.cache
-def _prefiltered(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    """``pattern`` as :func:`~pdmail.digest.prefilter.compile_prefiltered` compiles it (every
-    answer is read by every context rule; compiled once per rule)."""
-    return compile_prefiltered(pattern.pattern, pattern.flags)
+def _prefiltered(pattern: re.Pattern[str]) -> tuple[re.Pattern[str], frozenset[str] | None]:
+    """``pattern`` as :func:`~pdmail.digest.prefilter.compile_prefiltered` compiles it, and
+    the words one of which a text needs for it to match (every answer is read by every
+    context rule; worked out once per rule)."""
+    return (
+        compile_prefiltered(pattern.pattern, pattern.flags),
+        required_words(pattern.pattern, pattern.flags),
+    )
 
 
 FORMATS: tuple[tuple[str, tuple[str, ...]], ...] = (
