@@ -133,10 +133,16 @@ def build_year(collections: Sequence[Collection]) -> YearView:
     """The units of study by team and cycle, from ``collections`` (oldest first)."""
     # dict keys keep the order units were first named and drop repeats in constant time.
     teams: dict[str, list[dict[str, None]]] = {}
+    # Each answer as the map shows it, "" for none: teachers name the same units month after
+    # month, and the same answer is read once.
+    shown: dict[str, str] = {}
     for i, c in enumerate(collections):
         for teacher, response in c.answered:
-            units = shorten(response.units.strip())
-            if not units or not is_request(units):
+            units = shown.get(response.units)
+            if units is None:
+                units = shorten(response.units.strip())
+                units = shown[response.units] = units if units and is_request(units) else ""
+            if not units:
                 continue
             cells = teams.setdefault(teacher.team or NO_TEAM, [{} for _ in collections])
             cells[i][units] = None

@@ -291,7 +291,7 @@ def read_column(
         wanted, index = _from_column(values, matched)
         if index is not None:
             basis = f"{values[index].strip()!r} can only be {_ORDER_NAMES[wanted]}"
-    times = tuple(_read(read, wanted, tz) for read in matched)
+    times = _read_all(matched, wanted, tz)
     if basis:
         return ColumnTimes(wanted, basis, times, (None,) * len(values))
     other = "dmy" if wanted == "mdy" else "mdy"
@@ -323,6 +323,24 @@ def _match_all(values: Sequence[str]) -> list[_Matched]:
         except ValueError as exc:
             out.append((stripped, exc))
     return out
+
+
+def _read_all(
+    matched: Sequence[_Matched], order: str, tz: ZoneInfo
+) -> tuple[datetime | ValueError, ...]:
+    """:func:`_read` of each of ``matched``, the usual value built at once (a column can hold
+    a year of answers)."""
+    out: list[datetime | ValueError] = []
+    for read in matched:
+        match = read[1]
+        if isinstance(match, ValueError):
+            out.append(match)
+            continue
+        try:
+            out.append(_build(match, order, tz))
+        except ValueError:
+            out.append(_read(read, order, tz))  # the error as _moment words it
+    return tuple(out)
 
 
 def _read(read: _Matched, order: str, tz: ZoneInfo) -> datetime | ValueError:
