@@ -245,8 +245,10 @@ def lessons_agree(text: str, evidence: Evidence, tagger: Tagger) -> Evidence:
     topics = [name for name, _ in evidence]
     if LESSONS in topics and LESSON not in kinds:
         return tuple((name, words) for name, words in evidence if name != LESSONS)
+    if LESSONS in topics or LESSON not in kinds:
+        return evidence
     order = {t.name: i for i, t in enumerate(tagger.topics)}
-    if LESSONS not in topics and LESSON in kinds and LESSONS in order:
+    if LESSONS in order:
         sentence = next(
             (s for s, ks in sentence_kinds(text) if LESSON in ks and _CLASS_LESSON.search(s)),
             None,
@@ -371,7 +373,16 @@ def reading_key(tagger: Tagger, text: str, topics: Sequence[str], kinds: Sequenc
     """The key :func:`carried_by_kind`'s reading is kept under
     (:meth:`pdmail.state.needs.NeedStore.keep_readings`): a hash of everything it depends on,
     the taxonomy and pdmail's reading rules included."""
-    digest = _key_start(tagger.fingerprint()).copy()
+    return _reading_key(tagger.fingerprint(), text, tuple(topics), tuple(kinds))
+
+
+# A digest asks for the key of each carried need three times (to look its reading up, to use
+# it, and to keep it): each is hashed once.
+@functools.lru_cache(maxsize=1 << 16)
+def _reading_key(
+    fingerprint: bytes, text: str, topics: tuple[str, ...], kinds: tuple[str, ...]
+) -> str:
+    digest = _key_start(fingerprint).copy()
     digest.update("\x1f".join((text, "\x1e".join(topics), "\x1e".join(kinds))).encode())
     return digest.hexdigest()[:32]
 
@@ -583,7 +594,9 @@ def build_digest(
             )
 
     year_key = school_year(cycle, year_starts)
-    this_year = [r for r in needs if school_year(r.cycle, year_starts) == year_key]
+    # Each cycle's year is reckoned once, not once for each of a year's needs.
+    year_cycles = {c for c in {r.cycle for r in needs} if school_year(c, year_starts) == year_key}
+    this_year = [r for r in needs if r.cycle in year_cycles]
     this_year_ids = {r.id for r in this_year} | {n.id for n in fresh}
     past = [c for c in history if c.cycle.name < cycle]
     trend_span = [*past[-(trend_cycles - 1) :], collection] if trend_cycles > 1 else [collection]
