@@ -9,6 +9,12 @@ positions are passed over after one test. A match is found exactly where, and as
 pattern finds it: the lookahead is zero-width and holds at every place a match starts. A
 pattern whose starts cannot be told (one that can match the empty string, a back-reference,
 a negated class at the start, an inline flag) is compiled as it is.
+
+:func:`required_words` goes further for a rule run over whole answers: the words one of which
+every match holds, so that an answer with none of them is not searched at all.
+
+Both read the pattern with the parser Python's ``re`` compiles with (``re._parser``, or
+``sre_parse`` before 3.11); anything in it they do not know makes them give up, never guess.
 """
 
 from __future__ import annotations
