@@ -687,6 +687,29 @@ def test_keep_needs_returns_what_the_store_holds_after_its_writes(
     assert [list(cells) for _, cells in written.rows] == needs_rows(kept)[1]
 
 
+@pytest.mark.parametrize(
+    ("before", "written"),
+    [
+        (["a", "b", "c"], ["b"]),  # b rewritten: read again
+        (["a", "b"], ["b"]),  # c came from elsewhere and was not named: all are read
+        (["a", "b", "c", "gone"], ["b"]),  # a need no longer kept is left out
+        ([], []),
+    ],
+)
+def test_all_after_is_what_all_returns(
+    ledger: Ledger, before: list[str], written: list[str]
+) -> None:
+    store = ledger.needs
+    store.upsert([record(i, teacher="Ann Lee") for i in ("a", "b", "c", "gone")], D1)
+    earlier = {r.id: r for r in store.all(CAMPAIGN)}
+    with ledger._read() as db:
+        db.execute("DELETE FROM needs WHERE id='gone'")
+    store.upsert([record("b", text="new words", team="Grade 5")], D2)
+    got = store.all_after([earlier[i] for i in before], CAMPAIGN, written)
+    assert got == store.all(CAMPAIGN)
+    assert [r.id for r in got] == ["b", "a", "c"] and got[0].text == "new words"
+
+
 def test_keep_needs_reads_again_only_the_needs_it_wrote(
     ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

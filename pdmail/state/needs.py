@@ -484,10 +484,10 @@ class NeedStore:
             ).fetchall()
         except sqlite3.Error as exc:
             raise BackendError(f"{self._path}: needs read failed ({exc})") from None
-        order = [row[0] for row in rows]
-        if len(order) != len(by_id) or not all(i in by_id for i in order):
-            return self.all(campaign)  # rows came or went otherwise: read them all
-        return [by_id[i] for i in order]
+        try:
+            return [by_id[row[0]] for row in rows]
+        except KeyError:  # a need kept otherwise: read them all
+            return self.all(campaign)
 
     def _by_ids(self, ids: Iterable[str]) -> list[NeedRecord]:
         """The needs of ``ids`` that are kept (any campaign's), in no particular order."""
