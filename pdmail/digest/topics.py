@@ -77,7 +77,6 @@ class Tagger:
         self._lower = {old: new for old, new in (aliases or {}).items() if new in self.by_name}
         self._lower.update({t.name.lower(): t.name for t in topics})
         self._rules = rules
-        self._scan = tuple((*_prefiltered(pattern), topic) for pattern, topic in rules)
         self._seen: dict[str, Evidence] = {}
         self._fingerprint: bytes | None = None
         self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
@@ -88,6 +87,11 @@ class Tagger:
                 phrase = tuple(f"={w}" if exact else f"~{stem(w)}" for w in words)
                 if phrase:
                     self._index.setdefault(phrase[0], []).append((phrase, topic.name))
+
+    @functools.cached_property
+    def _scan(self) -> tuple[tuple[re.Pattern[str], frozenset[str] | None, str | None], ...]:
+        # Made when the first answer is read: a tagger asked only for its topics compiles none.
+        return tuple((*_prefiltered(pattern), topic) for pattern, topic in self._rules)
 
     @classmethod
     def from_taxonomy(cls, taxonomy: Taxonomy) -> Tagger:
