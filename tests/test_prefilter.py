@@ -170,3 +170,23 @@ def test_a_rule_matches_only_where_a_word_it_needs_is(text: str) -> None:
 def test_the_words_a_pattern_needs(pattern: str, words: set[str] | None) -> None:
     found = required_words(pattern, re.IGNORECASE)
     assert (None if found is None else set(found)) == words
+
+
+def test_each_tagger_reads_by_its_own_rules() -> None:
+    # Rules are prepared per tagger (and compiled once per pattern): two taggers in one
+    # process, with different rules for the same words, keep to their own.
+    from pdmail.config.records import Topic
+    from pdmail.digest.topics import Tagger
+
+    topics = (Topic("Booking", ("lab",)), Topic("Books", ("book",)))
+    claim = ((re.compile(r"\bbook\s+the\s+lab\b", re.IGNORECASE), "Booking"),)
+    text = "Could I book the lab? And a book list please"
+    assert Tagger(topics, rules=claim).tag(text) == ("Booking", "Books")
+    assert Tagger(topics, rules=()).tag(text) == ("Booking", "Books")
+    assert Tagger(topics, rules=claim).explain("BOOK THE LAB") == (("Booking", ("BOOK THE LAB",)),)
+    assert Tagger(topics, rules=()).explain("BOOK THE LAB") == (
+        ("Booking", ("LAB",)),
+        ("Books", ("BOOK",)),
+    )
+    dropped = ((re.compile(r"\bbook\b", re.IGNORECASE), None),)  # words read as no topic
+    assert Tagger(topics, rules=dropped).tag("book the lab") == ("Booking",)
