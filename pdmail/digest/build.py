@@ -342,7 +342,7 @@ def carried_by_kind(
 
 # The code a reading depends on (the modules of the reading rules, and here the functions a
 # carried need is read by): a pdmail that reads differently reads kept needs again.
-_READING_MODULES = ("reading.py", "topics.py", "taxonomy.py")
+_READING_MODULES = ("reading.py", "topics.py", "taxonomy.py", "prefilter.py")
 
 
 @functools.cache

@@ -13,9 +13,10 @@ import re
 from dataclasses import replace
 
 from ..config.records import Taxonomy, Topic
+from . import taxonomy
 from .prefilter import compile_prefiltered, required_words
 from .reading import is_no_need
-from .taxonomy import CONTEXT_RULES, DEFAULT_TOPICS
+from .taxonomy import DEFAULT_TOPICS
 
 _WORD = re.compile(r"[a-z0-9]+")
 _WORD_ANY_CASE = re.compile(r"[a-zA-Z0-9]+")
@@ -67,7 +68,7 @@ class Tagger:
     def __init__(
         self,
         topics: tuple[Topic, ...],
-        rules: tuple[tuple[re.Pattern[str], str | None], ...] = CONTEXT_RULES,
+        rules: tuple[tuple[re.Pattern[str], str | None], ...] | None = None,
         aliases: dict[str, str] | None = None,
     ) -> None:
         self.topics = topics
@@ -76,7 +77,7 @@ class Tagger:
         # Topic names the context rules may use: each topic's own, and a renamed built-in's.
         self._lower = {old: new for old, new in (aliases or {}).items() if new in self.by_name}
         self._lower.update({t.name.lower(): t.name for t in topics})
-        self._rules = rules
+        self._given_rules = rules  # None: the built-in ones, compiled when first needed
         self._seen: dict[str, Evidence] = {}
         self._fingerprint: bytes | None = None
         self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
@@ -87,6 +88,11 @@ class Tagger:
                 phrase = tuple(f"={w}" if exact else f"~{stem(w)}" for w in words)
                 if phrase:
                     self._index.setdefault(phrase[0], []).append((phrase, topic.name))
+
+    @functools.cached_property
+    def _rules(self) -> tuple[tuple[re.Pattern[str], str | None], ...]:
+        given = self._given_rules
+        return taxonomy.CONTEXT_RULES if given is None else given
 
     @functools.cached_property
     def _scan(self) -> tuple[tuple[re.Pattern[str], frozenset[str] | None, str | None], ...]:
