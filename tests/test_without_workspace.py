@@ -240,3 +240,49 @@ def test_the_digest_is_compiled_rendered_and_mailed_from_its_parts(
     (mail,) = [read_eml(p) for p in (project.outbox / "2026-12").glob("digest-*.eml")]
     assert mail["Subject"] == rendered.subject and mail["Date"].datetime == clock()
     ledger.close()
+
+
+def test_the_whole_digest_step_runs_from_a_desk_a_composer_and_a_courier(
+    project: Project, tmp_path: Path
+) -> None:
+    """publish_at: the needs kept (needs.csv), the files written, the mail sent once, from
+    pieces a script builds, and its own clock on every date it writes."""
+    from pdmail.backends.local import CsvSink
+    from pdmail.cycle.publish import Desk, PublishOptions, publish_at
+
+    config, ledger, roster, clock = parts(project, tmp_path)
+    composer = Composer(config, Templates(config.templates), clock, roster.origin)
+    courier = Courier(config, ledger, lambda: OutboxMailer(config.mail.outbox), clock)
+    december = cycles.cycle(config, "2026-12")
+    plan = requests_plan(composer, roster, collection(config, roster, december), december)
+    hand_over_requests(courier, december, plan)
+    project.write_responses(
+        [answer(MARIA, "12/4/2026 9:15", help_text="A lesson on citing sources, please")]
+    )
+    clock.set("2026-12-11", time(16, 0))
+    source = make_source(config)
+    desk = Desk(
+        config,
+        lambda: roster,
+        lambda c: collection(config, roster, c),
+        ledger,
+        source,
+        CsvSink(config.state, {"needs": config.digest.needs_file}),
+        clock,
+    )
+    out = tmp_path / "out"
+    options = PublishOptions(out=out, send=True)
+    with pytest.raises(TypeError, match="needs a courier"):
+        publish_at(desk, composer, None, december, options)
+    done = publish_at(desk, composer, courier, december, options)
+    assert not done.errors
+    assert sorted(Path(f).name for f in done.files) == ["digest.csv", "digest.html", "digest.md"]
+    assert "citing sources" in (out / "digest.md").read_text()
+    assert done.mail is not None and done.mail.recipients("sent") == [config.librarian.email]
+    (need,) = ledger.needs.all(config.campaign)
+    assert (need.email, need.status, need.first_seen) == (MARIA, "open", clock().date())
+    assert "citing sources" in config.digest.needs_file.read_text()
+    again = publish_at(desk, composer, courier, december, options)
+    assert again.mail is not None and again.mail.count("already-sent") == 1
+    assert len(ledger.needs.all(config.campaign)) == 1
+    ledger.close()

@@ -27,16 +27,18 @@ from ..digest.topics import Tagger
 from ..errors import BackendError, InputError, PdmailError
 from ..mail.compose import address, compose, header_safe, message_id
 from ..models import DIGEST as DIGEST  # the kind lives in models; named here too
-from ..models import LEARNING, REQUEST, MessageKey
+from ..models import LEARNING, REQUEST, Clock, MessageKey
 from ..sources.responses import Collection
 from ..state.ledger import Ledger
 from ..state.needs import ByKind, NeedRecord, merge
 from ..state.needs_table import TableRead, keep_needs, read_table_edits
 from .delivery import Courier, DeliveryReport, Outgoing, hand_over
-from .freshness import require_answers
+from .freshness import ensure_answers
 from .messages import Composer, shared_context
 
 if TYPE_CHECKING:
+    from ..backends.base import ReportSink, TableSource
+    from ..sources.roster import Roster
     from ..workspace import Workspace
 
 
@@ -47,6 +49,27 @@ class RenderedDigest:
     html: str
     markdown: str
     text: str
+
+
+@dataclass(frozen=True)
+class Desk:
+    """What making a digest reads and keeps: the config, the roster (read when first asked),
+    each cycle's answers matched to it (``collect``), the ledger (requests sent, needs kept),
+    the responses source (whether the answers can be there yet), where tables go (``sink``:
+    needs.csv or the needs tab) and the clock."""
+
+    config: Config
+    roster: Callable[[], Roster]
+    collect: Callable[[Cycle], Collection]
+    ledger: Ledger
+    source: TableSource
+    sink: ReportSink
+    clock: Clock
+
+    @classmethod
+    def of(cls, ws: Workspace) -> Desk:
+        """The workspace's pieces (nothing is read until the digest asks for it)."""
+        return cls(ws.config, lambda: ws.roster, ws.collect, ws.ledger, ws.source, ws.sink, ws.now)
 
 
 def history(
@@ -103,13 +126,29 @@ def sync_needs(
     table as read earlier in the run, used again if nothing changed since (see
     :func:`pdmail.state.needs_table.keep_needs`).
     """
-    topics = [t.name for t in (tagger or Tagger.from_taxonomy(ws.config.taxonomy)).topics]
+    return keep_desk_needs(
+        Desk.of(ws), fresh, persist=persist, errors=errors, tagger=tagger, read=read
+    )
+
+
+def keep_desk_needs(
+    desk: Desk,
+    fresh: list[NeedRecord],
+    *,
+    persist: bool = True,
+    errors: list[PdmailError] | None = None,
+    tagger: Tagger | None = None,
+    read: TableRead | None = None,
+) -> tuple[list[NeedRecord], list[str]]:
+    """:func:`sync_needs` with the desk's config, ledger, table and clock."""
+    config = desk.config
+    topics = [t.name for t in (tagger or Tagger.from_taxonomy(config.taxonomy)).topics]
     return keep_needs(
-        ws.ledger.needs,
-        ws.sink,
-        ws.config.campaign,
+        desk.ledger.needs,
+        desk.sink,
+        config.campaign,
         topics,
-        ws.now(),
+        desk.clock(),
         fresh,
         persist=persist,
         errors=errors,
@@ -126,7 +165,18 @@ def compile_digest(
 ) -> Digest:
     """The digest of ``cycle`` as it stands now, with the needs kept in step (a needs table
     that cannot be written goes to ``errors`` when one is given, see :func:`sync_needs`)."""
-    digest, keep = _compile(ws, cycle)
+    return compile_at(Desk.of(ws), cycle, persist=persist, errors=errors)
+
+
+def compile_at(
+    desk: Desk,
+    cycle: Cycle,
+    *,
+    persist: bool = True,
+    errors: list[PdmailError] | None = None,
+) -> Digest:
+    """:func:`compile_digest` from the desk's pieces."""
+    digest, keep = _compile(desk, cycle)
     if persist:
         keep(errors)
     return digest
@@ -142,49 +192,63 @@ def prepare_digest(
     """:func:`compile_digest` and :func:`render_digest` in one, keeping the needs only once
     every digest template has rendered: a broken template stops the step with nothing
     written."""
-    digest, keep = _compile(ws, cycle)
-    rendered = render_digest(ws, cycle, digest)
+    return prepare_at(Desk.of(ws), _composer(ws), cycle, persist=persist, errors=errors)
+
+
+def prepare_at(
+    desk: Desk,
+    composer: Composer,
+    cycle: Cycle,
+    *,
+    persist: bool = True,
+    errors: list[PdmailError] | None = None,
+) -> RenderedDigest:
+    """:func:`prepare_digest` from the desk's pieces, rendered by ``composer``."""
+    digest, keep = _compile(desk, cycle)
+    rendered = render_digest_with(composer, cycle, digest)
     if persist:
         keep(errors)
     return rendered
 
 
 def _compile(
-    ws: Workspace, cycle: Cycle
+    desk: Desk, cycle: Cycle
 ) -> tuple[Digest, Callable[[list[PdmailError] | None], object]]:
     """The digest as it will stand once its needs are kept, and the call that keeps them
     (nothing is written before that call)."""
-    cfg = ws.config
+    cfg = desk.config
+    ledger = desk.ledger
     # Its response rate and non-responders are only true if the answers can be there.
-    require_answers(ws, cycle, "no digest was made")
+    ensure_answers(cfg, ledger, desk.source, cycle, "no digest was made")
     tagger = Tagger.from_taxonomy(cfg.taxonomy)
-    collection = ws.collect(cycle)
+    collection = desk.collect(cycle)
     # The needs with the librarian's latest edits, corrections among them, read first: the
     # month's answers are read with what those corrections teach.
     # The table is read once: keeping the needs below uses this reading again unless the
     # table or the ledger changed in between.
-    read = read_table_edits(ws.ledger.needs, ws.sink, cfg.campaign, [t.name for t in tagger.topics])
-    kept, problems = sync_needs(ws, [], persist=False, tagger=tagger, read=read)
+    read = read_table_edits(ledger.needs, desk.sink, cfg.campaign, [t.name for t in tagger.topics])
+    kept, problems = keep_desk_needs(desk, [], persist=False, tagger=tagger, read=read)
     month = current_needs(collection, tagger, cfg.campaign, kept, cfg.digest.learn_threshold)
     fresh = as_records(month, cfg.campaign)
-    needs = merge(kept, fresh, ws.now().date())
-    sent = requests_sent(cfg, ws.ledger)
+    now = desk.clock()
+    needs = merge(kept, fresh, now.date())
+    sent = requests_sent(cfg, ledger)
     # Open learning needs carried over are read as the digests before read them, if kept.
-    store = ws.ledger.needs
+    store = ledger.needs
     readings = store.readings(
         reading_key(tagger, r.text, r.topics, r.kinds)
         for r in needs
         if r.cycle < cycle.name and r.status == "open" and LEARNING in r.kinds
     )
     digest = build_digest(
-        ws.roster,
+        desk.roster(),
         collection,
         tagger,
         school=cfg.school,
         campaign=cfg.campaign,
-        generated=ws.now(),
+        generated=now,
         needs=needs,
-        history=history(cfg, ws.ledger, ws.collect, cycle, sent),
+        history=history(cfg, ledger, desk.collect, cycle, sent),
         asked=sent,
         sessions=cfg.digest.sessions,
         specialists=cfg.digest.specialists,
@@ -199,7 +263,7 @@ def _compile(
         digest = replace(digest, problems=(*digest.problems, *problems))
 
     def keep(errors: list[PdmailError] | None) -> object:
-        kept = sync_needs(ws, fresh, persist=True, errors=errors, tagger=tagger, read=read)
+        kept = keep_desk_needs(desk, fresh, persist=True, errors=errors, tagger=tagger, read=read)
         # The readings the next digests will look for: the carried needs read here, and this
         # month's needs, which carry over from the next month on (their words are read
         # already, so this costs little).
@@ -316,20 +380,44 @@ def publish_digest(
     what was written, or failed, stays in them even if sending then raises.
     """
     opts = options or PublishOptions()
+    courier = Courier.of(ws) if opts.send else None
+    return publish_at(Desk.of(ws), _composer(ws), courier, cycle, opts, files=files, errors=errors)
+
+
+def publish_at(
+    desk: Desk,
+    composer: Composer,
+    courier: Courier | None,
+    cycle: Cycle,
+    options: PublishOptions,
+    *,
+    files: list[str] | None = None,
+    errors: list[PdmailError] | None = None,
+) -> Published:
+    """:func:`publish_digest` from its pieces: the desk to compile from, the composer that
+    renders and writes the mail, and the courier that hands it over (needed only when
+    ``options.send``)."""
+    opts = options
+    if opts.send and courier is None:
+        raise TypeError("publish_at: sending the digest needs a courier")
     errors = [] if errors is None else errors
-    rendered = prepare_digest(ws, cycle, persist=not opts.dry_run, errors=errors)
+    rendered = prepare_at(desk, composer, cycle, persist=not opts.dry_run, errors=errors)
     done = Published(rendered, files=[] if files is None else files, errors=errors)
     if opts.write:
         try:
-            done.files.extend(str(p) for p in write_digest(rendered, opts.folder(ws.config, cycle)))
+            done.files.extend(
+                str(p) for p in write_digest(rendered, opts.folder(desk.config, cycle))
+            )
         except PdmailError as exc:
             errors.append(exc)
         try:
-            done.files.append(ws.sink.write_table("digest", *digest_rows(rendered.digest)))
+            done.files.append(desk.sink.write_table("digest", *digest_rows(rendered.digest)))
         except PdmailError as exc:
             errors.append(exc)
-    if opts.send:
-        done.mail = send_digest(ws, cycle, rendered, dry_run=opts.dry_run, resend=opts.resend)
+    if opts.send and courier is not None:
+        done.mail = hand_over_digest(
+            courier, composer, cycle, rendered, dry_run=opts.dry_run, resend=opts.resend
+        )
     return done
 
 
