@@ -176,6 +176,7 @@ def test_the_steps_import_without_the_workspace(tmp_path: Path) -> None:
         "import pdmail.cycle.steps, pdmail.cycle.status, pdmail.cycle.preview\n"
         "import pdmail.cycle.opening, pdmail.cycle.freshness, pdmail.testmail\n"
         "import pdmail.backends.outbox, pdmail.backends.registry\n"
+        "import pdmail.cycle.publish, pdmail.cycle.survey_digest\n"
         "print('pdmail.workspace' in sys.modules)\n"
     )
     out = subprocess.run(

@@ -424,24 +424,48 @@ def publish_at(
 def _message(
     composer: Composer, cycle: Cycle, rendered: RenderedDigest, name: str, email: str
 ) -> Outgoing:
+    return digest_message(
+        composer,
+        cycle,
+        (rendered.subject, rendered.text, rendered.html),
+        name,
+        email,
+        what=f"the digest to {email}",
+        check="librarian and digest.specialists in the config and the digest subject template",
+    )
+
+
+def digest_message(
+    composer: Composer,
+    cycle: Cycle,
+    parts: tuple[str, str, str],
+    name: str,
+    email: str,
+    *,
+    what: str,
+    check: str,
+) -> Outgoing:
+    """The cycle's digest message (``parts``: subject, text, HTML) from the librarian to
+    ``name`` <``email``>, the monthly one and a survey's alike; one that cannot be written
+    safely is an :class:`InputError` saying ``what`` it was and what to ``check``."""
     cfg = composer.config
+    subject, text, html = parts
     key = MessageKey(cfg.campaign, cycle.name, email.lower(), DIGEST)
     try:
         msg = compose(
             sender=address(cfg.mail.sender_name, cfg.librarian.email),
             to=address(name, key.recipient),
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
+            subject=subject,
+            text=text,
+            html=html,
             message_id=message_id(key, cfg.librarian.email.rpartition("@")[2]),
             date=composer.clock(),
             reply_to=cfg.mail.reply_to,
         )
     except InputError as exc:
         raise InputError(
-            f"the digest to {email} cannot be built safely: {exc.message}",
-            hint="check librarian and digest.specialists in the config and the digest subject "
-            "template; nothing was sent",
+            f"{what} cannot be built safely: {exc.message}",
+            hint=f"check {check}; nothing was sent",
         ) from None
     return Outgoing(key, msg)
 

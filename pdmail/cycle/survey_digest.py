@@ -4,18 +4,20 @@ as bars, written beside the monthly digests and mailed to the librarian once per
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..atomic import write_atomic
 from ..campaigns.survey import SurveyResults, survey_results
 from ..cycles import Cycle
-from ..errors import BackendError, ConfigError, InputError, PdmailError
-from ..mail.compose import address, compose, header_safe, message_id
-from ..models import MessageKey
-from ..workspace import Workspace
-from .delivery import DeliveryReport, Outgoing, deliver
-from .freshness import require_answers
-from .messages import base_context
-from .publish import DIGEST, PublishOptions
+from ..errors import BackendError, ConfigError, PdmailError
+from ..mail.compose import header_safe
+from .delivery import Courier, DeliveryReport, hand_over
+from .freshness import ensure_answers
+from .messages import Composer, shared_context
+from .publish import DIGEST, Desk, PublishOptions, digest_message
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 
 @dataclass
@@ -33,16 +35,22 @@ class PublishedSurvey:
 
 
 def results_of(ws: Workspace, cycle: Cycle) -> SurveyResults:
-    """The survey round ``cycle`` counted from ``ws``'s answers (its campaign must be a
+    """The survey round ``cycle`` counted from ``ws``'s answers (:func:`results_at`)."""
+    return results_at(Desk.of(ws), cycle)
+
+
+def results_at(desk: Desk, cycle: Cycle) -> SurveyResults:
+    """The survey round ``cycle`` counted from the desk's answers (its campaign must be a
     survey). Refuses, like the monthly digest, when the answers cannot all be there yet."""
-    questions = ws.config.active_campaign.survey
+    config = desk.config
+    questions = config.active_campaign.survey
     if questions is None:
         raise ConfigError(
-            f"campaign {ws.config.campaign}: not a survey, so it has no survey results",
+            f"campaign {config.campaign}: not a survey, so it has no survey results",
             hint="pass --campaign with a survey campaign (kind: survey)",
         )
-    require_answers(ws, cycle, "no digest was made")
-    return survey_results(ws.collect(cycle), questions)
+    ensure_answers(config, desk.ledger, desk.source, cycle, "no digest was made")
+    return survey_results(desk.collect(cycle), questions)
 
 
 def survey_rows(results: SurveyResults) -> tuple[list[str], list[list[str]]]:
@@ -79,10 +87,32 @@ def publish_survey(
     :func:`pdmail.cycle.publish.publish_digest`, for ``pdmail digest`` and the tick alike. A
     write that fails is collected in ``errors`` and the mail still goes."""
     opts = options or PublishOptions()
+    composer = Composer(ws.config, ws.templates, ws.now)
+    courier = Courier.of(ws) if opts.send else None
+    return publish_survey_at(
+        Desk.of(ws), composer, courier, cycle, opts, files=files, errors=errors
+    )
+
+
+def publish_survey_at(
+    desk: Desk,
+    composer: Composer,
+    courier: Courier | None,
+    cycle: Cycle,
+    options: PublishOptions,
+    *,
+    files: list[str] | None = None,
+    errors: list[PdmailError] | None = None,
+) -> PublishedSurvey:
+    """:func:`publish_survey` from its pieces, as
+    :func:`pdmail.cycle.publish.publish_at` takes them (a courier only to send)."""
+    opts = options
+    if opts.send and courier is None:
+        raise TypeError("publish_survey_at: sending the survey digest needs a courier")
     errors = [] if errors is None else errors
-    results = results_of(ws, cycle)
-    ctx = {**base_context(ws, cycle), "survey": results}
-    render = ws.templates.render
+    results = results_at(desk, cycle)
+    ctx = {**shared_context(desk.config, cycle), "survey": results}
+    render = composer.templates.render
     done = PublishedSurvey(
         results=results,
         subject=header_safe(render("digest.subject.j2", ctx)),
@@ -92,7 +122,7 @@ def publish_survey(
         errors=errors,
     )
     if opts.write:
-        folder = opts.folder(ws.config, cycle)
+        folder = opts.folder(desk.config, cycle)
         for name, body in (("survey.html", done.html), ("survey.txt", done.text)):
             target = folder / name
             try:
@@ -103,35 +133,22 @@ def publish_survey(
                     BackendError(f"{target}: cannot write the survey digest ({exc.strerror})")
                 )
         try:
-            done.files.append(ws.sink.write_table("results", *survey_rows(results)))
+            done.files.append(desk.sink.write_table("results", *survey_rows(results)))
         except PdmailError as exc:
             errors.append(exc)
-    if opts.send:
-        items = [_message(ws, cycle, done)]
-        done.mail = deliver(
-            ws, items, cycle=cycle.name, kind=DIGEST, dry_run=opts.dry_run, resend=opts.resend
+    if opts.send and courier is not None:
+        config = desk.config
+        item = digest_message(
+            composer,
+            cycle,
+            (done.subject, done.text, done.html),
+            config.librarian.name,
+            config.librarian.email,
+            what="the survey digest",
+            check="librarian in the config and the survey's digest subject template",
         )
+        done.mail = hand_over(
+            courier, [item], cycle=cycle.name, kind=DIGEST, dry_run=opts.dry_run,
+            resend=opts.resend,
+        )  # fmt: skip
     return done
-
-
-def _message(ws: Workspace, cycle: Cycle, done: PublishedSurvey) -> Outgoing:
-    cfg = ws.config
-    key = MessageKey(cfg.campaign, cycle.name, cfg.librarian.email.lower(), DIGEST)
-    try:
-        msg = compose(
-            sender=address(cfg.mail.sender_name, cfg.librarian.email),
-            to=address(cfg.librarian.name, key.recipient),
-            subject=done.subject,
-            text=done.text,
-            html=done.html,
-            message_id=message_id(key, cfg.librarian.email.rpartition("@")[2]),
-            date=ws.now(),
-            reply_to=cfg.mail.reply_to,
-        )
-    except InputError as exc:
-        raise InputError(
-            f"the survey digest cannot be built safely: {exc.message}",
-            hint="check librarian in the config and the survey's digest subject template; "
-            "nothing was sent",
-        ) from None
-    return Outgoing(key, msg)
