@@ -250,7 +250,7 @@ def forms_api() -> Iterator[str]:
     _Forms.seen = []
     _Forms.form = FORM
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Forms)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

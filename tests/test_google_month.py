@@ -76,7 +76,7 @@ def google(
         )
         _Router.sheets, _Router.gmail = sheets.base_url, gmail.base_url
         router = ThreadingHTTPServer(("127.0.0.1", 0), _Router)
-        thread = threading.Thread(target=router.serve_forever, daemon=True)
+        thread = threading.Thread(target=router.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         monkeypatch.setenv(GOOGLE_ENDPOINT_ENV, f"http://127.0.0.1:{router.server_address[1]}")
         token = project.folder / "token.json"
