@@ -200,15 +200,24 @@ def test_nothing_is_recorded_in_a_ledger_it_was_not_given(project: Project, tmp_
     ledger.close()
 
 
-def test_the_digest_is_compiled_rendered_and_mailed_from_its_parts(
-    project: Project, tmp_path: Path
-) -> None:
-    config, ledger, roster, clock = parts(project, tmp_path)
+def _december_sent(
+    config: Config, ledger: Ledger, roster: Roster, clock: Clock
+) -> tuple[Composer, Courier, cycles.Cycle]:
+    """December's requests handed to the outbox from the pieces: the composer and courier
+    that did it, and the cycle."""
     composer = Composer(config, Templates(config.templates), clock, roster.origin)
     courier = Courier(config, ledger, lambda: OutboxMailer(config.mail.outbox), clock)
     december = cycles.cycle(config, "2026-12")
     plan = requests_plan(composer, roster, collection(config, roster, december), december)
     hand_over_requests(courier, december, plan)
+    return composer, courier, december
+
+
+def test_the_digest_is_compiled_rendered_and_mailed_from_its_parts(
+    project: Project, tmp_path: Path
+) -> None:
+    config, ledger, roster, clock = parts(project, tmp_path)
+    composer, courier, december = _december_sent(config, ledger, roster, clock)
     project.write_responses([answer(ANN, "12/3/2026 10:00", help_text="Help with citations")])
     clock.set("2026-12-11", time(16, 0))
 
@@ -252,11 +261,7 @@ def test_the_whole_digest_step_runs_from_a_desk_a_composer_and_a_courier(
     from pdmail.cycle.publish import Desk, PublishOptions, publish_at
 
     config, ledger, roster, clock = parts(project, tmp_path)
-    composer = Composer(config, Templates(config.templates), clock, roster.origin)
-    courier = Courier(config, ledger, lambda: OutboxMailer(config.mail.outbox), clock)
-    december = cycles.cycle(config, "2026-12")
-    plan = requests_plan(composer, roster, collection(config, roster, december), december)
-    hand_over_requests(courier, december, plan)
+    composer, courier, december = _december_sent(config, ledger, roster, clock)
     project.write_responses(
         [answer(MARIA, "12/4/2026 9:15", help_text="A lesson on citing sources, please")]
     )
