@@ -848,3 +848,35 @@ def _project_of(folder: Path) -> Any:
     from conftest import Project
 
     return Project(folder)
+
+
+def test_a_paced_run_records_each_message_before_it_pauses(server: Server, tmp_path: Path) -> None:
+    """Paced, the next message does not follow at once: its record is not left pending
+    over the pause (a run stopped during it would leave the message in doubt)."""
+    import sqlite3
+    from datetime import date
+
+    import yaml
+    from conftest import Project
+
+    from pdmail import cycles
+    from pdmail.cycle.steps import send_requests
+
+    config = _without_login(_smtp_project(tmp_path, server))
+    data = yaml.safe_load(config.read_text())
+    data["mail"]["per_minute"] = 2  # the third and fourth wait (the pause returns at once)
+    config.write_text(yaml.safe_dump(data))
+    seen: list[tuple[int, int]] = []
+
+    def pause(seconds: float) -> None:
+        with contextlib.closing(sqlite3.connect(tmp_path / ".pdmail" / "ledger.sqlite3")) as db:
+            sent = db.execute("SELECT count(*) FROM messages WHERE state='sent'").fetchone()[0]
+        seen.append((len(server.handler.received), int(sent)))
+
+    project = Project(tmp_path)
+    with project.workspace(date(2026, 12, 1)) as ws:
+        ws.sleep = pause
+        report = send_requests(ws, cycles.cycle(ws.config, "2026-12"))
+    assert report.count("sent") == 4
+    # (messages the server took, of them recorded as sent) at each pause
+    assert seen == [(2, 2), (3, 3)]

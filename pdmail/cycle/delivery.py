@@ -309,17 +309,16 @@ def _send_all(
     queue.render_upto(min(batch, len(to_send)))
     pacer = _Pacer(c.config.mail.per_minute, c.monotonic, c.sleep)
     streak = _Streak()
-    record = _Record(c)
     with (
         c.mailer() as mailer,
         _Claims(c, mailer, queue, entries, resend, batch) as claims,
-        record,
+        # Unpaced, the next message follows at once: a mailer that can write the last
+        # message's record while the next one's envelope goes out is given that work.
+        _Record(c, deferred=batch > 1 and _takes(mailer, "before_data")) as record,
     ):
         # A mailer that can wait for its server while the next message is rendered is
-        # given that work (SMTP: while the server takes in the data), and one that can
-        # write the last message's record while the next one's envelope goes out, that.
+        # given that work (SMTP: while the server takes in the data).
         meanwhile = queue.render_next if _takes(mailer, "meanwhile") else None
-        before_data = record.now if _takes(mailer, "before_data") else None
         for n in range(len(to_send)):
             if cap and len(counted) >= cap:
                 _hold_for_cap(report, to_send[n:], cap, counted, tz)
@@ -342,9 +341,7 @@ def _send_all(
                     )
                 report.note = _resume_note(report.count("held"), None, tz)
                 break
-            outcome, error = _send_one(
-                c, mailer, outgoing, claim, resend, meanwhile, before_data, record
-            )
+            outcome, error = _send_one(c, mailer, outgoing, claim, resend, meanwhile, record)
             queue.done(n)
             if outcome.result in ("sent", "unknown"):
                 counted.append(c.clock())
@@ -381,20 +378,25 @@ def _takes(mailer: Mailer, parameter: str) -> bool:
 class _Record:
     """The record of the last message handed over, written as late as exactly-once allows.
 
-    A mailer that takes ``before_data`` (SMTP) writes it while the next message's envelope
-    goes out, the server answering meanwhile, and always before any of that message's data:
-    so, as before, at most the first pending row of a batch may have been handed over
-    (:meth:`~pdmail.state.ledger.Ledger.settle_interrupted`). Any other ledger write of the
-    run, and the run's end however it ends, writes it first.
+    ``deferred`` (an unpaced run, a mailer that takes ``before_data``: SMTP), it is written
+    while the next message's envelope goes out, the server answering meanwhile, and always
+    before any of that message's data: so, as before, at most the first pending row of a batch
+    may have been handed over (:meth:`~pdmail.state.ledger.Ledger.settle_interrupted`). Any
+    other ledger write of the run, and the run's end however it ends, writes it first.
+    Otherwise it is written at once, never left pending over a pause of the run.
     """
 
-    def __init__(self, c: Courier) -> None:
+    def __init__(self, c: Courier, *, deferred: bool) -> None:
         self.c = c
+        self.deferred = deferred
         self.todo: tuple[MessageKey, SendResult, datetime] | None = None
 
-    def later(self, key: MessageKey, result: SendResult, at: datetime) -> None:
+    def add(self, key: MessageKey, result: SendResult, at: datetime) -> None:
+        """Record ``key`` as sent: now, or (deferred) by the next message's ``before_data``."""
         self.now()
         self.todo = (key, result, at)
+        if not self.deferred:
+            self.now()
 
     def now(self) -> None:
         """Write the pending record, if any (once)."""
@@ -680,7 +682,6 @@ def _send_one(
     claim: Claim,
     resend: bool,
     meanwhile: Callable[[], None] | None = None,
-    before_data: Callable[[], None] | None = None,
     record: _Record | None = None,
 ) -> tuple[Outcome, PdmailError | None]:
     """Hand over and record one message as ``claim`` allows; the second value is the error it
@@ -698,10 +699,8 @@ def _send_one(
     extra: dict[str, Callable[[], None]] = {}
     if meanwhile is not None:
         extra["meanwhile"] = meanwhile
-    if record is not None and before_data is not None and record.todo is not None:
-        extra["before_data"] = _raising_through(before_data)
-    elif record is not None:
-        record.now()
+    if record is not None and record.todo is not None:  # only a deferred record waits
+        extra["before_data"] = _raising_through(record.now)
     try:
         # Only a mailer whose send() takes them is given these (see _takes).
         send: Callable[..., SendResult] = mailer.send
@@ -730,7 +729,7 @@ def _send_one(
             hint="the message is recorded as unknown; check the mailbox, then pdmail status",
         ) from exc
     if record is not None:
-        record.later(key, result, c.clock())
+        record.add(key, result, c.clock())
     else:
         ledger.mark_sent(key, result, c.clock())
     return Outcome(key.recipient, key.kind, "sent"), None
