@@ -669,9 +669,8 @@ def test_what_is_due_is_counted_from_the_ledger_without_rendering(project: Proje
     assert len(rendered) == 3  # the one message sent
 
 
-def test_a_template_error_for_a_later_teacher_stops_the_run_with_nothing_sent(
-    project: Project,
-) -> None:
+def _a_template_failing_for_sam(project: Project) -> None:
+    """The school's request template names a field Sam's row does not have."""
     folder = project.folder / "my-templates"
     folder.mkdir()
     (folder / "request.txt.j2").write_text(
@@ -680,6 +679,12 @@ def test_a_template_error_for_a_later_teacher_stops_the_run_with_nothing_sent(
         encoding="utf-8",
     )
     project.write_config({"templates": "my-templates"})
+
+
+def test_a_template_error_for_a_later_teacher_stops_the_run_with_nothing_sent(
+    project: Project,
+) -> None:
+    _a_template_failing_for_sam(project)
     mailer = OutboxWrapper(project.outbox)
     with (
         workspace(project, SEND, mailer) as ws,
@@ -710,14 +715,7 @@ def test_a_row_further_down_that_cannot_be_written_stops_the_run_at_that_row(
     # Messages are rendered a claim ahead (2 here): the bad row is met mid-run.
     monkeypatch.setattr(delivery, "CLAIM_BATCH", 2)
     monkeypatch.setattr(delivery, "AHEAD", 2)
-    folder = project.folder / "my-templates"
-    folder.mkdir()
-    (folder / "request.txt.j2").write_text(
-        "Hi {{ teacher.first_name }}\n"
-        f"{{% if teacher.email == '{SAM}' %}}{{{{ teacher.room_number }}}}{{% endif %}}\n",
-        encoding="utf-8",
-    )
-    project.write_config({"templates": "my-templates"})
+    _a_template_failing_for_sam(project)
     mailer = mailer_class(project.outbox)
     with workspace(project, SEND, mailer) as ws:
         report = send_requests(ws, december(project))
