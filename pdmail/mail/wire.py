@@ -182,15 +182,8 @@ def _part(body: str, subtype: str, *, mime_version: bool) -> tuple[str, str]:
 
 
 def _encoded_crlf(text: str) -> tuple[str, str]:
-    """:func:`encode_body` with CRLF line ends. Quoted-printable, the usual case, is put
-    together from lines already ending in CRLF (each encoded once a run), not converted."""
-    lines = text.encode("utf-8").splitlines()
-    if max(map(len, lines), default=0) > _MAX_BODY_LINE:
-        sniff = sum(len(_qp_line(x)) + 1 for x in lines[:10])
-        if sniff <= len(binascii.b2a_base64(b"".join(x + b"\n" for x in lines[:10]))):
-            return "quoted-printable", "".join([_qp_line_crlf(x) for x in lines])
-    cte, payload = encode_body(text)
-    return cte, _NEWLINES.sub(_CRLF, payload)
+    """:func:`encode_body` with CRLF line ends, as a message carries them."""
+    return _encoded(text, crlf=True)
 
 
 def encode_body(text: str) -> tuple[str, str]:
@@ -199,17 +192,23 @@ def encode_body(text: str) -> tuple[str, str]:
     ``email.contentmanager``'s result. Quoted-printable, which a template's long lines call
     for, is written a line at a time, and the lines every teacher's message shares (most of a
     template) are encoded once a run."""
+    return _encoded(text, crlf=False)
+
+
+def _encoded(text: str, *, crlf: bool) -> tuple[str, str]:
     lines = text.encode("utf-8").splitlines()
-    if max(map(len, lines), default=0) <= _MAX_BODY_LINE:
-        return _stdlib_encoded(text)  # 7bit or 8bit: no encoding work
-    # The standard library decides between quoted-printable and base64 on the first ten
-    # lines; quoted-printable encodes each line on its own, so the body is its lines'.
-    sniff_qp = "".join(_qp_line(x) + "\n" for x in lines[:10])
-    if len(sniff_qp) > len(binascii.b2a_base64(b"".join(x + b"\n" for x in lines[:10]))):
-        return _stdlib_encoded(text)  # base64
-    if len(lines) <= 10:
-        return "quoted-printable", sniff_qp
-    return "quoted-printable", "".join(_qp_line(x) + "\n" for x in lines)
+    if max(map(len, lines), default=0) > _MAX_BODY_LINE:
+        # The standard library decides between quoted-printable and base64 on the first ten
+        # lines; quoted-printable encodes each line on its own, so the body is its lines',
+        # put together from lines already ending as the caller wants (not converted).
+        sniff = sum(len(_qp_line(x)) + 1 for x in lines[:10])
+        if sniff <= len(binascii.b2a_base64(b"".join(x + b"\n" for x in lines[:10]))):
+            if crlf:
+                return "quoted-printable", "".join([_qp_line_crlf(x) for x in lines])
+            return "quoted-printable", "".join([_qp_line(x) + "\n" for x in lines])
+    # 7bit or 8bit (no encoding work), or base64.
+    cte, payload = _stdlib_encoded(text)
+    return cte, _NEWLINES.sub(_CRLF, payload) if crlf else payload
 
 
 _MAX_BODY_LINE = int(POLICY.max_line_length or 78)
