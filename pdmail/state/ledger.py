@@ -11,12 +11,12 @@ claimed again. The primary key makes a claim atomic across processes.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 from ..errors import BackendError
 from ..models import LedgerEntry, MessageKey, MessageKind, SendResult, State
@@ -24,7 +24,9 @@ from .journal import SCHEMA as JOURNAL_SCHEMA
 from .journal import JournalStore
 from .needs import MIGRATIONS as NEEDS_MIGRATIONS
 from .needs import SCHEMA as NEEDS_SCHEMA
-from .needs import NeedStore
+from .needs import NeedStore, file_version
+
+T = TypeVar("T")
 
 # 2: the needs table; 3: messages.cause and messages.mailer; 4: the needs' kinds and the
 # librarian's corrections; 5: the librarian's journal (a table of its own, made by the
@@ -255,27 +257,36 @@ class Ledger:
         if cycle is not None:
             sql += " AND cycle=?"
             args += (cycle,)
-        with self._read() as db:
-            # A send reads the cycle's entries to count what is due and again under the run
-            # lock; the second read is this one's answer when the file has not changed since
-            # (no commit by this connection or by another process).
-            version = self._version(db)
-            memo: dict[tuple[str, ...], tuple[object, tuple[LedgerEntry, ...]]]
-            memo = self.__dict__.setdefault("_entries", {})
-            kept = memo.get(args)
-            if kept is not None and kept[0] == version:
-                return list(kept[1])
-            rows = db.execute(sql + " ORDER BY created, recipient, kind", args).fetchall()
-        found = tuple(_entry(r) for r in rows)
-        memo.clear()  # one answer kept: the cycle a step works on
-        memo[args] = (version, found)
-        return list(found)
+        sql += " ORDER BY created, recipient, kind"
 
-    @staticmethod
-    def _version(db: sqlite3.Connection) -> tuple[int, int]:
-        """A value that changes with every commit to the file: SQLite's ``data_version``
-        (commits by other connections) and this connection's ``total_changes`` (its own)."""
-        return int(db.execute("PRAGMA data_version").fetchone()[0]), db.total_changes
+        def read(db: sqlite3.Connection) -> tuple[LedgerEntry, ...]:
+            return tuple(_entry(r) for r in db.execute(sql, args).fetchall())
+
+        # A send reads the cycle's entries to count what is due and again under the run
+        # lock: one answer is kept, the cycle a step works on.
+        return list(self._until_changed("_entries", args, read, keep_one=True))
+
+    def _until_changed(
+        self,
+        memo_name: str,
+        key: tuple[str, ...],
+        read: Callable[[sqlite3.Connection], T],
+        *,
+        keep_one: bool = False,
+    ) -> T:
+        """``read``'s answer for ``key``, kept until the file changes (:func:`file_version`)."""
+        with self._read() as db:
+            version = file_version(db)
+            memo: dict[tuple[str, ...], tuple[tuple[int, int], T]]
+            memo = self.__dict__.setdefault(memo_name, {})
+            kept = memo.get(key)
+            if kept is not None and kept[0] == version:
+                return kept[1]
+            value = read(db)
+        if keep_one:
+            memo.clear()
+        memo[key] = (version, value)
+        return value
 
     def unsettled(self, campaign: str) -> list[LedgerEntry]:
         """The entries of ``campaign`` (every cycle and kind) whose outcome is not known yet:
@@ -300,20 +311,13 @@ class Ledger:
             sql, args = sql + " AND cycle=?", (*args, cycle)
         if state is not None:
             sql, args = sql + " AND state=?", (*args, state.value)
-        with self._read() as db:
-            # The query reads every message; a digest asks it once for each cycle it matches,
-            # so the answer is kept until the file changes (a commit here or elsewhere).
-            version = self._version(db)
-            memo: dict[tuple[str, ...], tuple[object, datetime | None]]
-            memo = self.__dict__.setdefault("_first_created", {})
-            key = (sql, *args)
-            kept = memo.get(key)
-            if kept is not None and kept[0] == version:
-                return kept[1]
+
+        def read(db: sqlite3.Connection) -> datetime | None:
             row = db.execute(sql, args).fetchone()
-        first = datetime.fromisoformat(str(row[0])) if row and row[0] else None
-        memo[key] = (version, first)
-        return first
+            return datetime.fromisoformat(str(row[0])) if row and row[0] else None
+
+        # The query reads every message; a digest asks it once for each cycle it matches.
+        return self._until_changed("_first_created", (sql, *args), read)
 
     def count_sent(self, campaign: str, kind: str) -> dict[str, int]:
         """How many messages of ``kind`` were sent in each cycle of ``campaign``."""

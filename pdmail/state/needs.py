@@ -381,6 +381,13 @@ def apply_edits(
     return out
 
 
+def file_version(db: sqlite3.Connection) -> tuple[int, int]:
+    """A value that changes whenever the file behind ``db`` changes: SQLite's
+    ``data_version`` (a commit by another connection) and this connection's own count of
+    changed rows (``total_changes``). Raises :class:`sqlite3.Error`."""
+    return int(db.execute("PRAGMA data_version").fetchone()[0]), db.total_changes
+
+
 class NeedStore:
     """The needs table of the ledger file."""
 
@@ -455,10 +462,9 @@ class NeedStore:
         """A value that changes whenever the ledger file changes: SQLite's ``data_version``
         (a commit by another connection) and this connection's own count of changed rows."""
         try:
-            other = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+            return file_version(self._db)
         except sqlite3.Error as exc:
             raise BackendError(f"{self._path}: needs read failed ({exc})") from None
-        return other, self._db.total_changes
 
     def all(self, campaign: str) -> list[NeedRecord]:
         """Every need of ``campaign``, by cycle, team and teacher (then in the order they
