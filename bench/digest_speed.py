@@ -11,13 +11,16 @@ responses file with :mod:`csv`. Both run as their own process, timed from start 
   month's needs added, needs.csv and digest.html/.md written).
 
 The project is the one :func:`bench_digest.build_project` builds (a school year of 10 cycles,
-~7.1 response rows a teacher, so 14,000 teachers give ~100,000 rows), cached in the temporary
-folder (``pdmail-digest-speed/``) under the seed, the size and a hash of the builder and of
-pdmail's reading rules, so a second run skips the minute or so of making it. Peak memory is
-what GNU time reports for the child.
+~0.71 response rows a teacher a cycle, so 14,000 teachers give ~100,000 rows; ``--cycles 30``
+spreads the same rows over three school years of 4,667 teachers, the shape of a sheet kept
+for years, where only the last year's rows feed the digest's month and trends), cached in
+the temporary folder (``pdmail-digest-speed/``) under the seed, the size and a hash of the
+builder and of pdmail's reading rules, so a second run skips the minute or so of making it.
+Peak memory is what GNU time reports for the child.
 
     python bench/digest_speed.py                      # 100,000 responses, median of 3
     python bench/digest_speed.py --responses 20000 --repeat 1
+    python bench/digest_speed.py --cycles 30          # the same rows over three years
 
 :func:`measure` returns the rows; ``bench/bench_send.py`` prints them in its table.
 """
@@ -43,7 +46,7 @@ if str(HERE) not in sys.path:
 import bench_digest  # noqa: E402  (puts the checkout's pdmail on sys.path)
 
 BIN = Path(sys.executable).parent
-ROWS_PER_TEACHER = 100_000 / 14_000  # response rows a teacher leaves over 10 cycles
+ROWS_PER_CYCLE = 100_000 / 14_000 / 10  # response rows a teacher leaves in a cycle
 CSV_ROW = "digest: csv.reader, responses.csv"
 DIGEST_ROW = "digest: pdmail digest"
 TARGET = 5.0
@@ -167,7 +170,7 @@ def measure(
     """Time csv.reader over responses.csv and the first ``pdmail digest`` of the last cycle,
     each in its own process, ``repeat`` times each, alternating (one untimed run of each
     first fills the page and bytecode caches: see ``ENV``)."""
-    teachers = max(10, round(responses / ROWS_PER_TEACHER))
+    teachers = max(10, round(responses / (ROWS_PER_CYCLE * cycles)))
     proj = project(teachers, cycles, seed, cache)
     folder = proj.folder
     data = folder / "responses.csv"
