@@ -556,3 +556,69 @@ def test_a_consistent_export_is_read_right_or_its_doubt_is_kept(
     # And the configured order reads every value right.
     configured = read_column(texts, LONDON, order=order)
     assert list(configured.times) == truth
+
+
+# A column in one of the shapes read all at once must read exactly as value by value: the
+# same moments, alternatives, order and basis, the same errors and the same refusals.
+_number = st.integers(min_value=0, max_value=40).map(str)
+_pad = st.sampled_from(["", "0"])
+
+
+@st.composite
+def _stamp(draw: st.DrawFn, year_first: bool) -> str:
+    sep = draw(st.sampled_from("/-."))
+    year = str(draw(st.integers(min_value=1999, max_value=2031)))
+    a = draw(_pad) + draw(st.integers(min_value=0, max_value=31).map(str))
+    b = draw(_pad) + draw(st.integers(min_value=0, max_value=14).map(str))
+    date_part = (
+        f"{year}{sep}{b}{sep}{a}"
+        if year_first
+        else draw(st.sampled_from([f"{a}{sep}{b}{sep}{year}", f"{b}{sep}{a}{sep}{year}"]))
+    )
+    if draw(st.booleans()):
+        return date_part
+    clock = f"{draw(st.integers(0, 25))}:{draw(st.integers(0, 61)):02d}"
+    if draw(st.booleans()):
+        clock += f":{draw(st.integers(0, 61)):02d}"
+    clock += draw(st.sampled_from(["", "", " AM", " PM"]))
+    return f"{date_part}{draw(st.sampled_from([' ', 'T'] if year_first else [' ']))}{clock}"
+
+
+def _outcome(values: list[str], **options: str) -> object:
+    try:
+        column = read_column(values, BERLIN, **options)
+    except ValueError as exc:
+        return type(exc), str(exc), vars(exc)
+    times = [t if isinstance(t, datetime) else (type(t), str(t)) for t in column.times]
+    return column.order, column.basis, times, column.alternatives
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    year_first=st.booleans(),
+    data=st.data(),
+    options=st.sampled_from(
+        [
+            {},
+            {"order": "dmy"},
+            {"order": "mdy"},
+            {"order": "ymd"},
+            {"locale": "en_GB"},
+            {"locale": "en_US"},
+        ]
+    ),
+    odd=st.sampled_from(["", "12/3/26 8:14", " 3/12/2026 9:00", "2026-12-03 08:14:22Z", "x"]),
+)
+def test_a_column_read_at_once_reads_as_value_by_value(
+    year_first: bool, data: st.DataObject, options: dict[str, str], odd: str
+) -> None:
+    from pdmail.sources import timestamps
+
+    values = data.draw(st.lists(_stamp(year_first), min_size=1, max_size=12))
+    if odd and data.draw(st.booleans()):
+        values.insert(data.draw(st.integers(0, len(values))), odd)
+    fast = _outcome(values, **options)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(timestamps._FastColumn, "read", classmethod(lambda cls, values: None))
+        careful = _outcome(values, **options)
+    assert fast == careful

@@ -72,15 +72,24 @@ def table_from_rows(origin: str, rows: Iterable[Sequence[str]]) -> Table:
     header: tuple[str, ...] | None = None
     header_number = 0
     body: list[tuple[int, tuple[str, ...]]] = []
+    width = -1
+    strip = str.strip
+    # A year of answers is 100,000 rows: the usual row (as wide as the header) is kept with
+    # no call beyond stripping its cells.
     for number, raw in enumerate(rows, start=1):
-        cells = [cell.strip() for cell in raw]
+        cells = tuple(map(strip, raw))
+        if len(cells) == width:
+            if any(cells):
+                body.append((number, cells))
+            continue
         if not any(cells):
             continue
         if header is None:
-            header, header_number = _make_header(origin, cells), number
+            header, header_number = _make_header(origin, list(cells)), number
+            width = len(header)
             continue
         near_top = not body and number - header_number <= 5
-        body.append((number, _fit_row(origin, number, cells, len(header), near_top=near_top)))
+        body.append((number, _fit_row(origin, number, list(cells), width, near_top=near_top)))
     if header is None:
         raise InputError(
             f"{origin}: the file is empty; expected a header row",
