@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
+import re
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +32,43 @@ def csv_safe(value: str) -> str:
     if value == "-":  # a placeholder, not a formula
         return value
     return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+# A cell starts either the line or right after a comma that joins it to the one before.
+_GUARDED = re.compile("," + "[" + re.escape("".join(_FORMULA_START)) + "]")
+
+
+def write_csv(out: IO[str], header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Write ``header`` and ``rows`` to ``out`` as ``csv.writer`` does (the Excel dialect),
+    every cell as text through :func:`csv_safe`.
+
+    A row whose cells need no quoting (no comma, quotation mark or line end in any) and no
+    guard is written as its cells joined by commas, which is what ``csv.writer`` writes for
+    it: a needs table of a year is tens of thousands of rows, most of them such. Any other
+    row goes through ``csv.writer`` itself.
+    """
+    writer = csv.writer(out)
+    writer.writerow(header)
+    put, writerow = out.write, writer.writerow
+    for row in rows:
+        try:
+            line: str | None = ",".join(row)
+        except TypeError:  # a cell that is not text yet (a number): written as str() of it
+            line = None
+        # A comma inside a cell can only add false alarms here: they take the slower path.
+        if line is None or line[:1] in _FIRST or _GUARDED.search(line):
+            writerow([c if c[:1] not in _FIRST else csv_safe(c) for c in map(str, row)])
+        elif (
+            len(row) < 2  # a lone empty cell is written as ""
+            or '"' in line
+            or "\n" in line
+            or "\r" in line
+            or line.count(",") != len(row) - 1
+        ):
+            writerow(row)
+        else:
+            put(line)
+            put("\r\n")
 
 
 class LocalSource:
@@ -105,12 +143,7 @@ class CsvSink:
         target = self.path(name)
 
         def write(out: IO[str]) -> None:
-            writer = csv.writer(out)
-            writer.writerow(header)
-            # Most cells start with a letter or digit: only the others go through csv_safe.
-            writer.writerows(
-                [[c if c[:1] not in _FIRST else csv_safe(c) for c in map(str, row)] for row in rows]
-            )
+            write_csv(out, header, rows)
 
         try:
             write_atomic(target, write, encoding="utf-8-sig")

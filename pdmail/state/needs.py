@@ -497,11 +497,9 @@ class NeedStore:
 
     def _by_ids(self, ids: Iterable[str]) -> list[NeedRecord]:
         """The needs of ``ids`` that are kept (any campaign's), in no particular order."""
-        wanted = list(dict.fromkeys(ids))
         out: list[NeedRecord] = []
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            out.extend(self._select(f" WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            out.extend(self._select(f" WHERE id IN ({_marks(chunk)})", chunk))
         return out
 
     def _select(self, where: str, args: Sequence[object]) -> list[NeedRecord]:
@@ -597,27 +595,54 @@ class NeedStore:
         )
 
     def apply(
-        self, edits: Mapping[str, NeedEdit], today: date, *, now: datetime | None = None
+        self,
+        edits: Mapping[str, NeedEdit],
+        today: date,
+        *,
+        now: datetime | None = None,
+        known: Sequence[NeedRecord] = (),
     ) -> list[str]:
         """Apply the librarian's edits: status and note, and each correction of topics or
         kinds (kept apart from pdmail's reading, dated ``today``); return the ids that
-        changed. A row changed is stamped ``now`` (default: ``today``)."""
+        changed. A row changed is stamped ``now`` (default: ``today``).
+
+        ``known`` are needs as the store holds them now (as :meth:`all` returned them, with
+        nothing written since): an edit of one of them is checked against it instead of
+        against the file, which is read only for the other ids."""
         # A table read back mostly says what the store says: such an edit (same status and
         # note, no correction, nothing to forget) changes nothing, and its need is not read.
-        try:
-            rows = self._db.execute("SELECT id, status, note FROM needs").fetchall()
-            kept = {i: (status, note) for i, status, note in rows}
-        except sqlite3.Error as exc:
-            raise BackendError(f"{self._path}: needs read failed ({exc})") from None
-        live = {
-            i
-            for i, e in edits.items()
-            if i in kept
-            and (kept[i] != (e.status, e.note) or e.topics is not None or e.kinds is not None
-                 or e.forget)
-        }  # fmt: skip
+        known_by_id = {r.id: r for r in known}
+        before: dict[str, NeedRecord] = {}
+        live: set[str] = set()
+        for i, e in edits.items():
+            r = known_by_id.get(i)
+            if r is not None and (
+                r.status != e.status or r.note != e.note or e.topics is not None
+                or e.kinds is not None or e.forget
+            ):  # fmt: skip
+                before[i] = r
+        others = [i for i in edits if i not in known_by_id]
+        if others:
+            try:
+                kept = {
+                    i: (status, note)
+                    for chunk in _chunks(others)
+                    for i, status, note in self._db.execute(
+                        f"SELECT id, status, note FROM needs WHERE id IN ({_marks(chunk)})",
+                        chunk,
+                    ).fetchall()
+                }
+            except sqlite3.Error as exc:
+                raise BackendError(f"{self._path}: needs read failed ({exc})") from None
+            live = {
+                i
+                for i in others
+                if i in kept
+                and (kept[i] != (edits[i].status, edits[i].note) or edits[i].topics is not None
+                     or edits[i].kinds is not None or edits[i].forget)
+            }  # fmt: skip
         # Every campaign's, as an id is unique in the file.
-        before = {r.id: r for r in self._by_ids(live)}
+        before.update((r.id, r) for r in self._by_ids(live))
         after = {r.id: r for r in apply_edits(list(before.values()), edits, today)}
         changed = [i for i in edits if i in before and after[i] != before[i]]
         stamp = _stamp(now or today)
@@ -654,6 +679,15 @@ class NeedStore:
     def unknown_ids(self, ids: Iterable[str]) -> list[str]:
         known = {r[0] for r in self._db.execute("SELECT id FROM needs").fetchall()}
         return sorted(set(ids) - known)
+
+
+def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
+    """``ids`` in pieces of 500, as many as one SQLite statement takes as parameters."""
+    return [ids[start : start + 500] for start in range(0, len(ids), 500)]
+
+
+def _marks(chunk: Sequence[str]) -> str:
+    return ",".join("?" * len(chunk))
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(NeedRecord))

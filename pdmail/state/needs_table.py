@@ -119,7 +119,10 @@ def keep_needs(
         return merge(apply_edits(stored, edits, today), fresh, today), problems
     written: list[str] = []
     if edits:
-        written = store.apply(edits, today, now=now)
+        # Nothing was written since the needs were read (the same data_version, and no row
+        # changed by this connection): the edits are checked against them, not the file.
+        same = read.version is not None and store.version() == read.version
+        written = store.apply(edits, today, now=now, known=read.stored if same else ())
     if fresh:
         store.upsert(fresh, today, now=now)
         written.extend(r.id for r in fresh)
