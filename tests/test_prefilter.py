@@ -1,6 +1,7 @@
 """The reading rules' lookahead only skips places where no match starts: every rule (of
 reading an answer, and of finding the dates it asks for) finds the same matches, at the same
-places, as the plain pattern does."""
+places, as the plain pattern does; and a rule searched lower-cased without ignoring case (its
+twin, for ASCII text) finds them too."""
 
 from __future__ import annotations
 
@@ -12,18 +13,34 @@ from hypothesis import strategies as st
 
 from pdmail.digest import reading, when
 from pdmail.digest.prefilter import (
+    Rule,
     compile_prefiltered,
+    lower_case_twin,
     plain_source,
     required_words,
     start_lookahead,
 )
 from pdmail.digest.taxonomy import CONTEXT_RULES
 
-RULES = {
+# The reading rules, and the compiled patterns of the dates rules.
+READING_RULES = {
     f"{module.__name__}.{name}": value
     for module in (reading, when)
     for name, value in vars(module).items()
-    if isinstance(value, re.Pattern) and plain_source(value) != value.pattern
+    if isinstance(value, Rule)
+}
+RULES = {
+    name: value
+    for name, value in [
+        *((n, r.pattern) for n, r in READING_RULES.items()),
+        *(
+            (f"{module.__name__}.{name}", value)
+            for module in (reading, when)
+            for name, value in vars(module).items()
+            if isinstance(value, re.Pattern)
+        ),
+    ]
+    if plain_source(value) != value.pattern
 }
 
 
@@ -190,3 +207,85 @@ def test_each_tagger_reads_by_its_own_rules() -> None:
     )
     dropped = ((re.compile(r"\bbook\b", re.IGNORECASE), None),)  # words read as no topic
     assert Tagger(topics, rules=dropped).tag("book the lab") == ("Booking",)
+
+
+# -- the lower-case twin: an ASCII text lower-cased, searched without ignoring case -----------
+
+# Every reading rule, and every context rule of the tagger, as a Rule.
+_ALL_RULES = [*READING_RULES.values(), *(Rule(p.pattern, p.flags) for p, _ in CONTEXT_RULES)]
+
+
+def test_every_built_in_rule_has_a_twin() -> None:
+    assert len(READING_RULES) >= 15
+    for rule in _ALL_RULES:
+        assert lower_case_twin(rule.source, rule.flags) is not None, rule.source
+
+
+def _same_as_plain(rule: Rule, text: str) -> None:
+    plain = re.compile(rule.source, rule.flags)
+    assert list(rule.spans(text)) == [m.span() for m in plain.finditer(text)], (rule.source, text)
+    assert rule.search(text) == bool(plain.search(text))
+    assert rule.search(text, text.lower()) == bool(plain.search(text))
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=_TEXT, glue=st.sampled_from(["", " ", "x"]))
+def test_each_rule_searched_as_its_plain_pattern(text: str, glue: str) -> None:
+    # Non-ASCII texts (İ, ſ, the Kelvin sign) are searched by the pattern itself.
+    for rule in _ALL_RULES:
+        for variant in (glue + text, text.upper(), text.title()):
+            _same_as_plain(rule, variant)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Nothing right now.",
+        "NOTHING RIGHT NOW. CAN YOU PULL BOOKS?",
+        "Thanks! Could you pull books on volcanoes for my 3rd graders? Dec 14 works.",
+        "Can we talk about lesson planning? A research lesson on the 14th?",
+        "Book the Lab for Grade 7 on Tues. Google it.",
+        "ÉTÉ İSTANBUL ſtudents K-12 STRASSE \u212aids",
+        "Co-Teach a Workshop for my KIDS; reserve the lab\nthen print copies",
+    ],
+)
+def test_answers_as_teachers_write_them_searched_by_twins(text: str) -> None:
+    for rule in _ALL_RULES:
+        _same_as_plain(rule, text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flags"),
+    [
+        (r"\bfoo\b", 0),  # not matched ignoring case: nothing to gain
+        (r"[A-Z]\w+", re.IGNORECASE),  # a capital letter
+        (r"\bCanva\b", re.IGNORECASE),
+        (r"[@-Z]x", re.IGNORECASE),  # a range reaching capitals
+        (r"\u017ftudent", re.IGNORECASE),  # the long s matches "s" ignoring case
+        (r"[\u0100-\u0200]", re.IGNORECASE),  # a range holding dotless i and the long s
+        (r"\u212a", re.IGNORECASE),  # the Kelvin sign matches "k"
+        (r"(?-i:x)y", re.IGNORECASE),  # a flag set inside
+        (r"(a)\1", re.IGNORECASE),  # a back-reference
+        (r"(", re.IGNORECASE),  # not a pattern at all
+    ],
+)
+def test_no_twin_where_lower_casing_could_change_a_match(pattern: str, flags: int) -> None:
+    assert lower_case_twin(pattern, flags) is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "found"),
+    [
+        (r"[^\W\d_]+", "Ab1 Cd", [(0, 2), (4, 6)]),
+        (r"(?<![a-z])ab", "xAB AB", [(4, 6)]),
+        (r"\bcafé\b|ñ", "CAFÉ Ñ", [(0, 4), (5, 6)]),  # not ASCII: the pattern itself
+        (r"sí|s", "ſí", [(0, 2)]),
+    ],
+)
+def test_a_rule_finds_what_its_pattern_finds(
+    pattern: str, text: str, found: list[tuple[int, int]]
+) -> None:
+    rule = Rule(pattern, re.IGNORECASE)
+    assert list(rule.spans(text)) == found
+    _same_as_plain(rule, text)

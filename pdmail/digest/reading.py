@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 
 from ..models import KINDS, LEARNING, LESSON, TASK, NeedKind
-from .prefilter import compile_prefiltered
+from .prefilter import Rule, compile_prefiltered
 
 # The rules are compiled with a lookahead that passes over the places no phrase of theirs can
 # start at: the same matches, in a fraction of the time (a year's answers are read in a digest).
@@ -31,8 +31,9 @@ _SPLIT = compile_prefiltered(
 _LETTER = re.compile(r"[^\W\d_]")
 
 
-def _rx(*patterns: str) -> re.Pattern[str]:
-    return compile_prefiltered("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+def _rx(*patterns: str) -> Rule:
+    # Only whether a sentence holds a phrase counts: see Rule for how it is searched.
+    return Rule("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
 # A sentence that declines: nothing is needed now.
@@ -185,7 +186,7 @@ _LESSON = _rx(
 )
 # "lesson" asks for one only in a sentence that asks or dates it ("a research lesson on
 # the 14th?"), not in "classroom lessons" or "lesson planning".
-_LESSON_WORD = compile_prefiltered(
+_LESSON_WORD = Rule(
     # lessons as where something is used ("videos used in library lessons") ask for none
     r"(?<!classroom\s)(?<!common\ssense\s)(?<!\bin\s)(?<!\bin\slibrary\s)(?<!\bin\sthe\s)"
     r"(?<!\bin\sour\s)(?<!\bin\smy\s)(?<!\bduring\s)(?<!\bin\sthe\slibrary\s)"
@@ -338,7 +339,7 @@ def sentence_kinds(text: str) -> tuple[tuple[str, tuple[NeedKind, ...]], ...]:
         if learning:
             found.add(LEARNING)
         # "Pull books and show them Gale" is a task beside the lesson.
-        if (_TASK.search(sentence) and not (lesson or learning)) or _PROVIDE.search(sentence):
+        if (not (lesson or learning) and _TASK.search(sentence)) or _PROVIDE.search(sentence):
             found.add(TASK)
         out.append((sentence, tuple(k for k in KINDS if k in found)))
     # Planning a lesson with the librarian is part of the lesson: "Could you do a lesson on

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from ..config.records import Taxonomy, Topic
 from . import taxonomy
-from .prefilter import compile_prefiltered, required_words
+from .prefilter import Rule, required_words
 from .reading import is_no_need
 from .taxonomy import DEFAULT_TOPICS
 
@@ -52,6 +52,11 @@ def stems(text: str) -> list[str]:
 Evidence = tuple[tuple[str, tuple[str, ...]], ...]
 """Each topic found, with the words in the text that decided it."""
 
+# A word's exact key, its stem's key, and the (phrase, topic) pairs of the index starting with
+# either (:meth:`Tagger._word_keys`).
+_WordKeys = tuple[str, str, tuple[tuple[tuple[str, ...], str], ...]]
+_WORDS_KEPT = 1 << 16
+
 
 class Tagger:
     """Tags text with the topics whose keywords it contains, in taxonomy order, and says
@@ -81,6 +86,8 @@ class Tagger:
         self._seen: dict[str, Evidence] = {}
         self._fingerprint: bytes | None = None
         self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        # Each word met so far with its keys: answers use the same few thousand words.
+        self._keys: dict[str, _WordKeys] = {}
         for topic in topics:
             for keyword in topic.keywords:
                 exact = keyword != keyword.lower()
@@ -95,7 +102,7 @@ class Tagger:
         return taxonomy.CONTEXT_RULES if given is None else given
 
     @functools.cached_property
-    def _scan(self) -> tuple[tuple[re.Pattern[str], frozenset[str] | None, str | None], ...]:
+    def _scan(self) -> tuple[tuple[Rule, frozenset[str] | None, str | None], ...]:
         # Made when the first answer is read: a tagger asked only for its topics compiles none.
         return tuple((*_prefiltered(pattern), topic) for pattern, topic in self._rules)
 
@@ -155,19 +162,20 @@ class Tagger:
         masked = [False] * len(text)  # words read as no topic: no later rule uses them either
         # An ASCII text without any of the words a rule needs is not searched by it.
         low = text.lower() if text.isascii() else None
-        for pattern, needs, topic in self._scan:
-            if low is not None and needs is not None and not any(w in low for w in needs):
+        for rule, needs, topic in self._scan:
+            # (map: the words are tested in C, not one generator step each)
+            if low is not None and needs is not None and not any(map(low.__contains__, needs)):
                 continue
-            for m in pattern.finditer(text):
+            for start, end in rule.spans(text, low):
                 name = self._lower.get(topic.lower()) if topic else None
                 # A rule for a topic the school dropped leaves its words to the keywords.
-                if (topic and name is None) or any(masked[m.start() : m.end()]):
+                if (topic and name is None) or any(masked[start:end]):
                     continue
-                claimed[m.start() : m.end()] = [True] * (m.end() - m.start())
+                claimed[start:end] = [True] * (end - start)
                 if topic is None:
-                    masked[m.start() : m.end()] = [True] * (m.end() - m.start())
+                    masked[start:end] = [True] * (end - start)
                 if name is not None:
-                    note(name, m.group(0))
+                    note(name, text[start:end])
         # Words are found in the text itself (lower-casing can change its length: "İ" becomes
         # two characters), so their places match the claimed ones.
         tokens = [
@@ -175,32 +183,37 @@ class Tagger:
             for m in _WORD_ANY_CASE.finditer(text)
             if not claimed[m.start()]
         ]
-        exact = [f"={w}" for w, _, _ in tokens]
-        stemmed = [f"~{stem(w)}" for w, _, _ in tokens]
-        for i in range(len(tokens)):
-            for key in (exact[i], stemmed[i]):
-                for phrase, name in self._index.get(key, ()):
-                    end = i + len(phrase)
-                    if end > len(tokens):
-                        continue
-                    if all(
-                        p == (exact[j] if p[0] == "=" else stemmed[j])
-                        for p, j in zip(phrase, range(i, end), strict=True)
-                    ):
-                        note(name, text[tokens[i][1] : tokens[end - 1][2]])
+        keys = [self._keys.get(w) or self._word_keys(w) for w, _, _ in tokens]
+        for i, (_, _, starting) in enumerate(keys):
+            for phrase, name in starting:
+                end = i + len(phrase)
+                if end > len(tokens):
+                    continue
+                if all(
+                    p == (keys[j][0] if p[0] == "=" else keys[j][1])
+                    for p, j in zip(phrase, range(i, end), strict=True)
+                ):
+                    note(name, text[tokens[i][1] : tokens[end - 1][2]])
         order = sorted(found, key=self._order.__getitem__)
         return tuple((name, _longest(found[name])[:3]) for name in order)
 
+    def _word_keys(self, word: str) -> _WordKeys:
+        """``word`` (lower case) as the index reads it: its exact key, its stem's key, and the
+        phrases that start with either, the exact ones first."""
+        exact, stemmed = f"={word}", f"~{stem(word)}"
+        keys = (exact, stemmed, (*self._index.get(exact, ()), *self._index.get(stemmed, ())))
+        if len(self._keys) >= _WORDS_KEPT:  # a long-lived tagger keeps a bounded vocabulary
+            self._keys.clear()
+        self._keys[word] = keys
+        return keys
+
 
 @functools.cache
-def _prefiltered(pattern: re.Pattern[str]) -> tuple[re.Pattern[str], frozenset[str] | None]:
-    """``pattern`` as :func:`~pdmail.digest.prefilter.compile_prefiltered` compiles it, and
-    the words one of which a text needs for it to match (every answer is read by every
-    context rule; worked out once per rule)."""
-    return (
-        compile_prefiltered(pattern.pattern, pattern.flags),
-        required_words(pattern.pattern, pattern.flags),
-    )
+def _prefiltered(pattern: re.Pattern[str]) -> tuple[Rule, frozenset[str] | None]:
+    """``pattern`` as a :class:`~pdmail.digest.prefilter.Rule` (prefiltered, and searched
+    lower-cased in an ASCII text), and the words one of which a text needs for it to match
+    (every answer is read by every context rule; worked out once per rule)."""
+    return Rule(pattern.pattern, pattern.flags), required_words(pattern.pattern, pattern.flags)
 
 
 FORMATS: tuple[tuple[str, tuple[str, ...]], ...] = (
