@@ -29,10 +29,8 @@ from ..config.records import Form
 from ..errors import ConfigError, TemplateError
 from ..models import Teacher
 from ..resources import builtin_templates
-
-# Characters that make inline markup anywhere in a line; values never start a line (the
-# filter folds line breaks), so block markers such as "-" or "1." need no escape.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+from .markdown import FILTERS as MARKDOWN_FILTERS
+from .markdown import md_escape as md_escape  # the md filter, importable from here as before
 
 
 class Fields(Mapping[str, str]):
@@ -130,20 +128,6 @@ def _visible_names() -> dict[str, Any]:
             break
         frame = frame.f_back
     return names
-
-
-def md_escape(value: object) -> str:
-    """``value`` as literal Markdown text on one line: inline markup characters are escaped
-    and ``<``/``&`` become entities, so no link, emphasis or HTML comes from it."""
-    return _md_text(value if type(value) is str else str(value))
-
-
-# A digest writes the same names and teams many times, and a year's needs (tens of thousands
-# of answers, each in a topic group and again when carried over): the cache holds a year.
-@functools.lru_cache(maxsize=1 << 16)
-def _md_text(text: str) -> str:
-    text = text.replace("&", "&amp;").replace("<", "&lt;")
-    return " ".join(_MD_SPECIAL.sub(r"\\\1", text).split())
 
 
 _SANDBOX_HINT = (
@@ -254,6 +238,8 @@ class Templates:
         # per message.
         self._checked: set[str] = set()
         self.env.filters["md"] = md_escape
+        # The digest's long lists, each written by one call (pdmail.mail.markdown).
+        self.env.filters.update(MARKDOWN_FILTERS)
         # Half up, as people expect (5 of 8 is 63%), and the same everywhere in the digest.
         self.env.filters["percent"] = lambda rate: int(float(rate) * 100 + 0.5)
         self.env.filters["plural"] = lambda n, word, many=None: (
