@@ -18,7 +18,13 @@ from .cycles import Cycle
 from .mail.templates import Templates
 from .models import Problem, Response, Table
 from .sources.audience import in_audience
-from .sources.responses import Collection, match, parse_responses, settle_order
+from .sources.responses import (
+    Collection,
+    ResponseIndex,
+    match,
+    parse_responses,
+    settle_order,
+)
 from .sources.roster import Roster, parse_roster
 from .state.ledger import Ledger
 
@@ -178,14 +184,21 @@ class Workspace:
         cache: dict[str, Collection] = self.__dict__.setdefault("_collections", {})
         if cycle.name not in cache:
             responses, problems = self.responses
-            note = ""
-            if self._order_in_doubt:  # else there is nothing to settle, and no ledger to ask
-                responses, note = settle_order(
+            if self._order_in_doubt:
+                settled, note = settle_order(
                     responses, now=self.now(), first_request=self._first_request()
                 )
-            collection = match(self.roster, responses, cycle, problems)
+                index = ResponseIndex(settled)
+            else:  # there is nothing to settle, and no ledger to ask
+                index, note = self._response_index, ""
+            collection = match(self.roster, index, cycle, problems)
             cache[cycle.name] = replace(collection, notes=(note,)) if note else collection
         return cache[cycle.name]
+
+    @cached_property
+    def _response_index(self) -> ResponseIndex:
+        """The responses ordered once for the cycles matched this run."""
+        return ResponseIndex(self.responses[0])
 
     @cached_property
     def _order_in_doubt(self) -> bool:
@@ -203,5 +216,5 @@ class Workspace:
     def forget_inputs(self) -> None:
         """Read the roster and responses again on next use (a long-lived process calls this
         before each tick, since the files or sheet change between days)."""
-        for name in ("roster", "responses", "_order_in_doubt", "_collections"):
+        for name in ("roster", "responses", "_response_index", "_order_in_doubt", "_collections"):
             self.__dict__.pop(name, None)

@@ -8,6 +8,7 @@ timestamp cannot be read is reported, never guessed.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -83,6 +84,7 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
     # Where each answer is (None: the form does not ask it), looked up once, not per row.
     at_units, at_help, at_format = (index.get(role) for role in ("units", "help", "format"))
     named = all(header)  # then a row's answers are its cells by header, none left out
+    new, setattr_ = object.__new__, object.__setattr__
     for (row_number, cells), submitted, other in zip(
         table.rows, times.times, times.alternatives, strict=True
     ):
@@ -101,22 +103,29 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
         sender = senders.get(email_cell)
         if sender is None:
             sender = senders[email_cell] = address_in(email_cell) or clean_cell(email_cell)
-        responses.append(
-            Response(
-                email=sender,
-                submitted=submitted,
-                units=cells[at_units] if at_units is not None else "",
-                help=cells[at_help] if at_help is not None else "",
-                format=cells[at_format] if at_format is not None else "",
-                answers=dict(zip(header, cells, strict=False))
+        # The record's fields set as its __init__ would set them, at a third of the cost
+        # (a frozen dataclass sets each field through object.__setattr__): a year of
+        # answers is 100,000 records.
+        response = new(Response)
+        setattr_(
+            response,
+            "__dict__",
+            {
+                "email": sender,
+                "submitted": submitted,
+                "units": cells[at_units] if at_units is not None else "",
+                "help": cells[at_help] if at_help is not None else "",
+                "format": cells[at_format] if at_format is not None else "",
+                "answers": dict(zip(header, cells, strict=False))
                 if named
                 else {h: c for h, c in zip(header, cells, strict=False) if h},
-                origin=origin,
-                row=row_number,
-                cycle=cycle_answer if cycle_answer and is_cycle_name(cycle_answer) else "",
-                ambiguity=ambiguity,
-            )
+                "origin": origin,
+                "row": row_number,
+                "cycle": cycle_answer if cycle_answer and is_cycle_name(cycle_answer) else "",
+                "ambiguity": ambiguity,
+            },
         )
+        responses.append(response)
     return responses, problems
 
 
@@ -224,20 +233,85 @@ def _other(response: Response) -> datetime:
     return response.ambiguity.other
 
 
+class ResponseIndex:
+    """Responses ordered by when they were submitted, once, so that each cycle's are found
+    by bisection instead of a pass over every response (:func:`match` takes one for the many
+    cycles a digest looks back on)."""
+
+    def __init__(self, responses: Sequence[Response]) -> None:
+        self.responses = list(responses)
+        self.ambiguous = [r for r in self.responses if r.ambiguity is not None]
+        named: dict[str, list[Response]] = {}
+        timed: list[Response] = []
+        zones = set()
+        for response in self.responses:
+            zones.add(response.submitted.tzinfo)
+            if response.cycle:
+                named.setdefault(response.cycle, []).append(response)
+            else:
+                timed.append(response)
+        self._named = named
+        # Datetimes that share one tzinfo compare by their clock reading, an order with no
+        # exceptions, so a cycle's window is one run of the sorted list; times in several
+        # zones (an offset in some cells) are compared the way match() always did.
+        self._zone = zones.pop() if len(zones) == 1 else None
+        self._timed = sorted(timed, key=lambda r: (r.submitted, r.row))
+        self._times = [r.submitted for r in self._timed]
+        self._teachers: tuple[Roster, dict[str, Teacher | None]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.responses)
+
+    def inside(self, cycle: Cycle) -> list[Response]:
+        """The responses that count for ``cycle`` (:func:`in_cycle`), sorted by submission
+        time and then row, as :func:`match` goes through them."""
+        name, opens, closes = cycle.name, cycle.opens, cycle.closes
+        zone = self._zone
+        named = self._named.get(name, [])
+        if zone is None or opens.tzinfo is not zone or closes.tzinfo is not zone:
+            inside = [
+                r
+                for r in self.responses
+                if (r.cycle == name if r.cycle else opens <= r.submitted < closes)
+            ]
+            return sorted(inside, key=_by_time)
+        window = self._timed[bisect_left(self._times, opens) : bisect_left(self._times, closes)]
+        if not named:
+            return window
+        if not window:
+            return sorted(named, key=_by_time)
+        # Both kinds: in the export's order first, so that equal times stay in it as before.
+        position = {id(r): i for i, r in enumerate(self.responses)}
+        return sorted(sorted(window + named, key=lambda r: position[id(r)]), key=_by_time)
+
+    def teachers(self, roster: Roster) -> dict[str, Teacher | None]:
+        """A memo of ``roster.get`` by address, kept for the roster last asked about (each
+        teacher answers in many cycles)."""
+        if self._teachers is None or self._teachers[0] is not roster:
+            self._teachers = (roster, {})
+        return self._teachers[1]
+
+
+def _by_time(response: Response) -> tuple[datetime, int]:
+    return response.submitted, response.row
+
+
 def match(
     roster: Roster,
-    responses: Sequence[Response],
+    responses: Sequence[Response] | ResponseIndex,
     cycle: Cycle,
     problems: Sequence[Problem] = (),
 ) -> Collection:
-    """Match ``responses`` to ``roster`` for ``cycle``.
+    """Match ``responses`` to ``roster`` for ``cycle``. A :class:`ResponseIndex` of them,
+    built once, makes each of many cycles quick to match.
 
     Raises :class:`pdmail.errors.InputError` when a response's date could be read day first
     or month first, nothing settles which (see :func:`settle_order`), and the two readings
     disagree on whether it belongs to ``cycle`` or on which of a teacher's answers is the
     latest: the message names the rows and the config key that settles it.
     """
-    undecided = [r for r in responses if r.ambiguity is not None and _order_decides(r, cycle)]
+    index = responses if isinstance(responses, ResponseIndex) else ResponseIndex(responses)
+    undecided = [r for r in index.ambiguous if _order_decides(r, cycle)]
     # Only a teacher's answer decides who is asked and reminded: that one stops the command.
     # An answer from someone not on the roster is set aside as a row problem instead, so the
     # librarian's own test answer does not hold up the month (nor is it guessed).
@@ -246,22 +320,24 @@ def match(
         raise _undecided(asked, cycle)
     if undecided:
         aside = {(r.origin, r.row) for r in undecided}
-        responses = [r for r in responses if (r.origin, r.row) not in aside]
+        index = ResponseIndex([r for r in index.responses if (r.origin, r.row) not in aside])
         problems = [*problems, *(_set_aside(r, cycle) for r in undecided)]
     latest: dict[str, Response] = {}
     superseded: list[Response] = []
     strangers: dict[str, Response] = {}
     by_sender: dict[str, list[Response]] = {}
     # Only the cycle's own answers need an order (a year's export is matched once a cycle).
-    name, opens, closes = cycle.name, cycle.opens, cycle.closes  # in_cycle, inlined
-    inside = [
-        r for r in responses if (r.cycle == name if r.cycle else opens <= r.submitted < closes)
-    ]
-    outside = len(responses) - len(inside)
-    for response in sorted(inside, key=lambda r: (r.submitted, r.row)):
-        teacher = roster.get(response.email)
+    inside = index.inside(cycle)
+    outside = len(index) - len(inside)
+    teachers = index.teachers(roster)
+    for response in inside:
+        email = response.email
+        if email in teachers:
+            teacher = teachers[email]
+        else:
+            teacher = teachers[email] = roster.get(email)
         if teacher is None:
-            key = normalize_email(response.email) or f"(no address, row {response.row})"
+            key = normalize_email(email) or f"(no address, row {response.row})"
             if key in strangers:
                 superseded.append(strangers[key])
             strangers[key] = response

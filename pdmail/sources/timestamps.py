@@ -267,7 +267,7 @@ def read_column(
         return ColumnTimes("", f"form.timestamp_format {fmt!r}", times, (None,) * len(values))
     fast = _FastColumn.read(values) if wanted != "ymd" else None
     matched = _match_all(values) if fast is None else []
-    only = fast.only if fast is not None else _settling(matched)
+    only = fast.settling() if fast is not None else _settling(matched)
     basis = ""
     if wanted != "auto":
         basis = "form.date_order"
@@ -294,125 +294,147 @@ def read_column(
         if index is not None:
             basis = f"{values[index].strip()!r} can only be {_ORDER_NAMES[wanted]}"
     if fast is not None:
-        read = fast.times(wanted, tz, guessed=not basis)
-        if read is not None:
-            return ColumnTimes(wanted, basis, *read)
-        # A date that is not real: the careful reading words each row's error.
-        matched = _match_all(values)
+        return ColumnTimes(wanted, basis, *fast.times(wanted, tz, guessed=not basis))
     times = _read_all(matched, wanted, tz)
     if basis:
         return ColumnTimes(wanted, basis, times, (None,) * len(values))
     other = "dmy" if wanted == "mdy" else "mdy"
-    alternatives: list[datetime | None] = []
-    for (stripped, match), moment in zip(matched, times, strict=True):
-        alternative = None
-        # Only a date of three numbers reads differently in another order.
-        if isinstance(moment, datetime) and isinstance(match, re.Match) and match["p1"]:
-            try:
-                alternative = _moment(stripped, match, tz, other)
-            except ValueError:
-                alternative = None
-            if alternative == moment:
-                alternative = None
-        alternatives.append(alternative)
+    alternatives = [
+        _alternative(read, moment, other, tz) for read, moment in zip(matched, times, strict=True)
+    ]
     return ColumnTimes(wanted, basis, times, tuple(alternatives))
+
+
+def _alternative(
+    read: _Matched, moment: datetime | ValueError, other: str, tz: ZoneInfo
+) -> datetime | None:
+    """The moment ``read`` names in the ``other`` order when that is real and differs from
+    ``moment``, else None."""
+    stripped, match = read
+    # Only a date of three numbers reads differently in another order.
+    if isinstance(moment, datetime) and isinstance(match, re.Match) and match["p1"]:
+        try:
+            alternative = _moment(stripped, match, tz, other)
+        except ValueError:
+            return None
+        return None if alternative == moment else alternative
+    return None
 
 
 _Matched = tuple[str, "re.Match[str] | ValueError"]
 
-# The two shapes a whole column is nearly always written in (Google Sheets, ISO 8601), each a
-# strict subset of _TIMESTAMP with the same fields: year, month, day (or the two numbers
-# whose order is to be settled), hour, minute, second, AM/PM. One search over the column
-# joined reads 100,000 values in the time matching ten thousand one by one takes.
+# The two shapes nearly every value of a column is written in (Google Sheets, ISO 8601),
+# each a strict subset of _TIMESTAMP with the same fields: year, month, day (or the two
+# numbers whose order is to be settled), hour, minute, second, AM/PM. One search over the
+# column joined reads 100,000 values in the time matching ten thousand one by one takes;
+# the last alternative takes a line in neither shape (its first field is then empty), to be
+# read on its own.
 _YEAR_LAST = re.compile(
-    r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?( [AP]M)?)?$",
+    r"^(?:(\d{1,2})([-/.])(\d{1,2})\2(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?( [AP]M)?)?|.*)$",
     re.MULTILINE | re.ASCII,
 )
 _YEAR_FIRST = re.compile(
-    r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?( [AP]M)?)?$",
+    r"^(?:(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?( [AP]M)?)?|.*)$",
     re.MULTILINE | re.ASCII,
 )
 _Fields = tuple[str, str, str, str, str, str, str, str]
 
 
 class _FastColumn:
-    """A column whose every value is in the shape :data:`_YEAR_LAST` (or every value in
-    :data:`_YEAR_FIRST`), read without a match object a value; :meth:`read` gives None for
-    any other column, which is then read value by value."""
+    """A column read by :data:`_YEAR_LAST` (or :data:`_YEAR_FIRST`, whichever more of its
+    values are in) without a match object a value; a value in neither shape, or not a real
+    date, is read as :func:`_match_all` and :func:`_read_all` read every value."""
 
-    def __init__(self, fields: list[_Fields], year_first: bool) -> None:
+    def __init__(self, values: Sequence[str], fields: list[_Fields], year_first: bool) -> None:
+        self.values = values
         self.fields = fields
         self.year_first = year_first
-        self.only = {} if year_first else self._settling()
+        self.others = {i: _match_one(values[i]) for i, f in enumerate(fields) if not f[0]}
 
     @classmethod
     def read(cls, values: Sequence[str]) -> _FastColumn | None:
+        """The column read by shape, or None when its values cannot be (a value with a line
+        break of its own, or with a character beyond ASCII, which _clean would normalise)."""
         if not values:
             return None
         joined = "\n".join(values)
-        # A value with a line break of its own (or any non-ASCII character, which _clean
-        # would normalise) is not one of the shapes: the careful reading takes the column.
         if not joined.isascii() or joined.count("\n") != len(values) - 1:
             return None
+        best: _FastColumn | None = None
         for shape, year_first in ((_YEAR_LAST, False), (_YEAR_FIRST, True)):
             fields: list[_Fields] = shape.findall(joined)
-            # Each value is one line and matches at most once: as many matches, all matched.
-            if len(fields) == len(values):
-                return cls(fields, year_first)
-        return None
+            if len(fields) != len(values):  # one match a line, by construction
+                return None
+            column = cls(values, fields, year_first)
+            if best is None or len(column.others) < len(best.others):
+                best = column
+            if len(best.others) <= len(values) // 2:
+                break
+        return best
 
-    def _settling(self) -> dict[str, int]:
-        """:func:`_settling` of the column (its values all written year last)."""
+    def settling(self) -> dict[str, int]:
+        """:func:`_settling` of the column."""
         only: dict[str, int] = {}
+        others = self.others
+        if self.year_first:  # a date written year first settles nothing: only the others can
+            for index, read in others.items():
+                found = _settles(read[1])
+                if found is not None:
+                    only.setdefault(found, index)
+            return only
         for index, (a, _, b, year, hour, minute, sec, ampm) in enumerate(self.fields):
-            p1, p2 = int(a), int(b)
-            if p1 <= 12 and p2 <= 12:
-                continue
-            if p1 > 12 and p2 > 12:
-                continue  # a month past 12 either way: neither order reads it
-            order, month, day = ("dmy", p2, p1) if p1 > 12 else ("mdy", p1, p2)
-            if order in only:
-                continue
-            if _fast_moment(int(year), month, day, hour, minute, sec, ampm, None):
-                only[order] = index
-                if len(only) == 2:
-                    break
+            if not a:
+                found = _settles(others[index][1])
+                if found is None or found in only:
+                    continue
+                only[found] = index
+            else:
+                p1, p2 = int(a), int(b)
+                if p1 <= 12 and p2 <= 12:
+                    continue
+                if p1 > 12 and p2 > 12:
+                    continue  # a month past 12 either way: neither order reads it
+                found, month, day = ("dmy", p2, p1) if p1 > 12 else ("mdy", p1, p2)
+                if found in only:
+                    continue
+                if _fast_moment(int(year), month, day, hour, minute, sec, ampm, None) is None:
+                    continue
+                only[found] = index
+            if len(only) == 2:
+                break
         return only
 
     def times(
         self, order: str, tz: ZoneInfo, *, guessed: bool
-    ) -> tuple[tuple[datetime | ValueError, ...], tuple[datetime | None, ...]] | None:
-        """Each value's moment read in ``order`` and, when the order is ``guessed``, its
-        moment read the other way where that differs (as :class:`ColumnTimes` holds them);
-        None when some value is not a real date and time."""
+    ) -> tuple[tuple[datetime | ValueError, ...], tuple[datetime | None, ...]]:
+        """Each value's moment read in ``order`` (or why it cannot be) and, when the order
+        is ``guessed``, its moment read the other way where that differs, else None (as
+        :class:`ColumnTimes` holds them)."""
         times: list[datetime | ValueError] = []
-        moment: datetime | None
-        if self.year_first:
-            for year, _, month, day, hour, minute, second, ampm in self.fields:
-                moment = _fast_moment(
-                    int(year), int(month), int(day), hour, minute, second, ampm, tz
-                )
-                if moment is None:
-                    return None
-                times.append(moment)
-            return tuple(times), (None,) * len(times)
         alternatives: list[datetime | None] = []
+        other = "dmy" if order == "mdy" else "mdy"
         day_first = order == "dmy"
-        for a, _, b, year, hour, minute, sec, ampm in self.fields:
-            p1, p2 = int(a), int(b)
-            m, d = (p2, p1) if day_first else (p1, p2)
-            moment = _fast_moment(int(year), m, d, hour, minute, sec, ampm, tz)
-            if moment is None:
-                return None
+        year_first = self.year_first
+        for index, (a, _, b, c, hour, minute, sec, ampm) in enumerate(self.fields):
+            moment: datetime | ValueError | None = None
+            alternative = None
+            if a:
+                if year_first:
+                    moment = _fast_moment(int(a), int(b), int(c), hour, minute, sec, ampm, tz)
+                else:
+                    p1, p2 = int(a), int(b)
+                    m, d = (p2, p1) if day_first else (p1, p2)
+                    moment = _fast_moment(int(c), m, d, hour, minute, sec, ampm, tz)
+                    if guessed and moment is not None and p1 != p2:
+                        alternative = _fast_moment(int(c), d, m, hour, minute, sec, ampm, tz)
+            if moment is None:  # not in the shape, or not a real date: read on its own
+                read = self.others.get(index) or _match_one(self.values[index])
+                moment = _read(read, order, tz)
+                if guessed:
+                    alternative = _alternative(read, moment, other, tz)
             times.append(moment)
-            if guessed:
-                other = None
-                if p1 != p2:
-                    other = _fast_moment(int(year), d, m, hour, minute, sec, ampm, tz)
-                alternatives.append(other)
-        if not guessed:
-            return tuple(times), (None,) * len(times)
-        return tuple(times), tuple(alternatives)
+            alternatives.append(alternative)
+        return tuple(times), tuple(alternatives) if guessed else (None,) * len(times)
 
 
 def _fast_moment(
@@ -442,14 +464,15 @@ def _fast_moment(
 
 def _match_all(values: Sequence[str]) -> list[_Matched]:
     """Each value cleaned and matched once (a column is read in up to three passes)."""
-    out: list[_Matched] = []
-    for value in values:
-        stripped = _clean(value)
-        try:
-            out.append((stripped, _match(stripped)))
-        except ValueError as exc:
-            out.append((stripped, exc))
-    return out
+    return [_match_one(value) for value in values]
+
+
+def _match_one(value: str) -> _Matched:
+    stripped = _clean(value)
+    try:
+        return stripped, _match(stripped)
+    except ValueError as exc:
+        return stripped, exc
 
 
 def _read_all(
@@ -485,18 +508,22 @@ def _settling(matched: Sequence[_Matched]) -> dict[str, int]:
     date (``{"dmy": 4}``)."""
     only: dict[str, int] = {}
     for index, (_, match) in enumerate(matched):
-        if isinstance(match, ValueError):
-            continue
-        if match["p1"] is None:
-            continue
-        if int(match["p1"]) <= 12 and int(match["p2"]) <= 12:
-            # Read either way, the month is at most 12 and the day one every month has (a 0
-            # fails both readings): both orders fit or neither does, so it settles nothing.
-            continue
-        fits = [o for o in ("dmy", "mdy") if _fits(match, o)]
-        if len(fits) == 1:
-            only.setdefault(fits[0], index)
+        found = _settles(match)
+        if found is not None:
+            only.setdefault(found, index)
     return only
+
+
+def _settles(match: re.Match[str] | ValueError) -> str | None:
+    """The one order (``dmy``/``mdy``) in which ``match`` is a real date, or None."""
+    if isinstance(match, ValueError) or match["p1"] is None:
+        return None
+    if int(match["p1"]) <= 12 and int(match["p2"]) <= 12:
+        # Read either way, the month is at most 12 and the day one every month has (a 0
+        # fails both readings): both orders fit or neither does, so it settles nothing.
+        return None
+    fits = [o for o in ("dmy", "mdy") if _fits(match, o)]
+    return fits[0] if len(fits) == 1 else None
 
 
 def _decide(values: Sequence[str], only: dict[str, int]) -> tuple[str, int | None]:
