@@ -866,3 +866,49 @@ def test_a_reading_that_cannot_be_kept_stops_nothing(project: Project) -> None:
         digest = compile_digest(ws, cycles.cycle(ws.config, "2026-12"))
         assert [r.id for r in ws.ledger.needs.all(CAMPAIGN)] == [n.id for n in digest.needs]
     assert _readings(project) == []
+
+
+# Edits as a table read back gives them, against needs kept in two campaigns: applied with the
+# needs just read (``known``) or without, the same needs change and the store ends the same.
+_EDITS = {
+    "as they were": {"a": NeedEdit("open", ""), "b": NeedEdit("scheduled", "Tue")},
+    "a status and a note": {"a": NeedEdit("done", ""), "b": NeedEdit("scheduled", "Wed")},
+    "a correction": {"a": NeedEdit("open", "", ("Moodle / LMS",), None)},
+    "a kinds correction": {"b": NeedEdit("scheduled", "Tue", None, ("task",))},
+    "a correction forgotten": {"c": NeedEdit("open", "", forget=True)},
+    "a correction kept": {"c": NeedEdit("open", "")},
+    "another campaign's need": {"x": NeedEdit("done", "elsewhere")},
+    "a need not kept": {"nobody": NeedEdit("done", "")},
+    "all at once": {
+        "a": NeedEdit("done", "met"),
+        "b": NeedEdit("open", ""),
+        "c": NeedEdit("open", "", forget=True),
+        "x": NeedEdit("scheduled", ""),
+        "nobody": NeedEdit("done", ""),
+    },
+}
+
+
+@pytest.mark.parametrize("known", ["the needs just read", "some of them", "none"])
+@pytest.mark.parametrize("edits", list(_EDITS))
+def test_apply_with_the_needs_just_read_changes_what_it_would_without(
+    tmp_path: Path, edits: str, known: str
+) -> None:
+    def kept(path: Path, use_known: bool) -> tuple[list[str], list[tuple[object, ...]]]:
+        with Ledger(path) as ledger:
+            store = ledger.needs
+            store.upsert([record("a"), record("b", kinds=("learning",)), record("c"),
+                          record("x", campaign="another-campaign")], D1)  # fmt: skip
+            corrected = NeedEdit("open", "", ("Databases", "Moodle / LMS"), None)
+            store.apply({"b": NeedEdit("scheduled", "Tue"), "c": corrected}, D1)
+            read = store.all(CAMPAIGN)
+            given = {"the needs just read": read, "some of them": read[:1], "none": []}[known]
+            changed = store.apply(_EDITS[edits], D2, now=NOW, known=given if use_known else ())
+            with ledger._read() as db:
+                rows = db.execute("SELECT * FROM needs ORDER BY id").fetchall()
+            return changed, [tuple(r) for r in rows]
+
+    with_known = kept(tmp_path / "with" / "ledger.sqlite3", use_known=True)
+    without = kept(tmp_path / "without" / "ledger.sqlite3", use_known=False)
+    assert with_known == without
+    assert with_known[0] or edits in ("as they were", "a correction kept", "a need not kept")

@@ -215,12 +215,15 @@ def read_changes(
     read_topics = functools.lru_cache(maxsize=4096)(lambda cell: parse_topics(cell, names))
     read_kinds = functools.lru_cache(maxsize=256)(parse_kinds)
     edits: dict[str, NeedEdit] = {}
+    # Most rows say what the store says: their edits (a status and a note, nothing
+    # corrected) are alike, and one of each is made (an edit is frozen, so it is shared).
+    plain: dict[tuple[str, str], NeedEdit] = {}
     problems: list[Problem] = []
     for row, cells in table.rows:
         need_id = cells[id_col].strip().lstrip("'")
         if not need_id:
             continue
-        status = need_status(cells[status_col])
+        status = _STATUS_OF.get(cells[status_col]) or need_status(cells[status_col])
         if status is None:
             problems.append(
                 Problem(
@@ -270,7 +273,13 @@ def read_changes(
             and new_topics is None
             and new_kinds is None
         )
-        edits[need_id] = NeedEdit(status, note, new_topics, new_kinds, forget)
+        if forget or new_topics is not None or new_kinds is not None:
+            edits[need_id] = NeedEdit(status, note, new_topics, new_kinds, forget)
+        else:
+            edit = plain.get((status, note))
+            if edit is None:
+                edit = plain[status, note] = NeedEdit(status, note)
+            edits[need_id] = edit
     return edits, problems
 
 
