@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pdmail.models import Teacher
 from pdmail.sources.names import RosterNames, address_in, clean_cell, probable_teacher
@@ -97,3 +99,14 @@ def test_an_index_answers_many_lookups_the_same() -> None:
     names = RosterNames(ROSTER)
     for cell in ("Ann Lee", "Ms. Lee", "Lee", "M. Gomez Ruiz"):
         assert names.probable(cell) is probable_teacher(ROSTER, cell)
+
+
+# A cell that is a bare address is read without the search for addresses in it: it must give
+# what the search gives (the same cell with spaces around it is never a bare address).
+@settings(max_examples=500, deadline=None)
+@given(
+    st.from_regex(r"[A-Za-z0-9.+_'-]{0,6}@[A-Za-z0-9.-]{0,8}(\.[a-z]{1,3})?", fullmatch=True)
+    | st.text(alphabet="aB3.@+-_ :<>", max_size=14)
+)
+def test_a_bare_address_reads_as_the_search_reads_it(cell: str) -> None:
+    assert address_in(cell) == address_in(f" {cell} ")

@@ -7,15 +7,19 @@ after the winter break), school time, America/Chicago.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import ANN, RAJ, RESPONSE_HEADER, Project, answer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pdmail import cycles
 from pdmail.errors import InputError
-from pdmail.sources.responses import Collection
+from pdmail.models import Response
+from pdmail.sources.responses import Collection, ResponseIndex, in_cycle
 
 CHICAGO = ZoneInfo("America/Chicago")
 ACTIVE = ["ann@school.example.org", "raj@school.example.org", "maria@school.example.org",
@@ -588,3 +592,58 @@ def test_a_guess_that_decides_which_answer_is_the_latest_is_an_error(project: Pr
     c = collect(project, rows, cycle="2026-11")
     response = c.response_for(ANN)
     assert response is not None and response.help == "first"  # 11 December, after 12 November
+
+
+# The index finds a cycle's responses by bisection; they must be the ones in_cycle() picks,
+# in the order match() always took them (time, then row, then the export's order), whatever
+# the zones, the prefilled cycle answers and the ties.
+_DECEMBER = cycles.Cycle(
+    name="2026-12",
+    send=date(2026, 12, 1),
+    due=date(2026, 12, 8),
+    reminders=(),
+    digest=date(2026, 12, 11),
+    opens=datetime(2026, 12, 1, tzinfo=CHICAGO),
+    closes=datetime(2027, 1, 4, tzinfo=CHICAGO),
+    runs=True,
+)
+_ZONES = [CHICAGO, CHICAGO, CHICAGO, timezone.utc, timezone(timedelta(hours=-6))]
+_MOMENTS = [
+    datetime(2026, 11, 30, 23, 59),
+    datetime(2026, 12, 1, 0, 0),
+    datetime(2026, 12, 1, 5, 30),
+    datetime(2026, 12, 15, 9, 0),
+    datetime(2027, 1, 3, 23, 59, 59),
+    datetime(2027, 1, 4, 0, 0),
+    datetime(2027, 1, 4, 5, 59),
+]
+
+
+@st.composite
+def _some_response(draw: st.DrawFn) -> Response:
+    moment = draw(st.sampled_from(_MOMENTS)).replace(tzinfo=draw(st.sampled_from(_ZONES)))
+    return Response(
+        email=draw(st.sampled_from([ANN, RAJ, "x@elsewhere.org"])),
+        submitted=moment,
+        units="",
+        help="",
+        format="",
+        answers={},
+        origin="responses.csv",
+        row=draw(st.integers(2, 6)),  # repeated rows make ties to keep in the export's order
+        cycle=draw(st.sampled_from(["", "", "", "2026-12", "2026-11"])),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(responses=st.lists(_some_response(), max_size=12), one_zone=st.booleans())
+def test_the_index_finds_a_cycles_responses_as_in_cycle_does(
+    responses: list[Response], one_zone: bool
+) -> None:
+    if one_zone:
+        responses = [replace(r, submitted=r.submitted.replace(tzinfo=CHICAGO)) for r in responses]
+    expected = sorted(
+        (r for r in responses if in_cycle(r, _DECEMBER)), key=lambda r: (r.submitted, r.row)
+    )
+    found = ResponseIndex(responses).inside(_DECEMBER)
+    assert [id(r) for r in found] == [id(r) for r in expected]

@@ -43,6 +43,10 @@ def address_in(text: str) -> str | None:
     ``ann@school.org``, ``Ann Lee <ann@school.org>``, ``"Lee, Ann" <ANN@School.org >`` and
     ``mailto:ann@school.org`` all give ``ann@school.org``.
     """
+    if text.isascii() and _ADDRESS.fullmatch(text):
+        # The usual cell, a bare address: the one match below would be the whole of it.
+        address = text.lower()
+        return address if is_valid_email(address) else None
     found = {m.group(0).lower().rstrip(".") for m in _ADDRESS.finditer(clean_cell(text))}
     found = {address.removeprefix("mailto:") for address in found}
     if len(found) != 1:

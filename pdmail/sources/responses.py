@@ -12,6 +12,8 @@ from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from itertools import compress
+from operator import attrgetter, not_
 from zoneinfo import ZoneInfo
 
 from ..config.records import Form
@@ -255,9 +257,9 @@ class ResponseIndex:
         # exceptions, so a cycle's window is one run of the sorted list; times in several
         # zones (an offset in some cells) are compared the way match() always did.
         self._zone = zones.pop() if len(zones) == 1 else None
-        self._timed = sorted(timed, key=lambda r: (r.submitted, r.row))
+        self._timed = sorted(timed, key=_by_time)
         self._times = [r.submitted for r in self._timed]
-        self._teachers: tuple[Roster, dict[str, Teacher | None]] | None = None
+        self._teachers: _RosterView | None = None
 
     def __len__(self) -> int:
         return len(self.responses)
@@ -284,16 +286,41 @@ class ResponseIndex:
         position = {id(r): i for i, r in enumerate(self.responses)}
         return sorted(sorted(window + named, key=lambda r: position[id(r)]), key=_by_time)
 
-    def teachers(self, roster: Roster) -> dict[str, Teacher | None]:
-        """A memo of ``roster.get`` by address, kept for the roster last asked about (each
-        teacher answers in many cycles)."""
-        if self._teachers is None or self._teachers[0] is not roster:
-            self._teachers = (roster, {})
-        return self._teachers[1]
+    def teachers(self, roster: Roster) -> _RosterView:
+        """``roster`` as :func:`match` goes through it, kept for the roster last asked about
+        (each teacher answers in many cycles)."""
+        if self._teachers is None or self._teachers.roster is not roster:
+            self._teachers = _RosterView(roster)
+        return self._teachers
 
 
-def _by_time(response: Response) -> tuple[datetime, int]:
-    return response.submitted, response.row
+class _RosterView:
+    """A roster's teachers and active teachers with their addresses in lists, so a cycle's
+    answered and unanswered teachers are picked out without a Python step per teacher, and
+    a memo of :meth:`Roster.get` by the address as an answer wrote it."""
+
+    def __init__(self, roster: Roster) -> None:
+        self.roster = roster
+        self.found: dict[str, Teacher | None] = {}
+        self.teachers = roster.teachers
+        self.emails = [t.email for t in self.teachers]
+        self.active = roster.active
+        self.active_emails = [t.email for t in self.active]
+
+    def answered(self, latest: Mapping[str, Response]) -> tuple[tuple[Teacher, Response], ...]:
+        """The teachers with a response in ``latest``, in roster order, each with it."""
+        has = list(map(latest.__contains__, self.emails))
+        teachers = list(compress(self.teachers, has))
+        found = map(latest.__getitem__, compress(self.emails, has))
+        return tuple(zip(teachers, found, strict=True))
+
+    def not_answered(self, latest: Mapping[str, Response]) -> tuple[Teacher, ...]:
+        """The active teachers with no response in ``latest``, in roster order."""
+        return tuple(compress(self.active, map(not_, map(latest.__contains__, self.active_emails))))
+
+
+# A response's place in time order: when it was submitted, then its row.
+_by_time = attrgetter("submitted", "row")
 
 
 def match(
@@ -329,13 +356,14 @@ def match(
     # Only the cycle's own answers need an order (a year's export is matched once a cycle).
     inside = index.inside(cycle)
     outside = len(index) - len(inside)
-    teachers = index.teachers(roster)
+    view = index.teachers(roster)
+    found = view.found
     for response in inside:
         email = response.email
-        if email in teachers:
-            teacher = teachers[email]
+        if email in found:
+            teacher = found[email]
         else:
-            teacher = teachers[email] = roster.get(email)
+            teacher = found[email] = roster.get(email)
         if teacher is None:
             key = normalize_email(email) or f"(no address, row {response.row})"
             if key in strangers:
@@ -349,12 +377,10 @@ def match(
         by_sender.setdefault(teacher.email, []).append(response)
     for sent in by_sender.values():
         _check_latest(sent, cycle)
-    answered = tuple((t, latest[t.email]) for t in roster.teachers if t.email in latest)
-    not_answered = tuple(t for t in roster.active if t.email not in latest)
     return Collection(
         cycle=cycle,
-        answered=answered,
-        not_answered=not_answered,
+        answered=view.answered(latest),
+        not_answered=view.not_answered(latest),
         superseded=tuple(superseded),
         strangers=tuple(strangers.values()),
         outside=outside,
