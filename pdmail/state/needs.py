@@ -16,10 +16,10 @@ import difflib
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 from ..errors import BackendError, InputError
 from ..models import KINDS, NeedKind, Problem, Table
@@ -72,6 +72,7 @@ CREATE TABLE IF NOT EXISTS need_readings (
 )
 """
 ByKind = tuple[tuple[NeedKind, tuple[str, ...]], ...]
+_T = TypeVar("_T")
 HEADER = [
     "Need id",
     "Status",
@@ -528,43 +529,35 @@ class NeedStore:
             ) from None
         # Topic and kind cells and days repeat across thousands of needs: each distinct one
         # is split or parsed once (a year's needs are read more than once a digest).
-        split_cells: dict[str, tuple[str, ...]] = {}
-        kind_cells: dict[str, tuple[NeedKind, ...]] = {}
-        days: dict[str, date] = {}
-
-        def split(cell: str) -> tuple[str, ...]:
-            got = split_cells.get(cell)
-            if got is None:
-                got = split_cells[cell] = _split(cell)
-            return got
-
-        def kinds(cell: str) -> tuple[NeedKind, ...]:
-            got = kind_cells.get(cell)
-            if got is None:
-                got = kind_cells[cell] = _kinds(cell)
-            return got
-
-        def day(cell: str) -> date:
-            got = days.get(cell)
-            if got is None:
-                got = days[cell] = date.fromisoformat(cell)
-            return got
-
+        split = _Memo(_split)
+        kinds = _Memo(_kinds)
+        day = _Memo(date.fromisoformat)
+        make = NeedRecord.__new__
         out = []
         for r in rows:
-            fixed_topics = None if r[13] is None else split(r[13])
-            fixed_kinds = None if r[14] is None else kinds(r[14])
-            out.append(
-                _record((
+            # Made without the frozen __init__'s one guarded assignment per field (a year of
+            # needs is tens of thousands of records, read several times a digest): the values
+            # are the store's, already typed. Most needs have nothing corrected.
+            record = make(NeedRecord)
+            if r[13] is None and r[14] is None:
+                record.__dict__.update(zip(_RECORD_FIELDS, (
+                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], split[r[7]], r[8], r[9], r[10],
+                    day[r[11]], kinds[r[12]], None, None, day[r[15]] if r[15] else None,
+                    None, None,
+                ), strict=True))  # fmt: skip
+            else:
+                fixed_topics = None if r[13] is None else split[r[13]]
+                fixed_kinds = None if r[14] is None else kinds[r[14]]
+                record.__dict__.update(zip(_RECORD_FIELDS, (
                     r[0], r[1], r[2], r[3], r[4], r[5], r[6],
-                    split(r[7]) if fixed_topics is None else fixed_topics,
-                    r[8], r[9], r[10], day(r[11]),
-                    kinds(r[12]) if fixed_kinds is None else fixed_kinds,
-                    fixed_topics, fixed_kinds, day(r[15]) if r[15] else None,
-                    None if fixed_topics is None else split(r[7]),
-                    None if fixed_kinds is None else kinds(r[12]),
-                ))
-            )  # fmt: skip
+                    split[r[7]] if fixed_topics is None else fixed_topics,
+                    r[8], r[9], r[10], day[r[11]],
+                    kinds[r[12]] if fixed_kinds is None else fixed_kinds,
+                    fixed_topics, fixed_kinds, day[r[15]] if r[15] else None,
+                    None if fixed_topics is None else split[r[7]],
+                    None if fixed_kinds is None else kinds[r[12]],
+                ), strict=True))  # fmt: skip
+            out.append(record)
         return out
 
     def upsert(
@@ -690,6 +683,18 @@ class NeedStore:
         return sorted(set(ids) - known)
 
 
+class _Memo(dict[str, _T]):
+    """``make(cell)`` for each cell asked for, made the first time it is asked for."""
+
+    def __init__(self, make: Callable[[str], _T]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, cell: str) -> _T:
+        made = self[cell] = self.make(cell)
+        return made
+
+
 def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
     """``ids`` in pieces of 500, as many as one SQLite statement takes as parameters."""
     return [ids[start : start + 500] for start in range(0, len(ids), 500)]
@@ -703,15 +708,6 @@ _RECORD_FIELDS = tuple(f.name for f in fields(NeedRecord))
 # The order of NeedStore.all: the rowid last, so that needs alike in all three (two teachers
 # of one name in one team) keep the order they were first kept in, whatever the query.
 _ORDER = "cycle, team, teacher, rowid"
-
-
-def _record(values: tuple[object, ...]) -> NeedRecord:
-    """A NeedRecord of every field's value, in field order, made without the frozen
-    ``__init__``'s one guarded assignment per field (a year of needs is tens of thousands of
-    records, read several times a digest). The values are the store's, already typed."""
-    record = NeedRecord.__new__(NeedRecord)
-    record.__dict__.update(zip(_RECORD_FIELDS, values, strict=True))
-    return record
 
 
 def merge(
@@ -743,7 +739,7 @@ def merge(
 
 def _replaced(record: NeedRecord, **changes: object) -> NeedRecord:
     """``dataclasses.replace(record, **changes)`` without the frozen ``__init__`` (see
-    :func:`_record`): a digest merges a month's needs, thousands, into the year's."""
+    :meth:`NeedStore._select`): a digest merges a month's needs, thousands, into the year's."""
     made = NeedRecord.__new__(NeedRecord)
     made.__dict__.update(record.__dict__)
     for name in changes:
