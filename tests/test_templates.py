@@ -199,15 +199,28 @@ _READS = [
     "{{ mapping.update }}",
     "{% set l = [1] %}{{ l.append(2) }}",
     "{{ (1).real }} {{ 'abc'.upper() }} {{ none.x is defined }}",
+    # Subscripts, and the filters that read an attribute of each item (they subscript it).
+    "{{ item['name'] }} {{ item['shout'] }} {{ item['greet']('Raj') }} {{ mapping['key'] }}",
+    "{{ [item]|map(attribute='shout')|join }} {{ [item, item]|groupby('name')|list|length }}",
+    "{{ [item]|selectattr('name', 'equalto', 'ann')|list|length }} {{ item[0] is defined }}",
+    "{{ [item]|rejectattr('missing')|list|length }} {{ [item]|map(attribute='greet')|first }}",
+    "{{ item['missing'] }}",
+    "{{ item['_secret'] }}",
+    "{{ [item]|map(attribute='_secret')|list }}",
+    "{{ item['__class__'] }}",
+    "{{ mapping['nokey'] }}",
+    "{{ text['upper']() }} {{ text[0] }} {{ (text ~ ' {}')['format']('x') }}",
 ]
 
 
 @pytest.mark.parametrize("source", _READS)
 def test_attributes_are_read_as_jinjas_own_sandbox_reads_them(source: str) -> None:
     ours = Templates(None).env
-    # The same environment, with Jinja's own getattr in place of pdmail's quicker one.
+    # The same environment, with Jinja's own getattr and getitem in place of pdmail's quicker
+    # ones.
     reference = type(ours)(**{k: getattr(ours, k) for k in ("undefined", "autoescape")})
     reference.getattr = types.MethodType(ImmutableSandboxedEnvironment.getattr, reference)  # type: ignore[method-assign]
+    reference.getitem = types.MethodType(ImmutableSandboxedEnvironment.getitem, reference)  # type: ignore[method-assign]
     context = {"item": _Item("ann", ("a", "b")), "mapping": {"key": "v", "x": 1}, "text": "t"}
 
     def outcome(env: jinja2.Environment) -> str:

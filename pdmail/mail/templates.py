@@ -152,6 +152,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._safe: dict[tuple[type, str], bool] = {}
+        self._subscriptable: dict[type, bool] = {}
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         # Jinja's answer depends only on the object's type and the name (the value is not
@@ -184,6 +185,33 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         if safe is None:
             safe = self.is_safe_attribute(obj, attribute, value)
         return value if safe else self.unsafe_undefined(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        # Jinja's own SandboxedEnvironment.getitem, without the exception its first step
+        # raises for a record (``obj["kind"]`` on a proposal): a filter that reads an
+        # attribute (``selectattr("kind", ...)``, ``groupby("topic")``, ``map(attribute=...)``)
+        # looks it up this way, once per item of a list that can be thousands long.
+        cls = type(obj)
+        subscriptable = self._subscriptable.get(cls)
+        if subscriptable is None:
+            # A class is subscripted by its own __class_getitem__: left to Jinja.
+            subscriptable = self._subscriptable[cls] = hasattr(cls, "__getitem__") or isinstance(
+                obj, type
+            )
+        if subscriptable or not isinstance(argument, str):
+            return super().getitem(obj, argument)
+        try:
+            value = getattr(obj, str(argument))
+        except AttributeError:
+            return self.undefined(obj=obj, name=argument)
+        if isinstance(value, _METHODS):
+            fmt = self.wrap_str_format(value)
+            if fmt is not None:
+                return fmt
+        safe = self._safe.get((cls, argument))
+        if safe is None:
+            safe = self.is_safe_attribute(obj, argument, value)
+        return value if safe else self.unsafe_undefined(obj, argument)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > _MAX_POWER:
