@@ -64,7 +64,11 @@ class Need:
         was not read sentence by sentence)."""
         if not self.by_kind:
             return self.topics if kind in self.kinds else ()
-        return next((topics for k, topics in self.by_kind if k == kind), ())
+        # A loop, not next() over a generator: planning asks this of every open need.
+        for k, topics in self.by_kind:
+            if k == kind:
+                return topics
+        return ()
 
     @property
     def formats(self) -> tuple[str, ...]:
@@ -416,12 +420,12 @@ def _one_topic_each(needs: Sequence[Need], order: Sequence[str]) -> dict[str, st
     }
 
 
-def _suggestion(group: TopicGroup, ranked: Sequence[Proposal]) -> str:
-    """The first proposal that serves one of the group's needs, or why there is none."""
-    ids = {n.id for n in group.needs}
-    for p in ranked:
-        if ids & set(p.need_ids):
-            return p.title
+def _suggestion(group: TopicGroup, ranked: Sequence[Proposal], served: Mapping[str, int]) -> str:
+    """The first proposal that serves one of the group's needs, or why there is none
+    (``served``: the index in ``ranked`` of the first proposal serving each need)."""
+    first = min((served[n.id] for n in group.needs if n.id in served), default=None)
+    if first is not None:
+        return ranked[first].title
     if any(n.status == "open" and LEARNING in n.kinds for n in group.needs):
         return "all scheduled or done"
     return "no session: tasks and lessons only, or all scheduled or done"
@@ -488,10 +492,38 @@ def build_digest(
     :func:`reading_key` (:func:`carried_by_kind`); a need without one is read here.
     """
     cycle = collection.cycle.name
-    status = {r.id: r for r in needs}
-    fresh = []
     if current is None:
         current = current_needs(collection, tagger, campaign, needs, learn_threshold)
+    past = [c for c in history if c.cycle.name < cycle]
+    trend_span = [*past[-(trend_cycles - 1) :], collection] if trend_cycles > 1 else [collection]
+    trend_names = {c.cycle.name for c in trend_span}
+    year_key = school_year(cycle, year_starts)
+    # A year of needs is gone through once, for everything the digest takes from it: each of
+    # this month's needs as kept, the needs carried over, the year's count of needs and of
+    # needs done, the topics kept for the trend's months and each teacher's unmet needs.
+    wanted = {n.id for n in current}
+    status: dict[str, NeedRecord] = {}
+    in_year: dict[str, bool] = {}  # each cycle's school year is reckoned once
+    year_ids: set[str] = set()
+    done = 0
+    known: dict[tuple[str, str], tuple[str, ...]] = {}
+    unmet: dict[str, list[NeedRecord]] = {}
+    earlier: list[NeedRecord] = []
+    for r in needs:
+        if r.id in wanted:
+            status[r.id] = r
+        this_year = in_year.get(r.cycle)
+        if this_year is None:
+            this_year = in_year[r.cycle] = school_year(r.cycle, year_starts) == year_key
+        if this_year:
+            year_ids.add(r.id)
+            done += r.status == "done"
+        if r.cycle in trend_names:
+            known[(r.cycle, r.email)] = r.topics
+        if r.cycle < cycle and r.status != "done":
+            earlier.append(r)
+            unmet.setdefault(r.email, []).append(r)
+    fresh = []
     order = [t.name for t in tagger.topics]
     for n in current:
         kept = status.get(n.id)
@@ -517,18 +549,17 @@ def build_digest(
     # carried over is tens of thousands.
     ages: dict[str, int] = {}
     carried = []
-    for r in needs:
-        if r.cycle < cycle and r.status != "done":
-            kinds = r.kinds or read_kinds(r.text, r.topics)
-            age = ages.get(r.cycle)
-            if age is None:
-                age = ages[r.cycle] = months_between(cycle, r.cycle)
-            plan = r.status == "open" and LEARNING in kinds
-            carried.append(
-                Need(r.id, r.cycle, r.email, r.teacher, r.team, r.text, r.topics, r.format,
-                     status=r.status, note=r.note, first_seen=r.first_seen, age=age,
-                     kinds=kinds, by_kind=carried_reading(r.text, r.topics, kinds) if plan else ())
-            )  # fmt: skip
+    for r in earlier:
+        kinds = r.kinds or read_kinds(r.text, r.topics)
+        age = ages.get(r.cycle)
+        if age is None:
+            age = ages[r.cycle] = months_between(cycle, r.cycle)
+        plan = r.status == "open" and LEARNING in kinds
+        carried.append(
+            Need(r.id, r.cycle, r.email, r.teacher, r.team, r.text, r.topics, r.format,
+                 status=r.status, note=r.note, first_seen=r.first_seen, age=age,
+                 kinds=kinds, by_kind=carried_reading(r.text, r.topics, kinds) if plan else ())
+        )  # fmt: skip
     carried.sort(key=lambda n: (-n.age, n.team, n.teacher))
     # Newest first, as propose() expects: a teacher's latest open need decides their format.
     # Only learning is planned as sessions: tasks are done and lessons scheduled, not PD.
@@ -577,7 +608,13 @@ def build_digest(
             )
         )
     ranked = rank(proposals)
-    groups = [replace(g, suggestion=_suggestion(g, ranked)) for g in groups]
+    # Where each need is first served in the ranked proposals: a group's suggestion is the
+    # first proposal serving any of its needs.
+    served: dict[str, int] = {}
+    for i, p in enumerate(ranked):
+        for need_id in p.need_ids:
+            served.setdefault(need_id, i)
+    groups = [replace(g, suggestion=_suggestion(g, ranked, served)) for g in groups]
     groups.sort(key=lambda g: -len(g.needs))  # stable: ties keep taxonomy order
 
     answered_active = {t.email for t, _ in collection.answered if t.active}
@@ -593,14 +630,9 @@ def build_digest(
                 (teacher.display_name, shorten(response.units.strip()))
             )
 
-    year_key = school_year(cycle, year_starts)
-    # Each cycle's year is reckoned once, not once for each of a year's needs.
-    year_cycles = {c for c in {r.cycle for r in needs} if school_year(c, year_starts) == year_key}
-    this_year = [r for r in needs if r.cycle in year_cycles]
-    this_year_ids = {r.id for r in this_year} | {n.id for n in fresh}
-    past = [c for c in history if c.cycle.name < cycle]
-    trend_span = [*past[-(trend_cycles - 1) :], collection] if trend_cycles > 1 else [collection]
-    in_year = [c for c in past if school_year(c.cycle.name, year_starts) == year_key]
+    year_ids.update(n.id for n in fresh)
+    known.update({(n.cycle, n.email): n.topics for n in fresh})
+    in_year_past = [c for c in past if school_year(c.cycle.name, year_starts) == year_key]
     return Digest(
         school=school,
         cycle=cycle,
@@ -635,21 +667,13 @@ def build_digest(
             for r in collection.strangers
         ),
         problems=tuple(str(p) for p in collection.problems),
-        proposals=tuple(rank(proposals)),
-        first_hand=first_hand(roster, collection, fresh, needs),
+        proposals=tuple(ranked),
+        first_hand=_first_hand(roster, collection, fresh, unmet),
         carried_over=tuple(carried),
-        done=sum(1 for r in this_year if r.status == "done"),
-        total_needs=len(this_year_ids),
-        trends=build_trends(
-            trend_span,
-            tagger.tag,
-            asked or {},
-            known={
-                **{(r.cycle, r.email): r.topics for r in needs},
-                **{(n.cycle, n.email): n.topics for n in fresh},
-            },
-        ),
-        year=build_year([*in_year, collection]),
+        done=done,
+        total_needs=len(year_ids),
+        trends=build_trends(trend_span, tagger.tag, asked or {}, known=known),
+        year=build_year([*in_year_past, collection]),
         leads=tuple(leads),
         renamed=tuple((t.name, t.replaces) for t in tagger.topics if t.replaces),
     )
@@ -661,6 +685,22 @@ def first_hand(
     """Teachers new to the district, then anyone asking again for a topic they asked for in
     an earlier cycle that is still not done (or, when neither need has a topic, asking two
     cycles running)."""
+    cycle = collection.cycle.name
+    unmet: dict[str, list[NeedRecord]] = {}
+    for r in needs:
+        if r.cycle < cycle and r.status != "done":
+            unmet.setdefault(r.email, []).append(r)
+    return _first_hand(roster, collection, fresh, unmet)
+
+
+def _first_hand(
+    roster: Roster,
+    collection: Collection,
+    fresh: Sequence[Need],
+    unmet: Mapping[str, Sequence[NeedRecord]],
+) -> tuple[FirstHand, ...]:
+    """:func:`first_hand`, given each teacher's needs kept from earlier cycles and not done
+    (in the needs' order)."""
     answered = {t.email for t, _ in collection.answered}
     asks = {n.email: n for n in fresh}
     out = []
@@ -670,31 +710,23 @@ def first_hand(
             out.append(FirstHand(t.email, t.display_name, t.team or NO_TEAM,
                                  "new to the district", t.email in answered,
                                  (need.text,) if need else ()))  # fmt: skip
-    cycle = collection.cycle.name
-    previous = shift(cycle, -1)
-    unmet: dict[str, list[NeedRecord]] = {}
-    for r in needs:
-        if r.cycle < cycle and r.status != "done":
-            unmet.setdefault(r.email, []).append(r)
+    previous = shift(collection.cycle.name, -1)
     new_ones = {f.email for f in out}
     active = {t.email for t in roster.active}
     for n in fresh:
         if n.email in new_ones or n.email not in active:
             continue
         # The earliest open need on a topic asked again; without topics, last cycle's need.
-        again = [
-            (r, tuple(t for t in n.topics if t in r.topics))
-            for r in sorted(unmet.get(n.email, ()), key=lambda r: r.cycle)
-            if set(r.topics) & set(n.topics)
-            or (not r.topics and not n.topics and r.cycle == previous)
-        ]
-        if not again:
-            continue
-        before, shared = again[0]
-        topics = ", ".join(shared) or "help"
-        out.append(FirstHand(n.email, n.teacher, n.team,
-                             f"asked in {before.cycle} and again now ({topics}), still not done",
-                             True, (before.text, n.text)))  # fmt: skip
+        mine = set(n.topics)
+        for before in sorted(unmet.get(n.email, ()), key=lambda r: r.cycle):
+            if mine.intersection(before.topics) or (
+                not before.topics and not mine and before.cycle == previous
+            ):
+                topics = ", ".join(t for t in n.topics if t in before.topics) or "help"
+                out.append(FirstHand(n.email, n.teacher, n.team,
+                                     f"asked in {before.cycle} and again now ({topics}), "
+                                     "still not done", True, (before.text, n.text)))  # fmt: skip
+                break
     return tuple(out)
 
 

@@ -16,6 +16,7 @@ standard work is the librarian's. Owners named on a topic lead it whatever the s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,7 +45,13 @@ class Ask:
 
     @property
     def formats(self) -> frozenset[str]:
-        return frozenset(f.strip() for f in self.format.split(",") if f.strip())
+        return _formats(self.format)
+
+
+# Planning asks each ask's formats several times, and thousands of asks share a few cells.
+@functools.lru_cache(maxsize=1024)
+def _formats(cell: str) -> frozenset[str]:
+    return frozenset(f.strip() for f in cell.split(",") if f.strip())
 
 
 @dataclass(frozen=True)

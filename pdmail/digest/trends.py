@@ -94,14 +94,22 @@ def build_trends(
     points = []
     per_cycle: list[Counter[str]] = []
     for c in collections:
-        answered = sum(1 for t, _ in c.answered if t.active)
-        counts: Counter[str] = Counter()
+        name = c.cycle.name
+        answered = 0
+        # Answers are counted by their topics first: thousands share a few sets of topics.
+        # Each topic still comes first where its first answer does (ties in most_common).
+        alike: Counter[tuple[str, ...]] = Counter()
         for teacher, response in c.answered:
-            settled = known.get((c.cycle.name, teacher.email))
+            answered += teacher.active
+            settled = known.get((name, teacher.email))
             if settled is not None:
-                counts.update(settled)
+                alike[tuple(settled)] += 1
             elif is_request(response.help):
-                counts.update(tag(response.help))
+                alike[tuple(tag(response.help))] += 1
+        counts: Counter[str] = Counter()
+        for names, times in alike.items():
+            for topic in names:
+                counts[topic] += times
         per_cycle.append(counts)
         points.append(
             TrendPoint(
@@ -144,7 +152,10 @@ def build_year(collections: Sequence[Collection]) -> YearView:
                 units = shown[response.units] = units if units and is_request(units) else ""
             if not units:
                 continue
-            cells = teams.setdefault(teacher.team or NO_TEAM, [{} for _ in collections])
+            team = teacher.team or NO_TEAM
+            cells = teams.get(team)
+            if cells is None:
+                cells = teams[team] = [{} for _ in collections]
             cells[i][units] = None
     return YearView(
         cycles=tuple(c.cycle.name for c in collections),
