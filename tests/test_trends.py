@@ -6,6 +6,7 @@ roster by :func:`pdmail.sources.responses.match`, as the digest does.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import BASE_CONFIG
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pdmail import cycles
 from pdmail.config.load import parse_config
@@ -263,3 +266,31 @@ def test_build_year_shows_a_long_unit_shortened() -> None:
     assert units.startswith("Ancient Egypt") and units.endswith(
         f"[shortened from {len(essay):,} characters]"
     )
+
+
+# -- counting: each answer's topics, in the order answers come -----------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["Moodle", "Podcasts", "Citations", "Canva"]), max_size=3),
+        min_size=5,
+        max_size=5,
+    )
+)
+def test_build_trends_counts_as_each_answer_adds_its_topics(topics: list[list[str]]) -> None:
+    # Topics kept for each answer (a topic may even be kept twice): the counts, and the order
+    # of topics with equal counts, are those of adding each answer's topics in turn.
+    known = {
+        ("2026-12", addr(who)): tuple(kept)
+        for who, kept in zip(["ann", "raj", "kim", "maria", "sam"], topics, strict=True)
+    }
+    expected: Counter[str] = Counter()
+    for teacher, _ in DECEMBER.answered:
+        expected.update(known[("2026-12", teacher.email)])
+    trends = build_trends([DECEMBER], TAGGER.tag, {}, known=known)
+    assert trends.points[0].top == tuple(expected.most_common(3))
+    assert [(t.topic, t.counts) for t in trends.topics] == [
+        (name, (n,)) for name, n in expected.most_common(5)
+    ]
