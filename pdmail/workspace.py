@@ -17,14 +17,9 @@ from .config.records import Config
 from .cycles import Cycle
 from .mail.templates import Templates
 from .models import Problem, Response, Table
+from .sources.answers import Answers, ResponseIndex
 from .sources.audience import in_audience
-from .sources.responses import (
-    Collection,
-    ResponseIndex,
-    match,
-    parse_responses,
-    settle_order,
-)
+from .sources.responses import Collection, match, read_responses, settle_order
 from .sources.roster import Roster, parse_roster
 from .state.ledger import Ledger
 
@@ -173,20 +168,30 @@ class Workspace:
 
     @cached_property
     def responses(self) -> tuple[list[Response], list[Problem]]:
+        """Every response read from the export, and the rows that could not be read."""
+        answers = self._answers
+        if answers is None:
+            return [], []
+        return answers.all(), list(answers.problems)
+
+    @cached_property
+    def _answers(self) -> Answers | None:
+        """The export read, its records made as cycles ask for them (None: no export yet)."""
         table = self.source.read_responses()
         if table is None:
-            return [], []
-        return parse_responses(table, self.config.form, self.config.timezone)
+            return None
+        return read_responses(table, self.config.form, self.config.timezone)
 
     def collect(self, cycle: Cycle) -> Collection:
         """The cycle's responses matched to the roster (matched once per cycle: the inputs
         are read once too, until :meth:`forget_inputs`)."""
         cache: dict[str, Collection] = self.__dict__.setdefault("_collections", {})
         if cycle.name not in cache:
-            responses, problems = self.responses
+            answers = self._answers
+            problems = answers.problems if answers is not None else []
             if self._order_in_doubt:
                 settled, note = settle_order(
-                    responses, now=self.now(), first_request=self._first_request()
+                    self.responses[0], now=self.now(), first_request=self._first_request()
                 )
                 index = ResponseIndex(settled)
             else:  # there is nothing to settle, and no ledger to ask
@@ -198,13 +203,14 @@ class Workspace:
     @cached_property
     def _response_index(self) -> ResponseIndex:
         """The responses ordered once for the cycles matched this run."""
-        return ResponseIndex(self.responses[0])
+        answers = self._answers
+        return ResponseIndex.of(answers) if answers is not None else ResponseIndex([])
 
     @cached_property
     def _order_in_doubt(self) -> bool:
         """Whether some response's date could be read day or month first and only when it
         was answered can settle which (see :func:`settle_order`)."""
-        return any(r.ambiguity is not None and not r.cycle for r in self.responses[0])
+        return self._answers is not None and self._answers.in_doubt
 
     def _first_request(self) -> datetime | None:
         """When the campaign's first request was handed over (None before any was, or
@@ -216,5 +222,6 @@ class Workspace:
     def forget_inputs(self) -> None:
         """Read the roster and responses again on next use (a long-lived process calls this
         before each tick, since the files or sheet change between days)."""
-        for name in ("roster", "responses", "_response_index", "_order_in_doubt", "_collections"):
+        cached = ("roster", "_answers", "responses", "_response_index", "_order_in_doubt")
+        for name in (*cached, "_collections"):
             self.__dict__.pop(name, None)

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from pdmail import cycles
 from pdmail.errors import InputError
 from pdmail.models import Response
-from pdmail.sources.responses import Collection, ResponseIndex, in_cycle
+from pdmail.sources.answers import ResponseIndex
+from pdmail.sources.responses import Collection, in_cycle
 
 CHICAGO = ZoneInfo("America/Chicago")
 ACTIVE = ["ann@school.example.org", "raj@school.example.org", "maria@school.example.org",

@@ -8,26 +8,33 @@ timestamp cannot be read is reported, never guessed.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from itertools import compress
-from operator import attrgetter, not_
 from zoneinfo import ZoneInfo
 
 from ..config.records import Form
-from ..cycles import Cycle, is_cycle_name
+from ..cycles import Cycle
 from ..errors import InputError
-from ..models import Ambiguity, Problem, Response, Table, Teacher
-from .names import RosterNames, address_in, clean_cell
+from ..models import Problem, Response, Table, Teacher
+from .answers import Answers, ResponseIndex
+from .names import RosterNames
 from .roster import Roster, normalize_email
 from .tables import require_column
-from .timestamps import OrderConflict, OrderMismatch, order_name, read_column
+from .timestamps import OrderConflict, OrderMismatch, read_column
 
 
 def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Response], list[Problem]]:
-    """Every submission in ``table`` as a :class:`Response`, and the rows that were skipped.
+    """Every submission in ``table`` as a :class:`Response`, and the rows that were skipped,
+    as :func:`read_responses` reads them."""
+    answers = read_responses(table, form, tz)
+    return answers.all(), list(answers.problems)
+
+
+def read_responses(table: Table, form: Form, tz: ZoneInfo) -> Answers:
+    """The submissions in ``table`` with their times read, and the rows skipped as
+    ``problems``; each becomes a :class:`Response` when first asked for
+    (:class:`~pdmail.sources.answers.Answers`).
 
     The timestamps are read as one column (:func:`pdmail.sources.timestamps.read_column`): with
     ``form.timestamp_format`` or ``form.date_order`` when the config sets them, else with the
@@ -78,57 +85,7 @@ def parse_responses(table: Table, form: Form, tz: ZoneInfo) -> tuple[list[Respon
             hint="Correct the row that was typed the other way round, or set form.date_order "
             "(day-first or month-first) and the rows that do not fit are listed and skipped.",
         ) from None
-    responses: list[Response] = []
-    problems: list[Problem] = []
-    senders: dict[str, str] = {}  # each teacher's cell comes back every month: read it once
-    header, origin = table.header, table.origin
-    at_email = index["email"]
-    # Where each answer is (None: the form does not ask it), looked up once, not per row.
-    at_units, at_help, at_format = (index.get(role) for role in ("units", "help", "format"))
-    named = all(header)  # then a row's answers are its cells by header, none left out
-    new, setattr_ = object.__new__, object.__setattr__
-    for (row_number, cells), submitted, other in zip(
-        table.rows, times.times, times.alternatives, strict=True
-    ):
-        if isinstance(submitted, ValueError):
-            message = str(submitted)
-            if times.basis and times.order and "date_order" not in message:
-                message += f" (dates are read {order_name(times.order)}: {times.basis})"
-            problems.append(Problem(table.origin, row_number, column, message))
-            continue
-        ambiguity = None
-        if other is not None:
-            stamp = cells[index["timestamp"]].strip()
-            ambiguity = Ambiguity(stamp, column, times.order, other)
-        cycle_answer = cells[cycle_index].strip() if cycle_index is not None else ""
-        email_cell = cells[at_email]
-        sender = senders.get(email_cell)
-        if sender is None:
-            sender = senders[email_cell] = address_in(email_cell) or clean_cell(email_cell)
-        # The record's fields set as its __init__ would set them, at a third of the cost
-        # (a frozen dataclass sets each field through object.__setattr__): a year of
-        # answers is 100,000 records.
-        response = new(Response)
-        setattr_(
-            response,
-            "__dict__",
-            {
-                "email": sender,
-                "submitted": submitted,
-                "units": cells[at_units] if at_units is not None else "",
-                "help": cells[at_help] if at_help is not None else "",
-                "format": cells[at_format] if at_format is not None else "",
-                "answers": dict(zip(header, cells, strict=False))
-                if named
-                else {h: c for h, c in zip(header, cells, strict=False) if h},
-                "origin": origin,
-                "row": row_number,
-                "cycle": cycle_answer if cycle_answer and is_cycle_name(cycle_answer) else "",
-                "ambiguity": ambiguity,
-            },
-        )
-        responses.append(response)
-    return responses, problems
+    return Answers(table, times, index, cycle_index)
 
 
 def in_cycle(response: Response, cycle: Cycle) -> bool:
@@ -233,94 +190,6 @@ def settle_order(
 def _other(response: Response) -> datetime:
     assert response.ambiguity is not None
     return response.ambiguity.other
-
-
-class ResponseIndex:
-    """Responses ordered by when they were submitted, once, so that each cycle's are found
-    by bisection instead of a pass over every response (:func:`match` takes one for the many
-    cycles a digest looks back on)."""
-
-    def __init__(self, responses: Sequence[Response]) -> None:
-        self.responses = list(responses)
-        self.ambiguous = [r for r in self.responses if r.ambiguity is not None]
-        named: dict[str, list[Response]] = {}
-        timed: list[Response] = []
-        zones = set()
-        for response in self.responses:
-            zones.add(response.submitted.tzinfo)
-            if response.cycle:
-                named.setdefault(response.cycle, []).append(response)
-            else:
-                timed.append(response)
-        self._named = named
-        # Datetimes that share one tzinfo compare by their clock reading, an order with no
-        # exceptions, so a cycle's window is one run of the sorted list; times in several
-        # zones (an offset in some cells) are compared the way match() always did.
-        self._zone = zones.pop() if len(zones) == 1 else None
-        self._timed = sorted(timed, key=_by_time)
-        self._times = [r.submitted for r in self._timed]
-        self._teachers: _RosterView | None = None
-
-    def __len__(self) -> int:
-        return len(self.responses)
-
-    def inside(self, cycle: Cycle) -> list[Response]:
-        """The responses that count for ``cycle`` (:func:`in_cycle`), sorted by submission
-        time and then row, as :func:`match` goes through them."""
-        name, opens, closes = cycle.name, cycle.opens, cycle.closes
-        zone = self._zone
-        named = self._named.get(name, [])
-        if zone is None or opens.tzinfo is not zone or closes.tzinfo is not zone:
-            inside = [
-                r
-                for r in self.responses
-                if (r.cycle == name if r.cycle else opens <= r.submitted < closes)
-            ]
-            return sorted(inside, key=_by_time)
-        window = self._timed[bisect_left(self._times, opens) : bisect_left(self._times, closes)]
-        if not named:
-            return window
-        if not window:
-            return sorted(named, key=_by_time)
-        # Both kinds: in the export's order first, so that equal times stay in it as before.
-        position = {id(r): i for i, r in enumerate(self.responses)}
-        return sorted(sorted(window + named, key=lambda r: position[id(r)]), key=_by_time)
-
-    def teachers(self, roster: Roster) -> _RosterView:
-        """``roster`` as :func:`match` goes through it, kept for the roster last asked about
-        (each teacher answers in many cycles)."""
-        if self._teachers is None or self._teachers.roster is not roster:
-            self._teachers = _RosterView(roster)
-        return self._teachers
-
-
-class _RosterView:
-    """A roster's teachers and active teachers with their addresses in lists, so a cycle's
-    answered and unanswered teachers are picked out without a Python step per teacher, and
-    a memo of :meth:`Roster.get` by the address as an answer wrote it."""
-
-    def __init__(self, roster: Roster) -> None:
-        self.roster = roster
-        self.found: dict[str, Teacher | None] = {}
-        self.teachers = roster.teachers
-        self.emails = [t.email for t in self.teachers]
-        self.active = roster.active
-        self.active_emails = [t.email for t in self.active]
-
-    def answered(self, latest: Mapping[str, Response]) -> tuple[tuple[Teacher, Response], ...]:
-        """The teachers with a response in ``latest``, in roster order, each with it."""
-        has = list(map(latest.__contains__, self.emails))
-        teachers = list(compress(self.teachers, has))
-        found = map(latest.__getitem__, compress(self.emails, has))
-        return tuple(zip(teachers, found, strict=True))
-
-    def not_answered(self, latest: Mapping[str, Response]) -> tuple[Teacher, ...]:
-        """The active teachers with no response in ``latest``, in roster order."""
-        return tuple(compress(self.active, map(not_, map(latest.__contains__, self.active_emails))))
-
-
-# A response's place in time order: when it was submitted, then its row.
-_by_time = attrgetter("submitted", "row")
 
 
 def match(
