@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS need_readings (
 )
 """
 ByKind = tuple[tuple[NeedKind, tuple[str, ...]], ...]
-_T = TypeVar("_T")
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 HEADER = [
     "Need id",
     "Status",
@@ -454,10 +455,9 @@ class NeedStore:
         """Keep ``readings`` (by key) for the next digests."""
         if not readings:
             return
-        rows = [
-            (key, json.dumps([[kind, list(topics)] for kind, topics in by_kind]))
-            for key, by_kind in readings.items()
-        ]
+        # Thousands of needs are read alike: each distinct reading is encoded once.
+        cells: _Memo[ByKind, str] = _Memo(_encode_reading)
+        rows = [(key, cells[by_kind]) for key, by_kind in readings.items()]
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -683,15 +683,16 @@ class NeedStore:
         return sorted(set(ids) - known)
 
 
-class _Memo(dict[str, _T]):
-    """``make(cell)`` for each cell asked for, made the first time it is asked for."""
+class _Memo(dict[_K, _V]):
+    """``make(key)`` for each key asked for, made the first time it is asked for (a lookup
+    in C after that)."""
 
-    def __init__(self, make: Callable[[str], _T]) -> None:
+    def __init__(self, make: Callable[[_K], _V]) -> None:
         super().__init__()
         self.make = make
 
-    def __missing__(self, cell: str) -> _T:
-        made = self[cell] = self.make(cell)
+    def __missing__(self, key: _K) -> _V:
+        made = self[key] = self.make(key)
         return made
 
 
@@ -747,6 +748,10 @@ def _replaced(record: NeedRecord, **changes: object) -> NeedRecord:
             raise TypeError(f"NeedRecord has no field {name!r}")
     made.__dict__.update(changes)
     return made
+
+
+def _encode_reading(by_kind: ByKind) -> str:
+    return json.dumps([[kind, list(topics)] for kind, topics in by_kind])
 
 
 def _decode_reading(cell: str) -> ByKind | None:

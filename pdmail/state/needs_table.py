@@ -116,7 +116,9 @@ def keep_needs(
     )
     stored, edits, problems = read.stored, read.edits, list(read.problems)
     if not persist:
-        return merge(apply_edits(stored, edits, today), fresh, today), problems
+        edited = apply_edits(stored, edits, today)
+        # The store's needs have an id each: merging nothing into them is a copy of them.
+        return (merge(edited, fresh, today) if fresh else edited), problems
     written: list[str] = []
     if edits:
         # Nothing was written since the needs were read (the same data_version, and no row
