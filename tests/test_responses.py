@@ -7,7 +7,7 @@ after the winter break), school time, America/Chicago.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from pdmail import cycles
 from pdmail.errors import InputError
 from pdmail.models import Response
 from pdmail.sources.answers import ResponseIndex
-from pdmail.sources.responses import Collection, in_cycle
+from pdmail.sources.responses import Collection, in_cycle, match, parse_responses
 
 CHICAGO = ZoneInfo("America/Chicago")
 ACTIVE = ["ann@school.example.org", "raj@school.example.org", "maria@school.example.org",
@@ -648,3 +648,38 @@ def test_the_index_finds_a_cycles_responses_as_in_cycle_does(
     )
     found = ResponseIndex(responses).inside(_DECEMBER)
     assert [id(r) for r in found] == [id(r) for r in expected]
+
+
+# Three school years of answers, some unreadable, some from strangers, some with a prefilled
+# cycle: what the workspace matches from the lazily made records is what match() makes of
+# every record, cycle by cycle, and each record is the one Response() would make.
+def _years_of_answers() -> list[list[str]]:
+    rows = []
+    for year in (2024, 2025, 2026):
+        for month in (9, 10, 11, 12):
+            for day, who in ((2, ANN), (9, RAJ), (16, "Stranger <x@elsewhere.org>"), (20, ANN)):
+                rows.append([*answer(who, f"{month}/{day}/{year} 8:{day:02d}:00"), ""])
+    rows.append([*answer(RAJ, "12/32/2026 8:00"), ""])  # not a real date: a problem
+    rows.append([*answer(ANN, "someday"), ""])
+    rows.append([*answer(RAJ, "1/5/2027 9:00:00"), "2026-12"])  # December's, answered late
+    rows.append([*answer(ANN, "12/5/2026 9:00:00"), "2026-11"])  # November's link
+    return rows
+
+
+def test_the_cycles_match_as_every_record_matched_would(project: Project) -> None:
+    project.write_config({"form": {"columns": {"cycle": "Cycle"}}})
+    project.write_responses(_years_of_answers(), [*RESPONSE_HEADER, "Cycle"])
+    with project.workspace(date(2026, 12, 15)) as ws:
+        names = ["2024-09", "2025-12", "2026-09", "2026-10", "2026-11", "2026-12", "2027-01"]
+        found = {name: ws.collect(cycles.cycle(ws.config, name)) for name in names}
+        table = ws.source.read_responses()
+        assert table is not None
+        records, problems = parse_responses(table, ws.config.form, ws.config.timezone)
+        assert [(p.row, p.column) for p in problems] == [(50, "Timestamp"), (51, "Timestamp")]
+        assert ws.responses == (records, problems)
+        for name in names:
+            assert found[name] == match(ws.roster, records, cycles.cycle(ws.config, name), problems)
+        assert len(found["2026-12"].answered) == 2 and found["2026-12"].outside == 45
+        for record in records:
+            made = Response(**{f.name: getattr(record, f.name) for f in fields(Response)})
+            assert made == record and vars(made) == vars(record)
