@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import jinja2
@@ -20,7 +21,13 @@ from pdmail.config.records import Form
 from pdmail.cycle.messages import Composer, build_request, teacher_context
 from pdmail.cycle.tick import tick
 from pdmail.errors import ConfigError, TemplateError
-from pdmail.mail.templates import Templates, md_escape, prefilled_link
+from pdmail.mail.templates import (
+    Templates,
+    _compiled_cache,
+    _CompiledCache,
+    md_escape,
+    prefilled_link,
+)
 from pdmail.models import Teacher
 
 DAY = date(2026, 12, 1)
@@ -355,3 +362,80 @@ def test_a_template_that_is_not_utf8_names_the_file_and_byte(
         templates.render("request.txt.j2", {})
     assert exc.value.message == f"{tmp_path / 'request.txt.j2'}: not UTF-8 text ({detail})"
     assert templates.where("request.txt.j2") == str(tmp_path / "request.txt.j2")
+
+
+# --- pdmail's templates compiled once and kept ---------------------------------------------
+
+
+def kept_templates(tmp_path: Path, kept: bool = True) -> tuple[Templates, Path, Path]:
+    """Templates from a folder whose compiled code is kept in a cache folder of its own (as
+    pdmail's own templates are), or, with ``kept`` False, a cache for another folder."""
+    folder, cache = tmp_path / "templates", tmp_path / "cache"
+    folder.mkdir()
+    cache.mkdir()
+    (folder / "note.txt.j2").write_text("{{ who|md }} {{ n|plural('need') }}\n", encoding="utf-8")
+    templates = Templates(folder)
+    keeps = folder if kept else tmp_path / "elsewhere"
+    templates.env.bytecode_cache = _CompiledCache(str(cache), templates.env, keeps, "tag")
+    return templates, folder, cache
+
+
+def test_a_kept_template_is_loaded_compiled_and_renders_the_same(tmp_path: Path) -> None:
+    first, folder, cache = kept_templates(tmp_path)
+    assert first.render("note.txt.j2", {"who": "a*b", "n": 2}) == "a\\*b needs\n"
+    assert len(list(cache.iterdir())) == 1
+    again = Templates(folder)
+    again.env.bytecode_cache = first.env.bytecode_cache
+    compiled: list[str] = []
+    real = again.env.compile
+
+    def compile_counted(*args: Any, **kwargs: Any) -> Any:
+        compiled.append(args[1] if len(args) > 1 else "")
+        return real(*args, **kwargs)
+
+    again.env.compile = compile_counted  # type: ignore[method-assign]
+    assert again.render("note.txt.j2", {"who": "a*b", "n": 1}) == "a\\*b need\n"
+    assert compiled == []  # loaded, not compiled
+    # An edit is compiled again, and renders as edited.
+    (folder / "note.txt.j2").write_text("{{ who|md }}!\n", encoding="utf-8")
+    assert Templates(folder).render("note.txt.j2", {"who": "<b>"}) == "&lt;b>!\n"
+    edited = Templates(folder)
+    edited.env.bytecode_cache = first.env.bytecode_cache
+    assert edited.render("note.txt.j2", {"who": "<b>"}) == "&lt;b>!\n"
+
+
+def test_only_pdmails_own_templates_are_kept(tmp_path: Path) -> None:
+    templates, _, cache = kept_templates(tmp_path, kept=False)
+    assert templates.render("note.txt.j2", {"who": "x", "n": 1}) == "x need\n"
+    assert list(cache.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "unwritable"])
+def test_a_cache_that_cannot_be_used_is_passed_over(tmp_path: Path, damage: str) -> None:
+    templates, folder, cache = kept_templates(tmp_path)
+    templates.render("note.txt.j2", {"who": "x", "n": 1})
+    [kept] = cache.iterdir()
+    if damage == "garbage":
+        kept.write_bytes(b"not a cache at all")
+    elif damage == "truncated":
+        kept.write_bytes(kept.read_bytes()[:40])
+    else:  # a file where the folder should be: nothing can be read or written there
+        kept.unlink()
+        assert isinstance(templates.env.bytecode_cache, _CompiledCache)
+        templates.env.bytecode_cache.directory = str(folder / "note.txt.j2")
+    again = Templates(folder)
+    again.env.bytecode_cache = templates.env.bytecode_cache
+    assert again.render("note.txt.j2", {"who": "y", "n": 3}) == "y needs\n"
+
+
+def test_what_is_kept_depends_on_the_filters_and_the_escaping(tmp_path: Path) -> None:
+    templates = Templates()
+    cache = _compiled_cache(templates.env, tmp_path)
+    assert cache is not None
+    plain = cache.get_cache_key("digest.md.j2", "/x/digest.md.j2")
+    assert cache.get_cache_key("digest.html.j2", "/x/digest.md.j2") != plain  # autoescaped
+    more = Templates()
+    more.env.filters["shout"] = str.upper
+    other = _compiled_cache(more.env, tmp_path)
+    assert other is not None
+    assert other.get_cache_key("digest.md.j2", "/x/digest.md.j2") != plain
