@@ -91,51 +91,70 @@ class Answers:
 
     def all(self) -> list[Response]:
         """Every record, in the table's order."""
-        return [self.response(n) for n in range(len(self._where))]
+        return self.records(range(len(self._where)))
 
     def response(self, n: int) -> Response:
         """The ``n``-th record (counting the rows whose time was read), made once."""
-        made = self._made[n]
-        if made is None:
-            made = self._made[n] = self._make(n)
-        return made
+        return self.records((n,))[0]
 
-    def _make(self, n: int) -> Response:
-        i = self._where[n]
-        row_number, cells = self.table.rows[i]
-        other = self.times.alternatives[i]
-        ambiguity = None
-        if other is not None:
-            stamp = cells[self._at_stamp].strip()
-            ambiguity = Ambiguity(stamp, self._column, self.times.order, other)
-        email_cell = cells[self._at_email]
-        sender = self._senders.get(email_cell)
-        if sender is None:
-            sender = address_in(email_cell) or clean_cell(email_cell)
-            self._senders[email_cell] = sender
-        header = self.table.header
-        at_units, at_help, at_format = self._at
-        # The record's fields set as its __init__ would set them, at a third of the cost (a
-        # frozen dataclass sets each field through object.__setattr__): a year of answers
-        # is 100,000 records.
-        response: Response = object.__new__(Response)
-        fields = {
-            "email": sender,
-            "submitted": self.submitted[n],
-            "units": cells[at_units] if at_units is not None else "",
-            "help": cells[at_help] if at_help is not None else "",
-            "format": cells[at_format] if at_format is not None else "",
-            # By header, none left out; an unnamed column has no answer to give.
-            "answers": dict(zip(header, cells, strict=False))
-            if self._all_named
-            else {h: c for h, c in zip(header, cells, strict=False) if h},
-            "origin": self.table.origin,
-            "row": row_number,
-            "cycle": self.cycles[n],
-            "ambiguity": ambiguity,
-        }
-        object.__setattr__(response, "__dict__", fields)
-        return response
+    def records(self, ns: Sequence[int]) -> list[Response]:
+        """The ``n``-th record for each of ``ns``, each made once."""
+        made = self._made
+        missing = [n for n in ns if made[n] is None]
+        if missing:
+            self._make(missing)
+        return cast("list[Response]", [made[n] for n in ns])  # all made now
+
+    def _make(self, ns: list[int]) -> None:
+        """Make the records ``ns`` (the work of a cycle's rows at once, names looked up
+        once)."""
+        table, times, made, senders = self.table, self.times, self._made, self._senders
+        header, origin, rows = table.header, table.origin, table.rows
+        where, submitted, cycles = self._where, self.submitted, self.cycles
+        alternatives = times.alternatives
+        at_stamp, at_email, (at_units, at_help, at_format) = (
+            self._at_stamp,
+            self._at_email,
+            self._at,
+        )
+        all_named = self._all_named
+        new, set_fields = object.__new__, object.__setattr__
+        for n in ns:
+            i = where[n]
+            row_number, cells = rows[i]
+            other = alternatives[i]
+            ambiguity = None
+            if other is not None:
+                stamp = cells[at_stamp].strip()
+                ambiguity = Ambiguity(stamp, self._column, times.order, other)
+            email_cell = cells[at_email]
+            sender = senders.get(email_cell)
+            if sender is None:
+                sender = senders[email_cell] = address_in(email_cell) or clean_cell(email_cell)
+            # The record's fields set as its __init__ would set them, at a third of the
+            # cost (a frozen dataclass sets each field through object.__setattr__): a year
+            # of answers is 100,000 records.
+            response = new(Response)
+            set_fields(
+                response,
+                "__dict__",
+                {
+                    "email": sender,
+                    "submitted": submitted[n],
+                    "units": cells[at_units] if at_units is not None else "",
+                    "help": cells[at_help] if at_help is not None else "",
+                    "format": cells[at_format] if at_format is not None else "",
+                    # By header, none left out; an unnamed column has no answer to give.
+                    "answers": dict(zip(header, cells, strict=False))
+                    if all_named
+                    else {h: c for h, c in zip(header, cells, strict=False) if h},
+                    "origin": origin,
+                    "row": row_number,
+                    "cycle": cycles[n],
+                    "ambiguity": ambiguity,
+                },
+            )
+            made[n] = response
 
 
 def _cycle_named(cell: str) -> str:
@@ -157,7 +176,7 @@ class ResponseIndex:
             [r.row for r in records],
             [r.cycle for r in records],
             [n for n, r in enumerate(records) if r.ambiguity is not None],
-            records.__getitem__,
+            lambda ns: [records[n] for n in ns],
         )
 
     @classmethod
@@ -165,7 +184,7 @@ class ResponseIndex:
         """The index of ``answers``' records (made when first asked for)."""
         index = cls.__new__(cls)
         index._setup(
-            answers.submitted, answers.rows, answers.cycles, answers.ambiguous, answers.response
+            answers.submitted, answers.rows, answers.cycles, answers.ambiguous, answers.records
         )
         return index
 
@@ -175,11 +194,11 @@ class ResponseIndex:
         rows: list[int],
         cycles: list[str],
         ambiguous: list[int],
-        record: Callable[[int], Response],
+        records: Callable[[Sequence[int]], list[Response]],
     ) -> None:
         self._submitted, self._rows, self._cycles = submitted, rows, cycles
         self._ambiguous = ambiguous
-        self._record = record
+        self._records = records
         named: dict[str, list[int]] = {}
         for n, name in enumerate(cycles):
             if name:
@@ -209,12 +228,12 @@ class ResponseIndex:
     @property
     def responses(self) -> list[Response]:
         """Every record, in the order given."""
-        return [self._record(n) for n in range(len(self._submitted))]
+        return self._records(range(len(self._submitted)))
 
     @property
     def ambiguous(self) -> list[Response]:
         """The records whose time depends on a guessed date order, in the order given."""
-        return [self._record(n) for n in self._ambiguous]
+        return self._records(self._ambiguous)
 
     def inside(self, cycle: Cycle) -> list[Response]:
         """The responses that count for ``cycle`` (:func:`~pdmail.sources.responses.in_cycle`),
@@ -240,7 +259,7 @@ class ResponseIndex:
             if named:
                 # In the order given first, so that equal times stay in it, as before.
                 chosen = sorted(sorted(chosen + named), key=by_time)
-        return [self._record(n) for n in chosen]
+        return self._records(chosen)
 
     def teachers(self, roster: Roster) -> _RosterView:
         """``roster`` as ``match`` goes through it, kept for the roster last asked about

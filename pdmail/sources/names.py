@@ -86,8 +86,8 @@ class RosterNames:
                 ),
                 strict=True,
             ):  # fmt: skip
-                for key in keys:
-                    _add(rule, " ".join(key), teacher)
+                for key in keys:  # never empty: the words are not
+                    rule.setdefault(" ".join(key), []).append(teacher)
 
     def probable(self, text: str) -> Teacher | None:
         """The one teacher an email cell that matched nobody most likely names, or None.

@@ -413,20 +413,31 @@ class _FastColumn:
         times: list[datetime | ValueError] = []
         alternatives: list[datetime | None] = []
         other = "dmy" if order == "mdy" else "mdy"
-        day_first = order == "dmy"
-        year_first = self.year_first
-        for index, (a, _, b, c, hour, minute, sec, ampm) in enumerate(self.fields):
+        # Where the year, month and day are among a value's fields.
+        if self.year_first:
+            at_y, at_m, at_d = 0, 2, 3
+        else:
+            at_y, at_m, at_d = (3, 2, 0) if order == "dmy" else (3, 0, 2)
+        swaps = guessed and not self.year_first
+        for index, f in enumerate(self.fields):
             moment: datetime | ValueError | None = None
             alternative = None
-            if a:
-                if year_first:
-                    moment = _fast_moment(int(a), int(b), int(c), hour, minute, sec, ampm, tz)
+            if f[0]:
+                hour = f[4]
+                if hour and not f[7]:  # the usual value, its moment made here without a call
+                    try:
+                        moment = datetime(
+                            int(f[at_y]), int(f[at_m]), int(f[at_d]),
+                            int(hour), int(f[5]), int(f[6] or 0), tzinfo=tz,
+                        )  # fmt: skip
+                    except ValueError:
+                        moment = None
                 else:
-                    p1, p2 = int(a), int(b)
-                    m, d = (p2, p1) if day_first else (p1, p2)
-                    moment = _fast_moment(int(c), m, d, hour, minute, sec, ampm, tz)
-                    if guessed and moment is not None and p1 != p2:
-                        alternative = _fast_moment(int(c), d, m, hour, minute, sec, ampm, tz)
+                    y, m, d = int(f[at_y]), int(f[at_m]), int(f[at_d])
+                    moment = _fast_moment(y, m, d, hour, f[5], f[6], f[7], tz)
+                if swaps and moment is not None and int(f[0]) != int(f[2]):
+                    y, m, d = int(f[at_y]), int(f[at_m]), int(f[at_d])
+                    alternative = _fast_moment(y, d, m, hour, f[5], f[6], f[7], tz)
             if moment is None:  # not in the shape, or not a real date: read on its own
                 read = self.others.get(index) or _match_one(self.values[index])
                 moment = _read(read, order, tz)
