@@ -189,3 +189,15 @@ def test_a_school_template_cannot_reach_past_the_filters_into_python(tmp_path: P
     with pytest.raises(TemplateError) as exc:
         Templates(tmp_path).render("digest.md.j2", {})
     assert "digest.md.j2" in exc.value.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(AWKWARD, st.integers(), st.none()), max_size=8))
+def test_a_renderings_memo_escapes_as_the_md_filter(values: list[object]) -> None:
+    memo: dict[str, str] = {}
+    assert (
+        md_join(values, "|", memo=memo) == md_join(values, "|") == "|".join(map(md_escape, values))
+    )
+    # Asked again, the memo answers: the same text.
+    assert md_join(values, "|", memo=memo) == "|".join(map(md_escape, values))
+    assert set(memo) == {v if isinstance(v, str) else str(v) for v in values}

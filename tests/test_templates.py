@@ -21,6 +21,7 @@ from pdmail.config.records import Form
 from pdmail.cycle.messages import Composer, build_request, teacher_context
 from pdmail.cycle.tick import tick
 from pdmail.errors import ConfigError, TemplateError
+from pdmail.mail.markdown import md_join
 from pdmail.mail.templates import (
     Templates,
     _compiled_cache,
@@ -439,3 +440,12 @@ def test_what_is_kept_depends_on_the_filters_and_the_escaping(tmp_path: Path) ->
     other = _compiled_cache(more.env, tmp_path)
     assert other is not None
     assert other.get_cache_key("digest.md.j2", "/x/digest.md.j2") != plain
+    # The same filter name, passed the rendering's context or not, compiles to another call.
+    passed = Templates()
+    passed.env.filters["md_join"] = md_join
+    changed = _compiled_cache(passed.env, tmp_path)
+    assert changed is not None
+    assert changed.get_cache_key("digest.md.j2", "/x/digest.md.j2") != plain
+    same = _compiled_cache(Templates().env, tmp_path)
+    assert same is not None
+    assert same.get_cache_key("digest.md.j2", "/x/digest.md.j2") == plain

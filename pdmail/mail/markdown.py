@@ -6,6 +6,10 @@ attribute lookups. These filters write the same lines, byte for byte, as the loo
 for (kept in their docstrings), escaping each value exactly as the ``md`` filter does. They
 are pdmail's own code, so they read the needs directly; a school's own digest.md.j2 may use
 them or keep its loops over the same values.
+
+Each takes ``memo``, the values escaped so far in one rendering (the templates give each
+rendering its own): a need's words are escaped once however many lists it is in, and nothing
+is kept once the digest is written, however many answers a year holds.
 """
 
 from __future__ import annotations
@@ -30,18 +34,36 @@ def md_escape(value: object) -> str:
     return _md_text(value if type(value) is str else str(value))
 
 
-# A digest writes the same names and teams many times, and a year's needs (tens of thousands
-# of answers, each in a topic group and again when carried over): the cache holds a year.
-@functools.lru_cache(maxsize=1 << 16)
-def _md_text(text: str) -> str:
+def _escape(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;")
     return " ".join(_MD_SPECIAL.sub(r"\\\1", text).split())
 
 
-md = md_escape
+# The md filter in a template: the same few names and teams come up again and again (the
+# long lists, where each answer comes up too, keep their own memo for the rendering).
+_md_text = functools.lru_cache(maxsize=1 << 12)(_escape)
+
+Memo = dict[str, str]
 
 
-def when(need: Need, today: date) -> str:
+def escaper(memo: Memo | None) -> Callable[[object], str]:
+    """:func:`md_escape`, remembering in ``memo`` what it escaped (None: the md filter's own
+    small cache)."""
+    if memo is None:
+        return md_escape
+    known = memo.get
+
+    def md(value: object) -> str:
+        text = value if type(value) is str else str(value)
+        out = known(text)
+        if out is None:
+            out = memo[text] = _escape(text)
+        return out
+
+    return md
+
+
+def when(need: Need, today: date, *, memo: Memo | None = None) -> str:
     """What the digest.md ``when`` macro writes: the date wanted ("no date"), whether it has
     passed ``today``, ASAP, and the teacher's own words for it::
 
@@ -49,6 +71,7 @@ def when(need: Need, today: date) -> str:
         n.wanted.earliest < today }}{{ ", ASAP" if n.wanted.asap and n.wanted.earliest }}
         {% if n.wanted.detail %} ("{{ n.wanted.detail|md }}"){% endif %}
     """
+    md = escaper(memo)
     wanted = need.wanted
     out = md(wanted.when or "no date")
     if wanted.earliest and wanted.earliest < today:
@@ -60,13 +83,14 @@ def when(need: Need, today: date) -> str:
     return out
 
 
-def carried_lines(needs: Iterable[Need]) -> str:
+def carried_lines(needs: Iterable[Need], *, memo: Memo | None = None) -> str:
     """The "Carried over" list, a line (ending in a new line) for each need::
 
     - **{{ n.teacher|md }}** ({{ n.team|md }}), {{ n.status }} since {{ n.cycle }}
     ({{ n.age }} {{ n.age|plural("month") }}): {{ n.text|md }}{{ " (" ~ n.note|md ~ ")"
     if n.note }} `{{ n.id }}`
     """
+    md = escaper(memo)
     return "".join(
         f"- **{md(n.teacher)}** ({md(n.team)}), {n.status!s} since {n.cycle!s} "
         f"({n.age!s} {'month' if n.age == 1 else 'months'}): {md(n.text)}"
@@ -75,7 +99,7 @@ def carried_lines(needs: Iterable[Need]) -> str:
     )
 
 
-def topic_lines(needs: Iterable[Need], cycle: str) -> str:
+def topic_lines(needs: Iterable[Need], cycle: str, *, memo: Memo | None = None) -> str:
     """A topic's list under "Help requests by topic" in the digest of ``cycle``, a line (ending
     in a new line) for each need::
 
@@ -83,10 +107,11 @@ def topic_lines(needs: Iterable[Need], cycle: str) -> str:
         }}{{ ", " ~ need.status if need.status != "open" }}{{ ", from " ~ need.cycle if
         need.cycle != digest.cycle }}): {{ need.text|md }}
     """
-    return "".join(_topic_line(n, cycle) for n in needs)
+    md = escaper(memo)
+    return "".join(_topic_line(n, cycle, md) for n in needs)
 
 
-def _topic_line(n: Need, cycle: str) -> str:
+def _topic_line(n: Need, cycle: str, md: Callable[[object], str]) -> str:
     return (
         f"- **{md(n.teacher)}** ({md(n.team)}"
         f"{f', {md(n.format)}' if n.format else ''}"
@@ -95,28 +120,30 @@ def _topic_line(n: Need, cycle: str) -> str:
     )
 
 
-def md_join(values: Iterable[object], separator: str = "") -> str:
+def md_join(values: Iterable[object], separator: str = "", *, memo: Memo | None = None) -> str:
     """``values`` escaped and joined, as ``values|map("md")|join(separator)`` writes them."""
-    return str(separator).join(map(md, values))
+    return str(separator).join(map(escaper(memo), values))
 
 
-def people_lines(people: Iterable[Person]) -> str:
+def people_lines(people: Iterable[Person], *, memo: Memo | None = None) -> str:
     """A list of teachers ("Not answered yet"), a line (ending in a new line) for each::
 
     - {{ p.name|md }} ({{ p.team|md }})
     """
+    md = escaper(memo)
     return "".join(f"- {md(p.name)} ({md(p.team)})\n" for p in people)
 
 
-def units_lines(units: Iterable[tuple[object, object]]) -> str:
+def units_lines(units: Iterable[tuple[object, object]], *, memo: Memo | None = None) -> str:
     """A team's units of study, a line (ending in a new line) for each (teacher, units)::
 
     - **{{ teacher|md }}**: {{ units|md }}
     """
+    md = escaper(memo)
     return "".join(f"- **{md(teacher)}**: {md(named)}\n" for teacher, named in units)
 
 
-# The filters digest.md.j2 uses, by name.
+# The filters digest.md.j2 uses, by name; each takes the rendering's ``memo``.
 FILTERS: dict[str, Callable[..., Any]] = {
     "md_carried": carried_lines,
     "md_topic_needs": topic_lines,

@@ -18,7 +18,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import BuiltinMethodType, FrameType, MethodType
 from typing import Any
@@ -235,6 +235,23 @@ def _repeat_size(seq: Any, times: Any) -> int:
     return 0
 
 
+def _per_rendering(function: Callable[..., str]) -> Callable[..., str]:
+    """``function`` as a filter given ``memo=``, a dict kept for one rendering of a template
+    (on Jinja's evaluation context, which each rendering makes anew)."""
+
+    @jinja2.pass_eval_context
+    def with_memo(eval_ctx: jinja2.nodes.EvalContext, *args: Any, **kwargs: Any) -> str:
+        memo = eval_ctx.__dict__.get(_MEMO)
+        if memo is None:
+            memo = eval_ctx.__dict__[_MEMO] = {}
+        return function(*args, memo=memo, **kwargs)
+
+    return functools.update_wrapper(with_memo, function)
+
+
+_MEMO = "pdmail_md_memo"
+
+
 class _CompiledCache(FileSystemBytecodeCache):
     """pdmail's own templates, compiled once and kept (Jinja's bytecode cache, in Jinja's
     per-user private folder under the temporary folder): compiling the digest's templates
@@ -281,6 +298,13 @@ class _CompiledCache(FileSystemBytecodeCache):
             super().dump_bytecode(bucket)
 
 
+# The environment's settings that change how a template compiles.
+_SYNTAX = ("block_start_string", "block_end_string", "variable_start_string",
+           "variable_end_string", "comment_start_string", "comment_end_string",
+           "line_statement_prefix", "line_comment_prefix", "trim_blocks", "lstrip_blocks",
+           "newline_sequence", "keep_trailing_newline", "optimized", "is_async")  # fmt: skip
+
+
 @functools.cache
 def _cache_folder() -> str | None:
     """Jinja's private per-user cache folder (made if need be), or None if there is none."""
@@ -294,18 +318,23 @@ def _compiled_cache(env: jinja2.Environment, folder: Path) -> _CompiledCache | N
     directory = _cache_folder()
     if directory is None:
         return None
-    # What the compiled code depends on besides the source: the options that shape it, and
-    # the filters and tests it may name.
+
+    # What the compiled code depends on besides the source: the syntax and options that shape
+    # it, and the filters and tests it may name, with what each is passed (a filter given the
+    # context is called differently).
+    def passing(functions: Mapping[str, Any]) -> list[tuple[str, str]]:
+        return sorted((n, str(getattr(f, "jinja_pass_arg", ""))) for n, f in functions.items())
+
     options = (
         jinja2.__version__,
         sys.version,
         type(env).__qualname__,
-        env.trim_blocks,
-        env.lstrip_blocks,
-        env.keep_trailing_newline,
+        [getattr(env, name) for name in _SYNTAX],
         sorted(getattr(env, "intercepted_binops", ())),
-        sorted(env.filters),
-        sorted(env.tests),
+        sorted(getattr(env, "intercepted_unops", ())),
+        str(getattr(env.finalize, "jinja_pass_arg", env.finalize is not None)),
+        passing(env.filters),
+        passing(env.tests),
     )
     tag = hashlib.sha256(repr(options).encode()).hexdigest()[:16]
     return _CompiledCache(directory, env, folder, tag)
@@ -346,8 +375,9 @@ class Templates:
         # per message.
         self._checked: set[str] = set()
         self.env.filters["md"] = md_escape
-        # The digest's long lists, each written by one call (pdmail.mail.markdown).
-        self.env.filters.update(MARKDOWN_FILTERS)
+        # The digest's long lists, each written by one call (pdmail.mail.markdown), with a
+        # memo of what they escaped for the one rendering.
+        self.env.filters.update({name: _per_rendering(f) for name, f in MARKDOWN_FILTERS.items()})
         # Half up, as people expect (5 of 8 is 63%), and the same everywhere in the digest.
         self.env.filters["percent"] = lambda rate: int(float(rate) * 100 + 0.5)
         self.env.filters["plural"] = lambda n, word, many=None: (
