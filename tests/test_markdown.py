@@ -5,6 +5,7 @@ teacher's word escaped as the md filter escapes it."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,14 @@ from hypothesis import strategies as st
 from pdmail.digest.build import Digest, Need, Person, TeamSummary, TopicGroup
 from pdmail.digest.when import NO_DATE, Wanted
 from pdmail.errors import TemplateError
-from pdmail.mail.markdown import carried_lines, md_escape, md_join, topic_lines, when
+from pdmail.mail.markdown import (
+    carried_lines,
+    escaper,
+    md_escape,
+    md_join,
+    topic_lines,
+    when,
+)
 from pdmail.mail.templates import Templates
 from pdmail.models import LEARNING, LESSON, TASK, NeedKind
 
@@ -201,3 +209,17 @@ def test_a_renderings_memo_escapes_as_the_md_filter(values: list[object]) -> Non
     # Asked again, the memo answers: the same text.
     assert md_join(values, "|", memo=memo) == "|".join(map(md_escape, values))
     assert set(memo) == {v if isinstance(v, str) else str(v) for v in values}
+
+
+def _escaped_as_before(text: str) -> str:
+    """The md filter's escaping as it was first written: entities, then each markup
+    character, then line breaks and runs of spaces folded."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    return " ".join(re.sub(r"([\\`*_\[\]|~])", r"\\\1", text).split())
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(AWKWARD, st.text()))
+def test_md_escapes_as_it_always_has(text: str) -> None:
+    assert md_escape(text) == _escaped_as_before(text)
+    assert escaper({})(text) == _escaped_as_before(text)

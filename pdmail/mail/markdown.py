@@ -15,7 +15,6 @@ is kept once the digest is written, however many answers a year holds.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -24,8 +23,9 @@ if TYPE_CHECKING:
     from ..digest.build import Need, Person
 
 # Characters that make inline markup anywhere in a line; values never start a line (the
-# filter folds line breaks), so block markers such as "-" or "1." need no escape.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# filter folds line breaks), so block markers such as "-" or "1." need no escape. Each is
+# escaped on its own, and "&" and "<" become entities, in one pass over the text.
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", **{c: "\\" + c for c in "\\`*_[]|~"}})
 
 
 def md_escape(value: object) -> str:
@@ -35,8 +35,7 @@ def md_escape(value: object) -> str:
 
 
 def _escape(text: str) -> str:
-    text = text.replace("&", "&amp;").replace("<", "&lt;")
-    return " ".join(_MD_SPECIAL.sub(r"\\\1", text).split())
+    return " ".join(text.translate(_ESCAPES).split())
 
 
 # The md filter in a template: the same few names and teams come up again and again (the
