@@ -16,6 +16,7 @@ from pdmail.digest.prefilter import (
     Rule,
     compile_prefiltered,
     lower_case_twin,
+    lower_cased,
     plain_source,
     required_words,
     start_lookahead,
@@ -225,16 +226,62 @@ def _same_as_plain(rule: Rule, text: str) -> None:
     plain = re.compile(rule.source, rule.flags)
     assert list(rule.spans(text)) == [m.span() for m in plain.finditer(text)], (rule.source, text)
     assert rule.search(text) == bool(plain.search(text))
-    assert rule.search(text, text.lower()) == bool(plain.search(text))
+    low = lower_cased(text)
+    assert rule.search(text, low) == bool(plain.search(text))
+    assert list(rule.spans(text, low)) == [m.span() for m in plain.finditer(text)]
+
+
+# Letters outside ASCII that lower-case plainly (accents, ñ, the capital sharp s, Cherokee,
+# a titlecase digraph, Roman numerals) and ones that do not (dotted I, dotless i, the long s,
+# final sigma, the Kelvin sign, the fi ligature), with curly quotes, dashes and an emoji.
+_ODD = ["Ñ", "ñ", "É", "é", "Á", "Í", "Ó", "ẞ", "ß", "Ꭰ", "ǅ", "Ⅻ", "①", "İ", "ı", "ſ", "ς",
+        "Σ", "µ", "\u212a", "ﬁ", "\u0345", "’", "“", "—", "–", "😀", "¿", "\xa0", "٣"]  # fmt: skip
+_MIXED = st.lists(st.sampled_from([*_WORDS, *_ODD, " ", ".", "?", "3"]), max_size=25).map("".join)
 
 
 @settings(max_examples=150, deadline=None)
-@given(text=_TEXT, glue=st.sampled_from(["", " ", "x"]))
+@given(text=_TEXT, glue=st.sampled_from(["", " ", "x", "’", "É"]))
 def test_each_rule_searched_as_its_plain_pattern(text: str, glue: str) -> None:
-    # Non-ASCII texts (İ, ſ, the Kelvin sign) are searched by the pattern itself.
     for rule in _ALL_RULES:
         for variant in (glue + text, text.upper(), text.title()):
             _same_as_plain(rule, variant)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_MIXED)
+def test_letters_outside_ascii_are_searched_as_the_pattern_does(text: str) -> None:
+    for rule in _ALL_RULES:
+        for variant in (text, text.upper()):
+            _same_as_plain(rule, variant)
+
+
+_SMALL_RULES = [
+    Rule(p, re.IGNORECASE)
+    for p in (r"\bs\w+", r"[a-z]+", r"\bki\b", r"[^\W\d_]+", r"ñ|é|¿", r"\d\s\w", r"(?<!\w)i\W")
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=30))
+def test_any_text_is_searched_as_the_pattern_does(text: str) -> None:
+    for rule in _SMALL_RULES:
+        _same_as_plain(rule, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "lowered"),
+    [
+        ("Can You", "can you"),
+        ("I’d love Canva — ASAP", "i’d love canva — asap"),
+        ("¿Puedes AYUDAR? Mañana", "¿puedes ayudar? mañana"),
+        ("ISTANBUL İ", None),  # "İ" lower-cases to two characters
+        ("kılıç", None),  # the dotless i matches "i" ignoring case
+        ("ſtudents", None),  # the long s matches "s"
+        ("ΟΔΟΣ", None),  # sigma has two lower cases
+    ],
+)
+def test_which_texts_a_twin_reads(text: str, lowered: str | None) -> None:
+    assert lower_cased(text) == lowered
 
 
 @pytest.mark.parametrize(
@@ -267,6 +314,9 @@ def test_answers_as_teachers_write_them_searched_by_twins(text: str) -> None:
         (r"\u212a", re.IGNORECASE),  # the Kelvin sign matches "k"
         (r"(?-i:x)y", re.IGNORECASE),  # a flag set inside
         (r"(a)\1", re.IGNORECASE),  # a back-reference
+        (r"Ñ", re.IGNORECASE),  # a capital letter outside ASCII
+        (r"[à-ÿ]", re.IGNORECASE),  # a range outside ASCII
+        (r"σ", re.IGNORECASE),  # sigma matches two other letters ignoring case
         (r"(", re.IGNORECASE),  # not a pattern at all
     ],
 )

@@ -22,6 +22,7 @@ All three read the pattern with the parser Python's ``re`` compiles with (``re._
 
 from __future__ import annotations
 
+import _sre  # type: ignore[import-not-found,unused-ignore]
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
     "Rule",
     "compile_prefiltered",
     "lower_case_twin",
+    "lower_cased",
     "plain_source",
     "required_words",
     "start_lookahead",
@@ -235,9 +237,10 @@ def _required(seq: list[Any]) -> frozenset[str] | None:
 
 class Rule:
     """A pattern, compiled when first used, for the places and presence of its matches. One
-    matched ignoring case searches an ASCII text (nearly every answer) lower-cased with its
-    :func:`lower_case_twin`, which Python's engine runs in about half the time; any other
-    text is searched by the pattern itself, as :func:`compile_prefiltered` compiles it."""
+    matched ignoring case searches a text (nearly every answer: see :func:`lower_cased`)
+    lower-cased with its :func:`lower_case_twin`, which Python's engine runs in about half
+    the time; any other text is searched by the pattern itself, as
+    :func:`compile_prefiltered` compiles it."""
 
     __slots__ = ("_pattern", "_twin", "_twin_made", "flags", "source")
 
@@ -255,30 +258,88 @@ class Rule:
             self._pattern = compile_prefiltered(self.source, self.flags)
         return self._pattern
 
-    def _twin_for(self, text: str) -> re.Pattern[str] | None:
-        if not text.isascii():
-            return None
+    @property
+    def twin(self) -> re.Pattern[str] | None:
+        """The pattern's :func:`lower_case_twin`, if it has one."""
         if not self._twin_made:
             self._twin = lower_case_twin(self.source, self.flags)
             self._twin_made = True
         return self._twin
 
     def search(self, text: str, low: str | None = None) -> bool:
-        """True when ``text`` holds a match (``low``: ``text.lower()``, if at hand)."""
-        twin = self._twin_for(text)
+        """True when ``text`` holds a match (``low``: :func:`lower_cased` of it, if known)."""
+        twin = self.twin
         if twin is not None:
-            return twin.search(text.lower() if low is None else low) is not None
+            if low is None:
+                low = lower_cased(text)
+            if low is not None:
+                return twin.search(low) is not None
         return self.pattern.search(text) is not None
 
     def spans(self, text: str, low: str | None = None) -> Iterator[tuple[int, int]]:
-        """Where each match in ``text`` starts and ends, as ``pattern.finditer`` finds them."""
-        twin = self._twin_for(text)
-        if twin is not None:
-            for m in twin.finditer(text.lower() if low is None else low):
+        """Where each match in ``text`` starts and ends, as ``pattern.finditer`` finds them
+        (``low``: :func:`lower_cased` of it, if known)."""
+        twin = self.twin
+        if twin is not None and low is None:
+            low = lower_cased(text)
+        if twin is not None and low is not None:
+            for m in twin.finditer(low):
                 yield m.span()
         else:
             for m in self.pattern.finditer(text):
                 yield m.span()
+
+
+try:  # the letters Python's engine matches ignoring case beyond their one lower case
+    from re._casefix import _EXTRA_CASES  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # Python 3.10
+    try:
+        from sre_compile import (  # type: ignore[attr-defined,no-redef,unused-ignore]
+            _ignorecase_fixes as _EXTRA_CASES,
+        )
+    except ImportError:
+        _EXTRA_CASES = None
+_ODD_CASES: frozenset[int] | None = (
+    None
+    if _EXTRA_CASES is None
+    else frozenset(_EXTRA_CASES).union(*(frozenset(v) for v in _EXTRA_CASES.values()))
+)
+_ALIKE: dict[str, bool] = {}  # each character outside ASCII met, and whether it lowers alike
+
+
+def lower_cased(text: str) -> str | None:
+    """``text.lower()`` when a :func:`lower_case_twin` finds in it what its pattern finds in
+    ``text`` ignoring case: an ASCII text, or one whose other characters each lower-case
+    to one character (as Python's engine lower-cases it, and of the same kind: cased or
+    not, letter or digit, space or none), none of them a letter matched in odd ways
+    ignoring case (Greek sigma, dotless i, long s…); None for any other text."""
+    if text.isascii():
+        return text.lower()
+    for c in set(text):
+        if c > "\x7f":
+            alike = _ALIKE.get(c)
+            if alike is None:
+                alike = _lowers_alike(c)
+                if len(_ALIKE) < 4096:  # bounded: answers use a few such letters
+                    _ALIKE[c] = alike
+            if not alike:
+                return None
+    return text.lower()
+
+
+def _lowers_alike(c: str) -> bool:
+    low = c.lower()
+    if _ODD_CASES is None or len(low) != 1:
+        return False
+    if ord(c) in _ODD_CASES or ord(low) in _ODD_CASES:
+        return False
+    return (
+        ord(low) == _sre.unicode_tolower(ord(c))
+        and _sre.unicode_iscased(ord(low)) == _sre.unicode_iscased(ord(c))
+        and low.isalnum() == c.isalnum()
+        and low.isdecimal() == c.isdecimal()
+        and low.isspace() == c.isspace()
+    )
 
 
 # The characters outside ASCII that a letter of ASCII matches ignoring case: dotted and
@@ -289,9 +350,10 @@ _FOLDS_TO_ASCII = frozenset((0x130, 0x131, 0x17F, 0x212A))
 def lower_case_twin(pattern: str, flags: int = 0) -> re.Pattern[str] | None:
     """For a ``pattern`` matched with ``flags`` including ``re.IGNORECASE``: the same pattern
     compiled (with :func:`compile_prefiltered`) without it, which finds in ``text.lower()``
-    the matches the first finds in an ASCII ``text``, at the same places; None when that
-    cannot be told (a capital letter or a class reaching one, a character outside ASCII that
-    matches an ASCII letter ignoring case, an inline flag, a back-reference)."""
+    the matches the first finds in ``text``, at the same places, for a text
+    :func:`lower_cased` accepts (an ASCII one among them); None when that cannot be told (a
+    letter that is not lower case or a class reaching one, a range outside ASCII, a letter
+    matched in odd ways ignoring case, an inline flag, a back-reference)."""
     if not flags & re.IGNORECASE:
         return None
     try:
@@ -341,8 +403,13 @@ def _caseless(seq: list[Any]) -> bool:
 
 
 def _lower_code(low: int, high: int) -> bool:
-    """True when no character from ``low`` to ``high`` is a capital ASCII letter or one
-    that matches an ASCII letter ignoring case."""
+    """True when every character from ``low`` to ``high`` matches, ignoring case, only
+    itself and the characters that lower-case to it: no capital letter, no range outside
+    ASCII, no letter matched in odd ways ignoring case."""
     if low <= ord("Z") and high >= ord("A"):
         return False
-    return not any(low <= c <= high for c in _FOLDS_TO_ASCII)
+    if high < 0x80:
+        return True
+    if low != high or low in _FOLDS_TO_ASCII or _ODD_CASES is None or low in _ODD_CASES:
+        return False
+    return chr(low).lower() == chr(low)

@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 
 from ..models import KINDS, LEARNING, LESSON, TASK, NeedKind
-from .prefilter import Rule, compile_prefiltered
+from .prefilter import Rule, compile_prefiltered, lower_cased
 
 # The rules are compiled with a lookahead that passes over the places no phrase of theirs can
 # start at: the same matches, in a fraction of the time (a year's answers are read in a digest).
@@ -135,23 +135,26 @@ def is_no_need(text: str) -> bool:
     if not _LETTER.search(text[:READ_LIMIT]):
         return True
     declined = False
-    left = []
+    left: list[tuple[str, str | None, bool]] = []  # (sentence, lower-cased, declines)
     for sentence in sentences(text):
-        if _DECLINE.search(sentence):
+        low = lower_cased(sentence)
+        declines = _DECLINE.search(sentence, low)
+        if declines:
             declined = True
-            # "Nothing big, but could you…" is a decline and an ask at once.
-            if not _ASK.search(sentence) or _LATER.search(sentence):
+            # "Nothing big, but could you…" is a decline and an ask at once: a need unless
+            # it is put off (an ask is never mere small talk).
+            if not _ASK.search(sentence, low) or _LATER.search(sentence, low):
                 continue
-        if _SMALL_TALK.search(sentence) and not _ASK.search(sentence):
+        elif (
+            _SMALL_TALK.search(sentence, low) and not _ASK.search(sentence, low)
+        ) or _LATER.search(sentence, low):
             continue
-        if _LATER.search(sentence):
-            continue
-        left.append(sentence)
+        left.append((sentence, low, declines))
     if not left:
         return True
     # After a decline, only a real ask brings a need back ("Nothing from the library. I need
     # help with the IEP software but that's not you" stays no need).
-    return declined and not any(_ASK.search(s) and not _DECLINE.search(s) for s in left)
+    return declined and not any(not d and _ASK.search(s, low) for s, low, d in left)
 
 
 # The librarian teaching students: a class lesson, a book talk, small groups, office hours.
@@ -319,27 +322,36 @@ def sentence_kinds(text: str) -> tuple[tuple[str, tuple[NeedKind, ...]], ...]:
     """Each sentence of ``text`` that says something of what is wanted now, with the kinds
     of help it asks for (``()`` for a sentence that only gives context: "We're doing a
     comics unit!"). Thanks for past help and declines are left out."""
-    parts = [
-        s
-        for s in sentences(_IF_NOT.sub(" ", text[:READ_LIMIT]))
-        if _ASK.search(s) or not (_SMALL_TALK.search(s) or _DECLINE.search(s))
-    ]
-    asking = [bool(_ASK.search(p) or _WANT.search(p) or _DATED.search(p)) for p in parts]
+    parts: list[tuple[str, str | None]] = []  # (sentence, lower-cased)
+    asking: list[bool] = []
+    for s in sentences(_IF_NOT.sub(" ", text[:READ_LIMIT])):
+        low = lower_cased(s)
+        if _ASK.search(s, low):
+            asking.append(True)
+        elif not (_SMALL_TALK.search(s, low) or _DECLINE.search(s, low)):
+            asking.append(_WANT.search(s, low) or _DATED.search(s, low))
+        else:
+            continue
+        parts.append((s, low))
     out: list[tuple[str, tuple[NeedKind, ...]]] = []
-    for i, sentence in enumerate(parts):
+    for i, (sentence, low) in enumerate(parts):
         found: set[NeedKind] = set()
         # "Research lesson for the essay. Dec 14?": the ask may come in the next sentence.
         asks = asking[i] or (i + 1 < len(parts) and asking[i + 1])
-        lesson = bool(_LESSON.search(sentence)) or bool(asks and _LESSON_WORD.search(sentence))
-        if lesson and _STAFF.search(sentence) and not _STUDENTS.search(sentence):
+        lesson = _LESSON.search(sentence, low) or (asks and _LESSON_WORD.search(sentence, low))
+        if lesson and _STAFF.search(sentence, low) and not _STUDENTS.search(sentence, low):
             lesson = False  # "a short session for our PLC": the teachers learn
-        learning = not lesson and bool(_LEARNING.search(sentence) or _WHICH_TOOL.search(sentence))
+        learning = not lesson and (
+            _LEARNING.search(sentence, low) or bool(_WHICH_TOOL.search(sentence))
+        )
         if lesson:
             found.add(LESSON)
         if learning:
             found.add(LEARNING)
         # "Pull books and show them Gale" is a task beside the lesson.
-        if (not (lesson or learning) and _TASK.search(sentence)) or _PROVIDE.search(sentence):
+        if (not (lesson or learning) and _TASK.search(sentence, low)) or _PROVIDE.search(
+            sentence, low
+        ):
             found.add(TASK)
         out.append((sentence, tuple(k for k in KINDS if k in found)))
     # Planning a lesson with the librarian is part of the lesson: "Could you do a lesson on
@@ -356,6 +368,7 @@ def sentence_kinds(text: str) -> tuple[tuple[str, tuple[NeedKind, ...]], ...]:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=65536)  # asked for each answer by its topics, kinds and lessons
 def kinds_of(text: str) -> tuple[NeedKind, ...]:
     """The kinds of help ``text`` asks for, in :data:`KINDS` order (a task when nothing
     says otherwise: "Do we have X?" is a task)."""

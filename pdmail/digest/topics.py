@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from ..config.records import Taxonomy, Topic
 from . import taxonomy
-from .prefilter import Rule, required_words
+from .prefilter import Rule, lower_cased, required_words
 from .reading import is_no_need
 from .taxonomy import DEFAULT_TOPICS
 
@@ -88,6 +88,8 @@ class Tagger:
         self._index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         # Each word met so far with its keys: answers use the same few thousand words.
         self._keys: dict[str, _WordKeys] = {}
+        # Each word met so far with the context rules a word it holds may wake.
+        self._token_rules: dict[str, frozenset[int]] = {}
         for topic in topics:
             for keyword in topic.keywords:
                 exact = keyword != keyword.lower()
@@ -105,6 +107,42 @@ class Tagger:
     def _scan(self) -> tuple[tuple[Rule, frozenset[str] | None, str | None], ...]:
         # Made when the first answer is read: a tagger asked only for its topics compiles none.
         return tuple((*_prefiltered(pattern), topic) for pattern, topic in self._rules)
+
+    @functools.cached_property
+    def _gates(self) -> tuple[tuple[int, ...], tuple[tuple[str, int], ...]]:
+        """The context rules (by place in :attr:`_scan`) run over every ASCII answer, and
+        (word, rule) for each word one of which a rule needs (:meth:`_rules_for`)."""
+        always: list[int] = []
+        words: list[tuple[str, int]] = []
+        for i, (_, needs, _) in enumerate(self._scan):
+            # Words of letters and digits lie inside a word of the answer; any other is not
+            # told apart this way, so its rule is run over every answer.
+            if needs is None or not all(_WORD.fullmatch(w) for w in needs):
+                always.append(i)
+            else:
+                words.extend((w, i) for w in needs)
+        return tuple(always), tuple(words)
+
+    def _rules_for(self, low: str) -> list[int]:
+        """The context rules, in order, that may match in ``low`` (an ASCII answer lower-cased):
+        those holding one of the words they need (in a word of the answer: the words are of
+        letters and digits), found word by word, each word of the answer looked into once
+        per tagger."""
+        always, _ = self._gates
+        found = set(always)
+        for token in set(_WORD.findall(low)):
+            rules = self._token_rules.get(token)
+            if rules is None:
+                rules = self._rules_in(token)
+            found.update(rules)
+        return sorted(found)
+
+    def _rules_in(self, token: str) -> frozenset[int]:
+        rules = frozenset(i for word, i in self._gates[1] if word in token)
+        if len(self._token_rules) >= _WORDS_KEPT:  # bounded, as _keys is
+            self._token_rules.clear()
+        self._token_rules[token] = rules
+        return rules
 
     @classmethod
     def from_taxonomy(cls, taxonomy: Taxonomy) -> Tagger:
@@ -161,11 +199,10 @@ class Tagger:
         claimed = [False] * len(text)  # words no keyword may use
         masked = [False] * len(text)  # words read as no topic: no later rule uses them either
         # An ASCII text without any of the words a rule needs is not searched by it.
-        low = text.lower() if text.isascii() else None
-        for rule, needs, topic in self._scan:
-            # (map: the words are tested in C, not one generator step each)
-            if low is not None and needs is not None and not any(map(low.__contains__, needs)):
-                continue
+        low = lower_cased(text)
+        scan = self._scan
+        for i in self._rules_for(low) if low is not None and text.isascii() else range(len(scan)):
+            rule, _, topic = scan[i]
             for start, end in rule.spans(text, low):
                 name = self._lower.get(topic.lower()) if topic else None
                 # A rule for a topic the school dropped leaves its words to the keywords.
@@ -185,13 +222,15 @@ class Tagger:
         ]
         keys = [self._keys.get(w) or self._word_keys(w) for w, _, _ in tokens]
         for i, (_, _, starting) in enumerate(keys):
+            # A phrase starting here matches this word (it was found by its key): only the
+            # words after it are compared.
             for phrase, name in starting:
                 end = i + len(phrase)
                 if end > len(tokens):
                     continue
-                if all(
+                if end == i + 1 or all(
                     p == (keys[j][0] if p[0] == "=" else keys[j][1])
-                    for p, j in zip(phrase, range(i, end), strict=True)
+                    for p, j in zip(phrase[1:], range(i + 1, end), strict=True)
                 ):
                     note(name, text[tokens[i][1] : tokens[end - 1][2]])
         order = sorted(found, key=self._order.__getitem__)

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 
 from ..cycles import first_day, is_cycle_name
 from . import datewords as dw
-from .prefilter import Rule, compile_prefiltered
+from .prefilter import Rule, compile_prefiltered, lower_cased
 
 __all__ = ["NO_DATE", "Wanted", "day_label", "wanted_in"]
 
@@ -527,7 +527,7 @@ def wanted_in(
     r = _Reader(text[:READ_LIMIT], ref)
     # A cheap look for the words each finder starts from first: most answers name no month
     # or weekday, and the full patterns cost far more than these (a digest reads thousands).
-    low = r.text.lower() if r.text.isascii() else None
+    low = lower_cased(r.text)
     month = _ANY_MONTH_WORD.search(r.text, low)
     weekday = _ANY_WEEKDAY.search(r.text, low)
     # Most specific first: a finder never reads again the words an earlier one claimed.
