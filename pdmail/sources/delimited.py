@@ -271,7 +271,6 @@ def _find_runaway_quote(
         return
     header = rows[start]
     width = len(header)
-    profile = _column_profile(rows[start + 1 :], header)
 
     def refuse(index: int, column: int, line: int, what: str) -> None:
         name = header[column].strip() if index != start and column < width else ""
@@ -285,12 +284,20 @@ def _find_runaway_quote(
     # Only a row over several lines has a cell that holds a line break (a line break outside
     # quotes ends the row), so the rows on one line are passed over unread, unless it is the
     # row the strict reading stops at.
-    starts = [*lines[1:], end]
-    suspects = [
-        i for i, (first, after) in enumerate(zip(lines, starts, strict=True)) if after - first > 1
-    ]
+    suspects: list[int] = []
+    if end - lines[0] > len(rows):  # else every row is on a line of its own
+        starts = [*lines[1:], end]
+        suspects = [
+            i
+            for i, (first, after) in enumerate(zip(lines, starts, strict=True))
+            if after - first > 1
+        ]
     if strict is not None and strict[0] < len(rows):
         suspects = sorted({*suspects, strict[0]})
+    if not suspects:
+        return
+    # The column profile is drawn from the first rows under the header.
+    profile = _column_profile(rows[start + 1 : start + 501], header)
     for index in suspects:
         row = rows[index]
         line = lines[index]
