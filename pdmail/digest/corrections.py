@@ -244,7 +244,11 @@ class SchoolReader:
         learning = [e for e in self.examples if e.added or e.removed or e.kinds is not None]
         # Without a correction to learn from, the answers are not even looked at.
         texts = [e.text for e in learning] + list(corpus) if learning else []
-        self._idf = _idf(texts)
+        features = [_features(t) for t in texts]
+        # Each answer's features, read again for its vector: a month of answers is more than
+        # _features keeps, so they are held here for this reader's life.
+        self._features = dict(zip(texts, features, strict=True))
+        self._idf = _idf(features)
         self._names = _name_like(texts)
         # The corrected answers as unit vectors, and an index from feature to them.
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
@@ -262,7 +266,9 @@ class SchoolReader:
     # -- building -------------------------------------------------------------------------
 
     def _vector(self, text: str) -> dict[str, float]:
-        feats = _features(text)
+        feats = self._features.get(text)
+        if feats is None:
+            feats = _features(text)
         unseen = self._idf_unseen
         vec = {f: (1 + math.log(n)) * self._idf.get(f, unseen) for f, n in feats.items()}
         norm = math.sqrt(sum(w * w for w in vec.values())) or 1.0
@@ -577,13 +583,13 @@ def own_correction(
     return Reading(tuple(topics), kinds, tuple((t, found[t]) for t in topics), tuple(notes))
 
 
-def _idf(texts: Sequence[str]) -> dict[str, float]:
-    """Smoothed inverse document frequency of each feature over ``texts``; the key "" holds
-    the weight of a feature seen in none of them."""
+def _idf(features: Sequence[Counter[str]]) -> dict[str, float]:
+    """Smoothed inverse document frequency of each feature over texts with ``features`` (one
+    :func:`_features` each); the key "" holds the weight of a feature seen in none of them."""
     df: Counter[str] = Counter()
-    for text in texts:
-        df.update(set(_features(text)))
-    n = len(texts)
+    for feats in features:
+        df.update(feats.keys())
+    n = len(features)
     out = {f: math.log((n + 1) / (d + 1)) + 1 for f, d in df.items()}
     out[""] = math.log(n + 1) + 1
     return out
