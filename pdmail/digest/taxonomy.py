@@ -426,6 +426,10 @@ _CONTEXT_PATTERNS: tuple[tuple[str, str | None], ...] = (
 )  # fmt: skip
 
 
+#: The context rules as written, (pattern, topic), each matched ignoring case: the tagger
+#: compiles each in its own way when it first reads an answer.
+CONTEXT_SOURCES = _CONTEXT_PATTERNS
+
 if TYPE_CHECKING:
     CONTEXT_RULES: tuple[tuple[re.Pattern[str], str | None], ...]
 

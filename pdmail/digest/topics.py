@@ -99,14 +99,18 @@ class Tagger:
                     self._index.setdefault(phrase[0], []).append((phrase, topic.name))
 
     @functools.cached_property
-    def _rules(self) -> tuple[tuple[re.Pattern[str], str | None], ...]:
+    def _rules(self) -> tuple[tuple[str, int, str | None], ...]:
+        """The context rules as (pattern, flags, topic): the built-in ones are read from
+        their source, not compiled (each is compiled as a Rule, when first needed)."""
         given = self._given_rules
-        return taxonomy.CONTEXT_RULES if given is None else given
+        if given is None:
+            return tuple((p, _BUILT_IN_FLAGS, t) for p, t in taxonomy.CONTEXT_SOURCES)
+        return tuple((p.pattern, int(p.flags), t) for p, t in given)
 
     @functools.cached_property
     def _scan(self) -> tuple[tuple[Rule, frozenset[str] | None, str | None], ...]:
         # Made when the first answer is read: a tagger asked only for its topics compiles none.
-        return tuple((*_prefiltered(pattern), topic) for pattern, topic in self._rules)
+        return tuple((*_prefiltered(source, flags), topic) for source, flags, topic in self._rules)
 
     @functools.cached_property
     def _gates(self) -> tuple[tuple[int, ...], tuple[tuple[str, int], ...]]:
@@ -169,7 +173,7 @@ class Tagger:
         """A hash of everything this tagger reads by: its topics (names, keywords, every
         setting), their aliases and the context rules."""
         if self._fingerprint is None:
-            rules = [(p.pattern, int(p.flags), t) for p, t in self._rules]
+            rules = list(self._rules)
             described = repr((self.topics, sorted(self._lower.items()), rules))
             self._fingerprint = hashlib.sha256(described.encode()).digest()
         return self._fingerprint
@@ -247,12 +251,16 @@ class Tagger:
         return keys
 
 
+# The flags a built-in context rule is matched with, as re.compile reports them.
+_BUILT_IN_FLAGS = int(re.IGNORECASE | re.UNICODE)
+
+
 @functools.cache
-def _prefiltered(pattern: re.Pattern[str]) -> tuple[Rule, frozenset[str] | None]:
-    """``pattern`` as a :class:`~pdmail.digest.prefilter.Rule` (prefiltered, and searched
-    lower-cased in an ASCII text), and the words one of which a text needs for it to match
-    (every answer is read by every context rule; worked out once per rule)."""
-    return Rule(pattern.pattern, pattern.flags), required_words(pattern.pattern, pattern.flags)
+def _prefiltered(source: str, flags: int) -> tuple[Rule, frozenset[str] | None]:
+    """The pattern ``source`` as a :class:`~pdmail.digest.prefilter.Rule` (prefiltered, and
+    searched lower-cased where it can be), and the words one of which a text needs for it to
+    match (every answer is read by every context rule; worked out once per rule)."""
+    return Rule(source, flags), required_words(source, flags)
 
 
 FORMATS: tuple[tuple[str, tuple[str, ...]], ...] = (
