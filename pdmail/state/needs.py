@@ -609,8 +609,8 @@ class NeedStore:
         changed. A row changed is stamped ``now`` (default: ``today``).
 
         ``known`` are needs as the store holds them now (as :meth:`all` returned them, with
-        nothing written since): an edit of one of them is checked against it instead of
-        against the file, which is read only for the other ids."""
+        nothing written since): an edit of one of them is checked against it, and the ledger
+        is read only for an edit of another id (another campaign's need, or none)."""
         # A table read back mostly says what the store says: such an edit (same status and
         # note, no correction, nothing to forget) changes nothing, and its need is not read.
         known_by_id = {r.id: r for r in known}
@@ -626,14 +626,8 @@ class NeedStore:
         others = [i for i in edits if i not in known_by_id]
         if others:
             try:
-                kept = {
-                    i: (status, note)
-                    for chunk in _chunks(others)
-                    for i, status, note in self._db.execute(
-                        f"SELECT id, status, note FROM needs WHERE id IN ({_marks(chunk)})",
-                        chunk,
-                    ).fetchall()
-                }
+                stored = self._db.execute("SELECT id, status, note FROM needs").fetchall()
+                kept = {i: (status, note) for i, status, note in stored}
             except sqlite3.Error as exc:
                 raise BackendError(f"{self._path}: needs read failed ({exc})") from None
             live = {
