@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pdmail.digest.build import Digest, Need, Person, TeamSummary, TopicGroup
+from pdmail.digest.taxonomy import BOOKING, BOOKS, EBOOKS, PRINTING
 from pdmail.digest.when import NO_DATE, Wanted
 from pdmail.errors import TemplateError
 from pdmail.mail.markdown import (
@@ -37,6 +38,7 @@ AWKWARD = st.text(
     alphabet=st.sampled_from([*"ab Z09*_`[]|~\\<>&#-.!\n\t\r{}%()\"'", "é", "漢", "🙂"]),
     max_size=30,
 )
+TASK_TOPICS = [BOOKS, EBOOKS, PRINTING, BOOKING]
 WANTED = st.sampled_from(
     [
         NO_DATE,
@@ -62,7 +64,8 @@ def needs(draw: st.DrawFn, cycle: str | None = None) -> Need:
         teacher=draw(AWKWARD),
         team=draw(AWKWARD),
         text=draw(AWKWARD),
-        topics=tuple(draw(st.lists(AWKWARD, max_size=2))),
+        # The to-do list batches books to pull by team and unit.
+        topics=tuple(draw(st.lists(st.one_of(AWKWARD, st.sampled_from(TASK_TOPICS)), max_size=2))),
         format=draw(st.sampled_from(["", "small group", "one-on-one, team meeting", "a*b"])),
         status=draw(st.sampled_from(["open", "scheduled", "done"])),
         note=draw(st.one_of(st.just(""), AWKWARD)),
@@ -70,6 +73,8 @@ def needs(draw: st.DrawFn, cycle: str | None = None) -> Need:
         kinds=tuple(kinds),
         units=draw(st.one_of(st.just(""), AWKWARD)),
         wanted=draw(WANTED),
+        submitted=draw(st.sampled_from([None, datetime(2027, 5, 3, 8, 0)])),
+        by_kind=draw(st.sampled_from([(), ((LESSON, ("Lessons", "a_b")),), ((TASK, (BOOKS,)),)])),
     )
 
 

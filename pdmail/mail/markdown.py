@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from ..models import LESSON
+
 if TYPE_CHECKING:
     from ..digest.build import Need, Person
 
@@ -119,6 +121,53 @@ def _topic_line(n: Need, cycle: str, md: Callable[[object], str]) -> str:
     )
 
 
+def task_lines(needs: Iterable[Need], today: date, *, memo: Memo | None = None) -> str:
+    """A group of the to-do list, a line (ending in a new line) for each need::
+
+    - **{{ n|md_when(today) }}** · **{{ n.teacher|md }}** ({{ n.team|md }}{{ " · units: "
+    ~ n.units|md if n.units }}): {{ n.text|md }} `{{ n.id }}`
+    """
+    md = escaper(memo)
+    return "".join(
+        f"- **{when(n, today, memo=memo)}** · **{md(n.teacher)}** ({md(n.team)}"
+        f"{f' · units: {md(n.units)}' if n.units else ''}): {md(n.text)} `{n.id!s}`\n"
+        for n in needs
+    )
+
+
+def batch_lines(needs: Iterable[Need], today: date, *, memo: Memo | None = None) -> str:
+    """The needs of a batch of books to pull (one team's unit), a line (ending in a new line)
+    for each::
+
+          - **{{ n|md_when(today) }}** · **{{ n.teacher|md }}**: {{ n.text|md }} `{{ n.id }}`
+    """
+    md = escaper(memo)
+    return "".join(
+        f"  - **{when(n, today, memo=memo)}** · **{md(n.teacher)}**: {md(n.text)} `{n.id!s}`\n"
+        for n in needs
+    )
+
+
+def lesson_lines(needs: Iterable[Need], today: date, *, memo: Memo | None = None) -> str:
+    """The lessons to schedule, a line (ending in a new line) for each need::
+
+    {% set topics = n.topics_for("lesson") or n.topics %}
+    - **{{ n|md_when(today) }}** · **{{ n.teacher|md }}** ({{ n.team|md }}{{ " · units: "
+    ~ n.units|md if n.units }}): {{ n.text|md }}{{ " (" ~ topics|md_join(", ") ~ ")"
+    if topics }} `{{ n.id }}`
+    """
+    md = escaper(memo)
+    out = []
+    for n in needs:
+        topics = n.topics_for(LESSON) or n.topics
+        about = f" ({md_join(topics, ', ', memo=memo)})" if topics else ""
+        out.append(
+            f"- **{when(n, today, memo=memo)}** · **{md(n.teacher)}** ({md(n.team)}"
+            f"{f' · units: {md(n.units)}' if n.units else ''}): {md(n.text)}{about} `{n.id!s}`\n"
+        )
+    return "".join(out)
+
+
 def md_join(values: Iterable[object], separator: str = "", *, memo: Memo | None = None) -> str:
     """``values`` escaped and joined, as ``values|map("md")|join(separator)`` writes them."""
     return str(separator).join(map(escaper(memo), values))
@@ -150,4 +199,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "md_join": md_join,
     "md_people": people_lines,
     "md_units": units_lines,
+    "md_tasks": task_lines,
+    "md_batch": batch_lines,
+    "md_lessons": lesson_lines,
 }
