@@ -68,7 +68,7 @@ def test_cells_that_are_not_text_are_written_as_their_text() -> None:
     assert written(HEADER, rows) == reference(HEADER, rows)  # type: ignore[arg-type]
 
 
-CELL = st.text(alphabet=st.sampled_from([*"ab ,\"'=+-@\t\r\n;é", "\u2028"]), max_size=6)
+CELL = st.text(alphabet=st.sampled_from([*"ab ,\"'=+-@\t\r\n;\\é\x00\x0b", "\u2028"]), max_size=6)
 
 
 @settings(max_examples=300, deadline=None)
