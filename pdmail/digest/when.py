@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 
 from ..cycles import first_day, is_cycle_name
 from . import datewords as dw
-from .prefilter import Rule, compile_prefiltered, lower_cased
+from .prefilter import Rule, compile_prefiltered, lower_cased, plain_source
 
 __all__ = ["NO_DATE", "Wanted", "day_label", "wanted_in"]
 
@@ -508,6 +508,10 @@ _ANY_MONTH_WORD = Rule(dw.MONTH, re.IGNORECASE)
 _ANY_WEEKDAY = Rule(dw.DOW, re.IGNORECASE)
 _SLASHED = re.compile(r"\d/\d")
 _DAY_NUMBER = Rule(r"\d(?:st|nd|rd|th)\b|\b(?:el|del)\s+\d", re.IGNORECASE)
+# Whether there is a relative day or an "as soon as possible" at all (most answers have
+# neither): the full patterns, and the reading of each match, only where there is.
+_ANY_RELATIVE = Rule(plain_source(_RELATIVE), _RELATIVE.flags)
+_ANY_ASAP = Rule(plain_source(_ASAP), _ASAP.flags)
 _VAGUE_WORD = Rule(
     r"\b(?:break|vacation|recess|holidays|vacaciones|fiestas|week|weeks|month|semana|mes|"
     r"midterms?|finals?|exams?|testing|report|semester|quarter|term|year)\b",
@@ -542,8 +546,9 @@ def wanted_in(
         _bare_days(r)
     if weekday:
         _weekdays(r)
-    _relative(r)
-    asap = _asap(r)
+    if _ANY_RELATIVE.search(r.text, low):
+        _relative(r)
+    asap = _ANY_ASAP.search(r.text, low) and _asap(r)
     if month or _VAGUE_WORD.search(r.text, low):
         _vague(r)
     r.found.sort(key=lambda f: f[0])
