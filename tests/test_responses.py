@@ -608,8 +608,18 @@ _DECEMBER = cycles.Cycle(
     closes=datetime(2027, 1, 4, tzinfo=CHICAGO),
     runs=True,
 )
+_OCTOBER = replace(  # its window closes just after Chicago's clocks go back (1 November)
+    _DECEMBER,
+    name="2026-10",
+    opens=datetime(2026, 10, 5, tzinfo=CHICAGO),
+    closes=datetime(2026, 11, 1, 1, 20, tzinfo=CHICAGO),
+)
 _ZONES = [CHICAGO, CHICAGO, CHICAGO, timezone.utc, timezone(timedelta(hours=-6))]
 _MOMENTS = [
+    datetime(2026, 10, 5, 0, 0),
+    datetime(2026, 11, 1, 1, 10),  # once in summer time, once more an hour later (fold=1)
+    datetime(2026, 11, 1, 1, 30),
+    datetime(2026, 11, 1, 6, 50),
     datetime(2026, 11, 30, 23, 59),
     datetime(2026, 12, 1, 0, 0),
     datetime(2026, 12, 1, 5, 30),
@@ -622,7 +632,9 @@ _MOMENTS = [
 
 @st.composite
 def _some_response(draw: st.DrawFn) -> Response:
-    moment = draw(st.sampled_from(_MOMENTS)).replace(tzinfo=draw(st.sampled_from(_ZONES)))
+    moment = draw(st.sampled_from(_MOMENTS)).replace(
+        tzinfo=draw(st.sampled_from(_ZONES)), fold=draw(st.integers(0, 1))
+    )
     return Response(
         email=draw(st.sampled_from([ANN, RAJ, "x@elsewhere.org"])),
         submitted=moment,
@@ -632,21 +644,33 @@ def _some_response(draw: st.DrawFn) -> Response:
         answers={},
         origin="responses.csv",
         row=draw(st.integers(2, 6)),  # repeated rows make ties to keep in the export's order
-        cycle=draw(st.sampled_from(["", "", "", "2026-12", "2026-11"])),
+        cycle=draw(st.sampled_from(["", "", "", "2026-12", "2026-10"])),
     )
+
+
+def _at_its_offset(moment: datetime) -> datetime:
+    offset = moment.utcoffset()
+    assert offset is not None
+    return moment.astimezone(timezone(offset))
 
 
 @settings(max_examples=300, deadline=None)
-@given(responses=st.lists(_some_response(), max_size=12), one_zone=st.booleans())
+@given(
+    responses=st.lists(_some_response(), max_size=12),
+    zones=st.sampled_from(["as drawn", "school time", "fixed offsets"]),
+    cycle=st.sampled_from([_OCTOBER, _DECEMBER]),
+)
 def test_the_index_finds_a_cycles_responses_as_in_cycle_does(
-    responses: list[Response], one_zone: bool
+    responses: list[Response], zones: str, cycle: cycles.Cycle
 ) -> None:
-    if one_zone:
+    if zones == "school time":
         responses = [replace(r, submitted=r.submitted.replace(tzinfo=CHICAGO)) for r in responses]
+    if zones == "fixed offsets":  # as a Forms download writes them: GMT-5, GMT-6
+        responses = [replace(r, submitted=_at_its_offset(r.submitted)) for r in responses]
     expected = sorted(
-        (r for r in responses if in_cycle(r, _DECEMBER)), key=lambda r: (r.submitted, r.row)
+        (r for r in responses if in_cycle(r, cycle)), key=lambda r: (r.submitted, r.row)
     )
-    found = ResponseIndex(responses).inside(_DECEMBER)
+    found = ResponseIndex(responses).inside(cycle)
     assert [id(r) for r in found] == [id(r) for r in expected]
 
 
@@ -683,3 +707,23 @@ def test_the_cycles_match_as_every_record_matched_would(project: Project) -> Non
         for record in records:
             made = Response(**{f.name: getattr(record, f.name) for f in fields(Response)})
             assert made == record and vars(made) == vars(record)
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0), (1, 0, 2), (2, 0, 1)])
+def test_answers_in_the_hour_the_clocks_go_back_are_found_as_in_cycle_finds_them(
+    order: tuple[int, int, int],
+) -> None:
+    # 1:30 summer time and 1:10 winter time compare by their clock readings (both Chicago),
+    # 06:50 UTC with each by the instant: no one order agrees with every comparison.
+    moments = [
+        datetime(2026, 11, 1, 1, 30, tzinfo=CHICAGO),
+        datetime(2026, 11, 1, 6, 50, tzinfo=timezone.utc),
+        datetime(2026, 11, 1, 1, 10, fold=1, tzinfo=CHICAGO),
+    ]
+    responses = [
+        Response(ANN, moments[i], "", "", "", {}, "responses.csv", row)
+        for row, i in enumerate(order)
+    ]
+    expected = [r for r in responses if in_cycle(r, _OCTOBER)]
+    assert [r.submitted for r in expected] == [moments[2]]
+    assert ResponseIndex(responses).inside(_OCTOBER) == expected

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from itertools import compress
 from operator import le, lt, not_
 from typing import cast
@@ -204,10 +204,13 @@ class ResponseIndex:
             if name:
                 named.setdefault(name, []).append(n)
         self._named = named
-        # Datetimes that share one tzinfo compare by their clock reading, an order with no
-        # exceptions, so a cycle's window is one run of the sorted list; times in several
-        # zones (an offset in some cells) are compared the way match() always did.
+        # The list is put in order once and bisected only where every comparison a cycle
+        # makes agrees with that order: datetimes that share one tzinfo compare by their
+        # clock reading, and those of different tzinfos (or of fixed offsets, as a Forms
+        # download's "GMT-5" gives) by the instant. Times in a zone with clock changes mixed
+        # with others are compared the way match() always did, one by one.
         zones = {moment.tzinfo for moment in submitted}
+        self._fixed = bool(zones) and all(type(zone) is timezone for zone in zones)
         self._zone = zones.pop() if len(zones) == 1 else None
         timed: Sequence[int] = range(len(cycles))
         times, ordered = submitted, rows
@@ -246,7 +249,9 @@ class ResponseIndex:
         def by_time(n: int) -> tuple[datetime, int]:
             return submitted[n], rows[n]
 
-        if zone is None or opens.tzinfo is not zone or closes.tzinfo is not zone:
+        if not self._fixed and (
+            zone is None or opens.tzinfo is not zone or closes.tzinfo is not zone
+        ):
             inside = [
                 n
                 for n in range(len(submitted))
