@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from conftest import Project
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pdmail.config.records import Taxonomy, Topic
+from pdmail.digest.taxonomy import CONTEXT_SOURCES
 from pdmail.digest.topics import (
     DEFAULT_TOPICS,
     Tagger,
@@ -209,6 +215,62 @@ def test_every_tag_carries_the_words_that_decided_it() -> None:
 )
 def test_text_that_lower_casing_lengthens_is_read_without_losing_its_place(text: str) -> None:
     assert DEFAULTS.explain(text) == (("Books and collection", ("books",)),)
+
+
+class _EveryRule(Tagger):
+    """A tagger that runs every context rule over every answer, searching each by its plain
+    pattern: what the quick one (rules woken by the answer's words, searched lower-cased)
+    must agree with."""
+
+    def _rules_for(self, low: str) -> list[int]:
+        return list(range(len(self._scan)))
+
+    @functools.cached_property
+    def _scan(self) -> Any:
+        return tuple(
+            (_Plain(re.compile(source, flags)), None, topic) for source, flags, topic in self._rules
+        )
+
+
+class _Plain:
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    def spans(self, text: str, low: str | None = None) -> Iterator[tuple[int, int]]:
+        return (m.span() for m in self.pattern.finditer(text))
+
+
+_SLOW = _EveryRule(DEFAULT_TOPICS)
+# Words of the keywords and of the context rules, in any case, with letters outside ASCII.
+_TAG_WORDS = sorted(
+    {w for t in DEFAULT_TOPICS for k in t.keywords for w in k.split()}
+    | {w for p, _ in CONTEXT_SOURCES for w in re.findall(r"[a-z]{3,}", p)}
+)
+_ANSWERS = st.lists(
+    st.sampled_from([*_TAG_WORDS, "the", "a", "my", "?", ".", "7", "’", "é", "İ", "ſ", "\n"]),
+    max_size=20,
+).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_ANSWERS, case=st.sampled_from([str, str.upper, str.title]))
+def test_the_quick_tagger_reads_as_every_rule_would(text: str, case: Any) -> None:
+    text = case(text)
+    assert Tagger(DEFAULT_TOPICS).explain(text) == _SLOW.explain(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Could we book the lab for Grade 7? Google it first",
+        "BOOK THE LAB ON TUESDAY — GRADE 7",
+        "an epic unit on Epic books, and the book fair",
+        "I’d like help with NoodleTools citations for my 8th graders",
+        "Print the Kahoot quiz; the printer in 204 is jammed",
+    ],
+)
+def test_answers_as_written_are_read_as_every_rule_would(text: str) -> None:
+    assert Tagger(DEFAULT_TOPICS).explain(text) == _SLOW.explain(text)
 
 
 def test_a_context_rule_for_a_dropped_topic_leaves_its_words_to_the_keywords() -> None:
