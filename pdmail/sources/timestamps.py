@@ -323,21 +323,21 @@ def _alternative(
 
 _Matched = tuple[str, "re.Match[str] | ValueError"]
 
-# The two shapes nearly every value of a column is written in (Google Sheets, ISO 8601),
-# each a strict subset of _TIMESTAMP with the same fields: year, month, day (or the two
-# numbers whose order is to be settled), hour, minute, second, AM/PM. One search over the
-# column joined reads 100,000 values in the time matching ten thousand one by one takes;
-# the last alternative takes a line in neither shape (its first field is then empty), to be
-# read on its own.
+# The two shapes nearly every value of a column is written in (Google Sheets, a Forms
+# download's "2026/12/03 8:14:22 AM GMT-5", ISO 8601), each a strict subset of _TIMESTAMP
+# with the same fields: year, month, day (or the two numbers whose order is to be settled),
+# hour, minute, second, AM/PM, GMT and its offset. One search over the column joined reads
+# 100,000 values in the time matching ten thousand one by one takes; the last alternative
+# takes a line in neither shape (its first field is then empty), to be read on its own.
+_CLOCK = r"(\d{1,2}):(\d{2})(?::(\d{2}))?( [AP]M)?(?:( GMT)([+-]\d{1,2}(?::?\d{2})?)?)?"
 _YEAR_LAST = re.compile(
-    r"^(?:(\d{1,2})([-/.])(\d{1,2})\2(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?( [AP]M)?)?|.*)$",
-    re.MULTILINE | re.ASCII,
+    rf"^(?:(\d{{1,2}})([-/.])(\d{{1,2}})\2(\d{{4}})(?: {_CLOCK})?|.*)$", re.MULTILINE | re.ASCII
 )
 _YEAR_FIRST = re.compile(
-    r"^(?:(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?( [AP]M)?)?|.*)$",
-    re.MULTILINE | re.ASCII,
+    rf"^(?:(\d{{4}})([-/.])(\d{{1,2}})\2(\d{{1,2}})(?:[ T]{_CLOCK})?|.*)$", re.MULTILINE | re.ASCII
 )
-_Fields = tuple[str, str, str, str, str, str, str, str]
+_Fields = tuple[str, ...]  # the ten groups above, "" where one is not there
+_UNREAD: _Fields = ("",) * 10
 
 
 class _FastColumn:
@@ -345,10 +345,20 @@ class _FastColumn:
     values are in) without a match object a value; a value in neither shape, or not a real
     date, is read as :func:`_match_all` and :func:`_read_all` read every value."""
 
-    def __init__(self, values: Sequence[str], fields: list[_Fields], year_first: bool) -> None:
+    def __init__(
+        self, values: Sequence[str], fields: list[_Fields], year_first: bool, gmt: bool
+    ) -> None:
         self.values = values
         self.fields = fields
         self.year_first = year_first
+        # The zone of each offset written after GMT ("" for GMT alone), made once.
+        self.zones: dict[str, tzinfo] = {}
+        if gmt:
+            for text in {f[9] for f in fields if f[8]}:
+                try:
+                    self.zones[text] = _offset(text) if text else timezone.utc
+                except ValueError:  # out of range: its rows are read on their own
+                    fields[:] = [_UNREAD if f[8] and f[9] == text else f for f in fields]
         self.others = {i: _match_one(values[i]) for i, f in enumerate(fields) if not f[0]}
 
     @classmethod
@@ -361,11 +371,12 @@ class _FastColumn:
         if not joined.isascii() or joined.count("\n") != len(values) - 1:
             return None
         best: _FastColumn | None = None
+        gmt = " GMT" in joined
         for shape, year_first in ((_YEAR_LAST, False), (_YEAR_FIRST, True)):
             fields: list[_Fields] = shape.findall(joined)
             if len(fields) != len(values):  # one match a line, by construction
                 return None
-            column = cls(values, fields, year_first)
+            column = cls(values, fields, year_first, gmt)
             if best is None or len(column.others) < len(best.others):
                 best = column
             if len(best.others) <= len(values) // 2:
@@ -382,7 +393,7 @@ class _FastColumn:
                 if found is not None:
                     only.setdefault(found, index)
             return only
-        for index, (a, _, b, year, hour, minute, sec, ampm) in enumerate(self.fields):
+        for index, (a, _, b, year, hour, minute, sec, ampm, *_zone) in enumerate(self.fields):
             if not a:
                 found = _settles(others[index][1])
                 if found is None or found in only:
@@ -424,7 +435,7 @@ class _FastColumn:
             alternative = None
             if f[0]:
                 hour = f[4]
-                if hour and not f[7]:  # the usual value, its moment made here without a call
+                if hour and not f[7] and not f[8]:  # the usual value, made here without a call
                     try:
                         moment = datetime(
                             int(f[at_y]), int(f[at_m]), int(f[at_d]),
@@ -433,11 +444,13 @@ class _FastColumn:
                     except ValueError:
                         moment = None
                 else:
+                    zone = self.zones[f[9]] if f[8] else tz
                     y, m, d = int(f[at_y]), int(f[at_m]), int(f[at_d])
-                    moment = _fast_moment(y, m, d, hour, f[5], f[6], f[7], tz)
+                    moment = _fast_moment(y, m, d, hour, f[5], f[6], f[7], zone)
                 if swaps and moment is not None and int(f[0]) != int(f[2]):
+                    zone = self.zones[f[9]] if f[8] else tz
                     y, m, d = int(f[at_y]), int(f[at_m]), int(f[at_d])
-                    alternative = _fast_moment(y, d, m, hour, f[5], f[6], f[7], tz)
+                    alternative = _fast_moment(y, d, m, hour, f[5], f[6], f[7], zone)
             if moment is None:  # not in the shape, or not a real date: read on its own
                 read = self.others.get(index) or _match_one(self.values[index])
                 moment = _read(read, order, tz)
