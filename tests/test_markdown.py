@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pdmail.digest.build import Digest, Need, Person, TeamSummary, TopicGroup
+from pdmail.digest.build import Digest, FirstHand, Need, Person, TeamSummary, TopicGroup
+from pdmail.digest.plan import Proposal
 from pdmail.digest.taxonomy import BOOKING, BOOKS, EBOOKS, PRINTING
 from pdmail.digest.when import NO_DATE, Wanted
 from pdmail.errors import TemplateError
@@ -79,6 +80,29 @@ def needs(draw: st.DrawFn, cycle: str | None = None) -> Need:
 
 
 people = st.builds(Person, email=st.just("p@school.example.org"), name=AWKWARD, team=AWKWARD)
+proposals = st.builds(
+    Proposal,
+    kind=st.just("small group"),
+    topic=AWKWARD,
+    title=AWKWARD,
+    teachers=st.lists(AWKWARD, max_size=3).map(tuple),
+    emails=st.lists(st.just("t@school.example.org"), max_size=3).map(tuple),
+    teams=st.just(()),
+    need_ids=st.just(()),
+    stage=st.just("standard"),
+    lead=AWKWARD,
+    support=st.one_of(st.just(""), AWKWARD),
+    specialists=st.just(()),
+)
+first_hand = st.builds(
+    FirstHand,
+    email=st.just("f@school.example.org"),
+    name=AWKWARD,
+    team=AWKWARD,
+    reason=AWKWARD,
+    answered=st.booleans(),
+    needs=st.lists(AWKWARD, max_size=2).map(tuple),
+)
 
 
 @st.composite
@@ -117,6 +141,8 @@ def digests(draw: st.DrawFn) -> Digest:
         problems=(),
         carried_over=tuple(carried),
         no_need=tuple(draw(st.lists(people, max_size=4))),
+        proposals=tuple(draw(st.lists(proposals, max_size=3))),
+        first_hand=tuple(draw(st.lists(first_hand, max_size=3))),
     )
 
 

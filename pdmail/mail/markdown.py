@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from ..models import LESSON
 
 if TYPE_CHECKING:
-    from ..digest.build import Need, Person
+    from ..digest.build import FirstHand, Need, Person
+    from ..digest.plan import Proposal
 
 # Characters that make inline markup anywhere in a line; values never start a line (the
 # filter folds line breaks), so block markers such as "-" or "1." need no escape. Each is
@@ -168,6 +169,40 @@ def lesson_lines(needs: Iterable[Need], today: date, *, memo: Memo | None = None
     return "".join(out)
 
 
+def session_lines(proposals: Iterable[Proposal], *, memo: Memo | None = None) -> str:
+    """The sessions to offer, a line (ending in a new line) for each: the loop's line ends
+    in a tag, which takes its line break, and the blank line after it gives one::
+
+    - **{{ p.title|md }}**: led by {{ p.lead|md }}{{ "; " ~ p.support|md if p.support }}
+    {% if p.size > 1 %} (with {{ p.teachers|md_join(", ") }}){% endif %}
+
+    """
+    md = escaper(memo)
+    out = []
+    for p in proposals:
+        support = f"; {md(p.support)}" if p.support else ""
+        group = f" (with {md_join(p.teachers, ', ', memo=memo)})" if p.size > 1 else ""
+        out.append(f"- **{md(p.title)}**: led by {md(p.lead)}{support}{group}\n")
+    return "".join(out)
+
+
+def first_hand_lines(people: Iterable[FirstHand], *, memo: Memo | None = None) -> str:
+    """The teachers to reach first, a line (ending in a new line) for each, as the loop wrote
+    them (its line ends in a tag, and the blank line after it gives the line break)::
+
+    - **{{ f.name|md }}** ({{ f.team|md }}): {{ f.reason|md }}{{ "" if f.answered else
+    "; has not answered yet" }}{% for text in f.needs %}; "{{ text|md }}"{% endfor %}
+
+    """
+    md = escaper(memo)
+    out = []
+    for f in people:
+        said = "".join(f'; "{md(text)}"' for text in f.needs)
+        waiting = "" if f.answered else "; has not answered yet"
+        out.append(f"- **{md(f.name)}** ({md(f.team)}): {md(f.reason)}{waiting}{said}\n")
+    return "".join(out)
+
+
 def md_join(values: Iterable[object], separator: str = "", *, memo: Memo | None = None) -> str:
     """``values`` escaped and joined, as ``values|map("md")|join(separator)`` writes them."""
     return str(separator).join(map(escaper(memo), values))
@@ -202,4 +237,6 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "md_tasks": task_lines,
     "md_batch": batch_lines,
     "md_lessons": lesson_lines,
+    "md_sessions": session_lines,
+    "md_first_hand": first_hand_lines,
 }
