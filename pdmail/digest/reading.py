@@ -127,7 +127,10 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SPLIT.split(text[:READ_LIMIT]) if s and s.strip()]
 
 
-@functools.lru_cache(maxsize=65536)  # the digest asks again for each month it looks back on
+# The digest asks again for each month it looks back on, and again for the month's answers
+# as it lists those asking for nothing: room for one huge month's answers and their units
+# (each entry a bool, its key an answer the digest holds anyway).
+@functools.lru_cache(maxsize=1 << 18)
 def is_no_need(text: str) -> bool:
     """True when the answer asks for nothing now: blank, only punctuation or emoji, a
     decline ("nothing right now", "all good, thanks!", "not this month, swamped with
