@@ -23,6 +23,7 @@ All three read the pattern with the parser Python's ``re`` compiles with (``re._
 from __future__ import annotations
 
 import _sre  # type: ignore[import-not-found,unused-ignore]
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -43,6 +44,18 @@ __all__ = [
     "required_words",
     "start_lookahead",
 ]
+
+
+def _parse(pattern: str, flags: int) -> list[Any]:
+    """``pattern`` as the parser reads it (a fresh list: the functions here only read it)."""
+    return list(_parsed(pattern, flags & ~re.IGNORECASE))
+
+
+# A rule is read three ways (where it starts, the words it needs, whether its twin matches
+# alike), each once it is compiled: the parse is shared. Ignoring case changes no part of it.
+@functools.lru_cache(maxsize=256)
+def _parsed(pattern: str, flags: int) -> tuple[Any, ...]:
+    return tuple(_parser.parse(pattern, flags).data)
 
 
 class _Unknown(Exception):
@@ -87,7 +100,7 @@ def start_lookahead(pattern: str, flags: int = 0) -> str | None:
     """A lookahead that holds at every position where ``pattern`` can start a match
     (``(?=^|\\b[abc]|[?])``), or None when that cannot be told."""
     try:
-        starts = _starts(list(_parser.parse(pattern, flags).data))
+        starts = _starts(_parse(pattern, flags))
         anchored = any(kind == "^" for kind, _ in starts)
         at_word = _class([item for kind, items in starts if kind == "b" for item in items])
         anywhere = _class([item for kind, items in starts if kind == "" for item in items])
@@ -201,7 +214,7 @@ def required_words(pattern: str, flags: int = 0) -> frozenset[str] | None:
     "reserve"}``, or ``{" the"}`` if that were longer); None when none can be told. A text
     without any of them is one the pattern cannot match in, and need not be searched."""
     try:
-        return _required(list(_parser.parse(pattern, flags).data))
+        return _required(_parse(pattern, flags))
     except (re.error, RecursionError):
         return None
 
@@ -357,7 +370,7 @@ def lower_case_twin(pattern: str, flags: int = 0) -> re.Pattern[str] | None:
     if not flags & re.IGNORECASE:
         return None
     try:
-        if not _caseless(list(_parser.parse(pattern, flags).data)):
+        if not _caseless(_parse(pattern, flags)):
             return None
     except (re.error, RecursionError):
         return None
