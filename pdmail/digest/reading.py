@@ -345,7 +345,9 @@ def sentence_kinds(text: str) -> tuple[tuple[str, tuple[NeedKind, ...]], ...]:
         if lesson and _STAFF.search(sentence, low) and not _STUDENTS.search(sentence, low):
             lesson = False  # "a short session for our PLC": the teachers learn
         learning = not lesson and (
-            _LEARNING.search(sentence, low) or bool(_WHICH_TOOL.search(sentence))
+            _LEARNING.search(sentence, low)
+            # (the choice ends in "?": a sentence without one is not searched)
+            or ("?" in sentence and bool(_WHICH_TOOL.search(sentence)))
         )
         if lesson:
             found.add(LESSON)
