@@ -582,7 +582,28 @@ def _stamp(draw: st.DrawFn, year_first: bool) -> str:
         clock += f":{draw(st.integers(0, 61)):02d}"
     clock += draw(st.sampled_from(["", "", " AM", " PM"]))
     clock += draw(
-        st.sampled_from(["", "", "", " GMT", " GMT-5", " GMT+05:30", " GMT-0330", " GMT+25"])
+        st.sampled_from(
+            [
+                "",
+                "",
+                "",
+                " GMT",
+                " GMT-5",
+                " GMT+05:30",
+                " GMT-0330",
+                " GMT+25",
+                " CST",
+                " CEST",
+                " UTC",
+                " UTCX",
+                " GMTX",
+                " AMT",
+                " PM",
+                " Z",
+                " cst",
+                " ABCDEF",
+            ]
+        )
     )
     return f"{date_part}{draw(st.sampled_from([' ', 'T'] if year_first else [' ']))}{clock}"
 

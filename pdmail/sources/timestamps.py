@@ -324,12 +324,17 @@ def _alternative(
 _Matched = tuple[str, "re.Match[str] | ValueError"]
 
 # The two shapes nearly every value of a column is written in (Google Sheets, a Forms
-# download's "2026/12/03 8:14:22 AM GMT-5", ISO 8601), each a strict subset of _TIMESTAMP
-# with the same fields: year, month, day (or the two numbers whose order is to be settled),
-# hour, minute, second, AM/PM, GMT and its offset. One search over the column joined reads
-# 100,000 values in the time matching ten thousand one by one takes; the last alternative
-# takes a line in neither shape (its first field is then empty), to be read on its own.
-_CLOCK = r"(\d{1,2}):(\d{2})(?::(\d{2}))?( [AP]M)?(?:( GMT)([+-]\d{1,2}(?::?\d{2})?)?)?"
+# download's "2026/12/03 8:14:22 AM GMT-5" or "... AM CST", ISO 8601), each a strict subset
+# of _TIMESTAMP with the same fields: year, month, day (or the two numbers whose order is to
+# be settled), hour, minute, second, AM/PM, GMT and its offset. A zone's abbreviation is
+# matched but not kept, as _TIMESTAMP's reading ignores it; one that _TIMESTAMP could read
+# as GMT or UTC is left to it. One search over the column joined reads 100,000 values in the
+# time matching ten thousand one by one takes; the last alternative takes a line in neither
+# shape (its first field is then empty), to be read on its own.
+_CLOCK = (
+    r"(\d{1,2}):(\d{2})(?::(\d{2}))?( [AP]M)?"
+    r"(?:( GMT)([+-]\d{1,2}(?::?\d{2})?)?| (?!AM\b|PM\b|GMT|UTC)[A-Z]{2,5})?"
+)
 _YEAR_LAST = re.compile(
     rf"^(?:(\d{{1,2}})([-/.])(\d{{1,2}})\2(\d{{4}})(?: {_CLOCK})?|.*)$", re.MULTILINE | re.ASCII
 )
@@ -370,18 +375,23 @@ class _FastColumn:
         joined = "\n".join(values)
         if not joined.isascii() or joined.count("\n") != len(values) - 1:
             return None
-        best: _FastColumn | None = None
-        gmt = " GMT" in joined
-        for shape, year_first in ((_YEAR_LAST, False), (_YEAR_FIRST, True)):
+        # The shape more values are in (the choice is only of speed: a value in neither is
+        # read on its own, as every value is without this class).
+        best: tuple[int, list[_Fields], bool] | None = None
+        shapes = [(_YEAR_LAST, False), (_YEAR_FIRST, True)]
+        if values[0][4:5] in ("-", "/", "."):  # the first value is written year first
+            shapes.reverse()
+        for shape, year_first in shapes:
             fields: list[_Fields] = shape.findall(joined)
             if len(fields) != len(values):  # one match a line, by construction
                 return None
-            column = cls(values, fields, year_first, gmt)
-            if best is None or len(column.others) < len(best.others):
-                best = column
-            if len(best.others) <= len(values) // 2:
+            unread = sum(1 for f in fields if not f[0])
+            if best is None or unread < best[0]:
+                best = (unread, fields, year_first)
+            if unread <= len(values) // 2:
                 break
-        return best
+        assert best is not None
+        return cls(values, best[1], best[2], " GMT" in joined)
 
     def settling(self) -> dict[str, int]:
         """:func:`_settling` of the column."""
