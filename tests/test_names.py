@@ -110,3 +110,35 @@ def test_an_index_answers_many_lookups_the_same() -> None:
 )
 def test_a_bare_address_reads_as_the_search_reads_it(cell: str) -> None:
     assert address_in(cell) == address_in(f" {cell} ")
+
+
+def _words_normalised(text: str) -> tuple[tuple[str, ...], bool]:
+    """names._words as first written: every text decomposed and stripped of combining marks."""
+    import re
+    import unicodedata
+
+    from pdmail.sources.names import _TITLES
+
+    if text.count(",") == 1:
+        last, first = text.split(",")
+        text = f"{first} {last}"
+    plain = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    plain = plain.replace("'", "").replace("\u2019", "")
+    words = [w for w in re.split(r"[^\w]+|[\d_]+", plain) if w]
+    kept = tuple(w for w in words if w not in _TITLES)
+    return kept, len(kept) != len(words)
+
+
+@settings(max_examples=300)
+@given(
+    st.text(
+        st.sampled_from(list("AaEeIiLlOoZz .,'_-9@+<>\u2019\u00e9\u00c9\u0301\u00df\u0130\ufb01"))
+        | st.characters(),
+        max_size=30,
+    )
+)
+def test_a_name_reads_the_same_with_or_without_the_ascii_shortcut(text: str) -> None:
+    from pdmail.sources.names import _words
+
+    assert _words.__wrapped__(text) == _words_normalised(text)

@@ -124,11 +124,12 @@ class RosterNames:
         words, titled = _words(text)
         if not words:
             return []
-        key = " ".join(words)
+        key, joined = " ".join(words), "".join(words)
         for rule in self._rules:
-            fitting = _distinct([*rule.get(key, ()), *rule.get("".join(words), ())])
-            if fitting:
-                return fitting
+            named = rule.get(key, ())
+            run_on = rule.get(joined, ())
+            if named or run_on:  # (most addresses name nobody: no list is made for them)
+                return _distinct([*named, *run_on])
         by_last = self._last.get(key, [])
         if by_last and not titled and key in self._first:
             return [*by_last, *self._first[key]]  # "Lee" could as well be a teacher called Lee
@@ -166,8 +167,10 @@ def _words(text: str) -> tuple[tuple[str, ...], bool]:
     if text.count(",") == 1:
         last, first = text.split(",")
         text = f"{first} {last}"
-    plain = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    plain = text.casefold()
+    if not plain.isascii():  # ASCII has nothing to decompose and no combining marks
+        plain = unicodedata.normalize("NFKD", plain)
+        plain = "".join(c for c in plain if not unicodedata.combining(c))
     plain = plain.replace("'", "").replace("\u2019", "")
     words = [w for w in re.split(r"[^\w]+|[\d_]+", plain) if w]
     kept = tuple(w for w in words if w not in _TITLES)
