@@ -30,6 +30,7 @@ from pdmail.mail.templates import (
     prefilled_link,
 )
 from pdmail.models import Teacher
+from pdmail.resources import builtin_templates
 
 DAY = date(2026, 12, 1)
 
@@ -370,14 +371,15 @@ def test_a_template_that_is_not_utf8_names_the_file_and_byte(
 
 def kept_templates(tmp_path: Path, kept: bool = True) -> tuple[Templates, Path, Path]:
     """Templates from a folder whose compiled code is kept in a cache folder of its own (as
-    pdmail's own templates are), or, with ``kept`` False, a cache for another folder."""
+    the school's and pdmail's templates are), or, with ``kept`` False, a cache for another
+    folder."""
     folder, cache = tmp_path / "templates", tmp_path / "cache"
     folder.mkdir()
     cache.mkdir()
     (folder / "note.txt.j2").write_text("{{ who|md }} {{ n|plural('need') }}\n", encoding="utf-8")
     templates = Templates(folder)
     keeps = folder if kept else tmp_path / "elsewhere"
-    templates.env.bytecode_cache = _CompiledCache(str(cache), templates.env, keeps, "tag")
+    templates.env.bytecode_cache = _CompiledCache(str(cache), templates.env, [keeps], "tag")
     return templates, folder, cache
 
 
@@ -403,9 +405,27 @@ def test_a_kept_template_is_loaded_compiled_and_renders_the_same(tmp_path: Path)
     edited = Templates(folder)
     edited.env.bytecode_cache = first.env.bytecode_cache
     assert edited.render("note.txt.j2", {"who": "<b>"}) == "&lt;b>!\n"
+    assert len(list(cache.iterdir())) == 1  # the edit replaced its entry
 
 
-def test_only_pdmails_own_templates_are_kept(tmp_path: Path) -> None:
+def test_the_schools_templates_are_kept_beside_pdmails(tmp_path: Path) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "note.txt.j2").write_text("{{ who|md }}\n", encoding="utf-8")
+    templates = Templates(folder)
+    cache = templates.env.bytecode_cache
+    if cache is None:
+        pytest.skip("no private cache folder of this user's own here")
+    assert isinstance(cache, _CompiledCache)
+    school = cache.get_bucket(templates.env, "note.txt.j2", str(folder / "note.txt.j2"), "x")
+    builtin = builtin_templates() / "digest.md.j2"
+    own = cache.get_bucket(templates.env, "digest.md.j2", str(builtin), "x")
+    elsewhere = cache.get_bucket(templates.env, "note.txt.j2", str(tmp_path / "note.txt.j2"), "x")
+    assert school.key and own.key and school.key != own.key
+    assert not elsewhere.key  # a file outside both folders is never kept
+
+
+def test_only_templates_from_the_folders_read_are_kept(tmp_path: Path) -> None:
     templates, _, cache = kept_templates(tmp_path, kept=False)
     assert templates.render("note.txt.j2", {"who": "x", "n": 1}) == "x need\n"
     assert list(cache.iterdir()) == []
@@ -431,21 +451,21 @@ def test_a_cache_that_cannot_be_used_is_passed_over(tmp_path: Path, damage: str)
 
 def test_what_is_kept_depends_on_the_filters_and_the_escaping(tmp_path: Path) -> None:
     templates = Templates()
-    cache = _compiled_cache(templates.env, tmp_path)
+    cache = _compiled_cache(templates.env, [tmp_path])
     assert cache is not None
     plain = cache.get_cache_key("digest.md.j2", "/x/digest.md.j2")
     assert cache.get_cache_key("digest.html.j2", "/x/digest.md.j2") != plain  # autoescaped
     more = Templates()
     more.env.filters["shout"] = str.upper
-    other = _compiled_cache(more.env, tmp_path)
+    other = _compiled_cache(more.env, [tmp_path])
     assert other is not None
     assert other.get_cache_key("digest.md.j2", "/x/digest.md.j2") != plain
     # The same filter name, passed the rendering's context or not, compiles to another call.
     passed = Templates()
     passed.env.filters["md_join"] = md_join
-    changed = _compiled_cache(passed.env, tmp_path)
+    changed = _compiled_cache(passed.env, [tmp_path])
     assert changed is not None
     assert changed.get_cache_key("digest.md.j2", "/x/digest.md.j2") != plain
-    same = _compiled_cache(Templates().env, tmp_path)
+    same = _compiled_cache(Templates().env, [tmp_path])
     assert same is not None
     assert same.get_cache_key("digest.md.j2", "/x/digest.md.j2") == plain

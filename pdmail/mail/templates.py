@@ -18,7 +18,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import BuiltinMethodType, FrameType, MethodType
 from typing import Any
@@ -253,21 +253,23 @@ _MEMO = "pdmail_md_memo"
 
 
 class _CompiledCache(FileSystemBytecodeCache):
-    """pdmail's own templates, compiled once and kept (Jinja's bytecode cache, in Jinja's
-    per-user private folder under the temporary folder): compiling the digest's templates
-    takes a quarter of a second, loading them a few milliseconds, in every run.
+    """Templates compiled once and kept (Jinja's bytecode cache, in Jinja's per-user private
+    folder under the temporary folder): compiling the digest's templates takes a quarter of
+    a second, loading them a few milliseconds, in every run.
 
-    Only the templates in ``folder`` (pdmail's) are kept, so the files are few and their
-    number bounded; a school's own copies are compiled as before. A kept template is used
-    only for the same source (Jinja checks it), the same Python and Jinja, and an
-    environment with the same options, filters and tests (``tag``); a cache that cannot be
-    read or written is passed over, never an error.
+    Only the templates in ``folders`` (the school's and pdmail's) are kept, each under its
+    name and file, so an edited template replaces its own entry and the files stay as few as
+    the templates. A kept template is used only for the same source (Jinja checks it), the
+    same Python and Jinja, and an environment with the same options, filters and tests
+    (``tag``); a cache that cannot be read or written is passed over, never an error.
     """
 
-    def __init__(self, directory: str, env: jinja2.Environment, folder: Path, tag: str) -> None:
+    def __init__(
+        self, directory: str, env: jinja2.Environment, folders: Sequence[Path], tag: str
+    ) -> None:
         super().__init__(directory, "pdmail-%s.cache")
         self._env = env
-        self._folder = os.path.realpath(folder) + os.sep
+        self._folders = tuple(os.path.realpath(folder) + os.sep for folder in folders)
         self._tag = tag
 
     def get_cache_key(self, name: str, filename: str | None = None) -> str:
@@ -278,8 +280,8 @@ class _CompiledCache(FileSystemBytecodeCache):
     def get_bucket(
         self, environment: jinja2.Environment, name: str, filename: str | None, source: str
     ) -> Bucket:
-        if filename is None or not os.path.realpath(filename).startswith(self._folder):
-            # Not one of pdmail's: a bucket that is never loaded or kept.
+        if filename is None or not os.path.realpath(filename).startswith(self._folders):
+            # Not from a templates folder: a bucket that is never loaded or kept.
             return Bucket(environment, "", self.get_source_checksum(source))
         return super().get_bucket(environment, name, filename, source)
 
@@ -314,7 +316,7 @@ def _cache_folder() -> str | None:
         return None
 
 
-def _compiled_cache(env: jinja2.Environment, folder: Path) -> _CompiledCache | None:
+def _compiled_cache(env: jinja2.Environment, folders: Sequence[Path]) -> _CompiledCache | None:
     directory = _cache_folder()
     if directory is None:
         return None
@@ -337,7 +339,7 @@ def _compiled_cache(env: jinja2.Environment, folder: Path) -> _CompiledCache | N
         passing(env.tests),
     )
     tag = hashlib.sha256(repr(options).encode()).hexdigest()[:16]
-    return _CompiledCache(directory, env, folder, tag)
+    return _CompiledCache(directory, env, folders, tag)
 
 
 class Templates:
@@ -383,7 +385,7 @@ class Templates:
         self.env.filters["plural"] = lambda n, word, many=None: (
             word if n == 1 else (many or word + "s")
         )
-        self.env.bytecode_cache = _compiled_cache(self.env, builtin)
+        self.env.bytecode_cache = _compiled_cache(self.env, self.folders)
 
     def where(self, name: str) -> str:
         """The file a template name resolves to, for messages."""
