@@ -752,3 +752,41 @@ def test_a_header_longer_than_the_first_part_read_still_picks_the_delimiter(
     table = read_table(path)
     assert table.header == ("Email", note.strip(), "Team")
     assert [cells[2] for _, cells in table.rows] == ["Grade 6"] * 3
+
+
+def _rows_one_by_one(text: str, delimiter: str, offset: int, strict: bool) -> object:
+    """delimited._rows as first written: each row's line read off the reader in turn."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    previous = 0
+    try:
+        for row in reader:
+            lines.append(previous + 1 + offset)
+            rows.append(row)
+            previous = reader.line_num
+    except csv.Error as exc:
+        return ("failed", rows, previous + 1 + offset, str(exc))
+    return rows, lines, previous + 1 + offset
+
+
+@settings(max_examples=400)
+@given(
+    text=st.text(st.sampled_from(list('ab,;"\n\r \t')), max_size=40),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    offset=st.sampled_from([0, 1]),
+    strict=st.booleans(),
+)
+def test_rows_and_their_lines_read_at_once_as_row_by_row(
+    text: str, delimiter: str, offset: int, strict: bool
+) -> None:
+    from pdmail.sources import delimited
+
+    try:
+        got: object = delimited._rows(text, delimiter, offset, strict=strict)
+    except delimited._Failed as failed:
+        got = ("failed", failed.rows, failed.line, str(failed.error))
+    assert got == _rows_one_by_one(text, delimiter, offset, strict)

@@ -8,6 +8,7 @@ stray quotation mark that would swallow the rows after it is refused at the row 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -103,6 +104,12 @@ def _rows(
     numbered from 1, ``offset`` lines above ``text`` counted in); :class:`_Failed` if the
     csv module stops."""
     # newline="" leaves line endings to the csv module, so a quoted cell may hold them.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
+    with contextlib.suppress(csv.Error):  # read again below, row by row, to say where
+        every = list(reader)
+        if reader.line_num == len(every):  # every row on a line of its own: row n on line n
+            end = len(every) + 1 + offset
+            return every, list(range(1 + offset, end)), end
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
     rows: list[list[str]] = []
     lines: list[int] = []  # the line each row starts on
