@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import re
 from pathlib import Path
 
@@ -107,12 +108,19 @@ def _rows(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
     with contextlib.suppress(csv.Error):  # read again below, row by row, to say where
         every = list(reader)
+        end = reader.line_num + 1 + offset
         if reader.line_num == len(every):  # every row on a line of its own: row n on line n
-            end = len(every) + 1 + offset
             return every, list(range(1 + offset, end)), end
+        # A row runs over as many more lines as its cells hold line breaks (one outside
+        # quotes would have ended it; the reader counts \r\n as one line, as here).
+        steps = [1] * len(every)
+        for index, joined in enumerate(map("\0".join, every)):
+            if "\n" in joined or "\r" in joined:
+                steps[index] += len(_LINE_BREAK.findall(joined))
+        return every, list(itertools.accumulate(steps[:-1], initial=1 + offset)), end
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
     rows: list[list[str]] = []
-    lines: list[int] = []  # the line each row starts on
+    lines = []  # the line each row starts on
     previous = 0
     try:
         for row in reader:
@@ -124,6 +132,7 @@ def _rows(
     return rows, lines, previous + 1 + offset
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _SEP_LINE = re.compile(r"\A[ \t]*sep=([^\r\n])[ \t]*(?:\r\n|\n|\r)", re.IGNORECASE)
 
 
