@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -68,7 +69,10 @@ def test_cells_that_are_not_text_are_written_as_their_text() -> None:
     assert written(HEADER, rows) == reference(HEADER, rows)  # type: ignore[arg-type]
 
 
-CELL = st.text(alphabet=st.sampled_from([*"ab ,\"'=+-@\t\r\n;\\é\x00\x0b", "\u2028"]), max_size=6)
+# Python 3.10's csv.writer cannot write a NUL character at all (3.11's writes it as it is),
+# so there is nothing to compare a NUL with there.
+NUL = "\x00" if sys.version_info >= (3, 11) else ""
+CELL = st.text(alphabet=st.sampled_from([*"ab ,\"'=+-@\t\r\n;\\é\x0b", *NUL, "\u2028"]), max_size=6)
 
 
 @settings(max_examples=300, deadline=None)
