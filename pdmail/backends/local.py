@@ -28,7 +28,10 @@ _FIRST = frozenset(_FORMULA_START)
 
 
 def csv_safe(value: str) -> str:
-    """``value`` as a CSV cell that a spreadsheet program shows as text, never runs."""
+    """``value`` as a CSV cell that a spreadsheet program shows as text, never runs (and
+    without NUL characters, which no spreadsheet shows and Python 3.10's csv cannot write)."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
     if value == "-":  # a placeholder, not a formula
         return value
     return "'" + value if value.startswith(_FORMULA_START) else value
@@ -56,8 +59,8 @@ def write_csv(out: IO[str], header: Sequence[str], rows: Iterable[Sequence[str]]
         except TypeError:  # a cell that is not text yet (a number): written as str() of it
             line = None
         # A comma inside a cell can only add false alarms here: they take the slower path.
-        if line is None or line[:1] in _FIRST or _GUARDED.search(line):
-            writerow([c if c[:1] not in _FIRST else csv_safe(c) for c in map(str, row)])
+        if line is None or line[:1] in _FIRST or "\x00" in line or _GUARDED.search(line):
+            writerow([csv_safe(c) for c in map(str, row)])
         elif (
             len(row) < 2  # a lone empty cell is written as ""
             or '"' in line
