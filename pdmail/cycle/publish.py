@@ -192,7 +192,7 @@ def prepare_digest(
     """:func:`compile_digest` and :func:`render_digest` in one, keeping the needs only once
     every digest template has rendered: a broken template stops the step with nothing
     written."""
-    return prepare_at(Desk.of(ws), _composer(ws), cycle, persist=persist, errors=errors)
+    return prepare_at(Desk.of(ws), digest_composer(ws), cycle, persist=persist, errors=errors)
 
 
 def prepare_at(
@@ -291,14 +291,15 @@ def needs_table(config: Config) -> str:
     return source_backend(config.sources.kind).report_place(config, "needs")
 
 
-def _composer(ws: Workspace) -> Composer:
-    """What writing the digest takes from the workspace (its roster is not needed)."""
+def digest_composer(ws: Workspace) -> Composer:
+    """What writing a digest (the monthly update's or a survey's) takes from the workspace
+    (its roster is not needed)."""
     return Composer(ws.config, ws.templates, ws.now)
 
 
 def render_digest(ws: Workspace, cycle: Cycle, digest: Digest) -> RenderedDigest:
     """:func:`render_digest_with` the workspace's config and templates."""
-    return render_digest_with(_composer(ws), cycle, digest)
+    return render_digest_with(digest_composer(ws), cycle, digest)
 
 
 def render_digest_with(composer: Composer, cycle: Cycle, digest: Digest) -> RenderedDigest:
@@ -381,7 +382,9 @@ def publish_digest(
     """
     opts = options or PublishOptions()
     courier = Courier.of(ws) if opts.send else None
-    return publish_at(Desk.of(ws), _composer(ws), courier, cycle, opts, files=files, errors=errors)
+    return publish_at(
+        Desk.of(ws), digest_composer(ws), courier, cycle, opts, files=files, errors=errors
+    )
 
 
 def publish_at(
@@ -479,7 +482,7 @@ def send_digest(
     resend: bool = False,
 ) -> DeliveryReport:
     """:func:`hand_over_digest` with the workspace's pieces."""
-    composer = _composer(ws)
+    composer = digest_composer(ws)
     return hand_over_digest(
         Courier.of(ws), composer, cycle, rendered, dry_run=dry_run, resend=resend
     )

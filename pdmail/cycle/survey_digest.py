@@ -14,7 +14,7 @@ from ..mail.compose import header_safe
 from .delivery import Courier, DeliveryReport, hand_over
 from .freshness import ensure_answers
 from .messages import Composer, shared_context
-from .publish import DIGEST, Desk, PublishOptions, digest_message
+from .publish import DIGEST, Desk, PublishOptions, digest_composer, digest_message
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -87,7 +87,7 @@ def publish_survey(
     :func:`pdmail.cycle.publish.publish_digest`, for ``pdmail digest`` and the tick alike. A
     write that fails is collected in ``errors`` and the mail still goes."""
     opts = options or PublishOptions()
-    composer = Composer(ws.config, ws.templates, ws.now)
+    composer = digest_composer(ws)
     courier = Courier.of(ws) if opts.send else None
     return publish_survey_at(
         Desk.of(ws), composer, courier, cycle, opts, files=files, errors=errors
