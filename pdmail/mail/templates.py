@@ -181,14 +181,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             except (TypeError, LookupError):
                 pass
             return self.undefined(obj=obj, name=attribute)
-        if isinstance(value, _METHODS):
-            fmt = self.wrap_str_format(value)
-            if fmt is not None:
-                return fmt
-        safe = self._safe.get((type(obj), attribute))
-        if safe is None:
-            safe = self.is_safe_attribute(obj, attribute, value)
-        return value if safe else self.unsafe_undefined(obj, attribute)
+        return self._checked(obj, attribute, value)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         # Jinja's own SandboxedEnvironment.getitem, without the exception its first step
@@ -208,14 +201,19 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             value = getattr(obj, str(argument))
         except AttributeError:
             return self.undefined(obj=obj, name=argument)
+        return self._checked(obj, argument, value)
+
+    def _checked(self, obj: Any, attribute: str, value: Any) -> Any:
+        """``value``, read as ``obj``'s ``attribute``, as the sandbox lets a template have it:
+        a str.format method wrapped, an unsafe attribute undefined."""
         if isinstance(value, _METHODS):
             fmt = self.wrap_str_format(value)
             if fmt is not None:
                 return fmt
-        safe = self._safe.get((cls, argument))
+        safe = self._safe.get((type(obj), attribute))
         if safe is None:
-            safe = self.is_safe_attribute(obj, argument, value)
-        return value if safe else self.unsafe_undefined(obj, argument)
+            safe = self.is_safe_attribute(obj, attribute, value)
+        return value if safe else self.unsafe_undefined(obj, attribute)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > _MAX_POWER:
