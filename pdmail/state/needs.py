@@ -537,26 +537,19 @@ class NeedStore:
         for r in rows:
             # Made without the frozen __init__'s one guarded assignment per field (a year of
             # needs is tens of thousands of records, read several times a digest): the values
-            # are the store's, already typed. Most needs have nothing corrected.
+            # are the store's, already typed.
             record = make(NeedRecord)
-            if r[13] is None and r[14] is None:
-                record.__dict__.update(zip(_RECORD_FIELDS, (
-                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], split[r[7]], r[8], r[9], r[10],
-                    day[r[11]], kinds[r[12]], None, None, day[r[15]] if r[15] else None,
-                    None, None,
-                ), strict=True))  # fmt: skip
-            else:
-                fixed_topics = None if r[13] is None else split[r[13]]
-                fixed_kinds = None if r[14] is None else kinds[r[14]]
-                record.__dict__.update(zip(_RECORD_FIELDS, (
-                    r[0], r[1], r[2], r[3], r[4], r[5], r[6],
-                    split[r[7]] if fixed_topics is None else fixed_topics,
-                    r[8], r[9], r[10], day[r[11]],
-                    kinds[r[12]] if fixed_kinds is None else fixed_kinds,
-                    fixed_topics, fixed_kinds, day[r[15]] if r[15] else None,
-                    None if fixed_topics is None else split[r[7]],
-                    None if fixed_kinds is None else kinds[r[12]],
-                ), strict=True))  # fmt: skip
+            fixed_topics = None if r[13] is None else split[r[13]]
+            fixed_kinds = None if r[14] is None else kinds[r[14]]
+            record.__dict__.update(zip(_RECORD_FIELDS, (
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+                split[r[7]] if fixed_topics is None else fixed_topics,
+                r[8], r[9], r[10], day[r[11]],
+                kinds[r[12]] if fixed_kinds is None else fixed_kinds,
+                fixed_topics, fixed_kinds, day[r[15]] if r[15] else None,
+                None if fixed_topics is None else split[r[7]],
+                None if fixed_kinds is None else kinds[r[12]],
+            ), strict=True))  # fmt: skip
             out.append(record)
         return out
 
